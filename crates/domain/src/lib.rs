@@ -1,0 +1,1 @@
+//! Teamline domain crate.

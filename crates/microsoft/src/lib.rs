@@ -1,0 +1,1 @@
+//! Teamline microsoft crate.

@@ -1,0 +1,1 @@
+//! Teamline store-tests crate.

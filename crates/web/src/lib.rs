@@ -1,0 +1,1 @@
+//! Teamline web crate.
