@@ -18,6 +18,7 @@ pub mod phone;
 pub mod reseller;
 pub mod sip;
 pub mod teams_user;
+pub mod teams_voice;
 pub mod text;
 pub mod voice_route;
 
