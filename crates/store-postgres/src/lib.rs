@@ -9,7 +9,7 @@ use sqlx::any::AnyPoolOptions;
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
-use teamline_store_sql::{map_sqlx, AnyPool, Backend, SqlStore};
+use teamline_store_sql::{AnyPool, Backend, SqlStore, map_sqlx};
 
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -29,7 +29,13 @@ impl Backend for PostgresBackend {
         "BEGIN"
     }
 
-    async fn claim_job(&self, pool: &AnyPool, worker: &str, now_ms: i64, lease_ms: i64) -> StoreResult<Option<i64>> {
+    async fn claim_job(
+        &self,
+        pool: &AnyPool,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Option<i64>> {
         let mut tx = pool.begin().await.map_err(map_sqlx)?;
         let candidates: Vec<(i64, String)> = sqlx::query_as(
             "SELECT j.id, j.lane FROM jobs j \
@@ -48,11 +54,12 @@ impl Backend for PostgresBackend {
             // Another instance may be claiming a different job of this lane right now: the
             // advisory lock serialises the two, and the re-check below (a new statement, so a
             // fresh snapshot) sees whatever the other one committed.
-            let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7))")
-                .bind(lane.clone())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
+            let (locked,): (bool,) =
+                sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7))")
+                    .bind(lane.clone())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_sqlx)?;
             if !locked {
                 continue;
             }
@@ -82,7 +89,11 @@ impl Backend for PostgresBackend {
 }
 
 /// Connects to `postgres://…` and brings the schema up to date.
-pub async fn open(url: &str, keyring: Arc<Keyring>, clock: Arc<dyn Clock>) -> StoreResult<SqlStore> {
+pub async fn open(
+    url: &str,
+    keyring: Arc<Keyring>,
+    clock: Arc<dyn Clock>,
+) -> StoreResult<SqlStore> {
     sqlx::any::install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(16)
@@ -93,5 +104,10 @@ pub async fn open(url: &str, keyring: Arc<Keyring>, clock: Arc<dyn Clock>) -> St
         .run(&pool)
         .await
         .map_err(|e| StoreError::Database(format!("database migration failed: {e}")))?;
-    Ok(SqlStore::new(pool, Arc::new(PostgresBackend), keyring, clock))
+    Ok(SqlStore::new(
+        pool,
+        Arc::new(PostgresBackend),
+        keyring,
+        clock,
+    ))
 }

@@ -1,9 +1,9 @@
 //! The audit log. Changes write their event through [`write`] on the change's own transaction,
 //! so a change is never recorded without its event, nor an event without its change.
 
+use crate::SqlStore;
 use crate::error::map_sqlx;
 use crate::rows::AuditRow;
-use crate::SqlStore;
 use sqlx::AnyConnection;
 use teamline_domain::audit::{Audit, AuditEvent};
 use teamline_domain::ids::EnterpriseId;
@@ -19,7 +19,12 @@ pub struct Subject<'a> {
 
 impl<'a> Subject<'a> {
     pub fn new(object_type: &'a str, object_id: impl ToString) -> Self {
-        Self { object_type, object_id: Some(object_id.to_string()), before: None, after: None }
+        Self {
+            object_type,
+            object_id: Some(object_id.to_string()),
+            before: None,
+            after: None,
+        }
     }
 
     pub fn before(mut self, json: impl Into<Option<String>>) -> Self {
@@ -62,7 +67,11 @@ pub async fn write(
 impl SqlStore {
     pub(crate) async fn record_audit_impl(&self, r: &AuditRecord) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let audit = Audit { actor: r.actor.clone(), action: r.action.clone(), summary: r.summary.clone() };
+        let audit = Audit {
+            actor: r.actor.clone(),
+            action: r.action.clone(),
+            summary: r.summary.clone(),
+        };
         let subject = Subject {
             object_type: &r.object_type,
             object_id: r.object_id.clone(),

@@ -2,40 +2,62 @@
 
 use crate::audit::{self, Subject};
 use crate::error::map_sqlx;
-use sqlx::AssertSqlSafe;
 use crate::rows::*;
-use crate::{b, SqlStore, RESERVING};
+use crate::{RESERVING, SqlStore, b};
 use serde_json::json;
+use sqlx::AssertSqlSafe;
 use teamline_domain::audit::Audit;
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::teams_user::TeamsUser;
-use teamline_store::{Page, StoreResult, SyncGroup, SyncState, TeamsUserQuery, TeamsUserUpsert, UpsertCounts};
+use teamline_store::{
+    Page, StoreResult, SyncGroup, SyncState, TeamsUserQuery, TeamsUserUpsert, UpsertCounts,
+};
 
 /// Rows per statement when upserting: keeps each statement's parameter count well below
 /// SQLite's and PostgreSQL's limits while saving round trips on large syncs.
 const UPSERT_CHUNK: usize = 200;
 
 impl SqlStore {
-    pub(crate) async fn set_sync_groups_impl(&self, enterprise: EnterpriseId, groups: &[(String, String)], audit: &Audit) -> StoreResult<Vec<SyncGroup>> {
+    pub(crate) async fn set_sync_groups_impl(
+        &self,
+        enterprise: EnterpriseId,
+        groups: &[(String, String)],
+        audit: &Audit,
+    ) -> StoreResult<Vec<SyncGroup>> {
         let now = self.now();
         let before = self.list_sync_groups_impl(enterprise).await?;
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM sync_groups WHERE enterprise_id = $1")
-            .bind(enterprise.0).execute(&mut *tx).await.map_err(map_sqlx)?;
+            .bind(enterprise.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
         for (object_id, name) in groups {
             sqlx::query("INSERT INTO sync_groups (enterprise_id, group_object_id, display_name) VALUES ($1, $2, $3)")
                 .bind(enterprise.0).bind(object_id).bind(name)
                 .execute(&mut *tx).await.map_err(map_sqlx)?;
         }
         let names = |g: Vec<&str>| json!(g).to_string();
-        audit::write(&mut tx, now, Some(enterprise), audit, Subject::new("sync_groups", enterprise)
-            .before(names(before.iter().map(|g| g.display_name.as_str()).collect()))
-            .after(names(groups.iter().map(|g| g.1.as_str()).collect()))).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise),
+            audit,
+            Subject::new("sync_groups", enterprise)
+                .before(names(
+                    before.iter().map(|g| g.display_name.as_str()).collect(),
+                ))
+                .after(names(groups.iter().map(|g| g.1.as_str()).collect())),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         self.list_sync_groups_impl(enterprise).await
     }
 
-    pub(crate) async fn list_sync_groups_impl(&self, enterprise: EnterpriseId) -> StoreResult<Vec<SyncGroup>> {
+    pub(crate) async fn list_sync_groups_impl(
+        &self,
+        enterprise: EnterpriseId,
+    ) -> StoreResult<Vec<SyncGroup>> {
         let rows: Vec<SyncGroupRow> = sqlx::query_as(
             "SELECT id, enterprise_id, group_object_id, display_name FROM sync_groups WHERE enterprise_id = $1 ORDER BY display_name",
         )
@@ -46,29 +68,39 @@ impl SqlStore {
         Ok(rows.into_iter().map(SyncGroupRow::into_domain).collect())
     }
 
-    pub(crate) async fn upsert_teams_users_impl(&self, enterprise: EnterpriseId, users: &[TeamsUserUpsert]) -> StoreResult<UpsertCounts> {
+    pub(crate) async fn upsert_teams_users_impl(
+        &self,
+        enterprise: EnterpriseId,
+        users: &[TeamsUserUpsert],
+    ) -> StoreResult<UpsertCounts> {
         let now = self.now();
         let mut counts = UpsertCounts::default();
         let mut tx = self.begin_write().await?;
         for chunk in users.chunks(UPSERT_CHUNK) {
             // Which of these exist, and with what values, decides added / changed / unchanged.
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT {TEAMS_USER_COLUMNS} FROM teams_users WHERE enterprise_id = $1 AND object_id IN ({})",
                 placeholders.join(", ")
             );
-            let mut q = sqlx::query_as::<_, TeamsUserRow>(AssertSqlSafe(sql.as_str())).bind(enterprise.0);
+            let mut q =
+                sqlx::query_as::<_, TeamsUserRow>(AssertSqlSafe(sql.as_str())).bind(enterprise.0);
             for u in chunk {
                 q = q.bind(u.object_id.clone());
             }
             let existing: Vec<TeamsUserRow> = q.fetch_all(&mut *tx).await.map_err(map_sqlx)?;
-            let existing: std::collections::HashMap<String, TeamsUserRow> =
-                existing.into_iter().map(|r| (r.object_id.clone(), r)).collect();
+            let existing: std::collections::HashMap<String, TeamsUserRow> = existing
+                .into_iter()
+                .map(|r| (r.object_id.clone(), r))
+                .collect();
 
             const COLUMNS: usize = 15;
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
-                    let cols: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", i * COLUMNS + c)).collect();
+                    let cols: Vec<String> = (1..=COLUMNS)
+                        .map(|c| format!("${}", i * COLUMNS + c))
+                        .collect();
                     format!("({}, 0)", cols.join(", "))
                 })
                 .collect();
@@ -117,7 +149,11 @@ impl SqlStore {
                             && row.sync_groups == groups
                             && row.in_scope == b(u.in_scope)
                             && row.deleted_in_tenant == 0;
-                        if same { counts.unchanged += 1 } else { counts.changed += 1 }
+                        if same {
+                            counts.unchanged += 1
+                        } else {
+                            counts.changed += 1
+                        }
                     }
                 }
             }
@@ -127,7 +163,11 @@ impl SqlStore {
         Ok(counts)
     }
 
-    pub(crate) async fn mark_unseen_out_of_scope_impl(&self, enterprise: EnterpriseId, since_ms: i64) -> StoreResult<u64> {
+    pub(crate) async fn mark_unseen_out_of_scope_impl(
+        &self,
+        enterprise: EnterpriseId,
+        since_ms: i64,
+    ) -> StoreResult<u64> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE teams_users SET in_scope = 0, updated_ms = $1 WHERE enterprise_id = $2 AND last_seen_ms < $3 AND in_scope = 1")
@@ -137,17 +177,25 @@ impl SqlStore {
         Ok(r.rows_affected())
     }
 
-    async fn flag_users(&self, enterprise: EnterpriseId, object_ids: &[String], set: &str) -> StoreResult<u64> {
+    async fn flag_users(
+        &self,
+        enterprise: EnterpriseId,
+        object_ids: &[String],
+        set: &str,
+    ) -> StoreResult<u64> {
         let now = self.now();
         let mut affected = 0;
         let mut tx = self.begin_write().await?;
         for chunk in object_ids.chunks(UPSERT_CHUNK) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
             let sql = format!(
                 "UPDATE teams_users SET {set}, updated_ms = $1 WHERE enterprise_id = $2 AND object_id IN ({})",
                 placeholders.join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(now).bind(enterprise.0);
+            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(now)
+                .bind(enterprise.0);
             for id in chunk {
                 q = q.bind(id.clone());
             }
@@ -157,15 +205,33 @@ impl SqlStore {
         Ok(affected)
     }
 
-    pub(crate) async fn mark_out_of_scope_impl(&self, enterprise: EnterpriseId, object_ids: &[String]) -> StoreResult<u64> {
-        self.flag_users(enterprise, object_ids, "in_scope = 0, sync_groups = '[]'").await
+    pub(crate) async fn mark_out_of_scope_impl(
+        &self,
+        enterprise: EnterpriseId,
+        object_ids: &[String],
+    ) -> StoreResult<u64> {
+        self.flag_users(enterprise, object_ids, "in_scope = 0, sync_groups = '[]'")
+            .await
     }
 
-    pub(crate) async fn mark_deleted_in_tenant_impl(&self, enterprise: EnterpriseId, object_ids: &[String]) -> StoreResult<u64> {
-        self.flag_users(enterprise, object_ids, "deleted_in_tenant = 1, in_scope = 0").await
+    pub(crate) async fn mark_deleted_in_tenant_impl(
+        &self,
+        enterprise: EnterpriseId,
+        object_ids: &[String],
+    ) -> StoreResult<u64> {
+        self.flag_users(
+            enterprise,
+            object_ids,
+            "deleted_in_tenant = 1, in_scope = 0",
+        )
+        .await
     }
 
-    pub(crate) async fn get_teams_user_impl(&self, enterprise: EnterpriseId, object_id: &str) -> StoreResult<Option<TeamsUser>> {
+    pub(crate) async fn get_teams_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        object_id: &str,
+    ) -> StoreResult<Option<TeamsUser>> {
         let row: Option<TeamsUserRow> = sqlx::query_as(sql!(
             "SELECT {TEAMS_USER_COLUMNS} FROM teams_users WHERE enterprise_id = $1 AND object_id = $2"
         ))
@@ -177,7 +243,11 @@ impl SqlStore {
         row.map(TeamsUserRow::into_domain).transpose()
     }
 
-    pub(crate) async fn teams_user_by_upn_impl(&self, enterprise: EnterpriseId, upn: &str) -> StoreResult<Option<TeamsUser>> {
+    pub(crate) async fn teams_user_by_upn_impl(
+        &self,
+        enterprise: EnterpriseId,
+        upn: &str,
+    ) -> StoreResult<Option<TeamsUser>> {
         let row: Option<TeamsUserRow> = sqlx::query_as(sql!(
             "SELECT {TEAMS_USER_COLUMNS} FROM teams_users WHERE enterprise_id = $1 AND LOWER(upn) = $2"
         ))
@@ -189,9 +259,18 @@ impl SqlStore {
         row.map(TeamsUserRow::into_domain).transpose()
     }
 
-    pub(crate) async fn list_teams_users_impl(&self, enterprise: EnterpriseId, q: &TeamsUserQuery) -> StoreResult<Page<TeamsUser>> {
-        let pattern = q.search.as_deref().map(|s| format!("%{}%", like_escape(&s.trim().to_lowercase())));
-        let mut filter = String::from("t.enterprise_id = $1 AND ($2 IS NULL OR LOWER(t.display_name) LIKE $2 ESCAPE '\\' OR LOWER(t.upn) LIKE $2 ESCAPE '\\')");
+    pub(crate) async fn list_teams_users_impl(
+        &self,
+        enterprise: EnterpriseId,
+        q: &TeamsUserQuery,
+    ) -> StoreResult<Page<TeamsUser>> {
+        let pattern = q
+            .search
+            .as_deref()
+            .map(|s| format!("%{}%", like_escape(&s.trim().to_lowercase())));
+        let mut filter = String::from(
+            "t.enterprise_id = $1 AND ($2 IS NULL OR LOWER(t.display_name) LIKE $2 ESCAPE '\\' OR LOWER(t.upn) LIKE $2 ESCAPE '\\')",
+        );
         if q.eligible_unpaired_only {
             filter.push_str(&format!(
                 " AND t.account_enabled = 1 AND t.user_type = 'member' AND t.teams_plan = 'enabled' \
@@ -201,13 +280,18 @@ impl SqlStore {
                  AND p.state IN {RESERVING})"
             ));
         }
-        let total: (i64,) = sqlx::query_as(sql!("SELECT COUNT(*) FROM teams_users t WHERE {filter}"))
-            .bind(enterprise.0)
-            .bind(pattern.clone())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_sqlx)?;
-        let cols = TEAMS_USER_COLUMNS.split(", ").map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let total: (i64,) =
+            sqlx::query_as(sql!("SELECT COUNT(*) FROM teams_users t WHERE {filter}"))
+                .bind(enterprise.0)
+                .bind(pattern.clone())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_sqlx)?;
+        let cols = TEAMS_USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("t.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let rows: Vec<TeamsUserRow> = sqlx::query_as(sql!(
             "SELECT {cols} FROM teams_users t WHERE {filter} ORDER BY t.display_name, t.id LIMIT $3 OFFSET $4"
         ))
@@ -219,13 +303,16 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         Ok(Page {
-            items: rows.into_iter().map(TeamsUserRow::into_domain).collect::<StoreResult<_>>()?,
+            items: rows
+                .into_iter()
+                .map(TeamsUserRow::into_domain)
+                .collect::<StoreResult<_>>()?,
             total: u64::try_from(total.0).unwrap_or(0),
         })
     }
 
     pub(crate) async fn sync_state_impl(&self, enterprise: EnterpriseId) -> StoreResult<SyncState> {
-        let row: Option<(Option<String>, Option<String>, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+        let row: Option<SyncStateRow> = sqlx::query_as(
             "SELECT users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result \
              FROM sync_state WHERE enterprise_id = $1",
         )
@@ -233,16 +320,22 @@ impl SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_sqlx)?;
-        Ok(row.map(|r| SyncState {
-            users_delta_link: r.0,
-            groups_delta_link: r.1,
-            last_full_sync_ms: r.2,
-            last_sync_ms: r.3,
-            last_result: r.4,
-        }).unwrap_or_default())
+        Ok(row
+            .map(|r| SyncState {
+                users_delta_link: r.users_delta_link,
+                groups_delta_link: r.groups_delta_link,
+                last_full_sync_ms: r.last_full_sync_ms,
+                last_sync_ms: r.last_sync_ms,
+                last_result: r.last_result,
+            })
+            .unwrap_or_default())
     }
 
-    pub(crate) async fn put_sync_state_impl(&self, enterprise: EnterpriseId, s: &SyncState) -> StoreResult<()> {
+    pub(crate) async fn put_sync_state_impl(
+        &self,
+        enterprise: EnterpriseId,
+        s: &SyncState,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sync_state (enterprise_id, users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result) \
@@ -266,5 +359,16 @@ impl SqlStore {
 
 /// Escapes LIKE wildcards so a search for `50%` finds that text.
 pub(crate) fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+#[derive(sqlx::FromRow)]
+struct SyncStateRow {
+    users_delta_link: Option<String>,
+    groups_delta_link: Option<String>,
+    last_full_sync_ms: Option<i64>,
+    last_sync_ms: Option<i64>,
+    last_result: Option<String>,
 }

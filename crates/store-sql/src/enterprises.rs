@@ -2,17 +2,21 @@
 
 use crate::audit::{self, Subject};
 use crate::error::map_sqlx;
-use sqlx::AssertSqlSafe;
 use crate::rows::*;
-use crate::{b, SqlStore};
+use crate::{SqlStore, b};
 use serde_json::json;
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 use teamline_domain::audit::Audit;
 use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
 use teamline_domain::ids::*;
-use teamline_domain::pbx_location::{PbxApiAuth, PbxLocation, PbxLocationCommand, PbxLocationSettings};
+use teamline_domain::pbx_location::{
+    PbxApiAuth, PbxLocation, PbxLocationCommand, PbxLocationSettings,
+};
 use teamline_domain::reseller::{NewReseller, Reseller};
-use teamline_domain::voice_route::{NewSbcRegion, NewVoiceRoute, SbcRegion, VoiceRoute, VoiceRouteState};
+use teamline_domain::voice_route::{
+    NewSbcRegion, NewVoiceRoute, SbcRegion, VoiceRoute, VoiceRouteState,
+};
 use teamline_store::crypto::SecretSlot;
 use teamline_store::{Account, ConsentChange, NewAccount, StoreError, StoreResult};
 
@@ -73,7 +77,11 @@ fn voice_route_json(r: &VoiceRoute) -> String {
 impl SqlStore {
     // --- resellers and accounts ---------------------------------------------------------------
 
-    pub(crate) async fn create_reseller_impl(&self, new: &NewReseller, audit: &Audit) -> StoreResult<Reseller> {
+    pub(crate) async fn create_reseller_impl(
+        &self,
+        new: &NewReseller,
+        audit: &Audit,
+    ) -> StoreResult<Reseller> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let row: ResellerRow = sqlx::query_as(sql!(
@@ -90,38 +98,56 @@ impl SqlStore {
         .map_err(map_sqlx)?;
         let reseller = row.into_domain()?;
         let after = json!({"name": reseller.name.as_str(), "contact_email": reseller.contact_email.as_str()});
-        audit::write(&mut tx, now, None, audit, Subject::new("reseller", reseller.id).after(after.to_string())).await?;
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("reseller", reseller.id).after(after.to_string()),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(reseller)
     }
 
     pub(crate) async fn get_reseller_impl(&self, id: ResellerId) -> StoreResult<Reseller> {
-        let row: Option<ResellerRow> = sqlx::query_as(sql!("SELECT {RESELLER_COLUMNS} FROM resellers WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| StoreError::not_found(format!("reseller {id}")))?.into_domain()
+        let row: Option<ResellerRow> = sqlx::query_as(sql!(
+            "SELECT {RESELLER_COLUMNS} FROM resellers WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        row.ok_or_else(|| StoreError::not_found(format!("reseller {id}")))?
+            .into_domain()
     }
 
     pub(crate) async fn reseller_by_name_impl(&self, name: &str) -> StoreResult<Option<Reseller>> {
-        let row: Option<ResellerRow> = sqlx::query_as(sql!("SELECT {RESELLER_COLUMNS} FROM resellers WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<ResellerRow> = sqlx::query_as(sql!(
+            "SELECT {RESELLER_COLUMNS} FROM resellers WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
         row.map(ResellerRow::into_domain).transpose()
     }
 
     pub(crate) async fn list_resellers_impl(&self) -> StoreResult<Vec<Reseller>> {
-        let rows: Vec<ResellerRow> = sqlx::query_as(sql!("SELECT {RESELLER_COLUMNS} FROM resellers ORDER BY name"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_sqlx)?;
+        let rows: Vec<ResellerRow> = sqlx::query_as(sql!(
+            "SELECT {RESELLER_COLUMNS} FROM resellers ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
         rows.into_iter().map(ResellerRow::into_domain).collect()
     }
 
-    pub(crate) async fn create_account_impl(&self, new: &NewAccount, audit: &Audit) -> StoreResult<Account> {
+    pub(crate) async fn create_account_impl(
+        &self,
+        new: &NewAccount,
+        audit: &Audit,
+    ) -> StoreResult<Account> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let row: AccountRow = sqlx::query_as(
@@ -138,7 +164,14 @@ impl SqlStore {
         .map_err(map_sqlx)?;
         let account = row.into_domain()?;
         let after = json!({"email": account.email.as_str(), "role": account.role.as_str()});
-        audit::write(&mut tx, now, None, audit, Subject::new("account", account.id).after(after.to_string())).await?;
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("account", account.id).after(after.to_string()),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(account)
     }
@@ -156,7 +189,11 @@ impl SqlStore {
 
     // --- SBC regions --------------------------------------------------------------------------
 
-    pub(crate) async fn create_sbc_region_impl(&self, new: &NewSbcRegion, audit: &Audit) -> StoreResult<SbcRegion> {
+    pub(crate) async fn create_sbc_region_impl(
+        &self,
+        new: &NewSbcRegion,
+        audit: &Audit,
+    ) -> StoreResult<SbcRegion> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let row: SbcRegionRow = sqlx::query_as(
@@ -170,29 +207,42 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         let region = row.into_domain()?;
-        let after = json!({"name": region.name.as_str(), "gateway_fqdn": region.gateway_fqdn.as_str()});
-        audit::write(&mut tx, now, None, audit, Subject::new("sbc_region", region.id).after(after.to_string())).await?;
+        let after =
+            json!({"name": region.name.as_str(), "gateway_fqdn": region.gateway_fqdn.as_str()});
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("sbc_region", region.id).after(after.to_string()),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(region)
     }
 
     pub(crate) async fn list_sbc_regions_impl(&self) -> StoreResult<Vec<SbcRegion>> {
-        let rows: Vec<SbcRegionRow> = sqlx::query_as("SELECT id, name, gateway_fqdn FROM sbc_regions ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_sqlx)?;
+        let rows: Vec<SbcRegionRow> =
+            sqlx::query_as("SELECT id, name, gateway_fqdn FROM sbc_regions ORDER BY name")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_sqlx)?;
         rows.into_iter().map(SbcRegionRow::into_domain).collect()
     }
 
     // --- enterprises --------------------------------------------------------------------------
 
-    async fn load_enterprise(conn: &mut AnyConnection, row: EnterpriseRow) -> StoreResult<Enterprise> {
-        let consents: Vec<ConsentRow> =
-            sqlx::query_as("SELECT kind, granted_ms, granted_by FROM consents WHERE enterprise_id = $1")
-                .bind(row.id)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(map_sqlx)?;
+    async fn load_enterprise(
+        conn: &mut AnyConnection,
+        row: EnterpriseRow,
+    ) -> StoreResult<Enterprise> {
+        let consents: Vec<ConsentRow> = sqlx::query_as(
+            "SELECT kind, granted_ms, granted_by FROM consents WHERE enterprise_id = $1",
+        )
+        .bind(row.id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_sqlx)?;
         let regions: Vec<(i64,)> = sqlx::query_as(
             "SELECT region_id FROM enterprise_sbc_regions WHERE enterprise_id = $1 ORDER BY region_id",
         )
@@ -203,17 +253,32 @@ impl SqlStore {
         row.into_domain(consents, regions.into_iter().map(|r| r.0).collect())
     }
 
-    async fn enterprise_where(&self, clause: &str, bind: impl FnOnce(sqlx::query::QueryAs<'_, sqlx::Any, EnterpriseRow, sqlx::any::AnyArguments>) -> sqlx::query::QueryAs<'_, sqlx::Any, EnterpriseRow, sqlx::any::AnyArguments>) -> StoreResult<Option<Enterprise>> {
+    async fn enterprise_where(
+        &self,
+        clause: &str,
+        bind: impl FnOnce(
+            sqlx::query::QueryAs<'_, sqlx::Any, EnterpriseRow, sqlx::any::AnyArguments>,
+        )
+            -> sqlx::query::QueryAs<'_, sqlx::Any, EnterpriseRow, sqlx::any::AnyArguments>,
+    ) -> StoreResult<Option<Enterprise>> {
         let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
         let sql = format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE {clause}");
-        let row: Option<EnterpriseRow> = bind(sqlx::query_as(AssertSqlSafe(sql.as_str()))).fetch_optional(&mut *conn).await.map_err(map_sqlx)?;
+        let row: Option<EnterpriseRow> = bind(sqlx::query_as(AssertSqlSafe(sql.as_str())))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_sqlx)?;
         match row {
             Some(row) => Ok(Some(Self::load_enterprise(&mut conn, row).await?)),
             None => Ok(None),
         }
     }
 
-    pub(crate) async fn create_enterprise_impl(&self, reseller: ResellerId, new: &NewEnterprise, audit: &Audit) -> StoreResult<Enterprise> {
+    pub(crate) async fn create_enterprise_impl(
+        &self,
+        reseller: ResellerId,
+        new: &NewEnterprise,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let row: EnterpriseRow = sqlx::query_as(sql!(
@@ -234,15 +299,24 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         for region in &new.sbc_regions {
-            sqlx::query("INSERT INTO enterprise_sbc_regions (enterprise_id, region_id) VALUES ($1, $2)")
-                .bind(row.id)
-                .bind(region.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
+            sqlx::query(
+                "INSERT INTO enterprise_sbc_regions (enterprise_id, region_id) VALUES ($1, $2)",
+            )
+            .bind(row.id)
+            .bind(region.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
         }
         let enterprise = Self::load_enterprise(&mut tx, row).await?;
-        audit::write(&mut tx, now, Some(enterprise.id), audit, Subject::new("enterprise", enterprise.id).after(enterprise_json(&enterprise))).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise.id),
+            audit,
+            Subject::new("enterprise", enterprise.id).after(enterprise_json(&enterprise)),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(enterprise)
     }
@@ -253,15 +327,26 @@ impl SqlStore {
             .ok_or_else(|| StoreError::not_found(format!("enterprise {id}")))
     }
 
-    pub(crate) async fn enterprise_by_slug_impl(&self, slug: &str) -> StoreResult<Option<Enterprise>> {
-        self.enterprise_where("slug = $1", |q| q.bind(slug.to_owned())).await
+    pub(crate) async fn enterprise_by_slug_impl(
+        &self,
+        slug: &str,
+    ) -> StoreResult<Option<Enterprise>> {
+        self.enterprise_where("slug = $1", |q| q.bind(slug.to_owned()))
+            .await
     }
 
-    pub(crate) async fn enterprise_by_tenant_impl(&self, tenant: &TenantId) -> StoreResult<Option<Enterprise>> {
-        self.enterprise_where("tenant_id = $1", |q| q.bind(tenant.as_str().to_owned())).await
+    pub(crate) async fn enterprise_by_tenant_impl(
+        &self,
+        tenant: &TenantId,
+    ) -> StoreResult<Option<Enterprise>> {
+        self.enterprise_where("tenant_id = $1", |q| q.bind(tenant.as_str().to_owned()))
+            .await
     }
 
-    pub(crate) async fn list_enterprises_impl(&self, reseller: Option<ResellerId>) -> StoreResult<Vec<Enterprise>> {
+    pub(crate) async fn list_enterprises_impl(
+        &self,
+        reseller: Option<ResellerId>,
+    ) -> StoreResult<Vec<Enterprise>> {
         let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
         let rows: Vec<EnterpriseRow> = sqlx::query_as(sql!(
             "SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE ($1 IS NULL OR reseller_id = $1) ORDER BY name"
@@ -278,36 +363,94 @@ impl SqlStore {
     }
 
     /// Runs `change` on an enterprise inside a write transaction and audits before → after.
-    async fn change_enterprise(&self, id: EnterpriseId, audit: &Audit, sql: &str, bind: impl FnOnce(sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> StoreResult<Enterprise> {
+    async fn change_enterprise(
+        &self,
+        id: EnterpriseId,
+        audit: &Audit,
+        sql: &str,
+        bind: impl FnOnce(
+            sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+        ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> StoreResult<Enterprise> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let select = format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE id = $1");
-        let before_row: Option<EnterpriseRow> = sqlx::query_as(AssertSqlSafe(select.as_str())).bind(id.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
-        let before_row = before_row.ok_or_else(|| StoreError::not_found(format!("enterprise {id}")))?;
+        let before_row: Option<EnterpriseRow> = sqlx::query_as(AssertSqlSafe(select.as_str()))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        let before_row =
+            before_row.ok_or_else(|| StoreError::not_found(format!("enterprise {id}")))?;
         let before = Self::load_enterprise(&mut tx, before_row).await?;
-        bind(sqlx::query(AssertSqlSafe(sql))).execute(&mut *tx).await.map_err(map_sqlx)?;
-        sqlx::query("UPDATE enterprises SET updated_ms = $1 WHERE id = $2").bind(now).bind(id.0).execute(&mut *tx).await.map_err(map_sqlx)?;
-        let after_row: EnterpriseRow = sqlx::query_as(AssertSqlSafe(select.as_str())).bind(id.0).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+        bind(sqlx::query(AssertSqlSafe(sql)))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        sqlx::query("UPDATE enterprises SET updated_ms = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        let after_row: EnterpriseRow = sqlx::query_as(AssertSqlSafe(select.as_str()))
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
         let after = Self::load_enterprise(&mut tx, after_row).await?;
-        audit::write(&mut tx, now, Some(id), audit, Subject::new("enterprise", id).before(enterprise_json(&before)).after(enterprise_json(&after))).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(id),
+            audit,
+            Subject::new("enterprise", id)
+                .before(enterprise_json(&before))
+                .after(enterprise_json(&after)),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(after)
     }
 
-    pub(crate) async fn register_enterprise_impl(&self, id: EnterpriseId, tenant: &TenantId, audit: &Audit) -> StoreResult<Enterprise> {
+    pub(crate) async fn register_enterprise_impl(
+        &self,
+        id: EnterpriseId,
+        tenant: &TenantId,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise> {
         self.change_enterprise(id, audit,
             "UPDATE enterprises SET tenant_id = $1, state = CASE WHEN state = 'invited' THEN 'registered' ELSE state END WHERE id = $2",
             |q| q.bind(tenant.as_str().to_owned()).bind(id.0)).await
     }
 
-    pub(crate) async fn set_enterprise_state_impl(&self, id: EnterpriseId, state: EnterpriseState, audit: &Audit) -> StoreResult<Enterprise> {
-        self.change_enterprise(id, audit, "UPDATE enterprises SET state = $1 WHERE id = $2",
-            |q| q.bind(state.as_str()).bind(id.0)).await
+    pub(crate) async fn set_enterprise_state_impl(
+        &self,
+        id: EnterpriseId,
+        state: EnterpriseState,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise> {
+        self.change_enterprise(
+            id,
+            audit,
+            "UPDATE enterprises SET state = $1 WHERE id = $2",
+            |q| q.bind(state.as_str()).bind(id.0),
+        )
+        .await
     }
 
-    pub(crate) async fn set_consent_impl(&self, id: EnterpriseId, change: &ConsentChange, audit: &Audit) -> StoreResult<Enterprise> {
+    pub(crate) async fn set_consent_impl(
+        &self,
+        id: EnterpriseId,
+        change: &ConsentChange,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise> {
         let granted_ms = change.granted.then(|| self.now());
-        let by = if change.granted { change.by.clone() } else { None };
+        let by = if change.granted {
+            change.by.clone()
+        } else {
+            None
+        };
         self.change_enterprise(id, audit,
             "INSERT INTO consents (enterprise_id, kind, granted_ms, granted_by) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (enterprise_id, kind) DO UPDATE SET granted_ms = excluded.granted_ms, granted_by = excluded.granted_by",
@@ -316,7 +459,12 @@ impl SqlStore {
 
     // --- voice routes -------------------------------------------------------------------------
 
-    pub(crate) async fn create_voice_route_impl(&self, enterprise: EnterpriseId, new: &NewVoiceRoute, audit: &Audit) -> StoreResult<VoiceRoute> {
+    pub(crate) async fn create_voice_route_impl(
+        &self,
+        enterprise: EnterpriseId,
+        new: &NewVoiceRoute,
+        audit: &Audit,
+    ) -> StoreResult<VoiceRoute> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let row: VoiceRouteRow = sqlx::query_as(sql!(
@@ -334,27 +482,71 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         let route = row.into_domain()?;
-        audit::write(&mut tx, now, Some(enterprise), audit, Subject::new("voice_route", route.id).after(voice_route_json(&route))).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise),
+            audit,
+            Subject::new("voice_route", route.id).after(voice_route_json(&route)),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(route)
     }
 
-    pub(crate) async fn set_voice_route_state_impl(&self, enterprise: EnterpriseId, id: VoiceRouteId, state: VoiceRouteState, audit: &Audit) -> StoreResult<VoiceRoute> {
+    pub(crate) async fn set_voice_route_state_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: VoiceRouteId,
+        state: VoiceRouteState,
+        audit: &Audit,
+    ) -> StoreResult<VoiceRoute> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let select = format!("SELECT {VOICE_ROUTE_COLUMNS} FROM voice_routes WHERE id = $1 AND enterprise_id = $2");
-        let before: Option<VoiceRouteRow> = sqlx::query_as(AssertSqlSafe(select.as_str())).bind(id.0).bind(enterprise.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
-        let before = before.ok_or_else(|| StoreError::not_found(format!("voice route {id}")))?.into_domain()?;
+        let select = format!(
+            "SELECT {VOICE_ROUTE_COLUMNS} FROM voice_routes WHERE id = $1 AND enterprise_id = $2"
+        );
+        let before: Option<VoiceRouteRow> = sqlx::query_as(AssertSqlSafe(select.as_str()))
+            .bind(id.0)
+            .bind(enterprise.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        let before = before
+            .ok_or_else(|| StoreError::not_found(format!("voice route {id}")))?
+            .into_domain()?;
         sqlx::query("UPDATE voice_routes SET state = $1, updated_ms = $2 WHERE id = $3")
-            .bind(state.as_str()).bind(now).bind(id.0).execute(&mut *tx).await.map_err(map_sqlx)?;
-        let after: VoiceRouteRow = sqlx::query_as(AssertSqlSafe(select.as_str())).bind(id.0).bind(enterprise.0).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            .bind(state.as_str())
+            .bind(now)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        let after: VoiceRouteRow = sqlx::query_as(AssertSqlSafe(select.as_str()))
+            .bind(id.0)
+            .bind(enterprise.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
         let after = after.into_domain()?;
-        audit::write(&mut tx, now, Some(enterprise), audit, Subject::new("voice_route", id).before(voice_route_json(&before)).after(voice_route_json(&after))).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise),
+            audit,
+            Subject::new("voice_route", id)
+                .before(voice_route_json(&before))
+                .after(voice_route_json(&after)),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(after)
     }
 
-    pub(crate) async fn list_voice_routes_impl(&self, enterprise: EnterpriseId) -> StoreResult<Vec<VoiceRoute>> {
+    pub(crate) async fn list_voice_routes_impl(
+        &self,
+        enterprise: EnterpriseId,
+    ) -> StoreResult<Vec<VoiceRoute>> {
         let rows: Vec<VoiceRouteRow> = sqlx::query_as(sql!(
             "SELECT {VOICE_ROUTE_COLUMNS} FROM voice_routes WHERE enterprise_id = $1 ORDER BY name"
         ))
@@ -367,18 +559,37 @@ impl SqlStore {
 
     // --- PBX locations ------------------------------------------------------------------------
 
-    fn encrypt_auth(&self, enterprise: EnterpriseId, auth: &PbxApiAuth) -> StoreResult<[Option<Vec<u8>>; 3]> {
+    fn encrypt_auth(
+        &self,
+        enterprise: EnterpriseId,
+        auth: &PbxApiAuth,
+    ) -> StoreResult<[Option<Vec<u8>>; 3]> {
         use teamline_domain::pbx_location::expose;
-        let enc = |secret: &secrecy::SecretString, column| self.keyring.encrypt(expose(secret), &SecretSlot::enterprise(enterprise, column)).map(Some);
+        let enc = |secret: &secrecy::SecretString, column| {
+            self.keyring
+                .encrypt(expose(secret), &SecretSlot::enterprise(enterprise, column))
+                .map(Some)
+        };
         Ok(match auth {
             PbxApiAuth::ApiKey { api_key } => [enc(api_key, API_KEY)?, None, None],
-            PbxApiAuth::OAuth { client_secret, password, .. } => {
-                [None, enc(client_secret, OAUTH_CLIENT_SECRET)?, enc(password, OAUTH_PASSWORD)?]
-            }
+            PbxApiAuth::OAuth {
+                client_secret,
+                password,
+                ..
+            } => [
+                None,
+                enc(client_secret, OAUTH_CLIENT_SECRET)?,
+                enc(password, OAUTH_PASSWORD)?,
+            ],
         })
     }
 
-    pub(crate) async fn create_pbx_location_impl(&self, enterprise: EnterpriseId, cmd: &PbxLocationCommand, audit: &Audit) -> StoreResult<PbxLocation> {
+    pub(crate) async fn create_pbx_location_impl(
+        &self,
+        enterprise: EnterpriseId,
+        cmd: &PbxLocationCommand,
+        audit: &Audit,
+    ) -> StoreResult<PbxLocation> {
         let auth = cmd.auth.as_ref().ok_or_else(|| StoreError::Conflict {
             field: "API Key",
             message: "is required for a new PBX location".to_owned(),
@@ -413,12 +624,25 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         let location = row.into_domain()?;
-        audit::write(&mut tx, now, Some(enterprise), audit, Subject::new("pbx_location", location.id).after(location_json(&location.settings))).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise),
+            audit,
+            Subject::new("pbx_location", location.id).after(location_json(&location.settings)),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(location)
     }
 
-    pub(crate) async fn update_pbx_location_impl(&self, enterprise: EnterpriseId, id: PbxLocationId, cmd: &PbxLocationCommand, audit: &Audit) -> StoreResult<PbxLocation> {
+    pub(crate) async fn update_pbx_location_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxLocationId,
+        cmd: &PbxLocationCommand,
+        audit: &Audit,
+    ) -> StoreResult<PbxLocation> {
         let now = self.now();
         let before = self.get_pbx_location_impl(enterprise, id).await?;
         if cmd.auth.is_none() && before.settings.api_auth_kind != cmd.settings.api_auth_kind {
@@ -456,20 +680,38 @@ impl SqlStore {
                 .bind(api_key).bind(client_secret).bind(password).bind(id.0)
                 .execute(&mut *tx).await.map_err(map_sqlx)?;
         }
-        let row: PbxLocationRow = sqlx::query_as(sql!("SELECT {PBX_LOCATION_COLUMNS} FROM pbx_locations WHERE id = $1"))
-            .bind(id.0).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+        let row: PbxLocationRow = sqlx::query_as(sql!(
+            "SELECT {PBX_LOCATION_COLUMNS} FROM pbx_locations WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
         let after = row.into_domain()?;
         let mut after_json = location_json(&after.settings);
         if cmd.auth.is_some() {
             // Say that credentials changed without recording them.
             after_json = after_json.replacen('{', "{\"credentials\":\"changed\",", 1);
         }
-        audit::write(&mut tx, now, Some(enterprise), audit, Subject::new("pbx_location", id).before(location_json(&before.settings)).after(after_json)).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise),
+            audit,
+            Subject::new("pbx_location", id)
+                .before(location_json(&before.settings))
+                .after(after_json),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(after)
     }
 
-    pub(crate) async fn get_pbx_location_impl(&self, enterprise: EnterpriseId, id: PbxLocationId) -> StoreResult<PbxLocation> {
+    pub(crate) async fn get_pbx_location_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxLocationId,
+    ) -> StoreResult<PbxLocation> {
         let row: Option<PbxLocationRow> = sqlx::query_as(sql!(
             "SELECT {PBX_LOCATION_COLUMNS} FROM pbx_locations WHERE id = $1 AND enterprise_id = $2"
         ))
@@ -478,10 +720,14 @@ impl SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_sqlx)?;
-        row.ok_or_else(|| StoreError::not_found(format!("PBX location {id}")))?.into_domain()
+        row.ok_or_else(|| StoreError::not_found(format!("PBX location {id}")))?
+            .into_domain()
     }
 
-    pub(crate) async fn list_pbx_locations_impl(&self, enterprise: EnterpriseId) -> StoreResult<Vec<PbxLocation>> {
+    pub(crate) async fn list_pbx_locations_impl(
+        &self,
+        enterprise: EnterpriseId,
+    ) -> StoreResult<Vec<PbxLocation>> {
         let rows: Vec<PbxLocationRow> = sqlx::query_as(sql!(
             "SELECT {PBX_LOCATION_COLUMNS} FROM pbx_locations WHERE enterprise_id = $1 ORDER BY name"
         ))
@@ -492,28 +738,47 @@ impl SqlStore {
         rows.into_iter().map(PbxLocationRow::into_domain).collect()
     }
 
-    pub(crate) async fn pbx_location_auth_impl(&self, enterprise: EnterpriseId, id: PbxLocationId) -> StoreResult<PbxApiAuth> {
+    pub(crate) async fn pbx_location_auth_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxLocationId,
+    ) -> StoreResult<PbxApiAuth> {
         let location = self.get_pbx_location_impl(enterprise, id).await?;
-        let row: (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>) = sqlx::query_as(
+        let row: LocationSecretsRow = sqlx::query_as(
             "SELECT api_key_enc, oauth_client_secret_enc, oauth_password_enc FROM pbx_locations WHERE id = $1",
         )
         .bind(id.0)
         .fetch_one(&self.pool)
         .await
         .map_err(map_sqlx)?;
-        let decrypt = |blob: Option<Vec<u8>>, column: &'static str| -> StoreResult<secrecy::SecretString> {
-            let blob = blob.ok_or_else(|| StoreError::not_found(format!("the stored {column} of PBX location {id}")))?;
-            Ok(self.keyring.decrypt(&blob, &SecretSlot::enterprise(enterprise, column))?.into())
-        };
+        let decrypt =
+            |blob: Option<Vec<u8>>, column: &'static str| -> StoreResult<secrecy::SecretString> {
+                let blob = blob.ok_or_else(|| {
+                    StoreError::not_found(format!("the stored {column} of PBX location {id}"))
+                })?;
+                Ok(self
+                    .keyring
+                    .decrypt(&blob, &SecretSlot::enterprise(enterprise, column))?
+                    .into())
+            };
         use teamline_domain::pbx_location::ApiAuthKind;
         Ok(match location.settings.api_auth_kind {
-            ApiAuthKind::ApiKey => PbxApiAuth::ApiKey { api_key: decrypt(row.0, API_KEY)? },
+            ApiAuthKind::ApiKey => PbxApiAuth::ApiKey {
+                api_key: decrypt(row.api_key_enc, API_KEY)?,
+            },
             ApiAuthKind::OAuth => PbxApiAuth::OAuth {
                 client_id: location.settings.oauth_client_id.unwrap_or_default(),
-                client_secret: decrypt(row.1, OAUTH_CLIENT_SECRET)?,
+                client_secret: decrypt(row.oauth_client_secret_enc, OAUTH_CLIENT_SECRET)?,
                 username: location.settings.oauth_username.unwrap_or_default(),
-                password: decrypt(row.2, OAUTH_PASSWORD)?,
+                password: decrypt(row.oauth_password_enc, OAUTH_PASSWORD)?,
             },
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct LocationSecretsRow {
+    api_key_enc: Option<Vec<u8>>,
+    oauth_client_secret_enc: Option<Vec<u8>>,
+    oauth_password_enc: Option<Vec<u8>>,
 }

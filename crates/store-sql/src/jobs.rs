@@ -1,9 +1,9 @@
 //! The durable job queue. Claiming is backend-specific (see [`crate::Backend::claim_job`]);
 //! everything else is shared.
 
+use crate::SqlStore;
 use crate::error::map_sqlx;
 use crate::rows::JobRow;
-use crate::SqlStore;
 use teamline_domain::ids::JobId;
 use teamline_domain::job::{Job, JobState};
 use teamline_store::{Enqueued, JobFailure, JobQuery, NewJob, StoreError, StoreResult};
@@ -58,15 +58,27 @@ impl SqlStore {
         Ok(result)
     }
 
-    pub(crate) async fn claim_job_impl(&self, worker: &str, lease_ms: i64) -> StoreResult<Option<Job>> {
-        let claimed = self.backend.claim_job(&self.pool, worker, self.now(), lease_ms).await?;
+    pub(crate) async fn claim_job_impl(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+    ) -> StoreResult<Option<Job>> {
+        let claimed = self
+            .backend
+            .claim_job(&self.pool, worker, self.now(), lease_ms)
+            .await?;
         match claimed {
             Some(id) => self.get_job_impl(JobId(id)).await.map(Some),
             None => Ok(None),
         }
     }
 
-    pub(crate) async fn extend_lease_impl(&self, id: JobId, worker: &str, lease_ms: i64) -> StoreResult<bool> {
+    pub(crate) async fn extend_lease_impl(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
@@ -83,7 +95,14 @@ impl SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    pub(crate) async fn report_progress_impl(&self, id: JobId, worker: &str, done: u64, total: Option<u64>, message: Option<&str>) -> StoreResult<()> {
+    pub(crate) async fn report_progress_impl(
+        &self,
+        id: JobId,
+        worker: &str,
+        done: u64,
+        total: Option<u64>,
+        message: Option<&str>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE jobs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_ms = $4 \
@@ -99,7 +118,13 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         tx.commit().await.map_err(map_sqlx)?;
-        if r.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Stale { what: format!("job {id}") }) }
+        if r.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Stale {
+                what: format!("job {id}"),
+            })
+        }
     }
 
     pub(crate) async fn complete_job_impl(&self, id: JobId, worker: &str) -> StoreResult<()> {
@@ -116,10 +141,21 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         tx.commit().await.map_err(map_sqlx)?;
-        if r.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Stale { what: format!("job {id}") }) }
+        if r.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Stale {
+                what: format!("job {id}"),
+            })
+        }
     }
 
-    pub(crate) async fn fail_job_impl(&self, id: JobId, worker: &str, failure: &JobFailure) -> StoreResult<JobState> {
+    pub(crate) async fn fail_job_impl(
+        &self,
+        id: JobId,
+        worker: &str,
+        failure: &JobFailure,
+    ) -> StoreResult<JobState> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let row: Option<(i64, i64)> = sqlx::query_as(
@@ -130,10 +166,17 @@ impl SqlStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_sqlx)?;
-        let (attempts, max_attempts) = row.ok_or_else(|| StoreError::Stale { what: format!("job {id}") })?;
+        let (attempts, max_attempts) = row.ok_or_else(|| StoreError::Stale {
+            what: format!("job {id}"),
+        })?;
         let (state, run_after, error) = match failure {
-            JobFailure::RetryAt { run_after_ms, error } if attempts < max_attempts => (JobState::Queued, *run_after_ms, error),
-            JobFailure::RetryAt { error, .. } | JobFailure::Permanent { error } => (JobState::Failed, now, error),
+            JobFailure::RetryAt {
+                run_after_ms,
+                error,
+            } if attempts < max_attempts => (JobState::Queued, *run_after_ms, error),
+            JobFailure::RetryAt { error, .. } | JobFailure::Permanent { error } => {
+                (JobState::Failed, now, error)
+            }
         };
         let finished = state.is_finished().then_some(now);
         sqlx::query(
@@ -154,12 +197,14 @@ impl SqlStore {
     }
 
     pub(crate) async fn get_job_impl(&self, id: JobId) -> StoreResult<Job> {
-        let row: Option<JobRow> = sqlx::query_as(sql!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| StoreError::not_found(format!("job {id}")))?.into_domain()
+        let row: Option<JobRow> =
+            sqlx::query_as(sql!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_sqlx)?;
+        row.ok_or_else(|| StoreError::not_found(format!("job {id}")))?
+            .into_domain()
     }
 
     pub(crate) async fn list_jobs_impl(&self, q: &JobQuery) -> StoreResult<Vec<Job>> {

@@ -69,7 +69,12 @@ impl SqlStore {
         keyring: Arc<Keyring>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { pool, backend, keyring, clock }
+        Self {
+            pool,
+            backend,
+            keyring,
+            clock,
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -81,7 +86,10 @@ impl SqlStore {
     }
 
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        self.pool.begin_with(self.backend.begin_write()).await.map_err(map_sqlx)
+        self.pool
+            .begin_with(self.backend.begin_write())
+            .await
+            .map_err(map_sqlx)
     }
 }
 

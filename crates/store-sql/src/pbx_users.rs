@@ -3,18 +3,20 @@
 use crate::audit::{self, Subject};
 use crate::directory::like_escape;
 use crate::error::map_sqlx;
-use sqlx::AssertSqlSafe;
 use crate::rows::*;
-use crate::{b, SqlStore, RESERVING};
+use crate::{RESERVING, SqlStore, b};
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 use teamline_domain::audit::Audit;
 use teamline_domain::ids::*;
-use teamline_domain::pbx_user::{CallerNamePolicy, Holder, PbxUser, PbxUserSpec, PbxUserState, PushState};
+use teamline_domain::pbx_user::{
+    CallerNamePolicy, Holder, PbxUser, PbxUserSpec, PbxUserState, PushState,
+};
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::sip::Extension;
 use teamline_store::{
-    pbx_user_states_for, NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PushOutcome, StoreError,
-    StoreResult, UserCounts,
+    NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PushOutcome, StoreError, StoreResult,
+    UserCounts, pbx_user_states_for,
 };
 
 const HOLDER_SELECT: &str = "SELECT p.id, COALESCE(t.display_name, p.teams_user_object_id) AS display_name, \
@@ -38,7 +40,12 @@ fn caller_name_columns(spec: &PbxUserSpec) -> (&'static str, Option<String>) {
     }
 }
 
-async fn holder(conn: &mut AnyConnection, clause: &str, a: i64, b_: String) -> StoreResult<Option<Holder>> {
+async fn holder(
+    conn: &mut AnyConnection,
+    clause: &str,
+    a: i64,
+    b_: String,
+) -> StoreResult<Option<Holder>> {
     let row: Option<HolderRow> = sqlx::query_as(sql!(
         "{HOLDER_SELECT} WHERE {clause} AND p.state IN {RESERVING} ORDER BY p.id LIMIT 1"
     ))
@@ -52,41 +59,99 @@ async fn holder(conn: &mut AnyConnection, clause: &str, a: i64, b_: String) -> S
 
 /// Checks the three uniqueness promises inside the writing transaction, naming the holder.
 /// The unique indexes are the backstop if two transactions race past this.
-async fn check_free(conn: &mut AnyConnection, enterprise: EnterpriseId, spec: &PbxUserSpec, me: Option<PbxUserId>) -> StoreResult<()> {
+async fn check_free(
+    conn: &mut AnyConnection,
+    enterprise: EnterpriseId,
+    spec: &PbxUserSpec,
+    me: Option<PbxUserId>,
+) -> StoreResult<()> {
     let not_me = |h: Option<Holder>| h.filter(|h| Some(h.id) != me);
-    if let Some(h) = not_me(holder(conn, "p.pbx_location_id = $1 AND p.sip_user = $2", spec.pbx_location_id.0, spec.sip_user.to_string()).await?) {
+    if let Some(h) = not_me(
+        holder(
+            conn,
+            "p.pbx_location_id = $1 AND p.sip_user = $2",
+            spec.pbx_location_id.0,
+            spec.sip_user.to_string(),
+        )
+        .await?,
+    ) {
         return Err(StoreError::Conflict {
             field: "SIP User",
-            message: format!("extension {} is already assigned to {} ({}, {})", spec.sip_user, h.display_name, h.upn, h.state.label()),
+            message: format!(
+                "extension {} is already assigned to {} ({}, {})",
+                spec.sip_user,
+                h.display_name,
+                h.upn,
+                h.state.label()
+            ),
         });
     }
-    if let Some(h) = not_me(holder(conn, "p.enterprise_id = $1 AND p.phone_number = $2", enterprise.0, spec.phone_number.to_string()).await?) {
+    if let Some(h) = not_me(
+        holder(
+            conn,
+            "p.enterprise_id = $1 AND p.phone_number = $2",
+            enterprise.0,
+            spec.phone_number.to_string(),
+        )
+        .await?,
+    ) {
         return Err(StoreError::Conflict {
             field: "Phone Number",
-            message: format!("{} is already used by {} ({})", spec.phone_number, h.display_name, h.upn),
+            message: format!(
+                "{} is already used by {} ({})",
+                spec.phone_number, h.display_name, h.upn
+            ),
         });
     }
-    if let Some(h) = not_me(holder(conn, "p.enterprise_id = $1 AND p.teams_user_object_id = $2", enterprise.0, spec.teams_user_object_id.clone()).await?) {
+    if let Some(h) = not_me(
+        holder(
+            conn,
+            "p.enterprise_id = $1 AND p.teams_user_object_id = $2",
+            enterprise.0,
+            spec.teams_user_object_id.clone(),
+        )
+        .await?,
+    ) {
         return Err(StoreError::Conflict {
             field: "Teams User",
-            message: format!("{} ({}) is already set up as a PBX user", h.display_name, h.upn),
+            message: format!(
+                "{} ({}) is already set up as a PBX user",
+                h.display_name, h.upn
+            ),
         });
     }
     Ok(())
 }
 
+/// What a change to a user records (its audit event) and re-checks (a new spec's holders).
+struct Change<'a> {
+    audit: Option<&'a Audit>,
+    new_spec: Option<&'a PbxUserSpec>,
+}
+
 impl SqlStore {
-    async fn pbx_user_in(conn: &mut AnyConnection, enterprise: EnterpriseId, id: PbxUserId) -> StoreResult<PbxUserListItem> {
-        let row: Option<PbxUserRow> = sqlx::query_as(sql!("{PBX_USER_SELECT} WHERE p.id = $1 AND p.enterprise_id = $2"))
-            .bind(id.0)
-            .bind(enterprise.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| StoreError::not_found(format!("PBX user {id}")))?.into_item()
+    async fn pbx_user_in(
+        conn: &mut AnyConnection,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<PbxUserListItem> {
+        let row: Option<PbxUserRow> = sqlx::query_as(sql!(
+            "{PBX_USER_SELECT} WHERE p.id = $1 AND p.enterprise_id = $2"
+        ))
+        .bind(id.0)
+        .bind(enterprise.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_sqlx)?;
+        row.ok_or_else(|| StoreError::not_found(format!("PBX user {id}")))?
+            .into_item()
     }
 
-    pub(crate) async fn create_pbx_user_impl(&self, new: &NewPbxUser, audit: &Audit) -> StoreResult<PbxUser> {
+    pub(crate) async fn create_pbx_user_impl(
+        &self,
+        new: &NewPbxUser,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
         let now = self.now();
         let spec = &new.spec;
         let mut tx = self.begin_write().await?;
@@ -117,8 +182,17 @@ impl SqlStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_sqlx)?;
-        let user = Self::pbx_user_in(&mut tx, new.enterprise_id, PbxUserId(id)).await?.user;
-        audit::write(&mut tx, now, Some(new.enterprise_id), audit, Subject::new("pbx_user", id).after(user_json(&user))).await?;
+        let user = Self::pbx_user_in(&mut tx, new.enterprise_id, PbxUserId(id))
+            .await?
+            .user;
+        audit::write(
+            &mut tx,
+            now,
+            Some(new.enterprise_id),
+            audit,
+            Subject::new("pbx_user", id).after(user_json(&user)),
+        )
+        .await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(user)
     }
@@ -129,40 +203,66 @@ impl SqlStore {
         &self,
         enterprise: EnterpriseId,
         id: PbxUserId,
-        audit: Option<&Audit>,
+        change: Change<'_>,
         guard: impl FnOnce(&PbxUser) -> StoreResult<()>,
-        spec_check: Option<&PbxUserSpec>,
         sql: &str,
-        bind: impl FnOnce(sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+        bind: impl FnOnce(
+            sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+        ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> StoreResult<PbxUser> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let before = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
         guard(&before)?;
-        if let Some(spec) = spec_check {
+        let Change { audit, new_spec } = change;
+        if let Some(spec) = new_spec {
             check_free(&mut tx, enterprise, spec, Some(id)).await?;
         }
-        bind(sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id.0)).execute(&mut *tx).await.map_err(map_sqlx)?;
+        bind(sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id.0))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
         let after = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
         if let Some(audit) = audit {
-            audit::write(&mut tx, now, Some(enterprise), audit, Subject::new("pbx_user", id).before(user_json(&before)).after(user_json(&after))).await?;
+            audit::write(
+                &mut tx,
+                now,
+                Some(enterprise),
+                audit,
+                Subject::new("pbx_user", id)
+                    .before(user_json(&before))
+                    .after(user_json(&after)),
+            )
+            .await?;
         }
         tx.commit().await.map_err(map_sqlx)?;
         Ok(after)
     }
 
-    pub(crate) async fn update_pbx_user_impl(&self, enterprise: EnterpriseId, id: PbxUserId, expected_version: i64, spec: &PbxUserSpec, audit: &Audit) -> StoreResult<PbxUser> {
+    pub(crate) async fn update_pbx_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        expected_version: i64,
+        spec: &PbxUserSpec,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
         let (policy, name) = caller_name_columns(spec);
         let guard = |u: &PbxUser| {
             if u.version != expected_version {
-                return Err(StoreError::Stale { what: format!("PBX user {id}") });
+                return Err(StoreError::Stale {
+                    what: format!("PBX user {id}"),
+                });
             }
             if u.state == PbxUserState::Deleted {
-                return Err(StoreError::Conflict { field: "State", message: "a deleted user cannot be edited".to_owned() });
+                return Err(StoreError::Conflict {
+                    field: "State",
+                    message: "a deleted user cannot be edited".to_owned(),
+                });
             }
             Ok(())
         };
-        self.change_pbx_user(enterprise, id, Some(audit), guard, Some(spec),
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: Some(spec) }, guard,
             "UPDATE pbx_users SET updated_ms = $1, pbx_location_id = $3, voice_route_id = $4, teams_user_object_id = $5, \
              sip_user = $6, phone_number = $7, use_teams_voicemail = $8, caller_name_policy = $9, caller_name = $10, \
              forwarded_caller_id = $11, assign_dial_plan = $12, device = $13, tag = $14, push_state = 'pending', \
@@ -173,67 +273,128 @@ impl SqlStore {
                 .bind(spec.device.to_string()).bind(spec.tag.clone())).await
     }
 
-    pub(crate) async fn set_calling_enabled_impl(&self, enterprise: EnterpriseId, id: PbxUserId, enabled: bool, audit: &Audit) -> StoreResult<PbxUser> {
+    pub(crate) async fn set_calling_enabled_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        enabled: bool,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
         let guard = |u: &PbxUser| match u.state {
             PbxUserState::Active => Ok(()),
             other => Err(StoreError::Conflict {
                 field: "State",
-                message: format!("calling can only be changed for active users; this user is {}", other.label()),
+                message: format!(
+                    "calling can only be changed for active users; this user is {}",
+                    other.label()
+                ),
             }),
         };
-        self.change_pbx_user(enterprise, id, Some(audit), guard, None,
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: None }, guard,
             "UPDATE pbx_users SET updated_ms = $1, calling_enabled = $3, push_state = 'pending', last_error = NULL, \
              version = version + 1 WHERE id = $2",
             |q| q.bind(b(enabled))).await
     }
 
-    pub(crate) async fn set_pbx_user_state_impl(&self, enterprise: EnterpriseId, id: PbxUserId, state: PbxUserState, audit: &Audit) -> StoreResult<PbxUser> {
+    pub(crate) async fn set_pbx_user_state_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        state: PbxUserState,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
         if state == PbxUserState::Deleted {
             return self.delete_pbx_user_impl(enterprise, id, audit).await;
         }
         let guard = |u: &PbxUser| {
             if u.state == PbxUserState::Deleted {
-                return Err(StoreError::Conflict { field: "State", message: "a deleted user cannot be changed".to_owned() });
+                return Err(StoreError::Conflict {
+                    field: "State",
+                    message: "a deleted user cannot be changed".to_owned(),
+                });
             }
             Ok(())
         };
         // Disabling pauses calling in Teams: the push removes the number; re-enabling restores
         // the previous wish.
-        self.change_pbx_user(enterprise, id, Some(audit), guard, None,
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: None }, guard,
             "UPDATE pbx_users SET updated_ms = $1, state = $3, push_state = 'pending', last_error = NULL, \
              version = version + 1 WHERE id = $2",
             |q| q.bind(state.as_str())).await
     }
 
-    pub(crate) async fn delete_pbx_user_impl(&self, enterprise: EnterpriseId, id: PbxUserId, audit: &Audit) -> StoreResult<PbxUser> {
+    pub(crate) async fn delete_pbx_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
         let guard = |u: &PbxUser| match u.state {
             PbxUserState::Disabled => Ok(()),
             PbxUserState::Active => Err(StoreError::Conflict {
                 field: "State",
-                message: "only a disabled user can be deleted: choose Disable User first".to_owned(),
+                message: "only a disabled user can be deleted: choose Disable User first"
+                    .to_owned(),
             }),
-            PbxUserState::Deleted => Err(StoreError::Conflict { field: "State", message: "this user is already deleted".to_owned() }),
+            PbxUserState::Deleted => Err(StoreError::Conflict {
+                field: "State",
+                message: "this user is already deleted".to_owned(),
+            }),
         };
-        self.change_pbx_user(enterprise, id, Some(audit), guard, None,
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: None }, guard,
             "UPDATE pbx_users SET updated_ms = $1, state = 'deleted', calling_enabled = 0, version = version + 1 WHERE id = $2",
             |q| q).await
     }
 
-    pub(crate) async fn record_push_impl(&self, enterprise: EnterpriseId, id: PbxUserId, outcome: &PushOutcome, audit: Option<&Audit>) -> StoreResult<PbxUser> {
-        let observed = outcome.observed.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
-        self.change_pbx_user(enterprise, id, audit, |_| Ok(()), None,
+    pub(crate) async fn record_push_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        outcome: &PushOutcome,
+        audit: Option<&Audit>,
+    ) -> StoreResult<PbxUser> {
+        let observed = outcome
+            .observed
+            .as_ref()
+            .map(|o| serde_json::to_string(o).unwrap_or_default());
+        self.change_pbx_user(
+            enterprise,
+            id,
+            Change {
+                audit,
+                new_spec: None,
+            },
+            |_| Ok(()),
             "UPDATE pbx_users SET updated_ms = $1, push_state = $3, last_error = $4, \
              observed = COALESCE($5, observed) WHERE id = $2",
-            |q| q.bind(outcome.push_state.as_str()).bind(outcome.last_error.clone()).bind(observed)).await
+            |q| {
+                q.bind(outcome.push_state.as_str())
+                    .bind(outcome.last_error.clone())
+                    .bind(observed)
+            },
+        )
+        .await
     }
 
-    pub(crate) async fn get_pbx_user_impl(&self, enterprise: EnterpriseId, id: PbxUserId) -> StoreResult<PbxUserListItem> {
+    pub(crate) async fn get_pbx_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<PbxUserListItem> {
         let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
         Self::pbx_user_in(&mut conn, enterprise, id).await
     }
 
-    pub(crate) async fn list_pbx_users_impl(&self, enterprise: EnterpriseId, q: &PbxUserQuery) -> StoreResult<Page<PbxUserListItem>> {
-        let pattern = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    pub(crate) async fn list_pbx_users_impl(
+        &self,
+        enterprise: EnterpriseId,
+        q: &PbxUserQuery,
+    ) -> StoreResult<Page<PbxUserListItem>> {
+        let pattern = q
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
             .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
         let filter = "p.enterprise_id = $1 AND p.state = $2 AND ($3 IS NULL OR \
             LOWER(COALESCE(t.display_name, '')) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(t.upn, '')) LIKE $3 ESCAPE '\\' \
@@ -262,12 +423,19 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         Ok(Page {
-            items: rows.into_iter().map(PbxUserRow::into_item).collect::<StoreResult<_>>()?,
+            items: rows
+                .into_iter()
+                .map(PbxUserRow::into_item)
+                .collect::<StoreResult<_>>()?,
             total: u64::try_from(total.0).unwrap_or(0),
         })
     }
 
-    pub(crate) async fn pbx_users_in_push_states_impl(&self, enterprise: EnterpriseId, states: &[PushState]) -> StoreResult<Vec<PbxUserId>> {
+    pub(crate) async fn pbx_users_in_push_states_impl(
+        &self,
+        enterprise: EnterpriseId,
+        states: &[PushState],
+    ) -> StoreResult<Vec<PbxUserId>> {
         if states.is_empty() {
             return Ok(Vec::new());
         }
@@ -284,22 +452,55 @@ impl SqlStore {
         Ok(rows.into_iter().map(|r| PbxUserId(r.0)).collect())
     }
 
-    pub(crate) async fn holder_of_extension_impl(&self, location: PbxLocationId, ext: &Extension) -> StoreResult<Option<Holder>> {
+    pub(crate) async fn holder_of_extension_impl(
+        &self,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> StoreResult<Option<Holder>> {
         let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
-        holder(&mut conn, "p.pbx_location_id = $1 AND p.sip_user = $2", location.0, ext.to_string()).await
+        holder(
+            &mut conn,
+            "p.pbx_location_id = $1 AND p.sip_user = $2",
+            location.0,
+            ext.to_string(),
+        )
+        .await
     }
 
-    pub(crate) async fn holder_of_number_impl(&self, enterprise: EnterpriseId, number: &PhoneNumber) -> StoreResult<Option<Holder>> {
+    pub(crate) async fn holder_of_number_impl(
+        &self,
+        enterprise: EnterpriseId,
+        number: &PhoneNumber,
+    ) -> StoreResult<Option<Holder>> {
         let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
-        holder(&mut conn, "p.enterprise_id = $1 AND p.phone_number = $2", enterprise.0, number.to_string()).await
+        holder(
+            &mut conn,
+            "p.enterprise_id = $1 AND p.phone_number = $2",
+            enterprise.0,
+            number.to_string(),
+        )
+        .await
     }
 
-    pub(crate) async fn holder_of_teams_user_impl(&self, enterprise: EnterpriseId, object_id: &str) -> StoreResult<Option<Holder>> {
+    pub(crate) async fn holder_of_teams_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        object_id: &str,
+    ) -> StoreResult<Option<Holder>> {
         let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
-        holder(&mut conn, "p.enterprise_id = $1 AND p.teams_user_object_id = $2", enterprise.0, object_id.to_owned()).await
+        holder(
+            &mut conn,
+            "p.enterprise_id = $1 AND p.teams_user_object_id = $2",
+            enterprise.0,
+            object_id.to_owned(),
+        )
+        .await
     }
 
-    pub(crate) async fn user_counts_impl(&self, enterprise: EnterpriseId) -> StoreResult<UserCounts> {
+    pub(crate) async fn user_counts_impl(
+        &self,
+        enterprise: EnterpriseId,
+    ) -> StoreResult<UserCounts> {
         let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
             "SELECT state, calling_enabled, push_state, COUNT(*) FROM pbx_users WHERE enterprise_id = $1 \
              GROUP BY state, calling_enabled, push_state",
@@ -329,4 +530,3 @@ impl SqlStore {
         Ok(c)
     }
 }
-

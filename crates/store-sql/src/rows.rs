@@ -19,7 +19,9 @@ use teamline_domain::teams_user::{Licences, PlanState, TeamsUser, UserType};
 use teamline_domain::teams_voice::ObservedVoice;
 use teamline_domain::text::{Email, HostName, Name, Slug};
 use teamline_domain::voice_route::{SbcRegion, VoiceRoute, VoiceRouteState};
-use teamline_store::{Account, PbxUserListItem, StoreError, StoreResult, StoredDeviceHandle, SyncGroup};
+use teamline_store::{
+    Account, PbxUserListItem, StoreError, StoreResult, StoredDeviceHandle, SyncGroup,
+};
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(format!("{what}: {detail}"))
@@ -65,7 +67,10 @@ impl ResellerRow {
         Ok(Reseller {
             id: ResellerId(self.id),
             name: parse("reseller name", Name::parse("name", &self.name))?,
-            contact_email: parse("reseller e-mail", Email::parse("e-mail", &self.contact_email))?,
+            contact_email: parse(
+                "reseller e-mail",
+                Email::parse("e-mail", &self.contact_email),
+            )?,
             services: self.services,
             billing_reference: self.billing_reference,
         })

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
-use teamline_store_sql::{map_sqlx, AnyPool, Backend, SqlStore};
+use teamline_store_sql::{AnyPool, Backend, SqlStore, map_sqlx};
 
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -32,7 +32,13 @@ impl Backend for SqliteBackend {
         "BEGIN IMMEDIATE"
     }
 
-    async fn claim_job(&self, pool: &AnyPool, worker: &str, now_ms: i64, lease_ms: i64) -> StoreResult<Option<i64>> {
+    async fn claim_job(
+        &self,
+        pool: &AnyPool,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Option<i64>> {
         // BEGIN IMMEDIATE makes the claim exclusive: no other connection can claim between
         // the lane check and the update.
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_sqlx)?;
@@ -65,7 +71,10 @@ pub async fn open(
     clock: Arc<dyn Clock>,
 ) -> StoreResult<SqlStore> {
     let path = path.to_str().ok_or_else(|| {
-        StoreError::Database(format!("the database path {} is not valid UTF-8", path.display()))
+        StoreError::Database(format!(
+            "the database path {} is not valid UTF-8",
+            path.display()
+        ))
     })?;
     open_url(&format!("sqlite://{path}?mode=rwc"), keyring, clock).await
 }

@@ -17,7 +17,11 @@ use teamline_domain::voice_route::{NewSbcRegion, NewVoiceRoute, VoiceRoute};
 use teamline_store::{NewPbxUser, Store, TeamsUserUpsert};
 
 pub fn audit(action: &str) -> Audit {
-    Audit::new(Actor::System("test".into()), action, format!("test {action}"))
+    Audit::new(
+        Actor::System("test".into()),
+        action,
+        format!("test {action}"),
+    )
 }
 
 pub const API_KEY: &str = "nsk_live_8f2d0c1e9b7a4455";
@@ -38,7 +42,10 @@ pub async fn tenant(store: &Arc<dyn Store>, name: &str) -> Tenant {
                 contact_email: "reseller@northwind.example".into(),
                 ..Default::default()
             };
-            store.create_reseller(&form.validate().unwrap(), &audit("reseller.create")).await.unwrap()
+            store
+                .create_reseller(&form.validate().unwrap(), &audit("reseller.create"))
+                .await
+                .unwrap()
         }
     };
     let regions = store.list_sbc_regions().await.unwrap();
@@ -46,11 +53,17 @@ pub async fn tenant(store: &Arc<dyn Store>, name: &str) -> Tenant {
         (regions[0].clone(), regions[1].clone())
     } else {
         let e = store
-            .create_sbc_region(&NewSbcRegion::parse("US East 2", "useast2.sbc.example.net").unwrap(), &audit("region.create"))
+            .create_sbc_region(
+                &NewSbcRegion::parse("US East 2", "useast2.sbc.example.net").unwrap(),
+                &audit("region.create"),
+            )
             .await
             .unwrap();
         let w = store
-            .create_sbc_region(&NewSbcRegion::parse("US West", "uswest.sbc.example.net").unwrap(), &audit("region.create"))
+            .create_sbc_region(
+                &NewSbcRegion::parse("US West", "uswest.sbc.example.net").unwrap(),
+                &audit("region.create"),
+            )
             .await
             .unwrap();
         (e, w)
@@ -62,23 +75,44 @@ pub async fn tenant(store: &Arc<dyn Store>, name: &str) -> Tenant {
         ..Default::default()
     };
     let enterprise = store
-        .create_enterprise(reseller.id, &form.validate(&[east_region.id, west_region.id]).unwrap(), &audit("enterprise.create"))
+        .create_enterprise(
+            reseller.id,
+            &form.validate(&[east_region.id, west_region.id]).unwrap(),
+            &audit("enterprise.create"),
+        )
         .await
         .unwrap();
     let label = name.to_lowercase();
     let east = store
-        .create_voice_route(enterprise.id, &NewVoiceRoute::for_region(&east_region, &label).unwrap(), &audit("voice_route.create"))
+        .create_voice_route(
+            enterprise.id,
+            &NewVoiceRoute::for_region(&east_region, &label).unwrap(),
+            &audit("voice_route.create"),
+        )
         .await
         .unwrap();
     let west = store
-        .create_voice_route(enterprise.id, &NewVoiceRoute::for_region(&west_region, &label).unwrap(), &audit("voice_route.create"))
+        .create_voice_route(
+            enterprise.id,
+            &NewVoiceRoute::for_region(&west_region, &label).unwrap(),
+            &audit("voice_route.create"),
+        )
         .await
         .unwrap();
     let location = store
-        .create_pbx_location(enterprise.id, &location_form().validate(false).unwrap(), &audit("pbx_location.create"))
+        .create_pbx_location(
+            enterprise.id,
+            &location_form().validate(false).unwrap(),
+            &audit("pbx_location.create"),
+        )
         .await
         .unwrap();
-    Tenant { enterprise, location, east, west }
+    Tenant {
+        enterprise,
+        location,
+        east,
+        west,
+    }
 }
 
 pub fn location_form() -> PbxLocationForm {
@@ -143,7 +177,11 @@ pub fn spec(t: &Tenant, teams_key: &str, ext: &str) -> PbxUserSpec {
 }
 
 pub fn new_user(t: &Tenant, teams_key: &str, ext: &str) -> NewPbxUser {
-    NewPbxUser { enterprise_id: t.enterprise.id, spec: spec(t, teams_key, ext), calling_enabled: true }
+    NewPbxUser {
+        enterprise_id: t.enterprise.id,
+        spec: spec(t, teams_key, ext),
+        calling_enabled: true,
+    }
 }
 
 pub fn ids(v: &[PbxUserId]) -> Vec<i64> {

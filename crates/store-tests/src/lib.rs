@@ -19,8 +19,15 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 
 /// Where a test's database lives, so stories can reopen it or read its raw bytes.
 pub enum Db {
-    Sqlite { _dir: tempfile::TempDir, path: PathBuf },
-    Postgres { admin_url: String, name: String, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
 }
 
 /// A fresh store on a fresh database, with a manual clock.
@@ -38,10 +45,15 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("teamline.db");
         let clock = Arc::new(ManualClock::new(T0));
-        let store = teamline_store_sqlite::open(&path, Arc::new(Keyring::for_testing()), clock.clone())
-            .await
-            .unwrap();
-        Self { store: Arc::new(store), clock, db: Db::Sqlite { _dir: dir, path } }
+        let store =
+            teamline_store_sqlite::open(&path, Arc::new(Keyring::for_testing()), clock.clone())
+                .await
+                .unwrap();
+        Self {
+            store: Arc::new(store),
+            clock,
+            db: Db::Sqlite { _dir: dir, path },
+        }
     }
 
     pub async fn postgres() -> Self {
@@ -55,22 +67,35 @@ impl Harness {
             .unwrap_or_else(|e| panic!("cannot create a test database at {admin_url}: {e}"));
         let url = database_url(&admin_url, &name);
         let clock = Arc::new(ManualClock::new(T0));
-        let store = teamline_store_postgres::open(&url, Arc::new(Keyring::for_testing()), clock.clone())
-            .await
-            .unwrap();
-        Self { store: Arc::new(store), clock, db: Db::Postgres { admin_url, name, url } }
+        let store =
+            teamline_store_postgres::open(&url, Arc::new(Keyring::for_testing()), clock.clone())
+                .await
+                .unwrap();
+        Self {
+            store: Arc::new(store),
+            clock,
+            db: Db::Postgres {
+                admin_url,
+                name,
+                url,
+            },
+        }
     }
 
     /// Another store on the same database (a second instance, or a restart with other keys).
     pub async fn reopen(&self, keyring: Keyring) -> Arc<dyn Store> {
         let clock: Arc<dyn Clock> = self.clock.clone();
         match &self.db {
-            Db::Sqlite { path, .. } => {
-                Arc::new(teamline_store_sqlite::open(path, Arc::new(keyring), clock).await.unwrap())
-            }
-            Db::Postgres { url, .. } => {
-                Arc::new(teamline_store_postgres::open(url, Arc::new(keyring), clock).await.unwrap())
-            }
+            Db::Sqlite { path, .. } => Arc::new(
+                teamline_store_sqlite::open(path, Arc::new(keyring), clock)
+                    .await
+                    .unwrap(),
+            ),
+            Db::Postgres { url, .. } => Arc::new(
+                teamline_store_postgres::open(url, Arc::new(keyring), clock)
+                    .await
+                    .unwrap(),
+            ),
         }
     }
 
@@ -120,12 +145,21 @@ impl Harness {
         use sqlx::Connection;
         let result = match &self.db {
             Db::Sqlite { path, .. } => {
-                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.map(|_| ())
+                let mut c =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut c)
+                    .await
+                    .map(|_| ())
             }
             Db::Postgres { url, .. } => {
                 let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.map(|_| ())
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut c)
+                    .await
+                    .map(|_| ())
             }
         };
         result.map_err(|e| e.to_string())
@@ -133,12 +167,17 @@ impl Harness {
 
     /// Drops a PostgreSQL test database (SQLite's temp dir removes itself).
     pub async fn cleanup(self) {
-        if let Db::Postgres { admin_url, name, .. } = &self.db {
+        if let Db::Postgres {
+            admin_url, name, ..
+        } = &self.db
+        {
             drop(self.store);
             let mut admin = connect_admin(admin_url).await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
         }
     }
 }
@@ -155,7 +194,9 @@ async fn connect_admin(url: &str) -> sqlx::PgConnection {
 
 /// The URL of database `name` on the server of `admin_url`.
 fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(i) if i > "postgres://".len() => &base[..i],
         _ => base,
@@ -170,7 +211,10 @@ fn database_url(admin_url: &str, name: &str) -> String {
 pub fn keyring(current: u8, previous: &[u8]) -> Keyring {
     Keyring::new(
         EncryptionKey::from_bytes([current; 32]),
-        previous.iter().map(|b| EncryptionKey::from_bytes([*b; 32])).collect(),
+        previous
+            .iter()
+            .map(|b| EncryptionKey::from_bytes([*b; 32]))
+            .collect(),
     )
 }
 
@@ -196,8 +240,14 @@ mod tests {
 
     #[test]
     fn database_url_replaces_the_database() {
-        assert_eq!(database_url("postgres://postgres@127.0.0.1:5432/postgres", "t1"), "postgres://postgres@127.0.0.1:5432/t1");
-        assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "t1"), "postgres://u:p@h/t1?sslmode=disable");
+        assert_eq!(
+            database_url("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            database_url("postgres://u:p@h/db?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
         assert_eq!(database_url("postgres://h", "t1"), "postgres://h/t1");
     }
 }

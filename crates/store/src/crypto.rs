@@ -21,11 +21,17 @@ const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
-    #[error("the encryption key must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32` or let `teamline serve` create the key file")]
+    #[error(
+        "the encryption key must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32` or let `teamline serve` create the key file"
+    )]
     BadKey,
-    #[error("a stored secret ({column}) was encrypted with a key Teamline does not have (key id {key_id}): configure that key as TEAMLINE_PREVIOUS_ENCRYPTION_KEYS, or re-enter the secret")]
+    #[error(
+        "a stored secret ({column}) was encrypted with a key Teamline does not have (key id {key_id}): configure that key as TEAMLINE_PREVIOUS_ENCRYPTION_KEYS, or re-enter the secret"
+    )]
     UnknownKey { column: String, key_id: String },
-    #[error("a stored secret ({column}) could not be decrypted: it was altered, or moved from another row")]
+    #[error(
+        "a stored secret ({column}) could not be decrypted: it was altered, or moved from another row"
+    )]
     Tampered { column: String },
     #[error("a stored secret ({column}) is not in Teamline's format")]
     Malformed { column: String },
@@ -41,10 +47,16 @@ pub struct EncryptionKey {
 
 impl EncryptionKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        let digest = Sha256::new().chain_update(b"teamline key id").chain_update(bytes).finalize();
+        let digest = Sha256::new()
+            .chain_update(b"teamline key id")
+            .chain_update(bytes)
+            .finalize();
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
-        Self { bytes: SecretBox::new(Box::new(bytes)), id }
+        Self {
+            bytes: SecretBox::new(Box::new(bytes)),
+            id,
+        }
     }
 
     /// Parses 64 hexadecimal characters (surrounding whitespace ignored).
@@ -84,11 +96,17 @@ pub struct SecretSlot {
 
 impl SecretSlot {
     pub fn enterprise(id: impl fmt::Display, column: &'static str) -> Self {
-        Self { tenant: format!("enterprise:{id}"), column }
+        Self {
+            tenant: format!("enterprise:{id}"),
+            column,
+        }
     }
 
     pub fn platform(column: &'static str) -> Self {
-        Self { tenant: "platform".to_owned(), column }
+        Self {
+            tenant: "platform".to_owned(),
+            column,
+        }
     }
 
     fn aad(&self) -> Vec<u8> {
@@ -123,8 +141,16 @@ impl Keyring {
         let ciphertext = self
             .current
             .cipher()
-            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: &aad })
-            .map_err(|_| CryptoError::EncryptFailed { column: slot.column.to_owned() })?;
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| CryptoError::EncryptFailed {
+                column: slot.column.to_owned(),
+            })?;
         let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
         out.push(VERSION);
         out.extend_from_slice(&self.current.id);
@@ -134,7 +160,9 @@ impl Keyring {
     }
 
     pub fn decrypt(&self, blob: &[u8], slot: &SecretSlot) -> Result<String, CryptoError> {
-        let malformed = || CryptoError::Malformed { column: slot.column.to_owned() };
+        let malformed = || CryptoError::Malformed {
+            column: slot.column.to_owned(),
+        };
         if blob.len() < HEADER_LEN + 16 || blob[0] != VERSION {
             return Err(malformed());
         }
@@ -146,13 +174,22 @@ impl Keyring {
                 column: slot.column.to_owned(),
                 key_id: hex::encode(key_id),
             })?;
-        let nonce_bytes: [u8; NONCE_LEN] =
-            blob[1 + KEY_ID_LEN..HEADER_LEN].try_into().map_err(|_| malformed())?;
+        let nonce_bytes: [u8; NONCE_LEN] = blob[1 + KEY_ID_LEN..HEADER_LEN]
+            .try_into()
+            .map_err(|_| malformed())?;
         let aad = slot.aad();
         let plain = key
             .cipher()
-            .decrypt(&Nonce::from(nonce_bytes), Payload { msg: &blob[HEADER_LEN..], aad: &aad })
-            .map_err(|_| CryptoError::Tampered { column: slot.column.to_owned() })?;
+            .decrypt(
+                &Nonce::from(nonce_bytes),
+                Payload {
+                    msg: &blob[HEADER_LEN..],
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| CryptoError::Tampered {
+                column: slot.column.to_owned(),
+            })?;
         String::from_utf8(plain).map_err(|_| malformed())
     }
 
@@ -182,7 +219,10 @@ mod tests {
     #[test]
     fn same_plaintext_encrypts_differently() {
         let k = Keyring::for_testing();
-        assert_ne!(k.encrypt("x", &slot()).unwrap(), k.encrypt("x", &slot()).unwrap());
+        assert_ne!(
+            k.encrypt("x", &slot()).unwrap(),
+            k.encrypt("x", &slot()).unwrap()
+        );
     }
 
     #[test]
@@ -191,8 +231,14 @@ mod tests {
         let blob = k.encrypt("secret", &slot()).unwrap();
         let other_tenant = SecretSlot::enterprise(2, "pbx_locations.api_key");
         let other_column = SecretSlot::enterprise(1, "device_handles.sip_password");
-        assert!(matches!(k.decrypt(&blob, &other_tenant), Err(CryptoError::Tampered { .. })));
-        assert!(matches!(k.decrypt(&blob, &other_column), Err(CryptoError::Tampered { .. })));
+        assert!(matches!(
+            k.decrypt(&blob, &other_tenant),
+            Err(CryptoError::Tampered { .. })
+        ));
+        assert!(matches!(
+            k.decrypt(&blob, &other_column),
+            Err(CryptoError::Tampered { .. })
+        ));
     }
 
     #[test]
@@ -213,7 +259,10 @@ mod tests {
         let hex_key = EncryptionKey::generate_hex();
         assert_eq!(hex_key.len(), 64);
         assert!(EncryptionKey::from_hex(&hex_key).is_ok());
-        assert_eq!(EncryptionKey::from_hex("abc").unwrap_err(), CryptoError::BadKey);
+        assert_eq!(
+            EncryptionKey::from_hex("abc").unwrap_err(),
+            CryptoError::BadKey
+        );
         let dbg = format!("{:?}", EncryptionKey::from_hex(&hex_key).unwrap());
         assert!(!dbg.contains(&hex_key[..16]));
     }

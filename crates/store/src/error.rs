@@ -8,7 +8,10 @@ pub enum StoreError {
     NotFound { what: String },
     /// A uniqueness rule of the product (SPEC.md §2) would be broken. `field` is the form label.
     #[error("{field}: {message}")]
-    Conflict { field: &'static str, message: String },
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     /// Someone else changed the object since it was read; reload and try again.
     #[error("{what} was changed by someone else in the meantime: reload the page and try again")]
     Stale { what: String },

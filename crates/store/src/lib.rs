@@ -26,7 +26,9 @@ use teamline_domain::phone::PhoneNumber;
 use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::sip::Extension;
 use teamline_domain::teams_user::TeamsUser;
-use teamline_domain::voice_route::{NewSbcRegion, NewVoiceRoute, SbcRegion, VoiceRoute, VoiceRouteState};
+use teamline_domain::voice_route::{
+    NewSbcRegion, NewVoiceRoute, SbcRegion, VoiceRoute, VoiceRouteState,
+};
 
 /// The time source of a store. Tests use a manual clock to step through retry schedules.
 pub trait Clock: Send + Sync + 'static {
@@ -338,7 +340,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn complete_job(&self, id: JobId, worker: &str) -> StoreResult<()>;
     /// Records a failed attempt; returns the job's new state (queued for a retry, or failed).
-    async fn fail_job(&self, id: JobId, worker: &str, failure: &JobFailure) -> StoreResult<JobState>;
+    async fn fail_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        failure: &JobFailure,
+    ) -> StoreResult<JobState>;
     async fn get_job(&self, id: JobId) -> StoreResult<Job>;
     async fn list_jobs(&self, query: &JobQuery) -> StoreResult<Vec<Job>>;
     /// When the next queued job becomes due (for the runner's sleep).

@@ -200,7 +200,11 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    pub fn new(enterprise_id: Option<EnterpriseId>, kind: impl Into<String>, payload: impl Into<String>) -> Self {
+    pub fn new(
+        enterprise_id: Option<EnterpriseId>,
+        kind: impl Into<String>,
+        payload: impl Into<String>,
+    ) -> Self {
         Self {
             enterprise_id,
             kind: kind.into(),

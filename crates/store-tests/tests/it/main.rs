@@ -1,6 +1,6 @@
 //! Runs every conformance story against SQLite and against PostgreSQL.
 
-use teamline_store_tests::{run, suite, Harness};
+use teamline_store_tests::{Harness, run, suite};
 
 macro_rules! stories {
     ($($story:ident),* $(,)?) => {
