@@ -40,9 +40,13 @@ pub enum PbxError {
     InvalidOAuthCredentials { url: String, detail: String },
 
     #[error(
-        "the NetSapiens API credentials are not allowed to {action} in domain {domain}: give the API key or masquerade login Office Manager or Reseller scope for this domain"
+        "the NetSapiens API credentials are not allowed to {action} ({detail}): check that the API key is not read-only and that the key or masquerade login has Office Manager or Reseller scope for domain {domain}"
     )]
-    PermissionDenied { action: String, domain: String },
+    PermissionDenied {
+        action: String,
+        domain: String,
+        detail: String,
+    },
 
     #[error(
         "domain {domain} does not exist on the NetSapiens PBX at {url}: check the SIP domain in PBX settings"

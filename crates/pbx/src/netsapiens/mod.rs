@@ -134,6 +134,7 @@ impl NetSapiensClient {
             StatusCode::FORBIDDEN => PbxError::PermissionDenied {
                 action: action.to_owned(),
                 domain,
+                detail: message,
             },
             StatusCode::NOT_FOUND => {
                 // NetSapiens says which object is missing: "Domain x does not exist",

@@ -427,12 +427,14 @@ fn tls_problem(e: &reqwest::Error) -> Option<String> {
         if let Some(r) = err.downcast_ref::<rustls::Error>() {
             return Some(r.to_string());
         }
-        if let Some(inner) = err
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            && let Some(r) = inner.downcast_ref::<rustls::Error>()
-        {
-            return Some(r.to_string());
+        // `io::Error` hides its payload from `source()`, and connectors nest them
+        // (`Custom { Other, Custom { InvalidData, rustls::Error } }`): unwrap every layer.
+        let mut io = err.downcast_ref::<std::io::Error>();
+        while let Some(inner) = io.and_then(std::io::Error::get_ref) {
+            if let Some(r) = inner.downcast_ref::<rustls::Error>() {
+                return Some(r.to_string());
+            }
+            io = inner.downcast_ref::<std::io::Error>();
         }
         cur = err.source();
     }
