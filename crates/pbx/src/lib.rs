@@ -34,6 +34,7 @@ pub use error::PbxError;
 pub use model::{
     AddressScope, Device, EmergencyAddress, Extension, NewDevice, NewEmergencyAddress,
     Registration, RegistrationState, bare_device_id, default_emergency_address, device_handle,
+    split_device_handle,
 };
 pub use netsapiens::{NetSapiensAuth, NetSapiensClient, NetSapiensSettings, RetryPolicy, Timeouts};
 pub use pbx::{Check, CheckStatus, ConnectionReport, Pbx};

@@ -224,6 +224,15 @@ pub fn device_handle(extension: &str, suffix: &str) -> String {
     format!("{extension}{suffix}")
 }
 
+/// Splits a device handle into extension and suffix when the extension is numeric, as on most
+/// PBXs: `1002tm` gives `("1002", "tm")`, `1002` gives `("1002", "")`. `None` when the handle
+/// does not start with digits.
+pub fn split_device_handle(handle: &str) -> Option<(&str, &str)> {
+    let handle = bare_device_id(handle);
+    let digits = handle.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 0).then(|| handle.split_at(digits))
+}
+
 /// The bare device id from what a PBX may report: NetSapiens v2 uses `1002tm`, v1 and some
 /// fields use the SIP URI `sip:1002tm@contoso`. Both give `1002tm`.
 pub fn bare_device_id(raw: &str) -> &str {
@@ -249,6 +258,9 @@ mod tests {
         assert_eq!(bare_device_id(" sips:1002tm@contoso.example "), "1002tm");
         assert_eq!(bare_device_id("1002tm@contoso"), "1002tm");
         assert_eq!(device_handle("1002", "tm"), "1002tm");
+        assert_eq!(split_device_handle("1002tm"), Some(("1002", "tm")));
+        assert_eq!(split_device_handle("sip:1002@contoso"), Some(("1002", "")));
+        assert_eq!(split_device_handle("tm1002"), None);
     }
 
     #[test]

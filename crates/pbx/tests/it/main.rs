@@ -9,4 +9,5 @@ mod devices;
 mod errors;
 mod extensions;
 mod oauth;
+mod sim_control;
 mod support;
