@@ -786,7 +786,8 @@ async fn create_address(
     };
     let created = d.create_address(rec, seq)?.clone();
     st.stats.addresses_created += 1;
-    Ok((StatusCode::OK, Json(json::address(&name, &created, 0))).into_response())
+    // Not documented; 201 Created with the new object (the client also accepts 200 and 202).
+    Ok((StatusCode::CREATED, Json(json::address(&name, &created, 0))).into_response())
 }
 
 async fn create_domain_address(
