@@ -1,11 +1,8 @@
 //! `teamline`: the one binary. Serves the portals and API with the job runner, runs the demo
 //! with simulated Microsoft and PBX services, migrates the database, and more.
 
-mod config;
-mod demo;
-mod serve;
-
 use clap::{Parser, Subcommand};
+use teamline::{config, demo, serve};
 
 #[derive(Parser)]
 #[command(
