@@ -1,0 +1,1 @@
+//! Integration tests of the Microsoft client against local servers.
