@@ -72,7 +72,7 @@ impl GraphError {
         self.codes().iter().any(|c| c.eq_ignore_ascii_case(code))
     }
 
-    fn request_id(&self) -> Option<String> {
+    pub fn request_id(&self) -> Option<String> {
         let mut inner = self.inner.as_deref();
         while let Some(i) = inner {
             if let Some(id) = &i.request_id {

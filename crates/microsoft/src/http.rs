@@ -24,9 +24,11 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// Microsoft's `request-id` header (Graph), or the ids the token service puts in its body.
+    /// Microsoft's `request-id`: the response header, else the one in Graph's error body.
     pub fn request_id(&self) -> Option<String> {
-        header_str(&self.headers, "request-id").map(str::to_owned)
+        header_str(&self.headers, "request-id")
+            .map(str::to_owned)
+            .or_else(|| crate::graph::parse_error(&self.body).request_id())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

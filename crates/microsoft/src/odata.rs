@@ -48,6 +48,32 @@ pub(crate) fn segment(s: &str) -> String {
     utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
+/// An OData function call as one path segment, e.g.
+/// `getPolicyId(type='TenantDialPlan',name='US%20East')`: string arguments as literals,
+/// with only what would break the path escaped.
+pub(crate) fn function_call(name: &str, args: &[(&str, &str)]) -> String {
+    const ARG: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'/')
+        .add(b'?')
+        .add(b'<')
+        .add(b'>')
+        .add(b'\\')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}')
+        .add(b'|')
+        .add(b'^');
+    let args: Vec<String> = args
+        .iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(&literal(v), ARG)))
+        .collect();
+    format!("{name}({})", args.join(","))
+}
+
 /// An OData string literal: `'O''Brien'`.
 pub(crate) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -92,6 +118,13 @@ mod tests {
         );
         assert_eq!(segment("a/b"), "a%2Fb");
         assert_eq!(literal("O'Brien"), "'O''Brien'");
+        assert_eq!(
+            function_call(
+                "getPolicyId",
+                &[("type", "TenantDialPlan"), ("name", "US East/2")]
+            ),
+            "getPolicyId(type='TenantDialPlan',name='US%20East%2F2')"
+        );
     }
 
     #[test]

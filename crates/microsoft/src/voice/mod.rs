@@ -21,7 +21,7 @@ use crate::directory::{Directory, GraphDirectory};
 use crate::error::MicrosoftError;
 use crate::graph::{Req, TenantCore};
 use crate::http::Reply;
-use crate::odata::{literal, query, segment};
+use crate::odata::{function_call, literal, query, segment};
 
 const NUMBERS: &str = "/admin/teams/telephoneNumberManagement/numberAssignments";
 const ASSIGNMENT_TYPE: &str = "#microsoft.graph.teamsAdministration.teamsPolicyUserAssignment";
@@ -312,17 +312,13 @@ impl TeamsVoice for GraphTeamsVoice {
             return Ok(Some(id.clone()));
         }
         let what = format!("look up the {policy_type} \"{name}\"");
-        let function = format!(
-            "getPolicyId(type={},name={})",
-            literal(policy_type.as_str()),
-            literal(name)
+        let function = function_call(
+            "getPolicyId",
+            &[("type", policy_type.as_str()), ("name", name)],
         );
-        // The function call sits in the path; encode it like a query value so its quotes,
-        // parentheses and comma stay readable.
-        let encoded = query(&[("x", &function)]);
         let url = self
             .core
-            .graph_url(&format!("/admin/teams/policy/{}", &encoded[2..]));
+            .graph_url(&format!("/admin/teams/policy/{function}"));
         let reply = self.core.send(&Req::get(url, &what)).await?;
         if reply.status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
