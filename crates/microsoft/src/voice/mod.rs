@@ -176,11 +176,12 @@ impl GraphTeamsVoice {
                 detail: detail.to_owned(),
             });
         }
-        if d.contains("licen")
+        // "not a valid target" is also how Teams refuses guests; only a licence wording
+        // (or an unlicensed-target wording without "guest") means a missing Teams Phone.
+        let licence_wording = d.contains("licen")
             || d.contains("not enabled for enterprise voice")
-            || d.contains("not a valid target")
-            || d.contains("phone system")
-        {
+            || d.contains("phone system");
+        if licence_wording || (d.contains("not a valid target") && !d.contains("guest")) {
             return Err(MicrosoftError::NoTeamsPhoneLicence {
                 user: user.upn.clone(),
             });
