@@ -36,10 +36,7 @@ pub async fn run_app(
     let cancel = CancellationToken::new();
     let runner = Arc::new(Runner::new(store.clone(), worker_id()));
     let runner_task = tokio::spawn(runner.run(cancel.clone()));
-    let state = teamline_web::AppState {
-        store,
-        metrics: teamline_web::metrics::install(),
-    };
+    let state = teamline_web::AppState::new(store, teamline_web::metrics::install());
     let web_cancel = cancel.clone();
     let served = teamline_web::serve(listener, state, async move {
         tokio::select! {

@@ -1,0 +1,10 @@
+//! The Enterprise portal's pages. Each module owns its routes and templates.
+
+pub mod dashboard;
+
+use crate::AppState;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(dashboard::routes())
+}
