@@ -245,7 +245,10 @@ impl TenantControl {
 
     /// Every delta token issued so far answers 400 `syncStateNotFound` (expired).
     pub fn expire_delta_tokens(&self) {
-        self.with(|t| t.delta_min_seq = t.current_seq() + 1);
+        self.with(|t| {
+            t.record(Change::Marker);
+            t.delta_min_seq = t.current_seq();
+        });
     }
 
     /// Every delta token issued so far answers 410 Gone with a `Location` to restart from.

@@ -118,7 +118,11 @@ fn open_token(
     if v.get("e").and_then(Value::as_u64) != Some(t.delta_epoch) {
         return Err(gone(req, kind, &select, &ids));
     }
-    let seq = v.get("s").and_then(Value::as_u64).unwrap_or(0);
+    let seq = v
+        .get("s")
+        .or_else(|| v.get("u"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     let iat = v.get("iat").and_then(Value::as_i64).unwrap_or(0);
     let max_age = state.config.delta_token_max_age.as_secs() as i64;
     if seq < t.delta_min_seq || now_unix() - iat > max_age {

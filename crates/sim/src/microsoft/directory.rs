@@ -384,16 +384,18 @@ pub(crate) fn user_member_of(
     transitive: bool,
     cast: Option<&str>,
 ) -> ApiResponse {
+    // `graph.` is the namespace alias the SDKs use for `microsoft.graph.`.
+    let cast = cast.map(|c| c.strip_prefix("microsoft.").unwrap_or(c));
     if let Some(c) = cast
-        && c != "microsoft.graph.group"
-        && c != "microsoft.graph.directoryRole"
+        && c != "graph.group"
+        && c != "graph.directoryRole"
     {
         return req.bad_request(format!("Resource not found for the segment '{c}'."));
     }
     let Some(idx) = t.user_idx(key) else {
         return req.not_found(key);
     };
-    if cast == Some("microsoft.graph.directoryRole") {
+    if cast == Some("graph.directoryRole") {
         let values: Vec<Value> = t
             .user(idx)
             .wids
@@ -506,10 +508,11 @@ pub(crate) fn group_members(
     transitive: bool,
     cast: Option<&str>,
 ) -> ApiResponse {
+    let cast = cast.map(|c| c.strip_prefix("microsoft.").unwrap_or(c));
     let only = match cast {
         None => None,
-        Some("microsoft.graph.user") => Some(true),
-        Some("microsoft.graph.group") => Some(false),
+        Some("graph.user") => Some(true),
+        Some("graph.group") => Some(false),
         Some("$count") => {
             let Some(g) = t.group_idx(key) else {
                 return req.not_found(key);

@@ -84,7 +84,6 @@ pub(crate) async fn openid_configuration(
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": issuer(&base, &tid),
         "request_uri_parameter_supported": false,
-        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
         "authorization_endpoint": format!("{base}/{seg}/oauth2/v2.0/authorize"),
         "device_authorization_endpoint": format!("{base}/{seg}/oauth2/v2.0/devicecode"),
         "http_logout_supported": true,

@@ -303,6 +303,8 @@ pub(crate) enum Change {
         member: Member,
         added: bool,
     },
+    /// A position marker (e.g. where delta tokens were expired); reported to nobody.
+    Marker,
 }
 
 /// Throttling window state.
