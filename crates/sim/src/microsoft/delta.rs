@@ -486,12 +486,9 @@ fn changed_users(t: &Tenant, from: u64, upto: u64, select: &[String]) -> Vec<Val
     for c in t.changes_between(from, upto) {
         if let Change::User(u, props) = c {
             // A change to a property outside $select does not surface the user.
-            let relevant = props.is_empty()
-                || sel.is_empty()
-                    && props
-                        .iter()
-                        .any(|p| super::directory::USER_DEFAULT.contains(p))
-                || props.iter().any(|p| sel.contains(p));
+            // Without $select every property is tracked.
+            let relevant =
+                props.is_empty() || sel.is_empty() || props.iter().any(|p| sel.contains(p));
             if relevant && seen.insert(*u) {
                 order.push(*u);
             }
