@@ -1,1 +1,22 @@
-//! Teamline microsoft crate.
+#![doc = include_str!("../README.md")]
+
+mod aad;
+mod client;
+pub mod config;
+pub mod directory;
+mod error;
+mod graph;
+mod http;
+mod odata;
+pub mod setup;
+pub mod signin;
+mod tokens;
+pub mod voice;
+
+pub use client::{MicrosoftClient, MicrosoftCloud, TenantApi};
+pub use config::{MicrosoftConfig, PollPolicy, RetryPolicy, Timeouts};
+pub use directory::Directory;
+pub use error::MicrosoftError;
+pub use setup::TenantVoiceSetup;
+pub use signin::SignIn;
+pub use voice::TeamsVoice;

@@ -1,0 +1,293 @@
+//! The entry point: [`MicrosoftClient`] implements [`MicrosoftCloud`], which hands out the
+//! sign-in API and one [`TenantApi`] per customer tenant.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use crate::config::MicrosoftConfig;
+use crate::directory::{
+    BatchItem, DeltaStart, DeltaStream, Directory, DirectoryGroup, DirectoryUser, GraphDirectory,
+    GroupChange, PageStream, UserChange, UserFilter,
+};
+use crate::error::MicrosoftError;
+use crate::graph::TenantCore;
+use crate::http::Http;
+use crate::setup::{
+    CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DnsRecord, DomainState, PstnGatewaySpec,
+    SetupChange, TenantSetup, TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
+};
+use crate::signin::{EntraSignIn, SignIn};
+use crate::tokens::AppTokens;
+use crate::voice::{
+    GraphTeamsVoice, NumberAssignment, NumberChange, PolicyType, TeamsVoice, UserRef,
+    UserVoiceConfig,
+};
+
+/// Microsoft's cloud as Teamline uses it. Hold it as `Arc<dyn MicrosoftCloud>`.
+pub trait MicrosoftCloud: Send + Sync {
+    /// Admin sign-in and admin consent.
+    fn sign_in(&self) -> &dyn SignIn;
+
+    /// Everything Teamline does inside one customer tenant, with app-only permissions.
+    fn tenant(&self, tenant_id: &str) -> Arc<dyn TenantApi>;
+}
+
+/// Directory, Teams voice and tenant setup of one customer tenant.
+pub trait TenantApi: Directory + TeamsVoice + TenantVoiceSetup {
+    /// The tenant this handle talks to.
+    fn tenant_id(&self) -> &str;
+}
+
+/// The production client: talks to Microsoft's public endpoints (or any host the
+/// configuration names, such as the simulator).
+#[derive(Clone)]
+pub struct MicrosoftClient {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: MicrosoftConfig,
+    http: Arc<Http>,
+    tokens: Arc<AppTokens>,
+    sign_in: EntraSignIn,
+    tenants: Mutex<HashMap<String, Arc<TenantClient>>>,
+}
+
+impl std::fmt::Debug for MicrosoftClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MicrosoftClient")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MicrosoftClient {
+    /// Builds the client: one HTTPS client (rustls with the ring provider, installed here)
+    /// shared by sign-in, tokens and every tenant.
+    pub fn new(config: MicrosoftConfig) -> Result<Self, MicrosoftError> {
+        config.validate()?;
+        let http = Arc::new(Http::new(&config)?);
+        let tokens = Arc::new(AppTokens::new(
+            http.clone(),
+            config.login_base.clone(),
+            config.client_id.clone(),
+            config.client_secret.clone(),
+        ));
+        let sign_in = EntraSignIn::new(
+            http.clone(),
+            config.login_base.clone(),
+            config.client_id.clone(),
+            config.client_secret.clone(),
+            config.redirect_uri.clone(),
+            config.consent_redirect().clone(),
+        );
+        Ok(Self {
+            shared: Arc::new(Shared {
+                config,
+                http,
+                tokens,
+                sign_in,
+                tenants: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &MicrosoftConfig {
+        &self.shared.config
+    }
+
+    fn tenant_client(&self, tenant_id: &str) -> Arc<TenantClient> {
+        let mut tenants = self
+            .shared
+            .tenants
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        tenants
+            .entry(tenant_id.to_owned())
+            .or_insert_with(|| {
+                let c = &self.shared.config;
+                let core = Arc::new(TenantCore {
+                    tenant_id: tenant_id.to_owned(),
+                    http: self.shared.http.clone(),
+                    tokens: self.shared.tokens.clone(),
+                    graph_base: c.graph_base.clone(),
+                    teams_admin_base: c.teams_admin_base.clone(),
+                    polling: c.operation_polling.clone(),
+                    retry: c.retry.clone(),
+                });
+                Arc::new(TenantClient {
+                    directory: GraphDirectory { core: core.clone() },
+                    voice: GraphTeamsVoice::new(core.clone()),
+                    setup: TenantSetup { core: core.clone() },
+                    core,
+                })
+            })
+            .clone()
+    }
+}
+
+impl MicrosoftCloud for MicrosoftClient {
+    fn sign_in(&self) -> &dyn SignIn {
+        &self.shared.sign_in
+    }
+
+    fn tenant(&self, tenant_id: &str) -> Arc<dyn TenantApi> {
+        self.tenant_client(tenant_id.trim())
+    }
+}
+
+struct TenantClient {
+    core: Arc<TenantCore>,
+    directory: GraphDirectory,
+    voice: GraphTeamsVoice,
+    setup: TenantSetup,
+}
+
+impl TenantApi for TenantClient {
+    fn tenant_id(&self) -> &str {
+        &self.core.tenant_id
+    }
+}
+
+#[async_trait]
+impl Directory for TenantClient {
+    fn users(&self, filter: UserFilter) -> PageStream<DirectoryUser> {
+        self.directory.users(filter)
+    }
+    async fn user(&self, id_or_upn: &str) -> Result<Option<DirectoryUser>, MicrosoftError> {
+        self.directory.user(id_or_upn).await
+    }
+    async fn search_users(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<DirectoryUser>, MicrosoftError> {
+        self.directory.search_users(prefix, limit).await
+    }
+    async fn users_by_id(&self, ids: &[String]) -> Vec<BatchItem<DirectoryUser>> {
+        self.directory.users_by_id(ids).await
+    }
+    async fn user_groups(&self, user_id: &str) -> Result<Vec<DirectoryGroup>, MicrosoftError> {
+        self.directory.user_groups(user_id).await
+    }
+    fn groups(&self, name_prefix: Option<&str>) -> PageStream<DirectoryGroup> {
+        self.directory.groups(name_prefix)
+    }
+    async fn group(&self, group_id: &str) -> Result<Option<DirectoryGroup>, MicrosoftError> {
+        self.directory.group(group_id).await
+    }
+    fn group_members(&self, group_id: &str) -> PageStream<DirectoryUser> {
+        self.directory.group_members(group_id)
+    }
+    fn users_delta(&self, start: DeltaStart) -> DeltaStream<UserChange> {
+        self.directory.users_delta(start)
+    }
+    fn groups_delta(
+        &self,
+        start: DeltaStart,
+        group_ids: &[String],
+    ) -> BoxStream<'static, Result<crate::directory::DeltaPage<GroupChange>, MicrosoftError>> {
+        self.directory.groups_delta(start, group_ids)
+    }
+}
+
+#[async_trait]
+impl TeamsVoice for TenantClient {
+    async fn assign_number(
+        &self,
+        user: &UserRef,
+        number: &str,
+    ) -> Result<NumberChange, MicrosoftError> {
+        self.voice.assign_number(user, number).await
+    }
+    async fn unassign_number(
+        &self,
+        user: &UserRef,
+        number: &str,
+    ) -> Result<NumberChange, MicrosoftError> {
+        self.voice.unassign_number(user, number).await
+    }
+    async fn number_assignment(
+        &self,
+        number: &str,
+    ) -> Result<Option<NumberAssignment>, MicrosoftError> {
+        self.voice.number_assignment(number).await
+    }
+    async fn policy_id(
+        &self,
+        policy_type: PolicyType,
+        name: &str,
+    ) -> Result<Option<String>, MicrosoftError> {
+        self.voice.policy_id(policy_type, name).await
+    }
+    async fn grant_policy(
+        &self,
+        user: &UserRef,
+        policy_type: PolicyType,
+        name: Option<&str>,
+    ) -> Result<(), MicrosoftError> {
+        self.voice.grant_policy(user, policy_type, name).await
+    }
+    async fn user_voice_config(&self, user: &UserRef) -> Result<UserVoiceConfig, MicrosoftError> {
+        self.voice.user_voice_config(user).await
+    }
+}
+
+#[async_trait]
+impl TenantVoiceSetup for TenantClient {
+    async fn ensure_pstn_usage(&self, usage: &str) -> Result<SetupChange, MicrosoftError> {
+        self.setup.ensure_pstn_usage(usage).await
+    }
+    async fn ensure_voice_route(
+        &self,
+        route: &VoiceRouteSpec,
+    ) -> Result<SetupChange, MicrosoftError> {
+        self.setup.ensure_voice_route(route).await
+    }
+    async fn ensure_voice_routing_policy(
+        &self,
+        policy: &VoiceRoutingPolicySpec,
+    ) -> Result<SetupChange, MicrosoftError> {
+        self.setup.ensure_voice_routing_policy(policy).await
+    }
+    async fn ensure_dial_plan(&self, plan: &DialPlanSpec) -> Result<SetupChange, MicrosoftError> {
+        self.setup.ensure_dial_plan(plan).await
+    }
+    async fn ensure_caller_id_policy(
+        &self,
+        policy: &CallerIdPolicySpec,
+    ) -> Result<SetupChange, MicrosoftError> {
+        self.setup.ensure_caller_id_policy(policy).await
+    }
+    async fn ensure_calling_policy(
+        &self,
+        policy: &CallingPolicySpec,
+    ) -> Result<SetupChange, MicrosoftError> {
+        self.setup.ensure_calling_policy(policy).await
+    }
+    async fn ensure_pstn_gateway(
+        &self,
+        gateway: &PstnGatewaySpec,
+    ) -> Result<SetupChange, MicrosoftError> {
+        self.setup.ensure_pstn_gateway(gateway).await
+    }
+    async fn domain(&self, name: &str) -> Result<Option<DomainState>, MicrosoftError> {
+        self.setup.domain(name).await
+    }
+    async fn add_domain(&self, name: &str) -> Result<DomainState, MicrosoftError> {
+        self.setup.add_domain(name).await
+    }
+    async fn domain_verification_records(
+        &self,
+        name: &str,
+    ) -> Result<Vec<DnsRecord>, MicrosoftError> {
+        self.setup.domain_verification_records(name).await
+    }
+    async fn verify_domain(&self, name: &str) -> Result<DomainState, MicrosoftError> {
+        self.setup.verify_domain(name).await
+    }
+}

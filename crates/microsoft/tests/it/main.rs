@@ -1,0 +1,13 @@
+//! Integration tests of the Microsoft client against local servers that answer with the JSON
+//! Microsoft documents.
+
+// Test code may unwrap: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod directory;
+mod fixture;
+mod resilience;
+mod setup;
+mod signin;
+mod tokens;
+mod voice;
