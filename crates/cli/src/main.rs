@@ -1,6 +1,8 @@
 //! `teamline`: the one binary. Serves the portals and API with the job runner, runs the demo
 //! with simulated Microsoft and PBX services, migrates the database, and more.
 
+mod sim_cmd;
+
 use clap::{Parser, Subcommand};
 use teamline::{config, demo, serve};
 
@@ -26,6 +28,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Re-encrypt every stored secret with the current encryption key (after a key rotation).
     Rekey(config::StoreArgs),
+    /// Run the simulated Microsoft cloud (Entra ID, Graph, Teams admin) standalone and print
+    /// its endpoints, the demo accounts and the CA to trust.
+    Sim(sim_cmd::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +56,7 @@ fn main() -> anyhow::Result<()> {
                 println!("Re-encrypted {n} secret(s) with the current key.");
                 Ok(())
             }
+            Command::Sim(args) => sim_cmd::run(args).await,
         }
     })
 }

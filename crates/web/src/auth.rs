@@ -126,7 +126,6 @@ async fn home(session: Session) -> Result<Redirect, PageError> {
 #[derive(Template, WebTemplate)]
 #[template(path = "sign_in.html")]
 struct SignInPage {
-    configured: bool,
     signed_out: bool,
 }
 
@@ -136,12 +135,8 @@ struct SignInQuery {
     signed_out: Option<String>,
 }
 
-async fn sign_in_page(
-    State(state): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<SignInQuery>,
-) -> SignInPage {
+async fn sign_in_page(axum::extract::Query(q): axum::extract::Query<SignInQuery>) -> SignInPage {
     SignInPage {
-        configured: state.microsoft.is_some(),
         signed_out: q.signed_out.is_some(),
     }
 }
@@ -174,18 +169,11 @@ impl From<StoredPending> for PendingSignIn {
     }
 }
 
-fn not_configured() -> PageError {
-    PageError::Unavailable(
-        "Sign-in with Microsoft is not configured on this Teamline server: the operator must set Teamline's Microsoft application (client) id and secret.".into(),
-    )
-}
-
 async fn start_microsoft(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Redirect, PageError> {
-    let microsoft = state.microsoft.as_ref().ok_or_else(not_configured)?;
-    let start = microsoft.sign_in().start(None);
+    let start = state.engine.microsoft().sign_in().start(None);
     session
         .insert(keys::PENDING_SIGN_IN, StoredPending::from(&start.pending))
         .await
@@ -296,7 +284,6 @@ async fn microsoft_callback(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let microsoft = state.microsoft.as_ref().ok_or_else(not_configured)?;
     let pending: Option<StoredPending> = session
         .remove(keys::PENDING_SIGN_IN)
         .await
@@ -307,7 +294,9 @@ async fn microsoft_callback(
             "This sign-in was not started from this browser, or it took too long. Start again with Sign in with Microsoft.",
         ));
     };
-    let admin = match microsoft
+    let admin = match state
+        .engine
+        .microsoft()
         .sign_in()
         .finish(&pending.into(), query.as_deref().unwrap_or_default())
         .await

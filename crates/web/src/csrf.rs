@@ -65,8 +65,9 @@ pub enum OriginProblem {
 
 /// Check 1: does the browser say the request comes from our own origin?
 ///
-/// `expected_origin` is the configured public origin (`https://teamline.example`); without
-/// one, the `Origin` must name the host the request was sent to.
+/// The `Origin` must be the configured public origin (`https://teamline.example`) or name the
+/// host the request was sent to (a browser sets `Host` to the server it talks to, so such an
+/// origin is the server's own, however the admin reached it).
 pub fn check_origin(
     headers: &HeaderMap,
     expected_origin: Option<&str>,
@@ -83,16 +84,18 @@ pub fn check_origin(
         return Err(OriginProblem::NoOriginHeaders);
     };
     let origin = origin.trim_end_matches('/');
-    let ok = match expected_origin {
-        Some(expected) => origin.eq_ignore_ascii_case(expected.trim_end_matches('/')),
-        None => {
-            let host = get(header::HOST.as_str()).unwrap_or_default();
-            let origin_host = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"));
-            !host.is_empty() && origin_host.is_some_and(|h| h.eq_ignore_ascii_case(host))
-        }
+    let is_public = expected_origin
+        .is_some_and(|expected| origin.eq_ignore_ascii_case(expected.trim_end_matches('/')));
+    let host = get(header::HOST.as_str()).unwrap_or_default();
+    // Served over https, a page of the plain-http origin is not one of ours.
+    let origin_host = match expected_origin {
+        Some(e) if e.starts_with("https://") => origin.strip_prefix("https://"),
+        _ => origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://")),
     };
+    let is_host = !host.is_empty() && origin_host.is_some_and(|h| h.eq_ignore_ascii_case(host));
+    let ok = is_public || is_host;
     if ok {
         Ok(())
     } else {
@@ -132,7 +135,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     if is_safe(req.method()) {
         return next.run(req).await;
     }
-    let expected = state.config.public_origin();
+    let expected = state.public_origin();
     if let Err(problem) = check_origin(req.headers(), expected.as_deref()) {
         tracing::warn!(?problem, path = %req.uri().path(), "refused a cross-site request");
         return refused("This request did not come from a Teamline page.");
@@ -232,6 +235,12 @@ mod tests {
             ("host", "teamline.example"),
         ]);
         assert!(check_origin(&h, Some("https://teamline.example")).is_err());
+        let h = headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "teamline.example"),
+        ]);
+        assert!(check_origin(&h, Some("https://teamline.example")).is_err());
+        assert!(check_origin(&h, None).is_err());
         assert_eq!(
             check_origin(&headers(&[("origin", "null"), ("host", "x")]), None),
             Err(OriginProblem::WrongOrigin("null".into()))

@@ -18,68 +18,36 @@ pub mod views;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use metrics_exporter_prometheus::PrometheusHandle;
-use std::sync::Arc;
-use teamline_microsoft::MicrosoftCloud;
+use teamline_engine::Engine;
 use teamline_store::DynStore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use url::Url;
 
-/// How the portal is reached from browsers.
-#[derive(Debug, Clone, Default)]
-pub struct WebConfig {
-    /// The address admins use (e.g. `https://teamline.example`). Decides the session cookie's
-    /// Secure flag (set when https) and the origin state-changing requests must come from.
-    /// Without it, requests must come from the host they were sent to, and cookies are not
-    /// marked Secure (plain-http demo on one machine).
-    pub public_url: Option<Url>,
-}
-
-impl WebConfig {
-    pub fn secure_cookies(&self) -> bool {
-        self.public_url
-            .as_ref()
-            .is_some_and(|u| u.scheme() == "https")
-    }
-
-    /// `scheme://host[:port]` of the public URL.
-    pub fn public_origin(&self) -> Option<String> {
-        self.public_url
-            .as_ref()
-            .map(|u| u.origin().ascii_serialization())
-    }
-}
-
 /// Everything a request handler may use.
 #[derive(Clone)]
 pub struct AppState {
     pub store: DynStore,
+    pub engine: Engine,
     pub metrics: PrometheusHandle,
-    /// Microsoft sign-in; `None` when the server has no Microsoft app configured (the sign-in
-    /// page then says so).
-    pub microsoft: Option<Arc<dyn MicrosoftCloud>>,
-    pub config: Arc<WebConfig>,
+    /// The URL browsers reach Teamline at (e.g. `https://teamline.example.net`), used for
+    /// sign-in redirects and the cookie's Secure flag.
+    pub public_url: String,
 }
 
 impl AppState {
-    pub fn new(store: DynStore, metrics: PrometheusHandle) -> Self {
-        Self {
-            store,
-            metrics,
-            microsoft: None,
-            config: Arc::new(WebConfig::default()),
-        }
+    /// The session cookie is marked Secure when Teamline is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
-    pub fn with_microsoft(mut self, microsoft: Arc<dyn MicrosoftCloud>) -> Self {
-        self.microsoft = Some(microsoft);
-        self
-    }
-
-    pub fn with_config(mut self, config: WebConfig) -> Self {
-        self.config = Arc::new(config);
-        self
+    /// `scheme://host[:port]` of the public URL, the origin our pages have.
+    pub fn public_origin(&self) -> Option<String> {
+        Url::parse(&self.public_url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+            .filter(|o| o != "null")
     }
 }
 
@@ -96,10 +64,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             csrf::protect,
         ))
-        .layer(session::layer(
-            state.store.clone(),
-            state.config.secure_cookies(),
-        ))
+        .layer(session::layer(state.store.clone(), state.secure_cookies()))
         .layer(axum::middleware::from_fn(error::htmx_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

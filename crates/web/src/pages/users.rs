@@ -322,9 +322,9 @@ mod tests {
     fn pending_propagation_is_not_a_failure() {
         let (b, _) = calling_badge(true, PushState::Propagating, None);
         assert_eq!(b.text, "Enabled · pending propagation");
-        assert!(!b.class.contains("bad"));
+        assert!(!b.class.contains("badge-bad"));
         let (b, detail) = calling_badge(true, PushState::Failed, Some("number in use"));
-        assert!(b.class.contains("bad"));
+        assert!(b.class.contains("badge-bad"));
         assert_eq!(detail.as_deref(), Some("number in use"));
     }
 

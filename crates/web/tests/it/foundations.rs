@@ -1,5 +1,4 @@
 use crate::app::{TestApp, location};
-use teamline_web::WebConfig;
 
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_sign_in() {
@@ -26,8 +25,7 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
         .await
         .unwrap();
     assert!(page.contains("Sign in to the Enterprise portal"), "{page}");
-    // This server has no Microsoft app configured, and says so.
-    assert!(page.contains("not configured"), "{page}");
+    assert!(page.contains(r#"href="/auth/microsoft/start""#), "{page}");
 }
 
 #[tokio::test]
@@ -68,10 +66,7 @@ async fn session_cookie_is_http_only_lax_and_secure_only_over_https() {
     assert!(cookie.contains("Max-Age="), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
 
-    let app = TestApp::start_with(WebConfig {
-        public_url: Some("https://teamline.example".parse().unwrap()),
-    })
-    .await;
+    let app = TestApp::start_with(Some("https://teamline.example")).await;
     let browser = app.signed_in().await;
     let r = browser.get("/dashboard").send().await.unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -204,4 +199,14 @@ async fn static_files_are_served_from_the_binary() {
     assert!(r.text().await.unwrap().starts_with("var htmx="));
     let r = app.get("/static/app.css").send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+#[tokio::test]
+async fn a_session_for_an_enterprise_without_a_tenant_grants_nothing() {
+    let app = TestApp::start().await;
+    let browser = app
+        .session_for(app.fabrikam.id, crate::app::CONTOSO_TENANT)
+        .await;
+    let r = browser.get("/dashboard").send().await.unwrap();
+    assert_eq!(location(&r), "/sign-in");
 }

@@ -6,3 +6,5 @@
 
 mod app;
 mod foundations;
+mod signin;
+mod users;
