@@ -49,6 +49,22 @@ impl Admin {
         Actor::EnterpriseAdmin(self.principal.username.clone())
     }
 
+    /// Shows `message` on the next page this admin opens.
+    pub async fn flash(&self, message: impl Into<String>) -> Result<(), PageError> {
+        self.session
+            .insert(keys::FLASH, message.into())
+            .await
+            .map_err(PageError::session)
+    }
+
+    /// The message left by the previous request, once.
+    pub async fn take_flash(&self) -> Result<Option<String>, PageError> {
+        self.session
+            .remove(keys::FLASH)
+            .await
+            .map_err(PageError::session)
+    }
+
     pub fn layout(&self, active: Menu) -> Layout {
         Layout {
             enterprise: self.enterprise.name.as_str().to_owned(),

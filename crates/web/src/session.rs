@@ -26,6 +26,8 @@ pub(crate) mod keys {
     pub const CSRF: &str = "csrf";
     pub const PENDING_SIGN_IN: &str = "pending_sign_in";
     pub const RENEWED_AT: &str = "renewed_at";
+    /// A one-time message for the next page ("Debra Berger was deleted").
+    pub const FLASH: &str = "flash";
 }
 
 /// Who is signed in. Kept general: enterprise admins sign in with Microsoft, reseller admins

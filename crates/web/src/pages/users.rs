@@ -4,22 +4,37 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
+use crate::pages::{engine_error, is_htmx};
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
+use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{PbxUserState, PushState};
 use teamline_domain::teams_voice::PolicyType;
 use teamline_store::{PbxUserListItem, PbxUserQuery, UserTab};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/users", get(list))
+    Router::new()
+        .route("/users", get(list))
+        .route("/users/{id}/row", get(row))
+        .route("/users/{id}/enable-calling", post(enable_calling))
+        .route("/users/{id}/disable-calling", post(disable_calling))
+        .route("/users/{id}/disable", post(disable_user))
+        .route("/users/{id}/enable", post(enable_user))
+        .route("/users/{id}/delete", get(confirm_delete).post(delete_user))
 }
+
+/// How many times a row refreshes itself (every 2 s) before it waits for a reload: a change
+/// waiting for consent or a long propagation should not poll forever.
+const MAX_ROW_POLLS: u32 = 90;
 
 /// Rows per page. Small enough to read, large enough that paging is rarely needed.
 pub const PAGE_SIZE: u32 = 50;
@@ -84,6 +99,8 @@ pub struct UserRow {
     pub push_state: PushState,
     /// For the row's forms (htmx also sends it as a header).
     pub csrf: String,
+    /// How often this row has refreshed itself so far.
+    pub poll: u32,
 }
 
 impl UserRow {
@@ -135,6 +152,7 @@ impl UserRow {
             calling_enabled: u.calling_enabled,
             push_state: u.push_state,
             csrf: csrf.to_owned(),
+            poll: 0,
         }
     }
 
@@ -153,10 +171,15 @@ impl UserRow {
     /// A row whose change is on its way to Microsoft refreshes itself until it settles.
     pub fn polls(&self) -> bool {
         !self.is_deleted()
+            && self.poll < MAX_ROW_POLLS
             && matches!(
                 self.push_state,
-                PushState::InProgress | PushState::Propagating
+                PushState::Pending | PushState::InProgress | PushState::Propagating
             )
+    }
+
+    pub fn next_poll(&self) -> u32 {
+        self.poll + 1
     }
 }
 
@@ -309,9 +332,216 @@ async fn list(
         layout: admin.layout(Menu::Users),
         tabs,
         t,
-        notice: None,
+        notice: admin.take_flash().await?,
     }
     .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "user_row.html")]
+pub struct UserRowFragment {
+    pub r: UserRow,
+}
+
+/// A user id from the path; anything that is not one of this enterprise's users is "not found".
+fn user_id(raw: &str) -> Result<PbxUserId, PageError> {
+    raw.parse().map(PbxUserId).map_err(|_| PageError::NotFound)
+}
+
+async fn row_of(
+    state: &AppState,
+    admin: &Admin,
+    id: PbxUserId,
+    poll: u32,
+) -> Result<UserRowFragment, PageError> {
+    let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
+    let mut r = UserRow::from_item(&item, &admin.csrf);
+    r.poll = poll;
+    Ok(UserRowFragment { r })
+}
+
+#[derive(Deserialize)]
+struct RowQuery {
+    #[serde(default)]
+    poll: u32,
+}
+
+async fn row(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<RowQuery>,
+) -> Result<UserRowFragment, PageError> {
+    row_of(&state, &admin, user_id(&id)?, q.poll).await
+}
+
+fn tab_of(state: PbxUserState) -> &'static str {
+    match state {
+        PbxUserState::Active => "licensed",
+        PbxUserState::Disabled => "disabled",
+        PbxUserState::Deleted => "deleted",
+    }
+}
+
+/// After an action: htmx gets the changed row, a plain form goes back to the list with a message.
+async fn after_action(
+    state: &AppState,
+    admin: &Admin,
+    headers: &HeaderMap,
+    id: PbxUserId,
+    message: String,
+    back_to: PbxUserState,
+) -> Result<Response, PageError> {
+    if is_htmx(headers) {
+        return Ok(row_of(state, admin, id, 0).await?.into_response());
+    }
+    admin.flash(message).await?;
+    Ok(Redirect::to(&format!("/users?tab={}", tab_of(back_to))).into_response())
+}
+
+async fn set_calling(
+    state: AppState,
+    admin: Admin,
+    headers: HeaderMap,
+    raw_id: String,
+    enabled: bool,
+) -> Result<Response, PageError> {
+    let id = user_id(&raw_id)?;
+    let user = state
+        .engine
+        .set_calling(admin.enterprise.id, &admin.actor(), id, enabled)
+        .await
+        .map_err(engine_error)?;
+    let verb = if enabled { "Enabling" } else { "Disabling" };
+    after_action(
+        &state,
+        &admin,
+        &headers,
+        id,
+        format!("{verb} calling for extension {}.", user.spec.sip_user),
+        user.state,
+    )
+    .await
+}
+
+async fn enable_calling(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    set_calling(state, admin, headers, id, true).await
+}
+
+async fn disable_calling(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    set_calling(state, admin, headers, id, false).await
+}
+
+async fn disable_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let user = state
+        .engine
+        .disable_user(admin.enterprise.id, &admin.actor(), id)
+        .await
+        .map_err(engine_error)?;
+    after_action(
+        &state,
+        &admin,
+        &headers,
+        id,
+        format!(
+            "The user on extension {} is disabled: calling is paused and the extension stays reserved.",
+            user.spec.sip_user
+        ),
+        PbxUserState::Active,
+    )
+    .await
+}
+
+async fn enable_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let user = state
+        .engine
+        .enable_user(admin.enterprise.id, &admin.actor(), id)
+        .await
+        .map_err(engine_error)?;
+    after_action(
+        &state,
+        &admin,
+        &headers,
+        id,
+        format!(
+            "The user on extension {} is active again.",
+            user.spec.sip_user
+        ),
+        PbxUserState::Disabled,
+    )
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "user_delete.html")]
+pub struct ConfirmDeletePage {
+    pub layout: Layout,
+    pub r: UserRow,
+}
+
+async fn confirm_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let item = state
+        .store
+        .get_pbx_user(admin.enterprise.id, user_id(&id)?)
+        .await?;
+    if item.user.state != PbxUserState::Disabled {
+        return Err(PageError::BadRequest(format!(
+            "{} is not disabled: only a disabled user can be deleted. Use Disable User first.",
+            item.display_name
+        )));
+    }
+    Ok(ConfirmDeletePage {
+        r: UserRow::from_item(&item, &admin.csrf),
+        layout: admin.layout(Menu::Users),
+    }
+    .into_response())
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
+    let user = state
+        .engine
+        .delete_user(admin.enterprise.id, &admin.actor(), id)
+        .await
+        .map_err(engine_error)?;
+    admin
+        .flash(format!(
+            "{} was deleted: extension {} and number {} are free again.",
+            item.display_name, user.spec.sip_user, user.spec.phone_number
+        ))
+        .await?;
+    Ok(Redirect::to("/users?tab=disabled").into_response())
 }
 
 #[cfg(test)]
