@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod setup;
+pub mod troubleshoot;
 pub mod users;
 
 use crate::AppState;
@@ -15,6 +16,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(users::routes())
         .merge(setup::routes())
+        .merge(troubleshoot::routes())
 }
 
 /// Whether htmx sent the request (it then gets a fragment, not a page or a redirect).
