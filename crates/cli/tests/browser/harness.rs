@@ -116,10 +116,35 @@ impl Browser {
             .connect(&driver.url)
             .await
             .context("cannot open a Chromium session through ChromeDriver")?;
-        Ok(Self {
+        let browser = Self {
             client,
             _profile: profile,
-        })
+        };
+        browser.set_viewport(1280, 800).await?;
+        Ok(browser)
+    }
+
+    /// Sizes the window so the page itself gets `width`×`height` (the window's frame is
+    /// added on top).
+    pub async fn set_viewport(&self, width: u32, height: u32) -> Result<()> {
+        self.client.set_window_size(width, height).await?;
+        let frame = self
+            .client
+            .execute(
+                "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+                vec![],
+            )
+            .await?;
+        let extra = |i: usize| {
+            frame[i]
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(0)
+        };
+        self.client
+            .set_window_size(width + extra(0), height + extra(1))
+            .await?;
+        Ok(())
     }
 
     pub async fn goto(&self, url: &str) -> Result<()> {

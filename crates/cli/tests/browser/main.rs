@@ -9,4 +9,5 @@ mod harness;
 mod pages;
 
 mod failures;
+mod screenshots;
 mod seed_article;
