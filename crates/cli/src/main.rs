@@ -4,7 +4,7 @@
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
-use teamline::{config, demo, serve};
+use teamline::{bench, config, demo, serve};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,8 @@ enum Command {
     /// Run the simulated Microsoft cloud (Entra ID, Graph, Teams admin) standalone and print
     /// its endpoints, the demo accounts and the CA to trust.
     Sim(sim_cmd::SimArgs),
+    /// Run a benchmark and print its figures (e.g. `teamline bench users-page`).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -57,6 +59,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Sim(args) => sim_cmd::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     })
 }
