@@ -1,1 +1,25 @@
-//! Teamline domain crate.
+//! Teamline's domain: the objects of the product (SPEC.md §2) as types that can only hold valid
+//! values, the rules that relate them, and the planner that turns what an admin configured into
+//! the steps that make Microsoft Teams and the PBX match it.
+//!
+//! This crate does no I/O: no async, no SQL, no HTTP, no clock. Callers pass in what the rules
+//! need (the current time, a random number generator, lists read from the store or the PBX).
+
+pub mod action_item;
+pub mod audit;
+pub mod device;
+pub mod enterprise;
+pub mod error;
+pub mod ids;
+pub mod job;
+pub mod pbx_location;
+pub mod pbx_user;
+pub mod phone;
+pub mod reseller;
+pub mod sip;
+pub mod teams_user;
+pub mod teams_voice;
+pub mod text;
+pub mod voice_route;
+
+pub use error::{FieldError, FieldErrors};

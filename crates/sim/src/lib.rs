@@ -8,3 +8,4 @@
 
 pub mod microsoft;
 pub mod netsapiens;
+pub mod tls;

@@ -1,1 +1,113 @@
-//! Teamline store-postgres crate.
+//! Teamline's store on PostgreSQL, for running several instances against one database.
+//!
+//! Jobs are claimed with `FOR UPDATE SKIP LOCKED`, so instances never wait on, or claim, the
+//! same job; a transaction-scoped advisory lock per lane keeps two instances from starting two
+//! jobs of one lane (e.g. two syncs of one tenant) at the same moment.
+
+use async_trait::async_trait;
+use sqlx::any::AnyPoolOptions;
+use std::sync::Arc;
+use teamline_store::crypto::Keyring;
+use teamline_store::{Clock, StoreError, StoreResult};
+use teamline_store_sql::{AnyPool, Backend, SqlStore, map_sqlx};
+
+/// Schema migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How many due jobs one claim looks at before giving up (their lanes may all be busy).
+const CLAIM_CANDIDATES: i64 = 16;
+
+pub struct PostgresBackend;
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn begin_write(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    async fn claim_job(
+        &self,
+        pool: &AnyPool,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = pool.begin().await.map_err(map_sqlx)?;
+        let candidates: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT j.id, j.lane FROM jobs j \
+             WHERE ((j.state = 'queued' AND j.run_after_ms <= $1) \
+                    OR (j.state = 'running' AND j.locked_until_ms < $1)) \
+               AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.lane = j.lane AND r.id <> j.id \
+                               AND r.state = 'running' AND r.locked_until_ms >= $1) \
+             ORDER BY j.priority DESC, j.id LIMIT $2 FOR UPDATE OF j SKIP LOCKED",
+        )
+        .bind(now_ms)
+        .bind(CLAIM_CANDIDATES)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        for (id, lane) in candidates {
+            // Another instance may be claiming a different job of this lane right now: the
+            // advisory lock serialises the two, and the re-check below (a new statement, so a
+            // fresh snapshot) sees whatever the other one committed.
+            let (locked,): (bool,) =
+                sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7))")
+                    .bind(lane.clone())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_sqlx)?;
+            if !locked {
+                continue;
+            }
+            let claimed: Option<(i64,)> = sqlx::query_as(
+                "UPDATE jobs SET state = 'running', locked_by = $1, locked_until_ms = $2, \
+                 attempts = attempts + 1, updated_ms = $3 \
+                 WHERE id = $4 AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.lane = $5 AND r.id <> $4 \
+                                               AND r.state = 'running' AND r.locked_until_ms >= $3) \
+                 RETURNING id",
+            )
+            .bind(worker)
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(id)
+            .bind(lane)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+            if let Some((id,)) = claimed {
+                tx.commit().await.map_err(map_sqlx)?;
+                return Ok(Some(id));
+            }
+        }
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(None)
+    }
+}
+
+/// Connects to `postgres://…` and brings the schema up to date.
+pub async fn open(
+    url: &str,
+    keyring: Arc<Keyring>,
+    clock: Arc<dyn Clock>,
+) -> StoreResult<SqlStore> {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(16)
+        .connect(url)
+        .await
+        .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Database(format!("database migration failed: {e}")))?;
+    Ok(SqlStore::new(
+        pool,
+        Arc::new(PostgresBackend),
+        keyring,
+        clock,
+    ))
+}

@@ -1,0 +1,421 @@
+//! PBX locations: how Teamline registers device handles to a PBX and reads it through its API.
+
+use crate::error::{FieldError, FieldErrors};
+use crate::ids::{EnterpriseId, PbxLocationId};
+use crate::sip::{FeatureCode, ProxyHost, SipDomain};
+use crate::text::Name;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PbxType {
+    NetSapiens,
+}
+
+impl PbxType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NetSapiens => "netsapiens",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NetSapiens => "NetSapiens",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "netsapiens" => Ok(Self::NetSapiens),
+            other => Err(FieldError::new(
+                "PBX Type",
+                format!("'{other}' is not a supported PBX type: use NetSapiens"),
+            )),
+        }
+    }
+}
+
+/// How the gateway finds the PBX's SIP proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsLookup {
+    Srv,
+    A,
+}
+
+impl DnsLookup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Srv => "srv",
+            Self::A => "a",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Srv => "SRV",
+            Self::A => "A",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "srv" => Ok(Self::Srv),
+            "a" => Ok(Self::A),
+            other => Err(FieldError::new(
+                "DNS Lookup Type",
+                format!("'{other}' is not a DNS lookup type: use SRV or A"),
+            )),
+        }
+    }
+}
+
+/// The PBX API's base URL (`https://pbx.example.net/ns-api/v2`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ApiBaseUrl(String);
+
+impl ApiBaseUrl {
+    const FIELD: &'static str = "API Base URL";
+
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let s = input.trim();
+        let url = url::Url::parse(s).map_err(|_| {
+            FieldError::new(
+                Self::FIELD,
+                format!("'{s}' is not a URL: use the form https://pbx.example.net/ns-api/v2"),
+            )
+        })?;
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            return Err(FieldError::new(
+                Self::FIELD,
+                format!(
+                    "'{s}' must start with https:// and name a host (e.g. https://pbx.example.net/ns-api/v2)"
+                ),
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must not contain a user name or password: put credentials in the API key fields",
+            ));
+        }
+        Ok(Self(s.trim_end_matches('/').to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ApiBaseUrl {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ApiBaseUrl> for String {
+    fn from(value: ApiBaseUrl) -> Self {
+        value.0
+    }
+}
+
+/// How Teamline authenticates to the PBX API. Secrets are held as `SecretString`, so they never
+/// appear in `Debug` output.
+#[derive(Debug, Clone)]
+pub enum PbxApiAuth {
+    ApiKey {
+        api_key: SecretString,
+    },
+    OAuth {
+        client_id: String,
+        client_secret: SecretString,
+        /// The masquerade login (a reseller or domain admin user) for the password grant.
+        username: String,
+        password: SecretString,
+    },
+}
+
+impl PbxApiAuth {
+    pub fn kind(&self) -> ApiAuthKind {
+        match self {
+            Self::ApiKey { .. } => ApiAuthKind::ApiKey,
+            Self::OAuth { .. } => ApiAuthKind::OAuth,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiAuthKind {
+    ApiKey,
+    OAuth,
+}
+
+impl ApiAuthKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "api_key",
+            Self::OAuth => "oauth",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match s.trim() {
+            "api_key" => Ok(Self::ApiKey),
+            "oauth" => Ok(Self::OAuth),
+            other => Err(FieldError::new(
+                "API Authentication",
+                format!("'{other}' is not an authentication method: use api_key or oauth"),
+            )),
+        }
+    }
+}
+
+/// A PBX location as stored, without its secrets (those are read separately, only when needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbxLocation {
+    pub id: PbxLocationId,
+    pub enterprise_id: EnterpriseId,
+    pub settings: PbxLocationSettings,
+}
+
+/// Everything about a PBX location except its secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbxLocationSettings {
+    pub name: Name,
+    pub pbx_type: PbxType,
+    pub dns_lookup: DnsLookup,
+    pub sip_domain: SipDomain,
+    pub proxy: ProxyHost,
+    pub voicemail_code: FeatureCode,
+    pub api_base_url: ApiBaseUrl,
+    pub api_auth_kind: ApiAuthKind,
+    /// OAuth client id and masquerade login: not secret, shown on the settings page.
+    pub oauth_client_id: Option<String>,
+    pub oauth_username: Option<String>,
+}
+
+/// The PBX settings form, as typed. Secret fields are write-only: on edit, blank means "keep".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PbxLocationForm {
+    pub name: String,
+    pub pbx_type: String,
+    pub dns_lookup: String,
+    pub sip_domain: String,
+    pub proxy: String,
+    pub voicemail_code: String,
+    pub api_base_url: String,
+    pub api_auth: String,
+    pub api_key: String,
+    pub oauth_client_id: String,
+    pub oauth_client_secret: String,
+    pub oauth_username: String,
+    pub oauth_password: String,
+}
+
+/// A validated PBX settings submission. `auth` is `None` when editing and the admin left every
+/// secret blank (the stored secrets are kept).
+#[derive(Debug, Clone)]
+pub struct PbxLocationCommand {
+    pub settings: PbxLocationSettings,
+    pub auth: Option<PbxApiAuth>,
+}
+
+impl PbxLocationForm {
+    /// `editing` is true when the location already exists (its secrets are stored).
+    pub fn validate(&self, editing: bool) -> Result<PbxLocationCommand, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let name = e.check(Name::parse("Location Name", &self.name));
+        let pbx_type = e.check(PbxType::parse(&self.pbx_type));
+        let dns_lookup = e.check(DnsLookup::parse(&self.dns_lookup));
+        let sip_domain = e.check(SipDomain::parse(&self.sip_domain));
+        let proxy = e.check(ProxyHost::parse(&self.proxy));
+        let voicemail_code = e.check(FeatureCode::parse(&self.voicemail_code));
+        let api_base_url = e.check(ApiBaseUrl::parse(&self.api_base_url));
+        let kind = e.check(ApiAuthKind::parse(&self.api_auth));
+        let blank = |s: &str| s.trim().is_empty();
+        let secret = |s: &str| SecretString::from(s.trim().to_owned());
+        let (auth, client_id, username) = match kind {
+            Some(ApiAuthKind::ApiKey) => {
+                if blank(&self.api_key) {
+                    if !editing {
+                        e.push(FieldError::new(
+                            "API Key",
+                            "is required: paste the key from the PBX's API settings",
+                        ));
+                    }
+                    (None, None, None)
+                } else {
+                    (
+                        Some(PbxApiAuth::ApiKey {
+                            api_key: secret(&self.api_key),
+                        }),
+                        None,
+                        None,
+                    )
+                }
+            }
+            Some(ApiAuthKind::OAuth) => {
+                for (value, label) in [
+                    (&self.oauth_client_id, "OAuth Client ID"),
+                    (&self.oauth_username, "Masquerade Login"),
+                ] {
+                    if blank(value) {
+                        e.push(FieldError::new(
+                            label,
+                            "is required for OAuth authentication",
+                        ));
+                    }
+                }
+                let secrets_blank = blank(&self.oauth_client_secret) && blank(&self.oauth_password);
+                let auth = if secrets_blank && editing {
+                    None
+                } else {
+                    for (value, label) in [
+                        (&self.oauth_client_secret, "OAuth Client Secret"),
+                        (&self.oauth_password, "Masquerade Password"),
+                    ] {
+                        if blank(value) {
+                            e.push(FieldError::new(
+                                label,
+                                "is required for OAuth authentication",
+                            ));
+                        }
+                    }
+                    Some(PbxApiAuth::OAuth {
+                        client_id: self.oauth_client_id.trim().to_owned(),
+                        client_secret: secret(&self.oauth_client_secret),
+                        username: self.oauth_username.trim().to_owned(),
+                        password: secret(&self.oauth_password),
+                    })
+                };
+                (
+                    auth,
+                    Some(self.oauth_client_id.trim().to_owned()),
+                    Some(self.oauth_username.trim().to_owned()),
+                )
+            }
+            None => (None, None, None),
+        };
+        match (
+            name,
+            pbx_type,
+            dns_lookup,
+            sip_domain,
+            proxy,
+            voicemail_code,
+            api_base_url,
+            kind,
+        ) {
+            (
+                Some(name),
+                Some(pbx_type),
+                Some(dns_lookup),
+                Some(sip_domain),
+                Some(proxy),
+                Some(voicemail_code),
+                Some(api_base_url),
+                Some(api_auth_kind),
+            ) if e.is_empty() => Ok(PbxLocationCommand {
+                settings: PbxLocationSettings {
+                    name,
+                    pbx_type,
+                    dns_lookup,
+                    sip_domain,
+                    proxy,
+                    voicemail_code,
+                    api_base_url,
+                    api_auth_kind,
+                    oauth_client_id: client_id,
+                    oauth_username: username,
+                },
+                auth,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// Reads a secret for the one place that must send it.
+pub fn expose(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> PbxLocationForm {
+        PbxLocationForm {
+            name: "PBX".into(),
+            pbx_type: "netsapiens".into(),
+            dns_lookup: "srv".into(),
+            sip_domain: "contoso".into(),
+            proxy: "sbc.pbx.example".into(),
+            voicemail_code: "9901".into(),
+            api_base_url: "https://pbx.example/ns-api/v2/".into(),
+            api_auth: "api_key".into(),
+            api_key: "nsk_secret".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn valid_settings() {
+        let cmd = form().validate(false).unwrap();
+        assert_eq!(
+            cmd.settings.api_base_url.as_str(),
+            "https://pbx.example/ns-api/v2"
+        );
+        assert!(matches!(cmd.auth, Some(PbxApiAuth::ApiKey { .. })));
+        assert!(
+            !format!("{cmd:?}").contains("nsk_secret"),
+            "secrets must not be in Debug"
+        );
+    }
+
+    #[test]
+    fn sip_domain_with_spaces_and_other_errors_at_once() {
+        let mut f = form();
+        f.sip_domain = "con toso".into();
+        f.voicemail_code = "vm".into();
+        f.api_key = "".into();
+        let errors = f.validate(false).unwrap_err();
+        assert!(errors.for_field("SIP Domain").unwrap().contains("a space"));
+        assert!(errors.for_field("Voicemail Feature Code").is_some());
+        assert!(errors.for_field("API Key").is_some());
+    }
+
+    #[test]
+    fn editing_keeps_secrets_when_blank() {
+        let mut f = form();
+        f.api_key = "".into();
+        assert!(f.validate(true).unwrap().auth.is_none());
+    }
+
+    #[test]
+    fn oauth_requires_its_fields() {
+        let mut f = form();
+        f.api_auth = "oauth".into();
+        let errors = f.validate(false).unwrap_err();
+        for field in [
+            "OAuth Client ID",
+            "Masquerade Login",
+            "OAuth Client Secret",
+            "Masquerade Password",
+        ] {
+            assert!(errors.for_field(field).is_some(), "{field}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        assert!(ApiBaseUrl::parse("ftp://x").is_err());
+        assert!(ApiBaseUrl::parse("pbx.example").is_err());
+        assert!(ApiBaseUrl::parse("https://u:p@pbx.example").is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! The demo tenants' facts (SPEC.md §8): names, UPNs, passwords, ids and policy names.
+//!
+//! The CLI `demo` command, Teamline's demo seeding and the tests all read these values, so the
+//! simulator and Teamline's own database agree. Object ids are derived from a hash of the
+//! tenant and the object's name: they are the same on every run and on every machine.
+
+use sha2::{Digest, Sha256};
+
+/// Contoso's tenant id (fixed).
+pub const CONTOSO_TENANT_ID: &str = "8750e5a4-2c6e-4949-9e43-8043af3f92f2";
+/// Contoso's display name.
+pub const CONTOSO_NAME: &str = "Contoso";
+/// Contoso's default verified domain.
+pub const CONTOSO_DOMAIN: &str = "contoso.example";
+/// Contoso's initial (`onmicrosoft`) domain.
+pub const CONTOSO_INITIAL_DOMAIN: &str = "contoso.onmicrosoft.com";
+
+/// Contoso's Global Administrator.
+pub const CONTOSO_ADMIN_UPN: &str = "admin@contoso.example";
+/// The Global Administrator's display name.
+pub const CONTOSO_ADMIN_NAME: &str = "Contoso Admin";
+/// The simulated sign-in password of every demo tenant's Global Administrator.
+pub const ADMIN_PASSWORD: &str = "Teamline-Admin-2024!";
+/// The simulated sign-in password of every other demo user (e.g. the non-admin Adele Vance).
+pub const USER_PASSWORD: &str = "Teamline-User-2024!";
+/// A member user who is not an administrator (for "non-admin refused" tests).
+pub const CONTOSO_NON_ADMIN_UPN: &str = "AdeleV@contoso.example";
+/// A user holding the Teams Administrator role (not Global Administrator).
+pub const CONTOSO_TEAMS_ADMIN_UPN: &str = "PattiF@contoso.example";
+
+/// The 16 licensed users (Teams + Teams Phone) in the sync group, in SPEC.md §8 order
+/// (PBX extension 1000 + index).
+pub const CONTOSO_LICENSED_USERS: [&str; 16] = [
+    "Adele Vance",
+    "Alex Wilber",
+    "Diego Siciliani",
+    "Grady Archie",
+    "Henrietta Mueller",
+    "Isaiah Langer",
+    "Johanna Lorenz",
+    "Joni Sherman",
+    "Lee Gu",
+    "Lidia Holloway",
+    "Lynne Robbins",
+    "Megan Bowen",
+    "Miriam Graham",
+    "Nestor Wilke",
+    "Patti Fernandez",
+    "Pradeep Gupta",
+];
+/// Members of the nested group "Sales" (reach "Teammate Sync" only through it).
+pub const CONTOSO_SALES_MEMBERS: [&str; 4] = [
+    "Alex Wilber",
+    "Megan Bowen",
+    "Nestor Wilke",
+    "Pradeep Gupta",
+];
+/// Licensed, but in no sync group.
+pub const IRVIN_SAYERS: &str = "Irvin Sayers";
+/// In the sync group, but without Teams Phone.
+pub const CHRISTIE_CLINE: &str = "Christie Cline";
+/// In the sync group, account disabled.
+pub const ENRICO_CATTANEO: &str = "Enrico Cattaneo";
+/// Licensed and in the sync group (previously configured on extension 1015 in Teamline).
+pub const DEBRA_BERGER: &str = "Debra Berger";
+/// A guest account (not eligible), in no group but "All Company" excluded.
+pub const GUEST_NAME: &str = "Bianca Pisani";
+/// The guest's UPN, in Entra's `#EXT#` form.
+pub const GUEST_UPN: &str = "bianca.pisani_fabrikam.example#EXT#@contoso.example";
+/// The resource account (auto attendant / call queue), with a number already assigned.
+pub const MAIN_LINE_NAME: &str = "Main Line";
+/// The resource account's UPN.
+pub const MAIN_LINE_UPN: &str = "mainline@contoso.example";
+/// The number assigned to the resource account "Main Line".
+pub const MAIN_LINE_NUMBER: &str = "+14255550100";
+
+/// The sync group.
+pub const SYNC_GROUP: &str = "Teammate Sync";
+/// The nested group inside the sync group.
+pub const SALES_GROUP: &str = "Sales";
+/// The organisation-wide group (everyone enabled, not guests nor resource accounts).
+pub const ALL_COMPANY_GROUP: &str = "All Company";
+
+/// Voice routes (SBC regions) provisioned in Contoso; each has a PSTN usage, a voice route and
+/// an online voice routing policy of this name.
+pub const CONTOSO_VOICE_ROUTES: [&str; 2] = ["US East 2", "US West"];
+/// The per-tenant derived trunk FQDN used by each voice route, in the same order.
+pub const CONTOSO_GATEWAYS: [&str; 2] = [
+    "contoso-use2.sbc.example.net",
+    "contoso-usw.sbc.example.net",
+];
+/// The tenant dial plan Teamline grants when "Assign Default Dial Plan Policy" is on.
+pub const CONTOSO_DIAL_PLAN: &str = "Teamline";
+/// The Teams calling policy that turns Teams voicemail off.
+pub const NO_VOICEMAIL_CALLING_POLICY: &str = "Teamline No Voicemail";
+
+/// Fabrikam's tenant id (fixed): its admin has not consented yet.
+pub const FABRIKAM_TENANT_ID: &str = "3f53ac83-f2b0-4427-8456-631ac512eed8";
+/// Fabrikam's display name.
+pub const FABRIKAM_NAME: &str = "Fabrikam";
+/// Fabrikam's default verified domain.
+pub const FABRIKAM_DOMAIN: &str = "fabrikam.example";
+/// Fabrikam's Global Administrator (password [`ADMIN_PASSWORD`]).
+pub const FABRIKAM_ADMIN_UPN: &str = "admin@fabrikam.example";
+/// A Fabrikam user who is not an administrator (password [`USER_PASSWORD`]).
+pub const FABRIKAM_NON_ADMIN_UPN: &str = "KatieJ@fabrikam.example";
+
+/// Teamline's multi-tenant app registration: application (client) id.
+pub const TEAMLINE_APP_CLIENT_ID: &str = "3b89a544-50fb-41b3-8bda-0585f10dbb7e";
+/// Teamline's app registration: client secret (simulated).
+pub const TEAMLINE_APP_CLIENT_SECRET: &str = "tlsim~Q8x.demo-secret-7f3a2c";
+/// Teamline's app registration: display name shown on consent screens.
+pub const TEAMLINE_APP_NAME: &str = "Teamline";
+/// Redirect URIs registered for Teamline. As in Entra ID, the port of a loopback redirect URI
+/// (`http://localhost`, `http://127.0.0.1`) is ignored when matching.
+pub const TEAMLINE_APP_REDIRECT_URIS: [&str; 6] = [
+    "http://localhost/auth/microsoft/callback",
+    "http://127.0.0.1/auth/microsoft/callback",
+    "http://localhost/auth/microsoft/consent",
+    "http://127.0.0.1/auth/microsoft/consent",
+    "https://teamline.example/auth/microsoft/callback",
+    "https://teamline.example/auth/microsoft/consent",
+];
+/// Application permissions (app roles on Microsoft Graph) Teamline's registration requests.
+pub const TEAMLINE_GRAPH_APP_ROLES: [&str; 7] = [
+    "User.Read.All",
+    "GroupMember.Read.All",
+    "Organization.Read.All",
+    "Domain.ReadWrite.All",
+    "TeamsTelephoneNumber.ReadWrite.All",
+    "TeamsPolicyUserAssign.ReadWrite.All",
+    "TeamsUserConfiguration.Read.All",
+];
+/// Delegated permissions for the admin sign-in.
+pub const TEAMLINE_DELEGATED_SCOPES: [&str; 5] =
+    ["openid", "profile", "email", "offline_access", "User.Read"];
+
+/// Microsoft Graph's application id (also accepted as a scope resource).
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// Microsoft Graph's resource URI.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+/// "Skype and Teams Tenant Admin API" application id: the Teams admin REST surface audience.
+pub const TEAMS_ADMIN_APP_ID: &str = "48ac35b8-9aa8-4d74-927d-1f4a14a0b239";
+/// The app role of the Teams admin REST surface granted by admin consent.
+pub const TEAMS_ADMIN_APP_ROLE: &str = "application_access";
+
+/// Service plan id of Microsoft Teams (`TEAMS1`).
+pub const PLAN_TEAMS1: &str = "57ff2da0-773e-42df-b2af-ffb7a2317929";
+/// Service plan id of Teams Phone (`MCOEV`).
+pub const PLAN_MCOEV: &str = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7";
+/// Service plan id of Teams Phone Resource Account (`MCOEV_VIRTUALUSER`).
+pub const PLAN_MCOEV_VIRTUALUSER: &str = "f47330e9-c134-43b3-9993-e7f004506889";
+/// Service plan id of the Microsoft 365 Domestic Calling Plan (`MCOPSTN1`), which conflicts
+/// with Direct Routing.
+pub const PLAN_MCOPSTN1: &str = "4ed3ff63-69d7-4fb7-b984-5aec7f605ca8";
+
+/// Directory role template id: Global Administrator.
+pub const ROLE_GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+/// Directory role template id: Teams Administrator.
+pub const ROLE_TEAMS_ADMIN: &str = "69091246-20e8-4a56-aa4d-066075b2a7a8";
+/// Directory role template id: Teams Communications Administrator.
+pub const ROLE_TEAMS_COMMS_ADMIN: &str = "baf37b3a-610e-45da-9e62-d9d1e5e8914b";
+/// Directory role template id: Privileged Role Administrator.
+pub const ROLE_PRIVILEGED_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+/// The "default user" placeholder that appears in every member's `wids`.
+pub const ROLE_DEFAULT_USER: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";
+
+/// UPN of a Contoso user from its display name: first name + initial of the last name.
+///
+/// `upn_for("Adele Vance", "contoso.example") == "AdeleV@contoso.example"`.
+pub fn upn_for(display_name: &str, domain: &str) -> String {
+    let mut parts = display_name.split_whitespace();
+    let first = parts.next().unwrap_or_default();
+    let initial: String = parts
+        .last()
+        .and_then(|last| last.chars().next())
+        .map(String::from)
+        .unwrap_or_default();
+    format!("{first}{initial}@{domain}")
+}
+
+/// A GUID derived from a hash of `scope` and `name`: stable across runs and machines.
+pub fn stable_guid(scope: &str, name: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(scope.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(name.to_lowercase().as_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// Object id of a user of a tenant, from its UPN.
+pub fn user_id(tenant_id: &str, upn: &str) -> String {
+    stable_guid(&format!("{tenant_id}/user"), upn)
+}
+
+/// Object id of a group of a tenant, from its display name.
+pub fn group_id(tenant_id: &str, display_name: &str) -> String {
+    stable_guid(&format!("{tenant_id}/group"), display_name)
+}
+
+/// Object id of a Contoso user from its display name (e.g. `"Adele Vance"`).
+pub fn contoso_user_id(display_name: &str) -> String {
+    user_id(CONTOSO_TENANT_ID, &upn_for(display_name, CONTOSO_DOMAIN))
+}
+
+/// Object id of a Contoso group from its display name (e.g. [`SYNC_GROUP`]).
+pub fn contoso_group_id(display_name: &str) -> String {
+    group_id(CONTOSO_TENANT_ID, display_name)
+}
+
+/// Object id of Teamline's service principal in a tenant (exists once consent was granted).
+pub fn service_principal_id(tenant_id: &str) -> String {
+    stable_guid(
+        &format!("{tenant_id}/servicePrincipal"),
+        TEAMLINE_APP_CLIENT_ID,
+    )
+}
+
+/// Tenant id of a generated tenant named `name` (see `MicrosoftSim::seed_generated`).
+pub fn generated_tenant_id(name: &str) -> String {
+    stable_guid("generated-tenant", name)
+}
+
+/// Domain of a generated tenant named `name`.
+pub fn generated_domain(name: &str) -> String {
+    format!("{}.example", name.to_lowercase())
+}
+
+/// UPN of the `index`-th (0-based) user of a generated tenant.
+pub fn generated_user_upn(name: &str, index: usize) -> String {
+    format!("user{index:06}@{}", generated_domain(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upns_follow_first_name_and_last_initial() {
+        assert_eq!(
+            upn_for("Adele Vance", CONTOSO_DOMAIN),
+            CONTOSO_NON_ADMIN_UPN
+        );
+        assert_eq!(
+            upn_for("Megan Bowen", CONTOSO_DOMAIN),
+            "MeganB@contoso.example"
+        );
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        assert_eq!(
+            contoso_user_id("Adele Vance"),
+            contoso_user_id("Adele Vance")
+        );
+        assert_ne!(
+            contoso_user_id("Adele Vance"),
+            contoso_user_id("Alex Wilber")
+        );
+        assert_eq!(contoso_user_id("Adele Vance").len(), 36);
+        assert!(uuid::Uuid::parse_str(&contoso_group_id(SYNC_GROUP)).is_ok());
+    }
+}

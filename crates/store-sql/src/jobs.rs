@@ -1,0 +1,244 @@
+//! The durable job queue. Claiming is backend-specific (see [`crate::Backend::claim_job`]);
+//! everything else is shared.
+
+use crate::SqlStore;
+use crate::error::map_sqlx;
+use crate::rows::JobRow;
+use teamline_domain::ids::JobId;
+use teamline_domain::job::{Job, JobState};
+use teamline_store::{Enqueued, JobFailure, JobQuery, NewJob, StoreError, StoreResult};
+
+pub const JOB_COLUMNS: &str = "id, enterprise_id, kind, payload, lane, idempotency_key, state, \
+    priority, attempts, max_attempts, run_after_ms, locked_by, locked_until_ms, progress_done, \
+    progress_total, progress_message, last_error, created_ms, updated_ms, finished_ms";
+
+/// Error text is kept to this many characters: enough for any admin-facing message.
+const MAX_ERROR_LEN: usize = 2000;
+
+fn clip(s: &str) -> String {
+    s.chars().take(MAX_ERROR_LEN).collect()
+}
+
+impl SqlStore {
+    pub(crate) async fn enqueue_impl(&self, job: &NewJob) -> StoreResult<Enqueued> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO jobs (enterprise_id, kind, payload, lane, idempotency_key, state, priority, attempts, \
+             max_attempts, run_after_ms, progress_done, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, 0, $9, $9) \
+             ON CONFLICT (idempotency_key) WHERE state IN ('queued', 'running') DO NOTHING RETURNING id",
+        )
+        .bind(job.enterprise_id.map(|e| e.0))
+        .bind(&job.kind)
+        .bind(&job.payload)
+        .bind(job.effective_lane())
+        .bind(job.idempotency_key.clone())
+        .bind(i64::from(job.priority))
+        .bind(i64::from(job.max_attempts.max(1)))
+        .bind(job.run_after_ms.unwrap_or(now))
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        let result = match inserted {
+            Some((id,)) => Enqueued::New(JobId(id)),
+            None => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "SELECT id FROM jobs WHERE idempotency_key = $1 AND state IN ('queued', 'running')",
+                )
+                .bind(job.idempotency_key.clone())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+                Enqueued::Existing(JobId(id))
+            }
+        };
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(result)
+    }
+
+    pub(crate) async fn claim_job_impl(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+    ) -> StoreResult<Option<Job>> {
+        let claimed = self
+            .backend
+            .claim_job(&self.pool, worker, self.now(), lease_ms)
+            .await?;
+        match claimed {
+            Some(id) => self.get_job_impl(JobId(id)).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn extend_lease_impl(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE jobs SET locked_until_ms = $1, updated_ms = $2 WHERE id = $3 AND locked_by = $4 AND state = 'running'",
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(id.0)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub(crate) async fn report_progress_impl(
+        &self,
+        id: JobId,
+        worker: &str,
+        done: u64,
+        total: Option<u64>,
+        message: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE jobs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_ms = $4 \
+             WHERE id = $5 AND locked_by = $6 AND state = 'running'",
+        )
+        .bind(i64::try_from(done).unwrap_or(i64::MAX))
+        .bind(total.map(|t| i64::try_from(t).unwrap_or(i64::MAX)))
+        .bind(message.map(clip))
+        .bind(self.now())
+        .bind(id.0)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        if r.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Stale {
+                what: format!("job {id}"),
+            })
+        }
+    }
+
+    pub(crate) async fn complete_job_impl(&self, id: JobId, worker: &str) -> StoreResult<()> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'succeeded', finished_ms = $1, updated_ms = $1, locked_by = NULL, \
+             locked_until_ms = NULL, last_error = NULL WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+        )
+        .bind(now)
+        .bind(id.0)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        if r.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Stale {
+                what: format!("job {id}"),
+            })
+        }
+    }
+
+    pub(crate) async fn fail_job_impl(
+        &self,
+        id: JobId,
+        worker: &str,
+        failure: &JobFailure,
+    ) -> StoreResult<JobState> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT attempts, max_attempts FROM jobs WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        let (attempts, max_attempts) = row.ok_or_else(|| StoreError::Stale {
+            what: format!("job {id}"),
+        })?;
+        let (state, run_after, error) = match failure {
+            JobFailure::RetryAt {
+                run_after_ms,
+                error,
+            } if attempts < max_attempts => (JobState::Queued, *run_after_ms, error),
+            JobFailure::RetryAt { error, .. } | JobFailure::Permanent { error } => {
+                (JobState::Failed, now, error)
+            }
+        };
+        let finished = state.is_finished().then_some(now);
+        sqlx::query(
+            "UPDATE jobs SET state = $1, run_after_ms = $2, last_error = $3, finished_ms = $4, updated_ms = $5, \
+             locked_by = NULL, locked_until_ms = NULL WHERE id = $6",
+        )
+        .bind(state.as_str())
+        .bind(run_after)
+        .bind(clip(error))
+        .bind(finished)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(state)
+    }
+
+    pub(crate) async fn get_job_impl(&self, id: JobId) -> StoreResult<Job> {
+        let row: Option<JobRow> =
+            sqlx::query_as(sql!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_sqlx)?;
+        row.ok_or_else(|| StoreError::not_found(format!("job {id}")))?
+            .into_domain()
+    }
+
+    pub(crate) async fn list_jobs_impl(&self, q: &JobQuery) -> StoreResult<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(sql!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR enterprise_id = $1) AND ($2 IS NULL OR kind = $2) \
+             AND ($3 = 0 OR state IN ('queued', 'running')) ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(q.enterprise_id.map(|e| e.0))
+        .bind(q.kind.clone())
+        .bind(i64::from(q.unfinished_only))
+        .bind(i64::from(q.limit.max(1)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        rows.into_iter().map(JobRow::into_domain).collect()
+    }
+
+    pub(crate) async fn next_job_due_ms_impl(&self) -> StoreResult<Option<i64>> {
+        let queued: Option<(i64,)> = sqlx::query_as(
+            "SELECT run_after_ms FROM jobs WHERE state = 'queued' ORDER BY run_after_ms LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        let leased: Option<(i64,)> = sqlx::query_as(
+            "SELECT locked_until_ms FROM jobs WHERE state = 'running' AND locked_until_ms IS NOT NULL \
+             ORDER BY locked_until_ms LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        Ok(match (queued, leased) {
+            (Some((a,)), Some((b,))) => Some(a.min(b)),
+            (a, b) => a.or(b).map(|(t,)| t),
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! The SQL behind Teamline's [`Store`](teamline_store::Store), written once for both backends.
+//!
+//! The schema stores only integers, text and bytes (booleans as 0/1, times as Unix
+//! milliseconds), so the same statements run on SQLite and PostgreSQL through sqlx's `Any`
+//! driver. What genuinely differs — connection set-up, migrations, how a write transaction
+//! starts, how a job is claimed — is supplied by each backend crate through [`Backend`].
+
+/// A statement assembled from constant fragments (column lists, placeholders). Never from
+/// user input: values are always bound.
+macro_rules! sql {
+    ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
+}
+
+mod audit;
+mod directory;
+mod enterprises;
+mod error;
+mod jobs;
+mod pbx_users;
+mod rows;
+mod secrets;
+mod sessions;
+mod store_impl;
+
+pub use error::map_sqlx;
+
+/// A pool on whichever database the backend opened.
+pub type AnyPool = sqlx::Pool<sqlx::Any>;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use teamline_store::crypto::Keyring;
+use teamline_store::{Clock, StoreResult};
+
+/// What a database backend contributes besides the shared SQL.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn name(&self) -> &'static str;
+
+    /// The statement that opens a transaction that will write. SQLite needs `BEGIN IMMEDIATE`
+    /// so a read-then-write transaction waits for the lock instead of failing with BUSY.
+    fn begin_write(&self) -> &'static str;
+
+    /// Claims the most urgent due job whose lane is free, or whose lease expired, for `worker`
+    /// until `now_ms + lease_ms`, and returns its id. The update must set `state = 'running'`,
+    /// `locked_by`, `locked_until_ms`, `attempts = attempts + 1` and `updated_ms`.
+    async fn claim_job(
+        &self,
+        pool: &AnyPool,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Option<i64>>;
+}
+
+/// A [`Store`](teamline_store::Store) on a database reached through sqlx's `Any` driver.
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Arc<dyn Backend>,
+    keyring: Arc<Keyring>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqlStore {
+    pub fn new(
+        pool: AnyPool,
+        backend: Arc<dyn Backend>,
+        keyring: Arc<Keyring>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            pool,
+            backend,
+            keyring,
+            clock,
+        }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        self.pool
+            .begin_with(self.backend.begin_write())
+            .await
+            .map_err(map_sqlx)
+    }
+}
+
+/// The SQL predicate for states that reserve an extension, number or Teams user.
+pub(crate) const RESERVING: &str = "('active', 'disabled')";
+
+pub(crate) fn b(v: bool) -> i64 {
+    i64::from(v)
+}

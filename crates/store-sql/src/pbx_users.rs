@@ -1,0 +1,532 @@
+//! PBX users: the pairings, their holders and the Users page.
+
+use crate::audit::{self, Subject};
+use crate::directory::like_escape;
+use crate::error::map_sqlx;
+use crate::rows::*;
+use crate::{RESERVING, SqlStore, b};
+use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
+use teamline_domain::audit::Audit;
+use teamline_domain::ids::*;
+use teamline_domain::pbx_user::{
+    CallerNamePolicy, Holder, PbxUser, PbxUserSpec, PbxUserState, PushState,
+};
+use teamline_domain::phone::PhoneNumber;
+use teamline_domain::sip::Extension;
+use teamline_store::{
+    NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PushOutcome, StoreError, StoreResult,
+    UserCounts, pbx_user_states_for,
+};
+
+const HOLDER_SELECT: &str = "SELECT p.id, COALESCE(t.display_name, p.teams_user_object_id) AS display_name, \
+    COALESCE(t.upn, '') AS upn, p.state FROM pbx_users p LEFT JOIN teams_users t \
+    ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id";
+
+fn user_json(u: &PbxUser) -> String {
+    serde_json::json!({
+        "spec": u.spec,
+        "state": u.state.as_str(),
+        "calling_enabled": u.calling_enabled,
+        "push_state": u.push_state.as_str(),
+    })
+    .to_string()
+}
+
+fn caller_name_columns(spec: &PbxUserSpec) -> (&'static str, Option<String>) {
+    match &spec.caller_name {
+        CallerNamePolicy::Transparent => ("transparent", None),
+        CallerNamePolicy::Other(name) => ("other", Some(name.clone())),
+    }
+}
+
+async fn holder(
+    conn: &mut AnyConnection,
+    clause: &str,
+    a: i64,
+    b_: String,
+) -> StoreResult<Option<Holder>> {
+    let row: Option<HolderRow> = sqlx::query_as(sql!(
+        "{HOLDER_SELECT} WHERE {clause} AND p.state IN {RESERVING} ORDER BY p.id LIMIT 1"
+    ))
+    .bind(a)
+    .bind(b_)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_sqlx)?;
+    row.map(HolderRow::into_domain).transpose()
+}
+
+/// Checks the three uniqueness promises inside the writing transaction, naming the holder.
+/// The unique indexes are the backstop if two transactions race past this.
+async fn check_free(
+    conn: &mut AnyConnection,
+    enterprise: EnterpriseId,
+    spec: &PbxUserSpec,
+    me: Option<PbxUserId>,
+) -> StoreResult<()> {
+    let not_me = |h: Option<Holder>| h.filter(|h| Some(h.id) != me);
+    if let Some(h) = not_me(
+        holder(
+            conn,
+            "p.pbx_location_id = $1 AND p.sip_user = $2",
+            spec.pbx_location_id.0,
+            spec.sip_user.to_string(),
+        )
+        .await?,
+    ) {
+        return Err(StoreError::Conflict {
+            field: "SIP User",
+            message: format!(
+                "extension {} is already assigned to {} ({}, {})",
+                spec.sip_user,
+                h.display_name,
+                h.upn,
+                h.state.label()
+            ),
+        });
+    }
+    if let Some(h) = not_me(
+        holder(
+            conn,
+            "p.enterprise_id = $1 AND p.phone_number = $2",
+            enterprise.0,
+            spec.phone_number.to_string(),
+        )
+        .await?,
+    ) {
+        return Err(StoreError::Conflict {
+            field: "Phone Number",
+            message: format!(
+                "{} is already used by {} ({})",
+                spec.phone_number, h.display_name, h.upn
+            ),
+        });
+    }
+    if let Some(h) = not_me(
+        holder(
+            conn,
+            "p.enterprise_id = $1 AND p.teams_user_object_id = $2",
+            enterprise.0,
+            spec.teams_user_object_id.clone(),
+        )
+        .await?,
+    ) {
+        return Err(StoreError::Conflict {
+            field: "Teams User",
+            message: format!(
+                "{} ({}) is already set up as a PBX user",
+                h.display_name, h.upn
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// What a change to a user records (its audit event) and re-checks (a new spec's holders).
+struct Change<'a> {
+    audit: Option<&'a Audit>,
+    new_spec: Option<&'a PbxUserSpec>,
+}
+
+impl SqlStore {
+    async fn pbx_user_in(
+        conn: &mut AnyConnection,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<PbxUserListItem> {
+        let row: Option<PbxUserRow> = sqlx::query_as(sql!(
+            "{PBX_USER_SELECT} WHERE p.id = $1 AND p.enterprise_id = $2"
+        ))
+        .bind(id.0)
+        .bind(enterprise.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_sqlx)?;
+        row.ok_or_else(|| StoreError::not_found(format!("PBX user {id}")))?
+            .into_item()
+    }
+
+    pub(crate) async fn create_pbx_user_impl(
+        &self,
+        new: &NewPbxUser,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
+        let now = self.now();
+        let spec = &new.spec;
+        let mut tx = self.begin_write().await?;
+        check_free(&mut tx, new.enterprise_id, spec, None).await?;
+        let (policy, name) = caller_name_columns(spec);
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO pbx_users (enterprise_id, pbx_location_id, voice_route_id, teams_user_object_id, sip_user, \
+             phone_number, use_teams_voicemail, caller_name_policy, caller_name, forwarded_caller_id, assign_dial_plan, \
+             device, tag, state, calling_enabled, push_state, last_error, observed, version, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, 'pending', NULL, NULL, 1, $15, $15) \
+             RETURNING id",
+        )
+        .bind(new.enterprise_id.0)
+        .bind(spec.pbx_location_id.0)
+        .bind(spec.voice_route_id.0)
+        .bind(spec.teams_user_object_id.clone())
+        .bind(spec.sip_user.to_string())
+        .bind(spec.phone_number.to_string())
+        .bind(b(spec.use_teams_voicemail))
+        .bind(policy)
+        .bind(name)
+        .bind(spec.forwarded_caller_id.as_str())
+        .bind(b(spec.assign_dial_plan))
+        .bind(spec.device.to_string())
+        .bind(spec.tag.clone())
+        .bind(b(new.calling_enabled))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        let user = Self::pbx_user_in(&mut tx, new.enterprise_id, PbxUserId(id))
+            .await?
+            .user;
+        audit::write(
+            &mut tx,
+            now,
+            Some(new.enterprise_id),
+            audit,
+            Subject::new("pbx_user", id).after(user_json(&user)),
+        )
+        .await?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(user)
+    }
+
+    /// Applies `sql` (binding `$1` = now, `$2` = id, then `bind`) to one user in a write
+    /// transaction, with an audit event of before → after. `guard` may refuse the change.
+    async fn change_pbx_user(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        change: Change<'_>,
+        guard: impl FnOnce(&PbxUser) -> StoreResult<()>,
+        sql: &str,
+        bind: impl FnOnce(
+            sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+        ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> StoreResult<PbxUser> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let before = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
+        guard(&before)?;
+        let Change { audit, new_spec } = change;
+        if let Some(spec) = new_spec {
+            check_free(&mut tx, enterprise, spec, Some(id)).await?;
+        }
+        bind(sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id.0))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        let after = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
+        if let Some(audit) = audit {
+            audit::write(
+                &mut tx,
+                now,
+                Some(enterprise),
+                audit,
+                Subject::new("pbx_user", id)
+                    .before(user_json(&before))
+                    .after(user_json(&after)),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(after)
+    }
+
+    pub(crate) async fn update_pbx_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        expected_version: i64,
+        spec: &PbxUserSpec,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
+        let (policy, name) = caller_name_columns(spec);
+        let guard = |u: &PbxUser| {
+            if u.version != expected_version {
+                return Err(StoreError::Stale {
+                    what: format!("PBX user {id}"),
+                });
+            }
+            if u.state == PbxUserState::Deleted {
+                return Err(StoreError::Conflict {
+                    field: "State",
+                    message: "a deleted user cannot be edited".to_owned(),
+                });
+            }
+            Ok(())
+        };
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: Some(spec) }, guard,
+            "UPDATE pbx_users SET updated_ms = $1, pbx_location_id = $3, voice_route_id = $4, teams_user_object_id = $5, \
+             sip_user = $6, phone_number = $7, use_teams_voicemail = $8, caller_name_policy = $9, caller_name = $10, \
+             forwarded_caller_id = $11, assign_dial_plan = $12, device = $13, tag = $14, push_state = 'pending', \
+             last_error = NULL, version = version + 1 WHERE id = $2",
+            |q| q.bind(spec.pbx_location_id.0).bind(spec.voice_route_id.0).bind(spec.teams_user_object_id.clone())
+                .bind(spec.sip_user.to_string()).bind(spec.phone_number.to_string()).bind(b(spec.use_teams_voicemail))
+                .bind(policy).bind(name).bind(spec.forwarded_caller_id.as_str()).bind(b(spec.assign_dial_plan))
+                .bind(spec.device.to_string()).bind(spec.tag.clone())).await
+    }
+
+    pub(crate) async fn set_calling_enabled_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        enabled: bool,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
+        let guard = |u: &PbxUser| match u.state {
+            PbxUserState::Active => Ok(()),
+            other => Err(StoreError::Conflict {
+                field: "State",
+                message: format!(
+                    "calling can only be changed for active users; this user is {}",
+                    other.label()
+                ),
+            }),
+        };
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: None }, guard,
+            "UPDATE pbx_users SET updated_ms = $1, calling_enabled = $3, push_state = 'pending', last_error = NULL, \
+             version = version + 1 WHERE id = $2",
+            |q| q.bind(b(enabled))).await
+    }
+
+    pub(crate) async fn set_pbx_user_state_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        state: PbxUserState,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
+        if state == PbxUserState::Deleted {
+            return self.delete_pbx_user_impl(enterprise, id, audit).await;
+        }
+        let guard = |u: &PbxUser| {
+            if u.state == PbxUserState::Deleted {
+                return Err(StoreError::Conflict {
+                    field: "State",
+                    message: "a deleted user cannot be changed".to_owned(),
+                });
+            }
+            Ok(())
+        };
+        // Disabling pauses calling in Teams: the push removes the number; re-enabling restores
+        // the previous wish.
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: None }, guard,
+            "UPDATE pbx_users SET updated_ms = $1, state = $3, push_state = 'pending', last_error = NULL, \
+             version = version + 1 WHERE id = $2",
+            |q| q.bind(state.as_str())).await
+    }
+
+    pub(crate) async fn delete_pbx_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        audit: &Audit,
+    ) -> StoreResult<PbxUser> {
+        let guard = |u: &PbxUser| match u.state {
+            PbxUserState::Disabled => Ok(()),
+            PbxUserState::Active => Err(StoreError::Conflict {
+                field: "State",
+                message: "only a disabled user can be deleted: choose Disable User first"
+                    .to_owned(),
+            }),
+            PbxUserState::Deleted => Err(StoreError::Conflict {
+                field: "State",
+                message: "this user is already deleted".to_owned(),
+            }),
+        };
+        self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: None }, guard,
+            "UPDATE pbx_users SET updated_ms = $1, state = 'deleted', calling_enabled = 0, version = version + 1 WHERE id = $2",
+            |q| q).await
+    }
+
+    pub(crate) async fn record_push_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        outcome: &PushOutcome,
+        audit: Option<&Audit>,
+    ) -> StoreResult<PbxUser> {
+        let observed = outcome
+            .observed
+            .as_ref()
+            .map(|o| serde_json::to_string(o).unwrap_or_default());
+        self.change_pbx_user(
+            enterprise,
+            id,
+            Change {
+                audit,
+                new_spec: None,
+            },
+            |_| Ok(()),
+            "UPDATE pbx_users SET updated_ms = $1, push_state = $3, last_error = $4, \
+             observed = COALESCE($5, observed) WHERE id = $2",
+            |q| {
+                q.bind(outcome.push_state.as_str())
+                    .bind(outcome.last_error.clone())
+                    .bind(observed)
+            },
+        )
+        .await
+    }
+
+    pub(crate) async fn get_pbx_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<PbxUserListItem> {
+        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
+        Self::pbx_user_in(&mut conn, enterprise, id).await
+    }
+
+    pub(crate) async fn list_pbx_users_impl(
+        &self,
+        enterprise: EnterpriseId,
+        q: &PbxUserQuery,
+    ) -> StoreResult<Page<PbxUserListItem>> {
+        let pattern = q
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        let filter = "p.enterprise_id = $1 AND p.state = $2 AND ($3 IS NULL OR \
+            LOWER(COALESCE(t.display_name, '')) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(t.upn, '')) LIKE $3 ESCAPE '\\' \
+            OR LOWER(p.sip_user) LIKE $3 ESCAPE '\\' OR p.phone_number LIKE $3 ESCAPE '\\' \
+            OR LOWER(COALESCE(p.tag, '')) LIKE $3 ESCAPE '\\')";
+        let state = pbx_user_states_for(q.tab).as_str();
+        let total: (i64,) = sqlx::query_as(sql!(
+            "SELECT COUNT(*) FROM pbx_users p LEFT JOIN teams_users t ON t.enterprise_id = p.enterprise_id \
+             AND t.object_id = p.teams_user_object_id WHERE {filter}"
+        ))
+        .bind(enterprise.0)
+        .bind(state)
+        .bind(pattern.clone())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        let rows: Vec<PbxUserRow> = sqlx::query_as(sql!(
+            "{PBX_USER_SELECT} WHERE {filter} ORDER BY LOWER(COALESCE(t.display_name, p.teams_user_object_id)), p.id LIMIT $4 OFFSET $5"
+        ))
+        .bind(enterprise.0)
+        .bind(state)
+        .bind(pattern)
+        .bind(i64::from(q.limit.max(1)))
+        .bind(i64::from(q.offset))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(PbxUserRow::into_item)
+                .collect::<StoreResult<_>>()?,
+            total: u64::try_from(total.0).unwrap_or(0),
+        })
+    }
+
+    pub(crate) async fn pbx_users_in_push_states_impl(
+        &self,
+        enterprise: EnterpriseId,
+        states: &[PushState],
+    ) -> StoreResult<Vec<PbxUserId>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (0..states.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id FROM pbx_users WHERE enterprise_id = $1 AND state IN {RESERVING} AND push_state IN ({}) ORDER BY id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql.as_str())).bind(enterprise.0);
+        for s in states {
+            query = query.bind(s.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(map_sqlx)?;
+        Ok(rows.into_iter().map(|r| PbxUserId(r.0)).collect())
+    }
+
+    pub(crate) async fn holder_of_extension_impl(
+        &self,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> StoreResult<Option<Holder>> {
+        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
+        holder(
+            &mut conn,
+            "p.pbx_location_id = $1 AND p.sip_user = $2",
+            location.0,
+            ext.to_string(),
+        )
+        .await
+    }
+
+    pub(crate) async fn holder_of_number_impl(
+        &self,
+        enterprise: EnterpriseId,
+        number: &PhoneNumber,
+    ) -> StoreResult<Option<Holder>> {
+        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
+        holder(
+            &mut conn,
+            "p.enterprise_id = $1 AND p.phone_number = $2",
+            enterprise.0,
+            number.to_string(),
+        )
+        .await
+    }
+
+    pub(crate) async fn holder_of_teams_user_impl(
+        &self,
+        enterprise: EnterpriseId,
+        object_id: &str,
+    ) -> StoreResult<Option<Holder>> {
+        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
+        holder(
+            &mut conn,
+            "p.enterprise_id = $1 AND p.teams_user_object_id = $2",
+            enterprise.0,
+            object_id.to_owned(),
+        )
+        .await
+    }
+
+    pub(crate) async fn user_counts_impl(
+        &self,
+        enterprise: EnterpriseId,
+    ) -> StoreResult<UserCounts> {
+        let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
+            "SELECT state, calling_enabled, push_state, COUNT(*) FROM pbx_users WHERE enterprise_id = $1 \
+             GROUP BY state, calling_enabled, push_state",
+        )
+        .bind(enterprise.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        let mut c = UserCounts::default();
+        for (state, calling, push, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match state.as_str() {
+                "active" => c.active += n,
+                "disabled" => c.disabled += n,
+                _ => continue,
+            }
+            if state == "active" && calling != 0 {
+                c.calling_enabled += n;
+            }
+            match push.as_str() {
+                "pending" => c.pending += n,
+                "failed" => c.failed += n,
+                "drift" => c.drift += n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Teamline's one test command: installs and starts what the tests need on a fresh Debian
+# machine (PostgreSQL, Chromium + ChromeDriver, the Python Graph SDK check's venv), then runs
+# formatting, lints and every test of the workspace. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export TEAMLINE_TEST_POSTGRES_URL="${TEAMLINE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+log() { printf '\n== %s\n' "$*"; }
+die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
+
+apt_updated=""
+apt_install() {
+  command -v apt-get >/dev/null || die "cannot install $* : apt-get is not available"
+  if [ -z "$apt_updated" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update failed"
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
+}
+
+postgres_answers() {
+  command -v psql >/dev/null && psql "$TEAMLINE_TEST_POSTGRES_URL" -qtAc 'SELECT 1' >/dev/null 2>&1
+}
+
+# PostgreSQL on 127.0.0.1:5432 with the `postgres` role reachable without a password from
+# loopback (test-only trust rule). Never skipped: the PostgreSQL suite must run.
+ensure_postgres() {
+  if postgres_answers; then
+    log "PostgreSQL answers at $TEAMLINE_TEST_POSTGRES_URL"
+    return
+  fi
+  case "$TEAMLINE_TEST_POSTGRES_URL" in
+    *@127.0.0.1:5432/*|*@localhost:5432/*) ;;
+    *) die "PostgreSQL does not answer at TEAMLINE_TEST_POSTGRES_URL=$TEAMLINE_TEST_POSTGRES_URL (and it is not the local default this script can start)";;
+  esac
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    log "Installing PostgreSQL from Debian's packages"
+    apt_install postgresql
+  fi
+  local version
+  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "$version main"; then
+    pg_createcluster "$version" main >/dev/null || die "could not create a PostgreSQL $version cluster"
+  fi
+  local hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if ! grep -q 'teamline-tests' "$hba"; then
+    sed -i '1i host all postgres 127.0.0.1/32 trust # teamline-tests\nhost all postgres ::1/128 trust # teamline-tests' "$hba"
+  fi
+  log "Starting PostgreSQL $version"
+  pg_ctlcluster "$version" main start 2>/dev/null || pg_ctlcluster "$version" main reload || true
+  for _ in $(seq 1 60); do
+    postgres_answers && { log "PostgreSQL is up"; return; }
+    sleep 1
+  done
+  die "PostgreSQL did not start on 127.0.0.1:5432 (see /var/log/postgresql/postgresql-$version-main.log); the PostgreSQL suite cannot be skipped"
+}
+
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    return
+  fi
+  log "Installing Chromium and ChromeDriver from Debian's packages"
+  apt_install chromium chromium-driver
+}
+
+ensure_postgres
+ensure_chromium
+if [ -x scripts/sdk-venv.sh ]; then
+  log "Python venv for the Microsoft Graph SDK check"
+  TEAMLINE_TEST_PYTHON="$(scripts/sdk-venv.sh)" || die "could not prepare the Python venv for the Graph SDK check"
+  export TEAMLINE_TEST_PYTHON
+fi
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo nextest run --workspace"
+mkdir -p target
+cargo nextest run --workspace --locked --no-fail-fast 2>&1 | tee target/nextest.log
+status=${PIPESTATUS[0]}
+
+sqlite_ok=$(grep -cE 'PASS .*teamline-store-tests::it sqlite::' target/nextest.log || true)
+postgres_ok=$(grep -cE 'PASS .*teamline-store-tests::it postgres::' target/nextest.log || true)
+log "Store conformance suite: $sqlite_ok stories passed on SQLite, $postgres_ok on PostgreSQL"
+[ "$status" -eq 0 ] || die "some tests failed (see above)"
+[ "$postgres_ok" -gt 0 ] || die "the PostgreSQL conformance suite did not run"
+log "All checks passed"
