@@ -1,11 +1,27 @@
 //! Teamline's engine: the workflows (set up a user, sync, enable and disable calling,
-//! reconcile) and the durable job runner that executes them against Microsoft and the PBX.
+//! reconcile, troubleshoot) and the durable job runner that executes them against Microsoft
+//! and the PBX.
 //!
 //! The engine talks to the store, Microsoft and the PBX only through their traits, so tests
-//! can run it against the simulators and either database.
+//! run it against the simulators and either database. Pages call [`Engine`]; it validates,
+//! stores, and queues the jobs that do the slow work.
 
 pub mod accounts;
+mod calling;
+mod convert;
+pub mod dashboard;
 pub mod demo;
+pub mod devices;
+pub mod directory;
+mod engine;
+mod error;
+pub mod jobs;
+mod pbx_access;
 pub mod runner;
+pub mod setup;
+pub mod troubleshoot;
 
+pub use engine::{Engine, EngineSettings};
+pub use error::{EngineError, SaveError};
+pub use pbx_access::{ApiConnector, PbxConnector};
 pub use runner::{JobContext, JobError, JobHandler, Runner};

@@ -129,9 +129,10 @@ impl Runner {
         self
     }
 
-    /// Call `notify_one` on this after enqueueing, to start the job without waiting for a poll.
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
+    /// Uses `wake` to start promptly when work is queued (instead of waiting for a poll).
+    pub fn waker(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = wake;
+        self
     }
 
     fn lease_ms(&self) -> i64 {

@@ -27,7 +27,7 @@ impl SqlStore {
             "INSERT INTO jobs (enterprise_id, kind, payload, lane, idempotency_key, state, priority, attempts, \
              max_attempts, run_after_ms, progress_done, created_ms, updated_ms) \
              VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, 0, $9, $9) \
-             ON CONFLICT (idempotency_key) WHERE state IN ('queued', 'running') DO NOTHING RETURNING id",
+             ON CONFLICT (idempotency_key) WHERE state = 'queued' DO NOTHING RETURNING id",
         )
         .bind(job.enterprise_id.map(|e| e.0))
         .bind(&job.kind)
@@ -45,7 +45,7 @@ impl SqlStore {
             Some((id,)) => Enqueued::New(JobId(id)),
             None => {
                 let (id,): (i64,) = sqlx::query_as(
-                    "SELECT id FROM jobs WHERE idempotency_key = $1 AND state IN ('queued', 'running')",
+                    "SELECT id FROM jobs WHERE idempotency_key = $1 AND state = 'queued'",
                 )
                 .bind(job.idempotency_key.clone())
                 .fetch_one(&mut *tx)

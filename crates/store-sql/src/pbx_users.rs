@@ -467,6 +467,33 @@ impl SqlStore {
         .await
     }
 
+    pub(crate) async fn extension_holders_impl(
+        &self,
+        location: PbxLocationId,
+    ) -> StoreResult<Vec<(String, Holder)>> {
+        let rows: Vec<ExtensionHolderRow> = sqlx::query_as(
+            "SELECT p.sip_user, p.id, COALESCE(t.display_name, p.teams_user_object_id) AS display_name, \
+             COALESCE(t.upn, '') AS upn, p.state FROM pbx_users p LEFT JOIN teams_users t \
+             ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id \
+             WHERE p.pbx_location_id = $1 AND p.state IN ('active', 'disabled')",
+        )
+        .bind(location.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        rows.into_iter()
+            .map(|r| {
+                let holder = HolderRow {
+                    id: r.id,
+                    display_name: r.display_name,
+                    upn: r.upn,
+                    state: r.state,
+                };
+                Ok((r.sip_user, holder.into_domain()?))
+            })
+            .collect()
+    }
+
     pub(crate) async fn holder_of_number_impl(
         &self,
         enterprise: EnterpriseId,
@@ -529,4 +556,13 @@ impl SqlStore {
         }
         Ok(c)
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ExtensionHolderRow {
+    sip_user: String,
+    id: i64,
+    display_name: String,
+    upn: String,
+    state: String,
 }

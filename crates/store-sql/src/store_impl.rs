@@ -352,6 +352,13 @@ impl Store for SqlStore {
         self.holder_of_extension_impl(location, extension).await
     }
 
+    async fn extension_holders(
+        &self,
+        location: PbxLocationId,
+    ) -> StoreResult<Vec<(String, Holder)>> {
+        self.extension_holders_impl(location).await
+    }
+
     async fn holder_of_number(
         &self,
         enterprise: EnterpriseId,

@@ -204,8 +204,10 @@ CREATE TABLE jobs (
     updated_ms BIGINT NOT NULL,
     finished_ms BIGINT
 );
+-- Enqueueing with a key already waiting returns the waiting job. A running job does not
+-- count: it may have read its input before the change that queues the next one.
 CREATE UNIQUE INDEX jobs_idempotency_uq ON jobs (idempotency_key)
-    WHERE state IN ('queued', 'running');
+    WHERE state = 'queued';
 CREATE INDEX jobs_due ON jobs (state, run_after_ms);
 CREATE INDEX jobs_lane ON jobs (lane, state);
 CREATE INDEX jobs_enterprise ON jobs (enterprise_id, id);

@@ -733,12 +733,18 @@ pub async fn jobs_claim_complete_and_deduplicate(h: Arc<Harness>) {
         (first.id(), JobState::Running, 1)
     );
     assert_eq!(job.lane, format!("enterprise:{}", t.enterprise.id));
-    // While it runs, the key still deduplicates.
+    // While it runs, a change may queue the next run (this one may have read older input),
+    // and that one deduplicates in turn.
+    let next = s
+        .enqueue(&NewJob::new(e, "sync_directory", "{}").idempotency_key("sync:contoso"))
+        .await
+        .unwrap();
+    assert!(matches!(next, Enqueued::New(_)));
     assert_eq!(
         s.enqueue(&NewJob::new(e, "sync_directory", "{}").idempotency_key("sync:contoso"))
             .await
             .unwrap(),
-        Enqueued::Existing(first.id())
+        Enqueued::Existing(next.id())
     );
     s.report_progress(job.id, "w1", 5, Some(20), Some("5 of 20 users"))
         .await
@@ -761,13 +767,6 @@ pub async fn jobs_claim_complete_and_deduplicate(h: Arc<Harness>) {
     );
     s.complete_job(job.id, "w1").await.unwrap();
     assert_eq!(s.get_job(job.id).await.unwrap().state, JobState::Succeeded);
-    // Finished: the key is free again.
-    assert!(matches!(
-        s.enqueue(&NewJob::new(e, "sync_directory", "{}").idempotency_key("sync:contoso"))
-            .await
-            .unwrap(),
-        Enqueued::New(_)
-    ));
     let unfinished = s
         .list_jobs(&JobQuery {
             enterprise_id: e,
@@ -778,6 +777,7 @@ pub async fn jobs_claim_complete_and_deduplicate(h: Arc<Harness>) {
         .await
         .unwrap();
     assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].id, next.id());
 }
 
 pub async fn jobs_retry_with_backoff_and_retry_after(h: Arc<Harness>) {

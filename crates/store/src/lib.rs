@@ -285,6 +285,11 @@ pub trait Store: Send + Sync + 'static {
         location: PbxLocationId,
         extension: &Extension,
     ) -> StoreResult<Option<Holder>>;
+    /// Every extension of a PBX location held by an active or disabled user, with its holder.
+    async fn extension_holders(
+        &self,
+        location: PbxLocationId,
+    ) -> StoreResult<Vec<(String, Holder)>>;
     async fn holder_of_number(
         &self,
         enterprise: EnterpriseId,

@@ -191,7 +191,8 @@ pub struct NewJob {
     pub payload: String,
     /// Jobs of one lane never run at once. Defaults to the tenant (`enterprise:<id>`).
     pub lane: Option<String>,
-    /// While a job with this key is queued or running, enqueueing another returns it instead.
+    /// While a job with this key is waiting (queued), enqueueing another returns it instead.
+    /// A running one does not count: it may have read its input before this change.
     pub idempotency_key: Option<String>,
     pub priority: i32,
     pub max_attempts: u32,
@@ -256,7 +257,7 @@ impl NewJob {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enqueued {
     New(JobId),
-    /// A job with the same idempotency key was already queued or running.
+    /// A job with the same idempotency key was already waiting.
     Existing(JobId),
 }
 

@@ -8,6 +8,7 @@ pub mod metrics;
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
+use teamline_engine::Engine;
 use teamline_store::DynStore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -16,7 +17,11 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub store: DynStore,
+    pub engine: Engine,
     pub metrics: PrometheusHandle,
+    /// The URL browsers reach Teamline at (e.g. `https://teamline.example.net`), used for
+    /// sign-in redirects and the cookie's Secure flag.
+    pub public_url: String,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -34,5 +39,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

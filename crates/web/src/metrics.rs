@@ -35,6 +35,7 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("teamline_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("teamline_http_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("teamline_http_request_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
     response
 }

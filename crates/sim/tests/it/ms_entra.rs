@@ -433,3 +433,166 @@ async fn non_admin_is_refused_and_admin_grants_consent_in_fabrikam() {
     let (status, _) = sim.get_json(&token, "/v1.0/users").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn unconsented_admin_sees_the_consent_screen_then_sessions_and_logout_work() {
+    let sim = start().await;
+    let page = authorize(&sim, "organizations", &[("response_mode", "form_post")]).await;
+    let signed_in = sign_in(
+        &sim,
+        "organizations",
+        page,
+        demo::FABRIKAM_ADMIN_UPN,
+        demo::ADMIN_PASSWORD,
+    )
+    .await;
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = signed_in.text().await.unwrap();
+    assert!(
+        html.contains("Consent on behalf of your organization"),
+        "{html}"
+    );
+    let flow = form_field(&html, "flow");
+    let posted = sim
+        .http
+        .post(sim.url("/organizations/consent"))
+        .form(&[
+            ("flow", flow.as_str()),
+            ("decision", "accept"),
+            ("consent_org", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = posted.text().await.unwrap();
+    assert!(
+        html.contains(&format!("action=\"{REDIRECT}\"")),
+        "form_post page expected: {html}"
+    );
+    let code = form_field(&html, "code");
+    assert_eq!(redeem(&sim, &code, VERIFIER).await.status(), 200);
+
+    // the browser session is reused: no password asked again
+    let again = sim
+        .http
+        .get(sim.url("/organizations/oauth2/v2.0/authorize"))
+        .header("cookie", &cookie)
+        .query(&[
+            ("client_id", demo::TEAMLINE_APP_CLIENT_ID),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("state", "s2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(again.status().is_redirection());
+    assert!(location_params(&again).1.contains_key("code"));
+
+    // prompt=none without a session: login_required on the redirect
+    let none = authorize(&sim, "organizations", &[("prompt", "none")]).await;
+    let (_, params) = location_params(&none);
+    assert_eq!(params["error"], "login_required");
+
+    let out = sim
+        .http
+        .get(sim.url(
+            "/organizations/oauth2/v2.0/logout?post_logout_redirect_uri=http://127.0.0.1:45678/",
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_redirection());
+    let after = sim
+        .http
+        .get(sim.url("/organizations/oauth2/v2.0/authorize"))
+        .header("cookie", &cookie)
+        .query(&[
+            ("client_id", demo::TEAMLINE_APP_CLIENT_ID),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        after.text().await.unwrap().contains("loginfmt"),
+        "signed out: the password is asked again"
+    );
+}
+
+#[tokio::test]
+async fn v1_admin_consent_and_declining() {
+    let sim = start().await;
+    let url = format!(
+        "/{}/adminconsent?client_id={}&redirect_uri={}&state=v1",
+        demo::FABRIKAM_TENANT_ID,
+        demo::TEAMLINE_APP_CLIENT_ID,
+        CONSENT_REDIRECT
+    );
+    let page = sim.http.get(sim.url(&url)).send().await.unwrap();
+    let consent = sign_in(
+        &sim,
+        demo::FABRIKAM_TENANT_ID,
+        page,
+        demo::FABRIKAM_ADMIN_UPN,
+        demo::ADMIN_PASSWORD,
+    )
+    .await;
+    let flow = form_field(&consent.text().await.unwrap(), "flow");
+    let declined = sim
+        .http
+        .post(sim.url(&format!("/{}/consent", demo::FABRIKAM_TENANT_ID)))
+        .form(&[("flow", flow.as_str()), ("decision", "cancel")])
+        .send()
+        .await
+        .unwrap();
+    let (_, params) = location_params(&declined);
+    assert_eq!(params["error"], "consent_required");
+    assert!(params["error_description"].starts_with("AADSTS65004"));
+    assert_eq!(params["state"], "v1");
+    assert!(!sim.fabrikam.consent_granted());
+}
+
+#[tokio::test]
+async fn https_listener_serves_with_the_written_ca() {
+    let sim = teamline_sim::microsoft::MicrosoftSim::new(Default::default()).unwrap();
+    sim.seed_contoso();
+    let dir = tempfile::tempdir().unwrap();
+    let run = sim
+        .spawn_https("127.0.0.1:0".parse().unwrap(), dir.path())
+        .await
+        .unwrap();
+    assert!(run.base_url().starts_with("https://127.0.0.1:"));
+    let pem = std::fs::read(run.ca_pem_path().unwrap()).unwrap();
+    teamline_sim::tls::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let doc: Value = client
+        .get(format!(
+            "{}/organizations/v2.0/.well-known/openid-configuration",
+            run.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{}/organizations/oauth2/v2.0/token", run.base_url())
+    );
+    run.shutdown().await;
+}

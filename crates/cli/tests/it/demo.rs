@@ -1,0 +1,111 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `teamline demo` on a free port and returns it with the URL it printed.
+fn start_demo(data_dir: &std::path::Path) -> (Demo, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("TEAMLINE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let demo = Demo(child);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("Teamline demo is running at ") {
+            return (demo, url.trim().to_owned());
+        }
+    }
+    panic!("the demo exited without printing its URL");
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn demo_starts_seeds_answers_healthz_and_does_not_duplicate_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    {
+        let (_demo, url) = start_demo(&data);
+        let health = get_json(&format!("{url}/healthz")).await;
+        assert_eq!(health["status"], "ok");
+        assert_eq!(health["database"], "sqlite");
+        let metrics = reqwest::Client::new()
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("teamline_http_requests_total"),
+            "{metrics}"
+        );
+    }
+    assert!(data.join("encryption.key").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("encryption.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (demo, url) = start_demo(&data);
+    assert_eq!(get_json(&format!("{url}/healthz")).await["status"], "ok");
+    // While it runs, nothing else may use the SQLite data directory.
+    let second = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["migrate", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another Teamline is already using"));
+
+    drop(demo);
+
+    // The second run reused the data instead of duplicating it.
+    let key = std::fs::read_to_string(data.join("encryption.key")).unwrap();
+    let keyring = teamline_store::crypto::Keyring::new(
+        teamline_store::crypto::EncryptionKey::from_hex(&key).unwrap(),
+        vec![],
+    );
+    let store = teamline_store_sqlite::open(
+        &data.join("teamline.db"),
+        std::sync::Arc::new(keyring),
+        std::sync::Arc::new(teamline_store::SystemClock),
+    )
+    .await
+    .unwrap();
+    use teamline_store::Store;
+    let enterprises = store.list_enterprises(None).await.unwrap();
+    let names: Vec<_> = enterprises
+        .iter()
+        .map(|e| e.name.as_str().to_owned())
+        .collect();
+    assert_eq!(names, ["Contoso", "Fabrikam"]);
+    assert_eq!(store.list_resellers().await.unwrap().len(), 1);
+    assert_eq!(store.list_sbc_regions().await.unwrap().len(), 2);
+}

@@ -1,0 +1,7 @@
+//! Runs the real `teamline` binary and the demo stack (simulators + store + engine + portal).
+
+// Test code asserts by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod demo;
+mod setup_user;

@@ -1,0 +1,251 @@
+//! Device handles: the PBX devices (e.g. `1000tm`) Teams calls go through. Teamline lists a
+//! SIP user's devices, creates the `tm` handle when asked, and keeps each configured user's
+//! handle credentials (encrypted) for the gateway.
+
+use crate::jobs::{ENSURE_DEVICE, REMOVE_DEVICE, RemoveDeviceJob, UserJob, enterprise_of, payload};
+use crate::runner::{JobContext, JobError, JobHandler};
+use crate::{Engine, EngineError};
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::device::{DeviceAuthId, SipPassword};
+use teamline_domain::ids::{EnterpriseId, PbxLocationId, PbxUserId};
+use teamline_domain::job::Job;
+use teamline_domain::sip::Extension;
+use teamline_pbx::{EmergencyAddress, NewDevice, Pbx, PbxError, RegistrationState};
+use teamline_store::NewDeviceHandle;
+
+/// A device of a SIP user, as the Add New Device list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceOption {
+    pub auth_id: String,
+    pub registered: bool,
+    pub user_agent: Option<String>,
+}
+
+impl Engine {
+    pub(crate) async fn pbx(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<Arc<dyn Pbx>, EngineError> {
+        self.inner.pbx.client(e, location).await
+    }
+
+    /// Runs a PBX read with the page timeout, so a slow PBX gives a clear message.
+    pub(crate) async fn pbx_read<T>(
+        &self,
+        what: &str,
+        f: impl std::future::Future<Output = Result<T, PbxError>>,
+    ) -> Result<T, EngineError> {
+        match tokio::time::timeout(self.inner.settings.pbx_read_timeout, f).await {
+            Ok(r) => r.map_err(EngineError::from),
+            Err(_) => Err(EngineError::refused(format!(
+                "the PBX took more than {} seconds to {what}: try again, or check the PBX settings with Test connection",
+                self.inner.settings.pbx_read_timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// The SIP user's devices on the PBX, for Add New Device.
+    pub async fn extension_devices(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<DeviceOption>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        let devices = self
+            .pbx_read("list the devices", pbx.list_devices(ext.as_str()))
+            .await?;
+        let mut out: Vec<DeviceOption> = devices
+            .into_iter()
+            .map(|d| DeviceOption {
+                auth_id: d.auth_id,
+                registered: d.registration.state == RegistrationState::Registered,
+                user_agent: d.registration.user_agent,
+            })
+            .collect();
+        // The recommended `tm` handle first, then the rest by name.
+        out.sort_by_key(|d| {
+            (
+                !d.auth_id.ends_with(DeviceAuthId::RECOMMENDED_SUFFIX),
+                d.auth_id.clone(),
+            )
+        });
+        Ok(out)
+    }
+
+    /// Emergency addresses the PBX offers for a new device of this SIP user.
+    pub async fn emergency_addresses(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<EmergencyAddress>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        self.pbx_read(
+            "list the emergency addresses",
+            pbx.list_emergency_addresses(ext.as_str()),
+        )
+        .await
+    }
+
+    /// Creates the recommended handle (`<ext>tm`) on the PBX with a generated password, and
+    /// keeps its credentials. Asking for a handle that already exists is an error naming it.
+    pub async fn create_device_handle(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        location: PbxLocationId,
+        ext: &Extension,
+        emergency_address_id: Option<String>,
+    ) -> Result<DeviceAuthId, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        let auth_id = DeviceAuthId::suggested(ext);
+        let password = SipPassword::generate(&mut rand::rng());
+        let new = NewDevice {
+            auth_id: auth_id.to_string(),
+            sip_password: Some(SecretString::from(password.expose().to_owned())),
+            emergency_address_id,
+        };
+        let device = pbx.create_device(ext.as_str(), new).await?;
+        // Keep what the PBX holds: it may have replaced the password with its own.
+        let password = match device
+            .sip_password
+            .as_ref()
+            .map(|p| SipPassword::parse(p.expose_secret()))
+        {
+            Some(Ok(p)) => p,
+            _ => password,
+        };
+        let audit = Audit::new(
+            actor.clone(),
+            "device.create",
+            format!("Created device {auth_id} on extension {ext}"),
+        );
+        self.inner
+            .store
+            .upsert_device_handle(
+                &NewDeviceHandle {
+                    enterprise_id: e,
+                    pbx_location_id: location,
+                    extension: ext.clone(),
+                    auth_id: auth_id.clone(),
+                    password,
+                    created_by_teamline: true,
+                },
+                &audit,
+            )
+            .await?;
+        Ok(auth_id)
+    }
+}
+
+/// Reads the chosen device's credentials from the PBX and keeps them (encrypted) for the
+/// gateway. Idempotent: it only reads the PBX.
+pub struct EnsureDevice(pub Engine);
+
+#[async_trait]
+impl JobHandler for EnsureDevice {
+    fn kind(&self) -> &'static str {
+        ENSURE_DEVICE
+    }
+
+    async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
+        let engine = &self.0;
+        let store = &engine.inner.store;
+        let e = enterprise_of(job)?;
+        let id = PbxUserId(payload::<UserJob>(job)?.pbx_user_id);
+        let item = store.get_pbx_user(e, id).await?;
+        let spec = &item.user.spec;
+        let pbx = engine
+            .pbx(e, spec.pbx_location_id)
+            .await
+            .map_err(|err| JobError::retry(err.to_string()))?;
+        let device = pbx
+            .get_device(spec.sip_user.as_str(), spec.device.as_str())
+            .await
+            .map_err(|err| pbx_job_error(&err))?;
+        let secret = device
+            .require_password(pbx.domain())
+            .map_err(|err| JobError::permanent(err.to_string()))?;
+        let password = SipPassword::parse(secret.expose_secret()).map_err(|err| {
+            JobError::permanent(format!(
+                "the SIP password of device {} cannot be used by the gateway ({}): set a password of 8 to 64 letters and digits on the PBX",
+                spec.device, err.message
+            ))
+        })?;
+        let existing = store
+            .device_handle(e, spec.pbx_location_id, &spec.device)
+            .await?;
+        let audit = Audit::new(
+            Actor::Job(ENSURE_DEVICE.into()),
+            "device.store",
+            format!(
+                "Stored the credentials of device {} for {}",
+                spec.device, item.display_name
+            ),
+        );
+        store
+            .upsert_device_handle(
+                &NewDeviceHandle {
+                    enterprise_id: e,
+                    pbx_location_id: spec.pbx_location_id,
+                    extension: spec.sip_user.clone(),
+                    auth_id: spec.device.clone(),
+                    password,
+                    created_by_teamline: existing.is_some_and(|h| h.created_by_teamline),
+                },
+                &audit,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn pbx_job_error(err: &PbxError) -> JobError {
+    if err.is_transient() {
+        JobError::retry(err.to_string())
+    } else {
+        JobError::permanent(err.to_string())
+    }
+}
+
+/// Removes a device Teamline created, after its user was deleted.
+pub struct RemoveDevice(pub Engine);
+
+#[async_trait]
+impl JobHandler for RemoveDevice {
+    fn kind(&self) -> &'static str {
+        REMOVE_DEVICE
+    }
+
+    async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
+        let engine = &self.0;
+        let store = &engine.inner.store;
+        let e = enterprise_of(job)?;
+        let p: RemoveDeviceJob = payload(job)?;
+        let location = PbxLocationId(p.pbx_location_id);
+        let auth_id =
+            DeviceAuthId::parse(&p.auth_id).map_err(|err| JobError::permanent(err.to_string()))?;
+        let pbx = engine
+            .pbx(e, location)
+            .await
+            .map_err(|err| JobError::retry(err.to_string()))?;
+        match pbx.delete_device(&p.extension, &p.auth_id).await {
+            Ok(()) | Err(PbxError::DeviceNotFound { .. }) => {}
+            Err(err) => return Err(pbx_job_error(&err)),
+        }
+        if let Some(handle) = store.device_handle(e, location, &auth_id).await? {
+            let audit = Audit::new(
+                Actor::Job(REMOVE_DEVICE.into()),
+                "device.delete",
+                format!("Removed device {auth_id} from extension {}", p.extension),
+            );
+            store.delete_device_handle(e, handle.id, &audit).await?;
+        }
+        Ok(())
+    }
+}

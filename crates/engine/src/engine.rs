@@ -1,0 +1,107 @@
+//! The [`Engine`]: the workflows behind the portals, on top of the store, Microsoft and the
+//! PBX. Pages call it; it validates, stores, and queues the jobs that do the slow work.
+
+use crate::pbx_access::{PbxAccess, PbxConnector};
+use crate::runner::Runner;
+use std::sync::Arc;
+use std::time::Duration;
+use teamline_microsoft::MicrosoftCloud;
+use teamline_store::DynStore;
+use tokio::sync::Notify;
+
+/// Names of the tenant-level Teams policies Teamline grants, and timings.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// The enterprise dial plan (normalization rules) granted when "Assign Default Dial Plan
+    /// Policy" is checked.
+    pub dial_plan: String,
+    /// The Teams calling policy that turns Teams voicemail off ("Use Voicemail in Teams"
+    /// unchecked), so unanswered calls reach the PBX's voicemail.
+    pub no_voicemail_calling_policy: String,
+    /// Caller ID policies for Caller Name Policy = Other are named this plus the name.
+    pub caller_id_policy_prefix: String,
+    /// How long a page waits for the PBX (e.g. the extension list) before saying it is slow.
+    pub pbx_read_timeout: Duration,
+    /// How long after a push Microsoft's state is first read again, when it was still
+    /// propagating; later checks back off from there.
+    pub propagation_recheck: Duration,
+    /// How many re-checks before a persisting difference is reported as drift.
+    pub propagation_rechecks: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            dial_plan: "Teamline".to_owned(),
+            no_voicemail_calling_policy: "Teamline No Voicemail".to_owned(),
+            caller_id_policy_prefix: "Teamline Caller Name ".to_owned(),
+            pbx_read_timeout: Duration::from_secs(8),
+            propagation_recheck: Duration::from_secs(15),
+            propagation_rechecks: 8,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub store: DynStore,
+    pub microsoft: Arc<dyn MicrosoftCloud>,
+    pub pbx: PbxAccess,
+    pub settings: EngineSettings,
+    pub wake: Arc<Notify>,
+}
+
+/// Cheap to clone: everything is shared.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Engine {
+    pub fn new(
+        store: DynStore,
+        microsoft: Arc<dyn MicrosoftCloud>,
+        pbx: Arc<dyn PbxConnector>,
+        settings: EngineSettings,
+    ) -> Self {
+        let access = PbxAccess::new(store.clone(), pbx);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                microsoft,
+                pbx: access,
+                settings,
+                wake: Arc::new(Notify::new()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &DynStore {
+        &self.inner.store
+    }
+
+    pub fn microsoft(&self) -> &Arc<dyn MicrosoftCloud> {
+        &self.inner.microsoft
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.inner.settings
+    }
+
+    /// A job runner with every workflow's handler, woken whenever the engine queues work.
+    pub fn runner(&self, worker: impl Into<String>) -> Runner {
+        crate::jobs::register(
+            self,
+            Runner::new(self.inner.store.clone(), worker).waker(self.inner.wake.clone()),
+        )
+    }
+
+    /// Call after a PBX location's settings changed, so the next call uses them.
+    pub fn pbx_settings_changed(&self, location: teamline_domain::ids::PbxLocationId) {
+        self.inner.pbx.forget(location);
+    }
+
+    /// Tells a runner in this process that a job was queued.
+    pub(crate) fn wake_runner(&self) {
+        self.inner.wake.notify_one();
+    }
+}

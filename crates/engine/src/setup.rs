@@ -1,0 +1,289 @@
+//! SET UP PBX USER: the choices the form offers, its validation against the store and the
+//! PBX, and saving (which queues the device and Microsoft work).
+
+use crate::{Engine, EngineError, SaveError};
+use std::collections::HashMap;
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::device::DeviceAuthId;
+use teamline_domain::ids::{EnterpriseId, PbxLocationId, PbxUserId};
+use teamline_domain::pbx_location::PbxLocation;
+use teamline_domain::pbx_user::{
+    Holder, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext,
+};
+use teamline_domain::sip::Extension;
+use teamline_domain::teams_user::TeamsUser;
+use teamline_domain::voice_route::{VoiceRoute, VoiceRouteState};
+use teamline_store::{NewPbxUser, TeamsUserQuery};
+
+/// A PBX extension as the SIP User dropdown shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionOption {
+    pub extension: Extension,
+    pub name: String,
+    pub devices: Vec<String>,
+    /// The PBX user that already holds it (active or disabled), if any.
+    pub holder: Option<Holder>,
+}
+
+/// Everything the SET UP PBX USER form offers.
+#[derive(Debug, Clone)]
+pub struct FormOptions {
+    pub locations: Vec<PbxLocation>,
+    /// Provisioned voice routes.
+    pub voice_routes: Vec<VoiceRoute>,
+    /// Eligible Teams users not yet set up (plus the edited user's own).
+    pub teams_users: Vec<TeamsUser>,
+    /// The chosen location's extensions, or why they could not be read.
+    pub extensions: PbxLookup<ExtensionOption>,
+}
+
+impl Engine {
+    pub async fn setup_form_options(
+        &self,
+        e: EnterpriseId,
+        location: Option<PbxLocationId>,
+        editing: Option<PbxUserId>,
+    ) -> Result<FormOptions, EngineError> {
+        let store = &self.inner.store;
+        let locations = store.list_pbx_locations(e).await?;
+        let voice_routes: Vec<VoiceRoute> = store
+            .list_voice_routes(e)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == VoiceRouteState::Provisioned)
+            .collect();
+        let mut teams_users = store
+            .list_teams_users(
+                e,
+                &TeamsUserQuery {
+                    eligible_unpaired_only: true,
+                    limit: 100_000,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .items;
+        if let Some(id) = editing {
+            let item = store.get_pbx_user(e, id).await?;
+            let own = store
+                .get_teams_user(e, &item.user.spec.teams_user_object_id)
+                .await?;
+            if let Some(own) =
+                own.filter(|o| !teams_users.iter().any(|t| t.object_id == o.object_id))
+            {
+                teams_users.push(own);
+                teams_users.sort_by_key(|t| t.display_name.to_lowercase());
+            }
+        }
+        let location = location.or_else(|| (locations.len() == 1).then(|| locations[0].id));
+        let extensions = match location.filter(|l| locations.iter().any(|x| x.id == *l)) {
+            None => PbxLookup::NotAsked,
+            Some(l) => match self.extension_options(e, l).await {
+                Ok(list) => PbxLookup::Known(list),
+                Err(err) => PbxLookup::Unavailable(err.to_string()),
+            },
+        };
+        Ok(FormOptions {
+            locations,
+            voice_routes,
+            teams_users,
+            extensions,
+        })
+    }
+
+    async fn extension_options(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<Vec<ExtensionOption>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        let extensions = self
+            .pbx_read("list its extensions", pbx.list_extensions())
+            .await?;
+        let holders: HashMap<String, Holder> = self
+            .inner
+            .store
+            .extension_holders(location)
+            .await?
+            .into_iter()
+            .collect();
+        let mut out = Vec::with_capacity(extensions.len());
+        for x in extensions {
+            let Ok(extension) = Extension::parse(&x.id) else {
+                continue;
+            };
+            out.push(ExtensionOption {
+                name: x.display_name(),
+                holder: holders.get(extension.as_str()).cloned(),
+                devices: x.devices.clone(),
+                extension,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Looks up what the form's rules need: holders, the Teams user, the PBX's extensions and
+    /// the SIP user's devices.
+    pub async fn setup_context(
+        &self,
+        e: EnterpriseId,
+        form: &PbxUserForm,
+        editing: Option<PbxUserId>,
+    ) -> Result<SetupContext, EngineError> {
+        let store = &self.inner.store;
+        let keys = form.lookup_keys();
+        let enterprise = store.get_enterprise(e).await?;
+        let locations = store.list_pbx_locations(e).await?;
+        let location = keys
+            .pbx_location
+            .filter(|l| locations.iter().any(|x| x.id == *l))
+            .or_else(|| {
+                (locations.len() == 1 && form.pbx_location.trim().is_empty())
+                    .then(|| locations[0].id)
+            });
+        let voice_routes = store
+            .list_voice_routes(e)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == VoiceRouteState::Provisioned)
+            .map(|r| r.id)
+            .collect();
+        let teams_user = match &keys.teams_user {
+            Some(id) => store.get_teams_user(e, id).await?,
+            None => None,
+        };
+        let (pbx_extensions, devices) = match location {
+            None => (PbxLookup::NotAsked, PbxLookup::NotAsked),
+            Some(l) => self.pbx_lookups(e, l, keys.sip_user.as_ref()).await,
+        };
+        let sip_user_holder = match (location, &keys.sip_user) {
+            (Some(l), Some(ext)) => store.holder_of_extension(l, ext).await?,
+            _ => None,
+        };
+        let number_holder = match &keys.phone_number {
+            Some(n) => store.holder_of_number(e, n).await?,
+            None => None,
+        };
+        let teams_user_holder = match &keys.teams_user {
+            Some(id) => store.holder_of_teams_user(e, id).await?,
+            None => None,
+        };
+        let counts = store.user_counts(e).await?;
+        Ok(SetupContext {
+            editing,
+            pbx_locations: locations.iter().map(|l| l.id).collect(),
+            voice_routes,
+            teams_user,
+            pbx_extensions,
+            devices,
+            sip_user_holder,
+            number_holder,
+            teams_user_holder,
+            user_limit: enterprise.user_limit,
+            configured_users: counts.active + counts.disabled,
+        })
+    }
+
+    async fn pbx_lookups(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: Option<&Extension>,
+    ) -> (PbxLookup<Extension>, PbxLookup<DeviceAuthId>) {
+        let pbx = match self.pbx(e, location).await {
+            Ok(p) => p,
+            Err(err) => return (PbxLookup::Unavailable(err.to_string()), PbxLookup::NotAsked),
+        };
+        let extensions = match self
+            .pbx_read("list its extensions", pbx.list_extensions())
+            .await
+        {
+            Ok(list) => PbxLookup::Known(
+                list.iter()
+                    .filter_map(|x| Extension::parse(&x.id).ok())
+                    .collect(),
+            ),
+            Err(err) => return (PbxLookup::Unavailable(err.to_string()), PbxLookup::NotAsked),
+        };
+        let devices = match ext {
+            Some(ext) if matches!(&extensions, PbxLookup::Known(l) if l.contains(ext)) => {
+                match self
+                    .pbx_read("list the devices", pbx.list_devices(ext.as_str()))
+                    .await
+                {
+                    Ok(list) => PbxLookup::Known(
+                        list.iter()
+                            .filter_map(|d| DeviceAuthId::parse(&d.auth_id).ok())
+                            .collect(),
+                    ),
+                    Err(err) => PbxLookup::Unavailable(err.to_string()),
+                }
+            }
+            _ => PbxLookup::NotAsked,
+        };
+        (extensions, devices)
+    }
+
+    /// Every problem of the form, by field (for validation as the admin types).
+    pub async fn validate_pbx_user(
+        &self,
+        e: EnterpriseId,
+        form: &PbxUserForm,
+        editing: Option<PbxUserId>,
+    ) -> Result<PbxUserSpec, SaveError> {
+        let ctx = self.setup_context(e, form, editing).await?;
+        form.validate(&ctx).map_err(SaveError::Fields)
+    }
+
+    /// Save User: validates, stores the pairing, and queues the work: read the device
+    /// handle's credentials from the PBX, then — when the enterprise's consent allows —
+    /// enable calling in Teams. `editing` is the user and the version the form was loaded at.
+    pub async fn save_pbx_user(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        form: &PbxUserForm,
+        editing: Option<(PbxUserId, i64)>,
+    ) -> Result<PbxUser, SaveError> {
+        let spec = self
+            .validate_pbx_user(e, form, editing.map(|(id, _)| id))
+            .await?;
+        let store = &self.inner.store;
+        let name = store
+            .get_teams_user(e, &spec.teams_user_object_id)
+            .await
+            .map_err(EngineError::from)?
+            .map_or_else(|| spec.teams_user_object_id.clone(), |t| t.display_name);
+        let user = match editing {
+            None => {
+                let audit = Audit::new(
+                    actor.clone(),
+                    "pbx_user.create",
+                    format!(
+                        "Set up {name} on extension {} with {}",
+                        spec.sip_user, spec.phone_number
+                    ),
+                );
+                store
+                    .create_pbx_user(
+                        &NewPbxUser {
+                            enterprise_id: e,
+                            spec,
+                            calling_enabled: true,
+                        },
+                        &audit,
+                    )
+                    .await?
+            }
+            Some((id, version)) => {
+                let audit = Audit::new(actor.clone(), "pbx_user.update", format!("Edited {name}"));
+                store.update_pbx_user(e, id, version, &spec, &audit).await?
+            }
+        };
+        self.enqueue_ensure_device(e, user.id)
+            .await
+            .map_err(EngineError::from)?;
+        self.push_if_allowed(e, user.id).await?;
+        Ok(user)
+    }
+}
