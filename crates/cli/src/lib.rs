@@ -3,4 +3,5 @@
 
 pub mod config;
 pub mod demo;
+pub mod pbx_cmd;
 pub mod serve;

@@ -109,3 +109,72 @@ async fn demo_starts_seeds_answers_healthz_and_does_not_duplicate_on_restart() {
     assert_eq!(store.list_resellers().await.unwrap().len(), 1);
     assert_eq!(store.list_sbc_regions().await.unwrap().len(), 2);
 }
+
+fn teamline(args: &[&str], data: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("TEAMLINE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pbx_cli_lists_extensions_and_creates_a_device_handle_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (_demo, _url) = start_demo(&data);
+
+    let out = teamline(&["pbx", "extensions", "--location", "PBX"], &data);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("20 extensions in domain contoso"), "{text}");
+    for ext in 1000..1020 {
+        assert!(
+            text.contains(&format!("\n{ext} ")),
+            "extension {ext} missing:\n{text}"
+        );
+    }
+    let adele = text.lines().find(|l| l.starts_with("1000 ")).unwrap();
+    assert!(
+        adele.contains("Adele Vance") && adele.contains("1000tm"),
+        "{adele}"
+    );
+    assert!(
+        text.lines()
+            .find(|l| l.starts_with("1011 "))
+            .unwrap()
+            .contains("Megan Bowen")
+    );
+
+    let out = teamline(&["pbx", "create-device", "1002tm"], &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Created device 1002tm on extension 1002")
+    );
+
+    let again = teamline(&["pbx", "create-device", "1002tm"], &data);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("device 1002tm already exists on extension 1002 in domain contoso"),
+        "{err}"
+    );
+
+    let test = teamline(&["pbx", "test"], &data);
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&test.stdout).contains("FAIL"));
+}
