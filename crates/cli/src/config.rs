@@ -17,7 +17,12 @@ pub struct StoreArgs {
 
     /// Use PostgreSQL instead of SQLite (needed to run several instances), e.g.
     /// postgres://teamline@db.internal/teamline.
-    #[arg(long, env = "TEAMLINE_DATABASE_URL", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "TEAMLINE_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: Option<String>,
 
     /// The key that encrypts stored secrets: 64 hexadecimal characters. When unset, the key
