@@ -21,6 +21,7 @@ pub mod runner;
 pub mod setup;
 pub mod troubleshoot;
 
+pub use devices::PbxService;
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx_access::{ApiConnector, PbxConnector};
