@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 /// Bumped with the files so browsers fetch the new ones (`?v=` in the layout).
-pub const VERSION: &str = "1";
+pub const VERSION: &str = "2";
 
 const HTMX: &str = include_str!("../static/htmx.min.js");
 const APP_JS: &str = include_str!("../static/app.js");

@@ -60,6 +60,15 @@
     }
   });
 
+  // A row refreshing itself must not close the ⋮ menu the admin has open: skip that refresh
+  // (the next one comes two seconds later).
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var elt = ev.detail.elt;
+    if (elt && elt.matches && elt.matches("tr[id^='user-']") && elt.querySelector("details[open]")) {
+      ev.preventDefault();
+    }
+  });
+
   // Keep aria-expanded in step with the options htmx swapped in.
   document.addEventListener("htmx:afterSwap", function (ev) {
     var list = ev.detail.target;

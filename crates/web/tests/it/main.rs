@@ -6,5 +6,6 @@
 
 mod app;
 mod foundations;
+mod pages;
 mod signin;
 mod users;
