@@ -121,7 +121,8 @@ async fn missing_users_explained(ctx: &Ctx) -> Result<()> {
     ] {
         b.fill("#q", query).await?;
         b.click_xpath("//button[normalize-space()='Check']").await?;
-        b.find("#checklist").await?;
+        // Wait for this query's checklist, not the previous one still on the page.
+        b.wait_text("#checklist-title", query).await?;
         let line = b
             .find_xpath(&format!(
                 "//ul[@class='checklist']/li[.//strong[normalize-space()='{failing}']]"
