@@ -15,6 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use teamline_domain::action_item::ActionItem;
+use teamline_domain::enterprise::ConsentKind;
 use teamline_domain::job::Job;
 use teamline_engine::dashboard::Dashboard;
 use teamline_store::UserCounts;
@@ -47,6 +48,8 @@ pub enum ItemAction {
     Sync { running: bool },
     /// A page that handles it.
     Link(&'static str),
+    /// A form that posts here (e.g. Grant Consent).
+    Post(&'static str),
     /// Handled by a later release (onboarding, Direct Routing).
     Later,
 }
@@ -56,7 +59,13 @@ impl ItemRow {
         let action = match item {
             ActionItem::SyncTeamsUsers { running, .. } => ItemAction::Sync { running: *running },
             ActionItem::FixUsers { .. } => ItemAction::Link("/users"),
-            ActionItem::GrantConsent(_) | ActionItem::SyncVoiceRoutes { .. } => ItemAction::Later,
+            ActionItem::GrantConsent(ConsentKind::UserSync) => {
+                ItemAction::Post("/consent/user-sync")
+            }
+            ActionItem::GrantConsent(ConsentKind::Management) => {
+                ItemAction::Post("/consent/management")
+            }
+            ActionItem::SyncVoiceRoutes { .. } => ItemAction::Later,
         };
         let status_class = match item.status() {
             "Failed" => "badge badge-bad",
@@ -78,6 +87,13 @@ impl ItemRow {
 
     pub fn is_running(&self) -> bool {
         matches!(self.action, ItemAction::Sync { running: true })
+    }
+
+    pub fn post(&self) -> Option<&'static str> {
+        match self.action {
+            ItemAction::Post(action) => Some(action),
+            _ => None,
+        }
     }
 
     pub fn link(&self) -> Option<&'static str> {
@@ -144,6 +160,8 @@ pub struct DashboardPage {
     pub layout: Layout,
     pub live: Live,
     pub activity: Vec<ActivityRow>,
+    /// What the previous action did (e.g. "Consent granted").
+    pub notice: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -176,6 +194,7 @@ async fn dashboard(
         layout: admin.layout(Menu::Dashboard),
         live: Live::of(&d, now, &admin.csrf),
         activity,
+        notice: admin.take_flash().await?,
     })
 }
 

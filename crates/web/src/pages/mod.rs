@@ -1,5 +1,6 @@
 //! The Enterprise portal's pages. Each module owns its routes and templates.
 
+pub mod consent;
 pub mod dashboard;
 pub mod setup;
 pub mod troubleshoot;
@@ -13,6 +14,7 @@ use teamline_engine::EngineError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(consent::routes())
         .merge(dashboard::routes())
         .merge(users::routes())
         .merge(setup::routes())

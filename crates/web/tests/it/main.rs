@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod app;
+mod consent;
 mod foundations;
 mod pages;
 mod signin;

@@ -14,7 +14,7 @@ fn cookie_of(r: &reqwest::Response) -> Option<String> {
 }
 
 /// The value of `name="<name>" value="…"` in a simulator page.
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let key = format!(r#"name="{name}" value=""#);
     let start = html
         .find(&key)
@@ -23,7 +23,7 @@ fn hidden(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-fn form_action(html: &str, form_id: &str) -> String {
+pub fn form_action(html: &str, form_id: &str) -> String {
     let at = html.find(&format!(r#"id="{form_id}""#)).unwrap();
     let key = r#"action=""#;
     let start = html[at..].find(key).unwrap() + at + key.len();
