@@ -7,6 +7,8 @@ pub enum Menu {
     Dashboard,
     Users,
     Troubleshoot,
+    Pbx,
+    AuditLog,
 }
 
 pub struct MenuItem {
@@ -43,9 +45,9 @@ impl Layout {
             item("Users", "/users", Menu::Users),
             item("Troubleshoot", "/troubleshoot", Menu::Troubleshoot),
             later("Direct Routing"),
-            later("PBX"),
+            item("PBX", "/pbx", Menu::Pbx),
             later("Bulk Upload"),
-            later("Audit log"),
+            item("Audit log", "/audit", Menu::AuditLog),
         ]
     }
 

@@ -1,7 +1,9 @@
 //! The Enterprise portal's pages. Each module owns its routes and templates.
 
+pub mod audit;
 pub mod consent;
 pub mod dashboard;
+pub mod pbx;
 pub mod setup;
 pub mod troubleshoot;
 pub mod users;
@@ -14,7 +16,9 @@ use teamline_engine::EngineError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(audit::routes())
         .merge(consent::routes())
+        .merge(pbx::routes())
         .merge(dashboard::routes())
         .merge(users::routes())
         .merge(setup::routes())

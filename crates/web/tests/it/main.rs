@@ -8,5 +8,6 @@ mod app;
 mod consent;
 mod foundations;
 mod pages;
+mod pbx_audit;
 mod signin;
 mod users;
