@@ -554,6 +554,18 @@ impl SqlStore {
                 _ => {}
             }
         }
+        // The same conditions as the Users page's flag (see `PbxUserRow::into_item`).
+        let (flagged,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM pbx_users p JOIN teams_users t \
+             ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id \
+             WHERE p.enterprise_id = $1 AND p.state = 'active' AND (t.deleted_in_tenant = 1 \
+             OR t.account_enabled = 0 OR t.teams_phone_plan <> 'enabled' OR t.in_scope = 0)",
+        )
+        .bind(enterprise.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        c.flagged = u64::try_from(flagged).unwrap_or(0);
         Ok(c)
     }
 }

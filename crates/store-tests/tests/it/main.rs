@@ -33,6 +33,8 @@ stories!(
     pbx_user_edit_calling_and_push,
     users_page_search_tabs_and_paging,
     directory_sync_bookkeeping,
+    directory_delta_bookkeeping,
+    jobs_deferred_and_pulled_forward,
     jobs_claim_complete_and_deduplicate,
     jobs_retry_with_backoff_and_retry_after,
     jobs_one_at_a_time_per_lane,
