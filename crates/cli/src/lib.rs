@@ -4,3 +4,4 @@
 pub mod config;
 pub mod demo;
 pub mod serve;
+pub mod sync_cmd;

@@ -4,7 +4,7 @@
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
-use teamline::{config, demo, serve};
+use teamline::{config, demo, serve, sync_cmd};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,9 @@ enum Command {
     /// Run the simulated Microsoft cloud (Entra ID, Graph, Teams admin) standalone and print
     /// its endpoints, the demo accounts and the CA to trust.
     Sim(sim_cmd::SimArgs),
+    /// Sync an enterprise's users from Microsoft 365 now (only the changes since the last
+    /// sync, or everything with --full) and show the progress.
+    Sync(sync_cmd::SyncArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -57,6 +60,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Sim(args) => sim_cmd::run(args).await,
+            Command::Sync(args) => sync_cmd::run(args).await,
         }
     })
 }

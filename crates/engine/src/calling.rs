@@ -4,7 +4,8 @@
 
 use crate::convert;
 use crate::jobs::{
-    PUSH_USER, UserJob, VERIFY_USER, VerifyJob, enterprise_of, ms_job_error as job_error, payload,
+    MICROSOFT, PUSH_USER, UserJob, VERIFY_USER, VerifyJob, enterprise_of,
+    ms_job_error as job_error, payload,
 };
 use crate::runner::{JobContext, JobError, JobHandler};
 use crate::{Engine, EngineError};
@@ -246,7 +247,9 @@ impl Engine {
         Ok(user)
     }
 
-    /// Repair (drift) and Retry (failed): re-applies only what differs.
+    /// Repair (drift) and Retry (failed): re-applies only what differs, read fresh from
+    /// Microsoft (the push plans from what Teams holds now), and makes sure the PBX device is
+    /// there (a device Teamline created is created again if it was deleted).
     pub async fn repair_user(
         &self,
         e: EnterpriseId,
@@ -268,6 +271,7 @@ impl Engine {
             .store
             .record_push(e, id, &outcome, Some(&audit))
             .await?;
+        self.enqueue_ensure_device(e, id).await?;
         if !self.push_if_allowed(e, id).await? {
             return Err(EngineError::refused(
                 "Teamline has no consent to change this tenant yet: grant consent from the Dashboard",
@@ -277,7 +281,7 @@ impl Engine {
     }
 }
 
-fn user_ref(item: &PbxUserListItem) -> UserRef {
+pub(crate) fn user_ref(item: &PbxUserListItem) -> UserRef {
     let upn = if item.upn.is_empty() {
         item.user.spec.teams_user_object_id.clone()
     } else {
@@ -305,7 +309,22 @@ impl JobHandler for PushUser {
         PUSH_USER
     }
 
+    fn throttle_group(&self) -> Option<&'static str> {
+        Some(MICROSOFT)
+    }
+
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+        // A throttled tenant: step aside (the job comes back when Microsoft accepts requests
+        // again) rather than hold a worker other tenants could use.
+        let wait = self.0.inner.settings.job_throttle_wait;
+        teamline_microsoft::throttle::with_max_wait(wait, self.push(job, ctx)).await
+    }
+}
+
+impl PushUser {
+    /// Plans from a fresh read of Microsoft and applies only the planned steps, so a retry (or
+    /// a run after a crash) never repeats a change Microsoft already holds.
+    async fn push(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
         let engine = &self.0;
         let store = &engine.inner.store;
         let e = enterprise_of(job)?;
@@ -384,6 +403,13 @@ impl JobHandler for PushUser {
                 let job_err = job_error(&err);
                 let last_attempt = job.attempts >= job.max_attempts;
                 let (state, message) = match &job_err {
+                    JobError::Throttled { retry_after, .. } => (
+                        PushState::Pending,
+                        format!(
+                            "Microsoft is limiting requests to this tenant: Teamline continues in {} s",
+                            retry_after.as_secs().max(1)
+                        ),
+                    ),
                     JobError::Retry { .. } if !last_attempt => {
                         (PushState::Pending, format!("{err} (Teamline will retry)"))
                     }
@@ -450,7 +476,18 @@ impl JobHandler for VerifyUser {
         VERIFY_USER
     }
 
+    fn throttle_group(&self) -> Option<&'static str> {
+        Some(MICROSOFT)
+    }
+
     async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
+        let wait = self.0.inner.settings.job_throttle_wait;
+        teamline_microsoft::throttle::with_max_wait(wait, self.verify(job)).await
+    }
+}
+
+impl VerifyUser {
+    async fn verify(&self, job: &Job) -> Result<(), JobError> {
         let engine = &self.0;
         let store = &engine.inner.store;
         let e = enterprise_of(job)?;

@@ -60,6 +60,9 @@ pub struct Faults {
     /// Requests allowed per 10-second window (Graph and Teams admin REST); `None` = unlimited.
     /// Beyond it: 429 + `Retry-After` (whole seconds until the window frees).
     pub throttle_budget: Option<u32>,
+    /// The throttling window in milliseconds (default 10 000, as Microsoft's identity service).
+    /// Tests shorten it to see many windows quickly.
+    pub throttle_window_ms: Option<u64>,
     /// New number operations answer `running` for this many polls before completing.
     pub operation_running_polls: u32,
     /// New number operations fail with this `statusDetail`.

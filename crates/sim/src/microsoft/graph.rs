@@ -310,7 +310,7 @@ fn throttle_and_inject(t: &mut Tenant, ids: &RequestIds) -> Option<ApiResponse> 
     count_request(t, Instant::now());
     if let Some(budget) = t.faults.throttle_budget {
         let now = Instant::now();
-        let window = Duration::from_secs(10);
+        let window = Duration::from_millis(t.faults.throttle_window_ms.unwrap_or(10_000).max(1));
         let start = match t.throttle.start {
             Some(s) if now.duration_since(s) < window => s,
             _ => {
