@@ -12,12 +12,17 @@ use teamline_store::{DynStore, SystemClock};
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
     /// Directory for the SQLite database, the encryption key file and the lock file.
-    #[arg(long, env = "TEAMLINE_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "TEAMLINE_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
 
     /// Use PostgreSQL instead of SQLite (needed to run several instances), e.g.
     /// postgres://teamline@db.internal/teamline.
-    #[arg(long, env = "TEAMLINE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TEAMLINE_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: Option<String>,
 
     /// The key that encrypts stored secrets: 64 hexadecimal characters. When unset, the key
@@ -90,12 +95,28 @@ pub async fn open_store_alongside_server(args: &StoreArgs) -> anyhow::Result<(Op
 }
 
 pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Opened> {
+    open(args, true).await
+}
+
+/// Opens the store without taking the SQLite lock: for short commands (e.g. `teamline pbx`)
+/// that may run next to a serving Teamline. SQLite serialises their few writes itself.
+pub async fn open_store_beside_server(args: &StoreArgs) -> anyhow::Result<Opened> {
+    open(args, false).await
+}
+
+async fn open(args: &StoreArgs, exclusive: bool) -> anyhow::Result<Opened> {
     std::fs::create_dir_all(&args.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
             args.data_dir.display()
         )
     })?;
+    if !exclusive && args.database_url.is_none() && !args.data_dir.join("teamline.db").exists() {
+        bail!(
+            "there is no Teamline database in {}: pass --data-dir (the demo uses data/demo)",
+            args.data_dir.display()
+        );
+    }
     let keyring = Arc::new(load_keyring(args)?);
     let clock = Arc::new(SystemClock);
     match args.database_url.as_deref() {
@@ -119,13 +140,17 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Opened> {
             other.split(':').next().unwrap_or_default()
         ),
         None => {
-            let lock = lock_data_dir(&args.data_dir)?;
+            let lock = if exclusive {
+                Some(lock_data_dir(&args.data_dir)?)
+            } else {
+                None
+            };
             let path = args.data_dir.join("teamline.db");
             let store = teamline_store_sqlite::open(&path, keyring, clock).await?;
             tracing::info!(path = %path.display(), "using SQLite");
             Ok(Opened {
                 store: Arc::new(store),
-                _lock: Some(lock),
+                _lock: lock,
             })
         }
     }

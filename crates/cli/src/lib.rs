@@ -3,5 +3,6 @@
 
 pub mod config;
 pub mod demo;
+pub mod pbx_cmd;
 pub mod serve;
 pub mod sync_cmd;

@@ -4,7 +4,7 @@
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
-use teamline::{config, demo, serve, sync_cmd};
+use teamline::{config, demo, pbx_cmd, serve, sync_cmd};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +28,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Re-encrypt every stored secret with the current encryption key (after a key rotation).
     Rekey(config::StoreArgs),
+    /// Work with an enterprise's PBX: list extensions, create a device handle, test the
+    /// connection.
+    Pbx(pbx_cmd::PbxArgs),
     /// Run the simulated Microsoft cloud (Entra ID, Graph, Teams admin) standalone and print
     /// its endpoints, the demo accounts and the CA to trust.
     Sim(sim_cmd::SimArgs),
@@ -53,6 +56,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Demo(args) => demo::run(args).await,
+            Command::Pbx(args) => pbx_cmd::run(args).await,
             Command::Rekey(args) => {
                 let opened = config::open_store(&args).await?;
                 let n = opened.store.reencrypt_secrets().await?;

@@ -17,6 +17,7 @@ pub mod pbx_user;
 pub mod phone;
 pub mod reseller;
 pub mod sip;
+pub mod sync_group;
 pub mod teams_user;
 pub mod teams_voice;
 pub mod text;

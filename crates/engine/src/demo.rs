@@ -13,6 +13,7 @@ use teamline_domain::pbx_user::{CallerNamePolicy, ForwardedCallerId, PbxUserSpec
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::reseller::{AccountRole, Reseller, ResellerForm};
 use teamline_domain::sip::Extension;
+use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::teams_user::{Licences, PlanState, UserType};
 use teamline_domain::text::Email;
 use teamline_domain::voice_route::{NewSbcRegion, NewVoiceRoute, SbcRegion};
@@ -212,7 +213,13 @@ async fn ensure_contoso(
         store
             .set_sync_groups(
                 id,
-                std::slice::from_ref(&facts.contoso_sync_group),
+                &[
+                    SyncGroupChoice::parse(
+                        &facts.contoso_sync_group.0,
+                        &facts.contoso_sync_group.1,
+                    )
+                    .map_err(invalid)?,
+                ],
                 &audit("Chose sync group Teammate Sync"),
             )
             .await?;
@@ -382,7 +389,10 @@ mod tests {
     fn facts() -> DemoFacts {
         DemoFacts {
             contoso_tenant_id: TenantId::parse("6d1b3f6e-4c1a-4f5e-9a53-2a1f0c0b7e11").unwrap(),
-            contoso_sync_group: ("grp-sync".into(), "Teammate Sync".into()),
+            contoso_sync_group: (
+                "7a4c2f8e-1b3d-4e5f-8a9b-0c1d2e3f4a5b".into(),
+                "Teammate Sync".into(),
+            ),
             debra: DemoTeamsUser {
                 object_id: "obj-debra".into(),
                 upn: "DebraB@contoso.example".into(),

@@ -3,6 +3,7 @@
 //! handle credentials (encrypted) for the gateway.
 
 use crate::jobs::{ENSURE_DEVICE, REMOVE_DEVICE, RemoveDeviceJob, UserJob, enterprise_of, payload};
+use crate::pbx_access::{PbxAccess, PbxConnector};
 use crate::runner::{JobContext, JobError, JobHandler};
 use crate::{Engine, EngineError};
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use teamline_domain::ids::{EnterpriseId, PbxLocationId, PbxUserId};
 use teamline_domain::job::Job;
 use teamline_domain::sip::Extension;
 use teamline_pbx::{EmergencyAddress, NewDevice, Pbx, PbxError, RegistrationState};
+use teamline_store::DynStore;
 use teamline_store::NewDeviceHandle;
 
 /// A device of a SIP user, as the Add New Device list shows it.
@@ -24,26 +26,52 @@ pub struct DeviceOption {
     pub user_agent: Option<String>,
 }
 
-impl Engine {
-    pub(crate) async fn pbx(
+/// Everything Teamline does on a PBX through its API, for the engine and the CLI (which
+/// needs no Microsoft connection for it).
+pub struct PbxService {
+    store: DynStore,
+    access: PbxAccess,
+    read_timeout: std::time::Duration,
+}
+
+impl PbxService {
+    pub fn new(
+        store: DynStore,
+        connector: Arc<dyn PbxConnector>,
+        read_timeout: std::time::Duration,
+    ) -> Self {
+        Self {
+            access: PbxAccess::new(store.clone(), connector),
+            store,
+            read_timeout,
+        }
+    }
+
+    /// A client for the location's PBX (built from its stored settings; briefly cached).
+    pub async fn pbx(
         &self,
         e: EnterpriseId,
         location: PbxLocationId,
     ) -> Result<Arc<dyn Pbx>, EngineError> {
-        self.inner.pbx.client(e, location).await
+        self.access.client(e, location).await
+    }
+
+    /// Call after a PBX location's settings changed, so the next call uses them.
+    pub fn settings_changed(&self, location: PbxLocationId) {
+        self.access.forget(location);
     }
 
     /// Runs a PBX read with the page timeout, so a slow PBX gives a clear message.
-    pub(crate) async fn pbx_read<T>(
+    pub async fn pbx_read<T>(
         &self,
         what: &str,
         f: impl std::future::Future<Output = Result<T, PbxError>>,
     ) -> Result<T, EngineError> {
-        match tokio::time::timeout(self.inner.settings.pbx_read_timeout, f).await {
+        match tokio::time::timeout(self.read_timeout, f).await {
             Ok(r) => r.map_err(EngineError::from),
             Err(_) => Err(EngineError::refused(format!(
                 "the PBX took more than {} seconds to {what}: try again, or check the PBX settings with Test connection",
-                self.inner.settings.pbx_read_timeout.as_secs()
+                self.read_timeout.as_secs()
             ))),
         }
     }
@@ -102,8 +130,29 @@ impl Engine {
         ext: &Extension,
         emergency_address_id: Option<String>,
     ) -> Result<DeviceAuthId, EngineError> {
+        self.create_device(
+            e,
+            actor,
+            location,
+            ext,
+            &DeviceAuthId::suggested(ext),
+            emergency_address_id,
+        )
+        .await
+    }
+
+    /// Creates device `auth_id` on extension `ext` with a generated password (letters and
+    /// digits, as gateways need) and keeps its credentials (encrypted).
+    pub async fn create_device(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        location: PbxLocationId,
+        ext: &Extension,
+        auth_id: &DeviceAuthId,
+        emergency_address_id: Option<String>,
+    ) -> Result<DeviceAuthId, EngineError> {
         let pbx = self.pbx(e, location).await?;
-        let auth_id = DeviceAuthId::suggested(ext);
         let password = SipPassword::generate(&mut rand::rng());
         let new = NewDevice {
             auth_id: auth_id.to_string(),
@@ -125,8 +174,7 @@ impl Engine {
             "device.create",
             format!("Created device {auth_id} on extension {ext}"),
         );
-        self.inner
-            .store
+        self.store
             .upsert_device_handle(
                 &NewDeviceHandle {
                     enterprise_id: e,
@@ -139,7 +187,75 @@ impl Engine {
                 &audit,
             )
             .await?;
-        Ok(auth_id)
+        Ok(auth_id.clone())
+    }
+
+    /// The PBX's extensions (name and devices), for the CLI and the SIP User list.
+    pub async fn pbx_extensions(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<Vec<teamline_pbx::Extension>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        self.pbx_read("list its extensions", pbx.list_extensions())
+            .await
+    }
+
+    /// "Test connection": what works and what does not, each with a specific message.
+    pub async fn test_pbx_connection(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<teamline_pbx::ConnectionReport, EngineError> {
+        self.settings_changed(location);
+        let pbx = self.pbx(e, location).await?;
+        Ok(pbx.test_connection().await)
+    }
+}
+
+impl Engine {
+    /// The SIP user's devices on the PBX, for Add New Device.
+    pub async fn extension_devices(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<DeviceOption>, EngineError> {
+        self.inner.pbx.extension_devices(e, location, ext).await
+    }
+
+    /// Emergency addresses the PBX offers for a new device of this SIP user.
+    pub async fn emergency_addresses(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<EmergencyAddress>, EngineError> {
+        self.inner.pbx.emergency_addresses(e, location, ext).await
+    }
+
+    /// Creates `<ext>tm` on the PBX (see [`PbxService::create_device_handle`]).
+    pub async fn create_device_handle(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        location: PbxLocationId,
+        ext: &Extension,
+        emergency_address_id: Option<String>,
+    ) -> Result<DeviceAuthId, EngineError> {
+        self.inner
+            .pbx
+            .create_device_handle(e, actor, location, ext, emergency_address_id)
+            .await
+    }
+
+    /// Test connection for a PBX location.
+    pub async fn test_pbx_connection(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<teamline_pbx::ConnectionReport, EngineError> {
+        self.inner.pbx.test_pbx_connection(e, location).await
     }
 }
 
@@ -161,6 +277,8 @@ impl JobHandler for EnsureDevice {
         let item = store.get_pbx_user(e, id).await?;
         let spec = &item.user.spec;
         let pbx = engine
+            .inner
+            .pbx
             .pbx(e, spec.pbx_location_id)
             .await
             .map_err(|err| JobError::retry(err.to_string()))?;
@@ -314,6 +432,8 @@ impl JobHandler for RemoveDevice {
         let auth_id =
             DeviceAuthId::parse(&p.auth_id).map_err(|err| JobError::permanent(err.to_string()))?;
         let pbx = engine
+            .inner
+            .pbx
             .pbx(e, location)
             .await
             .map_err(|err| JobError::retry(err.to_string()))?;

@@ -1,7 +1,8 @@
 //! The [`Engine`]: the workflows behind the portals, on top of the store, Microsoft and the
 //! PBX. Pages call it; it validates, stores, and queues the jobs that do the slow work.
 
-use crate::pbx_access::{PbxAccess, PbxConnector};
+use crate::devices::PbxService;
+use crate::pbx_access::PbxConnector;
 use crate::runner::Runner;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +67,7 @@ impl Default for EngineSettings {
 pub(crate) struct Inner {
     pub store: DynStore,
     pub microsoft: Arc<dyn MicrosoftCloud>,
-    pub pbx: PbxAccess,
+    pub pbx: PbxService,
     pub settings: EngineSettings,
     pub wake: Arc<Notify>,
 }
@@ -84,12 +85,12 @@ impl Engine {
         pbx: Arc<dyn PbxConnector>,
         settings: EngineSettings,
     ) -> Self {
-        let access = PbxAccess::new(store.clone(), pbx);
+        let pbx = PbxService::new(store.clone(), pbx, settings.pbx_read_timeout);
         Self {
             inner: Arc::new(Inner {
                 store,
                 microsoft,
-                pbx: access,
+                pbx,
                 settings,
                 wake: Arc::new(Notify::new()),
             }),
@@ -120,9 +121,14 @@ impl Engine {
         )
     }
 
+    /// The PBX side: extensions, devices, emergency addresses, Test connection.
+    pub fn pbx(&self) -> &PbxService {
+        &self.inner.pbx
+    }
+
     /// Call after a PBX location's settings changed, so the next call uses them.
     pub fn pbx_settings_changed(&self, location: teamline_domain::ids::PbxLocationId) {
-        self.inner.pbx.forget(location);
+        self.inner.pbx.settings_changed(location);
     }
 
     /// Tells a runner in this process that a job was queued.

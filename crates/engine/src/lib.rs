@@ -25,6 +25,7 @@ pub mod setup;
 pub mod testbed;
 pub mod troubleshoot;
 
+pub use devices::PbxService;
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx_access::{ApiConnector, PbxConnector};

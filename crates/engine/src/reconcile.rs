@@ -192,6 +192,7 @@ impl Engine {
         let spec = &item.user.spec;
         let store = &self.inner.store;
         let pbx = self
+            .pbx()
             .pbx(e, spec.pbx_location_id)
             .await
             .map_err(|err| err.to_string())?;

@@ -96,8 +96,10 @@ impl Engine {
         e: EnterpriseId,
         location: PbxLocationId,
     ) -> Result<Vec<ExtensionOption>, EngineError> {
-        let pbx = self.pbx(e, location).await?;
+        let pbx = self.inner.pbx.pbx(e, location).await?;
         let extensions = self
+            .inner
+            .pbx
             .pbx_read("list its extensions", pbx.list_extensions())
             .await?;
         let holders: HashMap<String, Holder> = self
@@ -190,11 +192,13 @@ impl Engine {
         location: PbxLocationId,
         ext: Option<&Extension>,
     ) -> (PbxLookup<Extension>, PbxLookup<DeviceAuthId>) {
-        let pbx = match self.pbx(e, location).await {
+        let pbx = match self.inner.pbx.pbx(e, location).await {
             Ok(p) => p,
             Err(err) => return (PbxLookup::Unavailable(err.to_string()), PbxLookup::NotAsked),
         };
         let extensions = match self
+            .inner
+            .pbx
             .pbx_read("list its extensions", pbx.list_extensions())
             .await
         {
@@ -208,6 +212,8 @@ impl Engine {
         let devices = match ext {
             Some(ext) if matches!(&extensions, PbxLookup::Known(l) if l.contains(ext)) => {
                 match self
+                    .inner
+                    .pbx
                     .pbx_read("list the devices", pbx.list_devices(ext.as_str()))
                     .await
                 {

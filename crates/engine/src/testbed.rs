@@ -15,6 +15,7 @@ use teamline_domain::pbx_user::{CallerNamePolicy, ForwardedCallerId, PbxUserSpec
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::reseller::ResellerForm;
 use teamline_domain::sip::Extension;
+use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::voice_route::{NewSbcRegion, NewVoiceRoute, VoiceRoute, VoiceRouteState};
 use teamline_microsoft::setup::{
     CallingPolicySpec, DialPlanSpec, VoiceRoutingPolicySpec, VoicemailMode,
@@ -119,8 +120,9 @@ pub async fn seed_enterprise(
     let group = found.ok_or_else(|| {
         EngineError::refused(format!("the tenant has no group named \"{sync_group}\""))
     })?;
+    let choice = SyncGroupChoice::parse(&group.id, &group.display_name).map_err(invalid)?;
     store
-        .set_sync_groups(e, &[(group.id, group.display_name)], &audit("sync group"))
+        .set_sync_groups(e, &[choice], &audit("sync group"))
         .await?;
     let mut new = NewVoiceRoute::for_region(&region, &name.to_lowercase()).map_err(invalid)?;
     new.state = VoiceRouteState::Provisioned;

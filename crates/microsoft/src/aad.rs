@@ -37,9 +37,14 @@ pub(crate) fn aadsts_code(description: &str, codes: &[u64]) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Microsoft's description without the `Trace ID` / `Correlation ID` / `Timestamp` lines.
+/// Microsoft's description without the `Trace ID` / `Correlation ID` / `Timestamp` parts,
+/// which come on their own lines or inline after the message.
 pub(crate) fn clean_description(description: &str) -> String {
-    description
+    let message = description
+        .split(" Trace ID:")
+        .next()
+        .unwrap_or(description);
+    message
         .split(['\r', '\n'])
         .map(str::trim)
         .filter(|line| {
@@ -72,7 +77,8 @@ pub(crate) fn map_error(
         Some(500_011) => MicrosoftError::ConsentRequired {
             tenant_id: tenant(),
         },
-        Some(700_016) => MicrosoftError::AppNotInTenant {
+        // 7000229: the app has no service principal in the tenant (client credentials).
+        Some(700_016 | 7_000_229) => MicrosoftError::AppNotInTenant {
             tenant_id: tenant(),
         },
         Some(90_094 | 90_008) => MicrosoftError::AdminConsentRequired,
@@ -163,6 +169,12 @@ mod tests {
                 "AADSTS50011: The redirect URI does not match.\r\nTrace ID: abc\r\nCorrelation ID: def"
             ),
             "AADSTS50011: The redirect URI does not match."
+        );
+        assert_eq!(
+            clean_description(
+                "AADSTS7000229: The client application x is missing service principal in the tenant y. See https://go.microsoft.com/fwlink/?linkid=2225119 Trace ID: 0000 Correlation ID: aaaa Timestamp: 2025-09-18 01:17:37Z"
+            ),
+            "AADSTS7000229: The client application x is missing service principal in the tenant y. See https://go.microsoft.com/fwlink/?linkid=2225119"
         );
     }
 }

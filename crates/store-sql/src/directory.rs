@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::AssertSqlSafe;
 use teamline_domain::audit::Audit;
 use teamline_domain::ids::EnterpriseId;
+use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::teams_user::{PlanState, TeamsUser};
 use teamline_store::{
     Page, StoreResult, SyncGroup, SyncRunRecord, SyncState, TeamsUserQuery, TeamsUserUpsert,
@@ -22,7 +23,7 @@ impl SqlStore {
     pub(crate) async fn set_sync_groups_impl(
         &self,
         enterprise: EnterpriseId,
-        groups: &[(String, String)],
+        groups: &[SyncGroupChoice],
         audit: &Audit,
     ) -> StoreResult<Vec<SyncGroup>> {
         let now = self.now();
@@ -33,9 +34,9 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(map_sqlx)?;
-        for (object_id, name) in groups {
+        for g in groups {
             sqlx::query("INSERT INTO sync_groups (enterprise_id, group_object_id, display_name) VALUES ($1, $2, $3)")
-                .bind(enterprise.0).bind(object_id).bind(name)
+                .bind(enterprise.0).bind(g.object_id()).bind(g.display_name())
                 .execute(&mut *tx).await.map_err(map_sqlx)?;
         }
         let names = |g: Vec<&str>| json!(g).to_string();
@@ -48,7 +49,7 @@ impl SqlStore {
                 .before(names(
                     before.iter().map(|g| g.display_name.as_str()).collect(),
                 ))
-                .after(names(groups.iter().map(|g| g.1.as_str()).collect())),
+                .after(names(groups.iter().map(|g| g.display_name()).collect())),
         )
         .await?;
         tx.commit().await.map_err(map_sqlx)?;

@@ -12,6 +12,7 @@ use teamline_domain::pbx_user::{Holder, PbxUser, PbxUserSpec, PbxUserState, Push
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::sip::Extension;
+use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::teams_user::TeamsUser;
 use teamline_domain::voice_route::{
     NewSbcRegion, NewVoiceRoute, SbcRegion, VoiceRoute, VoiceRouteState,
@@ -187,7 +188,7 @@ impl Store for SqlStore {
     async fn set_sync_groups(
         &self,
         enterprise: EnterpriseId,
-        groups: &[(String, String)],
+        groups: &[SyncGroupChoice],
         audit: &Audit,
     ) -> StoreResult<Vec<SyncGroup>> {
         self.set_sync_groups_impl(enterprise, groups, audit).await

@@ -705,7 +705,11 @@ pub async fn directory_sync_bookkeeping(h: Arc<Harness>) {
     assert_eq!(s.sync_state(e).await.unwrap(), state);
     s.set_sync_groups(
         e,
-        &[("grp-sync".into(), "Teammate Sync".into())],
+        &[teamline_domain::sync_group::SyncGroupChoice::parse(
+            "7a4c2f8e-1b3d-4e5f-8a9b-0c1d2e3f4a5b",
+            "Teammate Sync",
+        )
+        .unwrap()],
         &audit("sync_groups.set"),
     )
     .await

@@ -25,6 +25,7 @@ use teamline_domain::pbx_user::{Holder, PbxUser, PbxUserSpec, PbxUserState, Push
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::sip::Extension;
+use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::teams_user::TeamsUser;
 use teamline_domain::voice_route::{
     NewSbcRegion, NewVoiceRoute, SbcRegion, VoiceRoute, VoiceRouteState,
@@ -169,11 +170,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<PbxApiAuth>;
 
     // --- sync groups and the directory ------------------------------------------------------
-    /// Replaces the enterprise's sync groups (`(object id, display name)`).
+    /// Replaces the enterprise's sync groups.
     async fn set_sync_groups(
         &self,
         enterprise: EnterpriseId,
-        groups: &[(String, String)],
+        groups: &[SyncGroupChoice],
         audit: &Audit,
     ) -> StoreResult<Vec<SyncGroup>>;
     async fn list_sync_groups(&self, enterprise: EnterpriseId) -> StoreResult<Vec<SyncGroup>>;

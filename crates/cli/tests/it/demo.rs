@@ -13,12 +13,16 @@ impl Drop for Demo {
 
 /// Starts `teamline demo` on a free port and returns it with the URL it printed.
 fn start_demo(data_dir: &std::path::Path) -> (Demo, String) {
+    start_demo_logging(data_dir, "warn", Stdio::null())
+}
+
+fn start_demo_logging(data_dir: &std::path::Path, level: &str, stderr: Stdio) -> (Demo, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_teamline"))
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .env("TEAMLINE_LOG", "warn")
+        .env("TEAMLINE_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -108,4 +112,100 @@ async fn demo_starts_seeds_answers_healthz_and_does_not_duplicate_on_restart() {
     assert_eq!(names, ["Contoso", "Fabrikam"]);
     assert_eq!(store.list_resellers().await.unwrap().len(), 1);
     assert_eq!(store.list_sbc_regions().await.unwrap().len(), 2);
+}
+
+fn teamline(args: &[&str], data: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("TEAMLINE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pbx_cli_lists_extensions_and_creates_a_device_handle_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (_demo, _url) = start_demo(&data);
+
+    let out = teamline(&["pbx", "extensions", "--location", "PBX"], &data);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("20 extensions in domain contoso"), "{text}");
+    for ext in 1000..1020 {
+        assert!(
+            text.contains(&format!("\n{ext} ")),
+            "extension {ext} missing:\n{text}"
+        );
+    }
+    let adele = text.lines().find(|l| l.starts_with("1000 ")).unwrap();
+    assert!(
+        adele.contains("Adele Vance") && adele.contains("1000tm"),
+        "{adele}"
+    );
+    assert!(
+        text.lines()
+            .find(|l| l.starts_with("1011 "))
+            .unwrap()
+            .contains("Megan Bowen")
+    );
+
+    let out = teamline(&["pbx", "create-device", "1002tm"], &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Created device 1002tm on extension 1002")
+    );
+
+    let again = teamline(&["pbx", "create-device", "1002tm"], &data);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("device 1002tm already exists on extension 1002 in domain contoso"),
+        "{err}"
+    );
+
+    let test = teamline(&["pbx", "test"], &data);
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&test.stdout).contains("FAIL"));
+}
+
+/// Even at the most verbose log level, the demo's log holds none of its secrets.
+#[tokio::test]
+async fn logs_never_print_secrets() {
+    use teamline_sim::microsoft::demo as ms;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let log_path = dir.path().join("demo.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (demo, url) = start_demo_logging(&data, "trace", Stdio::from(log));
+    assert_eq!(get_json(&format!("{url}/healthz")).await["status"], "ok");
+    // Work that uses the PBX API key and Microsoft's client secret.
+    let out = teamline(&["pbx", "extensions"], &data);
+    assert!(out.status.success());
+    drop(demo);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.len() > 1000, "the trace log should not be empty");
+    let key_file = std::fs::read_to_string(data.join("encryption.key")).unwrap();
+    for secret in [
+        ms::TEAMLINE_APP_CLIENT_SECRET,
+        teamline_sim::netsapiens::DEMO_API_KEY,
+        key_file.trim(),
+        teamline::demo::RESELLER_PASSWORD,
+    ] {
+        assert!(!log.contains(secret), "a secret appeared in the log");
+    }
 }

@@ -240,6 +240,10 @@ impl Directory for GraphDirectory {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<DirectoryUser>, MicrosoftError> {
+        // Graph rejects startswith with an empty string; nothing typed means nothing found.
+        if prefix.trim().is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
         let p = literal(prefix.trim());
         let filter = format!("startswith(displayName,{p}) or startswith(userPrincipalName,{p})");
         let top = limit.clamp(1, 999).to_string();
@@ -317,7 +321,10 @@ impl Directory for GraphDirectory {
     }
 
     fn groups(&self, name_prefix: Option<&str>) -> PageStream<DirectoryGroup> {
-        let filter = name_prefix.map(|p| format!("startswith(displayName,{})", literal(p.trim())));
+        let filter = name_prefix
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("startswith(displayName,{})", literal(p)));
         let mut q = vec![("$select", GROUP_SELECT), ("$top", PAGE_SIZE)];
         if let Some(f) = &filter {
             q.push(("$filter", f));

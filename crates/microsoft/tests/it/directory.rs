@@ -165,6 +165,18 @@ async fn search_matches_display_name_or_upn_prefix() {
     let ms = fixture::client(&server.base);
     let found = ms.tenant(TENANT).search_users("O'Brien", 1).await.unwrap();
     assert_eq!(found.len(), 1);
+    assert!(
+        ms.tenant(TENANT)
+            .search_users("  ", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        server.graph_requests().len(),
+        1,
+        "an empty search asks Microsoft nothing"
+    );
     let q = server.graph_requests()[0].query_decoded();
     assert!(
         q.contains(

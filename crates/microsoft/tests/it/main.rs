@@ -9,5 +9,6 @@ mod fixture;
 mod resilience;
 mod setup;
 mod signin;
+mod sim;
 mod tokens;
 mod voice;
