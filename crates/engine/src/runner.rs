@@ -11,6 +11,7 @@ use teamline_domain::job::{Job, JobState, next_run_after_ms};
 use teamline_store::{DynStore, JobFailure, StoreError};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Why a job attempt did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -171,11 +172,16 @@ impl Runner {
     }
 
     async fn execute(&self, job: Job) -> Result<Attempt, StoreError> {
-        let started = std::time::Instant::now();
-        let kind = job.kind.clone();
+        // Instrumented, not entered: a guard held across awaits would leak the span into
+        // whatever else runs on the thread meanwhile.
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-        let _enter = span.enter();
+        self.execute_in_span(job).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, job: Job) -> Result<Attempt, StoreError> {
+        let started = std::time::Instant::now();
+        let kind = job.kind.clone();
         let outcome = match self.handlers.get(job.kind.as_str()) {
             None => Err(JobError::permanent(format!(
                 "no handler for job kind '{}': was it queued by a newer Teamline?",
@@ -284,7 +290,8 @@ impl Runner {
             worker: self.worker.clone(),
         };
         let job_for_task = job.clone();
-        let task = tokio::spawn(async move { handler.run(&job_for_task, &ctx).await });
+        let task =
+            tokio::spawn(async move { handler.run(&job_for_task, &ctx).await }.in_current_span());
         let abort = task.abort_handle();
         let renew_every = self.lease / 3;
         let mut task = task;
