@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::job::{Job, JobState};
+use teamline_engine::directory::SyncReport;
+use teamline_engine::jobs::directory_sync_job;
 use teamline_engine::{ApiConnector, Engine};
 use teamline_store::DynStore;
 use tokio_util::sync::CancellationToken;
@@ -40,38 +42,46 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     let (opened, run_here) = open_store_alongside_server(&args.store).await?;
     let store = opened.store.clone();
     let enterprise = find_enterprise(&store, &args.enterprise).await?;
-    let public_url = args
-        .microsoft
-        .public_url
-        .clone()
-        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-    let defaults = EngineArgs::default();
-    let microsoft = args
-        .microsoft
-        .client(&public_url, defaults.microsoft_tenant_concurrency)?;
-    let engine = Engine::new(
-        store.clone(),
-        microsoft,
-        Arc::new(ApiConnector),
-        defaults.settings(),
-    );
-    let job = engine
-        .enqueue_directory_sync(enterprise.id, args.full)
+    let job = store
+        .enqueue(&directory_sync_job(enterprise.id, args.full))
         .await
-        .with_context(|| format!("could not queue the sync of {}", enterprise.name))?;
+        .with_context(|| format!("could not queue the sync of {}", enterprise.name))?
+        .id();
 
+    // No server holds the data directory (or the database is shared): run jobs here too.
     let cancel = CancellationToken::new();
-    let runner = run_here.then(|| {
+    let runner = if run_here {
+        let public_url = args
+            .microsoft
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+        let defaults = EngineArgs::default();
+        let microsoft = args
+            .microsoft
+            .client(&public_url, defaults.microsoft_tenant_concurrency)?;
+        let engine = Engine::new(
+            store.clone(),
+            microsoft,
+            Arc::new(ApiConnector),
+            defaults.settings(),
+        );
         let runner = Arc::new(engine.runner(worker_id()));
-        tokio::spawn(runner.run(cancel.clone()))
-    });
+        Some(tokio::spawn(runner.run(cancel.clone())))
+    } else {
+        None
+    };
     let finished = follow(&store, job, &enterprise).await;
     cancel.cancel();
     if let Some(r) = runner {
         let _ = r.await;
     }
     let job = finished?;
-    let report = engine.last_sync(enterprise.id).await?;
+    let report: Option<SyncReport> = store
+        .sync_state(enterprise.id)
+        .await?
+        .last_result
+        .and_then(|r| serde_json::from_str(&r).ok());
     match (job.state, report) {
         (JobState::Succeeded, Some(r)) => {
             println!("{}: {}", enterprise.name, r.summary());

@@ -78,6 +78,21 @@ fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// A directory sync of the enterprise (a delta round, or a full read with `full`), for
+/// queueing from where no engine runs (e.g. `teamline sync` beside a server). A sync already
+/// waiting covers it.
+pub fn directory_sync_job(e: EnterpriseId, full: bool) -> NewJob {
+    let key = if full {
+        format!("{SYNC_DIRECTORY}:full:{e}")
+    } else {
+        format!("{SYNC_DIRECTORY}:{e}")
+    };
+    NewJob::new(Some(e), SYNC_DIRECTORY, json(&SyncJob { full }))
+        .lane(directory_lane(e))
+        .priority(5)
+        .idempotency_key(key)
+}
+
 /// The lane of an enterprise's directory syncs: never two at once, on any instance.
 pub fn directory_lane(e: EnterpriseId) -> String {
     format!("directory:{e}")
@@ -175,15 +190,7 @@ impl Engine {
         full: bool,
         at_ms: Option<i64>,
     ) -> Result<JobId, StoreError> {
-        let key = if full {
-            format!("{SYNC_DIRECTORY}:full:{e}")
-        } else {
-            format!("{SYNC_DIRECTORY}:{e}")
-        };
-        let mut job = NewJob::new(Some(e), SYNC_DIRECTORY, json(&SyncJob { full }))
-            .lane(directory_lane(e))
-            .priority(5)
-            .idempotency_key(key);
+        let mut job = directory_sync_job(e, full);
         if let Some(at) = at_ms {
             job = job.run_after_ms(at);
         }

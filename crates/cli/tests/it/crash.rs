@@ -122,6 +122,7 @@ async fn killing_the_server_repeatedly_loses_no_job_and_repeats_no_change() {
     // Kill -9 at random points of the work, several times.
     let total = USERS as u64 * WRITES_PER_USER;
     let mut kills = 0;
+    let mut orphaned = 0;
     for round in 0..5u64 {
         let at = rand::random_range(round * total / 6 + 50..(round + 1) * total / 6);
         let mut server = serve(&data, &key, &sim.base_url);
@@ -142,7 +143,21 @@ async fn killing_the_server_repeatedly_loses_no_job_and_repeats_no_change() {
         server.wait().await.unwrap();
         assert!(reached, "round {round}: the work did not reach {at} writes");
         kills += 1;
+        // Jobs the dead server was running stay claimed until their lease runs out.
+        orphaned += store
+            .list_jobs(&JobQuery {
+                enterprise_id: Some(e),
+                unfinished_only: true,
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.state == JobState::Running)
+            .count();
     }
+    assert!(orphaned > 0, "the kills interrupted running jobs");
 
     // Restart and let it finish.
     let mut server = serve(&data, &key, &sim.base_url);

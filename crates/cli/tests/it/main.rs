@@ -7,3 +7,4 @@ mod crash;
 mod demo;
 mod pbx_settings;
 mod setup_user;
+mod sync_cmd;
