@@ -271,6 +271,8 @@ impl Engine {
             .store
             .record_push(e, id, &outcome, Some(&audit))
             .await?;
+        // An explicit Repair sends again what Microsoft still does not show.
+        self.inner.store.set_push_journal(e, id, None).await?;
         self.enqueue_ensure_device(e, id).await?;
         if !self.push_if_allowed(e, id).await? {
             return Err(EngineError::refused(
@@ -355,24 +357,33 @@ impl PushUser {
             .record_push(e, id, &record(PushState::InProgress, None, None), None)
             .await?;
 
+        let mut journal = Journal::load(engine, e, id).await?;
         let outcome = async {
             let observed = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-            let steps = plan_voice(&desired, &observed);
+            // What Microsoft accepted recently but does not show yet is propagating, not
+            // missing: sending it again would repeat a change that already happened.
+            let steps: Vec<VoiceStep> = plan_voice(&desired, &observed)
+                .into_iter()
+                .filter(|s| !journal.holds(s))
+                .collect();
             let total = steps.len() as u64;
             for (done, step) in steps.iter().enumerate() {
                 let _ = ctx
                     .progress(done as u64, Some(total), &step.describe())
                     .await;
                 apply(engine, tenant.as_ref(), &who, step).await?;
+                journal.sent(step, store.clock().now_ms());
             }
             let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
             Ok::<_, MicrosoftError>((steps, after))
         }
         .await;
+        let converged =
+            matches!(&outcome, Ok((_, after)) if plan_voice(&desired, after).is_empty());
+        journal.save(engine, e, id, converged).await?;
 
         match outcome {
             Ok((steps, after)) => {
-                let converged = plan_voice(&desired, &after).is_empty();
                 let state = if converged {
                     PushState::InSync
                 } else {
@@ -536,6 +547,10 @@ impl VerifyUser {
                 )),
             )
         };
+        if state != PushState::Propagating {
+            // Settled either way: nothing sent is still on its way.
+            store.set_push_journal(e, id, None).await?;
+        }
         let outcome = PushOutcome {
             push_state: state,
             last_error: error,
@@ -543,5 +558,103 @@ impl VerifyUser {
         };
         store.record_push(e, id, &outcome, None).await?;
         Ok(())
+    }
+}
+
+/// The steps a push sent that Microsoft may not show yet (policy assignments can take a while
+/// to become effective). Kept in the store between attempts, so a retry after throttling, a
+/// new push or a restart does not send them again while they propagate.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Journal {
+    sent: Vec<SentStep>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct SentStep {
+    step: VoiceStep,
+    at_ms: i64,
+}
+
+impl Journal {
+    /// The recent entries (older ones are forgotten: by then the change is either visible or
+    /// lost, and the verify job has said which).
+    async fn load(engine: &Engine, e: EnterpriseId, id: PbxUserId) -> Result<Self, JobError> {
+        let store = &engine.inner.store;
+        let oldest = store.clock().now_ms() - ms(engine.inner.settings.propagation_window);
+        let mut journal: Self = store
+            .push_journal(e, id)
+            .await?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        journal.sent.retain(|s| s.at_ms >= oldest);
+        Ok(journal)
+    }
+
+    fn holds(&self, step: &VoiceStep) -> bool {
+        self.sent.iter().any(|s| &s.step == step)
+    }
+
+    /// Records a step; it replaces whatever was sent for the same setting before (a later
+    /// change to the number or to that policy supersedes the earlier one).
+    fn sent(&mut self, step: &VoiceStep, at_ms: i64) {
+        self.sent.retain(|s| setting(&s.step) != setting(step));
+        self.sent.push(SentStep {
+            step: step.clone(),
+            at_ms,
+        });
+    }
+
+    /// Stores what is still propagating; clears it once Microsoft shows everything.
+    async fn save(
+        &self,
+        engine: &Engine,
+        e: EnterpriseId,
+        id: PbxUserId,
+        converged: bool,
+    ) -> Result<(), JobError> {
+        let json = (!converged && !self.sent.is_empty())
+            .then(|| serde_json::to_string(self).ok())
+            .flatten();
+        engine
+            .inner
+            .store
+            .set_push_journal(e, id, json.as_deref())
+            .await?;
+        Ok(())
+    }
+}
+
+/// What a step sets: the number, or one policy type.
+fn setting(step: &VoiceStep) -> Option<PolicyType> {
+    match step {
+        VoiceStep::AssignNumber { .. } | VoiceStep::UnassignNumber { .. } => None,
+        VoiceStep::GrantPolicy { policy_type, .. } => Some(*policy_type),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(t: PolicyType, name: Option<&str>) -> VoiceStep {
+        VoiceStep::GrantPolicy {
+            policy_type: t,
+            name: name.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_later_change_to_the_same_setting_supersedes_the_journal_entry() {
+        let mut j = Journal::default();
+        let east = grant(PolicyType::OnlineVoiceRoutingPolicy, Some("US East 2"));
+        let global = grant(PolicyType::OnlineVoiceRoutingPolicy, None);
+        let dial = grant(PolicyType::TenantDialPlan, Some("Teamline"));
+        j.sent(&east, 1);
+        j.sent(&dial, 1);
+        assert!(j.holds(&east) && j.holds(&dial));
+        // Disable Calling reverted the policy: enabling again must send "US East 2" again.
+        j.sent(&global, 2);
+        assert!(!j.holds(&east));
+        assert!(j.holds(&global) && j.holds(&dial));
     }
 }

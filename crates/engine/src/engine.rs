@@ -28,6 +28,9 @@ pub struct EngineSettings {
     pub propagation_recheck: Duration,
     /// How many re-checks before a persisting difference is reported as drift.
     pub propagation_rechecks: u32,
+    /// How long a change Microsoft accepted is assumed to be propagating (and is not sent
+    /// again) while reads do not show it yet.
+    pub propagation_window: Duration,
     /// How often each enterprise with consent is synced from Microsoft 365 (a delta round);
     /// `None` = only on demand.
     pub directory_sync_every: Option<Duration>,
@@ -55,6 +58,7 @@ impl Default for EngineSettings {
             pbx_read_timeout: Duration::from_secs(8),
             propagation_recheck: Duration::from_secs(15),
             propagation_rechecks: 8,
+            propagation_window: Duration::from_secs(3600),
             directory_sync_every: Some(Duration::from_secs(300)),
             reconcile_every: Some(Duration::from_secs(3600)),
             job_throttle_wait: Duration::from_secs(2),

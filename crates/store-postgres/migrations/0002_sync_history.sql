@@ -1,4 +1,4 @@
--- Directory sync: what the delta links track, and a short history of runs.
+-- Directory sync: what the delta links track, and a short history of runs; the push journal.
 
 ALTER TABLE sync_state ADD COLUMN scope TEXT;
 
@@ -11,3 +11,7 @@ CREATE TABLE sync_runs (
     report TEXT NOT NULL
 );
 CREATE INDEX sync_runs_enterprise ON sync_runs (enterprise_id, id);
+
+-- What a push already sent to Microsoft that may still be propagating (the engine's JSON), so
+-- a retry does not send it again.
+ALTER TABLE pbx_users ADD COLUMN push_journal TEXT;

@@ -376,6 +376,48 @@ impl SqlStore {
         .await
     }
 
+    pub(crate) async fn set_push_journal_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        journal: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE pbx_users SET push_journal = $1 WHERE enterprise_id = $2 AND id = $3",
+        )
+        .bind(journal.map(str::to_owned))
+        .bind(enterprise.0)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("PBX user {id}")));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn push_journal_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT push_journal FROM pbx_users WHERE enterprise_id = $1 AND id = $2",
+        )
+        .bind(enterprise.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        match row {
+            Some((journal,)) => Ok(journal),
+            None => Err(StoreError::not_found(format!("PBX user {id}"))),
+        }
+    }
+
     pub(crate) async fn get_pbx_user_impl(
         &self,
         enterprise: EnterpriseId,

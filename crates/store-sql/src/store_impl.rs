@@ -346,6 +346,23 @@ impl Store for SqlStore {
         self.record_push_impl(enterprise, id, outcome, audit).await
     }
 
+    async fn set_push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        journal: Option<&str>,
+    ) -> StoreResult<()> {
+        self.set_push_journal_impl(enterprise, id, journal).await
+    }
+
+    async fn push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<Option<String>> {
+        self.push_journal_impl(enterprise, id).await
+    }
+
     async fn get_pbx_user(
         &self,
         enterprise: EnterpriseId,

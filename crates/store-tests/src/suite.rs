@@ -718,6 +718,34 @@ pub async fn directory_sync_bookkeeping(h: Arc<Harness>) {
     assert_eq!(groups[0].display_name, "Teammate Sync");
 }
 
+/// The push journal: kept per user, never visible from another enterprise.
+pub async fn push_journal_is_kept_per_user(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let other = tenant(s, "Fabrikam").await.enterprise.id;
+    let e = t.enterprise.id;
+    synced(&h, &t, &[("adele", "Adele Vance")]).await;
+    let user = s
+        .create_pbx_user(&new_user(&t, "adele", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    assert_eq!(s.push_journal(e, user.id).await.unwrap(), None);
+    s.set_push_journal(e, user.id, Some(r#"{"sent":[1]}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.push_journal(e, user.id).await.unwrap().as_deref(),
+        Some(r#"{"sent":[1]}"#)
+    );
+    assert!(matches!(
+        s.push_journal(other, user.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(s.set_push_journal(other, user.id, None).await.is_err());
+    s.set_push_journal(e, user.id, None).await.unwrap();
+    assert_eq!(s.push_journal(e, user.id).await.unwrap(), None);
+}
+
 /// Delta rounds: known users are looked up in bulk, flags count only real transitions, the
 /// delta links' scope is kept, and the sync history keeps the newest runs.
 pub async fn directory_delta_bookkeeping(h: Arc<Harness>) {

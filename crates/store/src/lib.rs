@@ -285,6 +285,19 @@ pub trait Store: Send + Sync + 'static {
         outcome: &PushOutcome,
         audit: Option<&Audit>,
     ) -> StoreResult<PbxUser>;
+    /// What a push already sent to Microsoft that may still be propagating (the engine's
+    /// JSON), kept so a retry does not send it again. `None` clears it.
+    async fn set_push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        journal: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<Option<String>>;
     async fn get_pbx_user(
         &self,
         enterprise: EnterpriseId,

@@ -159,3 +159,58 @@ async fn never_more_requests_at_once_than_the_tenant_limit() {
         "eight jobs at once share the tenant's two request slots: {stats:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_still_propagating_is_not_sent_again_by_the_next_push() {
+    use teamline_sim::microsoft::demo as ms;
+    let c = Contoso::start(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
+    engine.sync_directory(e, None).await.unwrap();
+    // Policy assignments take a while to show in Microsoft's reads.
+    t.set_propagation_delay(std::time::Duration::from_secs(600));
+    let admin = Actor::System("test".into());
+    let form = crate::drift::form(&c, "Adele Vance", "1000").await;
+    let id = engine
+        .save_pbx_user(e, &admin, &form, None)
+        .await
+        .unwrap()
+        .id;
+    let adele = ms::contoso_user_id("Adele Vance");
+    let bg = Background::runner(engine, "propagation");
+    eventually("the push was sent and is propagating", || async {
+        crate::support::push_state(engine, e, id).await == PushState::Propagating
+    })
+    .await;
+    assert_eq!(t.write_counts().get(&adele).copied(), Some(WRITES_PER_USER));
+
+    // Asking again (or a retry) while Microsoft propagates sends nothing new.
+    engine.set_calling(e, &admin, id, true).await.unwrap();
+    eventually("the second push ran", || async {
+        engine
+            .store()
+            .list_jobs(&teamline_store::JobQuery {
+                enterprise_id: Some(e),
+                kind: Some("push_user".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.state == teamline_domain::job::JobState::Succeeded)
+            .count()
+            == 2
+    })
+    .await;
+    assert_eq!(t.write_counts().get(&adele).copied(), Some(WRITES_PER_USER));
+
+    // Once Microsoft shows the change, the user is in sync.
+    t.flush_propagation();
+    eventually("in sync", || async {
+        crate::support::push_state(engine, e, id).await == PushState::InSync
+    })
+    .await;
+    bg.stop().await;
+    assert_eq!(t.write_counts().get(&adele).copied(), Some(WRITES_PER_USER));
+    assert_eq!(engine.store().push_journal(e, id).await.unwrap(), None);
+}

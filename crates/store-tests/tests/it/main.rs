@@ -34,6 +34,7 @@ stories!(
     users_page_search_tabs_and_paging,
     directory_sync_bookkeeping,
     directory_delta_bookkeeping,
+    push_journal_is_kept_per_user,
     jobs_deferred_and_pulled_forward,
     jobs_claim_complete_and_deduplicate,
     jobs_retry_with_backoff_and_retry_after,
