@@ -4,7 +4,7 @@
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
-use teamline::{bench_sync, config, demo, pbx_cmd, serve, sync_cmd};
+use teamline::{bench, bench_sync, config, demo, pbx_cmd, serve, sync_cmd};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +37,8 @@ enum Command {
     /// Sync an enterprise's users from Microsoft 365 now (only the changes since the last
     /// sync, or everything with --full) and show the progress.
     Sync(sync_cmd::SyncArgs),
+    /// Run a benchmark and print its figures (e.g. `teamline bench users-page`).
+    Bench(bench::BenchArgs),
     /// Benchmark: full sync and a delta round of a large simulated tenant (prints JSON last).
     BenchSync(bench_sync::BenchSyncArgs),
     /// Benchmark: Enable Calling for many users under simulated throttling (prints JSON last).
@@ -69,6 +71,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Sim(args) => sim_cmd::run(args).await,
             Command::Sync(args) => sync_cmd::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::BenchSync(args) => bench_sync::bench_sync(&args).await.map(drop),
             Command::BenchEnable(args) => bench_sync::bench_enable(&args).await.map(drop),
         }

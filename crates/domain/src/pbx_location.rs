@@ -201,6 +201,7 @@ pub struct PbxLocationSettings {
 
 /// The PBX settings form, as typed. Secret fields are write-only: on edit, blank means "keep".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PbxLocationForm {
     pub name: String,
     pub pbx_type: String,

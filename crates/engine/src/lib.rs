@@ -30,3 +30,5 @@ pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx_access::{ApiConnector, PbxConnector};
 pub use runner::{JobContext, JobError, JobHandler, Runner};
+/// Test connection's report, as the PBX client gives it.
+pub use teamline_pbx::{Check as PbxCheck, CheckStatus as PbxCheckStatus, ConnectionReport};

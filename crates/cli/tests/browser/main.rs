@@ -1,0 +1,13 @@
+//! Browser tests: the Enterprise portal in headless Chromium (Debian's chromium and
+//! chromium-driver), against the demo stack with its simulated Microsoft 365 tenant and
+//! NetSapiens PBX. They follow the seed article step by step and its failure paths.
+
+// Test code asserts by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod pages;
+
+mod failures;
+mod screenshots;
+mod seed_article;

@@ -1,0 +1,79 @@
+//! Screenshots of the Dashboard, Users and the SET UP PBX USER form, taken from the running
+//! demo at 1280×800. They go to `target/e2e-screenshots/pages/`, or to
+//! `$TEAMLINE_SCREENSHOT_DIR` (the README's images: `TEAMLINE_SCREENSHOT_DIR=docs/screenshots`).
+
+use crate::browser_test;
+use crate::harness::{Ctx, screenshot_dir};
+use crate::pages::*;
+use anyhow::Result;
+use std::path::PathBuf;
+
+fn out_dir() -> PathBuf {
+    match std::env::var_os("TEAMLINE_SCREENSHOT_DIR") {
+        // Relative to the workspace, where the command is run from.
+        Some(dir) => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(dir),
+        None => screenshot_dir().join("pages"),
+    }
+}
+
+browser_test!(
+    screenshots_of_dashboard_users_and_set_up_form,
+    take_screenshots
+);
+
+async fn take_screenshots(ctx: &Ctx) -> Result<()> {
+    for (name, ext, device) in [
+        ("Adele Vance", "1000", "1000tm"),
+        ("Alex Wilber", "1001", "1001tm"),
+        ("Diego Siciliani", "1002", "1002"),
+        ("Grady Archie", "1003", "1003"),
+    ] {
+        set_up_directly(ctx, name, ext, device).await?;
+    }
+    let b = &ctx.b;
+    let dir = out_dir();
+    ctx.sign_in_as_admin().await?;
+
+    menu(b, "Users").await?;
+    for name in [
+        "Adele Vance",
+        "Alex Wilber",
+        "Diego Siciliani",
+        "Grady Archie",
+    ] {
+        settled_calling_state(b, name).await?;
+    }
+    menu(b, "Dashboard").await?;
+    b.wait_gone("#sync-progress").await?;
+    b.save_screenshot(&dir.join("dashboard.png")).await?;
+
+    menu(b, "Users").await?;
+    b.find_xpath(&row("Grady Archie")).await?;
+    b.save_screenshot(&dir.join("users.png")).await?;
+
+    b.click_xpath("//a[normalize-space()='SET UP PBX USER']")
+        .await?;
+    b.wait_text("h1", "SET UP PBX USER").await?;
+    b.select_label("#voice_route", "US East 2").await?;
+    b.select_label("#teams_user", &teams_user_label("Megan Bowen"))
+        .await?;
+    choose_sip_user(b, "1011").await?;
+    b.wait_value("#phone_number", "+11011").await?;
+    b.click("#add-new-device").await?;
+    b.wait_text("#create-device", "Create 1011tm on the PBX")
+        .await?;
+    // The whole form in one picture: as tall as the page.
+    let height = b
+        .client
+        .execute("return document.documentElement.scrollHeight", vec![])
+        .await?
+        .as_u64()
+        .and_then(|h| u32::try_from(h).ok())
+        .unwrap_or(800);
+    b.set_viewport(1280, height.max(800)).await?;
+    b.save_screenshot(&dir.join("set-up-pbx-user.png")).await?;
+    b.set_viewport(1280, 800).await?;
+    Ok(())
+}

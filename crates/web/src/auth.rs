@@ -1,0 +1,472 @@
+//! Signing in and out, and who may use the Enterprise portal.
+//!
+//! Enterprise admins sign in with Microsoft (OpenID Connect through the `microsoft` crate). Only
+//! a Global Administrator of a registered enterprise's tenant gets in, and a Teams Administrator
+//! once the enterprise granted management consent; anyone else gets a page that says why.
+
+use crate::error::PageError;
+use crate::session::{EnterpriseAdmin, Principal, keys, renew_if_due};
+use crate::views::{Layout, Menu};
+use crate::{AppState, csrf};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use teamline_domain::audit::Actor;
+use teamline_domain::enterprise::{ConsentKind, Enterprise, TenantId};
+use teamline_microsoft::signin::{PendingSignIn, SignedInAdmin};
+use teamline_store::AuditRecord;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in_page))
+        .route("/auth/microsoft/start", get(start_microsoft))
+        .route("/auth/microsoft/callback", get(microsoft_callback))
+        .route("/sign-out", post(sign_out))
+}
+
+/// The signed-in enterprise admin of a portal request, with the enterprise they manage.
+/// Every page of the Enterprise portal takes this, and scopes every read and write by
+/// `enterprise.id`.
+pub struct Admin {
+    pub principal: EnterpriseAdmin,
+    pub enterprise: Enterprise,
+    pub session: Session,
+    pub csrf: String,
+}
+
+impl Admin {
+    pub fn actor(&self) -> Actor {
+        Actor::EnterpriseAdmin(self.principal.username.clone())
+    }
+
+    /// Shows `message` on the next page this admin opens.
+    pub async fn flash(&self, message: impl Into<String>) -> Result<(), PageError> {
+        self.session
+            .insert(keys::FLASH, message.into())
+            .await
+            .map_err(PageError::session)
+    }
+
+    /// The message left by the previous request, once.
+    pub async fn take_flash(&self) -> Result<Option<String>, PageError> {
+        self.session
+            .remove(keys::FLASH)
+            .await
+            .map_err(PageError::session)
+    }
+
+    pub fn layout(&self, active: Menu) -> Layout {
+        Layout {
+            enterprise: self.enterprise.name.as_str().to_owned(),
+            admin: self.principal.display_name.clone(),
+            username: self.principal.username.clone(),
+            role: self.principal.role.clone(),
+            csrf: self.csrf.clone(),
+            active,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| PageError::Internal("the session layer is missing".into()))?;
+        let principal: Option<Principal> = session
+            .get(keys::PRINCIPAL)
+            .await
+            .map_err(PageError::session)?;
+        let principal = match principal {
+            None => return Err(PageError::SignInRequired),
+            Some(Principal::EnterpriseAdmin(a)) => a,
+            Some(Principal::ResellerAdmin { .. }) => {
+                return Err(PageError::Forbidden {
+                    title: "This is the Enterprise portal".into(),
+                    detail: "You are signed in as a reseller admin. Enterprise pages open from the reseller portal once the enterprise has granted management consent.".into(),
+                });
+            }
+        };
+        // The enterprise may have been removed or re-registered to another tenant since the
+        // admin signed in: then the session no longer grants anything.
+        let enterprise = match state.store.get_enterprise(principal.enterprise_id).await {
+            Ok(e)
+                if e.tenant_id.as_ref().map(TenantId::as_str)
+                    == Some(principal.tenant_id.as_str()) =>
+            {
+                e
+            }
+            Ok(_) | Err(teamline_store::StoreError::NotFound { .. }) => {
+                session.flush().await.map_err(PageError::session)?;
+                return Err(PageError::SignInRequired);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        renew_if_due(&session, OffsetDateTime::now_utc()).await;
+        let csrf = csrf::token(&session).await?;
+        Ok(Self {
+            principal,
+            enterprise,
+            session,
+            csrf,
+        })
+    }
+}
+
+async fn home(session: Session) -> Result<Redirect, PageError> {
+    let signed_in = session
+        .get::<Principal>(keys::PRINCIPAL)
+        .await
+        .map_err(PageError::session)?
+        .is_some();
+    Ok(Redirect::to(if signed_in {
+        "/dashboard"
+    } else {
+        "/sign-in"
+    }))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    signed_out: bool,
+}
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    #[serde(default)]
+    signed_out: Option<String>,
+}
+
+async fn sign_in_page(axum::extract::Query(q): axum::extract::Query<SignInQuery>) -> SignInPage {
+    SignInPage {
+        signed_out: q.signed_out.is_some(),
+    }
+}
+
+/// `PendingSignIn` as kept in the server-side session until Microsoft sends the admin back.
+#[derive(Serialize, Deserialize)]
+struct StoredPending {
+    state: String,
+    nonce: String,
+    pkce_verifier: String,
+}
+
+impl From<&PendingSignIn> for StoredPending {
+    fn from(p: &PendingSignIn) -> Self {
+        Self {
+            state: p.state.clone(),
+            nonce: p.nonce.clone(),
+            pkce_verifier: p.pkce_verifier.expose_secret().to_owned(),
+        }
+    }
+}
+
+impl From<StoredPending> for PendingSignIn {
+    fn from(p: StoredPending) -> Self {
+        PendingSignIn {
+            state: p.state,
+            nonce: p.nonce,
+            pkce_verifier: SecretString::from(p.pkce_verifier),
+        }
+    }
+}
+
+async fn start_microsoft(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Redirect, PageError> {
+    let start = state.engine.microsoft().sign_in().start(None);
+    session
+        .insert(keys::PENDING_SIGN_IN, StoredPending::from(&start.pending))
+        .await
+        .map_err(PageError::session)?;
+    Ok(Redirect::to(start.authorize_url.as_str()))
+}
+
+/// Why someone who proved who they are at Microsoft still does not get in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    TenantNotRegistered {
+        tenant_id: String,
+    },
+    NotAnAdmin {
+        username: String,
+        enterprise: String,
+    },
+    TeamsAdminWithoutConsent {
+        username: String,
+        enterprise: String,
+    },
+}
+
+impl Refusal {
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::TenantNotRegistered { .. } => "Your organization is not registered with Teamline",
+            Self::NotAnAdmin { .. } | Self::TeamsAdminWithoutConsent { .. } => {
+                "This account is not an administrator of the enterprise"
+            }
+        }
+    }
+
+    pub fn detail(&self) -> String {
+        match self {
+            Self::TenantNotRegistered { tenant_id } => format!(
+                "You signed in with a Microsoft 365 account of the tenant {tenant_id}, which no enterprise in Teamline belongs to. Ask your service provider to add your organization to Teamline and to send the invitation to your Global Administrator."
+            ),
+            Self::NotAnAdmin {
+                username,
+                enterprise,
+            } => format!(
+                "{username} is not a Global Administrator of {enterprise}'s Microsoft 365 tenant. Only the tenant's Global Administrator can use the Enterprise portal: sign in with that account, or ask your Global Administrator to do this."
+            ),
+            Self::TeamsAdminWithoutConsent {
+                username,
+                enterprise,
+            } => format!(
+                "{username} is a Teams Administrator of {enterprise}, but Teams Administrators can only sign in after a Global Administrator granted enterprise management consent. Sign in as the Global Administrator, or ask them to grant that consent."
+            ),
+        }
+    }
+}
+
+/// Decides whether a verified Microsoft account may manage `enterprise` (the enterprise
+/// registered for its tenant, if any). Returns the role it signs in with.
+pub fn authorize(
+    admin: &SignedInAdmin,
+    enterprise: Option<&Enterprise>,
+) -> Result<&'static str, Refusal> {
+    let username = admin
+        .username
+        .clone()
+        .unwrap_or_else(|| admin.object_id.clone());
+    let Some(enterprise) = enterprise else {
+        return Err(Refusal::TenantNotRegistered {
+            tenant_id: admin.tenant_id.clone(),
+        });
+    };
+    let name = enterprise.name.as_str().to_owned();
+    if admin.is_global_admin {
+        Ok("Global Administrator")
+    } else if admin.is_teams_admin && enterprise.consent(ConsentKind::Management) {
+        Ok("Teams Administrator")
+    } else if admin.is_teams_admin {
+        Err(Refusal::TeamsAdminWithoutConsent {
+            username,
+            enterprise: name,
+        })
+    } else {
+        Err(Refusal::NotAnAdmin {
+            username,
+            enterprise: name,
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "refused.html")]
+struct RefusedPage {
+    title: String,
+    detail: String,
+}
+
+fn refused(title: impl Into<String>, detail: impl Into<String>) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        RefusedPage {
+            title: title.into(),
+            detail: detail.into(),
+        },
+    )
+        .into_response()
+}
+
+async fn microsoft_callback(
+    State(state): State<AppState>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let pending: Option<StoredPending> = session
+        .remove(keys::PENDING_SIGN_IN)
+        .await
+        .map_err(PageError::session)?;
+    let Some(pending) = pending else {
+        return Ok(refused(
+            "The sign-in could not be completed",
+            "This sign-in was not started from this browser, or it took too long. Start again with Sign in with Microsoft.",
+        ));
+    };
+    let admin = match state
+        .engine
+        .microsoft()
+        .sign_in()
+        .finish(&pending.into(), query.as_deref().unwrap_or_default())
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "Microsoft sign-in failed");
+            return Ok(refused(
+                "Microsoft did not sign you in",
+                format!("{e}. Start again with Sign in with Microsoft."),
+            ));
+        }
+    };
+    let enterprise = match TenantId::parse(&admin.tenant_id) {
+        Ok(t) => state.store.enterprise_by_tenant(&t).await?,
+        Err(_) => None,
+    };
+    let role = match authorize(&admin, enterprise.as_ref()) {
+        Ok(role) => role,
+        Err(refusal) => {
+            tracing::info!(tenant = %admin.tenant_id, ?refusal, "refused an enterprise sign-in");
+            return Ok(refused(refusal.title(), refusal.detail()));
+        }
+    };
+    let Some(enterprise) = enterprise else {
+        return Err(PageError::Internal(
+            "authorized without an enterprise".into(),
+        ));
+    };
+    let username = admin
+        .username
+        .clone()
+        .or_else(|| admin.email.clone())
+        .unwrap_or_else(|| admin.object_id.clone());
+    let principal = EnterpriseAdmin {
+        enterprise_id: enterprise.id,
+        tenant_id: admin.tenant_id.clone(),
+        object_id: admin.object_id.clone(),
+        display_name: admin.name.clone().unwrap_or_else(|| username.clone()),
+        username: username.clone(),
+        role: role.to_owned(),
+    };
+    // A new session id at sign-in: an id planted before sign-in (session fixation) is worthless.
+    session.cycle_id().await.map_err(PageError::session)?;
+    session
+        .insert(keys::PRINCIPAL, Principal::EnterpriseAdmin(principal))
+        .await
+        .map_err(PageError::session)?;
+    session
+        .insert(keys::CSRF, csrf::new_token())
+        .await
+        .map_err(PageError::session)?;
+    state
+        .store
+        .record_audit(&AuditRecord {
+            enterprise_id: Some(enterprise.id),
+            actor: Actor::EnterpriseAdmin(username.clone()),
+            action: "admin.sign_in".into(),
+            summary: format!("{username} signed in ({role})"),
+            object_type: "enterprise".into(),
+            object_id: Some(enterprise.id.to_string()),
+            before: None,
+            after: None,
+        })
+        .await?;
+    Ok(Redirect::to("/dashboard").into_response())
+}
+
+#[derive(Deserialize)]
+struct SignOutForm {}
+
+async fn sign_out(session: Session, Form(_): Form<SignOutForm>) -> Result<Redirect, PageError> {
+    session.flush().await.map_err(PageError::session)?;
+    Ok(Redirect::to("/sign-in?signed_out=1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teamline_domain::enterprise::{Consent, EnterpriseState};
+    use teamline_domain::ids::{EnterpriseId, ResellerId};
+    use teamline_domain::text::{Email, Name, Slug};
+
+    fn contoso(management_consent: bool) -> Enterprise {
+        let name = Name::parse("Enterprise Name", "Contoso").unwrap();
+        Enterprise {
+            id: EnterpriseId(1),
+            reseller_id: ResellerId(1),
+            slug: Slug::from_name(&name),
+            name,
+            tenant_id: Some(TenantId::parse("8750e5a4-2c6e-4949-9e43-8043af3f92f2").unwrap()),
+            global_admin_email: Email::parse("E-mail", "admin@contoso.example").unwrap(),
+            user_limit: None,
+            pbx_music_on_hold: false,
+            access_sip_data: false,
+            request_management_consent: true,
+            state: EnterpriseState::DirectRoutingReady,
+            consents: vec![Consent {
+                kind: ConsentKind::Management,
+                granted_at_ms: management_consent.then_some(1),
+                granted_by: None,
+            }],
+            sbc_regions: vec![],
+        }
+    }
+
+    fn signed_in(global: bool, teams: bool) -> SignedInAdmin {
+        SignedInAdmin {
+            tenant_id: "8750e5a4-2c6e-4949-9e43-8043af3f92f2".into(),
+            object_id: "oid".into(),
+            username: Some("AdeleV@contoso.example".into()),
+            name: Some("Adele Vance".into()),
+            email: None,
+            role_template_ids: vec![],
+            is_global_admin: global,
+            is_teams_admin: teams,
+        }
+    }
+
+    #[test]
+    fn global_admin_of_a_registered_tenant_gets_in() {
+        assert_eq!(
+            authorize(&signed_in(true, false), Some(&contoso(false))),
+            Ok("Global Administrator")
+        );
+    }
+
+    #[test]
+    fn teams_admin_needs_management_consent() {
+        let refusal = authorize(&signed_in(false, true), Some(&contoso(false))).unwrap_err();
+        assert!(refusal.detail().contains("management consent"));
+        assert_eq!(
+            authorize(&signed_in(false, true), Some(&contoso(true))),
+            Ok("Teams Administrator")
+        );
+    }
+
+    #[test]
+    fn non_admin_is_told_why() {
+        let refusal = authorize(&signed_in(false, false), Some(&contoso(true))).unwrap_err();
+        assert!(
+            refusal
+                .detail()
+                .contains("AdeleV@contoso.example is not a Global Administrator of Contoso")
+        );
+    }
+
+    #[test]
+    fn unregistered_tenant_is_told_why() {
+        let refusal = authorize(&signed_in(true, false), None).unwrap_err();
+        assert_eq!(
+            refusal.title(),
+            "Your organization is not registered with Teamline"
+        );
+        assert!(refusal.detail().contains("8750e5a4"));
+    }
+}

@@ -1,0 +1,128 @@
+//! Grant Consent (Dashboard action items): the Teamline app's admin consent in the tenant
+//! (user sync: read users and groups, assign numbers and policies), through Microsoft's
+//! admin-consent page; and the management consent that lets the reseller act inside the
+//! enterprise, recorded here.
+
+use crate::AppState;
+use crate::auth::Admin;
+use crate::csrf;
+use crate::error::PageError;
+use crate::session::keys;
+use axum::extract::{RawQuery, State};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use teamline_domain::audit::Audit;
+use teamline_domain::enterprise::ConsentKind;
+use teamline_store::ConsentChange;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/consent/user-sync", post(start_user_sync))
+        .route("/auth/microsoft/consent", get(user_sync_callback))
+        .route("/consent/management", post(grant_management))
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {}
+
+/// Sends the admin to Microsoft's admin-consent page for their own tenant.
+async fn start_user_sync(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(_): Form<ConsentForm>,
+) -> Result<Redirect, PageError> {
+    let tenant = admin.enterprise.tenant_id.clone().ok_or_else(|| {
+        PageError::BadRequest("this enterprise has no Microsoft 365 tenant registered yet".into())
+    })?;
+    let expected = csrf::new_token();
+    admin
+        .session
+        .insert(keys::PENDING_CONSENT, expected.clone())
+        .await
+        .map_err(PageError::session)?;
+    let url = state
+        .engine
+        .microsoft()
+        .sign_in()
+        .admin_consent_url(tenant.as_str(), &expected);
+    Ok(Redirect::to(url.as_str()))
+}
+
+/// Microsoft sends the admin back here, with the outcome in the query string.
+async fn user_sync_callback(
+    State(state): State<AppState>,
+    admin: Admin,
+    RawQuery(query): RawQuery,
+) -> Result<Redirect, PageError> {
+    let expected: Option<String> = admin
+        .session
+        .remove(keys::PENDING_CONSENT)
+        .await
+        .map_err(PageError::session)?;
+    let expected = expected.ok_or_else(|| {
+        PageError::BadRequest("this consent answer does not belong to this browser session: use Grant Consent on the Dashboard again".into())
+    })?;
+    let granted = state
+        .engine
+        .microsoft()
+        .sign_in()
+        .finish_admin_consent(&expected, query.as_deref().unwrap_or_default())
+        .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    let own_tenant = admin
+        .enterprise
+        .tenant_id
+        .as_ref()
+        .is_some_and(|t| t.as_str().eq_ignore_ascii_case(&granted.tenant_id));
+    if !own_tenant {
+        return Err(PageError::BadRequest(format!(
+            "consent was granted in tenant {}, which is not {}'s tenant: sign in to Microsoft with an administrator of your own tenant and try again",
+            granted.tenant_id, admin.enterprise.name
+        )));
+    }
+    let e = admin.enterprise.id;
+    let change = ConsentChange {
+        kind: ConsentKind::UserSync,
+        granted: true,
+        by: Some(admin.principal.username.clone()),
+    };
+    let audit = Audit::new(
+        admin.actor(),
+        "consent.grant",
+        "Granted Teamline consent to sync users and configure Teams",
+    );
+    state.store.set_consent(e, &change, &audit).await?;
+    // Consent makes the first sync and any waiting changes possible now.
+    if let Err(err) = state.engine.sync_teams_users(e, &admin.actor()).await {
+        tracing::warn!(error = %err, "could not start the first sync after consent");
+    }
+    admin
+        .flash("Consent granted: Teamline is syncing your Teams users now.")
+        .await?;
+    Ok(Redirect::to("/dashboard"))
+}
+
+/// Records that the enterprise lets its reseller manage it.
+async fn grant_management(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(_): Form<ConsentForm>,
+) -> Result<Redirect, PageError> {
+    let e = admin.enterprise.id;
+    let change = ConsentChange {
+        kind: ConsentKind::Management,
+        granted: true,
+        by: Some(admin.principal.username.clone()),
+    };
+    let audit = Audit::new(
+        admin.actor(),
+        "consent.grant",
+        "Granted the reseller management consent",
+    );
+    state.store.set_consent(e, &change, &audit).await?;
+    admin
+        .flash("Management consent granted: your reseller can now manage this enterprise.")
+        .await?;
+    Ok(Redirect::to("/dashboard"))
+}

@@ -1,0 +1,361 @@
+//! PBX: the enterprise's PBX locations — the SIP registration template and API access Teamline
+//! uses — with Test connection. Secrets are write-only: the page says whether one is stored,
+//! never what it is, and leaving a secret blank when editing keeps the stored one.
+
+use crate::AppState;
+use crate::auth::Admin;
+use crate::error::PageError;
+use crate::pages::{engine_error, is_htmx};
+use crate::views::{Layout, Menu};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use teamline_domain::audit::Audit;
+use teamline_domain::ids::PbxLocationId;
+use teamline_domain::pbx_location::{ApiAuthKind, PbxLocation, PbxLocationForm};
+use teamline_engine::PbxCheckStatus as CheckStatus;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pbx", get(list))
+        .route("/pbx/new", get(new_form).post(create))
+        .route("/pbx/{id}/edit", get(edit_form).post(update))
+        .route("/pbx/{id}/test", post(test_connection))
+}
+
+/// The form's inputs, by the label the domain names in its errors.
+const FIELDS: [(&str, &str); 13] = [
+    ("Location Name", "name"),
+    ("PBX Type", "pbx_type"),
+    ("DNS Lookup Type", "dns_lookup"),
+    ("SIP Domain", "sip_domain"),
+    ("SIP Domain Proxy", "proxy"),
+    ("Voicemail Feature Code", "voicemail_code"),
+    ("API Base URL", "api_base_url"),
+    ("API Authentication", "api_auth"),
+    ("API Key", "api_key"),
+    ("OAuth Client ID", "oauth_client_id"),
+    ("OAuth Client Secret", "oauth_client_secret"),
+    ("Masquerade Login", "oauth_username"),
+    ("Masquerade Password", "oauth_password"),
+];
+
+pub struct LocationRow {
+    pub id: i64,
+    pub name: String,
+    pub pbx_type: &'static str,
+    pub dns_lookup: &'static str,
+    pub sip_domain: String,
+    pub proxy: String,
+    pub voicemail_code: String,
+    pub api_base_url: String,
+    pub api_auth: String,
+}
+
+impl LocationRow {
+    fn of(l: &PbxLocation) -> Self {
+        let s = &l.settings;
+        let api_auth = match s.api_auth_kind {
+            ApiAuthKind::ApiKey => "API key (stored encrypted, not shown)".to_owned(),
+            ApiAuthKind::OAuth => format!(
+                "OAuth: client {} as {} (secrets stored encrypted, not shown)",
+                s.oauth_client_id.as_deref().unwrap_or("?"),
+                s.oauth_username.as_deref().unwrap_or("?")
+            ),
+        };
+        Self {
+            id: l.id.0,
+            name: s.name.to_string(),
+            pbx_type: s.pbx_type.label(),
+            dns_lookup: s.dns_lookup.label(),
+            sip_domain: s.sip_domain.to_string(),
+            proxy: s.proxy.to_string(),
+            voicemail_code: s.voicemail_code.to_string(),
+            api_base_url: s.api_base_url.as_str().to_owned(),
+            api_auth,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pbx.html")]
+pub struct PbxPage {
+    pub layout: Layout,
+    pub locations: Vec<LocationRow>,
+    pub notice: Option<String>,
+}
+
+pub struct CheckLine {
+    pub label: &'static str,
+    pub status: &'static str,
+    pub class: &'static str,
+    pub message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pbx_test.html")]
+pub struct TestFragment {
+    pub id: i64,
+    pub ok: bool,
+    pub checks: Vec<CheckLine>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pbx_form.html")]
+pub struct PbxFormPage {
+    pub layout: Layout,
+    /// `None` for a new location.
+    pub id: Option<i64>,
+    pub form: PbxLocationForm,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl PbxFormPage {
+    pub fn error(&self, name: &str) -> &str {
+        self.errors
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, m)| m.as_str())
+    }
+
+    pub fn oauth(&self) -> bool {
+        self.form.api_auth == "oauth"
+    }
+
+    pub fn action(&self) -> String {
+        self.id
+            .map_or_else(|| "/pbx/new".to_owned(), |id| format!("/pbx/{id}/edit"))
+    }
+}
+
+async fn list(State(state): State<AppState>, admin: Admin) -> Result<PbxPage, PageError> {
+    let locations = state.store.list_pbx_locations(admin.enterprise.id).await?;
+    Ok(PbxPage {
+        locations: locations.iter().map(LocationRow::of).collect(),
+        notice: admin.take_flash().await?,
+        layout: admin.layout(Menu::Pbx),
+    })
+}
+
+fn parse_id(raw: &str) -> Result<PbxLocationId, PageError> {
+    raw.parse::<i64>()
+        .map(PbxLocationId)
+        .map_err(|_| PageError::NotFound)
+}
+
+async fn new_form(admin: Admin) -> PbxFormPage {
+    let form = PbxLocationForm {
+        name: "PBX".into(),
+        pbx_type: "netsapiens".into(),
+        dns_lookup: "srv".into(),
+        api_auth: "api_key".into(),
+        ..Default::default()
+    };
+    PbxFormPage {
+        layout: admin.layout(Menu::Pbx),
+        id: None,
+        form,
+        errors: Vec::new(),
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<PbxFormPage, PageError> {
+    let id = parse_id(&id)?;
+    let l = state
+        .store
+        .get_pbx_location(admin.enterprise.id, id)
+        .await?;
+    let s = &l.settings;
+    let form = PbxLocationForm {
+        name: s.name.to_string(),
+        pbx_type: s.pbx_type.as_str().into(),
+        dns_lookup: s.dns_lookup.as_str().into(),
+        sip_domain: s.sip_domain.to_string(),
+        proxy: s.proxy.to_string(),
+        voicemail_code: s.voicemail_code.to_string(),
+        api_base_url: s.api_base_url.as_str().into(),
+        api_auth: s.api_auth_kind.as_str().into(),
+        oauth_client_id: s.oauth_client_id.clone().unwrap_or_default(),
+        oauth_username: s.oauth_username.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    Ok(PbxFormPage {
+        layout: admin.layout(Menu::Pbx),
+        id: Some(id.0),
+        form,
+        errors: Vec::new(),
+    })
+}
+
+/// The form as posted: secrets included, the CSRF token ignored here.
+#[derive(Deserialize)]
+struct Posted {
+    #[serde(flatten)]
+    form: PbxLocationForm,
+}
+
+/// Re-shows the form with every problem next to its field; secrets are never echoed back.
+fn with_errors(
+    admin: &Admin,
+    id: Option<i64>,
+    mut form: PbxLocationForm,
+    errors: Vec<(&'static str, String)>,
+) -> PbxFormPage {
+    form.api_key.clear();
+    form.oauth_client_secret.clear();
+    form.oauth_password.clear();
+    PbxFormPage {
+        layout: admin.layout(Menu::Pbx),
+        id,
+        form,
+        errors,
+    }
+}
+
+fn field_errors(errors: &teamline_domain::FieldErrors) -> Vec<(&'static str, String)> {
+    errors
+        .iter()
+        .map(|e| {
+            let name = FIELDS
+                .iter()
+                .find(|(label, _)| *label == e.field)
+                .map_or("name", |(_, n)| *n);
+            (name, e.message.clone())
+        })
+        .collect()
+}
+
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(posted): Form<Posted>,
+) -> Result<Response, PageError> {
+    let form = posted.form;
+    let cmd = match form.validate(false) {
+        Ok(cmd) => cmd,
+        Err(errors) => {
+            return Ok(with_errors(&admin, None, form, field_errors(&errors)).into_response());
+        }
+    };
+    let audit = Audit::new(
+        admin.actor(),
+        "pbx_location.create",
+        format!("Added PBX location {}", cmd.settings.name),
+    );
+    match state
+        .store
+        .create_pbx_location(admin.enterprise.id, &cmd, &audit)
+        .await
+    {
+        Ok(l) => {
+            admin
+                .flash(format!(
+                    "Added PBX location {}: use Test connection to check it.",
+                    l.settings.name
+                ))
+                .await?;
+            Ok(Redirect::to("/pbx").into_response())
+        }
+        Err(teamline_store::StoreError::Conflict { field, message }) => {
+            let errors = field_errors(&teamline_domain::FieldError::new(field, message).into());
+            Ok(with_errors(&admin, None, form, errors).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(posted): Form<Posted>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let e = admin.enterprise.id;
+    state.store.get_pbx_location(e, id).await?;
+    let form = posted.form;
+    let cmd = match form.validate(true) {
+        Ok(cmd) => cmd,
+        Err(errors) => {
+            return Ok(with_errors(&admin, Some(id.0), form, field_errors(&errors)).into_response());
+        }
+    };
+    let audit = Audit::new(
+        admin.actor(),
+        "pbx_location.update",
+        format!("Changed PBX location {}", cmd.settings.name),
+    );
+    match state.store.update_pbx_location(e, id, &cmd, &audit).await {
+        Ok(l) => {
+            state.engine.pbx_settings_changed(id);
+            admin
+                .flash(format!("Saved PBX location {}.", l.settings.name))
+                .await?;
+            Ok(Redirect::to("/pbx").into_response())
+        }
+        Err(teamline_store::StoreError::Conflict { field, message }) => {
+            let errors = field_errors(&teamline_domain::FieldError::new(field, message).into());
+            Ok(with_errors(&admin, Some(id.0), form, errors).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn test_connection(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let report = state
+        .engine
+        .test_pbx_connection(admin.enterprise.id, id)
+        .await
+        .map_err(engine_error)?;
+    let checks = report
+        .checks()
+        .into_iter()
+        .map(|(label, c)| {
+            let (status, class) = match c.status {
+                CheckStatus::Passed => ("Pass", "badge badge-ok"),
+                CheckStatus::Failed => ("Fail", "badge badge-bad"),
+                CheckStatus::Skipped => ("Skipped", "badge"),
+            };
+            CheckLine {
+                label,
+                status,
+                class,
+                message: c.message.clone(),
+            }
+        })
+        .collect();
+    let fragment = TestFragment {
+        id: id.0,
+        ok: report.ok(),
+        checks,
+    };
+    if is_htmx(&headers) {
+        Ok(fragment.into_response())
+    } else {
+        let message = if fragment.ok {
+            "Test connection: everything works.".to_owned()
+        } else {
+            format!(
+                "Test connection: {}",
+                report.first_failure().unwrap_or("a check failed")
+            )
+        };
+        admin.flash(message).await?;
+        Ok(Redirect::to("/pbx").into_response())
+    }
+}

@@ -1,0 +1,569 @@
+//! Users: the PBX users of the enterprise by tab (Licensed / Disabled / Deleted), with search,
+//! paging and the ⋮ Actions menu.
+
+use crate::AppState;
+use crate::auth::Admin;
+use crate::error::PageError;
+use crate::pages::{engine_error, is_htmx};
+use crate::views::{Layout, Menu};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::Path;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Redirect;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use teamline_domain::ids::PbxUserId;
+use teamline_domain::pbx_user::{PbxUserState, PushState};
+use teamline_domain::teams_voice::PolicyType;
+use teamline_store::{PbxUserListItem, PbxUserQuery, UserTab};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list))
+        .route("/users/{id}/row", get(row))
+        .route("/users/{id}/enable-calling", post(enable_calling))
+        .route("/users/{id}/disable-calling", post(disable_calling))
+        .route("/users/{id}/disable", post(disable_user))
+        .route("/users/{id}/enable", post(enable_user))
+        .route("/users/{id}/delete", get(confirm_delete).post(delete_user))
+}
+
+/// How many times a row refreshes itself (every 2 s) before it waits for a reload: a change
+/// waiting for consent or a long propagation should not poll forever.
+const MAX_ROW_POLLS: u32 = 90;
+
+/// Rows per page. Small enough to read, large enough that paging is rarely needed.
+pub const PAGE_SIZE: u32 = 50;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub tab: Option<String>,
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub page: Option<u32>,
+}
+
+fn parse_tab(s: Option<&str>) -> UserTab {
+    match s {
+        Some("disabled") => UserTab::Disabled,
+        Some("deleted") => UserTab::Deleted,
+        _ => UserTab::Licensed,
+    }
+}
+
+fn tab_key(tab: UserTab) -> &'static str {
+    match tab {
+        UserTab::Licensed => "licensed",
+        UserTab::Disabled => "disabled",
+        UserTab::Deleted => "deleted",
+    }
+}
+
+/// A status badge: words and a colour class.
+pub struct Badge {
+    pub text: String,
+    pub class: &'static str,
+}
+
+impl Badge {
+    fn new(text: impl Into<String>, class: &'static str) -> Self {
+        Self {
+            text: text.into(),
+            class,
+        }
+    }
+}
+
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub upn: String,
+    pub extension: String,
+    pub aor: String,
+    pub phone: String,
+    pub route: String,
+    pub calling: Badge,
+    /// Why the last push failed, or what is pending.
+    pub calling_detail: Option<String>,
+    pub microsoft: Badge,
+    pub microsoft_detail: Vec<String>,
+    pub flag: Option<String>,
+    pub state: PbxUserState,
+    pub calling_enabled: bool,
+    pub push_state: PushState,
+    /// For the row's forms (htmx also sends it as a header).
+    pub csrf: String,
+    /// How often this row has refreshed itself so far.
+    pub poll: u32,
+}
+
+impl UserRow {
+    pub fn from_item(item: &PbxUserListItem, csrf: &str) -> Self {
+        let u = &item.user;
+        let (calling, calling_detail) =
+            calling_badge(u.calling_enabled, u.push_state, u.last_error.as_deref());
+        let (microsoft, microsoft_detail) = match &item.observed {
+            None => (Badge::new("Not read yet", "badge"), Vec::new()),
+            Some(o) => {
+                let mut detail = Vec::new();
+                if !o.numbers.is_empty() {
+                    detail.push(o.numbers.join(", "));
+                }
+                for p in [
+                    PolicyType::OnlineVoiceRoutingPolicy,
+                    PolicyType::TenantDialPlan,
+                ] {
+                    if let Some(name) = o.policies.get(&p) {
+                        detail.push(format!(
+                            "{}: {}",
+                            p.label(),
+                            name.as_deref().unwrap_or("Global")
+                        ));
+                    }
+                }
+                let badge = if o.enterprise_voice {
+                    Badge::new("Enterprise voice on", "badge badge-ok")
+                } else {
+                    Badge::new("Enterprise voice off", "badge")
+                };
+                (badge, detail)
+            }
+        };
+        Self {
+            id: u.id.0,
+            name: item.display_name.clone(),
+            upn: item.upn.clone(),
+            extension: u.spec.sip_user.to_string(),
+            aor: format!("{}@{}", u.spec.sip_user, item.sip_domain),
+            phone: u.spec.phone_number.to_string(),
+            route: item.voice_route_name.clone(),
+            calling,
+            calling_detail,
+            microsoft,
+            microsoft_detail,
+            flag: item.teams_user_flag.clone(),
+            state: u.state,
+            calling_enabled: u.calling_enabled,
+            push_state: u.push_state,
+            csrf: csrf.to_owned(),
+            poll: 0,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.state == PbxUserState::Active
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.state == PbxUserState::Disabled
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.state == PbxUserState::Deleted
+    }
+
+    /// A row whose change is on its way to Microsoft refreshes itself until it settles.
+    pub fn polls(&self) -> bool {
+        !self.is_deleted()
+            && self.poll < MAX_ROW_POLLS
+            && matches!(
+                self.push_state,
+                PushState::Pending | PushState::InProgress | PushState::Propagating
+            )
+    }
+
+    pub fn next_poll(&self) -> u32 {
+        self.poll + 1
+    }
+}
+
+/// What the admin wants (calling on or off) combined with how far Microsoft is: a change
+/// Microsoft accepted but still applies is "pending propagation", not a failure.
+fn calling_badge(
+    enabled: bool,
+    push: PushState,
+    last_error: Option<&str>,
+) -> (Badge, Option<String>) {
+    let want = if enabled { "Enabled" } else { "Disabled" };
+    match push {
+        PushState::InSync if enabled => (Badge::new("Enabled", "badge badge-ok"), None),
+        PushState::InSync => (Badge::new("Disabled", "badge"), None),
+        PushState::Pending => (
+            Badge::new(format!("{want} · pending sync"), "badge badge-warn"),
+            Some("Waiting to be sent to Microsoft (Dashboard → Sync Teams Users).".to_owned()),
+        ),
+        PushState::InProgress => (
+            Badge::new(format!("{want} · in progress"), "badge badge-info"),
+            None,
+        ),
+        PushState::Propagating => (
+            Badge::new(format!("{want} · pending propagation"), "badge badge-info"),
+            Some("Microsoft accepted the change and is still applying it.".to_owned()),
+        ),
+        PushState::Failed => (
+            Badge::new(format!("{want} · failed"), "badge badge-bad"),
+            last_error.map(str::to_owned),
+        ),
+        PushState::Drift => (
+            Badge::new("Changed in Teams", "badge badge-warn"),
+            Some("Microsoft holds a different configuration than Teamline (changed outside Teamline).".to_owned()),
+        ),
+    }
+}
+
+pub struct TabLink {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The table part of the page, also answered alone to htmx (search as you type, paging).
+pub struct UsersTable {
+    pub tab: &'static str,
+    pub q: String,
+    pub rows: Vec<UserRow>,
+    pub total: u64,
+    pub first: u64,
+    pub last: u64,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+    pub csrf: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    pub layout: Layout,
+    pub tabs: Vec<TabLink>,
+    pub t: UsersTable,
+    pub notice: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users_table.html")]
+pub struct UsersTableFragment {
+    pub t: UsersTable,
+}
+
+fn href(tab: &str, q: &str, page: u32) -> String {
+    let mut pairs = vec![("tab", tab.to_owned())];
+    if !q.is_empty() {
+        pairs.push(("q", q.to_owned()));
+    }
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    format!(
+        "/users?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+pub async fn table(
+    state: &AppState,
+    admin: &Admin,
+    query: &ListQuery,
+) -> Result<UsersTable, PageError> {
+    let tab = parse_tab(query.tab.as_deref());
+    let q = query.q.as_deref().unwrap_or_default().trim().to_owned();
+    let page = query.page.unwrap_or(1).max(1);
+    let result = state
+        .store
+        .list_pbx_users(
+            admin.enterprise.id,
+            &PbxUserQuery {
+                tab,
+                search: Some(q.clone()).filter(|s| !s.is_empty()),
+                limit: PAGE_SIZE,
+                offset: (page - 1).saturating_mul(PAGE_SIZE),
+            },
+        )
+        .await?;
+    let first = u64::from((page - 1) * PAGE_SIZE) + 1;
+    let last = first + result.items.len() as u64 - 1;
+    let key = tab_key(tab);
+    Ok(UsersTable {
+        tab: key,
+        rows: result
+            .items
+            .iter()
+            .map(|i| UserRow::from_item(i, &admin.csrf))
+            .collect(),
+        total: result.total,
+        first: first.min(result.total),
+        last: last.min(result.total),
+        prev_href: (page > 1).then(|| href(key, &q, page - 1)),
+        next_href: (last < result.total).then(|| href(key, &q, page + 1)),
+        q,
+        csrf: admin.csrf.clone(),
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let t = table(&state, &admin, &query).await?;
+    // Search as you type and paging swap the table only.
+    if headers.get("hx-target").is_some_and(|v| v == "users-table") {
+        return Ok(UsersTableFragment { t }.into_response());
+    }
+    let tabs = [
+        ("Licensed", "licensed"),
+        ("Disabled", "disabled"),
+        ("Deleted", "deleted"),
+    ]
+    .into_iter()
+    .map(|(label, key)| TabLink {
+        label,
+        href: href(key, &t.q, 1),
+        current: key == t.tab,
+    })
+    .collect();
+    Ok(UsersPage {
+        layout: admin.layout(Menu::Users),
+        tabs,
+        t,
+        notice: admin.take_flash().await?,
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "user_row.html")]
+pub struct UserRowFragment {
+    pub r: UserRow,
+}
+
+/// A user id from the path; anything that is not one of this enterprise's users is "not found".
+fn user_id(raw: &str) -> Result<PbxUserId, PageError> {
+    raw.parse().map(PbxUserId).map_err(|_| PageError::NotFound)
+}
+
+async fn row_of(
+    state: &AppState,
+    admin: &Admin,
+    id: PbxUserId,
+    poll: u32,
+) -> Result<UserRowFragment, PageError> {
+    let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
+    let mut r = UserRow::from_item(&item, &admin.csrf);
+    r.poll = poll;
+    Ok(UserRowFragment { r })
+}
+
+#[derive(Deserialize)]
+struct RowQuery {
+    #[serde(default)]
+    poll: u32,
+}
+
+async fn row(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<RowQuery>,
+) -> Result<UserRowFragment, PageError> {
+    row_of(&state, &admin, user_id(&id)?, q.poll).await
+}
+
+fn tab_of(state: PbxUserState) -> &'static str {
+    match state {
+        PbxUserState::Active => "licensed",
+        PbxUserState::Disabled => "disabled",
+        PbxUserState::Deleted => "deleted",
+    }
+}
+
+/// After an action: htmx gets the changed row, a plain form goes back to the list with a message.
+async fn after_action(
+    state: &AppState,
+    admin: &Admin,
+    headers: &HeaderMap,
+    id: PbxUserId,
+    message: String,
+    back_to: PbxUserState,
+) -> Result<Response, PageError> {
+    if is_htmx(headers) {
+        return Ok(row_of(state, admin, id, 0).await?.into_response());
+    }
+    admin.flash(message).await?;
+    Ok(Redirect::to(&format!("/users?tab={}", tab_of(back_to))).into_response())
+}
+
+async fn set_calling(
+    state: AppState,
+    admin: Admin,
+    headers: HeaderMap,
+    raw_id: String,
+    enabled: bool,
+) -> Result<Response, PageError> {
+    let id = user_id(&raw_id)?;
+    let user = state
+        .engine
+        .set_calling(admin.enterprise.id, &admin.actor(), id, enabled)
+        .await
+        .map_err(engine_error)?;
+    let verb = if enabled { "Enabling" } else { "Disabling" };
+    after_action(
+        &state,
+        &admin,
+        &headers,
+        id,
+        format!("{verb} calling for extension {}.", user.spec.sip_user),
+        user.state,
+    )
+    .await
+}
+
+async fn enable_calling(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    set_calling(state, admin, headers, id, true).await
+}
+
+async fn disable_calling(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    set_calling(state, admin, headers, id, false).await
+}
+
+async fn disable_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let user = state
+        .engine
+        .disable_user(admin.enterprise.id, &admin.actor(), id)
+        .await
+        .map_err(engine_error)?;
+    after_action(
+        &state,
+        &admin,
+        &headers,
+        id,
+        format!(
+            "The user on extension {} is disabled: calling is paused and the extension stays reserved.",
+            user.spec.sip_user
+        ),
+        PbxUserState::Active,
+    )
+    .await
+}
+
+async fn enable_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let user = state
+        .engine
+        .enable_user(admin.enterprise.id, &admin.actor(), id)
+        .await
+        .map_err(engine_error)?;
+    after_action(
+        &state,
+        &admin,
+        &headers,
+        id,
+        format!(
+            "The user on extension {} is active again.",
+            user.spec.sip_user
+        ),
+        PbxUserState::Disabled,
+    )
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "user_delete.html")]
+pub struct ConfirmDeletePage {
+    pub layout: Layout,
+    pub r: UserRow,
+}
+
+async fn confirm_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let item = state
+        .store
+        .get_pbx_user(admin.enterprise.id, user_id(&id)?)
+        .await?;
+    if item.user.state != PbxUserState::Disabled {
+        return Err(PageError::BadRequest(format!(
+            "{} is not disabled: only a disabled user can be deleted. Use Disable User first.",
+            item.display_name
+        )));
+    }
+    Ok(ConfirmDeletePage {
+        r: UserRow::from_item(&item, &admin.csrf),
+        layout: admin.layout(Menu::Users),
+    }
+    .into_response())
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
+    let user = state
+        .engine
+        .delete_user(admin.enterprise.id, &admin.actor(), id)
+        .await
+        .map_err(engine_error)?;
+    admin
+        .flash(format!(
+            "{} was deleted: extension {} and number {} are free again.",
+            item.display_name, user.spec.sip_user, user.spec.phone_number
+        ))
+        .await?;
+    Ok(Redirect::to("/users?tab=disabled").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_propagation_is_not_a_failure() {
+        let (b, _) = calling_badge(true, PushState::Propagating, None);
+        assert_eq!(b.text, "Enabled · pending propagation");
+        assert!(!b.class.contains("badge-bad"));
+        let (b, detail) = calling_badge(true, PushState::Failed, Some("number in use"));
+        assert!(b.class.contains("badge-bad"));
+        assert_eq!(detail.as_deref(), Some("number in use"));
+    }
+
+    #[test]
+    fn links_keep_tab_and_search() {
+        assert_eq!(href("disabled", "", 1), "/users?tab=disabled");
+        assert_eq!(
+            href("licensed", "Adele V", 3),
+            "/users?tab=licensed&q=Adele+V&page=3"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+// Teamline portal: the few behaviours htmx does not cover. No inline scripts anywhere (the
+// Content-Security-Policy forbids them), so everything is wired by event delegation here.
+(function () {
+  "use strict";
+
+  function listFor(input) {
+    return document.getElementById(input.getAttribute("aria-controls"));
+  }
+
+  function closeList(input, list) {
+    list.innerHTML = "";
+    input.setAttribute("aria-expanded", "false");
+  }
+
+  // A combobox option was chosen: put its value in the input and validate it.
+  function choose(option) {
+    var list = option.closest('[role="listbox"]');
+    var input = list && document.getElementById(list.dataset.for);
+    if (!input) return;
+    input.value = option.dataset.value;
+    closeList(input, list);
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    input.focus();
+  }
+
+  document.addEventListener("click", function (ev) {
+    var option = ev.target.closest('[role="option"][data-value]');
+    if (option) {
+      ev.preventDefault();
+      choose(option);
+      return;
+    }
+    // Close open ⋮ menus when clicking elsewhere.
+    document.querySelectorAll("details.actions-menu[open]").forEach(function (d) {
+      if (!d.contains(ev.target)) d.removeAttribute("open");
+    });
+  });
+
+  document.addEventListener("keydown", function (ev) {
+    var input = ev.target.closest && ev.target.closest('[role="combobox"]');
+    if (!input) return;
+    var list = listFor(input);
+    if (!list) return;
+    var options = Array.prototype.slice.call(list.querySelectorAll('[role="option"]'));
+    if (ev.key === "Escape") {
+      closeList(input, list);
+      return;
+    }
+    if (!options.length) return;
+    var current = options.findIndex(function (o) { return o.getAttribute("aria-selected") === "true"; });
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      ev.preventDefault();
+      var next = ev.key === "ArrowDown" ? current + 1 : current - 1;
+      next = (next + options.length) % options.length;
+      options.forEach(function (o, i) { o.setAttribute("aria-selected", i === next ? "true" : "false"); });
+      input.setAttribute("aria-activedescendant", options[next].id);
+    } else if (ev.key === "Enter") {
+      ev.preventDefault();
+      choose(options[current >= 0 ? current : 0]);
+    }
+  });
+
+  // A row refreshing itself must not close the ⋮ menu the admin has open: skip that refresh
+  // (the next one comes two seconds later).
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var elt = ev.detail.elt;
+    if (elt && elt.matches && elt.matches("tr[id^='user-']") && elt.querySelector("details[open]")) {
+      ev.preventDefault();
+    }
+  });
+
+  // Keep aria-expanded in step with the options htmx swapped in.
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var list = ev.detail.target;
+    if (list && list.getAttribute("role") === "listbox") {
+      var input = document.getElementById(list.dataset.for);
+      if (input) input.setAttribute("aria-expanded", list.children.length ? "true" : "false");
+    }
+  });
+})();

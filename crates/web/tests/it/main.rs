@@ -1,0 +1,13 @@
+//! The portal over HTTP: sessions, CSRF, scoping and error pages, on a real server with a
+//! fresh SQLite store holding the demo data.
+
+// Test code asserts by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod app;
+mod consent;
+mod foundations;
+mod pages;
+mod pbx_audit;
+mod signin;
+mod users;

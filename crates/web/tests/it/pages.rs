@@ -1,0 +1,451 @@
+//! The portal's pages and their htmx fragments over HTTP: tenant scoping, the SET UP PBX USER
+//! helpers, Save/Edit, Delete, calling actions, Sync Teams Users and Troubleshoot.
+
+use crate::app::{Browser, TestApp, location};
+use crate::users::set_up;
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::enterprise::TenantId;
+use teamline_domain::ids::PbxUserId;
+use teamline_sim::microsoft::demo as ms;
+use teamline_store::{PbxUserQuery, UserTab};
+
+async fn debra(app: &TestApp) -> PbxUserId {
+    app.store
+        .list_pbx_users(
+            app.contoso.id,
+            &PbxUserQuery {
+                tab: UserTab::Disabled,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .user
+        .id
+}
+
+async fn text(r: reqwest::RequestBuilder) -> (u16, String) {
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn htmx(b: &Browser, path: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    b.post_form(path, fields).header("hx-request", "true")
+}
+
+#[tokio::test]
+async fn another_enterprises_users_answer_not_found() {
+    let app = TestApp::start().await;
+    let debra = debra(&app).await;
+    let fabrikam_tenant = TenantId::parse(ms::FABRIKAM_TENANT_ID).unwrap();
+    app.store
+        .register_enterprise(
+            app.fabrikam.id,
+            &fabrikam_tenant,
+            &Audit::new(Actor::System("test".into()), "test", "Fabrikam registered"),
+        )
+        .await
+        .unwrap();
+    let contoso = app.signed_in().await;
+    let fabrikam = app
+        .session_for(app.fabrikam.id, ms::FABRIKAM_TENANT_ID)
+        .await;
+
+    let (status, page) = text(contoso.get(&format!("/users/{debra}/edit"))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Edit PBX user — Debra Berger"), "{page}");
+
+    for path in [
+        format!("/users/{debra}/edit"),
+        format!("/users/{debra}/row"),
+        format!("/users/{debra}/delete"),
+        "/users/not-a-number/edit".to_owned(),
+    ] {
+        let (status, page) = text(fabrikam.get(&path)).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!page.contains("Debra"), "{path} leaked: {page}");
+    }
+    for action in ["enable", "enable-calling", "delete"] {
+        let (status, _) = text(fabrikam.post_form(&format!("/users/{debra}/{action}"), &[])).await;
+        assert_eq!(status, 404, "{action}");
+    }
+    let (_, list) = text(fabrikam.get("/users?tab=disabled")).await;
+    assert!(!list.contains("Debra Berger"));
+    // Nothing changed for Contoso.
+    let (_, list) = text(contoso.get("/users?tab=disabled")).await;
+    assert!(list.contains("Debra Berger"));
+}
+
+#[tokio::test]
+async fn the_forms_helpers_answer_what_the_admin_chose() {
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    let pbx_location = app.store.list_pbx_locations(app.contoso.id).await.unwrap()[0]
+        .id
+        .to_string();
+
+    // Validation as you type: the touched field's problem, none for fields not reached yet.
+    let (status, oob) = text(
+        htmx(
+            &b,
+            "/users/form/validate",
+            &[("pbx_location", &pbx_location), ("sip_user", "1015")],
+        )
+        .header("hx-trigger-name", "sip_user"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sip = oob
+        .split("id=\"error-sip_user\"")
+        .nth(1)
+        .unwrap()
+        .split("</p>")
+        .next()
+        .unwrap();
+    assert!(
+        sip.contains("Debra Berger") && sip.contains("Delete User"),
+        "{sip}"
+    );
+    assert!(
+        oob.contains(r#"<p class="field-error" id="error-teams_user" hx-swap-oob="true"></p>"#)
+    );
+
+    // Phone Number: typing 11000 offers +11000.
+    let (_, options) = text(htmx(
+        &b,
+        "/users/form/phone-options",
+        &[("phone_number", "11000")],
+    ))
+    .await;
+    assert!(options.contains(r#"data-value="+11000""#), "{options}");
+
+    // Choosing the SIP User pre-fills +1<ext> and resets User Devices.
+    let (_, swap) = text(htmx(
+        &b,
+        "/users/form/sip-user",
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1000"),
+            ("device", "1001tm"),
+        ],
+    ))
+    .await;
+    assert!(swap.starts_with(r#"<div id="user-devices""#), "{swap}");
+    assert!(
+        swap.contains(r#"value="+11000""#) && swap.contains(r#"hx-swap-oob="true""#),
+        "{swap}"
+    );
+    assert!(
+        swap.contains(r#"name="device" id="device" value="""#),
+        "another extension's device is dropped"
+    );
+    // A number the admin typed is kept.
+    let (_, swap) = text(htmx(
+        &b,
+        "/users/form/sip-user",
+        &[
+            ("sip_user", "1001"),
+            ("phone_number", "+14255550123"),
+            ("phone_autofill", "+11000"),
+        ],
+    ))
+    .await;
+    assert!(swap.contains(r#"value="+14255550123""#), "{swap}");
+
+    // Add New Device: 1000 already has its tm handle; 1002 is offered one, with an address.
+    let (_, list) = text(htmx(
+        &b,
+        "/users/form/devices",
+        &[("pbx_location", &pbx_location), ("sip_user", "1000")],
+    ))
+    .await;
+    assert!(
+        list.contains(r#"data-device="1000tm""#) && !list.contains("create-device"),
+        "{list}"
+    );
+    let (_, list) = text(htmx(
+        &b,
+        "/users/form/devices",
+        &[("pbx_location", &pbx_location), ("sip_user", "1002")],
+    ))
+    .await;
+    assert!(list.contains("Create 1002tm on the PBX"), "{list}");
+    assert!(list.contains("Emergency address for 1002tm"), "{list}");
+
+    // SELECT keeps only a device of the chosen extension.
+    let (_, chosen) = text(htmx(
+        &b,
+        "/users/form/devices/select",
+        &[("sip_user", "1000"), ("choose", "1000tm")],
+    ))
+    .await;
+    assert!(
+        chosen.contains(r#"id="selected-device">1000tm<"#),
+        "{chosen}"
+    );
+    let (_, refused) = text(htmx(
+        &b,
+        "/users/form/devices/select",
+        &[("sip_user", "1000"), ("choose", "1001tm")],
+    ))
+    .await;
+    assert!(
+        refused.contains("does not belong to extension 1000"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn save_user_then_edit_it() {
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    let e = app.contoso.id;
+    let pbx_location = app.store.list_pbx_locations(e).await.unwrap()[0]
+        .id
+        .to_string();
+    let routes = app.store.list_voice_routes(e).await.unwrap();
+    let east = routes
+        .iter()
+        .find(|r| r.name.as_str() == "US East 2")
+        .unwrap()
+        .id
+        .to_string();
+    let west = routes
+        .iter()
+        .find(|r| r.name.as_str() == "US West")
+        .unwrap()
+        .id
+        .to_string();
+    let adele = ms::contoso_user_id("Adele Vance");
+    let form = |route: &str| {
+        vec![
+            ("pbx_location", pbx_location.clone()),
+            ("voice_route", route.to_owned()),
+            ("teams_user", adele.clone()),
+            ("sip_user", "1000".to_owned()),
+            ("phone_number", "11000".to_owned()),
+            ("caller_name_policy", "transparent".to_owned()),
+            ("forwarded_caller_id", "user_caller_id".to_owned()),
+            ("assign_dial_plan", "true".to_owned()),
+            ("device", "1000tm".to_owned()),
+        ]
+    };
+    let fields = form(&east);
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post_form("/users/new", &borrowed).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/users");
+    let (_, page) = text(b.get("/users")).await;
+    assert!(
+        page.contains("Adele Vance is set up on extension 1000 with +11000"),
+        "{page}"
+    );
+    // The message shows once.
+    let (_, page) = text(b.get("/users")).await;
+    assert!(!page.contains("is set up on extension"));
+
+    let id = app
+        .store
+        .list_pbx_users(
+            e,
+            &PbxUserQuery {
+                limit: 10,
+                search: Some("1000".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .user
+        .id;
+    let (status, page) = text(b.get(&format!("/users/{id}/edit"))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Edit PBX user — Adele Vance"));
+    assert!(page.contains(r#"value="+11000""#) && page.contains(r#"id="selected-device">1000tm<"#));
+    let version = app
+        .store
+        .get_pbx_user(e, id)
+        .await
+        .unwrap()
+        .user
+        .version
+        .to_string();
+    let mut fields = form(&west);
+    fields.push(("version", version));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b
+        .post_form(&format!("/users/{id}/edit"), &borrowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let item = app.store.get_pbx_user(e, id).await.unwrap();
+    assert_eq!(item.voice_route_name, "US West");
+
+    // A stale form (someone saved in between) is refused, not silently overwritten.
+    let mut fields = form(&east);
+    fields.push(("version", "1".to_owned()));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, page) = text(b.post_form(&format!("/users/{id}/edit"), &borrowed)).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("changed by someone else"), "{page}");
+}
+
+#[tokio::test]
+async fn delete_user_asks_first_and_frees_the_extension() {
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    let debra = debra(&app).await;
+    let (status, page) = text(b.get(&format!("/users/{debra}/delete"))).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Delete Debra Berger (DebraB@contoso.example)?"),
+        "{page}"
+    );
+    assert!(
+        page.contains("frees extension <strong class=\"mono\">1015</strong>"),
+        "{page}"
+    );
+
+    let r = b
+        .post_form(&format!("/users/{debra}/delete"), &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, page) = text(b.get(&location(&r))).await;
+    assert!(
+        page.contains("Debra Berger was deleted: extension 1015 and number +11015 are free again."),
+        "{page}"
+    );
+    let (_, page) = text(b.get("/users?tab=deleted")).await;
+    assert!(page.contains("Debra Berger"));
+    let location_id = app.store.list_pbx_locations(app.contoso.id).await.unwrap()[0].id;
+    let ext = teamline_domain::sip::Extension::parse("1015").unwrap();
+    let holder = app
+        .store
+        .holder_of_extension(location_id, &ext)
+        .await
+        .unwrap();
+    assert!(
+        holder.is_none_or(|h| !h.state.reserves()),
+        "1015 is still reserved"
+    );
+
+    // Only a disabled user can be deleted.
+    set_up(&app, "Adele Vance", "1000").await;
+    let adele = app
+        .store
+        .list_pbx_users(
+            app.contoso.id,
+            &PbxUserQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .user
+        .id;
+    let (status, page) = text(b.get(&format!("/users/{adele}/delete"))).await;
+    assert_eq!(status, 400);
+    assert!(
+        page.contains("only a disabled user can be deleted"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn calling_actions_answer_htmx_with_the_changed_row() {
+    let app = TestApp::start().await;
+    set_up(&app, "Adele Vance", "1000").await;
+    let b = app.signed_in().await;
+    let id = app
+        .store
+        .list_pbx_users(
+            app.contoso.id,
+            &PbxUserQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .user
+        .id;
+    let (status, row) = text(htmx(&b, &format!("/users/{id}/disable-calling"), &[])).await;
+    assert_eq!(status, 200);
+    assert!(row.starts_with(&format!("<tr id=\"user-{id}\"")), "{row}");
+    assert!(
+        row.contains("Disabled · pending sync") || row.contains("Disabled · in progress"),
+        "{row}"
+    );
+    assert!(
+        row.contains(">Enable Calling<"),
+        "the menu now offers Enable Calling: {row}"
+    );
+    assert!(
+        row.contains(&format!("/users/{id}/row?poll=1")),
+        "the row refreshes itself: {row}"
+    );
+    // A plain form goes back to the list with a message.
+    let r = b
+        .post_form(&format!("/users/{id}/disable"), &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/users?tab=licensed");
+    let (_, page) = text(b.get("/users?tab=disabled")).await;
+    assert!(
+        page.contains("calling is paused and the extension stays reserved"),
+        "{page}"
+    );
+    assert!(page.contains("Adele Vance"));
+}
+
+#[tokio::test]
+async fn sync_teams_users_shows_progress_until_done() {
+    // This app has no job runner: the sync stays queued, so its progress is what is shown.
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    let (status, live) = text(htmx(&b, "/dashboard/sync-teams-users", &[])).await;
+    assert_eq!(status, 200);
+    assert!(
+        live.starts_with(r#"<div id="live" hx-get="/dashboard/live" hx-trigger="every 1s""#),
+        "{live}"
+    );
+    assert!(live.contains("Waiting to start"), "{live}");
+    let (_, page) = text(b.get("/dashboard")).await;
+    assert!(
+        page.contains("Asked to sync Teams users"),
+        "the request is in the activity"
+    );
+}
+
+#[tokio::test]
+async fn troubleshoot_explains_a_user_without_teams_phone() {
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    let (status, page) = text(b.get("/troubleshoot?q=ChristieC%40contoso.example")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Christie Cline (ChristieC@contoso.example)"),
+        "{page}"
+    );
+    let line = page
+        .split("<strong>Teams Phone licence</strong>")
+        .nth(1)
+        .unwrap()
+        .split("</li>")
+        .next()
+        .unwrap();
+    assert!(line.contains("Fix: assign Teams Phone"), "{line}");
+    assert!(page.contains("Needs a fix"));
+    let (_, page) = text(b.get("/troubleshoot")).await;
+    assert!(page.contains(r#"id="user-group-sync""#), "{page}");
+}

@@ -1,0 +1,204 @@
+//! "Sign in with Microsoft" against the simulated Entra ID, followed hop by hop.
+
+use crate::app::{TestApp, location};
+use teamline_sim::microsoft::demo as ms;
+
+fn cookie_of(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("teamline_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// The value of `name="<name>" value="…"` in a simulator page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let key = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + key.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+pub fn form_action(html: &str, form_id: &str) -> String {
+    let at = html.find(&format!(r#"id="{form_id}""#)).unwrap();
+    let key = r#"action=""#;
+    let start = html[at..].find(key).unwrap() + at + key.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// What the admin ends up with after signing in at the simulator as `upn`: the response of
+/// Teamline's callback, the cookie before sign-in and the cookie after.
+async fn sign_in(app: &TestApp, upn: &str, password: &str) -> (reqwest::Response, String, String) {
+    let start = app.get("/auth/microsoft/start").send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let before = cookie_of(&start).expect("the sign-in start sets a session cookie");
+    let authorize = location(&start);
+    let ms_base = authorize
+        .split("/organizations/")
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let page = app
+        .http
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let flow = hidden(&page, "flow");
+    let action = form_action(&page, "signin-form");
+    let mut r = app
+        .http
+        .post(format!("{ms_base}{action}"))
+        .form(&[
+            ("flow", flow.as_str()),
+            ("loginfmt", upn),
+            ("passwd", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if r.status() == 200 {
+        // A tenant that never consented shows its consent screen first.
+        let page = r.text().await.unwrap();
+        assert!(page.contains("consent-form"), "{page}");
+        let action = form_action(&page, "consent-form");
+        r = app
+            .http
+            .post(format!("{ms_base}{action}"))
+            .form(&[
+                ("flow", hidden(&page, "flow").as_str()),
+                ("decision", "accept"),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        r.status().is_redirection(),
+        "Microsoft sends the browser back"
+    );
+    let callback = location(&r);
+    assert!(
+        callback.starts_with(&format!("{}/auth/microsoft/callback?", app.url)),
+        "{callback}"
+    );
+    let done = app
+        .http
+        .get(&callback)
+        .header("cookie", &before)
+        .send()
+        .await
+        .unwrap();
+    let after = cookie_of(&done).unwrap_or_default();
+    (done, before, after)
+}
+
+#[tokio::test]
+async fn global_administrator_gets_in_with_a_new_session_id() {
+    let app = TestApp::start().await;
+    let (done, before, after) = sign_in(&app, ms::CONTOSO_ADMIN_UPN, ms::ADMIN_PASSWORD).await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(location(&done), "/dashboard");
+    assert!(
+        !after.is_empty() && after != before,
+        "the session id is rotated at sign-in"
+    );
+    let page = app
+        .get("/dashboard")
+        .header("cookie", &after)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains(ms::CONTOSO_ADMIN_NAME), "{page}");
+    assert!(page.contains("Global Administrator"), "{page}");
+    assert!(
+        page.contains("signed in (Global Administrator)"),
+        "the sign-in is in the activity: {page}"
+    );
+    // The id from before sign-in is worth nothing.
+    let r = app
+        .get("/dashboard")
+        .header("cookie", &before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/sign-in");
+}
+
+#[tokio::test]
+async fn a_user_who_is_not_an_administrator_is_refused_with_the_reason() {
+    let app = TestApp::start().await;
+    let (done, _, after) = sign_in(&app, ms::CONTOSO_NON_ADMIN_UPN, ms::USER_PASSWORD).await;
+    assert_eq!(done.status(), 403);
+    let page = done.text().await.unwrap();
+    assert!(
+        page.contains("AdeleV@contoso.example is not a Global Administrator of Contoso"),
+        "{page}"
+    );
+    assert!(
+        after.is_empty() || {
+            let r = app
+                .get("/dashboard")
+                .header("cookie", &after)
+                .send()
+                .await
+                .unwrap();
+            location(&r) == "/sign-in"
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_teams_administrator_gets_in_once_management_consent_is_granted() {
+    // The demo's Contoso granted enterprise management consent.
+    let app = TestApp::start().await;
+    let (done, _, after) = sign_in(&app, ms::CONTOSO_TEAMS_ADMIN_UPN, ms::USER_PASSWORD).await;
+    assert_eq!(location(&done), "/dashboard", "{:?}", done.status());
+    let page = app
+        .get("/dashboard")
+        .header("cookie", &after)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Teams Administrator"), "{page}");
+}
+
+#[tokio::test]
+async fn an_administrator_of_an_unregistered_tenant_is_refused_with_the_reason() {
+    let app = TestApp::start().await;
+    let (done, _, _) = sign_in(&app, ms::FABRIKAM_ADMIN_UPN, ms::ADMIN_PASSWORD).await;
+    assert_eq!(done.status(), 403);
+    let page = done.text().await.unwrap();
+    assert!(page.contains("not registered with Teamline"), "{page}");
+    assert!(page.contains(ms::FABRIKAM_TENANT_ID), "{page}");
+}
+
+#[tokio::test]
+async fn a_callback_that_this_browser_did_not_start_is_refused() {
+    let app = TestApp::start().await;
+    let r = app
+        .get("/auth/microsoft/callback?code=x&state=y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("not started from this browser")
+    );
+}
