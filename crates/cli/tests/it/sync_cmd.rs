@@ -110,7 +110,7 @@ async fn without_a_server_the_sync_runs_here_first_full_then_delta() {
         &["--enterprise", "Syncco"],
     ));
     assert!(
-        second.contains("Syncco: Applied 0 changes from Microsoft 365"),
+        second.contains("Syncco: Synced 0 changes from Microsoft 365"),
         "{second}"
     );
 

@@ -60,7 +60,7 @@ impl SyncReport {
         let what = if self.full {
             format!("Synced {} users from Microsoft 365", self.seen)
         } else {
-            format!("Applied {} changes from Microsoft 365", self.seen)
+            format!("Synced {} changes from Microsoft 365", self.seen)
         };
         format!(
             "{what} in {secs:.1} s: {} added, {} changed, {} flagged",
