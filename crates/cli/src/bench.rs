@@ -28,6 +28,12 @@ pub struct BenchArgs {
 pub enum Bench {
     /// Time the Users page with many PBX users (target: median under 50 ms).
     UsersPage(UsersPageArgs),
+    /// Full sync and a 1 % delta round of a large simulated tenant, and peak memory (targets:
+    /// 5 s, 0.5 s, 200 MB). Prints JSON last.
+    Sync(crate::bench_sync::BenchSyncArgs),
+    /// Enable Calling for many users under a simulated throttle of N requests per 10 s; prints
+    /// the achieved rate as a fraction of N (target 0.9) as JSON last.
+    Enable(crate::bench_sync::BenchEnableArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -43,6 +49,8 @@ pub struct UsersPageArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.bench {
         Bench::UsersPage(a) => users_page(a).await,
+        Bench::Sync(a) => crate::bench_sync::bench_sync(&a).await.map(drop),
+        Bench::Enable(a) => crate::bench_sync::bench_enable(&a).await.map(drop),
     }
 }
 

@@ -49,6 +49,51 @@ pub struct Opened {
 
 pub const KEY_FILE: &str = "encryption.key";
 
+/// Opens the store for a command that only queues work and follows it (`teamline sync`):
+/// when a running Teamline holds the SQLite data directory, the database is shared with it
+/// (SQLite allows readers and short writes from other processes; only one process may run
+/// jobs). Returns whether this process holds the data directory, i.e. must run jobs itself.
+pub async fn open_store_alongside_server(args: &StoreArgs) -> anyhow::Result<(Opened, bool)> {
+    if args.database_url.is_some() {
+        return Ok((open_store(args).await?, true));
+    }
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            args.data_dir.display()
+        )
+    })?;
+    match lock_data_dir(&args.data_dir) {
+        Ok(lock) => {
+            let keyring = Arc::new(load_keyring(args)?);
+            let path = args.data_dir.join("teamline.db");
+            let store = teamline_store_sqlite::open(&path, keyring, Arc::new(SystemClock)).await?;
+            Ok((
+                Opened {
+                    store: Arc::new(store),
+                    _lock: Some(lock),
+                },
+                true,
+            ))
+        }
+        Err(_) => {
+            let keyring = Arc::new(load_keyring(args)?);
+            let path = args.data_dir.join("teamline.db");
+            let store = teamline_store_sqlite::open(&path, keyring, Arc::new(SystemClock)).await?;
+            tracing::info!(
+                "another Teamline is using this data directory: its runner will do the work"
+            );
+            Ok((
+                Opened {
+                    store: Arc::new(store),
+                    _lock: None,
+                },
+                false,
+            ))
+        }
+    }
+}
+
 pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Opened> {
     open(args, true).await
 }

@@ -4,7 +4,7 @@
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
-use teamline::{bench, config, demo, pbx_cmd, serve};
+use teamline::{bench, config, demo, pbx_cmd, serve, sync_cmd};
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +34,10 @@ enum Command {
     /// Run the simulated Microsoft cloud (Entra ID, Graph, Teams admin) standalone and print
     /// its endpoints, the demo accounts and the CA to trust.
     Sim(sim_cmd::SimArgs),
-    /// Run a benchmark and print its figures (e.g. `teamline bench users-page`).
+    /// Sync an enterprise's users from Microsoft 365 now (only the changes since the last
+    /// sync, or everything with --full) and show the progress.
+    Sync(sync_cmd::SyncArgs),
+    /// Run a benchmark and print its figures: `teamline bench users-page|sync|enable`.
     Bench(bench::BenchArgs),
 }
 
@@ -63,6 +66,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Sim(args) => sim_cmd::run(args).await,
+            Command::Sync(args) => sync_cmd::run(args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     })

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use teamline_engine::{ApiConnector, Engine, EngineSettings};
 use teamline_microsoft::{MicrosoftClient, MicrosoftCloud, MicrosoftConfig};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,65 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub microsoft: MicrosoftArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// How the engine schedules and runs its work.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Seconds between directory syncs (delta rounds) of each enterprise with consent;
+    /// 0 = only on demand.
+    #[arg(long, env = "TEAMLINE_SYNC_INTERVAL_SECS", default_value_t = 300)]
+    pub sync_interval_secs: u64,
+
+    /// Seconds between drift checks of each enterprise's configured users (Teams read back and
+    /// PBX devices); 0 = only on demand.
+    #[arg(long, env = "TEAMLINE_RECONCILE_INTERVAL_SECS", default_value_t = 3600)]
+    pub reconcile_interval_secs: u64,
+
+    /// Jobs this instance works on at once.
+    #[arg(long, env = "TEAMLINE_RUNNER_CONCURRENCY", default_value_t = 8)]
+    pub runner_concurrency: usize,
+
+    /// Seconds a job stays claimed by this instance without news before another instance (or
+    /// this one after a restart) takes it over.
+    #[arg(long, env = "TEAMLINE_JOB_LEASE_SECS", default_value_t = 60)]
+    pub job_lease_secs: u64,
+
+    /// At most this many requests run at once against one Microsoft 365 tenant.
+    #[arg(
+        long,
+        env = "TEAMLINE_MICROSOFT_TENANT_CONCURRENCY",
+        default_value_t = 4
+    )]
+    pub microsoft_tenant_concurrency: usize,
+}
+
+impl EngineArgs {
+    pub fn settings(&self) -> EngineSettings {
+        let every = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        EngineSettings {
+            directory_sync_every: every(self.sync_interval_secs),
+            reconcile_every: every(self.reconcile_interval_secs),
+            runner_concurrency: self.runner_concurrency.max(1),
+            job_lease: Duration::from_secs(self.job_lease_secs.max(1)),
+            ..EngineSettings::default()
+        }
+    }
+}
+
+impl Default for EngineArgs {
+    fn default() -> Self {
+        Self {
+            sync_interval_secs: 300,
+            reconcile_interval_secs: 3600,
+            runner_concurrency: 8,
+            job_lease_secs: 60,
+            microsoft_tenant_concurrency: 4,
+        }
+    }
 }
 
 /// How Teamline reaches Microsoft: its app registration in Entra ID and the service URLs.
@@ -59,7 +119,11 @@ pub struct MicrosoftArgs {
 }
 
 impl MicrosoftArgs {
-    pub fn client(&self, public_url: &str) -> anyhow::Result<Arc<dyn MicrosoftCloud>> {
+    pub fn client(
+        &self,
+        public_url: &str,
+        tenant_concurrency: usize,
+    ) -> anyhow::Result<Arc<dyn MicrosoftCloud>> {
         let client_id = self.microsoft_client_id.clone().context(
             "set TEAMLINE_MICROSOFT_CLIENT_ID (or --microsoft-client-id) to the application id of Teamline's app registration in Entra ID",
         )?;
@@ -93,6 +157,7 @@ impl MicrosoftArgs {
             "--microsoft-teams-admin-url",
             &self.microsoft_teams_admin_url,
         )?;
+        config.tenant_concurrency = tenant_concurrency.max(1);
         if let Some(path) = &self.microsoft_ca_file {
             config.extra_root_ca_pem = Some(
                 std::fs::read_to_string(path)
@@ -112,12 +177,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let microsoft = args.microsoft.client(&public_url)?;
+    let microsoft = args
+        .microsoft
+        .client(&public_url, args.engine.microsoft_tenant_concurrency)?;
     let engine = Engine::new(
         opened.store.clone(),
         microsoft,
         Arc::new(ApiConnector),
-        EngineSettings::default(),
+        args.engine.settings(),
     );
     tracing::info!(%addr, "Teamline is listening");
     println!("Teamline is running at {public_url}");
@@ -131,8 +198,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .await
 }
 
-/// Serves the portals on `listener` with a job runner until `shutdown` resolves or `cancel`
-/// is cancelled.
+/// Serves the portals on `listener` with a job runner and the scheduler of periodic syncs
+/// until `shutdown` resolves or `cancel` is cancelled.
 pub async fn run_app(
     engine: Engine,
     public_url: String,
@@ -142,6 +209,7 @@ pub async fn run_app(
 ) -> anyhow::Result<()> {
     let runner = Arc::new(engine.runner(worker_id()));
     let runner_task = tokio::spawn(runner.run(cancel.clone()));
+    let scheduler_task = tokio::spawn(engine.scheduler().run(cancel.clone()));
     let state = teamline_web::AppState {
         store: engine.store().clone(),
         engine,
@@ -158,6 +226,7 @@ pub async fn run_app(
     .await;
     cancel.cancel();
     let _ = runner_task.await;
+    let _ = scheduler_task.await;
     served.map_err(Into::into)
 }
 

@@ -4,7 +4,8 @@
 
 use crate::convert;
 use crate::jobs::{
-    PUSH_USER, UserJob, VERIFY_USER, VerifyJob, enterprise_of, ms_job_error as job_error, payload,
+    MICROSOFT, PUSH_USER, UserJob, VERIFY_USER, VerifyJob, enterprise_of,
+    ms_job_error as job_error, payload,
 };
 use crate::runner::{JobContext, JobError, JobHandler};
 use crate::{Engine, EngineError};
@@ -246,7 +247,9 @@ impl Engine {
         Ok(user)
     }
 
-    /// Repair (drift) and Retry (failed): re-applies only what differs.
+    /// Repair (drift) and Retry (failed): re-applies only what differs, read fresh from
+    /// Microsoft (the push plans from what Teams holds now), and makes sure the PBX device is
+    /// there (a device Teamline created is created again if it was deleted).
     pub async fn repair_user(
         &self,
         e: EnterpriseId,
@@ -268,6 +271,9 @@ impl Engine {
             .store
             .record_push(e, id, &outcome, Some(&audit))
             .await?;
+        // An explicit Repair sends again what Microsoft still does not show.
+        self.inner.store.set_push_journal(e, id, None).await?;
+        self.enqueue_ensure_device(e, id).await?;
         if !self.push_if_allowed(e, id).await? {
             return Err(EngineError::refused(
                 "Teamline has no consent to change this tenant yet: grant consent from the Dashboard",
@@ -277,7 +283,7 @@ impl Engine {
     }
 }
 
-fn user_ref(item: &PbxUserListItem) -> UserRef {
+pub(crate) fn user_ref(item: &PbxUserListItem) -> UserRef {
     let upn = if item.upn.is_empty() {
         item.user.spec.teams_user_object_id.clone()
     } else {
@@ -305,7 +311,22 @@ impl JobHandler for PushUser {
         PUSH_USER
     }
 
+    fn throttle_group(&self) -> Option<&'static str> {
+        Some(MICROSOFT)
+    }
+
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+        // A throttled tenant: step aside (the job comes back when Microsoft accepts requests
+        // again) rather than hold a worker other tenants could use.
+        let wait = self.0.inner.settings.job_throttle_wait;
+        teamline_microsoft::throttle::with_max_wait(wait, self.push(job, ctx)).await
+    }
+}
+
+impl PushUser {
+    /// Plans from a fresh read of Microsoft and applies only the planned steps, so a retry (or
+    /// a run after a crash) never repeats a change Microsoft already holds.
+    async fn push(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
         let engine = &self.0;
         let store = &engine.inner.store;
         let e = enterprise_of(job)?;
@@ -336,24 +357,33 @@ impl JobHandler for PushUser {
             .record_push(e, id, &record(PushState::InProgress, None, None), None)
             .await?;
 
+        let mut journal = Journal::load(engine, e, id).await?;
         let outcome = async {
             let observed = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-            let steps = plan_voice(&desired, &observed);
+            // What Microsoft accepted recently but does not show yet is propagating, not
+            // missing: sending it again would repeat a change that already happened.
+            let steps: Vec<VoiceStep> = plan_voice(&desired, &observed)
+                .into_iter()
+                .filter(|s| !journal.holds(s))
+                .collect();
             let total = steps.len() as u64;
             for (done, step) in steps.iter().enumerate() {
                 let _ = ctx
                     .progress(done as u64, Some(total), &step.describe())
                     .await;
                 apply(engine, tenant.as_ref(), &who, step).await?;
+                journal.sent(step, store.clock().now_ms());
             }
             let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
             Ok::<_, MicrosoftError>((steps, after))
         }
         .await;
+        let converged =
+            matches!(&outcome, Ok((_, after)) if plan_voice(&desired, after).is_empty());
+        journal.save(engine, e, id, converged).await?;
 
         match outcome {
             Ok((steps, after)) => {
-                let converged = plan_voice(&desired, &after).is_empty();
                 let state = if converged {
                     PushState::InSync
                 } else {
@@ -384,6 +414,13 @@ impl JobHandler for PushUser {
                 let job_err = job_error(&err);
                 let last_attempt = job.attempts >= job.max_attempts;
                 let (state, message) = match &job_err {
+                    JobError::Throttled { retry_after, .. } => (
+                        PushState::Pending,
+                        format!(
+                            "Microsoft is limiting requests to this tenant: Teamline continues in {} s",
+                            retry_after.as_secs().max(1)
+                        ),
+                    ),
                     JobError::Retry { .. } if !last_attempt => {
                         (PushState::Pending, format!("{err} (Teamline will retry)"))
                     }
@@ -450,7 +487,18 @@ impl JobHandler for VerifyUser {
         VERIFY_USER
     }
 
+    fn throttle_group(&self) -> Option<&'static str> {
+        Some(MICROSOFT)
+    }
+
     async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
+        let wait = self.0.inner.settings.job_throttle_wait;
+        teamline_microsoft::throttle::with_max_wait(wait, self.verify(job)).await
+    }
+}
+
+impl VerifyUser {
+    async fn verify(&self, job: &Job) -> Result<(), JobError> {
         let engine = &self.0;
         let store = &engine.inner.store;
         let e = enterprise_of(job)?;
@@ -499,6 +547,10 @@ impl JobHandler for VerifyUser {
                 )),
             )
         };
+        if state != PushState::Propagating {
+            // Settled either way: nothing sent is still on its way.
+            store.set_push_journal(e, id, None).await?;
+        }
         let outcome = PushOutcome {
             push_state: state,
             last_error: error,
@@ -506,5 +558,103 @@ impl JobHandler for VerifyUser {
         };
         store.record_push(e, id, &outcome, None).await?;
         Ok(())
+    }
+}
+
+/// The steps a push sent that Microsoft may not show yet (policy assignments can take a while
+/// to become effective). Kept in the store between attempts, so a retry after throttling, a
+/// new push or a restart does not send them again while they propagate.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Journal {
+    sent: Vec<SentStep>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct SentStep {
+    step: VoiceStep,
+    at_ms: i64,
+}
+
+impl Journal {
+    /// The recent entries (older ones are forgotten: by then the change is either visible or
+    /// lost, and the verify job has said which).
+    async fn load(engine: &Engine, e: EnterpriseId, id: PbxUserId) -> Result<Self, JobError> {
+        let store = &engine.inner.store;
+        let oldest = store.clock().now_ms() - ms(engine.inner.settings.propagation_window);
+        let mut journal: Self = store
+            .push_journal(e, id)
+            .await?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        journal.sent.retain(|s| s.at_ms >= oldest);
+        Ok(journal)
+    }
+
+    fn holds(&self, step: &VoiceStep) -> bool {
+        self.sent.iter().any(|s| &s.step == step)
+    }
+
+    /// Records a step; it replaces whatever was sent for the same setting before (a later
+    /// change to the number or to that policy supersedes the earlier one).
+    fn sent(&mut self, step: &VoiceStep, at_ms: i64) {
+        self.sent.retain(|s| setting(&s.step) != setting(step));
+        self.sent.push(SentStep {
+            step: step.clone(),
+            at_ms,
+        });
+    }
+
+    /// Stores what is still propagating; clears it once Microsoft shows everything.
+    async fn save(
+        &self,
+        engine: &Engine,
+        e: EnterpriseId,
+        id: PbxUserId,
+        converged: bool,
+    ) -> Result<(), JobError> {
+        let json = (!converged && !self.sent.is_empty())
+            .then(|| serde_json::to_string(self).ok())
+            .flatten();
+        engine
+            .inner
+            .store
+            .set_push_journal(e, id, json.as_deref())
+            .await?;
+        Ok(())
+    }
+}
+
+/// What a step sets: the number, or one policy type.
+fn setting(step: &VoiceStep) -> Option<PolicyType> {
+    match step {
+        VoiceStep::AssignNumber { .. } | VoiceStep::UnassignNumber { .. } => None,
+        VoiceStep::GrantPolicy { policy_type, .. } => Some(*policy_type),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(t: PolicyType, name: Option<&str>) -> VoiceStep {
+        VoiceStep::GrantPolicy {
+            policy_type: t,
+            name: name.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_later_change_to_the_same_setting_supersedes_the_journal_entry() {
+        let mut j = Journal::default();
+        let east = grant(PolicyType::OnlineVoiceRoutingPolicy, Some("US East 2"));
+        let global = grant(PolicyType::OnlineVoiceRoutingPolicy, None);
+        let dial = grant(PolicyType::TenantDialPlan, Some("Teamline"));
+        j.sent(&east, 1);
+        j.sent(&dial, 1);
+        assert!(j.holds(&east) && j.holds(&dial));
+        // Disable Calling reverted the policy: enabling again must send "US East 2" again.
+        j.sent(&global, 2);
+        assert!(!j.holds(&east));
+        assert!(j.holds(&global) && j.holds(&dial));
     }
 }

@@ -1,9 +1,9 @@
 //! Translations between the Microsoft client's types and the domain's.
 
-use teamline_domain::teams_user::{Licences, PlanState, UserType};
+use teamline_domain::teams_user::{Licences, PlanState, TeamsUser, UserType};
 use teamline_domain::teams_voice::{ObservedVoice, PolicyType};
 use teamline_microsoft::directory::licences::{Licences as MsLicences, PlanAssignment, PlanStatus};
-use teamline_microsoft::directory::{DirectoryUser, UserType as MsUserType};
+use teamline_microsoft::directory::{DirectoryUser, UserDelta, UserType as MsUserType};
 use teamline_microsoft::voice::{PolicyType as MsPolicyType, UserVoiceConfig};
 use teamline_store::TeamsUserUpsert;
 
@@ -66,6 +66,43 @@ pub fn teams_user(u: &DirectoryUser, sync_groups: Vec<String>, in_scope: bool) -
         licences: licences(&u.licences),
         sync_groups,
         in_scope,
+    }
+}
+
+/// A delta change applied to a user Teamline already knows: Microsoft may send only the
+/// fields that changed. Scope and sync groups stay as they are (the groups delta moves them).
+pub fn merge_delta(stored: &TeamsUser, d: &UserDelta) -> TeamsUserUpsert {
+    let licences = d.licences.as_ref().map(licences).unwrap_or(stored.licences);
+    let resource = d
+        .licences
+        .as_ref()
+        .map(|l| l.resource_account_phone.is_some());
+    let user_type = match (resource, &d.user_type) {
+        (Some(true), _) => UserType::ResourceAccount,
+        (_, Some(MsUserType::Member)) => UserType::Member,
+        (_, Some(MsUserType::Guest | MsUserType::Other(_))) => UserType::Guest,
+        (Some(false), None) if stored.user_type == UserType::ResourceAccount => UserType::Member,
+        _ => stored.user_type,
+    };
+    let upn = d
+        .user_principal_name
+        .clone()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| stored.upn.clone());
+    let display_name = match &d.display_name {
+        Some(n) if !n.is_empty() => n.clone(),
+        Some(_) => upn.clone(),
+        None => stored.display_name.clone(),
+    };
+    TeamsUserUpsert {
+        object_id: stored.object_id.clone(),
+        upn,
+        display_name,
+        account_enabled: d.account_enabled.unwrap_or(stored.account_enabled),
+        user_type,
+        licences,
+        sync_groups: stored.sync_groups.clone(),
+        in_scope: stored.in_scope,
     }
 }
 

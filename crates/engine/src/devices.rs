@@ -282,10 +282,61 @@ impl JobHandler for EnsureDevice {
             .pbx(e, spec.pbx_location_id)
             .await
             .map_err(|err| JobError::retry(err.to_string()))?;
-        let device = pbx
+        let existing = store
+            .device_handle(e, spec.pbx_location_id, &spec.device)
+            .await?;
+        let device = match pbx
             .get_device(spec.sip_user.as_str(), spec.device.as_str())
             .await
-            .map_err(|err| pbx_job_error(&err))?;
+        {
+            Ok(d) => d,
+            // Deleted on the PBX after Teamline created it (drift): create it again with the
+            // credentials the gateway already uses.
+            Err(PbxError::DeviceNotFound { .. })
+                if existing.as_ref().is_some_and(|h| h.created_by_teamline) =>
+            {
+                let handle = existing.as_ref().map(|h| h.id);
+                let password = match handle {
+                    Some(h) => store.device_handle_password(e, h).await?,
+                    None => SipPassword::generate(&mut rand::rng()),
+                };
+                let created = recreate_device(
+                    pbx.as_ref(),
+                    spec.sip_user.as_str(),
+                    spec.device.as_str(),
+                    &password,
+                )
+                .await?;
+                let audit = Audit::new(
+                    Actor::Job(ENSURE_DEVICE.into()),
+                    "device.recreate",
+                    format!(
+                        "Created device {} again on extension {} (it had been deleted on the PBX)",
+                        spec.device, spec.sip_user
+                    ),
+                );
+                store
+                    .record_audit(&teamline_store::AuditRecord {
+                        enterprise_id: Some(e),
+                        actor: audit.actor.clone(),
+                        action: audit.action.clone(),
+                        summary: audit.summary.clone(),
+                        object_type: "device".into(),
+                        object_id: Some(spec.device.to_string()),
+                        before: None,
+                        after: None,
+                    })
+                    .await?;
+                created
+            }
+            Err(PbxError::DeviceNotFound { .. }) => {
+                return Err(JobError::permanent(format!(
+                    "device {} does not exist on extension {} of the PBX: create it on the PBX, or edit {} and choose another device",
+                    spec.device, spec.sip_user, item.display_name
+                )));
+            }
+            Err(err) => return Err(pbx_job_error(&err)),
+        };
         let secret = device
             .require_password(pbx.domain())
             .map_err(|err| JobError::permanent(err.to_string()))?;
@@ -295,9 +346,6 @@ impl JobHandler for EnsureDevice {
                 spec.device, err.message
             ))
         })?;
-        let existing = store
-            .device_handle(e, spec.pbx_location_id, &spec.device)
-            .await?;
         let audit = Audit::new(
             Actor::Job(ENSURE_DEVICE.into()),
             "device.store",
@@ -320,6 +368,41 @@ impl JobHandler for EnsureDevice {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// Creates a deleted device again with the password the gateway already uses. When the PBX
+/// wants an emergency address and offers exactly one for the extension, that one is used;
+/// otherwise the admin has to choose (the error says so).
+async fn recreate_device(
+    pbx: &dyn Pbx,
+    extension: &str,
+    auth_id: &str,
+    password: &SipPassword,
+) -> Result<teamline_pbx::Device, JobError> {
+    let new = |emergency_address_id| NewDevice {
+        auth_id: auth_id.to_owned(),
+        sip_password: Some(SecretString::from(password.expose().to_owned())),
+        emergency_address_id,
+    };
+    match pbx.create_device(extension, new(None)).await {
+        Ok(d) => Ok(d),
+        Err(PbxError::EmergencyAddressRequired { .. }) => {
+            let addresses = pbx
+                .list_emergency_addresses(extension)
+                .await
+                .map_err(|err| pbx_job_error(&err))?;
+            match addresses.as_slice() {
+                [only] => pbx
+                    .create_device(extension, new(Some(only.id.clone())))
+                    .await
+                    .map_err(|err| pbx_job_error(&err)),
+                _ => Err(JobError::permanent(format!(
+                    "device {auth_id} was deleted on the PBX and cannot be created again without choosing an emergency address: create it on the PBX, then use Repair"
+                ))),
+            }
+        }
+        Err(err) => Err(pbx_job_error(&err)),
     }
 }
 

@@ -28,6 +28,25 @@ pub struct EngineSettings {
     pub propagation_recheck: Duration,
     /// How many re-checks before a persisting difference is reported as drift.
     pub propagation_rechecks: u32,
+    /// How long a change Microsoft accepted is assumed to be propagating (and is not sent
+    /// again) while reads do not show it yet.
+    pub propagation_window: Duration,
+    /// How often each enterprise with consent is synced from Microsoft 365 (a delta round);
+    /// `None` = only on demand.
+    pub directory_sync_every: Option<Duration>,
+    /// How often each enterprise's configured users are checked for drift (Teams read back in
+    /// `$batch`es, and the PBX device); `None` = only on demand.
+    pub reconcile_every: Option<Duration>,
+    /// The longest a per-user job waits for a throttled tenant before it steps aside (it is
+    /// rescheduled for when Microsoft accepts requests again, and the worker serves other
+    /// tenants meanwhile).
+    pub job_throttle_wait: Duration,
+    /// Jobs a runner works on at once (across all tenants; each tenant's requests are also
+    /// limited by the Microsoft client).
+    pub runner_concurrency: usize,
+    /// How long a runner holds a job before another may take it over: after a crash, the
+    /// job is picked up again once its lease runs out. Renewed every third of it.
+    pub job_lease: Duration,
 }
 
 impl Default for EngineSettings {
@@ -39,6 +58,12 @@ impl Default for EngineSettings {
             pbx_read_timeout: Duration::from_secs(8),
             propagation_recheck: Duration::from_secs(15),
             propagation_rechecks: 8,
+            propagation_window: Duration::from_secs(3600),
+            directory_sync_every: Some(Duration::from_secs(300)),
+            reconcile_every: Some(Duration::from_secs(3600)),
+            job_throttle_wait: Duration::from_secs(2),
+            runner_concurrency: 8,
+            job_lease: Duration::from_secs(60),
         }
     }
 }
@@ -90,9 +115,13 @@ impl Engine {
 
     /// A job runner with every workflow's handler, woken whenever the engine queues work.
     pub fn runner(&self, worker: impl Into<String>) -> Runner {
+        let s = &self.inner.settings;
         crate::jobs::register(
             self,
-            Runner::new(self.inner.store.clone(), worker).waker(self.inner.wake.clone()),
+            Runner::new(self.inner.store.clone(), worker)
+                .waker(self.inner.wake.clone())
+                .max_concurrent(s.runner_concurrency)
+                .lease(s.job_lease),
         )
     }
 

@@ -14,6 +14,11 @@ pub const VERIFY_USER: &str = "verify_user";
 pub const REMOVE_DEVICE: &str = "remove_device";
 pub const SYNC_DIRECTORY: &str = "sync_directory";
 pub const SYNC_TEAMS_USERS: &str = "sync_teams_users";
+pub const RECONCILE: &str = "reconcile";
+
+/// The throttle group of every job that calls Microsoft: when Microsoft throttles a tenant,
+/// that enterprise's queued jobs of this group wait together.
+pub const MICROSOFT: &str = "microsoft";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserJob {
@@ -53,6 +58,12 @@ pub fn enterprise_of(job: &Job) -> Result<EnterpriseId, JobError> {
 /// A Microsoft error as a job outcome: throttling and outages are retried (at the server's
 /// Retry-After), everything else needs the admin.
 pub(crate) fn ms_job_error(e: &teamline_microsoft::MicrosoftError) -> JobError {
+    if let teamline_microsoft::MicrosoftError::Throttled { retry_after, .. } = e {
+        return JobError::Throttled {
+            message: e.to_string(),
+            retry_after: *retry_after,
+        };
+    }
     if e.is_retryable() {
         JobError::Retry {
             message: e.to_string(),
@@ -65,6 +76,26 @@ pub(crate) fn ms_job_error(e: &teamline_microsoft::MicrosoftError) -> JobError {
 
 fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A directory sync of the enterprise (a delta round, or a full read with `full`), for
+/// queueing from where no engine runs (e.g. `teamline sync` beside a server). A sync already
+/// waiting covers it.
+pub fn directory_sync_job(e: EnterpriseId, full: bool) -> NewJob {
+    let key = if full {
+        format!("{SYNC_DIRECTORY}:full:{e}")
+    } else {
+        format!("{SYNC_DIRECTORY}:{e}")
+    };
+    NewJob::new(Some(e), SYNC_DIRECTORY, json(&SyncJob { full }))
+        .lane(directory_lane(e))
+        .priority(5)
+        .idempotency_key(key)
+}
+
+/// The lane of an enterprise's directory syncs: never two at once, on any instance.
+pub fn directory_lane(e: EnterpriseId) -> String {
+    format!("directory:{e}")
 }
 
 /// The lane of everything about one PBX user: its jobs run one after the other, in order.
@@ -143,17 +174,35 @@ impl Engine {
         .await
     }
 
-    /// Queues a directory sync of the enterprise (one at a time per enterprise).
+    /// Queues a directory sync of the enterprise now (one at a time per enterprise): a delta
+    /// round, or a full read with `full`. A sync already waiting covers the request.
     pub async fn enqueue_directory_sync(
         &self,
         e: EnterpriseId,
         full: bool,
     ) -> Result<JobId, StoreError> {
+        self.enqueue_directory_sync_at(e, full, None).await
+    }
+
+    pub(crate) async fn enqueue_directory_sync_at(
+        &self,
+        e: EnterpriseId,
+        full: bool,
+        at_ms: Option<i64>,
+    ) -> Result<JobId, StoreError> {
+        let mut job = directory_sync_job(e, full);
+        if let Some(at) = at_ms {
+            job = job.run_after_ms(at);
+        }
+        self.enqueue(job).await
+    }
+
+    /// Queues a drift check of the enterprise's configured users (one at a time).
+    pub async fn enqueue_reconcile(&self, e: EnterpriseId) -> Result<JobId, StoreError> {
         self.enqueue(
-            NewJob::new(Some(e), SYNC_DIRECTORY, json(&SyncJob { full }))
-                .lane(format!("directory:{e}"))
-                .priority(5)
-                .idempotency_key(format!("{SYNC_DIRECTORY}:{e}")),
+            NewJob::new(Some(e), RECONCILE, "{}")
+                .lane(format!("reconcile:{e}"))
+                .idempotency_key(format!("{RECONCILE}:{e}")),
         )
         .await
     }
@@ -164,7 +213,7 @@ impl Engine {
     ) -> Result<JobId, StoreError> {
         self.enqueue(
             NewJob::new(Some(e), SYNC_TEAMS_USERS, json(&SyncJob::default()))
-                .lane(format!("directory:{e}"))
+                .lane(directory_lane(e))
                 .priority(5)
                 .idempotency_key(format!("{SYNC_TEAMS_USERS}:{e}")),
         )
@@ -181,4 +230,5 @@ pub fn register(engine: &Engine, runner: Runner) -> Runner {
         .handler(Arc::new(crate::calling::VerifyUser(engine.clone())))
         .handler(Arc::new(crate::directory::SyncDirectory(engine.clone())))
         .handler(Arc::new(crate::directory::SyncTeamsUsers(engine.clone())))
+        .handler(Arc::new(crate::reconcile::Reconcile(engine.clone())))
 }

@@ -4,7 +4,8 @@
 //!
 //! The engine talks to the store, Microsoft and the PBX only through their traits, so tests
 //! run it against the simulators and either database. Pages call [`Engine`]; it validates,
-//! stores, and queues the jobs that do the slow work.
+//! stores, and queues the jobs that do the slow work. The [`scheduler::Scheduler`] queues the
+//! periodic directory syncs and drift checks.
 
 pub mod accounts;
 mod calling;
@@ -17,8 +18,11 @@ mod engine;
 mod error;
 pub mod jobs;
 mod pbx_access;
+pub mod reconcile;
 pub mod runner;
+pub mod scheduler;
 pub mod setup;
+pub mod testbed;
 pub mod troubleshoot;
 
 pub use devices::PbxService;

@@ -11,6 +11,7 @@ use teamline_domain::job::{Job, JobState, next_run_after_ms};
 use teamline_store::{DynStore, JobFailure, StoreError};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Why a job attempt did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,14 @@ pub enum JobError {
     /// Trying again will not help; the message tells the admin what to fix.
     #[error("{0}")]
     Permanent(String),
+    /// Not a failure: the service throttles this tenant. The job runs again once the wait is
+    /// over, without using up an attempt, and the tenant's other queued jobs of the same
+    /// throttle group wait with it (so workers serve other tenants meanwhile).
+    #[error("{message}")]
+    Throttled {
+        message: String,
+        retry_after: Duration,
+    },
 }
 
 impl JobError {
@@ -79,6 +88,12 @@ impl JobContext {
 pub trait JobHandler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError>;
+
+    /// Jobs whose kinds share a throttle group (e.g. everything that calls Microsoft) pause
+    /// together, per enterprise, when one of them is throttled.
+    fn throttle_group(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// What one attempt came to.
@@ -120,7 +135,7 @@ impl Runner {
     }
 
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
+        self.lease = lease.max(Duration::from_secs(1));
         self
     }
 
@@ -157,11 +172,16 @@ impl Runner {
     }
 
     async fn execute(&self, job: Job) -> Result<Attempt, StoreError> {
-        let started = std::time::Instant::now();
-        let kind = job.kind.clone();
+        // Instrumented, not entered: a guard held across awaits would leak the span into
+        // whatever else runs on the thread meanwhile.
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-        let _enter = span.enter();
+        self.execute_in_span(job).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, job: Job) -> Result<Attempt, StoreError> {
+        let started = std::time::Instant::now();
+        let kind = job.kind.clone();
         let outcome = match self.handlers.get(job.kind.as_str()) {
             None => Err(JobError::permanent(format!(
                 "no handler for job kind '{}': was it queued by a newer Teamline?",
@@ -169,6 +189,7 @@ impl Runner {
             ))),
             Some(handler) => self.run_with_lease(handler.clone(), &job).await,
         };
+        let deferred = matches!(outcome, Err(JobError::Throttled { .. }));
         let (state, error) = match outcome {
             Ok(()) => {
                 self.store.complete_job(job.id, &self.worker).await?;
@@ -180,6 +201,15 @@ impl Runner {
                     JobError::Permanent(_) => JobFailure::Permanent {
                         error: message.clone(),
                     },
+                    JobError::Throttled { retry_after, .. } => {
+                        let at = self.store.clock().now_ms()
+                            + i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX / 2);
+                        self.defer_throttle_group(&job, at).await;
+                        JobFailure::Deferred {
+                            run_after_ms: at,
+                            reason: message.clone(),
+                        }
+                    }
                     JobError::Retry { retry_after, .. } => {
                         let server =
                             retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -198,13 +228,20 @@ impl Runner {
                 let state = self.store.fail_job(job.id, &self.worker, &failure).await?;
                 if state == JobState::Failed {
                     tracing::warn!(error = %message, "job failed");
+                } else if matches!(failure, JobFailure::Deferred { .. }) {
+                    tracing::debug!(reason = %message, "job deferred");
                 } else {
                     tracing::info!(error = %message, "job will be retried");
                 }
                 (state, Some(message))
             }
         };
-        metrics::counter!("teamline_jobs_total", "kind" => kind.clone(), "outcome" => state.as_str()).increment(1);
+        let outcome = match (&error, state) {
+            (Some(_), JobState::Queued) if deferred => "deferred",
+            _ => state.as_str(),
+        };
+        metrics::counter!("teamline_jobs_total", "kind" => kind.clone(), "outcome" => outcome)
+            .increment(1);
         metrics::histogram!("teamline_job_seconds", "kind" => kind.clone())
             .record(started.elapsed().as_secs_f64());
         Ok(Attempt {
@@ -213,6 +250,31 @@ impl Runner {
             state,
             error,
         })
+    }
+
+    /// Holds the enterprise's queued jobs that share this job's throttle group until `at_ms`.
+    async fn defer_throttle_group(&self, job: &Job, at_ms: i64) {
+        let (Some(e), Some(group)) = (
+            job.enterprise_id,
+            self.handlers
+                .get(job.kind.as_str())
+                .and_then(|h| h.throttle_group()),
+        ) else {
+            return;
+        };
+        let kinds: Vec<&str> = self
+            .handlers
+            .values()
+            .filter(|h| h.throttle_group() == Some(group))
+            .map(|h| h.kind())
+            .collect();
+        match self.store.defer_queued_jobs(e, &kinds, at_ms).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(enterprise = %e, jobs = n, "Microsoft is throttling this tenant: its queued jobs wait")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not defer a throttled tenant's jobs"),
+        }
     }
 
     /// Runs the handler while renewing the lease; if the lease is lost (another runner took
@@ -228,7 +290,8 @@ impl Runner {
             worker: self.worker.clone(),
         };
         let job_for_task = job.clone();
-        let task = tokio::spawn(async move { handler.run(&job_for_task, &ctx).await });
+        let task =
+            tokio::spawn(async move { handler.run(&job_for_task, &ctx).await }.in_current_span());
         let abort = task.abort_handle();
         let renew_every = self.lease / 3;
         let mut task = task;
@@ -391,6 +454,119 @@ mod tests {
         let a = runner.run_until_idle().await.unwrap();
         assert_eq!(a[0].state, JobState::Failed);
         assert!(a[0].error.as_deref().unwrap().contains("mystery"));
+    }
+
+    /// Throttled once (Microsoft-bound), then succeeds.
+    struct Throttled {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl JobHandler for Throttled {
+        fn kind(&self) -> &'static str {
+            "throttled"
+        }
+        fn throttle_group(&self) -> Option<&'static str> {
+            Some("microsoft")
+        }
+        async fn run(&self, _job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Err(JobError::Throttled {
+                    message: "Microsoft is throttling".into(),
+                    retry_after: Duration::from_secs(5),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    struct Sibling;
+
+    #[async_trait]
+    impl JobHandler for Sibling {
+        fn kind(&self) -> &'static str {
+            "sibling"
+        }
+        fn throttle_group(&self) -> Option<&'static str> {
+            Some("microsoft")
+        }
+        async fn run(&self, _job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn throttling_defers_the_tenants_jobs_without_using_attempts() {
+        let (s, clock, _dir) = store().await;
+        let e = teamline_domain::ids::EnterpriseId(1);
+        // Jobs reference their enterprise: create one.
+        let audit = teamline_domain::audit::Audit::new(
+            teamline_domain::audit::Actor::System("t".into()),
+            "t",
+            "t",
+        );
+        let reseller = s
+            .create_reseller(
+                &teamline_domain::reseller::ResellerForm {
+                    name: "R".into(),
+                    contact_email: "r@r.example".into(),
+                    ..Default::default()
+                }
+                .validate()
+                .unwrap(),
+                &audit,
+            )
+            .await
+            .unwrap();
+        let ent = s
+            .create_enterprise(
+                reseller.id,
+                &teamline_domain::enterprise::EnterpriseForm {
+                    name: "E".into(),
+                    global_admin_email: "a@e.example".into(),
+                    ..Default::default()
+                }
+                .validate(&[])
+                .unwrap(),
+                &audit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(ent.id, e);
+        let handler = Arc::new(Throttled {
+            calls: AtomicUsize::new(0),
+        });
+        let runner = Runner::new(s.clone(), "t")
+            .handler(handler.clone())
+            .handler(Arc::new(Sibling));
+        let first = s
+            .enqueue(&NewJob::new(Some(e), "throttled", "{}").max_attempts(1))
+            .await
+            .unwrap()
+            .id();
+        let sibling = s
+            .enqueue(&NewJob::new(Some(e), "sibling", "{}").lane("other"))
+            .await
+            .unwrap()
+            .id();
+        let attempt = runner.run_one().await.unwrap().unwrap();
+        assert_eq!((attempt.job_id, attempt.state), (first, JobState::Queued));
+        assert!(
+            runner.run_one().await.unwrap().is_none(),
+            "the tenant's other Microsoft job waits too"
+        );
+        assert_eq!(s.get_job(sibling).await.unwrap().run_after_ms, 1_005_000);
+        clock.advance_ms(5_000);
+        let done = runner.run_until_idle().await.unwrap();
+        assert!(
+            done.iter().all(|a| a.state == JobState::Succeeded),
+            "{done:?}"
+        );
+        assert_eq!(
+            done.len(),
+            2,
+            "max_attempts = 1 was not used up by the deferral"
+        );
     }
 
     struct Panics;

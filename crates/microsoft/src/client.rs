@@ -183,6 +183,9 @@ impl Directory for TenantClient {
     fn group_members(&self, group_id: &str) -> PageStream<DirectoryUser> {
         self.directory.group_members(group_id)
     }
+    fn member_groups(&self, group_id: &str) -> PageStream<DirectoryGroup> {
+        self.directory.member_groups(group_id)
+    }
     fn users_delta(&self, start: DeltaStart) -> DeltaStream<UserChange> {
         self.directory.users_delta(start)
     }
@@ -234,6 +237,9 @@ impl TeamsVoice for TenantClient {
     }
     async fn user_voice_config(&self, user: &UserRef) -> Result<UserVoiceConfig, MicrosoftError> {
         self.voice.user_voice_config(user).await
+    }
+    async fn user_voice_configs(&self, users: &[UserRef]) -> Vec<BatchItem<UserVoiceConfig>> {
+        self.voice.user_voice_configs(users).await
     }
 }
 

@@ -1,10 +1,15 @@
 //! The HTTP layer every Microsoft call goes through: one shared reqwest client, a
 //! `client-request-id` on every request, `request-id` kept for support, honouring of
 //! `Retry-After` on 429/503/504 with a bounded budget, and a per-tenant concurrency limit.
+//!
+//! `Retry-After` is honoured per tenant, not only per request: once Microsoft asks Teamline
+//! to wait, no request to that tenant leaves before the time is up. Calls either wait for it
+//! (within their budget, see [`crate::throttle`]) or fail at once with
+//! [`MicrosoftError::Throttled`] so a durable job can step aside for other tenants.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode};
@@ -62,7 +67,35 @@ pub(crate) struct Http {
     client: reqwest::Client,
     retry: RetryPolicy,
     tenant_concurrency: usize,
-    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    limits: Mutex<HashMap<String, Arc<TenantLimit>>>,
+}
+
+/// What limits the requests to one tenant: how many may run at once, and the time before
+/// which none may be sent (the latest `Retry-After` Microsoft gave).
+struct TenantLimit {
+    in_flight: Semaphore,
+    not_before: Mutex<Option<Instant>>,
+}
+
+impl TenantLimit {
+    fn wait_needed(&self) -> Option<Duration> {
+        let gate = *self
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        gate.and_then(|at| at.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    fn pause_until(&self, at: Instant) {
+        let mut gate = self
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if gate.is_none_or(|g| g < at) {
+            *gate = Some(at);
+        }
+    }
 }
 
 impl Http {
@@ -103,11 +136,30 @@ impl Http {
         &self.client
     }
 
-    fn limit_for(&self, tenant: &str) -> Arc<Semaphore> {
+    fn limit_for(&self, tenant: &str) -> Arc<TenantLimit> {
         let mut map = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(tenant.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.tenant_concurrency)))
+            .or_insert_with(|| {
+                Arc::new(TenantLimit {
+                    in_flight: Semaphore::new(self.tenant_concurrency),
+                    not_before: Mutex::new(None),
+                })
+            })
             .clone()
+    }
+
+    /// Holds every request to `tenant` for `wait` (a `Retry-After` seen outside [`send`],
+    /// e.g. on one item of a `$batch`).
+    pub fn pause_tenant(&self, tenant: &str, wait: Duration) {
+        self.limit_for(tenant).pause_until(Instant::now() + wait);
+    }
+
+    /// How long this call may still wait for Microsoft, given what it already waited.
+    fn budget_left(&self, waited: Duration) -> Duration {
+        crate::throttle::max_wait()
+            .unwrap_or(self.retry.max_total_wait)
+            .min(self.retry.max_total_wait)
+            .saturating_sub(waited)
     }
 
     /// Sends the request built by `build` (called once per attempt), retrying throttling and
@@ -127,9 +179,37 @@ impl Http {
                 // Held for the request only, never while sleeping, so a throttled tenant
                 // does not block its own other calls longer than needed.
                 let _permit = match &limit {
-                    Some(sem) => Some(sem.acquire().await.map_err(|_| {
-                        MicrosoftError::Config("the per-tenant request limiter was closed".into())
-                    })?),
+                    Some(limit) => {
+                        let permit = limit.in_flight.acquire().await.map_err(|_| {
+                            MicrosoftError::Config(
+                                "the per-tenant request limiter was closed".into(),
+                            )
+                        })?;
+                        // Checked with the permit held: a request that was answered 429
+                        // sets the gate before it gives its permit back, so no other call
+                        // can slip through in between.
+                        if let Some(wait) = limit.wait_needed() {
+                            drop(permit);
+                            if wait > self.budget_left(waited) {
+                                return Err(MicrosoftError::Throttled {
+                                    tenant_id: info.tenant.to_owned(),
+                                    retry_after: wait,
+                                    request_id: None,
+                                });
+                            }
+                            tracing::debug!(
+                                tenant = info.tenant,
+                                what = info.what,
+                                wait_ms = wait.as_millis() as u64,
+                                "Microsoft asked to wait before the next request to this tenant"
+                            );
+                            waited += wait;
+                            tokio::time::sleep(wait).await;
+                            attempt -= 1;
+                            continue;
+                        }
+                        Some(permit)
+                    }
                     None => None,
                 };
                 let request = build().header(CLIENT_REQUEST_ID, client_request_id.as_str());
@@ -137,6 +217,13 @@ impl Http {
                     Ok(resp) => {
                         let status = resp.status();
                         let headers = resp.headers().clone();
+                        if let (Some(limit), true) = (&limit, is_transient(status))
+                            && let Some(server) = retry_after(&headers)
+                        {
+                            // The whole tenant waits, not just this request; set before the
+                            // permit is released (see above).
+                            limit.pause_until(Instant::now() + server);
+                        }
                         match resp.bytes().await {
                             Ok(body) => Ok(Reply {
                                 status,
@@ -154,9 +241,7 @@ impl Http {
                 Ok(reply) if is_transient(reply.status) => {
                     let suggested = retry_after(&reply.headers);
                     let wait = suggested.unwrap_or_else(|| self.backoff(attempt));
-                    if attempt >= self.retry.max_attempts
-                        || waited + wait > self.retry.max_total_wait
-                    {
+                    if attempt >= self.retry.max_attempts || wait > self.budget_left(waited) {
                         return Err(give_up(info, &reply, suggested.unwrap_or(wait)));
                     }
                     tracing::debug!(

@@ -10,6 +10,7 @@ mod http;
 mod odata;
 pub mod setup;
 pub mod signin;
+pub mod throttle;
 mod tokens;
 pub mod voice;
 

@@ -46,8 +46,8 @@ use axum::http::HeaderMap;
 use axum::routing::{any, get, post};
 
 pub use control::{
-    ConsentState, ControlError, Faults, InjectedErrors, NewUser, PlanState, TeamsState,
-    TenantControl, UserPatch,
+    ConsentState, ControlError, Faults, InjectedErrors, NewUser, PlanState, RequestStats,
+    TeamsState, TenantControl, UserPatch,
 };
 pub use model::CapabilityStatus;
 pub use state::{EntityShape, SimConfig};

@@ -9,9 +9,10 @@ use sqlx::AssertSqlSafe;
 use teamline_domain::audit::Audit;
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::sync_group::SyncGroupChoice;
-use teamline_domain::teams_user::TeamsUser;
+use teamline_domain::teams_user::{PlanState, TeamsUser};
 use teamline_store::{
-    Page, StoreResult, SyncGroup, SyncState, TeamsUserQuery, TeamsUserUpsert, UpsertCounts,
+    Page, StoreResult, SyncGroup, SyncRunRecord, SyncState, TeamsUserQuery, TeamsUserUpsert,
+    UpsertCounts,
 };
 
 /// Rows per statement when upserting: keeps each statement's parameter count well below
@@ -140,6 +141,16 @@ impl SqlStore {
                 match existing.get(&u.object_id) {
                     None => counts.added += 1,
                     Some(row) => {
+                        let was_fine = row.deleted_in_tenant == 0
+                            && row.account_enabled == 1
+                            && row.teams_phone_plan == plan_state_str(PlanState::Enabled)
+                            && row.in_scope == 1;
+                        let is_fine = u.account_enabled
+                            && u.licences.teams_phone == PlanState::Enabled
+                            && u.in_scope;
+                        if was_fine && !is_fine {
+                            counts.flagged += 1;
+                        }
                         let same = row.upn == u.upn
                             && row.display_name == u.display_name
                             && row.account_enabled == b(u.account_enabled)
@@ -183,6 +194,7 @@ impl SqlStore {
         enterprise: EnterpriseId,
         object_ids: &[String],
         set: &str,
+        only_where: &str,
     ) -> StoreResult<u64> {
         let now = self.now();
         let mut affected = 0;
@@ -191,7 +203,7 @@ impl SqlStore {
             let placeholders: Vec<String> =
                 (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
             let sql = format!(
-                "UPDATE teams_users SET {set}, updated_ms = $1 WHERE enterprise_id = $2 AND object_id IN ({})",
+                "UPDATE teams_users SET {set}, updated_ms = $1 WHERE enterprise_id = $2 AND {only_where} AND object_id IN ({})",
                 placeholders.join(", ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
@@ -211,8 +223,13 @@ impl SqlStore {
         enterprise: EnterpriseId,
         object_ids: &[String],
     ) -> StoreResult<u64> {
-        self.flag_users(enterprise, object_ids, "in_scope = 0, sync_groups = '[]'")
-            .await
+        self.flag_users(
+            enterprise,
+            object_ids,
+            "in_scope = 0, sync_groups = '[]'",
+            "in_scope = 1",
+        )
+        .await
     }
 
     pub(crate) async fn mark_deleted_in_tenant_impl(
@@ -224,6 +241,7 @@ impl SqlStore {
             enterprise,
             object_ids,
             "deleted_in_tenant = 1, in_scope = 0",
+            "deleted_in_tenant = 0",
         )
         .await
     }
@@ -242,6 +260,31 @@ impl SqlStore {
         .await
         .map_err(map_sqlx)?;
         row.map(TeamsUserRow::into_domain).transpose()
+    }
+
+    pub(crate) async fn get_teams_users_impl(
+        &self,
+        enterprise: EnterpriseId,
+        object_ids: &[String],
+    ) -> StoreResult<Vec<TeamsUser>> {
+        let mut out = Vec::with_capacity(object_ids.len());
+        for chunk in object_ids.chunks(UPSERT_CHUNK) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT {TEAMS_USER_COLUMNS} FROM teams_users WHERE enterprise_id = $1 AND object_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q =
+                sqlx::query_as::<_, TeamsUserRow>(AssertSqlSafe(sql.as_str())).bind(enterprise.0);
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for row in q.fetch_all(&self.pool).await.map_err(map_sqlx)? {
+                out.push(row.into_domain()?);
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) async fn teams_user_by_upn_impl(
@@ -314,7 +357,7 @@ impl SqlStore {
 
     pub(crate) async fn sync_state_impl(&self, enterprise: EnterpriseId) -> StoreResult<SyncState> {
         let row: Option<SyncStateRow> = sqlx::query_as(
-            "SELECT users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result \
+            "SELECT users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result, scope \
              FROM sync_state WHERE enterprise_id = $1",
         )
         .bind(enterprise.0)
@@ -328,6 +371,7 @@ impl SqlStore {
                 last_full_sync_ms: r.last_full_sync_ms,
                 last_sync_ms: r.last_sync_ms,
                 last_result: r.last_result,
+                scope: r.scope,
             })
             .unwrap_or_default())
     }
@@ -339,11 +383,11 @@ impl SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO sync_state (enterprise_id, users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (enterprise_id) DO UPDATE SET \
+            "INSERT INTO sync_state (enterprise_id, users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result, scope) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (enterprise_id) DO UPDATE SET \
              users_delta_link = excluded.users_delta_link, groups_delta_link = excluded.groups_delta_link, \
              last_full_sync_ms = excluded.last_full_sync_ms, last_sync_ms = excluded.last_sync_ms, \
-             last_result = excluded.last_result",
+             last_result = excluded.last_result, scope = excluded.scope",
         )
         .bind(enterprise.0)
         .bind(s.users_delta_link.clone())
@@ -351,10 +395,65 @@ impl SqlStore {
         .bind(s.last_full_sync_ms)
         .bind(s.last_sync_ms)
         .bind(s.last_result.clone())
+        .bind(s.scope.clone())
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx)?;
         tx.commit().await.map_err(map_sqlx)
+    }
+
+    pub(crate) async fn record_sync_run_impl(
+        &self,
+        enterprise: EnterpriseId,
+        run: &SyncRunRecord,
+        keep: u32,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO sync_runs (enterprise_id, started_ms, finished_ms, report) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(enterprise.0)
+        .bind(run.started_ms)
+        .bind(run.finished_ms)
+        .bind(run.report.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        // The history is for people: the newest runs are enough.
+        sqlx::query(
+            "DELETE FROM sync_runs WHERE enterprise_id = $1 AND id NOT IN \
+             (SELECT id FROM sync_runs WHERE enterprise_id = $1 ORDER BY id DESC LIMIT $2)",
+        )
+        .bind(enterprise.0)
+        .bind(i64::from(keep.max(1)))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)
+    }
+
+    pub(crate) async fn list_sync_runs_impl(
+        &self,
+        enterprise: EnterpriseId,
+        limit: u32,
+    ) -> StoreResult<Vec<SyncRunRecord>> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT started_ms, finished_ms, report FROM sync_runs WHERE enterprise_id = $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(enterprise.0)
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(|(started_ms, finished_ms, report)| SyncRunRecord {
+                started_ms,
+                finished_ms,
+                report,
+            })
+            .collect())
     }
 }
 
@@ -372,4 +471,5 @@ struct SyncStateRow {
     last_full_sync_ms: Option<i64>,
     last_sync_ms: Option<i64>,
     last_result: Option<String>,
+    scope: Option<String>,
 }

@@ -4,7 +4,7 @@
 use crate::SqlStore;
 use crate::error::map_sqlx;
 use crate::rows::JobRow;
-use teamline_domain::ids::JobId;
+use teamline_domain::ids::{EnterpriseId, JobId};
 use teamline_domain::job::{Job, JobState};
 use teamline_store::{Enqueued, JobFailure, JobQuery, NewJob, StoreError, StoreResult};
 
@@ -49,6 +49,17 @@ impl SqlStore {
                 )
                 .bind(job.idempotency_key.clone())
                 .fetch_one(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+                // The waiting job now also carries this request: it must not run later than
+                // this request asked (e.g. "sync now" while the next scheduled sync waits).
+                sqlx::query(
+                    "UPDATE jobs SET run_after_ms = $1, updated_ms = $2 WHERE id = $3 AND run_after_ms > $1",
+                )
+                .bind(job.run_after_ms.unwrap_or(now))
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
                 .await
                 .map_err(map_sqlx)?;
                 Enqueued::Existing(JobId(id))
@@ -174,20 +185,30 @@ impl SqlStore {
                 run_after_ms,
                 error,
             } if attempts < max_attempts => (JobState::Queued, *run_after_ms, error),
+            JobFailure::Deferred {
+                run_after_ms,
+                reason,
+            } => (JobState::Queued, *run_after_ms, reason),
             JobFailure::RetryAt { error, .. } | JobFailure::Permanent { error } => {
                 (JobState::Failed, now, error)
             }
         };
+        // A deferral is not an attempt: give back the one the claim counted.
+        let attempts = match failure {
+            JobFailure::Deferred { .. } => (attempts - 1).max(0),
+            _ => attempts,
+        };
         let finished = state.is_finished().then_some(now);
         sqlx::query(
             "UPDATE jobs SET state = $1, run_after_ms = $2, last_error = $3, finished_ms = $4, updated_ms = $5, \
-             locked_by = NULL, locked_until_ms = NULL WHERE id = $6",
+             locked_by = NULL, locked_until_ms = NULL, attempts = $6 WHERE id = $7",
         )
         .bind(state.as_str())
         .bind(run_after)
         .bind(clip(error))
         .bind(finished)
         .bind(now)
+        .bind(attempts)
         .bind(id.0)
         .execute(&mut *tx)
         .await
@@ -240,5 +261,33 @@ impl SqlStore {
             (Some((a,)), Some((b,))) => Some(a.min(b)),
             (a, b) => a.or(b).map(|(t,)| t),
         })
+    }
+
+    pub(crate) async fn defer_queued_jobs_impl(
+        &self,
+        enterprise: EnterpriseId,
+        kinds: &[&str],
+        until_ms: i64,
+    ) -> StoreResult<u64> {
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 4)).collect();
+        let sql = format!(
+            "UPDATE jobs SET run_after_ms = $1, updated_ms = $2 WHERE enterprise_id = $3 \
+             AND state = 'queued' AND run_after_ms < $1 AND kind IN ({})",
+            placeholders.join(", ")
+        );
+        let mut tx = self.begin_write().await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(until_ms)
+            .bind(self.now())
+            .bind(enterprise.0);
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        let r = q.execute(&mut *tx).await.map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(r.rows_affected())
     }
 }

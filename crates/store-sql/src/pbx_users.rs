@@ -376,6 +376,48 @@ impl SqlStore {
         .await
     }
 
+    pub(crate) async fn set_push_journal_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        journal: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE pbx_users SET push_journal = $1 WHERE enterprise_id = $2 AND id = $3",
+        )
+        .bind(journal.map(str::to_owned))
+        .bind(enterprise.0)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("PBX user {id}")));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn push_journal_impl(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT push_journal FROM pbx_users WHERE enterprise_id = $1 AND id = $2",
+        )
+        .bind(enterprise.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        match row {
+            Some((journal,)) => Ok(journal),
+            None => Err(StoreError::not_found(format!("PBX user {id}"))),
+        }
+    }
+
     pub(crate) async fn get_pbx_user_impl(
         &self,
         enterprise: EnterpriseId,
@@ -554,6 +596,18 @@ impl SqlStore {
                 _ => {}
             }
         }
+        // The same conditions as the Users page's flag (see `PbxUserRow::into_item`).
+        let (flagged,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM pbx_users p JOIN teams_users t \
+             ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id \
+             WHERE p.enterprise_id = $1 AND p.state = 'active' AND (t.deleted_in_tenant = 1 \
+             OR t.account_enabled = 0 OR t.teams_phone_plan <> 'enabled' OR t.in_scope = 0)",
+        )
+        .bind(enterprise.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_sqlx)?;
+        c.flagged = u64::try_from(flagged).unwrap_or(0);
         Ok(c)
     }
 }

@@ -240,6 +240,14 @@ impl Store for SqlStore {
         self.get_teams_user_impl(enterprise, object_id).await
     }
 
+    async fn get_teams_users(
+        &self,
+        enterprise: EnterpriseId,
+        object_ids: &[String],
+    ) -> StoreResult<Vec<TeamsUser>> {
+        self.get_teams_users_impl(enterprise, object_ids).await
+    }
+
     async fn teams_user_by_upn(
         &self,
         enterprise: EnterpriseId,
@@ -262,6 +270,23 @@ impl Store for SqlStore {
 
     async fn put_sync_state(&self, enterprise: EnterpriseId, state: &SyncState) -> StoreResult<()> {
         self.put_sync_state_impl(enterprise, state).await
+    }
+
+    async fn record_sync_run(
+        &self,
+        enterprise: EnterpriseId,
+        run: &SyncRunRecord,
+        keep: u32,
+    ) -> StoreResult<()> {
+        self.record_sync_run_impl(enterprise, run, keep).await
+    }
+
+    async fn list_sync_runs(
+        &self,
+        enterprise: EnterpriseId,
+        limit: u32,
+    ) -> StoreResult<Vec<SyncRunRecord>> {
+        self.list_sync_runs_impl(enterprise, limit).await
     }
 
     async fn create_pbx_user(&self, new: &NewPbxUser, audit: &Audit) -> StoreResult<PbxUser> {
@@ -319,6 +344,23 @@ impl Store for SqlStore {
         audit: Option<&Audit>,
     ) -> StoreResult<PbxUser> {
         self.record_push_impl(enterprise, id, outcome, audit).await
+    }
+
+    async fn set_push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        journal: Option<&str>,
+    ) -> StoreResult<()> {
+        self.set_push_journal_impl(enterprise, id, journal).await
+    }
+
+    async fn push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<Option<String>> {
+        self.push_journal_impl(enterprise, id).await
     }
 
     async fn get_pbx_user(
@@ -461,6 +503,16 @@ impl Store for SqlStore {
 
     async fn next_job_due_ms(&self) -> StoreResult<Option<i64>> {
         self.next_job_due_ms_impl().await
+    }
+
+    async fn defer_queued_jobs(
+        &self,
+        enterprise: EnterpriseId,
+        kinds: &[&str],
+        until_ms: i64,
+    ) -> StoreResult<u64> {
+        self.defer_queued_jobs_impl(enterprise, kinds, until_ms)
+            .await
     }
 
     async fn record_audit(&self, record: &AuditRecord) -> StoreResult<()> {

@@ -57,15 +57,11 @@ impl Harness {
     }
 
     pub async fn postgres() -> Self {
-        let admin_url = std::env::var("TEAMLINE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-        let name = format!("teamline_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = connect_admin(&admin_url).await;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create a test database at {admin_url}: {e}"));
-        let url = database_url(&admin_url, &name);
+        let PgDatabase {
+            admin_url,
+            name,
+            url,
+        } = PgDatabase::create().await;
         let clock = Arc::new(ManualClock::new(T0));
         let store =
             teamline_store_postgres::open(&url, Arc::new(Keyring::for_testing()), clock.clone())
@@ -179,6 +175,46 @@ impl Harness {
             .execute(&mut admin)
             .await;
         }
+    }
+}
+
+/// A fresh, empty PostgreSQL database for one test (for tests outside the conformance suite
+/// that open their own stores, e.g. several instances with the system clock).
+pub struct PgDatabase {
+    pub admin_url: String,
+    pub name: String,
+    /// Where the test's stores connect.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates it on the server at `TEAMLINE_TEST_POSTGRES_URL` (or the default).
+    pub async fn create() -> Self {
+        let admin_url = std::env::var("TEAMLINE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        let name = format!("teamline_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = connect_admin(&admin_url).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create a test database at {admin_url}: {e}"));
+        let url = database_url(&admin_url, &name);
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    /// Drops the database (every store on it must be dropped first, or is disconnected).
+    pub async fn drop_database(self) {
+        let mut admin = connect_admin(&self.admin_url).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut admin)
+        .await;
     }
 }
 

@@ -615,7 +615,8 @@ pub async fn directory_sync_bookkeeping(h: Arc<Harness>) {
         UpsertCounts {
             added: 450,
             changed: 0,
-            unchanged: 0
+            unchanged: 0,
+            flagged: 0,
         }
     );
     let sync_start = h.clock.now_ms() + 1;
@@ -628,7 +629,8 @@ pub async fn directory_sync_bookkeeping(h: Arc<Harness>) {
         UpsertCounts {
             added: 0,
             changed: 1,
-            unchanged: 448
+            unchanged: 448,
+            flagged: 1,
         }
     );
     // u449 was not seen by this full sync: out of scope, but kept.
@@ -714,6 +716,225 @@ pub async fn directory_sync_bookkeeping(h: Arc<Harness>) {
     .unwrap();
     let groups = s.list_sync_groups(e).await.unwrap();
     assert_eq!(groups[0].display_name, "Teammate Sync");
+}
+
+/// The push journal: kept per user, never visible from another enterprise.
+pub async fn push_journal_is_kept_per_user(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let other = tenant(s, "Fabrikam").await.enterprise.id;
+    let e = t.enterprise.id;
+    synced(&h, &t, &[("adele", "Adele Vance")]).await;
+    let user = s
+        .create_pbx_user(&new_user(&t, "adele", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    assert_eq!(s.push_journal(e, user.id).await.unwrap(), None);
+    s.set_push_journal(e, user.id, Some(r#"{"sent":[1]}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.push_journal(e, user.id).await.unwrap().as_deref(),
+        Some(r#"{"sent":[1]}"#)
+    );
+    assert!(matches!(
+        s.push_journal(other, user.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(s.set_push_journal(other, user.id, None).await.is_err());
+    s.set_push_journal(e, user.id, None).await.unwrap();
+    assert_eq!(s.push_journal(e, user.id).await.unwrap(), None);
+}
+
+/// Delta rounds: known users are looked up in bulk, flags count only real transitions, the
+/// delta links' scope is kept, and the sync history keeps the newest runs.
+pub async fn directory_delta_bookkeeping(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = t.enterprise.id;
+    let other = tenant(s, "Fabrikam").await.enterprise.id;
+    let users: Vec<_> = (0..300)
+        .map(|i| teams_user(&format!("d{i}"), &format!("Delta {i}")))
+        .collect();
+    s.upsert_teams_users(e, &users).await.unwrap();
+    let mut ids: Vec<String> = (0..300).rev().map(|i| format!("obj-d{i}")).collect();
+    ids.push("obj-stranger".into());
+    let known = s.get_teams_users(e, &ids).await.unwrap();
+    assert_eq!(known.len(), 300, "unknown ids are left out");
+    assert!(
+        s.get_teams_users(other, &ids).await.unwrap().is_empty(),
+        "another enterprise's users are not visible"
+    );
+
+    // Disabled, licence lost, left the groups: each is flagged once.
+    let mut changed = users[..3].to_vec();
+    changed[0].account_enabled = false;
+    changed[1].licences.teams_phone = PlanState::Deleted;
+    changed[2].in_scope = false;
+    changed[2].sync_groups.clear();
+    let counts = s.upsert_teams_users(e, &changed).await.unwrap();
+    assert_eq!((counts.changed, counts.flagged), (3, 3));
+    let counts = s.upsert_teams_users(e, &changed).await.unwrap();
+    assert_eq!(
+        (counts.unchanged, counts.flagged),
+        (3, 0),
+        "already flagged"
+    );
+    assert_eq!(
+        s.mark_out_of_scope(e, &["obj-d2".into(), "obj-d3".into()])
+            .await
+            .unwrap(),
+        1,
+        "d2 was already out of scope"
+    );
+    assert_eq!(
+        s.mark_deleted_in_tenant(e, &["obj-d4".into()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.mark_deleted_in_tenant(e, &["obj-d4".into()])
+            .await
+            .unwrap(),
+        0
+    );
+    // The Dashboard counts configured users whose Teams user is flagged.
+    s.create_pbx_user(&new_user(&t, "d0", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    s.create_pbx_user(&new_user(&t, "d5", "1005"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    assert_eq!(s.user_counts(e).await.unwrap().flagged, 1);
+
+    let state = SyncState {
+        users_delta_link: Some("https://graph/users/delta?token=u".into()),
+        groups_delta_link: Some("https://graph/groups/delta?token=g".into()),
+        scope: Some(r#"{"groups":["grp-sync"]}"#.into()),
+        ..Default::default()
+    };
+    s.put_sync_state(e, &state).await.unwrap();
+    assert_eq!(s.sync_state(e).await.unwrap(), state);
+    assert_eq!(s.sync_state(other).await.unwrap(), SyncState::default());
+
+    for i in 0..5 {
+        let run = SyncRunRecord {
+            started_ms: i * 1000,
+            finished_ms: i * 1000 + 10,
+            report: format!("{{\"run\":{i}}}"),
+        };
+        s.record_sync_run(e, &run, 3).await.unwrap();
+    }
+    let runs = s.list_sync_runs(e, 10).await.unwrap();
+    let starts: Vec<i64> = runs.iter().map(|r| r.started_ms).collect();
+    assert_eq!(starts, vec![4000, 3000, 2000], "newest first, three kept");
+    assert_eq!(runs[0].report, "{\"run\":4}");
+    assert!(s.list_sync_runs(other, 10).await.unwrap().is_empty());
+}
+
+/// Throttling: a deferred job keeps its attempts, the tenant's other Microsoft jobs wait with
+/// it, and asking again for a waiting job brings it forward.
+pub async fn jobs_deferred_and_pulled_forward(h: Arc<Harness>) {
+    let s = &h.store;
+    let e = tenant(s, "Contoso").await.enterprise.id;
+    let other = tenant(s, "Fabrikam").await.enterprise.id;
+    let now = h.clock.now_ms();
+    let push = s
+        .enqueue(
+            &NewJob::new(Some(e), "push_user", "{}")
+                .lane("user:1")
+                .max_attempts(1),
+        )
+        .await
+        .unwrap()
+        .id();
+    let job = s.claim_job("w", 30_000).await.unwrap().unwrap();
+    assert_eq!((job.id, job.attempts), (push, 1));
+    let queued_push = s
+        .enqueue(&NewJob::new(Some(e), "push_user", "{}").lane("user:2"))
+        .await
+        .unwrap()
+        .id();
+    let device = s
+        .enqueue(&NewJob::new(Some(e), "ensure_device", "{}").lane("user:2d"))
+        .await
+        .unwrap()
+        .id();
+    let elsewhere = s
+        .enqueue(&NewJob::new(Some(other), "push_user", "{}").lane("user:3"))
+        .await
+        .unwrap()
+        .id();
+    let state = s
+        .fail_job(
+            push,
+            "w",
+            &JobFailure::Deferred {
+                run_after_ms: now + 8_000,
+                reason: "Microsoft asked to wait 8 s".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        JobState::Queued,
+        "not failed although max_attempts = 1"
+    );
+    let moved = s
+        .defer_queued_jobs(e, &["push_user", "sync_directory"], now + 8_000)
+        .await
+        .unwrap();
+    assert_eq!(moved, 1, "only the tenant's other Microsoft job");
+    assert_eq!(
+        s.get_job(queued_push).await.unwrap().run_after_ms,
+        now + 8_000
+    );
+    assert_eq!(s.get_job(device).await.unwrap().run_after_ms, now);
+    assert_eq!(s.get_job(elsewhere).await.unwrap().run_after_ms, now);
+    let mut claimed = HashSet::new();
+    while let Some(j) = s.claim_job("w", 30_000).await.unwrap() {
+        claimed.insert(j.id);
+        s.complete_job(j.id, "w").await.unwrap();
+    }
+    assert_eq!(claimed, HashSet::from([device, elsewhere]));
+    h.clock.advance_ms(8_000);
+    let again = s.claim_job("w", 30_000).await.unwrap().unwrap();
+    assert_eq!(
+        (again.id, again.attempts, again.last_error.as_deref()),
+        (push, 1, Some("Microsoft asked to wait 8 s"))
+    );
+    s.complete_job(push, "w").await.unwrap();
+
+    // The next scheduled sync waits five minutes; "sync now" brings that same job forward.
+    let later = h.clock.now_ms() + 300_000;
+    let scheduled = s
+        .enqueue(
+            &NewJob::new(Some(e), "sync_directory", "{}")
+                .idempotency_key("sync_directory:contoso")
+                .run_after_ms(later),
+        )
+        .await
+        .unwrap();
+    let now = h.clock.now_ms();
+    let asked = s
+        .enqueue(
+            &NewJob::new(Some(e), "sync_directory", "{}").idempotency_key("sync_directory:contoso"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked, Enqueued::Existing(scheduled.id()));
+    assert_eq!(s.get_job(scheduled.id()).await.unwrap().run_after_ms, now);
+    // A request for later never delays it.
+    s.enqueue(
+        &NewJob::new(Some(e), "sync_directory", "{}")
+            .idempotency_key("sync_directory:contoso")
+            .run_after_ms(later),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get_job(scheduled.id()).await.unwrap().run_after_ms, now);
 }
 
 pub async fn jobs_claim_complete_and_deduplicate(h: Arc<Harness>) {

@@ -207,6 +207,13 @@ pub trait Store: Send + Sync + 'static {
         enterprise: EnterpriseId,
         object_id: &str,
     ) -> StoreResult<Option<TeamsUser>>;
+    /// The known users among `object_ids` (unknown ids are left out), for applying delta
+    /// changes that carry only the changed fields.
+    async fn get_teams_users(
+        &self,
+        enterprise: EnterpriseId,
+        object_ids: &[String],
+    ) -> StoreResult<Vec<TeamsUser>>;
     /// Exact UPN (case-insensitive).
     async fn teams_user_by_upn(
         &self,
@@ -220,6 +227,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Page<TeamsUser>>;
     async fn sync_state(&self, enterprise: EnterpriseId) -> StoreResult<SyncState>;
     async fn put_sync_state(&self, enterprise: EnterpriseId, state: &SyncState) -> StoreResult<()>;
+    /// Adds a run to the enterprise's sync history, keeping only the newest `keep` runs.
+    async fn record_sync_run(
+        &self,
+        enterprise: EnterpriseId,
+        run: &SyncRunRecord,
+        keep: u32,
+    ) -> StoreResult<()>;
+    /// The sync history, newest first.
+    async fn list_sync_runs(
+        &self,
+        enterprise: EnterpriseId,
+        limit: u32,
+    ) -> StoreResult<Vec<SyncRunRecord>>;
 
     // --- PBX users --------------------------------------------------------------------------
     /// Stores a new pairing (push state pending). Enforces: one active-or-disabled user per
@@ -265,6 +285,19 @@ pub trait Store: Send + Sync + 'static {
         outcome: &PushOutcome,
         audit: Option<&Audit>,
     ) -> StoreResult<PbxUser>;
+    /// What a push already sent to Microsoft that may still be propagating (the engine's
+    /// JSON), kept so a retry does not send it again. `None` clears it.
+    async fn set_push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        journal: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn push_journal(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+    ) -> StoreResult<Option<String>>;
     async fn get_pbx_user(
         &self,
         enterprise: EnterpriseId,
@@ -329,6 +362,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     // --- jobs -------------------------------------------------------------------------------
+    /// Queues a job. When a job with the same idempotency key is already waiting, returns it
+    /// instead, moved earlier if this request wants it sooner.
     async fn enqueue(&self, job: &NewJob) -> StoreResult<Enqueued>;
     /// Claims the most urgent due job whose lane is free (or whose runner's lease expired),
     /// for `lease_ms`. On PostgreSQL several instances can claim at once without running a job
@@ -356,6 +391,14 @@ pub trait Store: Send + Sync + 'static {
     async fn list_jobs(&self, query: &JobQuery) -> StoreResult<Vec<Job>>;
     /// When the next queued job becomes due (for the runner's sleep).
     async fn next_job_due_ms(&self) -> StoreResult<Option<i64>>;
+    /// Holds the enterprise's queued jobs of these kinds until `until_ms` (e.g. while Microsoft
+    /// throttles its tenant), so runners spend no slot on them. Returns how many moved.
+    async fn defer_queued_jobs(
+        &self,
+        enterprise: EnterpriseId,
+        kinds: &[&str],
+        until_ms: i64,
+    ) -> StoreResult<u64>;
 
     // --- audit ------------------------------------------------------------------------------
     /// An event that is not part of another change (e.g. "sync completed").

@@ -83,6 +83,9 @@ pub struct UpsertCounts {
     pub added: u64,
     pub changed: u64,
     pub unchanged: u64,
+    /// Users who were fine (in scope, enabled, Teams Phone enabled, not deleted) before this
+    /// upsert and are not any more: they lost a licence, were disabled or left the scope.
+    pub flagged: u64,
 }
 
 /// The directory-sync bookmark of an enterprise.
@@ -94,6 +97,17 @@ pub struct SyncState {
     pub last_sync_ms: Option<i64>,
     /// JSON summary of the last run (counts, duration, errors), shown on the Dashboard.
     pub last_result: Option<String>,
+    /// JSON of what the delta links track (the sync groups and their nested groups at the
+    /// last full sync); a different scope needs a full sync. Opaque to the store.
+    pub scope: Option<String>,
+}
+
+/// One directory sync as kept in the history. `report` is the engine's JSON summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRunRecord {
+    pub started_ms: i64,
+    pub finished_ms: i64,
+    pub report: String,
 }
 
 /// A new pairing.
@@ -160,6 +174,9 @@ pub struct UserCounts {
     pub pending: u64,
     pub failed: u64,
     pub drift: u64,
+    /// Active users whose Teams user is flagged (left the sync groups, lost Teams Phone, was
+    /// disabled or deleted in Microsoft 365). Their configuration is kept.
+    pub flagged: u64,
 }
 
 /// A device handle as stored (the password is read separately).
@@ -276,6 +293,9 @@ pub enum JobFailure {
     RetryAt { run_after_ms: i64, error: String },
     /// Do not retry: the error needs an admin.
     Permanent { error: String },
+    /// Not a failure: the service asked Teamline to wait (throttling). Runs again at this time
+    /// and the attempt does not count against `max_attempts`.
+    Deferred { run_after_ms: i64, reason: String },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -2,7 +2,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Demo(Child);
+pub(crate) struct Demo(Child);
 
 impl Drop for Demo {
     fn drop(&mut self) {
@@ -12,7 +12,7 @@ impl Drop for Demo {
 }
 
 /// Starts `teamline demo` on a free port and returns it with the URL it printed.
-fn start_demo(data_dir: &std::path::Path) -> (Demo, String) {
+pub(crate) fn start_demo(data_dir: &std::path::Path) -> (Demo, String) {
     start_demo_logging(data_dir, "warn", Stdio::null())
 }
 
@@ -27,9 +27,12 @@ fn start_demo_logging(data_dir: &std::path::Path, level: &str, stderr: Stdio) ->
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let demo = Demo(child);
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(line) = lines.next() {
         let line = line.unwrap();
         if let Some(url) = line.strip_prefix("Teamline demo is running at ") {
+            // Keep reading: the demo prints more, and a closed pipe would make it exit.
+            std::thread::spawn(move || lines.for_each(drop));
             return (demo, url.trim().to_owned());
         }
     }

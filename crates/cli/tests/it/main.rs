@@ -3,6 +3,8 @@
 // Test code asserts by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crash;
 mod demo;
 mod pbx_settings;
 mod setup_user;
+mod sync_cmd;

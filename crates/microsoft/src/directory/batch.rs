@@ -1,5 +1,6 @@
 //! JSON batching (`POST /$batch`): at most 20 requests per batch, each answered on its own;
-//! items throttled with 429 are sent again after their `Retry-After`, within the budget.
+//! items throttled with 429 are sent again after their `Retry-After` (which holds the whole
+//! tenant), within the budget.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -47,7 +48,6 @@ pub(crate) async fn get_all(
         let offset = chunk_no * MAX_PER_BATCH;
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
         while !pending.is_empty() {
             attempt += 1;
             let requests: Vec<_> = pending
@@ -105,7 +105,11 @@ pub(crate) async fn get_all(
             if pending.is_empty() {
                 break;
             }
-            if attempt >= core.retry.max_attempts || waited + wait > core.retry.max_total_wait {
+            // Each item is throttled on its own, but the wait applies to the whole tenant: the
+            // next send (this batch's retry or anyone else's request) waits for it, or fails
+            // at once when the caller cannot wait that long.
+            core.http.pause_tenant(&core.tenant_id, wait);
+            if attempt >= core.retry.max_attempts {
                 for (i, item) in throttled {
                     let err = body_error(&item.body);
                     results[offset + i] = Some(Err(if item.status == 429 {
@@ -125,8 +129,6 @@ pub(crate) async fn get_all(
                 }
                 break;
             }
-            waited += wait;
-            tokio::time::sleep(wait).await;
         }
     }
     results

@@ -2,7 +2,7 @@
 //! membership, delta rounds and batched lookups. Results come page by page so a sync of tens
 //! of thousands of users never holds more than one page of Graph JSON.
 
-mod batch;
+pub(crate) mod batch;
 pub mod licences;
 mod types;
 mod wire;
@@ -66,6 +66,9 @@ pub trait Directory: Send + Sync {
 
     /// The users that are members of the group, directly or through nested groups.
     fn group_members(&self, group_id: &str) -> PageStream<DirectoryUser>;
+
+    /// The groups that are direct members of the group (nested groups, one level down).
+    fn member_groups(&self, group_id: &str) -> PageStream<DirectoryGroup>;
 
     /// A users delta round. Fails with [`MicrosoftError::DeltaExpired`] when the link can no
     /// longer be used; run a full sync then.
@@ -371,6 +374,25 @@ impl Directory for GraphDirectory {
             ADVANCED,
             format!("list the members of the group {group_id}"),
             users_from,
+        )
+    }
+
+    fn member_groups(&self, group_id: &str) -> PageStream<DirectoryGroup> {
+        let url = self.core.graph_url(&format!(
+            "/groups/{}/members/microsoft.graph.group?{}",
+            segment(group_id),
+            query(&[
+                ("$select", GROUP_SELECT),
+                ("$top", PAGE_SIZE),
+                ("$count", "true")
+            ])
+        ));
+        collection(
+            self.core.clone(),
+            url,
+            ADVANCED,
+            format!("list the groups nested in the group {group_id}"),
+            groups_from,
         )
     }
 

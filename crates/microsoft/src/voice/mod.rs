@@ -17,7 +17,8 @@ pub use self::types::{
     TelephoneNumber, UserRef, UserVoiceConfig,
 };
 use self::wire::{NumberAssignmentWire, OperationWire, PolicyIdWire, UserConfigurationWire};
-use crate::directory::{Directory, GraphDirectory};
+use crate::directory::batch;
+use crate::directory::{BatchItem, Directory, GraphDirectory};
 use crate::error::MicrosoftError;
 use crate::graph::{Req, TenantCore};
 use crate::http::Reply;
@@ -70,6 +71,11 @@ pub trait TeamsVoice: Send + Sync {
 
     /// The user's Teams voice state as Microsoft reports it now.
     async fn user_voice_config(&self, user: &UserRef) -> Result<UserVoiceConfig, MicrosoftError>;
+
+    /// Several users' Teams voice state in as few requests as possible (`$batch`, 20 per
+    /// request), one result per user in the same order; `Ok(None)` when Teams has no record
+    /// of the user (yet).
+    async fn user_voice_configs(&self, users: &[UserRef]) -> Vec<BatchItem<UserVoiceConfig>>;
 }
 
 pub(crate) struct GraphTeamsVoice {
@@ -423,5 +429,38 @@ impl TeamsVoice for GraphTeamsVoice {
                 detail: e.to_string(),
             })?;
         Ok(config.into())
+    }
+
+    async fn user_voice_configs(&self, users: &[UserRef]) -> Vec<BatchItem<UserVoiceConfig>> {
+        let urls: Vec<String> = users
+            .iter()
+            .map(|u| format!("/admin/teams/userConfigurations/{}", segment(&u.id)))
+            .collect();
+        let replies =
+            batch::get_all(&self.core, &urls, "read the Teams configuration of users").await;
+        users
+            .iter()
+            .zip(replies)
+            .map(|(user, reply)| {
+                let what = format!("read the Teams configuration of {}", user.upn);
+                let result = reply.and_then(|r| match r.status {
+                    200..=299 => {
+                        let bytes = serde_json::to_vec(&r.body).unwrap_or_default();
+                        wire::unwrap_value::<UserConfigurationWire>(&bytes)
+                            .map(|c| Some(c.into()))
+                            .map_err(|e| MicrosoftError::UnexpectedResponse {
+                                what: what.clone(),
+                                detail: e.to_string(),
+                            })
+                    }
+                    404 => Ok(None),
+                    status => Err(batch::item_error(&self.core, status, &r.body, &what)),
+                });
+                BatchItem {
+                    id: user.id.clone(),
+                    result,
+                }
+            })
+            .collect()
     }
 }

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use teamline_microsoft::throttle::with_max_wait;
 use teamline_microsoft::{MicrosoftClient, MicrosoftCloud, MicrosoftError};
 use tokio::sync::Notify;
 
@@ -102,6 +103,39 @@ async fn a_retry_after_longer_than_the_budget_hands_back_to_the_job() {
         1,
         "the client did not wait 120 s in place"
     );
+}
+
+#[tokio::test]
+async fn a_retry_after_holds_every_request_to_the_tenant() {
+    let server = serve(scripted(vec![(
+        StatusCode::TOO_MANY_REQUESTS,
+        vec![("retry-after", "2")],
+    )]))
+    .await;
+    let ms = fixture::client(&server.base);
+    let tenant = ms.tenant(TENANT);
+    // A job that cannot wait gets the 429 and steps aside...
+    let err = with_max_wait(Duration::ZERO, tenant.user("u1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MicrosoftError::Throttled { .. }), "{err:?}");
+    // ...and another call of the same tenant that cannot wait either is refused at once,
+    // without sending anything.
+    let err = with_max_wait(Duration::from_millis(100), tenant.user("u2"))
+        .await
+        .unwrap_err();
+    match err {
+        MicrosoftError::Throttled { retry_after, .. } => {
+            assert!(retry_after <= Duration::from_secs(2), "{retry_after:?}")
+        }
+        other => panic!("expected Throttled, got {other:?}"),
+    }
+    assert_eq!(server.graph_requests().len(), 1);
+    // A call that may wait sends only once the tenant's wait is over.
+    tenant.user("u3").await.unwrap().unwrap();
+    let reqs = server.graph_requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].at.duration_since(reqs[0].at) >= Duration::from_secs(2));
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@
 //! - `DELETE /_sim/tenants/{t}/groups/{g}/members/{m}`
 //! - `PUT  /_sim/tenants/{t}/consent` [`ConsentState`]
 //! - `GET  /_sim/tenants/{t}/counters` — write requests per user id
+//! - `GET  /_sim/tenants/{t}/stats` — [`RequestStats`] (requests, 429s, early requests, peak
+//!   concurrency); `POST /_sim/tenants/{t}/stats/reset` starts counting afresh
 //! - `GET  /_sim/tenants/{t}/numbers` — number inventory
 //! - `GET  /_sim/tenants/{t}/voice-config` — tenant voice configuration
 //! - `POST /_sim/tenants/{t}/domains/{d}/publish-dns` — the domain's TXT record is "in DNS"
@@ -58,6 +60,9 @@ pub struct Faults {
     /// Requests allowed per 10-second window (Graph and Teams admin REST); `None` = unlimited.
     /// Beyond it: 429 + `Retry-After` (whole seconds until the window frees).
     pub throttle_budget: Option<u32>,
+    /// The throttling window in milliseconds (default 10 000, as Microsoft's identity service).
+    /// Tests shorten it to see many windows quickly.
+    pub throttle_window_ms: Option<u64>,
     /// New number operations answer `running` for this many polls before completing.
     pub operation_running_polls: u32,
     /// New number operations fail with this `statusDetail`.
@@ -70,6 +75,23 @@ pub struct Faults {
     pub inject_errors: Option<InjectedErrors>,
     /// `POST /domains/{id}/verify` fails until the TXT record was published via the control API.
     pub require_dns_for_domain_verification: bool,
+}
+
+/// What the simulator saw of one tenant's traffic (Graph, each `$batch` item, and the Teams
+/// admin REST surface), to check a client's manners.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestStats {
+    /// Requests received.
+    pub requests: u64,
+    /// Requests answered 429 (throttle budget or injected).
+    pub throttled: u64,
+    /// Requests that arrived before the end of a wait that an earlier answer's `Retry-After`
+    /// asked for (counted while the tenant is throttled; a polite client sends none).
+    pub early: u64,
+    /// The most requests of this tenant handled at the same time (meaningful with a latency
+    /// fault, since the simulator answers instantly otherwise).
+    pub max_in_flight: u64,
 }
 
 /// A user to create.
@@ -191,6 +213,7 @@ impl TenantControl {
         self.with(|t| {
             t.faults = faults;
             t.throttle = Default::default();
+            t.retry_not_before = None;
         });
     }
 
@@ -204,6 +227,7 @@ impl TenantControl {
         self.with(|t| {
             t.faults.throttle_budget = budget;
             t.throttle = Default::default();
+            t.retry_not_before = None;
         });
     }
 
@@ -468,6 +492,19 @@ impl TenantControl {
         self.with(|t| t.write_counts.clone())
     }
 
+    /// Traffic seen since the tenant was created or the stats were reset.
+    pub fn request_stats(&self) -> RequestStats {
+        self.with(|t| t.stats.clone())
+    }
+
+    /// Starts counting traffic afresh (write counts are kept).
+    pub fn reset_request_stats(&self) {
+        self.with(|t| {
+            t.stats = RequestStats::default();
+            t.retry_not_before = None;
+        });
+    }
+
     /// A user's Teams state.
     pub fn teams_state(&self, user: &str) -> Result<TeamsState, ControlError> {
         self.with(|t| {
@@ -616,6 +653,8 @@ pub(crate) fn routes() -> axum::Router<Arc<SimState>> {
         )
         .route("/_sim/tenants/{t}/consent", put(set_consent))
         .route("/_sim/tenants/{t}/counters", get(counters))
+        .route("/_sim/tenants/{t}/stats", get(stats))
+        .route("/_sim/tenants/{t}/stats/reset", post(reset_stats))
         .route("/_sim/tenants/{t}/numbers", get(numbers))
         .route("/_sim/tenants/{t}/voice-config", get(voice_config))
         .route(
@@ -748,7 +787,10 @@ async fn patch_faults(
             let budget_changed = f.throttle_budget != c.faults().throttle_budget;
             c.update_faults(|cur| *cur = f);
             if budget_changed {
-                c.with(|t| t.throttle = Default::default());
+                c.with(|t| {
+                    t.throttle = Default::default();
+                    t.retry_not_before = None;
+                });
             }
             Json(c.faults()).into_response()
         }
@@ -884,6 +926,23 @@ async fn set_consent(
 async fn counters(State(state): State<Arc<SimState>>, Path(t): Path<String>) -> Response {
     match control(&state, &t) {
         Ok(c) => Json(c.write_counts()).into_response(),
+        Err(r) => *r,
+    }
+}
+
+async fn stats(State(state): State<Arc<SimState>>, Path(t): Path<String>) -> Response {
+    match control(&state, &t) {
+        Ok(c) => Json(c.request_stats()).into_response(),
+        Err(r) => *r,
+    }
+}
+
+async fn reset_stats(State(state): State<Arc<SimState>>, Path(t): Path<String>) -> Response {
+    match control(&state, &t) {
+        Ok(c) => {
+            c.reset_request_stats();
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(r) => *r,
     }
 }

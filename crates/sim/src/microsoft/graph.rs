@@ -277,18 +277,40 @@ pub(crate) async fn apply_faults(caller: &Caller, ids: &RequestIds) -> Option<Ap
         let mut t = lock(&caller.tenant);
         let latency = t.faults.latency_ms;
         let outcome = throttle_and_inject(&mut t, ids);
+        t.in_flight += 1;
+        t.stats.max_in_flight = t.stats.max_in_flight.max(t.in_flight);
         (latency, outcome)
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
+    let mut t = lock(&caller.tenant);
+    t.in_flight = t.in_flight.saturating_sub(1);
     outcome
 }
 
+/// Records a request's arrival (and whether it came before a wait Microsoft asked for ended).
+fn count_request(t: &mut Tenant, now: Instant) {
+    t.stats.requests += 1;
+    if t.retry_not_before.is_some_and(|nb| now < nb) {
+        t.stats.early += 1;
+    }
+}
+
+/// Records a `Retry-After` answer.
+fn count_retry_after(t: &mut Tenant, now: Instant, secs: u64) {
+    t.stats.throttled += 1;
+    let until = now + Duration::from_secs(secs);
+    if t.retry_not_before.is_none_or(|nb| nb < until) {
+        t.retry_not_before = Some(until);
+    }
+}
+
 fn throttle_and_inject(t: &mut Tenant, ids: &RequestIds) -> Option<ApiResponse> {
+    count_request(t, Instant::now());
     if let Some(budget) = t.faults.throttle_budget {
         let now = Instant::now();
-        let window = Duration::from_secs(10);
+        let window = Duration::from_millis(t.faults.throttle_window_ms.unwrap_or(10_000).max(1));
         let start = match t.throttle.start {
             Some(s) if now.duration_since(s) < window => s,
             _ => {
@@ -301,6 +323,7 @@ fn throttle_and_inject(t: &mut Tenant, ids: &RequestIds) -> Option<ApiResponse> 
             let left = window.saturating_sub(now.duration_since(start));
             let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
             let secs = secs.max(1);
+            count_retry_after(t, now, secs);
             return Some(
                 ApiResponse::graph_error(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -334,8 +357,15 @@ fn throttle_and_inject(t: &mut Tenant, ids: &RequestIds) -> Option<ApiResponse> 
         if let Some(ra) = inj.retry_after {
             resp = resp.with_header("retry-after", ra.to_string());
         }
+        let retry_after = inj.retry_after;
+        let throttled = inj.status == 429;
         if inj.remaining == 0 {
             t.faults.inject_errors = None;
+        }
+        match retry_after {
+            Some(secs) => count_retry_after(t, Instant::now(), secs),
+            None if throttled => t.stats.throttled += 1,
+            None => {}
         }
         return Some(resp);
     }

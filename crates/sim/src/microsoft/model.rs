@@ -374,6 +374,12 @@ pub(crate) struct Tenant {
     pub faults: Faults,
     pub throttle: ThrottleWindow,
     pub write_counts: BTreeMap<String, u64>,
+    /// Traffic seen (see [`super::control::RequestStats`]).
+    pub stats: super::control::RequestStats,
+    /// Requests being handled now.
+    pub in_flight: u64,
+    /// The end of the latest wait a `Retry-After` asked for.
+    pub retry_not_before: Option<Instant>,
     pub created: i64,
     pub op_counter: u64,
 }
@@ -408,6 +414,9 @@ impl Tenant {
             faults: Faults::default(),
             throttle: ThrottleWindow::default(),
             write_counts: BTreeMap::new(),
+            stats: Default::default(),
+            in_flight: 0,
+            retry_not_before: None,
             created: 1_704_618_530,
             op_counter: 0,
         };

@@ -1,0 +1,219 @@
+//! Crash safety: `teamline serve` (the real binary) is killed with SIGKILL at random moments
+//! while it enables calling for 500 users against the Microsoft simulator (`teamline sim`,
+//! another process), and restarted each time. In the end every user is configured, and the
+//! simulator saw each Microsoft-side change exactly once.
+
+use secrecy::SecretString;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use teamline::bench_sync::SimProcess;
+use teamline_domain::enterprise::TenantId;
+use teamline_domain::job::JobState;
+use teamline_domain::pbx_user::PushState;
+use teamline_engine::testbed;
+use teamline_engine::{ApiConnector, Engine, EngineSettings};
+use teamline_microsoft::{MicrosoftClient, MicrosoftConfig};
+use teamline_sim::microsoft::demo as ms;
+use teamline_store::crypto::{EncryptionKey, Keyring};
+use teamline_store::{DynStore, JobQuery, SystemClock};
+
+const TENANT: &str = "crashco";
+const USERS: usize = 500;
+/// Enable Calling for a fresh user: the number and three policies.
+const WRITES_PER_USER: u64 = 4;
+
+async fn open(data: &Path, key: &str) -> DynStore {
+    Arc::new(
+        teamline_store_sqlite::open(
+            &data.join("teamline.db"),
+            Arc::new(Keyring::new(EncryptionKey::from_hex(key).unwrap(), vec![])),
+            Arc::new(SystemClock),
+        )
+        .await
+        .unwrap(),
+    )
+}
+
+/// `teamline serve` on the data directory, pointed at the simulator.
+fn serve(data: &Path, key: &str, sim: &str) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--microsoft-client-id", ms::TEAMLINE_APP_CLIENT_ID])
+        .args(["--microsoft-login-url", sim])
+        .args(["--microsoft-graph-url", sim])
+        .args(["--microsoft-teams-admin-url", sim])
+        .args(["--runner-concurrency", "32"])
+        .args(["--job-lease-secs", "2"])
+        .args([
+            "--sync-interval-secs",
+            "0",
+            "--reconcile-interval-secs",
+            "0",
+        ])
+        .env(
+            "TEAMLINE_MICROSOFT_CLIENT_SECRET",
+            ms::TEAMLINE_APP_CLIENT_SECRET,
+        )
+        .env("TEAMLINE_ENCRYPTION_KEY", key)
+        .env("TEAMLINE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn total_writes(sim: &SimProcess) -> u64 {
+    sim.write_counts(TENANT).await.unwrap().values().sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_server_repeatedly_loses_no_job_and_repeats_no_change() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let exe = Path::new(env!("CARGO_BIN_EXE_teamline"));
+    let sim = SimProcess::start(exe, &format!("{TENANT}:{}:{}", USERS + 20, USERS + 20))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let key = EncryptionKey::generate_hex();
+
+    // The admin's bulk enable: 500 users set up, Enable Calling queued for each.
+    let (e, ids) = {
+        let mut config = MicrosoftConfig::new(
+            ms::TEAMLINE_APP_CLIENT_ID,
+            SecretString::from(ms::TEAMLINE_APP_CLIENT_SECRET.to_owned()),
+            url::Url::parse("http://127.0.0.1:8080/auth/microsoft/callback").unwrap(),
+        )
+        .with_single_base(url::Url::parse(&sim.base_url).unwrap());
+        config.tenant_concurrency = 4;
+        let engine = Engine::new(
+            open(&data, &key).await,
+            Arc::new(MicrosoftClient::new(config).unwrap()),
+            Arc::new(ApiConnector),
+            EngineSettings::default(),
+        );
+        let tb = testbed::seed_enterprise(
+            &engine,
+            TENANT,
+            &TenantId::parse(&ms::generated_tenant_id(TENANT)).unwrap(),
+            ms::SYNC_GROUP,
+            "http://127.0.0.1:9/ns-api/v2",
+        )
+        .await
+        .unwrap();
+        let e = tb.enterprise.id;
+        engine.sync_directory(e, None).await.unwrap();
+        let ids = testbed::seed_pbx_users(&engine, &tb, USERS, 50_000)
+            .await
+            .unwrap();
+        testbed::enable_calling(&engine, e, &ids).await.unwrap();
+        (e, ids)
+    };
+    let store = open(&data, &key).await;
+    assert_eq!(total_writes(&sim).await, 0, "nothing ran yet");
+
+    // Kill -9 at random points of the work, several times.
+    let total = USERS as u64 * WRITES_PER_USER;
+    let mut kills = 0;
+    let mut orphaned = 0;
+    for round in 0..5u64 {
+        let at = rand::random_range(round * total / 6 + 50..(round + 1) * total / 6);
+        let mut server = serve(&data, &key, &sim.base_url);
+        let mut reached = false;
+        for _ in 0..3000 {
+            if total_writes(&sim).await >= at {
+                reached = true;
+                break;
+            }
+            if let Ok(Some(status)) = server.try_wait() {
+                panic!("teamline serve exited by itself: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // A random extra moment, so the kill also lands between requests.
+        tokio::time::sleep(Duration::from_millis(rand::random_range(0..150))).await;
+        server.start_kill().unwrap(); // SIGKILL
+        server.wait().await.unwrap();
+        assert!(reached, "round {round}: the work did not reach {at} writes");
+        kills += 1;
+        // Jobs the dead server was running stay claimed until their lease runs out.
+        orphaned += store
+            .list_jobs(&JobQuery {
+                enterprise_id: Some(e),
+                unfinished_only: true,
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.state == JobState::Running)
+            .count();
+    }
+    assert!(orphaned > 0, "the kills interrupted running jobs");
+
+    // Restart and let it finish.
+    let mut server = serve(&data, &key, &sim.base_url);
+    for _ in 0..1200 {
+        let unfinished = store
+            .list_jobs(&JobQuery {
+                enterprise_id: Some(e),
+                unfinished_only: true,
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if unfinished.is_empty() {
+            break;
+        }
+        if let Ok(Some(status)) = server.try_wait() {
+            panic!("teamline serve exited by itself: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    assert_eq!(kills, 5);
+
+    let jobs = store
+        .list_jobs(&JobQuery {
+            enterprise_id: Some(e),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let not_done: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.state != JobState::Succeeded)
+        .map(|j| (j.id, j.kind.clone(), j.state, j.last_error.clone()))
+        .collect();
+    assert!(not_done.is_empty(), "every job succeeded: {not_done:?}");
+    let writes = sim.write_counts(TENANT).await.unwrap();
+    let mut wrong = Vec::new();
+    for id in &ids {
+        let item = store.get_pbx_user(e, *id).await.unwrap();
+        assert_eq!(item.user.push_state, PushState::InSync, "{}", item.upn);
+        let n = writes
+            .get(&item.user.spec.teams_user_object_id)
+            .copied()
+            .unwrap_or(0);
+        if n != WRITES_PER_USER {
+            wrong.push((item.upn.clone(), n));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "each user configured exactly once ({WRITES_PER_USER} writes): {wrong:?}"
+    );
+    assert_eq!(writes.values().sum::<u64>(), total);
+    sim.stop().await;
+}

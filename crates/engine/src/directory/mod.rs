@@ -1,0 +1,384 @@
+//! Directory sync: which Microsoft 365 users Teamline knows, with their licences, account state
+//! and sync groups. The first sync reads everything; later ones are delta rounds that read only
+//! what changed (a full read again when Microsoft's delta token expired or the sync groups or
+//! their nesting changed). Users who leave the scope, lose Teams Phone, are disabled or deleted
+//! are flagged and kept, never silently deleted.
+
+mod delta;
+mod full;
+mod scope;
+
+use crate::jobs::{MICROSOFT, SYNC_DIRECTORY, SYNC_TEAMS_USERS, SyncJob, enterprise_of, payload};
+use crate::runner::{JobContext, JobError, JobHandler};
+use crate::{Engine, EngineError};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use teamline_domain::audit::Actor;
+use teamline_domain::enterprise::ConsentKind;
+use teamline_domain::ids::{EnterpriseId, JobId};
+use teamline_domain::job::Job;
+use teamline_domain::pbx_user::PushState;
+use teamline_store::{AuditRecord, SyncRunRecord, SyncState, TeamsUserUpsert};
+
+pub(crate) use scope::SyncScope;
+
+/// How one sync went, shown on the Dashboard, in the sync history and in the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// A full read (first sync, expired token, changed sync groups, or asked for) rather
+    /// than a delta round.
+    pub full: bool,
+    /// Users read (full) or changes applied (delta).
+    pub seen: u64,
+    pub added: u64,
+    pub changed: u64,
+    /// Users who left the sync scope, lost Teams Phone, were disabled or deleted (kept and
+    /// flagged).
+    pub flagged: u64,
+    pub duration_ms: i64,
+    pub finished_ms: i64,
+    pub error: Option<String>,
+    #[serde(default)]
+    pub started_ms: i64,
+    /// Why this sync read everything, when it did.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Problems with single users that did not stop the sync.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// At most this many per-user warnings are kept in a report.
+const MAX_WARNINGS: usize = 20;
+
+impl SyncReport {
+    pub fn summary(&self) -> String {
+        let secs = self.duration_ms as f64 / 1000.0;
+        if let Some(error) = &self.error {
+            return format!("Sync failed after {secs:.1} s: {error}");
+        }
+        let what = if self.full {
+            format!("Synced {} users from Microsoft 365", self.seen)
+        } else {
+            format!("Synced {} changes from Microsoft 365", self.seen)
+        };
+        format!(
+            "{what} in {secs:.1} s: {} added, {} changed, {} flagged",
+            self.added, self.changed, self.flagged
+        )
+    }
+
+    pub(crate) fn warn(&mut self, warning: String) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(warning);
+        }
+    }
+}
+
+/// Rows written per store call when a sync holds several groups' members.
+const BATCH: usize = 1000;
+
+/// Runs kept in each enterprise's sync history.
+const HISTORY: u32 = 100;
+
+impl Engine {
+    /// Brings the enterprise's users up to date: a delta round when possible, else a full read.
+    pub async fn sync_directory(
+        &self,
+        e: EnterpriseId,
+        ctx: Option<&JobContext>,
+    ) -> Result<SyncReport, EngineError> {
+        self.sync_directory_mode(e, false, ctx).await
+    }
+
+    /// Like [`Engine::sync_directory`]; `full` reads everything even when a delta round would do.
+    /// Every run, failed or not, is recorded in the sync history.
+    pub async fn sync_directory_mode(
+        &self,
+        e: EnterpriseId,
+        full: bool,
+        ctx: Option<&JobContext>,
+    ) -> Result<SyncReport, EngineError> {
+        let store = &self.inner.store;
+        let started = store.clock().now_ms();
+        let mut report = SyncReport {
+            started_ms: started,
+            ..SyncReport::default()
+        };
+        let outcome = self.run_sync(e, full, ctx, &mut report).await;
+        let finished = store.clock().now_ms();
+        report.finished_ms = finished;
+        report.duration_ms = finished - started;
+        let mut state = store.sync_state(e).await?;
+        state.last_sync_ms = Some(finished);
+        let outcome = match outcome {
+            Ok(bookmark) => {
+                state.users_delta_link = Some(bookmark.users);
+                state.groups_delta_link = bookmark.groups;
+                state.scope = bookmark.scope.to_json();
+                if report.full {
+                    state.last_full_sync_ms = Some(finished);
+                }
+                Ok(())
+            }
+            Err(err) => {
+                report.error = Some(err.to_string());
+                Err(err)
+            }
+        };
+        state.last_result = serde_json::to_string(&report).ok();
+        store.put_sync_state(e, &state).await?;
+        store
+            .record_sync_run(
+                e,
+                &SyncRunRecord {
+                    started_ms: started,
+                    finished_ms: finished,
+                    report: state.last_result.clone().unwrap_or_default(),
+                },
+                HISTORY,
+            )
+            .await?;
+        if report.added + report.changed + report.flagged > 0 {
+            store
+                .record_audit(&AuditRecord {
+                    enterprise_id: Some(e),
+                    actor: Actor::Job(SYNC_DIRECTORY.into()),
+                    action: "directory.sync".into(),
+                    summary: report.summary(),
+                    object_type: "directory".into(),
+                    object_id: None,
+                    before: None,
+                    after: state.last_result.clone(),
+                })
+                .await?;
+        }
+        tracing::info!(enterprise = %e, full = report.full, seen = report.seen, added = report.added,
+            changed = report.changed, flagged = report.flagged, duration_ms = report.duration_ms,
+            error = report.error.as_deref().unwrap_or(""), "directory sync finished");
+        outcome.map(|()| report)
+    }
+
+    async fn run_sync(
+        &self,
+        e: EnterpriseId,
+        full: bool,
+        ctx: Option<&JobContext>,
+        report: &mut SyncReport,
+    ) -> Result<Bookmark, EngineError> {
+        let store = &self.inner.store;
+        let enterprise = store.get_enterprise(e).await?;
+        let tenant = self.tenant_api(&enterprise)?;
+        let groups = store.list_sync_groups(e).await?;
+        let state = store.sync_state(e).await?;
+        let scope = SyncScope::parse(state.scope.as_deref());
+        let why_full = if full {
+            Some("a full sync was asked for")
+        } else {
+            match &scope {
+                None => Some("first sync"),
+                Some(_) if state.users_delta_link.is_none() => Some("first sync"),
+                Some(s) if s.groups != scope::group_keys(&groups) => {
+                    Some("the sync groups changed")
+                }
+                Some(_) => None,
+            }
+        };
+        let reason = match (why_full, scope) {
+            (Some(why), _) => why.to_owned(),
+            (None, None) => "first sync".to_owned(),
+            (None, Some(scope)) => {
+                let round = delta::Round {
+                    engine: self,
+                    e,
+                    tenant: tenant.as_ref(),
+                    scope: &scope,
+                    groups: &groups,
+                    ctx,
+                };
+                match delta::round(&round, &state, report).await {
+                    Ok(links) => {
+                        return Ok(Bookmark {
+                            users: links.users,
+                            groups: links.groups,
+                            scope,
+                        });
+                    }
+                    Err(delta::Stop::NeedsFull(why)) => why,
+                    Err(delta::Stop::Failed(err)) => return Err(err),
+                }
+            }
+        };
+        // Counts from an interrupted delta round are replaced by the full read's.
+        *report = SyncReport {
+            started_ms: report.started_ms,
+            reason: Some(reason),
+            ..SyncReport::default()
+        };
+        let b = full::run(self, e, tenant.as_ref(), &groups, ctx, report).await?;
+        Ok(Bookmark {
+            users: b.users_delta_link,
+            groups: b.groups_delta_link,
+            scope: b.scope,
+        })
+    }
+
+    /// Stores synced users and adds the outcome to the report.
+    pub(crate) async fn upsert_users(
+        &self,
+        e: EnterpriseId,
+        users: Vec<TeamsUserUpsert>,
+        report: &mut SyncReport,
+    ) -> Result<(), EngineError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let counts = self.inner.store.upsert_teams_users(e, &users).await?;
+        report.added += counts.added;
+        report.changed += counts.changed;
+        report.flagged += counts.flagged;
+        Ok(())
+    }
+
+    /// The last sync's report, if any.
+    pub async fn last_sync(&self, e: EnterpriseId) -> Result<Option<SyncReport>, EngineError> {
+        let state: SyncState = self.inner.store.sync_state(e).await?;
+        Ok(state
+            .last_result
+            .and_then(|r| serde_json::from_str(&r).ok()))
+    }
+
+    /// The newest syncs first, with their counts, duration and errors.
+    pub async fn sync_history(
+        &self,
+        e: EnterpriseId,
+        limit: u32,
+    ) -> Result<Vec<SyncReport>, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .list_sync_runs(e, limit)
+            .await?
+            .into_iter()
+            .filter_map(|r| serde_json::from_str(&r.report).ok())
+            .collect())
+    }
+
+    /// Sync Teams Users (Dashboard) and User Group Sync (Troubleshoot): refreshes the directory
+    /// and pushes every pending change. Returns the job to follow for progress.
+    pub async fn sync_teams_users(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+    ) -> Result<JobId, EngineError> {
+        let store = &self.inner.store;
+        let enterprise = store.get_enterprise(e).await?;
+        if !enterprise.consent(ConsentKind::UserSync) {
+            return Err(EngineError::refused(
+                "Teamline has not been granted consent to read this tenant's users: use Grant Consent on the Dashboard first",
+            ));
+        }
+        let id = self.enqueue_sync_teams_users(e).await?;
+        store
+            .record_audit(&AuditRecord {
+                enterprise_id: Some(e),
+                actor: actor.clone(),
+                action: "sync.request".into(),
+                summary: "Asked to sync Teams users".into(),
+                object_type: "directory".into(),
+                object_id: None,
+                before: None,
+                after: None,
+            })
+            .await?;
+        Ok(id)
+    }
+}
+
+/// Where the next delta round starts.
+struct Bookmark {
+    users: String,
+    groups: Option<String>,
+    scope: SyncScope,
+}
+
+pub(crate) async fn progress(ctx: Option<&JobContext>, done: u64, total: Option<u64>, what: &str) {
+    if let Some(ctx) = ctx {
+        let _ = ctx.progress(done, total, what).await;
+    }
+}
+
+pub(crate) fn engine_job_error(e: EngineError) -> JobError {
+    match e {
+        EngineError::Microsoft(m) => crate::jobs::ms_job_error(&m),
+        EngineError::Pbx(p) if p.is_transient() => JobError::retry(p.to_string()),
+        EngineError::Store(s) => s.into(),
+        other => JobError::permanent(other.to_string()),
+    }
+}
+
+pub struct SyncDirectory(pub Engine);
+
+#[async_trait]
+impl JobHandler for SyncDirectory {
+    fn kind(&self) -> &'static str {
+        SYNC_DIRECTORY
+    }
+
+    fn throttle_group(&self) -> Option<&'static str> {
+        Some(MICROSOFT)
+    }
+
+    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+        let e = enterprise_of(job)?;
+        let SyncJob { full } = payload(job)?;
+        self.0
+            .sync_directory_mode(e, full, Some(ctx))
+            .await
+            .map_err(engine_job_error)?;
+        Ok(())
+    }
+}
+
+pub struct SyncTeamsUsers(pub Engine);
+
+#[async_trait]
+impl JobHandler for SyncTeamsUsers {
+    fn kind(&self) -> &'static str {
+        SYNC_TEAMS_USERS
+    }
+
+    fn throttle_group(&self) -> Option<&'static str> {
+        Some(MICROSOFT)
+    }
+
+    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+        let engine = &self.0;
+        let e = enterprise_of(job)?;
+        let report = engine
+            .sync_directory(e, Some(ctx))
+            .await
+            .map_err(engine_job_error)?;
+        let pending = engine
+            .inner
+            .store
+            .pbx_users_in_push_states(e, &[PushState::Pending, PushState::Failed])
+            .await?;
+        let total = pending.len() as u64;
+        for (i, id) in pending.into_iter().enumerate() {
+            engine.enqueue_push(e, id).await?;
+            let _ = ctx
+                .progress(
+                    i as u64 + 1,
+                    Some(total),
+                    &format!(
+                        "{} · queued {} of {total} changes for Teams",
+                        report.summary(),
+                        i + 1
+                    ),
+                )
+                .await;
+        }
+        Ok(())
+    }
+}
