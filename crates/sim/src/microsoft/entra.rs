@@ -175,6 +175,40 @@ fn error_params(err: &AadError, state: Option<&str>) -> Vec<(String, String)> {
     p
 }
 
+/// What `/authorize` and `/adminconsent` both check before they may redirect anywhere: the
+/// tenant, the app and its registered redirect URI. Failures here are shown as a page, as Entra
+/// does, never sent to an unverified redirect URI.
+struct ClientRequest {
+    tref: TenantRef,
+    client_id: String,
+    app: AppRegistration,
+    redirect_uri: String,
+}
+
+fn client_request(state: &SimState, segment: &str, q: &Params) -> Result<ClientRequest, AadError> {
+    let tref = resolve_segment(state, segment).ok_or_else(|| aad::tenant_not_found(segment))?;
+    let client_id = q
+        .get("client_id")
+        .cloned()
+        .ok_or_else(|| aad::missing_parameter("client_id"))?;
+    let app = state
+        .app(&client_id)
+        .ok_or_else(|| aad::app_not_found(&client_id, segment))?;
+    let redirect_uri = q
+        .get("redirect_uri")
+        .cloned()
+        .ok_or_else(|| aad::missing_parameter("redirect_uri"))?;
+    if !redirect_allowed(&app, &redirect_uri) {
+        return Err(aad::redirect_mismatch(&redirect_uri, &client_id));
+    }
+    Ok(ClientRequest {
+        tref,
+        client_id,
+        app,
+        redirect_uri,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // authorize
 
@@ -184,36 +218,16 @@ pub(crate) async fn authorize(
     headers: HeaderMap,
     Query(q): Query<Params>,
 ) -> Response {
-    let Some(tref) = resolve_segment(&state, &segment) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::tenant_not_found(&segment).description(),
-        );
+    let ClientRequest {
+        tref,
+        client_id,
+        app,
+        redirect_uri,
+    } = match client_request(&state, &segment, &q) {
+        Ok(r) => r,
+        Err(e) => return pages::error(StatusCode::BAD_REQUEST, &e.description()),
     };
-    let Some(client_id) = q.get("client_id") else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::missing_parameter("client_id").description(),
-        );
-    };
-    let Some(app) = state.app(client_id) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::app_not_found(client_id, &segment).description(),
-        );
-    };
-    let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::missing_parameter("redirect_uri").description(),
-        );
-    };
-    if !redirect_allowed(&app, &redirect_uri) {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::redirect_mismatch(&redirect_uri, client_id).description(),
-        );
-    }
+    let client_id = &client_id;
     let st = q.get("state").cloned();
     let fail = |e: AadError| redirect_to(&redirect_uri, &error_params(&e, st.as_deref()));
     let response_type = q
@@ -684,36 +698,16 @@ fn admin_consent(
     q: Params,
     v1: bool,
 ) -> Response {
-    let Some(tref) = resolve_segment(&state, &segment) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::tenant_not_found(&segment).description(),
-        );
+    let ClientRequest {
+        tref,
+        client_id,
+        app,
+        redirect_uri,
+    } = match client_request(&state, &segment, &q) {
+        Ok(r) => r,
+        Err(e) => return pages::error(StatusCode::BAD_REQUEST, &e.description()),
     };
-    let Some(client_id) = q.get("client_id") else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::missing_parameter("client_id").description(),
-        );
-    };
-    let Some(app) = state.app(client_id) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::app_not_found(client_id, &segment).description(),
-        );
-    };
-    let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::missing_parameter("redirect_uri").description(),
-        );
-    };
-    if !redirect_allowed(&app, &redirect_uri) {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            &aad::redirect_mismatch(&redirect_uri, client_id).description(),
-        );
-    }
+    let client_id = &client_id;
     if !v1 && q.get("scope").is_none_or(|s| s.trim().is_empty()) {
         let e = aad::missing_parameter("scope");
         let mut params = vec![("admin_consent".to_string(), "True".to_string())];
