@@ -26,58 +26,29 @@ pub(super) struct Field {
     pub value: fn(&PbxUserForm) -> &str,
 }
 
+/// A [`Field`] whose input name is the form's field name.
+macro_rules! field {
+    ($name:ident, $label:ident) => {
+        Field {
+            name: stringify!($name),
+            label: fields::$label,
+            value: |f| &f.$name,
+        }
+    };
+}
+
 /// The form's inputs that can have an error of their own.
 pub(super) const FIELDS: [Field; 10] = [
-    Field {
-        name: "pbx_location",
-        label: fields::PBX_LOCATION,
-        value: |f| &f.pbx_location,
-    },
-    Field {
-        name: "voice_route",
-        label: fields::VOICE_ROUTE,
-        value: |f| &f.voice_route,
-    },
-    Field {
-        name: "teams_user",
-        label: fields::TEAMS_USER,
-        value: |f| &f.teams_user,
-    },
-    Field {
-        name: "sip_user",
-        label: fields::SIP_USER,
-        value: |f| &f.sip_user,
-    },
-    Field {
-        name: "phone_number",
-        label: fields::PHONE_NUMBER,
-        value: |f| &f.phone_number,
-    },
-    Field {
-        name: "caller_name_policy",
-        label: fields::CALLER_NAME_POLICY,
-        value: |f| &f.caller_name_policy,
-    },
-    Field {
-        name: "caller_name",
-        label: fields::CALLER_NAME,
-        value: |f| &f.caller_name,
-    },
-    Field {
-        name: "forwarded_caller_id",
-        label: fields::FORWARDED_CALLER_ID,
-        value: |f| &f.forwarded_caller_id,
-    },
-    Field {
-        name: "device",
-        label: fields::USER_DEVICES,
-        value: |f| &f.device,
-    },
-    Field {
-        name: "tag",
-        label: fields::USER_TAG,
-        value: |f| &f.tag,
-    },
+    field!(pbx_location, PBX_LOCATION),
+    field!(voice_route, VOICE_ROUTE),
+    field!(teams_user, TEAMS_USER),
+    field!(sip_user, SIP_USER),
+    field!(phone_number, PHONE_NUMBER),
+    field!(caller_name_policy, CALLER_NAME_POLICY),
+    field!(caller_name, CALLER_NAME),
+    field!(forwarded_caller_id, FORWARDED_CALLER_ID),
+    field!(device, USER_DEVICES),
+    field!(tag, USER_TAG),
 ];
 
 /// The values to show and the choices to offer.
