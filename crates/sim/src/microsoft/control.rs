@@ -37,62 +37,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::demo;
+use super::faults::{Faults, InjectedErrors, RequestStats};
 use super::model::{CapabilityStatus, Change, Member, Removal, Tenant};
 use super::seed;
 use super::state::{SimState, lock};
-
-/// Errors injected instead of handling requests.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InjectedErrors {
-    /// HTTP status (e.g. 503).
-    pub status: u16,
-    /// How many requests still get it.
-    pub remaining: u32,
-    /// `Retry-After` seconds to send, if any.
-    pub retry_after: Option<u64>,
-}
-
-/// Fault injection settings of one tenant.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Faults {
-    /// Requests allowed per 10-second window (Graph and Teams admin REST); `None` = unlimited.
-    /// Beyond it: 429 + `Retry-After` (whole seconds until the window frees).
-    pub throttle_budget: Option<u32>,
-    /// The throttling window in milliseconds (default 10 000, as Microsoft's identity service).
-    /// Tests shorten it to see many windows quickly.
-    pub throttle_window_ms: Option<u64>,
-    /// New number operations answer `running` for this many polls before completing.
-    pub operation_running_polls: u32,
-    /// New number operations fail with this `statusDetail`.
-    pub operation_failure: Option<String>,
-    /// Policy assignments become visible in reads after this many milliseconds.
-    pub propagation_delay_ms: u64,
-    /// Extra latency added to every Graph / Teams admin request, in milliseconds.
-    pub latency_ms: u64,
-    /// The next requests answer this error (5xx injection).
-    pub inject_errors: Option<InjectedErrors>,
-    /// `POST /domains/{id}/verify` fails until the TXT record was published via the control API.
-    pub require_dns_for_domain_verification: bool,
-}
-
-/// What the simulator saw of one tenant's traffic (Graph, each `$batch` item, and the Teams
-/// admin REST surface), to check a client's manners.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestStats {
-    /// Requests received.
-    pub requests: u64,
-    /// Requests answered 429 (throttle budget or injected).
-    pub throttled: u64,
-    /// Requests that arrived before the end of a wait that an earlier answer's `Retry-After`
-    /// asked for (counted while the tenant is throttled; a polite client sends none).
-    pub early: u64,
-    /// The most requests of this tenant handled at the same time (meaningful with a latency
-    /// fault, since the simulator answers instantly otherwise).
-    pub max_in_flight: u64,
-}
 
 /// A user to create.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -205,29 +153,24 @@ impl TenantControl {
 
     /// Current faults.
     pub fn faults(&self) -> Faults {
-        self.with(|t| t.faults.clone())
+        self.with(|t| t.traffic.faults.clone())
     }
 
     /// Replaces the faults.
     pub fn set_faults(&self, faults: Faults) {
-        self.with(|t| {
-            t.faults = faults;
-            t.throttle = Default::default();
-            t.retry_not_before = None;
-        });
+        self.with(|t| t.traffic.set_faults(faults));
     }
 
     /// Edits the faults in place.
     pub fn update_faults(&self, f: impl FnOnce(&mut Faults)) {
-        self.with(|t| f(&mut t.faults));
+        self.with(|t| f(&mut t.traffic.faults));
     }
 
     /// Requests allowed per 10 s window (`None` = unlimited).
     pub fn set_throttle_budget(&self, budget: Option<u32>) {
         self.with(|t| {
-            t.faults.throttle_budget = budget;
-            t.throttle = Default::default();
-            t.retry_not_before = None;
+            t.traffic.faults.throttle_budget = budget;
+            t.traffic.restart_throttling();
         });
     }
 
@@ -494,15 +437,12 @@ impl TenantControl {
 
     /// Traffic seen since the tenant was created or the stats were reset.
     pub fn request_stats(&self) -> RequestStats {
-        self.with(|t| t.stats.clone())
+        self.with(|t| t.traffic.stats.clone())
     }
 
     /// Starts counting traffic afresh (write counts are kept).
     pub fn reset_request_stats(&self) {
-        self.with(|t| {
-            t.stats = RequestStats::default();
-            t.retry_not_before = None;
-        });
+        self.with(|t| t.traffic.reset_stats());
     }
 
     /// A user's Teams state.
@@ -620,7 +560,7 @@ impl TenantControl {
                 "users": t.users.iter().filter(|u| u.deleted.is_none()).count(),
                 "groups": t.groups.iter().filter(|g| g.deleted.is_none()).count(),
                 "consentGranted": t.consent.is_some(),
-                "faults": t.faults,
+                "faults": t.traffic.faults,
             })
         })
     }
@@ -787,10 +727,7 @@ async fn patch_faults(
             let budget_changed = f.throttle_budget != c.faults().throttle_budget;
             c.update_faults(|cur| *cur = f);
             if budget_changed {
-                c.with(|t| {
-                    t.throttle = Default::default();
-                    t.retry_not_before = None;
-                });
+                c.with(|t| t.traffic.restart_throttling());
             }
             Json(c.faults()).into_response()
         }

@@ -741,7 +741,7 @@ pub(crate) fn add_domain(state: &SimState, caller: &Caller, req: &GraphRequest) 
         is_verified: false,
         supported_services: Vec::new(),
         verification_code: super::seed::verification_code(&name),
-        dns_published: !t.faults.require_dns_for_domain_verification,
+        dns_published: !t.traffic.faults.require_dns_for_domain_verification,
     };
     let mut v = domain_json(&d);
     t.domains.push(d);

@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::errors::{ApiResponse, RequestIds};
+use super::faults::Refusal;
 use super::model::{Member, Tenant};
 use super::odata::{self, FilterError, Query};
 use super::state::{SimState, lock};
@@ -273,103 +274,52 @@ pub(crate) fn authenticate(
 /// Applies the tenant's throttling budget, latency and injected errors. Returns the response
 /// to send instead of handling the request, if any.
 pub(crate) async fn apply_faults(caller: &Caller, ids: &RequestIds) -> Option<ApiResponse> {
-    let (latency, outcome) = {
+    let (latency, refusal) = {
         let mut t = lock(&caller.tenant);
-        let latency = t.faults.latency_ms;
-        let outcome = throttle_and_inject(&mut t, ids);
-        t.in_flight += 1;
-        t.stats.max_in_flight = t.stats.max_in_flight.max(t.in_flight);
-        (latency, outcome)
+        let latency = t.traffic.faults.latency_ms;
+        (latency, t.traffic.admit(Instant::now()))
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let mut t = lock(&caller.tenant);
-    t.in_flight = t.in_flight.saturating_sub(1);
-    outcome
+    lock(&caller.tenant).traffic.finish();
+    refusal.map(|r| refusal_response(r, ids))
 }
 
-/// Records a request's arrival (and whether it came before a wait Microsoft asked for ended).
-fn count_request(t: &mut Tenant, now: Instant) {
-    t.stats.requests += 1;
-    if t.retry_not_before.is_some_and(|nb| now < nb) {
-        t.stats.early += 1;
-    }
-}
-
-/// Records a `Retry-After` answer.
-fn count_retry_after(t: &mut Tenant, now: Instant, secs: u64) {
-    t.stats.throttled += 1;
-    let until = now + Duration::from_secs(secs);
-    if t.retry_not_before.is_none_or(|nb| nb < until) {
-        t.retry_not_before = Some(until);
-    }
-}
-
-fn throttle_and_inject(t: &mut Tenant, ids: &RequestIds) -> Option<ApiResponse> {
-    count_request(t, Instant::now());
-    if let Some(budget) = t.faults.throttle_budget {
-        let now = Instant::now();
-        let window = Duration::from_millis(t.faults.throttle_window_ms.unwrap_or(10_000).max(1));
-        let start = match t.throttle.start {
-            Some(s) if now.duration_since(s) < window => s,
-            _ => {
-                t.throttle.start = Some(now);
-                t.throttle.count = 0;
-                now
-            }
-        };
-        if t.throttle.count >= budget {
-            let left = window.saturating_sub(now.duration_since(start));
-            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            let secs = secs.max(1);
-            count_retry_after(t, now, secs);
-            return Some(
-                ApiResponse::graph_error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequests",
-                    "Too many requests. Please wait and retry the request later.",
-                    ids,
-                )
-                .with_header("retry-after", secs.to_string()),
-            );
-        }
-        t.throttle.count += 1;
-    }
-    if let Some(inj) = t.faults.inject_errors.as_mut()
-        && inj.remaining > 0
-    {
-        inj.remaining -= 1;
-        let status = StatusCode::from_u16(inj.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let code = match inj.status {
-            503 => "serviceNotAvailable",
-            504 => "gatewayTimeout",
-            502 => "badGateway",
-            429 => "TooManyRequests",
-            _ => "generalException",
-        };
-        let mut resp = ApiResponse::graph_error(
-            status,
-            code,
-            "The service is temporarily unavailable (injected by the simulator).",
+/// Graph's answer to a request the tenant's faults refuse.
+fn refusal_response(refusal: Refusal, ids: &RequestIds) -> ApiResponse {
+    match refusal {
+        Refusal::Throttled { retry_after_secs } => ApiResponse::graph_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Too many requests. Please wait and retry the request later.",
             ids,
-        );
-        if let Some(ra) = inj.retry_after {
-            resp = resp.with_header("retry-after", ra.to_string());
+        )
+        .with_header("retry-after", retry_after_secs.to_string()),
+        Refusal::Injected {
+            status,
+            retry_after_secs,
+        } => {
+            let code = match status {
+                503 => "serviceNotAvailable",
+                504 => "gatewayTimeout",
+                502 => "badGateway",
+                429 => "TooManyRequests",
+                _ => "generalException",
+            };
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let resp = ApiResponse::graph_error(
+                status,
+                code,
+                "The service is temporarily unavailable (injected by the simulator).",
+                ids,
+            );
+            match retry_after_secs {
+                Some(secs) => resp.with_header("retry-after", secs.to_string()),
+                None => resp,
+            }
         }
-        let retry_after = inj.retry_after;
-        let throttled = inj.status == 429;
-        if inj.remaining == 0 {
-            t.faults.inject_errors = None;
-        }
-        match retry_after {
-            Some(secs) => count_retry_after(t, Instant::now(), secs),
-            None if throttled => t.stats.throttled += 1,
-            None => {}
-        }
-        return Some(resp);
     }
-    None
 }
 
 /// Axum entry point for `/v1.0/*`.

@@ -28,6 +28,7 @@ pub mod demo;
 mod directory;
 mod entra;
 mod errors;
+mod faults;
 mod graph;
 mod jwt;
 mod model;
@@ -46,9 +47,9 @@ use axum::http::HeaderMap;
 use axum::routing::{any, get, post};
 
 pub use control::{
-    ConsentState, ControlError, Faults, InjectedErrors, NewUser, PlanState, RequestStats,
-    TeamsState, TenantControl, UserPatch,
+    ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch,
 };
+pub use faults::{Faults, InjectedErrors, RequestStats};
 pub use model::CapabilityStatus;
 pub use state::{EntityShape, SimConfig};
 pub use teams::normalize_number;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::control::Faults;
 use super::demo;
+use super::faults::Traffic;
 
 /// Seconds since the Unix epoch, now.
 pub(crate) fn now_unix() -> i64 {
@@ -307,13 +307,6 @@ pub(crate) enum Change {
     Marker,
 }
 
-/// Throttling window state.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ThrottleWindow {
-    pub start: Option<Instant>,
-    pub count: u32,
-}
-
 /// Policy types that Teams knows and that get a Global instance in every tenant.
 pub(crate) const POLICY_TYPES: [&str; 9] = [
     "OnlineVoiceRoutingPolicy",
@@ -371,15 +364,9 @@ pub(crate) struct Tenant {
     pub delta_min_seq: u64,
     pub membership_version: u64,
     transitive_cache: HashMap<u32, (u64, Arc<Vec<Member>>)>,
-    pub faults: Faults,
-    pub throttle: ThrottleWindow,
+    /// Faults switched on for this tenant and the traffic they act on.
+    pub traffic: Traffic,
     pub write_counts: BTreeMap<String, u64>,
-    /// Traffic seen (see [`super::control::RequestStats`]).
-    pub stats: super::control::RequestStats,
-    /// Requests being handled now.
-    pub in_flight: u64,
-    /// The end of the latest wait a `Retry-After` asked for.
-    pub retry_not_before: Option<Instant>,
     pub created: i64,
     pub op_counter: u64,
 }
@@ -411,12 +398,8 @@ impl Tenant {
             delta_min_seq: 0,
             membership_version: 0,
             transitive_cache: HashMap::new(),
-            faults: Faults::default(),
-            throttle: ThrottleWindow::default(),
+            traffic: Traffic::default(),
             write_counts: BTreeMap::new(),
-            stats: Default::default(),
-            in_flight: 0,
-            retry_not_before: None,
             created: 1_704_618_530,
             op_counter: 0,
         };
@@ -715,7 +698,7 @@ impl Tenant {
 
     /// Assigns a policy instance (`None` = back to Global) with the tenant's propagation delay.
     pub(crate) fn set_policy(&mut self, user: u32, policy_type: &str, identity: Option<String>) {
-        let delay = Duration::from_millis(self.faults.propagation_delay_ms);
+        let delay = Duration::from_millis(self.traffic.faults.propagation_delay_ms);
         let now = Instant::now();
         self.settle_policies(user, now);
         let teams = &mut self.users[user as usize].teams;

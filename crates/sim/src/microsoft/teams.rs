@@ -427,14 +427,14 @@ fn accepted(req: &GraphRequest, op_id: &str) -> ApiResponse {
 /// Creates an operation; runs it at once unless the tenant's faults keep it running.
 fn create_operation(t: &mut Tenant, prefix: &str, kind: OperationKind) -> String {
     let id = t.next_operation_id(prefix);
-    let polls_left = t.faults.operation_running_polls;
+    let polls_left = t.traffic.faults.operation_running_polls;
     let mut op = Operation {
         id: id.clone(),
         created: now_unix(),
         kind,
         status: OperationStatus::NotStarted,
         polls_left,
-        forced_failure: t.faults.operation_failure.clone(),
+        forced_failure: t.traffic.faults.operation_failure.clone(),
         detail: None,
         polls: 0,
     };
