@@ -38,6 +38,7 @@ use serde_json::{Value, json};
 
 use super::demo;
 use super::faults::{Faults, InjectedErrors, RequestStats};
+use super::model::well_known;
 use super::model::{CapabilityStatus, Change, Member, Removal, Tenant};
 use super::seed;
 use super::state::{SimState, lock};
@@ -52,7 +53,7 @@ pub struct NewUser {
     /// Defaults to true.
     pub account_enabled: Option<bool>,
     pub guest: bool,
-    /// Service plan ids assigned `Enabled` (e.g. [`demo::PLAN_TEAMS1`], [`demo::PLAN_MCOEV`]).
+    /// Service plan ids assigned `Enabled` (e.g. [`well_known::PLAN_TEAMS1`], [`well_known::PLAN_MCOEV`]).
     pub plans: Vec<String>,
     /// Groups (id or display name) the user joins directly.
     pub groups: Vec<String>,
@@ -416,7 +417,7 @@ impl TenantControl {
                 });
                 t.sp_roles = consent
                     .service_principal_roles
-                    .unwrap_or_else(|| vec![demo::ROLE_TEAMS_ADMIN.to_string()]);
+                    .unwrap_or_else(|| vec![well_known::ROLE_TEAMS_ADMIN.to_string()]);
             } else {
                 t.consent = None;
                 t.sp_roles.clear();

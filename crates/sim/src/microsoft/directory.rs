@@ -4,13 +4,13 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::demo;
 use super::errors::ApiResponse;
 use super::graph::{
     Caller, GraphRequest, check_count, collection, context, filter_of, member_type, page_size,
     skip_link, skip_offset,
 };
 use super::model::{Group, Member, Tenant, User, iso};
+use super::model::{ids, well_known};
 use super::odata::{self, Filterable};
 use super::state::{SimState, lock};
 
@@ -107,23 +107,23 @@ const GROUP_COLLECTIONS: [&str; 1] = ["groupTypes"];
 fn sku_of(u: &User) -> Vec<Value> {
     let has = |p: &str| u.plans.iter().any(|x| &*x.plan_id == p);
     let mut out = Vec::new();
-    if has(demo::PLAN_TEAMS1) {
+    if has(well_known::PLAN_TEAMS1) {
         // Office 365 E5 (includes Teams and Teams Phone).
-        let disabled: Vec<Value> = if has(demo::PLAN_MCOEV) {
+        let disabled: Vec<Value> = if has(well_known::PLAN_MCOEV) {
             Vec::new()
         } else {
-            vec![Value::from(demo::PLAN_MCOEV)]
+            vec![Value::from(well_known::PLAN_MCOEV)]
         };
         out.push(
             json!({"disabledPlans": disabled, "skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df"}),
         );
-    } else if has(demo::PLAN_MCOEV) {
+    } else if has(well_known::PLAN_MCOEV) {
         out.push(json!({"disabledPlans": [], "skuId": "e43b5b99-8dfb-405f-9987-dc307f34bcbd"}));
     }
-    if has(demo::PLAN_MCOEV_VIRTUALUSER) {
+    if has(well_known::PLAN_MCOEV_VIRTUALUSER) {
         out.push(json!({"disabledPlans": [], "skuId": "440eaaa8-b3e0-484b-a8be-62870b9ba70a"}));
     }
-    if has(demo::PLAN_MCOPSTN1) {
+    if has(well_known::PLAN_MCOPSTN1) {
         out.push(json!({"disabledPlans": [], "skuId": "0dab259f-bf13-4952-b7f8-7db8f131b28d"}));
     }
     out
@@ -400,18 +400,18 @@ pub(crate) fn user_member_of(
             .user(idx)
             .wids
             .iter()
-            .filter(|w| *w != demo::ROLE_DEFAULT_USER)
+            .filter(|w| *w != well_known::ROLE_DEFAULT_USER)
             .map(|w| {
                 let name = match w.as_str() {
-                    demo::ROLE_GLOBAL_ADMIN => "Global Administrator",
-                    demo::ROLE_TEAMS_ADMIN => "Teams Administrator",
-                    demo::ROLE_TEAMS_COMMS_ADMIN => "Teams Communications Administrator",
-                    demo::ROLE_PRIVILEGED_ROLE_ADMIN => "Privileged Role Administrator",
+                    well_known::ROLE_GLOBAL_ADMIN => "Global Administrator",
+                    well_known::ROLE_TEAMS_ADMIN => "Teams Administrator",
+                    well_known::ROLE_TEAMS_COMMS_ADMIN => "Teams Communications Administrator",
+                    well_known::ROLE_PRIVILEGED_ROLE_ADMIN => "Privileged Role Administrator",
                     _ => "Directory role",
                 };
                 json!({
                     "@odata.type": "#microsoft.graph.directoryRole",
-                    "id": demo::stable_guid(&format!("{}/directoryRole", t.id), w),
+                    "id": ids::stable_guid(&format!("{}/directoryRole", t.id), w),
                     "displayName": name,
                     "roleTemplateId": w,
                 })
@@ -766,7 +766,7 @@ pub(crate) fn verification_records(t: &Tenant, req: &GraphRequest, id: &str) -> 
     let values = vec![
         json!({
             "@odata.type": "#microsoft.graph.domainDnsTxtRecord",
-            "id": demo::stable_guid("dns-txt", &d.id),
+            "id": ids::stable_guid("dns-txt", &d.id),
             "isOptional": false,
             "label": d.id,
             "recordType": "Txt",
@@ -776,7 +776,7 @@ pub(crate) fn verification_records(t: &Tenant, req: &GraphRequest, id: &str) -> 
         }),
         json!({
             "@odata.type": "#microsoft.graph.domainDnsMxRecord",
-            "id": demo::stable_guid("dns-mx", &d.id),
+            "id": ids::stable_guid("dns-mx", &d.id),
             "isOptional": false,
             "label": d.id,
             "recordType": "Mx",

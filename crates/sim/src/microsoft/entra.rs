@@ -17,8 +17,9 @@ use sha2::Digest;
 
 use super::errors::{AadError, aad};
 use super::model::{Consent, Tenant, User, now_unix};
+use super::model::{ids, well_known};
 use super::state::{AppRegistration, AuthCode, Flow, FlowKind, RefreshGrant, SimState, lock};
-use super::{Scheme, base_url, demo, pages};
+use super::{Scheme, base_url, pages};
 
 const SESSION_COOKIE: &str = "ESTSAUTH";
 const CODE_LIFETIME: Duration = Duration::from_secs(600);
@@ -610,7 +611,7 @@ pub(crate) async fn consent_decision(
                 "scope".into(),
                 scope
                     .clone()
-                    .unwrap_or_else(|| format!("{}/.default", demo::GRAPH_RESOURCE)),
+                    .unwrap_or_else(|| format!("{}/.default", well_known::GRAPH_RESOURCE)),
             ));
         }
         if let Some(s) = &flow.state {
@@ -887,27 +888,27 @@ fn client_credentials_grant(
         .ok_or_else(|| aad::tenant_not_found(tid))?;
     let t = lock(&tenant);
     let audience = match resource.trim_end_matches('/') {
-        demo::GRAPH_RESOURCE | demo::GRAPH_APP_ID => demo::GRAPH_RESOURCE,
-        r if r == demo::TEAMS_ADMIN_APP_ID
-            || r == format!("api://{}", demo::TEAMS_ADMIN_APP_ID) =>
+        well_known::GRAPH_RESOURCE | well_known::GRAPH_APP_ID => well_known::GRAPH_RESOURCE,
+        r if r == well_known::TEAMS_ADMIN_APP_ID
+            || r == format!("api://{}", well_known::TEAMS_ADMIN_APP_ID) =>
         {
-            demo::TEAMS_ADMIN_APP_ID
+            well_known::TEAMS_ADMIN_APP_ID
         }
         _ => return Err(aad::resource_not_found(resource, &t.display_name)),
     };
     let Some(consent) = t.consent.clone() else {
         return Err(aad::missing_service_principal(&app.client_id, &t.id));
     };
-    let roles: Vec<String> = if audience == demo::GRAPH_RESOURCE {
+    let roles: Vec<String> = if audience == well_known::GRAPH_RESOURCE {
         consent.graph_roles.iter().cloned().collect()
     } else if consent.teams_admin {
-        vec![demo::TEAMS_ADMIN_APP_ROLE.to_string()]
+        vec![well_known::TEAMS_ADMIN_APP_ROLE.to_string()]
     } else {
         Vec::new()
     };
     let now = now_unix();
     let exp = now + state.config.token_lifetime.as_secs() as i64;
-    let sp = demo::service_principal_id(&t.id);
+    let sp = ids::service_principal_id(&t.id, &app.client_id);
     let mut claims = json!({
         "aud": audience,
         "iss": format!("https://sts.windows.net/{}/", t.id),
@@ -1110,7 +1111,7 @@ fn user_tokens(
     let exp = now + state.config.token_lifetime.as_secs() as i64;
     let wids: Vec<String> = user.wids.clone();
     let access = state.keys.sign(&json!({
-        "aud": demo::GRAPH_RESOURCE,
+        "aud": well_known::GRAPH_RESOURCE,
         "iss": format!("https://sts.windows.net/{tid}/"),
         "iat": now, "nbf": now, "exp": exp,
         "acct": 0, "acr": "1",
@@ -1123,7 +1124,7 @@ fn user_tokens(
         "name": user.display_name,
         "oid": user.id,
         "scp": resource_scopes.join(" "),
-        "sub": pairwise_sub(&user, demo::GRAPH_APP_ID),
+        "sub": pairwise_sub(&user, well_known::GRAPH_APP_ID),
         "tid": tid,
         "unique_name": user.upn,
         "upn": user.upn,

@@ -13,10 +13,11 @@ use serde_json::{Map, Value, json};
 
 use super::errors::{ApiResponse, RequestIds};
 use super::faults::Refusal;
+use super::model::well_known;
 use super::model::{Member, Tenant};
 use super::odata::{self, FilterError, Query};
 use super::state::{SimState, lock};
-use super::{Scheme, base_url, demo, directory, teams};
+use super::{Scheme, base_url, directory, teams};
 
 /// A Graph request after the HTTP layer (also built for each `$batch` item).
 #[derive(Clone)]
@@ -217,12 +218,12 @@ pub(crate) fn authenticate(
         .unwrap_or_default();
     let aud_ok = match audience {
         Audience::Graph => {
-            aud == demo::GRAPH_RESOURCE
-                || aud == demo::GRAPH_APP_ID
+            aud == well_known::GRAPH_RESOURCE
+                || aud == well_known::GRAPH_APP_ID
                 || aud == "https://graph.microsoft.com/"
         }
         Audience::TeamsAdmin => {
-            aud == demo::TEAMS_ADMIN_APP_ID || aud.ends_with(demo::TEAMS_ADMIN_APP_ID)
+            aud == well_known::TEAMS_ADMIN_APP_ID || aud.ends_with(well_known::TEAMS_ADMIN_APP_ID)
         }
     };
     if !aud_ok {

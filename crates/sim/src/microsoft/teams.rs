@@ -11,9 +11,9 @@ use std::time::Instant;
 use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::demo;
 use super::errors::ApiResponse;
 use super::graph::{Caller, GraphRequest, collection, guard, page_size, skip_link, skip_offset};
+use super::model::well_known;
 use super::model::{
     NumberRecord, Operation, OperationKind, OperationStatus, Tenant, UserNumber, canonical_type,
     is_policy_type, iso, now_unix,
@@ -540,10 +540,10 @@ fn do_assign(
         ));
     }
     let licensed = if user.resource_account {
-        user.has_enabled_plan(demo::PLAN_MCOEV_VIRTUALUSER)
-            || user.has_enabled_plan(demo::PLAN_MCOEV)
+        user.has_enabled_plan(well_known::PLAN_MCOEV_VIRTUALUSER)
+            || user.has_enabled_plan(well_known::PLAN_MCOEV)
     } else {
-        user.has_enabled_plan(demo::PLAN_MCOEV)
+        user.has_enabled_plan(well_known::PLAN_MCOEV)
     };
     if !licensed {
         return Err(format!(
@@ -859,7 +859,7 @@ fn user_assignments(t: &mut Tenant, req: &GraphRequest, assign: bool) -> ApiResp
 /// Whether the user has a Teams account (Teams licence or a resource account).
 fn hosted_in_teams(t: &Tenant, idx: u32) -> bool {
     let u = t.user(idx);
-    u.resource_account || u.has_enabled_plan(demo::PLAN_TEAMS1)
+    u.resource_account || u.has_enabled_plan(well_known::PLAN_TEAMS1)
 }
 
 /// The `teamsUserConfiguration` of a user (after settling propagated policy changes).
