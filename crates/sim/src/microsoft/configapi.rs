@@ -20,10 +20,11 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use super::admission::{Audience, Caller, apply_faults, authenticate};
 use super::errors::{ApiResponse, RequestIds};
-use super::graph::{Audience, Caller, apply_faults, authenticate, segments_of};
 use super::model::well_known;
 use super::model::{Tenant, canonical_type, is_policy_type};
+use super::request::segments_of;
 use super::state::{SimState, lock};
 
 /// Axum entry point for `/Skype.Policy/*` and `/Teams.Tenant/*`.

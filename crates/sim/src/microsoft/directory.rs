@@ -4,14 +4,15 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
+use super::admission::Caller;
 use super::errors::ApiResponse;
-use super::graph::{
-    Caller, GraphRequest, check_count, collection, context, filter_of, member_type, page_size,
-    skip_link, skip_offset,
-};
 use super::model::{Group, Member, Tenant, User, iso};
 use super::model::{ids, well_known};
 use super::odata::{self, Filterable};
+use super::request::{
+    GraphRequest, check_count, collection, context, filter_of, member_type, page_size, skip_link,
+    skip_offset,
+};
 use super::state::{SimState, lock};
 
 /// Properties a user has in Graph's default (no `$select`) v1.0 response.

@@ -20,6 +20,7 @@
 //! What was modelled from Microsoft's documentation and what was inferred is listed in
 //! `src/microsoft/FIDELITY.md`.
 
+mod admission;
 mod batch;
 mod configapi;
 pub mod control;
@@ -34,6 +35,7 @@ mod jwt;
 mod model;
 mod odata;
 mod pages;
+mod request;
 mod seed;
 mod state;
 mod teams;

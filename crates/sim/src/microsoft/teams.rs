@@ -11,14 +11,15 @@ use std::time::Instant;
 use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::admission::{Caller, guard};
 use super::errors::ApiResponse;
-use super::graph::{Caller, GraphRequest, collection, guard, page_size, skip_link, skip_offset};
 use super::model::well_known;
 use super::model::{
     NumberRecord, Operation, OperationKind, OperationStatus, Tenant, UserNumber, canonical_type,
     is_policy_type, iso, now_unix,
 };
 use super::odata::{self, Filterable};
+use super::request::{GraphRequest, collection, page_size, skip_link, skip_offset};
 use super::state::{EntityShape, SimState};
 
 const NUMBERS_READ: &[&str] = &[
