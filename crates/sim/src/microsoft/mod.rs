@@ -137,10 +137,7 @@ impl MicrosoftSim {
     }
 
     fn control(&self, tenant: Arc<std::sync::Mutex<model::Tenant>>) -> TenantControl {
-        TenantControl {
-            tenant,
-            state: self.state.clone(),
-        }
+        TenantControl::new(tenant, self.state.clone())
     }
 
     /// Adds Contoso (SPEC.md §8): consent granted, voice routes provisioned.
