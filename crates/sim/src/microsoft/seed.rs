@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::demo::{self, *};
+use super::model::ids;
 use super::model::{
     AssignedPlan, CapabilityStatus, Consent, Domain, Group, Member, NumberRecord, TeamsUser,
     Tenant, User, UserNumber, service_of_plan,
@@ -99,21 +100,9 @@ fn domain(name: &str, default: bool, initial: bool) -> Domain {
                 "Intune".into(),
             ]
         },
-        verification_code: verification_code(name),
+        verification_code: ids::verification_code(name),
         dns_published: true,
     }
-}
-
-/// The `MS=msNNNNNNNN` TXT value of a domain (stable).
-pub(crate) fn verification_code(domain: &str) -> String {
-    let g = demo::stable_guid("domain-verification", domain);
-    let digits: String = g
-        .chars()
-        .filter(char::is_ascii_digit)
-        .chain("00000000".chars())
-        .take(8)
-        .collect();
-    format!("MS=ms{digits}")
 }
 
 /// Full consent as granted by a Global Administrator through `/adminconsent`.

@@ -32,3 +32,15 @@ pub fn group_id(tenant_id: &str, display_name: &str) -> String {
 pub fn service_principal_id(tenant_id: &str, client_id: &str) -> String {
     stable_guid(&format!("{tenant_id}/servicePrincipal"), client_id)
 }
+
+/// The `MS=msNNNNNNNN` TXT value of a domain (stable).
+pub(crate) fn verification_code(domain: &str) -> String {
+    let g = stable_guid("domain-verification", domain);
+    let digits: String = g
+        .chars()
+        .filter(char::is_ascii_digit)
+        .chain("00000000".chars())
+        .take(8)
+        .collect();
+    format!("MS=ms{digits}")
+}
