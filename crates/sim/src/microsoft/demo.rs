@@ -1,4 +1,5 @@
-//! The demo tenants' facts (SPEC.md §8): names, UPNs, passwords, ids and policy names.
+//! The demo tenants' facts (`docs/demo-data.md` describes them): names, UPNs, passwords,
+//! ids and policy names.
 //!
 //! The CLI `demo` command, Teamline's demo seeding and the tests all read these values, so the
 //! simulator and Teamline's own database agree. Object ids are derived from a hash of the
@@ -26,8 +27,8 @@ pub const CONTOSO_NON_ADMIN_UPN: &str = "AdeleV@contoso.example";
 /// A user holding the Teams Administrator role (not Global Administrator).
 pub const CONTOSO_TEAMS_ADMIN_UPN: &str = "PattiF@contoso.example";
 
-/// The 16 licensed users (Teams + Teams Phone) in the sync group, in SPEC.md §8 order
-/// (PBX extension 1000 + index).
+/// The 16 licensed users (Teams + Teams Phone) in the sync group, in the demo's list order
+/// (PBX extension 1000 + index up to Patti Fernandez; see `docs/demo-data.md`).
 pub const CONTOSO_LICENSED_USERS: [&str; 16] = [
     "Adele Vance",
     "Alex Wilber",

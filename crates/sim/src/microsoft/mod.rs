@@ -140,7 +140,7 @@ impl MicrosoftSim {
         TenantControl::new(tenant, self.state.clone())
     }
 
-    /// Adds Contoso (SPEC.md §8): consent granted, voice routes provisioned.
+    /// Adds Contoso (see `docs/demo-data.md`): consent granted, voice routes provisioned.
     pub fn seed_contoso(&self) -> TenantControl {
         self.control(self.state.insert_tenant(seed::contoso()))
     }

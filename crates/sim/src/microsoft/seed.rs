@@ -1,4 +1,5 @@
-//! Deterministic tenants: Contoso and Fabrikam of SPEC.md §8, and generated tenants of any size.
+//! Deterministic tenants: Contoso and Fabrikam of the demo data (`docs/demo-data.md`), and
+//! generated tenants of any size.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -186,7 +187,7 @@ fn contoso_voice(t: &mut Tenant) {
     }
 }
 
-/// Builds Contoso (SPEC.md §8).
+/// Builds Contoso, as `docs/demo-data.md` describes it.
 pub(crate) fn contoso() -> Tenant {
     let tid = CONTOSO_TENANT_ID;
     let mut t = Tenant::new(tid, CONTOSO_NAME);
