@@ -199,7 +199,7 @@ impl Http {
             .clone()
     }
 
-    /// Holds every request to `tenant` for `wait` (a `Retry-After` seen outside [`send`],
+    /// Holds every request to `tenant` for `wait` (a `Retry-After` seen outside [`Http::send`],
     /// e.g. on one item of a `$batch`).
     pub fn pause_tenant(&self, tenant: &str, wait: Duration) {
         self.limit_for(tenant).pause_until(Instant::now() + wait);

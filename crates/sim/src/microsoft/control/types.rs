@@ -16,7 +16,8 @@ pub struct NewUser {
     /// Defaults to true.
     pub account_enabled: Option<bool>,
     pub guest: bool,
-    /// Service plan ids assigned `Enabled` (e.g. [`well_known::PLAN_TEAMS1`], [`well_known::PLAN_MCOEV`]).
+    /// Service plan ids assigned `Enabled` (e.g. [`PLAN_TEAMS1`](crate::microsoft::demo::PLAN_TEAMS1),
+    /// [`PLAN_MCOEV`](crate::microsoft::demo::PLAN_MCOEV)).
     pub plans: Vec<String>,
     /// Groups (id or display name) the user joins directly.
     pub groups: Vec<String>,
