@@ -18,8 +18,9 @@
 //! - `DELETE /_sim/tenants/{t}/groups/{g}/members/{m}`
 //! - `PUT  /_sim/tenants/{t}/consent` [`ConsentState`]
 //! - `GET  /_sim/tenants/{t}/counters` — write requests per user id
-//! - `GET  /_sim/tenants/{t}/stats` — [`RequestStats`](crate::microsoft::RequestStats) (requests, 429s, early requests, peak
-//!   concurrency); `POST /_sim/tenants/{t}/stats/reset` starts counting afresh
+//! - `GET  /_sim/tenants/{t}/stats` — [`RequestStats`](crate::microsoft::RequestStats)
+//!   (requests, 429s, early requests, peak concurrency); `POST /_sim/tenants/{t}/stats/reset`
+//!   starts counting afresh
 //! - `GET  /_sim/tenants/{t}/numbers` — number inventory
 //! - `GET  /_sim/tenants/{t}/voice-config` — tenant voice configuration
 //! - `POST /_sim/tenants/{t}/domains/{d}/publish-dns` — the domain's TXT record is "in DNS"
