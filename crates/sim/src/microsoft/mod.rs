@@ -20,6 +20,7 @@
 //! What was modelled from Microsoft's documentation and what was inferred is listed in
 //! `src/microsoft/FIDELITY.md`.
 
+mod admission;
 mod batch;
 mod configapi;
 pub mod control;
@@ -28,11 +29,13 @@ pub mod demo;
 mod directory;
 mod entra;
 mod errors;
+mod faults;
 mod graph;
 mod jwt;
 mod model;
 mod odata;
 mod pages;
+mod request;
 mod seed;
 mod state;
 mod teams;
@@ -46,9 +49,9 @@ use axum::http::HeaderMap;
 use axum::routing::{any, get, post};
 
 pub use control::{
-    ConsentState, ControlError, Faults, InjectedErrors, NewUser, PlanState, RequestStats,
-    TeamsState, TenantControl, UserPatch,
+    ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch,
 };
+pub use faults::{Faults, InjectedErrors, RequestStats};
 pub use model::CapabilityStatus;
 pub use state::{EntityShape, SimConfig};
 pub use teams::normalize_number;
@@ -134,13 +137,10 @@ impl MicrosoftSim {
     }
 
     fn control(&self, tenant: Arc<std::sync::Mutex<model::Tenant>>) -> TenantControl {
-        TenantControl {
-            tenant,
-            state: self.state.clone(),
-        }
+        TenantControl::new(tenant, self.state.clone())
     }
 
-    /// Adds Contoso (SPEC.md §8): consent granted, voice routes provisioned.
+    /// Adds Contoso (see `docs/demo-data.md`): consent granted, voice routes provisioned.
     pub fn seed_contoso(&self) -> TenantControl {
         self.control(self.state.insert_tenant(seed::contoso()))
     }

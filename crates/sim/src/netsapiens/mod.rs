@@ -14,27 +14,10 @@
 //! `GET|DELETE /domains/{d}/users/{u}/devices/{device}` · `GET|POST /domains/{d}/addresses` ·
 //! `GET|POST /domains/{d}/users/{u}/addresses` (all under `/ns-api/v2`).
 //!
-//! # Seed data (a contract: SPEC.md §8)
+//! # Seed data (a contract, described in `docs/demo-data.md`)
 //! [`NetSapiensSim::seed_contoso`] creates domain [`CONTOSO_DOMAIN`] (`contoso`, reseller
-//! [`DEMO_RESELLER`]) with extensions 1000–1019 as listed by [`contoso_extensions`]:
-//!
-//! | ext | user | | ext | user |
-//! |---|---|---|---|---|
-//! | 1000 | Adele Vance | | 1010 | Lynne Robbins |
-//! | 1001 | Alex Wilber | | 1011 | Megan Bowen |
-//! | 1002 | Diego Siciliani | | 1012 | Miriam Graham |
-//! | 1003 | Grady Archie | | 1013 | Nestor Wilke |
-//! | 1004 | Henrietta Mueller | | 1014 | Patti Fernandez |
-//! | 1005 | Isaiah Langer | | 1015 | Debra Berger |
-//! | 1006 | Johanna Lorenz | | 1016 | Pradeep Gupta |
-//! | 1007 | Joni Sherman | | 1017 | Irvin Sayers |
-//! | 1008 | Lee Gu | | 1018 | Christie Cline |
-//! | 1009 | Lidia Holloway | | 1019 | Enrico Cattaneo |
-//!
-//! SPEC.md §8 both says "one per user in list order" and "Debra Berger previously configured
-//! on extension 1015"; list order alone would put Pradeep on 1015. The explicit statement wins:
-//! Debra is on 1015 and the users after her in the list shift by one (see
-//! [`contoso_extensions`]).
+//! [`DEMO_RESELLER`]) with extensions 1000–1019 as listed by [`contoso_extensions`] (Debra
+//! Berger on 1015, the users after her in the demo list shifted by one).
 //!
 //! Every extension has its desk device (`1000`, `1001`, …); 1000 and 1001 also have `1000tm`
 //! and `1001tm`. Desk phones are registered (always re-registering) except 1015 and 1019; `tm`
@@ -134,7 +117,7 @@ impl NetSapiensSim {
         }
     }
 
-    /// Adds (or resets) the Contoso PBX of SPEC.md §8.
+    /// Adds (or resets) the Contoso PBX of the demo data (`docs/demo-data.md`).
     #[must_use]
     pub fn seed_contoso(self) -> Self {
         self.add_contoso();
