@@ -1,5 +1,7 @@
 //! Runs every conformance story against SQLite and against PostgreSQL.
 
+mod schema;
+
 use teamline_store_tests::{Harness, run, suite};
 
 /// `module: [story, …]` → `sqlite::story` and `postgres::story`, each running
