@@ -1,23 +1,25 @@
-//! Device handles (whose SIP passwords are secrets) and re-encryption after a key rotation.
+//! PBX device handles. Their SIP passwords are encrypted with a key bound to the enterprise
+//! and the column, and never audited.
 
 use crate::audit::{self, Subject};
-use crate::enterprises::{API_KEY, OAUTH_CLIENT_SECRET, OAUTH_PASSWORD};
-use crate::error::map_sqlx;
+use crate::error::DbResultExt;
 use crate::rows::DeviceHandleRow;
 use crate::{SqlStore, b};
+use async_trait::async_trait;
 use serde_json::json;
 use teamline_domain::audit::Audit;
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::*;
 use teamline_store::crypto::SecretSlot;
-use teamline_store::{NewDeviceHandle, StoreError, StoreResult, StoredDeviceHandle};
+use teamline_store::{DeviceStore, NewDeviceHandle, StoreError, StoreResult, StoredDeviceHandle};
 
 pub(crate) const SIP_PASSWORD: &str = "device_handles.sip_password";
 const DEVICE_COLUMNS: &str =
     "id, enterprise_id, pbx_location_id, extension, auth_id, created_by_teamline";
 
-impl SqlStore {
-    pub(crate) async fn upsert_device_handle_impl(
+#[async_trait]
+impl DeviceStore for SqlStore {
+    async fn upsert_device_handle(
         &self,
         new: &NewDeviceHandle,
         audit: &Audit,
@@ -44,7 +46,7 @@ impl SqlStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let handle = row.into_domain()?;
         if handle.enterprise_id != new.enterprise_id {
             return Err(StoreError::Conflict {
@@ -61,11 +63,11 @@ impl SqlStore {
             Subject::new("device_handle", handle.id).after(after.to_string()),
         )
         .await?;
-        tx.commit().await.map_err(map_sqlx)?;
+        tx.commit().await.db()?;
         Ok(handle)
     }
 
-    pub(crate) async fn device_handle_impl(
+    async fn device_handle(
         &self,
         enterprise: EnterpriseId,
         location: PbxLocationId,
@@ -79,11 +81,11 @@ impl SqlStore {
         .bind(auth_id.to_string())
         .fetch_optional(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         row.map(DeviceHandleRow::into_domain).transpose()
     }
 
-    pub(crate) async fn device_handle_password_impl(
+    async fn device_handle_password(
         &self,
         enterprise: EnterpriseId,
         id: DeviceHandleId,
@@ -95,7 +97,7 @@ impl SqlStore {
         .bind(enterprise.0)
         .fetch_optional(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let (blob,) = row.ok_or_else(|| StoreError::not_found(format!("device handle {id}")))?;
         let plain = self
             .keyring
@@ -103,7 +105,7 @@ impl SqlStore {
         SipPassword::parse(&plain).map_err(|e| StoreError::corrupt(e.to_string()))
     }
 
-    pub(crate) async fn delete_device_handle_impl(
+    async fn delete_device_handle(
         &self,
         enterprise: EnterpriseId,
         id: DeviceHandleId,
@@ -118,7 +120,7 @@ impl SqlStore {
         .bind(enterprise.0)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let handle = row
             .ok_or_else(|| StoreError::not_found(format!("device handle {id}")))?
             .into_domain()?;
@@ -126,7 +128,7 @@ impl SqlStore {
             .bind(id.0)
             .execute(&mut *tx)
             .await
-            .map_err(map_sqlx)?;
+            .db()?;
         let before =
             json!({"auth_id": handle.auth_id.as_str(), "extension": handle.extension.as_str()});
         audit::write(
@@ -137,46 +139,6 @@ impl SqlStore {
             Subject::new("device_handle", id).before(before.to_string()),
         )
         .await?;
-        tx.commit().await.map_err(map_sqlx)
-    }
-
-    pub(crate) async fn reencrypt_secrets_impl(&self) -> StoreResult<u64> {
-        let mut rewritten = 0;
-        let mut tx = self.begin_write().await?;
-        let columns = [
-            ("pbx_locations", "api_key_enc", API_KEY),
-            (
-                "pbx_locations",
-                "oauth_client_secret_enc",
-                OAUTH_CLIENT_SECRET,
-            ),
-            ("pbx_locations", "oauth_password_enc", OAUTH_PASSWORD),
-            ("device_handles", "password_enc", SIP_PASSWORD),
-        ];
-        for (table, column, slot_column) in columns {
-            let rows: Vec<(i64, i64, Option<Vec<u8>>)> =
-                sqlx::query_as(sql!("SELECT id, enterprise_id, {column} FROM {table}"))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(map_sqlx)?;
-            for (id, enterprise, blob) in rows {
-                let Some(blob) = blob.filter(|b| self.keyring.is_stale(b)) else {
-                    continue;
-                };
-                let slot = SecretSlot::enterprise(enterprise, slot_column);
-                let fresh = self
-                    .keyring
-                    .encrypt(&self.keyring.decrypt(&blob, &slot)?, &slot)?;
-                sqlx::query(sql!("UPDATE {table} SET {column} = $1 WHERE id = $2"))
-                    .bind(fresh)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_sqlx)?;
-                rewritten += 1;
-            }
-        }
-        tx.commit().await.map_err(map_sqlx)?;
-        Ok(rewritten)
+        tx.commit().await.db()
     }
 }
