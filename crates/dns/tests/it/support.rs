@@ -21,7 +21,10 @@ pub async fn server_with(configure: impl FnOnce(KnotConfig) -> KnotConfig) -> Se
     let dir = tempfile::tempdir().unwrap();
     let key = TestTsigKey::generate("teamline.");
     let config = configure(KnotConfig::new(ZONE).update_key(key.clone()));
-    let knot = config.start(dir.path()).await.unwrap();
+    let knot = config
+        .start(dir.path())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     Server {
         knot,
         key,
