@@ -20,9 +20,8 @@ pub struct Invitation {
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Template)]
-#[template(path = "invitation.txt")]
-struct Text<'a> {
+/// What both templates show.
+struct Fields<'a> {
     enterprise: &'a str,
     reseller: &'a str,
     link: &'a str,
@@ -30,12 +29,15 @@ struct Text<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "invitation.txt")]
+struct Text<'a> {
+    f: &'a Fields<'a>,
+}
+
+#[derive(Template)]
 #[template(path = "invitation.html")]
 struct Html<'a> {
-    enterprise: &'a str,
-    reseller: &'a str,
-    link: &'a str,
-    expires: &'a str,
+    f: &'a Fields<'a>,
 }
 
 /// The invitation as a message ready for any [`crate::Mailer`].
@@ -47,22 +49,14 @@ pub fn invitation_message(invitation: &Invitation) -> Result<OutgoingMessage, Ma
     let render = |e: askama::Error| MailError::Compose {
         detail: format!("the invitation template failed ({e})"),
     };
-    let text = Text {
+    let fields = Fields {
         enterprise,
         reseller,
         link,
         expires: &expires,
-    }
-    .render()
-    .map_err(render)?;
-    let html = Html {
-        enterprise,
-        reseller,
-        link,
-        expires: &expires,
-    }
-    .render()
-    .map_err(render)?;
+    };
+    let text = Text { f: &fields }.render().map_err(render)?;
+    let html = Html { f: &fields }.render().map_err(render)?;
     Ok(OutgoingMessage {
         to: invitation.to.clone(),
         subject: format!("{reseller} invites {enterprise} to Microsoft Teams calling"),

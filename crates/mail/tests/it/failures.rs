@@ -4,19 +4,14 @@
 use teamline_mail::invitation::InvitationKey;
 use teamline_mail::{MailAddress, MailError, Mailer, SmtpMailer, SmtpSecurity};
 
-use crate::support::{auth, from, invitation, server};
+use crate::support::{auth, from, invitation, send_failing, server};
 
 #[tokio::test]
 async fn a_server_that_is_down_is_reported_with_its_address() {
     let mut server = server(SmtpSecurity::None, false).await;
     let settings = server.smtp.settings(from(), None);
     server.smtp.stop().await;
-    let mailer = SmtpMailer::new(settings).unwrap();
-
-    let err = mailer
-        .send(&invitation(&InvitationKey::generate()).1)
-        .await
-        .unwrap_err();
+    let err = send_failing(settings).await;
 
     assert!(matches!(err, MailError::Connect { .. }), "{err:?}");
     let text = err.to_string();
@@ -36,12 +31,7 @@ async fn a_certificate_from_an_untrusted_ca_fails_starttls() {
     let server = server(SmtpSecurity::StartTls, false).await;
     let mut settings = server.smtp.settings(from(), None);
     settings.extra_ca_pem = None; // the test CA is not trusted
-    let mailer = SmtpMailer::new(settings).unwrap();
-
-    let err = mailer
-        .send(&invitation(&InvitationKey::generate()).1)
-        .await
-        .unwrap_err();
+    let err = send_failing(settings).await;
 
     assert!(matches!(err, MailError::Tls { .. }), "{err:?}");
     let text = err.to_string();
@@ -60,12 +50,7 @@ async fn implicit_tls_to_a_plain_server_is_a_tls_failure() {
     let server = server(SmtpSecurity::None, false).await;
     let mut settings = server.smtp.settings(from(), None);
     settings.security = SmtpSecurity::Tls;
-    let mailer = SmtpMailer::new(settings).unwrap();
-
-    let err = mailer
-        .send(&invitation(&InvitationKey::generate()).1)
-        .await
-        .unwrap_err();
+    let err = send_failing(settings).await;
 
     assert!(matches!(err, MailError::Tls { .. }), "{err:?}");
 }
@@ -75,12 +60,7 @@ async fn starttls_is_never_silently_skipped() {
     let server = server(SmtpSecurity::None, false).await;
     let mut settings = server.smtp.settings(from(), None);
     settings.security = SmtpSecurity::StartTls;
-    let mailer = SmtpMailer::new(settings).unwrap();
-
-    let err = mailer
-        .send(&invitation(&InvitationKey::generate()).1)
-        .await
-        .unwrap_err();
+    let err = send_failing(settings).await;
 
     assert!(
         matches!(err, MailError::StartTlsUnavailable { .. }),
@@ -92,12 +72,7 @@ async fn starttls_is_never_silently_skipped() {
 #[tokio::test]
 async fn a_refused_sign_in_quotes_the_servers_reply() {
     let server = server(SmtpSecurity::StartTls, true).await;
-    let mailer = SmtpMailer::new(server.smtp.settings(from(), auth("wrong-password"))).unwrap();
-
-    let err = mailer
-        .send(&invitation(&InvitationKey::generate()).1)
-        .await
-        .unwrap_err();
+    let err = send_failing(server.smtp.settings(from(), auth("wrong-password"))).await;
 
     assert!(matches!(err, MailError::AuthRefused { .. }), "{err:?}");
     assert_eq!(
@@ -115,12 +90,7 @@ async fn a_refused_sign_in_quotes_the_servers_reply() {
 #[tokio::test]
 async fn a_server_that_requires_sign_in_refuses_an_anonymous_sender() {
     let server = server(SmtpSecurity::StartTls, true).await;
-    let mailer = SmtpMailer::new(server.smtp.settings(from(), None)).unwrap();
-
-    let err = mailer
-        .send(&invitation(&InvitationKey::generate()).1)
-        .await
-        .unwrap_err();
+    let err = send_failing(server.smtp.settings(from(), None)).await;
 
     assert!(matches!(err, MailError::Rejected { .. }), "{err:?}");
     assert!(

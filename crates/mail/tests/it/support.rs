@@ -61,3 +61,13 @@ pub fn link_in(text: &str) -> Url {
         .find_map(|line| Url::parse(line.trim()).ok())
         .unwrap_or_else(|| panic!("no link in:\n{text}"))
 }
+
+/// Sends an invitation with `settings`, which must fail, and returns the error.
+pub async fn send_failing(settings: teamline_mail::SmtpSettings) -> teamline_mail::MailError {
+    use teamline_mail::{Mailer, SmtpMailer};
+    let mailer = SmtpMailer::new(settings).unwrap();
+    mailer
+        .send(&invitation(&InvitationKey::generate()).1)
+        .await
+        .unwrap_err()
+}
