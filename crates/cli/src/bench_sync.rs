@@ -343,7 +343,7 @@ pub async fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
 
     sim.reset_stats(TENANT).await?;
     let started = Instant::now();
-    let full = engine.sync_directory_mode(e, true, None).await?;
+    let full = engine.sync_directory(e, true).await?;
     let full_ms = started.elapsed().as_millis();
     let full_requests = sim.stats(TENANT).await?.requests;
     println!(
@@ -356,7 +356,7 @@ pub async fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
     apply_changes(&sim, TENANT, args.users, members, changes).await?;
     sim.reset_stats(TENANT).await?;
     let started = Instant::now();
-    let delta = engine.sync_directory(e, None).await?;
+    let delta = engine.sync_directory(e, false).await?;
     let delta_ms = started.elapsed().as_millis();
     let delta_requests = sim.stats(TENANT).await?.requests;
     if delta.full {
@@ -444,7 +444,7 @@ pub async fn bench_enable(args: &BenchEnableArgs) -> anyhow::Result<EnableFigure
     let engine = engine(&scratch.0, &sim, settings, args.tenant_concurrency).await?;
     let tb = testbed_for(&engine, TENANT).await?;
     let e = tb.enterprise.id;
-    engine.sync_directory(e, None).await?;
+    engine.sync_directory(e, false).await?;
     let ids = testbed::seed_pbx_users(&engine, &tb, args.users, 100_000).await?;
     sim.patch_faults(TENANT, json!({ "throttleBudget": args.budget }))
         .await?;

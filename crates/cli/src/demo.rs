@@ -111,7 +111,7 @@ impl DemoStack {
         };
         let summary = seed(engine.store(), &facts).await?;
         // Fill the Teams User dropdown before the first page is served.
-        if let Err(e) = engine.sync_directory(summary.contoso.id, None).await {
+        if let Err(e) = engine.sync_directory(summary.contoso.id, false).await {
             tracing::warn!(error = %e, "the demo's first directory sync failed");
         }
 

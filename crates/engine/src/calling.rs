@@ -2,29 +2,33 @@
 //! that makes it so (changing only what differs), and the checks that follow while Microsoft
 //! propagates the change.
 
-use crate::convert;
-use crate::jobs::{
-    MICROSOFT, PUSH_USER, UserJob, VERIFY_USER, VerifyJob, enterprise_of,
-    ms_job_error as job_error, payload,
-};
-use crate::runner::{JobContext, JobError, JobHandler};
-use crate::{Engine, EngineError};
-use async_trait::async_trait;
+use crate::error::microsoft_job_error;
+use crate::{Engine, EngineError, convert};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::enterprise::{ConsentKind, Enterprise};
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
-use teamline_domain::job::Job;
 use teamline_domain::pbx_user::{CallerNamePolicy, PbxUser, PbxUserState, PushState};
 use teamline_domain::teams_voice::{
     DesiredVoice, ObservedVoice, PolicyType, VoiceStep, plan_voice,
 };
 use teamline_domain::voice_route::VoiceRoute;
+use teamline_jobs::{Attempt, Job, JobError};
 use teamline_microsoft::setup::{CallerIdPolicySpec, CallerIdSubstitute};
 use teamline_microsoft::voice::UserRef;
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::{PbxUserListItem, PushOutcome};
+
+/// The throttle group of every job that calls Microsoft: when Microsoft throttles a tenant,
+/// that enterprise's queued jobs of this group wait together.
+pub(crate) const MICROSOFT: &str = "microsoft";
+
+/// The lane of everything about one PBX user: its jobs run one after the other, in order.
+pub(crate) fn user_lane(id: PbxUserId) -> String {
+    format!("user:{id}")
+}
 
 impl Engine {
     /// What Microsoft should hold for this user now.
@@ -125,7 +129,7 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let enterprise = self.inner.store.get_enterprise(e).await?;
         if enterprise.consent(ConsentKind::UserSync) && enterprise.tenant_id.is_some() {
-            self.enqueue_push(e, id).await?;
+            self.enqueue(&PushUser::new(e, id)).await?;
             Ok(true)
         } else {
             Ok(false)
@@ -237,12 +241,13 @@ impl Engine {
             .await?
             && handle.created_by_teamline
         {
-            let job = crate::jobs::RemoveDeviceJob {
-                pbx_location_id: spec.pbx_location_id.0,
+            let job = crate::devices::RemoveDevice {
+                enterprise_id: e,
+                pbx_location_id: spec.pbx_location_id,
                 extension: spec.sip_user.to_string(),
                 auth_id: spec.device.to_string(),
             };
-            self.enqueue_remove_device(e, &job).await?;
+            self.enqueue(&job).await?;
         }
         Ok(user)
     }
@@ -273,7 +278,8 @@ impl Engine {
             .await?;
         // An explicit Repair sends again what Microsoft still does not show.
         self.inner.store.set_push_journal(e, id, None).await?;
-        self.enqueue_ensure_device(e, id).await?;
+        self.enqueue(&crate::devices::EnsureDevice::new(e, id))
+            .await?;
         if !self.push_if_allowed(e, id).await? {
             return Err(EngineError::refused(
                 "Teamline has no consent to change this tenant yet: grant consent from the Dashboard",
@@ -303,34 +309,57 @@ async fn read_observed(
     ))
 }
 
-pub struct PushUser(pub Engine);
+/// Makes Microsoft hold what the user's configuration asks for (Enable/Disable Calling, an
+/// edit, a Repair).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushUser {
+    pub enterprise_id: EnterpriseId,
+    pub pbx_user_id: PbxUserId,
+}
 
-#[async_trait]
-impl JobHandler for PushUser {
-    fn kind(&self) -> &'static str {
-        PUSH_USER
+impl PushUser {
+    pub fn new(e: EnterpriseId, id: PbxUserId) -> Self {
+        Self {
+            enterprise_id: e,
+            pbx_user_id: id,
+        }
+    }
+}
+
+impl Job for PushUser {
+    const KIND: &'static str = "push_user";
+    const THROTTLE_GROUP: Option<&'static str> = Some(MICROSOFT);
+    const MAX_ATTEMPTS: u32 = 10;
+    type Context = Engine;
+
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
     }
 
-    fn throttle_group(&self) -> Option<&'static str> {
-        Some(MICROSOFT)
+    fn lane(&self) -> Option<String> {
+        Some(user_lane(self.pbx_user_id))
     }
 
-    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+    /// A push already waiting covers a later change too (it reads the configuration when it
+    /// runs).
+    fn idempotency_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.pbx_user_id))
+    }
+
+    async fn run(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
         // A throttled tenant: step aside (the job comes back when Microsoft accepts requests
         // again) rather than hold a worker other tenants could use.
-        let wait = self.0.inner.settings.job_throttle_wait;
-        teamline_microsoft::throttle::with_max_wait(wait, self.push(job, ctx)).await
+        let wait = engine.inner.settings.job_throttle_wait;
+        teamline_microsoft::throttle::with_max_wait(wait, self.push(engine, attempt)).await
     }
 }
 
 impl PushUser {
     /// Plans from a fresh read of Microsoft and applies only the planned steps, so a retry (or
     /// a run after a crash) never repeats a change Microsoft already holds.
-    async fn push(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
-        let engine = &self.0;
+    async fn push(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
         let store = &engine.inner.store;
-        let e = enterprise_of(job)?;
-        let id = PbxUserId(payload::<UserJob>(job)?.pbx_user_id);
+        let (e, id) = (self.enterprise_id, self.pbx_user_id);
         let item = store.get_pbx_user(e, id).await?;
         let enterprise = store.get_enterprise(e).await?;
         if !enterprise.consent(ConsentKind::UserSync) {
@@ -368,7 +397,7 @@ impl PushUser {
                 .collect();
             let total = steps.len() as u64;
             for (done, step) in steps.iter().enumerate() {
-                let _ = ctx
+                let _ = attempt
                     .progress(done as u64, Some(total), &step.describe())
                     .await;
                 apply(engine, tenant.as_ref(), &who, step).await?;
@@ -392,7 +421,7 @@ impl PushUser {
                 let audit = (!steps.is_empty()).then(|| {
                     let what: Vec<String> = steps.iter().map(VoiceStep::describe).collect();
                     Audit::new(
-                        Actor::Job(PUSH_USER.into()),
+                        Actor::Job(Self::KIND.into()),
                         "teams.push",
                         format!(
                             "Updated {} in Teams: {}",
@@ -406,13 +435,13 @@ impl PushUser {
                     .await?;
                 if !converged {
                     let at = store.clock().now_ms() + ms(engine.inner.settings.propagation_recheck);
-                    engine.enqueue_verify(e, id, 1, at).await?;
+                    engine.enqueue_at(&VerifyUser::new(e, id, 1), at).await?;
                 }
                 Ok(())
             }
             Err(err) => {
-                let job_err = job_error(&err);
-                let last_attempt = job.attempts >= job.max_attempts;
+                let job_err = microsoft_job_error(&err);
+                let last_attempt = attempt.is_last();
                 let (state, message) = match &job_err {
                     JobError::Throttled { retry_after, .. } => (
                         PushState::Pending,
@@ -428,7 +457,7 @@ impl PushUser {
                 };
                 let audit = (state == PushState::Failed).then(|| {
                     Audit::new(
-                        Actor::Job(PUSH_USER.into()),
+                        Actor::Job(Self::KIND.into()),
                         "teams.push_failed",
                         format!("Could not update {} in Teams: {err}", item.display_name),
                     )
@@ -479,31 +508,57 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-pub struct VerifyUser(pub Engine);
+/// Reads Microsoft again while a push propagates: in sync, still propagating (checks again,
+/// backing off), or drift once the re-checks are used up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyUser {
+    pub enterprise_id: EnterpriseId,
+    pub pbx_user_id: PbxUserId,
+    pub round: u32,
+}
 
-#[async_trait]
-impl JobHandler for VerifyUser {
-    fn kind(&self) -> &'static str {
-        VERIFY_USER
+impl VerifyUser {
+    pub fn new(e: EnterpriseId, id: PbxUserId, round: u32) -> Self {
+        Self {
+            enterprise_id: e,
+            pbx_user_id: id,
+            round,
+        }
+    }
+}
+
+impl Job for VerifyUser {
+    const KIND: &'static str = "verify_user";
+    const THROTTLE_GROUP: Option<&'static str> = Some(MICROSOFT);
+    type Context = Engine;
+
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
     }
 
-    fn throttle_group(&self) -> Option<&'static str> {
-        Some(MICROSOFT)
+    fn lane(&self) -> Option<String> {
+        Some(user_lane(self.pbx_user_id))
     }
 
-    async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
-        let wait = self.0.inner.settings.job_throttle_wait;
-        teamline_microsoft::throttle::with_max_wait(wait, self.verify(job)).await
+    fn idempotency_key(&self) -> Option<String> {
+        Some(format!(
+            "{}:{}:{}",
+            Self::KIND,
+            self.pbx_user_id,
+            self.round
+        ))
+    }
+
+    async fn run(&self, engine: &Engine, _attempt: &Attempt) -> Result<(), JobError> {
+        let wait = engine.inner.settings.job_throttle_wait;
+        teamline_microsoft::throttle::with_max_wait(wait, self.verify(engine)).await
     }
 }
 
 impl VerifyUser {
-    async fn verify(&self, job: &Job) -> Result<(), JobError> {
-        let engine = &self.0;
+    async fn verify(&self, engine: &Engine) -> Result<(), JobError> {
         let store = &engine.inner.store;
-        let e = enterprise_of(job)?;
-        let VerifyJob { pbx_user_id, round } = payload(job)?;
-        let id = PbxUserId(pbx_user_id);
+        let (e, id, round) = (self.enterprise_id, self.pbx_user_id, self.round);
         let item = store.get_pbx_user(e, id).await?;
         if item.user.push_state != PushState::Propagating {
             return Ok(()); // A newer push or an edit took over.
@@ -519,7 +574,7 @@ impl VerifyUser {
         let desired = engine.desired_voice(&item.user, route.as_ref());
         let observed = read_observed(tenant.as_ref(), &user_ref(&item), store.clock().now_ms())
             .await
-            .map_err(|e| job_error(&e))?;
+            .map_err(|e| microsoft_job_error(&e))?;
         let differences: Vec<String> = plan_voice(&desired, &observed)
             .iter()
             .map(VoiceStep::describe)
@@ -530,10 +585,8 @@ impl VerifyUser {
         } else if round < settings.propagation_rechecks {
             let delay = ms(settings.propagation_recheck).saturating_mul(1_i64 << round.min(6));
             engine
-                .enqueue_verify(
-                    e,
-                    id,
-                    round + 1,
+                .enqueue_at(
+                    &Self::new(e, id, round + 1),
                     store.clock().now_ms() + delay.min(600_000),
                 )
                 .await?;

@@ -2,18 +2,18 @@
 //! SIP user's devices, creates the `tm` handle when asked, and keeps each configured user's
 //! handle credentials (encrypted) for the gateway.
 
-use crate::jobs::{ENSURE_DEVICE, REMOVE_DEVICE, RemoveDeviceJob, UserJob, enterprise_of, payload};
+use crate::calling::user_lane;
+use crate::error::pbx_job_error;
 use crate::pbx_access::{PbxAccess, PbxConnector};
-use crate::runner::{JobContext, JobError, JobHandler};
 use crate::{Engine, EngineError};
-use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId, PbxUserId};
-use teamline_domain::job::Job;
 use teamline_domain::sip::Extension;
+use teamline_jobs::{Attempt, Job, JobError};
 use teamline_pbx::{EmergencyAddress, NewDevice, Pbx, PbxError, RegistrationState};
 use teamline_store::DynStore;
 use teamline_store::NewDeviceHandle;
@@ -260,20 +260,42 @@ impl Engine {
 }
 
 /// Reads the chosen device's credentials from the PBX and keeps them (encrypted) for the
-/// gateway. Idempotent: it only reads the PBX.
-pub struct EnsureDevice(pub Engine);
+/// gateway. Idempotent: it only reads the PBX (and creates again a device Teamline had created
+/// that was deleted there).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnsureDevice {
+    pub enterprise_id: EnterpriseId,
+    pub pbx_user_id: PbxUserId,
+}
 
-#[async_trait]
-impl JobHandler for EnsureDevice {
-    fn kind(&self) -> &'static str {
-        ENSURE_DEVICE
+impl EnsureDevice {
+    pub fn new(e: EnterpriseId, id: PbxUserId) -> Self {
+        Self {
+            enterprise_id: e,
+            pbx_user_id: id,
+        }
+    }
+}
+
+impl Job for EnsureDevice {
+    const KIND: &'static str = "ensure_device";
+    type Context = Engine;
+
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
     }
 
-    async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
-        let engine = &self.0;
+    fn lane(&self) -> Option<String> {
+        Some(user_lane(self.pbx_user_id))
+    }
+
+    fn idempotency_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.pbx_user_id))
+    }
+
+    async fn run(&self, engine: &Engine, _attempt: &Attempt) -> Result<(), JobError> {
         let store = &engine.inner.store;
-        let e = enterprise_of(job)?;
-        let id = PbxUserId(payload::<UserJob>(job)?.pbx_user_id);
+        let (e, id) = (self.enterprise_id, self.pbx_user_id);
         let item = store.get_pbx_user(e, id).await?;
         let spec = &item.user.spec;
         let pbx = engine
@@ -308,7 +330,7 @@ impl JobHandler for EnsureDevice {
                 )
                 .await?;
                 let audit = Audit::new(
-                    Actor::Job(ENSURE_DEVICE.into()),
+                    Actor::Job(Self::KIND.into()),
                     "device.recreate",
                     format!(
                         "Created device {} again on extension {} (it had been deleted on the PBX)",
@@ -347,7 +369,7 @@ impl JobHandler for EnsureDevice {
             ))
         })?;
         let audit = Audit::new(
-            Actor::Job(ENSURE_DEVICE.into()),
+            Actor::Job(Self::KIND.into()),
             "device.store",
             format!(
                 "Stored the credentials of device {} for {}",
@@ -406,46 +428,48 @@ async fn recreate_device(
     }
 }
 
-fn pbx_job_error(err: &PbxError) -> JobError {
-    if err.is_transient() {
-        JobError::retry(err.to_string())
-    } else {
-        JobError::permanent(err.to_string())
-    }
+/// Removes a device Teamline created, after its user was deleted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoveDevice {
+    pub enterprise_id: EnterpriseId,
+    pub pbx_location_id: PbxLocationId,
+    pub extension: String,
+    pub auth_id: String,
 }
 
-/// Removes a device Teamline created, after its user was deleted.
-pub struct RemoveDevice(pub Engine);
+impl Job for RemoveDevice {
+    const KIND: &'static str = "remove_device";
+    type Context = Engine;
 
-#[async_trait]
-impl JobHandler for RemoveDevice {
-    fn kind(&self) -> &'static str {
-        REMOVE_DEVICE
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
     }
 
-    async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
-        let engine = &self.0;
+    /// One device's jobs in order (its user is gone, so not the user's lane).
+    fn lane(&self) -> Option<String> {
+        Some(format!("device:{}:{}", self.pbx_location_id, self.auth_id))
+    }
+
+    async fn run(&self, engine: &Engine, _attempt: &Attempt) -> Result<(), JobError> {
         let store = &engine.inner.store;
-        let e = enterprise_of(job)?;
-        let p: RemoveDeviceJob = payload(job)?;
-        let location = PbxLocationId(p.pbx_location_id);
-        let auth_id =
-            DeviceAuthId::parse(&p.auth_id).map_err(|err| JobError::permanent(err.to_string()))?;
+        let (e, location) = (self.enterprise_id, self.pbx_location_id);
+        let auth_id = DeviceAuthId::parse(&self.auth_id)
+            .map_err(|err| JobError::permanent(err.to_string()))?;
         let pbx = engine
             .inner
             .pbx
             .pbx(e, location)
             .await
             .map_err(|err| JobError::retry(err.to_string()))?;
-        match pbx.delete_device(&p.extension, &p.auth_id).await {
+        match pbx.delete_device(&self.extension, &self.auth_id).await {
             Ok(()) | Err(PbxError::DeviceNotFound { .. }) => {}
             Err(err) => return Err(pbx_job_error(&err)),
         }
         if let Some(handle) = store.device_handle(e, location, &auth_id).await? {
             let audit = Audit::new(
-                Actor::Job(REMOVE_DEVICE.into()),
+                Actor::Job(Self::KIND.into()),
                 "device.delete",
-                format!("Removed device {auth_id} from extension {}", p.extension),
+                format!("Removed device {auth_id} from extension {}", self.extension),
             );
             store.delete_device_handle(e, handle.id, &audit).await?;
         }

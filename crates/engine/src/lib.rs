@@ -16,10 +16,8 @@ pub mod devices;
 pub mod directory;
 mod engine;
 mod error;
-pub mod jobs;
 mod pbx_access;
 pub mod reconcile;
-pub mod runner;
 pub mod scheduler;
 pub mod setup;
 pub mod testbed;
@@ -29,6 +27,5 @@ pub use devices::PbxService;
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx_access::{ApiConnector, PbxConnector};
-pub use runner::{JobContext, JobError, JobHandler, Runner};
 /// Test connection's report, as the PBX client gives it.
 pub use teamline_pbx::{Check as PbxCheck, CheckStatus as PbxCheckStatus, ConnectionReport};

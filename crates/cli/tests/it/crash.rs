@@ -109,7 +109,7 @@ async fn killing_the_server_repeatedly_loses_no_job_and_repeats_no_change() {
         .await
         .unwrap();
         let e = tb.enterprise.id;
-        engine.sync_directory(e, None).await.unwrap();
+        engine.sync_directory(e, false).await.unwrap();
         let ids = testbed::seed_pbx_users(&engine, &tb, USERS, 50_000)
             .await
             .unwrap();

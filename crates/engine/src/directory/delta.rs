@@ -6,12 +6,12 @@
 
 use super::scope::SyncScope;
 use super::{SyncReport, progress};
-use crate::runner::JobContext;
 use crate::{Engine, EngineError, convert};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::teams_user::{TeamsUser, UserType};
+use teamline_jobs::Attempt;
 use teamline_microsoft::directory::{DeltaLink, DeltaStart, MemberKind, UserChange};
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::{SyncGroup, SyncState, TeamsUserUpsert};
@@ -63,7 +63,7 @@ pub(super) struct Round<'a> {
     pub tenant: &'a dyn TenantApi,
     pub scope: &'a SyncScope,
     pub groups: &'a [SyncGroup],
-    pub ctx: Option<&'a JobContext>,
+    pub ctx: Option<&'a Attempt>,
 }
 
 pub(super) async fn round(
@@ -108,7 +108,7 @@ async fn membership(
     scope: &SyncScope,
     groups: &[SyncGroup],
     link: String,
-    ctx: Option<&JobContext>,
+    ctx: Option<&Attempt>,
     report: &mut SyncReport,
 ) -> Result<String, Stop> {
     // user → the sync groups a join credits; users who left some group (or whose changes
@@ -279,7 +279,7 @@ async fn user_changes(
     tenant: &dyn TenantApi,
     scope: &SyncScope,
     link: String,
-    ctx: Option<&JobContext>,
+    ctx: Option<&Attempt>,
     report: &mut SyncReport,
 ) -> Result<String, Stop> {
     let store = &engine.inner.store;

@@ -3,11 +3,11 @@
 
 use super::scope::{self, SyncScope};
 use super::{SyncReport, progress};
-use crate::runner::JobContext;
 use crate::{Engine, EngineError, convert};
 use futures::TryStreamExt;
 use std::collections::HashMap;
 use teamline_domain::ids::EnterpriseId;
+use teamline_jobs::Attempt;
 use teamline_microsoft::TenantApi;
 use teamline_microsoft::directory::{
     DeltaPage, DeltaStart, DeltaStream, DirectoryUser, UserFilter,
@@ -26,7 +26,7 @@ pub(super) async fn run(
     e: EnterpriseId,
     tenant: &dyn TenantApi,
     groups: &[SyncGroup],
-    ctx: Option<&JobContext>,
+    ctx: Option<&Attempt>,
     report: &mut SyncReport,
 ) -> Result<Bookmark, EngineError> {
     let store = &engine.inner.store;
@@ -91,7 +91,7 @@ async fn stream(
     e: EnterpriseId,
     mut pages: teamline_microsoft::directory::PageStream<DirectoryUser>,
     group_ids: &[String],
-    ctx: Option<&JobContext>,
+    ctx: Option<&Attempt>,
     report: &mut SyncReport,
     what: &str,
 ) -> Result<(), EngineError> {
@@ -119,7 +119,7 @@ async fn gather(
     e: EnterpriseId,
     tenant: &dyn TenantApi,
     groups: &[SyncGroup],
-    ctx: Option<&JobContext>,
+    ctx: Option<&Attempt>,
     report: &mut SyncReport,
 ) -> Result<(), EngineError> {
     let mut members: HashMap<String, (DirectoryUser, Vec<String>)> = HashMap::new();

@@ -27,7 +27,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     let (engine, e, t) = (&c.engine, c.e, &c.tenant);
     let sync_group = ms::contoso_group_id(ms::SYNC_GROUP);
 
-    let first = engine.sync_directory(e, None).await.unwrap();
+    let first = engine.sync_directory(e, false).await.unwrap();
     assert!(first.full);
     assert_eq!(first.reason.as_deref(), Some("first sync"));
     assert!(first.added >= 16, "{first:?}");
@@ -36,7 +36,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     assert_eq!(alex.sync_groups, vec![sync_group.clone()]);
     assert!(user(engine, e, ms::IRVIN_SAYERS).await.is_none());
 
-    let quiet = engine.sync_directory(e, None).await.unwrap();
+    let quiet = engine.sync_directory(e, false).await.unwrap();
     assert!(!quiet.full, "the second sync is a delta round");
     assert_eq!(
         (quiet.seen, quiet.added, quiet.changed, quiet.flagged),
@@ -92,7 +92,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     .unwrap();
     t.delete_user(&Contoso::upn("Joni Sherman"), false).unwrap();
 
-    let delta = engine.sync_directory(e, None).await.unwrap();
+    let delta = engine.sync_directory(e, false).await.unwrap();
     assert!(!delta.full, "{delta:?}");
     assert_eq!(delta.added, 2, "Nina and Irvin: {delta:?}");
     assert!(delta.flagged >= 5, "{delta:?}");
@@ -131,7 +131,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     // Nesting "All Company" into the sync group changes the tracked groups: a full read.
     t.add_group_member(ms::SYNC_GROUP, ms::ALL_COMPANY_GROUP)
         .unwrap();
-    let nested = engine.sync_directory(e, None).await.unwrap();
+    let nested = engine.sync_directory(e, false).await.unwrap();
     assert!(nested.full, "{nested:?}");
     assert!(
         nested
@@ -147,7 +147,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     );
     t.remove_group_member(ms::SYNC_GROUP, ms::ALL_COMPANY_GROUP)
         .unwrap();
-    let unnested = engine.sync_directory(e, None).await.unwrap();
+    let unnested = engine.sync_directory(e, false).await.unwrap();
     assert!(unnested.full);
     assert!(!user(engine, e, "Lee Gu").await.unwrap().in_scope);
     // Configuration is never deleted: flagged users are still there.
@@ -163,7 +163,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
 async fn an_expired_or_reset_delta_token_means_a_full_resync() {
     let c = Contoso::start(settings(), 4).await;
     let (engine, e, t) = (&c.engine, c.e, &c.tenant);
-    engine.sync_directory(e, None).await.unwrap();
+    engine.sync_directory(e, false).await.unwrap();
 
     t.expire_delta_tokens();
     t.add_user(NewUser {
@@ -174,7 +174,7 @@ async fn an_expired_or_reset_delta_token_means_a_full_resync() {
         ..Default::default()
     })
     .unwrap();
-    let resync = engine.sync_directory(e, None).await.unwrap();
+    let resync = engine.sync_directory(e, false).await.unwrap();
     assert!(resync.full);
     assert!(
         resync
@@ -190,20 +190,20 @@ async fn an_expired_or_reset_delta_token_means_a_full_resync() {
             .unwrap()
             .in_scope
     );
-    assert!(!engine.sync_directory(e, None).await.unwrap().full);
+    assert!(!engine.sync_directory(e, false).await.unwrap().full);
 
     // 410 Gone (Microsoft reset the tenant's sync state): the same.
     t.reset_delta_tokens();
-    let gone = engine.sync_directory(e, None).await.unwrap();
+    let gone = engine.sync_directory(e, false).await.unwrap();
     assert!(gone.full, "{gone:?}");
-    assert!(!engine.sync_directory(e, None).await.unwrap().full);
+    assert!(!engine.sync_directory(e, false).await.unwrap().full);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_sync_groups_every_enabled_member_is_in_scope() {
     let c = Contoso::start(settings(), 4).await;
     let (engine, e, t) = (&c.engine, c.e, &c.tenant);
-    engine.sync_directory(e, None).await.unwrap();
+    engine.sync_directory(e, false).await.unwrap();
     assert!(user(engine, e, ms::IRVIN_SAYERS).await.is_none());
 
     let audit = Audit::new(
@@ -216,7 +216,7 @@ async fn without_sync_groups_every_enabled_member_is_in_scope() {
         .set_sync_groups(e, &[], &audit)
         .await
         .unwrap();
-    let all = engine.sync_directory(e, None).await.unwrap();
+    let all = engine.sync_directory(e, false).await.unwrap();
     assert!(all.full);
     assert_eq!(all.reason.as_deref(), Some("the sync groups changed"));
     let irvin = user(engine, e, ms::IRVIN_SAYERS).await.unwrap();
@@ -243,7 +243,7 @@ async fn without_sync_groups_every_enabled_member_is_in_scope() {
         },
     )
     .unwrap();
-    let delta = engine.sync_directory(e, None).await.unwrap();
+    let delta = engine.sync_directory(e, false).await.unwrap();
     assert!(!delta.full, "{delta:?}");
     assert_eq!((delta.added, delta.flagged), (1, 1), "{delta:?}");
     assert!(

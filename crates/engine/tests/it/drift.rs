@@ -54,7 +54,7 @@ async fn set_up(c: &Contoso, name: &str, ext: &str) -> PbxUserId {
 async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
     let c = Contoso::start(settings(), 4).await;
     let (engine, e) = (&c.engine, c.e);
-    engine.sync_directory(e, None).await.unwrap();
+    engine.sync_directory(e, false).await.unwrap();
     let admin = Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into());
 
     // Adele on her existing device; Diego on a `tm` device Teamline creates.
@@ -76,7 +76,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
     .await;
 
     // Nothing differs (Adele, Diego and the disabled Debra Berger): the check changes nothing.
-    let clean = engine.reconcile(e, None).await.unwrap();
+    let clean = engine.reconcile(e).await.unwrap();
     assert_eq!((clean.checked, clean.drift), (3, 0), "{clean:?}");
 
     // Someone moves Adele to another voice routing policy in the Teams admin center, and
@@ -102,7 +102,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
     .unwrap();
     pbx.delete_device("1002", "1002tm").await.unwrap();
 
-    let found = engine.reconcile(e, None).await.unwrap();
+    let found = engine.reconcile(e).await.unwrap();
     assert_eq!((found.drift, found.newly_drifted), (2, 2), "{found:?}");
     let adele_now = engine.store().get_pbx_user(e, adele).await.unwrap();
     assert_eq!(adele_now.user.push_state, PushState::Drift);
@@ -184,7 +184,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
         c.pbx.sim().device_password("contoso", "1002tm").as_deref(),
         Some(stored.expose())
     );
-    let again = engine.reconcile(e, None).await.unwrap();
+    let again = engine.reconcile(e).await.unwrap();
     assert_eq!(
         (again.checked, again.drift, again.back_in_sync),
         (3, 0, 0),

@@ -153,7 +153,10 @@ pub async fn generated(
     )
     .await
     .unwrap();
-    engine.sync_directory(tb.enterprise.id, None).await.unwrap();
+    engine
+        .sync_directory(tb.enterprise.id, false)
+        .await
+        .unwrap();
     (tenant, tb)
 }
 

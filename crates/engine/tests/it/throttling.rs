@@ -165,7 +165,7 @@ async fn a_change_still_propagating_is_not_sent_again_by_the_next_push() {
     use teamline_sim::microsoft::demo as ms;
     let c = Contoso::start(settings(), 4).await;
     let (engine, e, t) = (&c.engine, c.e, &c.tenant);
-    engine.sync_directory(e, None).await.unwrap();
+    engine.sync_directory(e, false).await.unwrap();
     // Policy assignments take a while to show in Microsoft's reads.
     t.set_propagation_delay(std::time::Duration::from_secs(600));
     let admin = Actor::System("test".into());

@@ -38,5 +38,6 @@ pub fn engine_error(e: EngineError) -> PageError {
         EngineError::Refused(message) => PageError::BadRequest(message),
         EngineError::Microsoft(m) => PageError::Unavailable(m.to_string()),
         EngineError::Pbx(p) => PageError::Unavailable(p.to_string()),
+        EngineError::Enqueue(q) => PageError::Internal(q.to_string()),
     }
 }

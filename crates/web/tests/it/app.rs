@@ -96,7 +96,7 @@ impl TestApp {
         };
         let summary = seed(&store, &facts).await.unwrap();
         engine
-            .sync_directory(summary.contoso.id, None)
+            .sync_directory(summary.contoso.id, false)
             .await
             .unwrap();
         let state = AppState {
