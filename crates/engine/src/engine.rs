@@ -2,8 +2,7 @@
 //! PBX. Pages call it; it validates, stores, and queues the jobs that do the slow work.
 
 use crate::EngineError;
-use crate::devices::PbxService;
-use crate::pbx_access::PbxConnector;
+use crate::pbx::{PbxConnector, PbxService};
 use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::ids::JobId;
@@ -125,8 +124,8 @@ impl Engine {
     /// Every job type the workflows queue, registered once.
     fn job_types(&self) -> Registry<Engine> {
         Registry::new(self.clone())
-            .register::<crate::devices::EnsureDevice>()
-            .register::<crate::devices::RemoveDevice>()
+            .register::<crate::pbx::EnsureDevice>()
+            .register::<crate::pbx::RemoveDevice>()
             .register::<crate::calling::PushUser>()
             .register::<crate::calling::VerifyUser>()
             .register::<crate::directory::SyncDirectory>()

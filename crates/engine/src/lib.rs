@@ -12,20 +12,19 @@ mod calling;
 mod convert;
 pub mod dashboard;
 pub mod demo;
-pub mod devices;
 pub mod directory;
 mod engine;
 mod error;
-mod pbx_access;
+mod pbx;
 pub mod reconcile;
 pub mod scheduler;
 pub mod setup;
 pub mod testbed;
 pub mod troubleshoot;
+mod user_lifecycle;
 
-pub use devices::PbxService;
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
-pub use pbx_access::{ApiConnector, PbxConnector};
+pub use pbx::{ApiConnector, DeviceOption, PbxConnector, PbxService};
 /// Test connection's report, as the PBX client gives it.
 pub use teamline_pbx::{Check as PbxCheck, CheckStatus as PbxCheckStatus, ConnectionReport};

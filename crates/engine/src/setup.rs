@@ -286,7 +286,7 @@ impl Engine {
                 store.update_pbx_user(e, id, version, &spec, &audit).await?
             }
         };
-        self.enqueue(&crate::devices::EnsureDevice::new(e, user.id))
+        self.enqueue(&crate::pbx::EnsureDevice::new(e, user.id))
             .await?;
         self.push_if_allowed(e, user.id).await?;
         Ok(user)
