@@ -151,9 +151,4 @@ impl Engine {
     pub fn pbx(&self) -> &PbxService {
         &self.inner.pbx
     }
-
-    /// Call after a PBX location's settings changed, so the next call uses them.
-    pub fn pbx_settings_changed(&self, location: teamline_domain::ids::PbxLocationId) {
-        self.inner.pbx.settings_changed(location);
-    }
 }

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 mod calling;
+mod consent;
 mod convert;
 pub mod dashboard;
 pub mod demo;

@@ -6,6 +6,7 @@
 
 mod access;
 mod devices;
+mod locations;
 
 use crate::{Engine, EngineError};
 use access::PbxAccess;

@@ -9,7 +9,6 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::engine_error;
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -394,7 +393,7 @@ async fn options(
         .engine
         .setup_form_options(admin.enterprise.id, location, editing)
         .await
-        .map_err(engine_error)
+        .map_err(PageError::from)
 }
 
 async fn page(
@@ -526,7 +525,7 @@ async fn save(
         }
         Err(SaveError::Engine(e)) if e.is_not_found() => Err(PageError::NotFound),
         Err(SaveError::Engine(e)) => {
-            let problem = match engine_error(e) {
+            let problem = match PageError::from(e) {
                 PageError::Internal(detail) => {
                     tracing::error!(%detail, "saving a PBX user failed");
                     "Teamline could not save the user; nothing was changed. Try again.".to_owned()
@@ -624,7 +623,7 @@ async fn validate(
     {
         Ok(_) => FieldErrors::new(),
         Err(SaveError::Fields(errors)) => errors,
-        Err(SaveError::Engine(e)) => return Err(engine_error(e)),
+        Err(SaveError::Engine(e)) => return Err(PageError::from(e)),
     };
     let trigger = headers
         .get("hx-trigger-name")
@@ -819,7 +818,7 @@ async fn devices_listing(
         Err(err) => {
             block.problem = Some(format!(
                 "The devices of extension {ext} could not be read: {}",
-                engine_error(err).info().detail
+                PageError::from(err).info().detail
             ));
             block.listing = Some(Vec::new());
         }
@@ -838,7 +837,7 @@ async fn devices_listing(
                     Err(err) => {
                         block.problem = Some(format!(
                             "The PBX's emergency addresses could not be read: {}",
-                            engine_error(err).info().detail
+                            PageError::from(err).info().detail
                         ));
                         Vec::new()
                     }
@@ -956,7 +955,7 @@ async fn create_device(
             f.devices.problem = Some(format!(
                 "{} could not be created: {}",
                 DeviceAuthId::suggested(&ext),
-                engine_error(err).info().detail
+                PageError::from(err).info().detail
             ));
             Ok(f)
         }
