@@ -102,7 +102,7 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> {
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     let started = Instant::now();
     seed_users(stack.engine.store(), e, args.users).await?;
     eprintln!(

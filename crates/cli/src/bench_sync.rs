@@ -6,22 +6,20 @@
 use anyhow::{Context, bail};
 use clap::Args;
 use futures::StreamExt;
-use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use teamline_domain::enterprise::TenantId;
 use teamline_domain::pbx_user::PushState;
-use teamline_engine::testbed::{self, Testbed};
-use teamline_engine::{ApiConnector, Engine, EngineSettings};
-use teamline_microsoft::{MicrosoftClient, MicrosoftConfig};
+use teamline_engine::{Engine, EngineSettings};
 use teamline_sim::microsoft::{RequestStats, demo as ms};
-use teamline_store::crypto::{EncryptionKey, Keyring};
-use teamline_store::{DynStore, JobQuery, SystemClock};
+use teamline_store::JobQuery;
+use teamline_testkit::testbed::{self, Testbed};
+use teamline_testkit::{TestDatabase, engine_for};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
@@ -249,60 +247,20 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// A scratch data directory removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "teamline-bench-{what}-{}-{}",
-            std::process::id(),
-            uuid_like()
-        ));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Self(dir))
-    }
-}
-
-fn uuid_like() -> u64 {
-    rand::random()
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// An engine on a fresh SQLite database, talking to the simulator.
 async fn engine(
-    dir: &Path,
     sim: &SimProcess,
     settings: EngineSettings,
     tenant_concurrency: usize,
-) -> anyhow::Result<Engine> {
-    let keyring = Keyring::new(
-        EncryptionKey::from_hex(&EncryptionKey::generate_hex())?,
-        vec![],
-    );
-    let store: DynStore = Arc::new(
-        teamline_store_sqlite::open(
-            &dir.join("teamline.db"),
-            Arc::new(keyring),
-            Arc::new(SystemClock),
-        )
-        .await?,
-    );
-    let mut config = MicrosoftConfig::new(
-        ms::TEAMLINE_APP_CLIENT_ID,
-        SecretString::from(ms::TEAMLINE_APP_CLIENT_SECRET.to_owned()),
-        url::Url::parse("http://127.0.0.1:8080/auth/microsoft/callback")?,
-    )
-    .with_single_base(url::Url::parse(&sim.base_url)?);
-    config.tenant_concurrency = tenant_concurrency.max(1);
-    let client = Arc::new(MicrosoftClient::new(config)?);
-    Ok(Engine::new(store, client, Arc::new(ApiConnector), settings))
+) -> anyhow::Result<(Engine, TestDatabase)> {
+    let db = TestDatabase::sqlite()?;
+    let engine = engine_for(
+        db.open().await?,
+        &sim.base_url,
+        settings,
+        tenant_concurrency,
+    )?;
+    Ok((engine, db))
 }
 
 async fn testbed_for(engine: &Engine, name: &str) -> anyhow::Result<Testbed> {
@@ -336,8 +294,7 @@ pub async fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
         ms::SYNC_GROUP
     );
     let sim = SimProcess::start(&exe, &format!("{TENANT}:{}:{members}", args.users)).await?;
-    let scratch = Scratch::new("sync")?;
-    let engine = engine(&scratch.0, &sim, quiet(), 4).await?;
+    let (engine, _db) = engine(&sim, quiet(), 4).await?;
     let tb = testbed_for(&engine, TENANT).await?;
     let e = tb.enterprise.id;
 
@@ -436,12 +393,11 @@ pub async fn bench_enable(args: &BenchEnableArgs) -> anyhow::Result<EnableFigure
         args.users, args.budget
     );
     let sim = SimProcess::start(&exe, &format!("{TENANT}:{}:{}", args.users, args.users)).await?;
-    let scratch = Scratch::new("enable")?;
     let settings = EngineSettings {
         runner_concurrency: args.runner_concurrency.max(1),
         ..quiet()
     };
-    let engine = engine(&scratch.0, &sim, settings, args.tenant_concurrency).await?;
+    let (engine, _db) = engine(&sim, settings, args.tenant_concurrency).await?;
     let tb = testbed_for(&engine, TENANT).await?;
     let e = tb.enterprise.id;
     engine.sync_directory(e, false).await?;

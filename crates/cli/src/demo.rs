@@ -1,22 +1,16 @@
-//! `teamline demo`: Teamline with the demo data of SPEC.md §8, against simulated Microsoft 365
-//! and NetSapiens services running in the same process. [`DemoStack`] is also what the
-//! end-to-end and browser tests start.
+//! `teamline demo`: Teamline with the demo data (README, "The demo"), against simulated
+//! Microsoft 365 and NetSapiens services running in the same process. [`DemoStack`] is also
+//! what the end-to-end and browser tests start and what `teamline bench users-page` measures.
 
-use crate::config::{Opened, StoreArgs, open_store};
-use crate::serve::{run_app, shutdown_signal};
+use crate::config::{Opened, StoreArgs, open_store, worker_id};
+use crate::serve::shutdown_signal;
 use anyhow::Context;
 use clap::Args;
-use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use teamline_domain::enterprise::TenantId;
-use teamline_engine::demo::{DemoFacts, DemoSummary, DemoTeamsUser, RESELLER_ADMIN, seed};
-use teamline_engine::{ApiConnector, Engine, EngineSettings};
-use teamline_microsoft::{MicrosoftClient, MicrosoftConfig};
-use teamline_sim::microsoft::{MicrosoftSim, RunningSim, SimConfig, TenantControl, demo as ms};
-use teamline_sim::netsapiens::{DEMO_API_KEY, NetSapiensSim, NetSapiensSimHandle};
-use tokio_util::sync::CancellationToken;
+use teamline_sim::microsoft::demo as ms;
+use teamline_testkit::demo::{RESELLER_ADMIN, RESELLER_PASSWORD};
+use teamline_testkit::{DatabaseChoice, FirstSync, TestApp};
 
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
@@ -33,25 +27,19 @@ pub struct DemoArgs {
     pub fresh: bool,
 }
 
-/// The demo reseller admin's password (printed at start; demo only).
-pub const RESELLER_PASSWORD: &str = "northwind-demo-2026";
-
-/// A running demo: simulators, seeded store, portal and job runner.
+/// A running demo: the test kit's [`TestApp`] (simulators, seeded store, portal, job runner
+/// and scheduler) on the demo's data directory, which it holds like `teamline serve` does.
 pub struct DemoStack {
-    /// The portal, e.g. `http://127.0.0.1:8080`.
-    pub url: String,
-    pub engine: Engine,
-    pub summary: DemoSummary,
-    pub microsoft: MicrosoftSim,
-    /// Contoso's simulated tenant (faults, Teams state, write counts).
-    pub contoso: TenantControl,
-    /// Base URL of the simulated Microsoft cloud (sign-in, Graph, Teams admin).
-    pub microsoft_url: String,
-    pub pbx: NetSapiensSimHandle,
-    cancel: CancellationToken,
-    app: tokio::task::JoinHandle<anyhow::Result<()>>,
-    ms_running: RunningSim,
+    app: TestApp,
     _opened: Opened,
+}
+
+impl std::ops::Deref for DemoStack {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl DemoStack {
@@ -60,14 +48,6 @@ impl DemoStack {
             std::fs::remove_dir_all(&args.data_dir)
                 .with_context(|| format!("cannot delete {}", args.data_dir.display()))?;
         }
-        let microsoft = MicrosoftSim::new(SimConfig::default())?;
-        let contoso = microsoft.seed_contoso();
-        microsoft.seed_fabrikam();
-        let localhost = SocketAddr::from(([127, 0, 0, 1], 0));
-        let ms_running = microsoft.spawn_http(localhost).await?;
-        let microsoft_url = ms_running.base_url().to_owned();
-        let pbx = NetSapiensSim::new().seed_contoso().spawn(localhost).await?;
-
         let opened = open_store(&StoreArgs {
             data_dir: args.data_dir.clone(),
             database_url: None,
@@ -75,84 +55,27 @@ impl DemoStack {
             previous_encryption_keys: Vec::new(),
         })
         .await?;
-        let listener = tokio::net::TcpListener::bind(args.listen).await?;
-        let url = format!("http://{}", listener.local_addr()?);
-
-        let mut config = MicrosoftConfig::new(
-            ms::TEAMLINE_APP_CLIENT_ID,
-            SecretString::from(ms::TEAMLINE_APP_CLIENT_SECRET.to_owned()),
-            url::Url::parse(&format!("{url}/auth/microsoft/callback"))?,
-        )
-        .with_single_base(url::Url::parse(&microsoft_url)?);
-        config.consent_redirect_uri =
-            Some(url::Url::parse(&format!("{url}/auth/microsoft/consent"))?);
-        let client = Arc::new(MicrosoftClient::new(config)?);
-        let engine = Engine::new(
-            opened.store.clone(),
-            client,
-            Arc::new(ApiConnector),
-            EngineSettings::default(),
-        );
-
-        let facts = DemoFacts {
-            contoso_tenant_id: TenantId::parse(ms::CONTOSO_TENANT_ID)?,
-            contoso_sync_group: (
-                ms::contoso_group_id(ms::SYNC_GROUP),
-                ms::SYNC_GROUP.to_owned(),
-            ),
-            debra: DemoTeamsUser {
-                object_id: ms::contoso_user_id(ms::DEBRA_BERGER),
-                upn: ms::upn_for(ms::DEBRA_BERGER, ms::CONTOSO_DOMAIN),
-                display_name: ms::DEBRA_BERGER.to_owned(),
-            },
-            pbx_api_base_url: format!("{}/ns-api/v2", pbx.base_url),
-            pbx_api_key: SecretString::from(DEMO_API_KEY.to_owned()),
-            reseller_password: SecretString::from(RESELLER_PASSWORD.to_owned()),
-        };
-        let summary = seed(engine.store(), &facts).await?;
-        // Fill the Teams User dropdown before the first page is served.
-        if let Err(e) = engine.sync_directory(summary.contoso.id, false).await {
-            tracing::warn!(error = %e, "the demo's first directory sync failed");
-        }
-
-        let cancel = CancellationToken::new();
-        let app = tokio::spawn(run_app(
-            engine.clone(),
-            url.clone(),
-            listener,
-            cancel.clone(),
-            shutdown_signal(),
-        ));
+        let app = TestApp::builder()
+            .database(DatabaseChoice::Store(opened.store.clone()))
+            .listen(args.listen)
+            .run_jobs(worker_id())
+            .first_sync(FirstSync::Attempted)
+            .spawn()
+            .await?;
         Ok(Self {
-            url,
-            engine,
-            summary,
-            microsoft,
-            contoso,
-            microsoft_url,
-            pbx,
-            cancel,
             app,
-            ms_running,
             _opened: opened,
         })
     }
 
     /// Stops the portal, the runner and the simulators.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.cancel.cancel();
-        let served = self.app.await;
-        self.ms_running.shutdown().await;
-        self.pbx.shutdown().await;
-        served?
+        Ok(self.app.stop().await?)
     }
 
     /// Runs until Ctrl-C (or until the portal stops).
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        let result = (&mut self.app).await;
-        self.ms_running.shutdown().await;
-        self.pbx.shutdown().await;
-        result?
+    pub async fn wait(self) -> anyhow::Result<()> {
+        Ok(self.app.run_until(shutdown_signal()).await?)
     }
 }
 
@@ -163,7 +86,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "  data directory : {}{}",
         args.data_dir.display(),
-        if stack.summary.created {
+        if stack.seeded {
             " (new)"
         } else {
             " (existing demo data reused)"
@@ -182,7 +105,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Reseller portal: {RESELLER_ADMIN} / {RESELLER_PASSWORD}");
     println!(
         "  simulated Microsoft 365: {} (tenant contoso.example)",
-        stack.microsoft_url
+        stack.microsoft.url
     );
     println!(
         "  simulated NetSapiens API: {}/ns-api/v2 (domain contoso, extensions 1000-1019)",

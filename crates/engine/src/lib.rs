@@ -12,7 +12,6 @@ mod calling;
 mod consent;
 mod convert;
 pub mod dashboard;
-pub mod demo;
 pub mod directory;
 mod engine;
 mod error;
@@ -20,7 +19,6 @@ mod pbx;
 pub mod reconcile;
 pub mod scheduler;
 pub mod setup;
-pub mod testbed;
 pub mod troubleshoot;
 mod user_lifecycle;
 

@@ -243,7 +243,7 @@ async fn csrf_refused(ctx: &Ctx) -> Result<()> {
     // Teamline with the admin's cookie.
     b.goto(&format!(
         "{}/organizations/v2.0/.well-known/openid-configuration",
-        ctx.stack.microsoft_url
+        ctx.stack.microsoft.url
     ))
     .await?;
     b.client

@@ -30,7 +30,7 @@ async fn test_connection_names_each_bad_setting() {
         fresh: false,
     };
     let stack = DemoStack::start(&args).await.unwrap();
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     let store = stack.engine.store();
     let location = store.list_pbx_locations(e).await.unwrap()[0].id;
     let good_url = format!("{}/ns-api/v2", stack.pbx.base_url);

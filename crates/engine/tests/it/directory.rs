@@ -1,6 +1,6 @@
 //! Directory sync: a full read first, then delta rounds, against the simulated Contoso tenant.
 
-use crate::support::{Contoso, settings};
+use crate::support::{contoso, settings, upn};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::teams_user::{PlanState, TeamsUser};
@@ -23,8 +23,8 @@ async fn by_upn(engine: &Engine, e: EnterpriseId, upn: &str) -> Option<TeamsUser
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
     let sync_group = ms::contoso_group_id(ms::SYNC_GROUP);
 
     let first = engine.sync_directory(e, false).await.unwrap();
@@ -52,19 +52,19 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
         ..Default::default()
     })
     .unwrap();
-    t.add_group_member(ms::SYNC_GROUP, &Contoso::upn(ms::IRVIN_SAYERS))
+    t.add_group_member(ms::SYNC_GROUP, &upn(ms::IRVIN_SAYERS))
         .unwrap();
-    t.remove_group_member(ms::SYNC_GROUP, &Contoso::upn("Lee Gu"))
+    t.remove_group_member(ms::SYNC_GROUP, &upn("Lee Gu"))
         .unwrap();
     // Nestor joins directly, then leaves Sales: still a member.
-    t.add_group_member(ms::SYNC_GROUP, &Contoso::upn("Nestor Wilke"))
+    t.add_group_member(ms::SYNC_GROUP, &upn("Nestor Wilke"))
         .unwrap();
-    t.remove_group_member(ms::SALES_GROUP, &Contoso::upn("Nestor Wilke"))
+    t.remove_group_member(ms::SALES_GROUP, &upn("Nestor Wilke"))
         .unwrap();
-    t.remove_group_member(ms::SALES_GROUP, &Contoso::upn("Pradeep Gupta"))
+    t.remove_group_member(ms::SALES_GROUP, &upn("Pradeep Gupta"))
         .unwrap();
     t.update_user(
-        &Contoso::upn("Megan Bowen"),
+        &upn("Megan Bowen"),
         UserPatch {
             plans: Some(vec![SimPlan {
                 service_plan_id: ms::PLAN_TEAMS1.into(),
@@ -75,7 +75,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     )
     .unwrap();
     t.update_user(
-        &Contoso::upn("Alex Wilber"),
+        &upn("Alex Wilber"),
         UserPatch {
             account_enabled: Some(false),
             ..Default::default()
@@ -83,14 +83,14 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     )
     .unwrap();
     t.update_user(
-        &Contoso::upn("Grady Archie"),
+        &upn("Grady Archie"),
         UserPatch {
             display_name: Some("Grady A. Archie".into()),
             ..Default::default()
         },
     )
     .unwrap();
-    t.delete_user(&Contoso::upn("Joni Sherman"), false).unwrap();
+    t.delete_user(&upn("Joni Sherman"), false).unwrap();
 
     let delta = engine.sync_directory(e, false).await.unwrap();
     assert!(!delta.full, "{delta:?}");
@@ -161,8 +161,8 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_or_reset_delta_token_means_a_full_resync() {
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
     engine.sync_directory(e, false).await.unwrap();
 
     t.expire_delta_tokens();
@@ -201,8 +201,8 @@ async fn an_expired_or_reset_delta_token_means_a_full_resync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_sync_groups_every_enabled_member_is_in_scope() {
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
     engine.sync_directory(e, false).await.unwrap();
     assert!(user(engine, e, ms::IRVIN_SAYERS).await.is_none());
 
@@ -236,7 +236,7 @@ async fn without_sync_groups_every_enabled_member_is_in_scope() {
     })
     .unwrap();
     t.update_user(
-        &Contoso::upn(ms::IRVIN_SAYERS),
+        &upn(ms::IRVIN_SAYERS),
         UserPatch {
             account_enabled: Some(false),
             ..Default::default()
