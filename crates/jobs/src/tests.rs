@@ -1,6 +1,5 @@
 //! The runner with test job types on a SQLite store and a manual clock.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::{Attempt, Job, JobError, JobStoreHandle, Queue, Registry, Runner};
 use serde::{Deserialize, Serialize};

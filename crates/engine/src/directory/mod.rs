@@ -6,6 +6,7 @@
 
 mod delta;
 mod full;
+mod run;
 mod scope;
 
 use crate::calling::{MICROSOFT, PushUser};
@@ -16,8 +17,9 @@ use teamline_domain::enterprise::ConsentKind;
 use teamline_domain::ids::{EnterpriseId, JobId};
 use teamline_domain::pbx_user::PushState;
 use teamline_jobs::{Attempt, Job, JobError};
-use teamline_store::{AuditRecord, SyncRunRecord, SyncState, TeamsUserUpsert};
+use teamline_store::{AuditRecord, SyncRunRecord, SyncState};
 
+use run::SyncRun;
 pub(crate) use scope::SyncScope;
 
 /// How one sync went, shown on the Dashboard, in the sync history and in the audit log.
@@ -66,7 +68,7 @@ impl SyncReport {
         )
     }
 
-    pub(crate) fn warn(&mut self, warning: String) {
+    fn warn(&mut self, warning: String) {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(warning);
         }
@@ -97,7 +99,7 @@ impl Engine {
         &self,
         e: EnterpriseId,
         full: bool,
-        ctx: Option<&Attempt>,
+        attempt: Option<&Attempt>,
     ) -> Result<SyncReport, EngineError> {
         let store = &self.inner.store;
         let started = store.clock().now_ms();
@@ -105,7 +107,7 @@ impl Engine {
             started_ms: started,
             ..SyncReport::default()
         };
-        let outcome = self.run_sync(e, full, ctx, &mut report).await;
+        let outcome = self.run_sync(e, full, attempt, &mut report).await;
         let finished = store.clock().now_ms();
         report.finished_ms = finished;
         report.duration_ms = finished - started;
@@ -163,7 +165,7 @@ impl Engine {
         &self,
         e: EnterpriseId,
         full: bool,
-        ctx: Option<&Attempt>,
+        attempt: Option<&Attempt>,
         report: &mut SyncReport,
     ) -> Result<Bookmark, EngineError> {
         let store = &self.inner.store;
@@ -184,60 +186,41 @@ impl Engine {
                 Some(_) => None,
             }
         };
+        let mut run = SyncRun {
+            store,
+            e,
+            tenant: tenant.as_ref(),
+            groups: &groups,
+            attempt,
+            report,
+        };
         let reason = match (why_full, scope) {
             (Some(why), _) => why.to_owned(),
             (None, None) => "first sync".to_owned(),
-            (None, Some(scope)) => {
-                let round = delta::Round {
-                    engine: self,
-                    e,
-                    tenant: tenant.as_ref(),
-                    scope: &scope,
-                    groups: &groups,
-                    ctx,
-                };
-                match delta::round(&round, &state, report).await {
-                    Ok(links) => {
-                        return Ok(Bookmark {
-                            users: links.users,
-                            groups: links.groups,
-                            scope,
-                        });
-                    }
-                    Err(delta::Stop::NeedsFull(why)) => why,
-                    Err(delta::Stop::Failed(err)) => return Err(err),
+            (None, Some(scope)) => match delta::round(&mut run, &scope, &state).await {
+                Ok(links) => {
+                    return Ok(Bookmark {
+                        users: links.users,
+                        groups: links.groups,
+                        scope,
+                    });
                 }
-            }
+                Err(delta::Stop::NeedsFull(why)) => why,
+                Err(delta::Stop::Failed(err)) => return Err(err),
+            },
         };
         // Counts from an interrupted delta round are replaced by the full read's.
-        *report = SyncReport {
-            started_ms: report.started_ms,
+        *run.report = SyncReport {
+            started_ms: run.report.started_ms,
             reason: Some(reason),
             ..SyncReport::default()
         };
-        let b = full::run(self, e, tenant.as_ref(), &groups, ctx, report).await?;
+        let b = full::run(&mut run).await?;
         Ok(Bookmark {
             users: b.users_delta_link,
             groups: b.groups_delta_link,
             scope: b.scope,
         })
-    }
-
-    /// Stores synced users and adds the outcome to the report.
-    pub(crate) async fn upsert_users(
-        &self,
-        e: EnterpriseId,
-        users: Vec<TeamsUserUpsert>,
-        report: &mut SyncReport,
-    ) -> Result<(), EngineError> {
-        if users.is_empty() {
-            return Ok(());
-        }
-        let counts = self.inner.store.upsert_teams_users(e, &users).await?;
-        report.added += counts.added;
-        report.changed += counts.changed;
-        report.flagged += counts.flagged;
-        Ok(())
     }
 
     /// The last sync's report, if any.
@@ -310,12 +293,6 @@ struct Bookmark {
     users: String,
     groups: Option<String>,
     scope: SyncScope,
-}
-
-pub(crate) async fn progress(ctx: Option<&Attempt>, done: u64, total: Option<u64>, what: &str) {
-    if let Some(ctx) = ctx {
-        let _ = ctx.progress(done, total, what).await;
-    }
 }
 
 /// The lane of an enterprise's directory syncs: never two at once, on any instance.
