@@ -1,6 +1,5 @@
 //! The runner with test job types on a SQLite store and a manual clock.
 
-
 use crate::{Attempt, Job, JobError, JobStoreHandle, Queue, Registry, Runner};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

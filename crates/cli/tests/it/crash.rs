@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use teamline::bench_sync::SimProcess;
+use teamline::sim_process::SimProcess;
 use teamline_domain::enterprise::TenantId;
 use teamline_domain::job::JobState;
 use teamline_domain::pbx_user::PushState;

@@ -1,7 +1,7 @@
 //! PBX location settings stored by Teamline, checked with Test connection against the
 //! simulated PBX: each kind of bad setting gets its own message, never an HTTP dump.
 
-use teamline::demo::{DemoArgs, DemoStack};
+use teamline::commands::demo::{DemoArgs, DemoStack};
 use teamline_domain::audit::Actor;
 use teamline_domain::pbx_location::PbxLocationForm;
 

@@ -2,7 +2,7 @@
 //! NetSapiens PBX: the seed article's steps without the browser.
 
 use std::time::Duration;
-use teamline::demo::{DemoArgs, DemoStack};
+use teamline::commands::demo::{DemoArgs, DemoStack};
 use teamline_domain::audit::Actor;
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::pbx_user::{PbxUserForm, PushState, fields};

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
-use teamline::bench_sync::SimProcess;
+use teamline::sim_process::SimProcess;
 use teamline_domain::enterprise::TenantId;
 use teamline_engine::EngineSettings;
 use teamline_sim::microsoft::demo as ms;

@@ -5,8 +5,8 @@
 //! Teamline server holds the data directory, its runner does the work and this command
 //! follows it; otherwise (or on PostgreSQL) this process also runs jobs until the sync is done.
 
+use super::serve::{EngineArgs, MicrosoftArgs};
 use crate::config::{StoreArgs, open_store_alongside_server, worker_id};
-use crate::serve::{EngineArgs, MicrosoftArgs};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -2,8 +2,8 @@
 //! Microsoft 365 and NetSapiens services running in the same process. [`DemoStack`] is also
 //! what the end-to-end and browser tests start and what `teamline bench users-page` measures.
 
+use super::serve::shutdown_signal;
 use crate::config::{Opened, StoreArgs, open_store, worker_id};
-use crate::serve::shutdown_signal;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
