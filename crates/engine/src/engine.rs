@@ -148,7 +148,7 @@ impl Engine {
     }
 
     /// The PBX side: extensions, devices, emergency addresses, Test connection.
-    pub fn pbx(&self) -> &PbxService {
+    pub(crate) fn pbx(&self) -> &PbxService {
         &self.inner.pbx
     }
 }
