@@ -1,6 +1,6 @@
 //! The runner with test job types on a SQLite store and a manual clock.
 
-use crate::{Attempt, Job, JobError, JobStoreHandle, Queue, Registry, Runner};
+use crate::{Attempt, Job, JobError, Queue, Registry, Runner};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,7 +8,7 @@ use std::time::Duration;
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::job::JobState;
 use teamline_store::crypto::Keyring;
-use teamline_store::{ManualClock, NewJob};
+use teamline_store::{DynStore, ManualClock, NewJob};
 
 /// How often each test job ran.
 #[derive(Default)]
@@ -127,7 +127,8 @@ impl Job for Panics {
 }
 
 struct Setup {
-    store: JobStoreHandle,
+    /// The whole store: the tests also create enterprises and read jobs back.
+    store: DynStore,
     clock: Arc<ManualClock>,
     queue: Queue,
     calls: Ctx,
@@ -138,7 +139,7 @@ impl Setup {
     async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(1_000_000));
-        let store: JobStoreHandle = Arc::new(
+        let store: DynStore = Arc::new(
             teamline_store_sqlite::open(
                 &dir.path().join("t.db"),
                 Arc::new(Keyring::for_testing()),
