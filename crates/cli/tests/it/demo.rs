@@ -207,7 +207,7 @@ async fn logs_never_print_secrets() {
         ms::TEAMLINE_APP_CLIENT_SECRET,
         teamline_sim::netsapiens::DEMO_API_KEY,
         key_file.trim(),
-        teamline::demo::RESELLER_PASSWORD,
+        teamline_testkit::demo::RESELLER_PASSWORD,
     ] {
         assert!(!log.contains(secret), "a secret appeared in the log");
     }

@@ -5,8 +5,8 @@
 //! Teamline server holds the data directory, its runner does the work and this command
 //! follows it; otherwise (or on PostgreSQL) this process also runs jobs until the sync is done.
 
+use super::serve::{EngineArgs, MicrosoftArgs};
 use crate::config::{StoreArgs, open_store_alongside_server, worker_id};
-use crate::serve::{EngineArgs, MicrosoftArgs};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::job::{Job, JobState};
-use teamline_engine::directory::SyncReport;
-use teamline_engine::jobs::directory_sync_job;
+use teamline_engine::directory::{SyncDirectory, SyncReport};
 use teamline_engine::{ApiConnector, Engine};
+use teamline_jobs::Queue;
 use teamline_store::DynStore;
 use tokio_util::sync::CancellationToken;
 
@@ -42,11 +42,10 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     let (opened, run_here) = open_store_alongside_server(&args.store).await?;
     let store = opened.store.clone();
     let enterprise = find_enterprise(&store, &args.enterprise).await?;
-    let job = store
-        .enqueue(&directory_sync_job(enterprise.id, args.full))
+    let job = Queue::new(store.clone())
+        .enqueue(&SyncDirectory::new(enterprise.id, args.full))
         .await
-        .with_context(|| format!("could not queue the sync of {}", enterprise.name))?
-        .id();
+        .with_context(|| format!("could not queue the sync of {}", enterprise.name))?;
 
     // No server holds the data directory (or the database is shared): run jobs here too.
     let cancel = CancellationToken::new();

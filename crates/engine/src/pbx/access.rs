@@ -58,14 +58,15 @@ impl PbxConnector for ApiConnector {
     }
 }
 
-/// How long a built client is reused: long enough to keep OAuth tokens and connections warm,
-/// short enough that edited settings take effect soon (edits also clear it).
 /// A client and when it was built.
 type CachedClient = (Instant, Arc<dyn Pbx>);
 
+/// How long a built client is reused: long enough to keep OAuth tokens and connections warm,
+/// short enough that edited settings take effect soon (edits also clear it).
 const CLIENT_TTL: Duration = Duration::from_secs(300);
 
-pub struct PbxAccess {
+/// The clients of the PBX locations in use.
+pub(super) struct PbxAccess {
     store: DynStore,
     connector: Arc<dyn PbxConnector>,
     cache: Mutex<HashMap<PbxLocationId, CachedClient>>,

@@ -1,10 +1,9 @@
 //! A provisioned enterprise with many configured users, for load and crash tests: seeds an
 //! enterprise for a generated tenant of the Microsoft simulator (`teamline sim --tenants
-//! NAME:USERS:MEMBERS`), creates the tenant's voice policies there, syncs its directory and sets
-//! up one PBX user per eligible Teams user. `teamline bench` and the crash test start from it;
-//! `serve` never uses it.
+//! NAME:USERS:MEMBERS`), creates the tenant's voice policies there, and sets up one PBX user
+//! per eligible synced Teams user. `teamline bench`, the engine's throttling tests and the
+//! crash test start from it.
 
-use crate::{Engine, EngineError};
 use futures::TryStreamExt;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::DeviceAuthId;
@@ -17,6 +16,7 @@ use teamline_domain::reseller::ResellerForm;
 use teamline_domain::sip::Extension;
 use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::voice_route::{NewSbcRegion, NewVoiceRoute, VoiceRoute, VoiceRouteState};
+use teamline_engine::{Engine, EngineError};
 use teamline_microsoft::setup::{
     CallingPolicySpec, DialPlanSpec, VoiceRoutingPolicySpec, VoicemailMode,
 };
@@ -111,7 +111,7 @@ pub async fn seed_enterprise(
             )
             .await?;
     }
-    let tenant = engine.tenant_api(&enterprise)?;
+    let tenant = engine.microsoft().tenant(tenant_id.as_str());
     let mut groups = tenant.groups(Some(sync_group));
     let mut found = None;
     while let Some(page) = groups.try_next().await? {
@@ -148,7 +148,7 @@ pub async fn seed_enterprise(
             &audit("pbx location"),
         )
         .await?;
-    ensure_voice_policies(engine, &enterprise, &route).await?;
+    ensure_voice_policies(engine, tenant_id, &route).await?;
     Ok(Testbed {
         enterprise,
         route,
@@ -159,10 +159,10 @@ pub async fn seed_enterprise(
 /// The tenant-level policies Enable Calling grants (what Direct Routing setup creates).
 async fn ensure_voice_policies(
     engine: &Engine,
-    enterprise: &Enterprise,
+    tenant_id: &TenantId,
     route: &VoiceRoute,
 ) -> Result<(), EngineError> {
-    let tenant = engine.tenant_api(enterprise)?;
+    let tenant = engine.microsoft().tenant(tenant_id.as_str());
     let s = engine.settings();
     let usage = route.name.as_str().to_owned();
     tenant.ensure_pstn_usage(&usage).await?;

@@ -1,19 +1,24 @@
-//! Device handles: the PBX devices (e.g. `1000tm`) Teams calls go through. Teamline lists a
-//! SIP user's devices, creates the `tm` handle when asked, and keeps each configured user's
-//! handle credentials (encrypted) for the gateway.
+//! The PBX side, as the portal's PBX page and SET UP PBX USER use it: a client per PBX
+//! location (built from its stored settings), the PBX's extensions, a SIP user's devices and
+//! emergency addresses, creating the `tm` device handle (e.g. `1000tm`) Teams calls go
+//! through, Test connection, and the jobs that keep each configured user's device credentials
+//! (encrypted) for the gateway.
 
-use crate::jobs::{ENSURE_DEVICE, REMOVE_DEVICE, RemoveDeviceJob, UserJob, enterprise_of, payload};
-use crate::pbx_access::{PbxAccess, PbxConnector};
-use crate::runner::{JobContext, JobError, JobHandler};
+mod access;
+mod devices;
+mod locations;
+
 use crate::{Engine, EngineError};
-use async_trait::async_trait;
+use access::PbxAccess;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::{DeviceAuthId, SipPassword};
-use teamline_domain::ids::{EnterpriseId, PbxLocationId, PbxUserId};
-use teamline_domain::job::Job;
+use teamline_domain::ids::{EnterpriseId, PbxLocationId};
 use teamline_domain::sip::Extension;
+
+pub use access::{ApiConnector, PbxConnector};
+pub use devices::{EnsureDevice, RemoveDevice};
 use teamline_pbx::{EmergencyAddress, NewDevice, Pbx, PbxError, RegistrationState};
 use teamline_store::DynStore;
 use teamline_store::NewDeviceHandle;
@@ -256,199 +261,5 @@ impl Engine {
         location: PbxLocationId,
     ) -> Result<teamline_pbx::ConnectionReport, EngineError> {
         self.inner.pbx.test_pbx_connection(e, location).await
-    }
-}
-
-/// Reads the chosen device's credentials from the PBX and keeps them (encrypted) for the
-/// gateway. Idempotent: it only reads the PBX.
-pub struct EnsureDevice(pub Engine);
-
-#[async_trait]
-impl JobHandler for EnsureDevice {
-    fn kind(&self) -> &'static str {
-        ENSURE_DEVICE
-    }
-
-    async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
-        let engine = &self.0;
-        let store = &engine.inner.store;
-        let e = enterprise_of(job)?;
-        let id = PbxUserId(payload::<UserJob>(job)?.pbx_user_id);
-        let item = store.get_pbx_user(e, id).await?;
-        let spec = &item.user.spec;
-        let pbx = engine
-            .inner
-            .pbx
-            .pbx(e, spec.pbx_location_id)
-            .await
-            .map_err(|err| JobError::retry(err.to_string()))?;
-        let existing = store
-            .device_handle(e, spec.pbx_location_id, &spec.device)
-            .await?;
-        let device = match pbx
-            .get_device(spec.sip_user.as_str(), spec.device.as_str())
-            .await
-        {
-            Ok(d) => d,
-            // Deleted on the PBX after Teamline created it (drift): create it again with the
-            // credentials the gateway already uses.
-            Err(PbxError::DeviceNotFound { .. })
-                if existing.as_ref().is_some_and(|h| h.created_by_teamline) =>
-            {
-                let handle = existing.as_ref().map(|h| h.id);
-                let password = match handle {
-                    Some(h) => store.device_handle_password(e, h).await?,
-                    None => SipPassword::generate(&mut rand::rng()),
-                };
-                let created = recreate_device(
-                    pbx.as_ref(),
-                    spec.sip_user.as_str(),
-                    spec.device.as_str(),
-                    &password,
-                )
-                .await?;
-                let audit = Audit::new(
-                    Actor::Job(ENSURE_DEVICE.into()),
-                    "device.recreate",
-                    format!(
-                        "Created device {} again on extension {} (it had been deleted on the PBX)",
-                        spec.device, spec.sip_user
-                    ),
-                );
-                store
-                    .record_audit(&teamline_store::AuditRecord {
-                        enterprise_id: Some(e),
-                        actor: audit.actor.clone(),
-                        action: audit.action.clone(),
-                        summary: audit.summary.clone(),
-                        object_type: "device".into(),
-                        object_id: Some(spec.device.to_string()),
-                        before: None,
-                        after: None,
-                    })
-                    .await?;
-                created
-            }
-            Err(PbxError::DeviceNotFound { .. }) => {
-                return Err(JobError::permanent(format!(
-                    "device {} does not exist on extension {} of the PBX: create it on the PBX, or edit {} and choose another device",
-                    spec.device, spec.sip_user, item.display_name
-                )));
-            }
-            Err(err) => return Err(pbx_job_error(&err)),
-        };
-        let secret = device
-            .require_password(pbx.domain())
-            .map_err(|err| JobError::permanent(err.to_string()))?;
-        let password = SipPassword::parse(secret.expose_secret()).map_err(|err| {
-            JobError::permanent(format!(
-                "the SIP password of device {} cannot be used by the gateway ({}): set a password of 8 to 64 letters and digits on the PBX",
-                spec.device, err.message
-            ))
-        })?;
-        let audit = Audit::new(
-            Actor::Job(ENSURE_DEVICE.into()),
-            "device.store",
-            format!(
-                "Stored the credentials of device {} for {}",
-                spec.device, item.display_name
-            ),
-        );
-        store
-            .upsert_device_handle(
-                &NewDeviceHandle {
-                    enterprise_id: e,
-                    pbx_location_id: spec.pbx_location_id,
-                    extension: spec.sip_user.clone(),
-                    auth_id: spec.device.clone(),
-                    password,
-                    created_by_teamline: existing.is_some_and(|h| h.created_by_teamline),
-                },
-                &audit,
-            )
-            .await?;
-        Ok(())
-    }
-}
-
-/// Creates a deleted device again with the password the gateway already uses. When the PBX
-/// wants an emergency address and offers exactly one for the extension, that one is used;
-/// otherwise the admin has to choose (the error says so).
-async fn recreate_device(
-    pbx: &dyn Pbx,
-    extension: &str,
-    auth_id: &str,
-    password: &SipPassword,
-) -> Result<teamline_pbx::Device, JobError> {
-    let new = |emergency_address_id| NewDevice {
-        auth_id: auth_id.to_owned(),
-        sip_password: Some(SecretString::from(password.expose().to_owned())),
-        emergency_address_id,
-    };
-    match pbx.create_device(extension, new(None)).await {
-        Ok(d) => Ok(d),
-        Err(PbxError::EmergencyAddressRequired { .. }) => {
-            let addresses = pbx
-                .list_emergency_addresses(extension)
-                .await
-                .map_err(|err| pbx_job_error(&err))?;
-            match addresses.as_slice() {
-                [only] => pbx
-                    .create_device(extension, new(Some(only.id.clone())))
-                    .await
-                    .map_err(|err| pbx_job_error(&err)),
-                _ => Err(JobError::permanent(format!(
-                    "device {auth_id} was deleted on the PBX and cannot be created again without choosing an emergency address: create it on the PBX, then use Repair"
-                ))),
-            }
-        }
-        Err(err) => Err(pbx_job_error(&err)),
-    }
-}
-
-fn pbx_job_error(err: &PbxError) -> JobError {
-    if err.is_transient() {
-        JobError::retry(err.to_string())
-    } else {
-        JobError::permanent(err.to_string())
-    }
-}
-
-/// Removes a device Teamline created, after its user was deleted.
-pub struct RemoveDevice(pub Engine);
-
-#[async_trait]
-impl JobHandler for RemoveDevice {
-    fn kind(&self) -> &'static str {
-        REMOVE_DEVICE
-    }
-
-    async fn run(&self, job: &Job, _ctx: &JobContext) -> Result<(), JobError> {
-        let engine = &self.0;
-        let store = &engine.inner.store;
-        let e = enterprise_of(job)?;
-        let p: RemoveDeviceJob = payload(job)?;
-        let location = PbxLocationId(p.pbx_location_id);
-        let auth_id =
-            DeviceAuthId::parse(&p.auth_id).map_err(|err| JobError::permanent(err.to_string()))?;
-        let pbx = engine
-            .inner
-            .pbx
-            .pbx(e, location)
-            .await
-            .map_err(|err| JobError::retry(err.to_string()))?;
-        match pbx.delete_device(&p.extension, &p.auth_id).await {
-            Ok(()) | Err(PbxError::DeviceNotFound { .. }) => {}
-            Err(err) => return Err(pbx_job_error(&err)),
-        }
-        if let Some(handle) = store.device_handle(e, location, &auth_id).await? {
-            let audit = Audit::new(
-                Actor::Job(REMOVE_DEVICE.into()),
-                "device.delete",
-                format!("Removed device {auth_id} from extension {}", p.extension),
-            );
-            store.delete_device_handle(e, handle.id, &audit).await?;
-        }
-        Ok(())
     }
 }

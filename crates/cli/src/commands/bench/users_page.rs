@@ -1,12 +1,11 @@
-//! `teamline bench …`: benchmarks that print their figures (tests never assert on time).
-//!
-//! `users-page` starts the demo stack on a fresh SQLite database, adds 20 000 PBX users to
-//! Contoso, signs in through the simulated Microsoft sign-in like a browser, and times the
-//! Users page (the first page, and a search) over HTTP. The last line is JSON.
+//! `teamline bench users-page`: starts the demo stack on a fresh SQLite database, adds 20 000
+//! PBX users to Contoso, signs in through the simulated Microsoft sign-in like a browser, and
+//! times the Users page (the first page, and a search) over HTTP.
 
-use crate::demo::{DemoArgs, DemoStack};
+use super::figures;
+use crate::commands::demo::{DemoArgs, DemoStack};
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand};
+use clap::Args;
 use std::time::{Duration, Instant};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::DeviceAuthId;
@@ -19,24 +18,6 @@ use teamline_sim::microsoft::demo as ms;
 use teamline_store::{DynStore, NewPbxUser, TeamsUserUpsert};
 
 #[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    pub bench: Bench,
-}
-
-#[derive(Subcommand, Debug, Clone)]
-pub enum Bench {
-    /// Time the Users page with many PBX users (target: median under 50 ms).
-    UsersPage(UsersPageArgs),
-    /// Full sync and a 1 % delta round of a large simulated tenant, and peak memory (targets:
-    /// 5 s, 0.5 s, 200 MB). Prints JSON last.
-    Sync(crate::bench_sync::BenchSyncArgs),
-    /// Enable Calling for many users under a simulated throttle of N requests per 10 s; prints
-    /// the achieved rate as a fraction of N (target 0.9) as JSON last.
-    Enable(crate::bench_sync::BenchEnableArgs),
-}
-
-#[derive(Args, Debug, Clone)]
 pub struct UsersPageArgs {
     /// How many PBX users to create.
     #[arg(long, default_value_t = 20_000)]
@@ -46,38 +27,7 @@ pub struct UsersPageArgs {
     pub requests: u32,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    match args.bench {
-        Bench::UsersPage(a) => users_page(a).await,
-        Bench::Sync(a) => crate::bench_sync::bench_sync(&a).await.map(drop),
-        Bench::Enable(a) => crate::bench_sync::bench_enable(&a).await.map(drop),
-    }
-}
-
-/// Median and 95th percentile, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Figures {
-    pub median_ms: f64,
-    pub p95_ms: f64,
-}
-
-pub fn figures(samples: &mut [Duration]) -> Figures {
-    samples.sort();
-    let at = |q: f64| {
-        if samples.is_empty() {
-            return 0.0;
-        }
-        // Nearest-rank percentile.
-        let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
-        samples[rank - 1].as_secs_f64() * 1000.0
-    };
-    Figures {
-        median_ms: at(0.5),
-        p95_ms: at(0.95),
-    }
-}
-
-async fn users_page(args: UsersPageArgs) -> anyhow::Result<()> {
+pub(super) async fn run(args: UsersPageArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     eprintln!(
         "Starting the demo stack on a fresh SQLite database in {}",
@@ -102,7 +52,7 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> {
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     let started = Instant::now();
     seed_users(stack.engine.store(), e, args.users).await?;
     eprintln!(
@@ -309,15 +259,6 @@ fn between(text: &str, start: &str, end: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_and_p95_by_nearest_rank() {
-        let mut samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        let f = figures(&mut samples);
-        assert_eq!(f.median_ms, 50.0);
-        assert_eq!(f.p95_ms, 95.0);
-        assert_eq!(figures(&mut []).median_ms, 0.0);
-    }
 
     #[test]
     fn text_between_markers() {
