@@ -35,6 +35,12 @@ fn caller_name_columns(spec: &PbxUserSpec) -> (&'static str, Option<String>) {
     }
 }
 
+fn emergency_address(spec: &PbxUserSpec) -> Option<String> {
+    spec.device_creation
+        .as_ref()
+        .and_then(|c| c.emergency_address_id.clone())
+}
+
 /// What a change to a user records (its audit event) and re-checks (a new spec's holders).
 pub(crate) struct Change<'a> {
     pub audit: Option<&'a Audit>,
@@ -106,48 +112,89 @@ impl SqlStore {
 impl PbxUserStore for SqlStore {
     async fn create_pbx_user(&self, new: &NewPbxUser, audit: &Audit) -> StoreResult<PbxUser> {
         let now = self.now();
-        let spec = &new.spec;
         let mut tx = self.begin_write().await?;
-        check_free(&mut tx, new.enterprise_id, spec, None).await?;
-        let (policy, name) = caller_name_columns(spec);
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO pbx_users (enterprise_id, pbx_location_id, voice_route_id, teams_user_object_id, sip_user, \
-             phone_number, use_teams_voicemail, caller_name_policy, caller_name, forwarded_caller_id, assign_dial_plan, \
-             device, tag, state, calling_enabled, push_state, last_error, observed, version, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, 'pending', NULL, NULL, 1, $15, $15) \
-             RETURNING id",
-        )
-        .bind(new.enterprise_id.0)
-        .bind(spec.pbx_location_id.0)
-        .bind(spec.voice_route_id.0)
-        .bind(spec.teams_user_object_id.clone())
-        .bind(spec.sip_user.to_string())
-        .bind(spec.phone_number.to_string())
-        .bind(b(spec.use_teams_voicemail))
-        .bind(policy)
-        .bind(name)
-        .bind(spec.forwarded_caller_id.as_str())
-        .bind(b(spec.assign_dial_plan))
-        .bind(spec.device.to_string())
-        .bind(spec.tag.clone())
-        .bind(b(new.calling_enabled))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .db()?;
-        let user = Self::pbx_user_in(&mut tx, new.enterprise_id, PbxUserId(id))
-            .await?
-            .user;
+        check_free(&mut tx, new.enterprise_id, &new.spec, None).await?;
+        let user = insert_pbx_user(&mut tx, now, new, None).await?;
         audit::write(
             &mut tx,
             now,
             Some(new.enterprise_id),
             audit,
-            Subject::new("pbx_user", id).after(user_json(&user)),
+            Subject::new("pbx_user", user.id).after(user_json(&user)),
         )
         .await?;
         tx.commit().await.db()?;
         Ok(user)
+    }
+
+    async fn move_pbx_user(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        expected_version: i64,
+        spec: &PbxUserSpec,
+        released: &Audit,
+        successor: &Audit,
+    ) -> StoreResult<(PbxUser, PbxUser)> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let before = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
+        if before.version != expected_version {
+            return Err(StoreError::Stale {
+                what: format!("PBX user {id}"),
+            });
+        }
+        if !before.state.reserves() {
+            return Err(StoreError::Conflict {
+                field: "State",
+                message: "a deleted user has no extension to move".to_owned(),
+            });
+        }
+        if before.spec.teams_user_object_id == spec.teams_user_object_id {
+            return Err(StoreError::Conflict {
+                field: "Teams User",
+                message: "choose another person: this one already has the extension".to_owned(),
+            });
+        }
+        sqlx::query(
+            "UPDATE pbx_users SET updated_ms = $1, state = 'deleted', push_state = 'pending', \
+             last_error = NULL, version = version + 1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        // The released user no longer holds anything; the successor must still find the rest
+        // free (its Teams user above all).
+        check_free(&mut tx, enterprise, spec, None).await?;
+        let new = NewPbxUser {
+            enterprise_id: enterprise,
+            spec: spec.clone(),
+            calling_enabled: true,
+        };
+        let next = insert_pbx_user(&mut tx, now, &new, Some(id)).await?;
+        let after = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise),
+            released,
+            Subject::new("pbx_user", id)
+                .before(user_json(&before))
+                .after(user_json(&after)),
+        )
+        .await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(enterprise),
+            successor,
+            Subject::new("pbx_user", next.id).after(user_json(&next)),
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok((after, next))
     }
 
     async fn update_pbx_user(
@@ -171,17 +218,24 @@ impl PbxUserStore for SqlStore {
                     message: "a deleted user cannot be edited".to_owned(),
                 });
             }
+            if u.spec.teams_user_object_id != spec.teams_user_object_id {
+                return Err(StoreError::Conflict {
+                    field: "Teams User",
+                    message: "the Teams user of a PBX user cannot be changed on Edit: use Move to another person".to_owned(),
+                });
+            }
             Ok(())
         };
         self.change_pbx_user(enterprise, id, Change { audit: Some(audit), new_spec: Some(spec) }, guard,
             "UPDATE pbx_users SET updated_ms = $1, pbx_location_id = $3, voice_route_id = $4, teams_user_object_id = $5, \
              sip_user = $6, phone_number = $7, use_teams_voicemail = $8, caller_name_policy = $9, caller_name = $10, \
              forwarded_caller_id = $11, assign_dial_plan = $12, device = $13, tag = $14, push_state = 'pending', \
-             last_error = NULL, version = version + 1 WHERE id = $2",
+             last_error = NULL, create_device = $15, device_emergency_address = $16, version = version + 1 WHERE id = $2",
             |q| q.bind(spec.pbx_location_id.0).bind(spec.voice_route_id.0).bind(spec.teams_user_object_id.clone())
                 .bind(spec.sip_user.to_string()).bind(spec.phone_number.to_string()).bind(b(spec.use_teams_voicemail))
                 .bind(policy).bind(name).bind(spec.forwarded_caller_id.as_str()).bind(b(spec.assign_dial_plan))
-                .bind(spec.device.to_string()).bind(spec.tag.clone())).await
+                .bind(spec.device.to_string()).bind(spec.tag.clone()).bind(b(spec.device_creation.is_some()))
+                .bind(emergency_address(spec))).await
     }
 
     async fn set_calling_enabled(
@@ -425,6 +479,53 @@ impl PbxUserStore for SqlStore {
         )
         .await
     }
+}
+
+/// Inserts a new pairing (push state pending) and reads it back. The caller checked that what
+/// it holds is free.
+async fn insert_pbx_user(
+    conn: &mut AnyConnection,
+    now: i64,
+    new: &NewPbxUser,
+    replaces: Option<PbxUserId>,
+) -> StoreResult<PbxUser> {
+    let spec = &new.spec;
+    let (policy, name) = caller_name_columns(spec);
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO pbx_users (enterprise_id, pbx_location_id, voice_route_id, teams_user_object_id, sip_user, \
+         phone_number, use_teams_voicemail, caller_name_policy, caller_name, forwarded_caller_id, assign_dial_plan, \
+         device, tag, state, calling_enabled, push_state, last_error, observed, version, created_ms, updated_ms, \
+         replaces_pbx_user_id, create_device, device_emergency_address) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, 'pending', NULL, NULL, 1, $15, $15, \
+         $16, $17, $18) \
+         RETURNING id",
+    )
+    .bind(new.enterprise_id.0)
+    .bind(spec.pbx_location_id.0)
+    .bind(spec.voice_route_id.0)
+    .bind(spec.teams_user_object_id.clone())
+    .bind(spec.sip_user.to_string())
+    .bind(spec.phone_number.to_string())
+    .bind(b(spec.use_teams_voicemail))
+    .bind(policy)
+    .bind(name)
+    .bind(spec.forwarded_caller_id.as_str())
+    .bind(b(spec.assign_dial_plan))
+    .bind(spec.device.to_string())
+    .bind(spec.tag.clone())
+    .bind(b(new.calling_enabled))
+    .bind(now)
+    .bind(replaces.map(|r| r.0))
+    .bind(b(spec.device_creation.is_some()))
+    .bind(emergency_address(spec))
+    .fetch_one(&mut *conn)
+    .await
+    .db()?;
+    Ok(
+        SqlStore::pbx_user_in(conn, new.enterprise_id, PbxUserId(id))
+            .await?
+            .user,
+    )
 }
 
 #[derive(sqlx::FromRow)]

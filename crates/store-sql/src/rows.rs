@@ -10,7 +10,8 @@ use teamline_domain::pbx_location::{
     ApiAuthKind, ApiBaseUrl, DnsLookup, PbxLocation, PbxLocationSettings, PbxType,
 };
 use teamline_domain::pbx_user::{
-    CallerNamePolicy, ForwardedCallerId, Holder, PbxUser, PbxUserSpec, PbxUserState, PushState,
+    CallerNamePolicy, DeviceCreation, ForwardedCallerId, Holder, PbxUser, PbxUserSpec,
+    PbxUserState, PushState,
 };
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::reseller::{AccountRole, Reseller};
@@ -311,7 +312,7 @@ pub const PBX_USER_SELECT: &str = "SELECT p.id, p.enterprise_id, p.pbx_location_
     p.voice_route_id, p.teams_user_object_id, p.sip_user, p.phone_number, p.use_teams_voicemail, \
     p.caller_name_policy, p.caller_name, p.forwarded_caller_id, p.assign_dial_plan, p.device, \
     p.tag, p.state, p.calling_enabled, p.push_state, p.last_error, p.observed, p.version, \
-    p.created_ms, p.updated_ms, \
+    p.created_ms, p.updated_ms, p.replaces_pbx_user_id, p.create_device, p.device_emergency_address, \
     COALESCE(t.display_name, p.teams_user_object_id) AS display_name, \
     COALESCE(t.upn, '') AS upn, \
     COALESCE(t.account_enabled, 1) AS t_enabled, COALESCE(t.in_scope, 1) AS t_in_scope, \
@@ -346,6 +347,9 @@ pub struct PbxUserRow {
     pub version: i64,
     pub created_ms: i64,
     pub updated_ms: i64,
+    pub replaces_pbx_user_id: Option<i64>,
+    pub create_device: i64,
+    pub device_emergency_address: Option<String>,
     pub display_name: String,
     pub upn: String,
     pub t_enabled: i64,
@@ -395,12 +399,16 @@ impl PbxUserRow {
                 )?,
                 assign_dial_plan: self.assign_dial_plan != 0,
                 device: parse("device", DeviceAuthId::parse(&self.device))?,
+                device_creation: (self.create_device != 0).then_some(DeviceCreation {
+                    emergency_address_id: self.device_emergency_address,
+                }),
                 tag: self.tag,
             },
             state: some("pbx user state", PbxUserState::parse(&self.state))?,
             calling_enabled: self.calling_enabled != 0,
             push_state: some("push state", PushState::parse(&self.push_state))?,
             last_error: self.last_error,
+            replaces: self.replaces_pbx_user_id.map(PbxUserId),
             version: self.version,
             created_ms: self.created_ms,
             updated_ms: self.updated_ms,

@@ -173,6 +173,7 @@ pub fn spec(t: &Tenant, teams_key: &str, ext: &str) -> PbxUserSpec {
         forwarded_caller_id: ForwardedCallerId::UserCallerId,
         assign_dial_plan: true,
         device: DeviceAuthId::parse(&format!("{ext}tm")).unwrap(),
+        device_creation: None,
         tag: None,
     }
 }

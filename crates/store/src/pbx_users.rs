@@ -17,7 +17,8 @@ pub trait PbxUserStore: Send + Sync + 'static {
     /// Stores a new pairing (push state pending). Enforces: one active-or-disabled user per
     /// extension of a PBX location, per number and per Teams user of the enterprise.
     async fn create_pbx_user(&self, new: &NewPbxUser, audit: &Audit) -> StoreResult<PbxUser>;
-    /// Edit: `expected_version` guards against overwriting a concurrent change.
+    /// Edit: `expected_version` guards against overwriting a concurrent change. The Teams user
+    /// cannot change (that is [`PbxUserStore::move_pbx_user`]).
     async fn update_pbx_user(
         &self,
         enterprise: EnterpriseId,
@@ -26,6 +27,19 @@ pub trait PbxUserStore: Send + Sync + 'static {
         spec: &PbxUserSpec,
         audit: &Audit,
     ) -> StoreResult<PbxUser>;
+    /// Move to another person, in one transaction: the user `id` (at `expected_version`) is
+    /// released — deleted, its calling to be removed in Teams (push pending) — and a new active
+    /// user with `spec` (another Teams user; the released user's extension) replaces it.
+    /// Returns the released user and its successor.
+    async fn move_pbx_user(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        expected_version: i64,
+        spec: &PbxUserSpec,
+        released: &Audit,
+        successor: &Audit,
+    ) -> StoreResult<(PbxUser, PbxUser)>;
     /// Enable or Disable Calling: records the wish and marks the user pending.
     async fn set_calling_enabled(
         &self,

@@ -230,6 +230,7 @@ pub async fn seed_pbx_users(
             forwarded_caller_id: ForwardedCallerId::UserCallerId,
             assign_dial_plan: true,
             device: DeviceAuthId::parse(&format!("{ext}tm")).map_err(invalid)?,
+            device_creation: None,
             tag: None,
         };
         let user = store

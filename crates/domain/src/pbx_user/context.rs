@@ -42,6 +42,10 @@ pub enum PbxLookup<T> {
 pub struct SetupContext {
     /// When editing, the user being edited: it does not conflict with itself.
     pub editing: Option<PbxUserId>,
+    /// When editing, the Teams user the edited PBX user is paired with. Edit never changes it:
+    /// giving the extension to someone else is Move to another person, which first disables
+    /// calling for the current user.
+    pub edited_teams_user: Option<String>,
     pub pbx_locations: Vec<PbxLocationId>,
     /// Provisioned voice routes only.
     pub voice_routes: Vec<VoiceRouteId>,
@@ -50,6 +54,9 @@ pub struct SetupContext {
     pub pbx_extensions: PbxLookup<Extension>,
     /// The chosen extension's devices on the PBX.
     pub devices: PbxLookup<DeviceAuthId>,
+    /// The emergency addresses (ids) the PBX offers for a new device of the chosen extension;
+    /// asked only when the form creates the device.
+    pub emergency_addresses: PbxLookup<String>,
     pub sip_user_holder: Option<Holder>,
     pub number_holder: Option<Holder>,
     pub teams_user_holder: Option<Holder>,

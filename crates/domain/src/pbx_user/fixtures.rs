@@ -36,6 +36,7 @@ pub(super) fn ext(s: &str) -> Extension {
 pub(super) fn ctx() -> SetupContext {
     SetupContext {
         editing: None,
+        edited_teams_user: None,
         pbx_locations: vec![PbxLocationId(1)],
         voice_routes: vec![VoiceRouteId(1), VoiceRouteId(2)],
         teams_user: Some(adele()),
@@ -44,6 +45,7 @@ pub(super) fn ctx() -> SetupContext {
             DeviceAuthId::parse("1000").unwrap(),
             DeviceAuthId::parse("1000tm").unwrap(),
         ]),
+        emergency_addresses: PbxLookup::NotAsked,
         sip_user_holder: None,
         number_holder: None,
         teams_user_holder: None,

@@ -26,6 +26,12 @@ pub struct PbxUserForm {
     pub assign_dial_plan: bool,
     #[serde(default)]
     pub device: String,
+    /// The device is the missing recommended handle, to be created on Save.
+    #[serde(default)]
+    pub create_device: bool,
+    /// The emergency address for the device to create.
+    #[serde(default)]
+    pub emergency_address: String,
     #[serde(default)]
     pub tag: String,
 }
@@ -60,6 +66,12 @@ impl PbxUserForm {
             forwarded_caller_id: spec.forwarded_caller_id.as_str().into(),
             assign_dial_plan: spec.assign_dial_plan,
             device: spec.device.to_string(),
+            create_device: spec.device_creation.is_some(),
+            emergency_address: spec
+                .device_creation
+                .as_ref()
+                .and_then(|c| c.emergency_address_id.clone())
+                .unwrap_or_default(),
             tag: spec.tag.clone().unwrap_or_default(),
         }
     }

@@ -14,7 +14,7 @@
 //! | Caller Name Policy | Transparent (default) or Other with a custom name |
 //! | Caller ID on Forwarded Calls | User's Caller ID (default) or Original Caller |
 //! | Assign Default Dial Plan Policy | on by default |
-//! | User Devices | a device of the SIP User's extension on the PBX, chosen with Add New Device / SELECT (the recommended one is `<ext>tm`) |
+//! | User Devices | a device of the SIP User's extension on the PBX, chosen with Add New Device / SELECT (the recommended one is `<ext>tm`); or the missing `<ext>tm`, which Teamline creates on Save (with one of the PBX's emergency addresses when it offers some) |
 //! | User Tag | optional free text |
 //!
 //! - `form.rs`: the form as submitted, and filled from a stored user for Edit.
@@ -34,7 +34,7 @@ mod validate;
 pub use choices::{CallerNamePolicy, ForwardedCallerId};
 pub use context::{Holder, PbxLookup, SetupContext};
 pub use form::{LookupKeys, PbxUserForm};
-pub use record::{PbxUser, PbxUserSpec, PbxUserState, PushState};
+pub use record::{DeviceCreation, PbxUser, PbxUserSpec, PbxUserState, PushState};
 
 /// The form's field labels, exactly as on the page (and in the seed article).
 pub mod fields {

@@ -121,7 +121,19 @@ pub struct PbxUserSpec {
     pub forwarded_caller_id: ForwardedCallerId,
     pub assign_dial_plan: bool,
     pub device: DeviceAuthId,
+    /// The device does not exist on the PBX yet: Teamline creates it when the user is saved
+    /// (never before, so a cancelled form leaves nothing behind on the PBX).
+    #[serde(default)]
+    pub device_creation: Option<DeviceCreation>,
     pub tag: Option<String>,
+}
+
+/// How Teamline creates a user's device on the PBX (the recommended `<ext>tm` handle, with a
+/// generated password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCreation {
+    /// The emergency address the PBX wants for a new device, when it offers some.
+    pub emergency_address_id: Option<String>,
 }
 
 /// A configured pairing as stored.
@@ -135,6 +147,10 @@ pub struct PbxUser {
     pub calling_enabled: bool,
     pub push_state: PushState,
     pub last_error: Option<String>,
+    /// The user whose extension this one took over (Move to another person): its calling is
+    /// removed in Teams before this user's number is assigned.
+    #[serde(default)]
+    pub replaces: Option<PbxUserId>,
     /// Bumped on every change, for optimistic concurrency between the portal and jobs.
     pub version: i64,
     pub created_ms: i64,

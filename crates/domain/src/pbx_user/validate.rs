@@ -7,7 +7,7 @@ use super::choices::{CallerNamePolicy, ForwardedCallerId};
 use super::context::{PbxLookup, SetupContext};
 use super::fields::*;
 use super::form::{PbxUserForm, parse_id};
-use super::record::{PbxUserSpec, PbxUserState};
+use super::record::{DeviceCreation, PbxUserSpec, PbxUserState};
 use crate::device::DeviceAuthId;
 use crate::error::{FieldError, FieldErrors};
 use crate::ids::{PbxLocationId, VoiceRouteId};
@@ -34,7 +34,7 @@ impl PbxUserForm {
         ));
         let forwarded_caller_id = e.check(ForwardedCallerId::parse(&self.forwarded_caller_id));
         let tag = e.check(optional_text(USER_TAG, &self.tag, MAX_TAG_LEN));
-        let device = e.check(device(&self.device, sip_user.as_ref(), ctx));
+        let device = e.check(device(self, sip_user.as_ref(), ctx));
         e.check(room_for_a_new_user(ctx));
 
         let (
@@ -46,7 +46,7 @@ impl PbxUserForm {
             Some(caller_name),
             Some(forwarded_caller_id),
             Some(tag),
-            Some(device),
+            Some((device, device_creation)),
         ) = (
             pbx_location_id,
             voice_route_id,
@@ -72,6 +72,7 @@ impl PbxUserForm {
             forwarded_caller_id,
             assign_dial_plan: self.assign_dial_plan,
             device,
+            device_creation,
             tag,
         })
     }
@@ -124,6 +125,14 @@ fn teams_user(raw: &str, ctx: &SetupContext) -> Result<String, FieldError> {
         return Err(FieldError::new(
             TEAMS_USER,
             "choose the Teams user to set up",
+        ));
+    }
+    if let Some(paired) = &ctx.edited_teams_user
+        && raw.trim() != paired
+    {
+        return Err(FieldError::new(
+            TEAMS_USER,
+            "the Teams user of a PBX user cannot be changed on Edit: to give this extension to someone else, use Move to another person (Users → ⋮), which first disables calling for the current user",
         ));
     }
     let Some(user) = &ctx.teams_user else {
@@ -217,12 +226,15 @@ fn phone_number(raw: &str, ctx: &SetupContext) -> Result<PhoneNumber, FieldError
 }
 
 /// User Devices: a device handle chosen with Add New Device / SELECT that belongs to the SIP
-/// User's extension on the PBX. `sip_user` is the SIP User when it is valid.
+/// User's extension on the PBX, or the missing recommended handle, which Teamline creates on
+/// Save (with an emergency address when the PBX offers some). `sip_user` is the SIP User when
+/// it is valid.
 fn device(
-    raw: &str,
+    form: &PbxUserForm,
     sip_user: Option<&Extension>,
     ctx: &SetupContext,
-) -> Result<DeviceAuthId, FieldError> {
+) -> Result<(DeviceAuthId, Option<DeviceCreation>), FieldError> {
+    let raw = &form.device;
     if raw.trim().is_empty() {
         let hint = sip_user
             .map(|ext| format!(" (e.g. {})", DeviceAuthId::suggested(ext)))
@@ -233,17 +245,49 @@ fn device(
         ));
     }
     let device = DeviceAuthId::parse(raw).map_err(|err| err.for_field(USER_DEVICES))?;
-    if let (Some(ext), PbxLookup::Known(devices)) = (sip_user, &ctx.devices)
-        && !devices.contains(&device)
-    {
+    let (Some(ext), PbxLookup::Known(devices)) = (sip_user, &ctx.devices) else {
+        return Ok((device, None));
+    };
+    if devices.contains(&device) {
+        return Ok((device, None));
+    }
+    let suggested = DeviceAuthId::suggested(ext);
+    if !form.create_device || device != suggested {
         return Err(FieldError::new(
             USER_DEVICES,
             format!(
-                "device {device} does not exist on extension {ext}: create it on the PBX (Add New Device offers to), then SELECT it"
+                "device {device} does not exist on extension {ext}: create it on the PBX, or let Teamline create {suggested} (Add New Device offers it), then SELECT it"
             ),
         ));
     }
-    Ok(device)
+    let chosen = form.emergency_address.trim();
+    let emergency_address_id = match &ctx.emergency_addresses {
+        PbxLookup::Known(offered) if offered.is_empty() => None,
+        PbxLookup::Known(offered) if offered.iter().any(|a| a == chosen) => Some(chosen.to_owned()),
+        PbxLookup::Known(_) => {
+            return Err(FieldError::new(
+                USER_DEVICES,
+                format!(
+                    "choose the emergency address for {device}: the PBX needs one for every new device"
+                ),
+            ));
+        }
+        PbxLookup::Unavailable(why) => {
+            return Err(FieldError::new(
+                USER_DEVICES,
+                format!(
+                    "could not read the PBX's emergency addresses for {device} ({why}): try again, or check the PBX settings with Test connection"
+                ),
+            ));
+        }
+        PbxLookup::NotAsked => Some(chosen.to_owned()).filter(|a| !a.is_empty()),
+    };
+    Ok((
+        device,
+        Some(DeviceCreation {
+            emergency_address_id,
+        }),
+    ))
 }
 
 /// A new user must fit in the enterprise's user limit; the problem is shown on Teams User, the
@@ -378,6 +422,18 @@ mod tests {
     }
 
     #[test]
+    fn edit_keeps_the_teams_user() {
+        let mut c = ctx();
+        c.editing = Some(PbxUserId(7));
+        c.edited_teams_user = Some("obj-alex".into());
+        let err = seed_form().validate(&c).unwrap_err();
+        let message = err.for_field(fields::TEAMS_USER).unwrap();
+        assert!(message.contains("Move to another person"), "{message}");
+        c.edited_teams_user = Some("obj-adele".into());
+        assert!(seed_form().validate(&c).is_ok());
+    }
+
+    #[test]
     fn deleted_holders_do_not_reserve() {
         let mut c = ctx();
         c.sip_user_holder = Some(Holder {
@@ -442,6 +498,34 @@ mod tests {
                 .unwrap()
                 .contains("does not exist")
         );
+    }
+
+    #[test]
+    fn the_missing_tm_handle_is_created_on_save_with_an_emergency_address() {
+        let mut c = ctx();
+        c.devices = PbxLookup::Known(vec![DeviceAuthId::parse("1000").unwrap()]);
+        let mut form = seed_form();
+        // Not asked for: a missing device is an error.
+        assert!(form.validate(&c).is_err());
+        form.create_device = true;
+        c.emergency_addresses = PbxLookup::Known(vec!["ea-1".into(), "ea-2".into()]);
+        let errors = form.validate(&c).unwrap_err();
+        let message = errors.for_field(fields::USER_DEVICES).unwrap();
+        assert!(message.contains("emergency address"), "{message}");
+        form.emergency_address = "ea-2".into();
+        let spec = form.validate(&c).unwrap();
+        assert_eq!(
+            spec.device_creation,
+            Some(DeviceCreation {
+                emergency_address_id: Some("ea-2".into())
+            })
+        );
+        // Only the recommended handle is created.
+        form.device = "1000xx".into();
+        assert!(form.validate(&c).is_err());
+        // A device that exists needs no creation.
+        form.device = "1000".into();
+        assert_eq!(form.validate(&c).unwrap().device_creation, None);
     }
 
     #[test]

@@ -384,3 +384,108 @@ pub async fn push_journal_is_kept_per_user(h: Arc<Harness>) {
     s.set_push_journal(e, user.id, None).await.unwrap();
     assert_eq!(s.push_journal(e, user.id).await.unwrap(), None);
 }
+
+pub async fn pbx_user_move_releases_and_replaces(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = t.enterprise.id;
+    synced(
+        &h,
+        &t,
+        &[("AdeleV", "Adele Vance"), ("AlexW", "Alex Wilber")],
+    )
+    .await;
+    let adele = s
+        .create_pbx_user(&new_user(&t, "AdeleV", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+
+    // Edit cannot re-pair: the Teams user is fixed.
+    let mut alex_spec = adele.spec.clone();
+    alex_spec.teams_user_object_id = new_user(&t, "AlexW", "1000").spec.teams_user_object_id;
+    alex_spec.device_creation = Some(teamline_domain::pbx_user::DeviceCreation {
+        emergency_address_id: Some("ea-hq".into()),
+    });
+    let err = s
+        .update_pbx_user(
+            e,
+            adele.id,
+            adele.version,
+            &alex_spec,
+            &audit("pbx_user.update"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                field: "Teams User",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Moving with a stale version is refused and changes nothing.
+    let err = s
+        .move_pbx_user(
+            e,
+            adele.id,
+            adele.version + 1,
+            &alex_spec,
+            &audit("pbx_user.move"),
+            &audit("pbx_user.create"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Stale { .. }), "{err}");
+
+    let (released, alex) = s
+        .move_pbx_user(
+            e,
+            adele.id,
+            adele.version,
+            &alex_spec,
+            &audit("pbx_user.move"),
+            &audit("pbx_user.create"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(released.state, PbxUserState::Deleted);
+    assert_eq!(released.push_state, PushState::Pending);
+    assert_eq!(alex.state, PbxUserState::Active);
+    assert_eq!(alex.replaces, Some(adele.id));
+    assert_eq!(alex.spec.device_creation, alex_spec.device_creation);
+    assert_eq!(alex.spec.sip_user.as_str(), "1000");
+    let holder = s
+        .holder_of_extension(t.location.id, &Extension::parse("1000").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(holder.display_name, "Alex Wilber");
+    // One event for each side of the move.
+    let actions: Vec<String> = s
+        .list_audit(Some(e), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(&actions[..2], ["pbx_user.create", "pbx_user.move"]);
+    // A deleted user has nothing left to move.
+    let mut again = alex_spec.clone();
+    again.teams_user_object_id = adele.spec.teams_user_object_id.clone();
+    assert!(
+        s.move_pbx_user(
+            e,
+            adele.id,
+            released.version,
+            &again,
+            &audit("x"),
+            &audit("y")
+        )
+        .await
+        .is_err()
+    );
+}

@@ -38,6 +38,7 @@ stories!(
     pbx_users: [
         pbx_user_uniqueness_names_the_holder,
         pbx_user_edit_calling_and_push,
+        pbx_user_move_releases_and_replaces,
         users_page_search_tabs_and_paging,
         push_journal_is_kept_per_user,
     ],

@@ -235,6 +235,7 @@ async fn ensure_debra(
         forwarded_caller_id: ForwardedCallerId::UserCallerId,
         assign_dial_plan: true,
         device: DeviceAuthId::parse("1015tm").map_err(invalid)?,
+        device_creation: None,
         tag: None,
     };
     let user = store

@@ -167,6 +167,7 @@ async fn seed_users(store: &DynStore, e: EnterpriseId, n: u32) -> anyhow::Result
             forwarded_caller_id: ForwardedCallerId::UserCallerId,
             assign_dial_plan: true,
             device: DeviceAuthId::parse(&format!("{ext}tm"))?,
+            device_creation: None,
             tag: (i % 10 == 0).then(|| "sales".to_owned()),
         };
         let audit = Audit::new(
