@@ -132,6 +132,22 @@ impl Engine {
         form: &PbxUserForm,
         editing: Option<PbxUserId>,
     ) -> Result<SetupContext, EngineError> {
+        let mut ctx = self.context_of(e, form, editing).await?;
+        if let Some(id) = editing {
+            let item = self.inner.store.get_pbx_user(e, id).await?;
+            ctx.edited_teams_user = Some(item.user.spec.teams_user_object_id);
+        }
+        Ok(ctx)
+    }
+
+    /// [`Engine::setup_context`] without fixing the edited user's Teams user (Move to another
+    /// person changes exactly that).
+    pub(crate) async fn context_of(
+        &self,
+        e: EnterpriseId,
+        form: &PbxUserForm,
+        editing: Option<PbxUserId>,
+    ) -> Result<SetupContext, EngineError> {
         let store = &self.inner.store;
         let keys = form.lookup_keys();
         let enterprise = store.get_enterprise(e).await?;
@@ -158,6 +174,18 @@ impl Engine {
             None => (PbxLookup::NotAsked, PbxLookup::NotAsked),
             Some(l) => self.pbx_lookups(e, l, keys.sip_user.as_ref()).await,
         };
+        // Only a device Teamline is to create needs one of the PBX's emergency addresses.
+        let emergency_addresses = match (location, &keys.sip_user, &devices) {
+            (Some(l), Some(ext), PbxLookup::Known(list))
+                if form.create_device && !list.iter().any(|d| d.as_str() == form.device.trim()) =>
+            {
+                match self.inner.pbx.emergency_addresses(e, l, ext).await {
+                    Ok(list) => PbxLookup::Known(list.into_iter().map(|a| a.id).collect()),
+                    Err(err) => PbxLookup::Unavailable(err.to_string()),
+                }
+            }
+            _ => PbxLookup::NotAsked,
+        };
         let sip_user_holder = match (location, &keys.sip_user) {
             (Some(l), Some(ext)) => store.holder_of_extension(l, ext).await?,
             _ => None,
@@ -173,11 +201,13 @@ impl Engine {
         let counts = store.user_counts(e).await?;
         Ok(SetupContext {
             editing,
+            edited_teams_user: None,
             pbx_locations: locations.iter().map(|l| l.id).collect(),
             voice_routes,
             teams_user,
             pbx_extensions,
             devices,
+            emergency_addresses,
             sip_user_holder,
             number_holder,
             teams_user_holder,
@@ -241,9 +271,9 @@ impl Engine {
         form.validate(&ctx).map_err(SaveError::Fields)
     }
 
-    /// Save User: validates, stores the pairing, and queues the work: read the device
-    /// handle's credentials from the PBX, then — when the enterprise's consent allows —
-    /// enable calling in Teams. `editing` is the user and the version the form was loaded at.
+    /// Save User: validates, stores the pairing, and queues the work: create the device on the
+    /// PBX when the form asks for it, read the device handle's credentials from the PBX, then —
+    /// when the enterprise's consent allows — enable calling in Teams. `editing` is the user and the version the form was loaded at.
     pub async fn save_pbx_user(
         &self,
         e: EnterpriseId,

@@ -1,12 +1,14 @@
 //! A PBX user's lifecycle from the Users page's ⋮ menu: Disable User (calling pauses, the
-//! extension stays reserved), re-enable, and Delete User (frees the extension; removes the
-//! PBX device only if Teamline created it).
+//! extension stays reserved), re-enable, Delete User (frees the extension; removes the PBX
+//! device only if Teamline created it), and Move to another person (the extension, its number
+//! and device go to another Teams user once calling is disabled for the current one).
 
 use crate::pbx::RemoveDevice;
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, SaveError};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
-use teamline_domain::pbx_user::{PbxUser, PbxUserState};
+use teamline_domain::pbx_user::{PbxUser, PbxUserForm, PbxUserState, fields};
+use teamline_domain::{FieldError, FieldErrors};
 
 impl Engine {
     /// Disable User: pauses calling (the number is removed in Teams) and keeps the extension.
@@ -94,5 +96,66 @@ impl Engine {
             self.enqueue(&job).await?;
         }
         Ok(user)
+    }
+
+    /// Move to another person: the extension of user `id` (loaded at `expected_version`), its
+    /// number, device and settings go to the Teams user `to`. The current user is released
+    /// (deleted; its number and Teamline's policies are removed in Teams and Teams stops using
+    /// the device for them) and the new user replaces it; the new user's first push removes
+    /// the old user's calling before it assigns the number, so Microsoft never sees the number
+    /// on two people.
+    pub async fn move_pbx_user(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        id: PbxUserId,
+        expected_version: i64,
+        to: &str,
+    ) -> Result<(PbxUser, PbxUser), SaveError> {
+        let store = &self.inner.store;
+        let item = store.get_pbx_user(e, id).await.map_err(EngineError::from)?;
+        let spec = &item.user.spec;
+        if to.trim() == spec.teams_user_object_id {
+            return Err(SaveError::Fields(FieldErrors::from(FieldError::new(
+                fields::TEAMS_USER,
+                format!(
+                    "{} already has extension {}: choose the person who should get it",
+                    item.display_name, spec.sip_user
+                ),
+            ))));
+        }
+        let form = PbxUserForm {
+            teams_user: to.trim().to_owned(),
+            ..PbxUserForm::from_spec(spec)
+        };
+        let ctx = self.context_of(e, &form, Some(id)).await?;
+        let new_spec = form.validate(&ctx).map_err(SaveError::Fields)?;
+        let to_name = ctx.teams_user.as_ref().map_or_else(
+            || new_spec.teams_user_object_id.clone(),
+            |t| t.display_name.clone(),
+        );
+        let released = Audit::new(
+            actor.clone(),
+            "pbx_user.move",
+            format!(
+                "Moved extension {} ({}) from {} to {to_name}: calling is disabled for {}",
+                spec.sip_user, spec.phone_number, item.display_name, item.display_name
+            ),
+        );
+        let successor = Audit::new(
+            actor.clone(),
+            "pbx_user.create",
+            format!(
+                "Set up {to_name} on extension {} with {} (moved from {})",
+                spec.sip_user, spec.phone_number, item.display_name
+            ),
+        );
+        let (old, new) = store
+            .move_pbx_user(e, id, expected_version, &new_spec, &released, &successor)
+            .await?;
+        self.enqueue(&crate::pbx::EnsureDevice::new(e, new.id))
+            .await?;
+        self.push_if_allowed(e, new.id).await?;
+        Ok((old, new))
     }
 }

@@ -63,118 +63,159 @@ impl Job for PushUser {
 }
 
 impl PushUser {
-    /// Plans from a fresh read of Microsoft and applies only the planned steps, so a retry (or
-    /// a run after a crash) never repeats a change Microsoft already holds.
+    /// A user who took over another's extension (Move to another person) first has the
+    /// released user's calling removed in Teams, in this job: Microsoft refuses a number that
+    /// is still assigned to someone else.
     async fn push(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
         let store = &engine.inner.store;
         let (e, id) = (self.enterprise_id, self.pbx_user_id);
         let item = store.get_pbx_user(e, id).await?;
-        let enterprise = store.get_enterprise(e).await?;
-        if !enterprise.consent(ConsentKind::UserSync) {
-            // Nothing may change in Microsoft yet; the user stays pending for Sync Teams Users.
-            return Ok(());
-        }
-        let tenant = engine
-            .tenant_api(&enterprise)
-            .map_err(|e| JobError::permanent(e.to_string()))?;
-        let route = engine
-            .route_of(e, &item.user)
-            .await
-            .map_err(|e| JobError::retry(e.to_string()))?;
-        let desired = engine.desired_voice(&item.user, route.as_ref());
-        let who = user_ref(&item);
-        let record = |state: PushState, error: Option<String>, observed: Option<ObservedVoice>| {
-            PushOutcome {
-                push_state: state,
-                last_error: error,
-                observed,
-            }
-        };
-        store
-            .record_push(e, id, &record(PushState::InProgress, None, None), None)
-            .await?;
-
-        let mut journal = Journal::load(engine, e, id).await?;
-        let outcome = async {
-            let observed = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-            // What Microsoft accepted recently but does not show yet is propagating, not
-            // missing: sending it again would repeat a change that already happened.
-            let steps: Vec<VoiceStep> = plan_voice(&desired, &observed)
-                .into_iter()
-                .filter(|s| !journal.holds(s))
-                .collect();
-            let total = steps.len() as u64;
-            for (done, step) in steps.iter().enumerate() {
-                let _ = attempt
-                    .progress(done as u64, Some(total), &step.describe())
-                    .await;
-                apply(engine, tenant.as_ref(), &who, step).await?;
-                journal.sent(step, store.clock().now_ms());
-            }
-            let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-            Ok::<_, MicrosoftError>((steps, after))
-        }
-        .await;
-        let converged =
-            matches!(&outcome, Ok((_, after)) if plan_voice(&desired, after).is_empty());
-        journal.save(engine, e, id, converged).await?;
-
-        match outcome {
-            Ok((steps, after)) => {
-                let state = if converged {
-                    PushState::InSync
+        if let Some(old) = item.user.replaces {
+            let released = store.get_pbx_user(e, old).await?;
+            if released.user.push_state != PushState::InSync
+                && let Err(err) = push_user(engine, e, old, attempt).await
+            {
+                let retried = matches!(err, JobError::Throttled { .. })
+                    || (matches!(err, JobError::Retry { .. }) && !attempt.is_last());
+                let state = if retried {
+                    PushState::Pending
                 } else {
-                    PushState::Propagating
+                    PushState::Failed
                 };
-                let audit = (!steps.is_empty()).then(|| {
-                    let what: Vec<String> = steps.iter().map(VoiceStep::describe).collect();
-                    Audit::new(
-                        Actor::Job(Self::KIND.into()),
-                        "teams.push",
-                        format!(
-                            "Updated {} in Teams: {}",
-                            item.display_name,
-                            what.join("; ")
-                        ),
-                    )
-                });
-                store
-                    .record_push(e, id, &record(state, None, Some(after)), audit.as_ref())
-                    .await?;
-                if !converged {
-                    let at = store.clock().now_ms() + ms(engine.inner.settings.propagation_recheck);
-                    engine.enqueue_at(&VerifyUser::new(e, id, 1), at).await?;
-                }
-                Ok(())
+                let message = format!(
+                    "calling must first be disabled for {} in Teams (extension {} moves from them): {}",
+                    released.display_name, released.user.spec.sip_user, err
+                );
+                let outcome = PushOutcome {
+                    push_state: state,
+                    last_error: Some(message),
+                    observed: None,
+                };
+                store.record_push(e, id, &outcome, None).await?;
+                return Err(err);
             }
-            Err(err) => {
-                let job_err = microsoft_job_error(&err);
-                let last_attempt = attempt.is_last();
-                let (state, message) = match &job_err {
-                    JobError::Throttled { retry_after, .. } => (
-                        PushState::Pending,
-                        format!(
-                            "Microsoft is limiting requests to this tenant: Teamline continues in {} s",
-                            retry_after.as_secs().max(1)
-                        ),
+        }
+        push_user(engine, e, id, attempt).await
+    }
+}
+
+/// Plans from a fresh read of Microsoft and applies only the planned steps, so a retry (or a
+/// run after a crash) never repeats a change Microsoft already holds. Records the outcome on
+/// the user.
+async fn push_user(
+    engine: &Engine,
+    e: EnterpriseId,
+    id: PbxUserId,
+    attempt: &Attempt,
+) -> Result<(), JobError> {
+    let store = &engine.inner.store;
+    let item = store.get_pbx_user(e, id).await?;
+    // A device to create on Save comes first: Teams is not set up to use a device that is
+    // not there.
+    crate::pbx::create_planned_device(engine, &item, attempt, PushUser::KIND).await?;
+    let enterprise = store.get_enterprise(e).await?;
+    if !enterprise.consent(ConsentKind::UserSync) {
+        // Nothing may change in Microsoft yet; the user stays pending for Sync Teams Users.
+        return Ok(());
+    }
+    let tenant = engine
+        .tenant_api(&enterprise)
+        .map_err(|e| JobError::permanent(e.to_string()))?;
+    let route = engine
+        .route_of(e, &item.user)
+        .await
+        .map_err(|e| JobError::retry(e.to_string()))?;
+    let desired = engine.desired_voice(&item.user, route.as_ref());
+    let who = user_ref(&item);
+    let record =
+        |state: PushState, error: Option<String>, observed: Option<ObservedVoice>| PushOutcome {
+            push_state: state,
+            last_error: error,
+            observed,
+        };
+    store
+        .record_push(e, id, &record(PushState::InProgress, None, None), None)
+        .await?;
+
+    let mut journal = Journal::load(engine, e, id).await?;
+    let outcome = async {
+        let observed = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
+        // What Microsoft accepted recently but does not show yet is propagating, not
+        // missing: sending it again would repeat a change that already happened.
+        let steps: Vec<VoiceStep> = plan_voice(&desired, &observed)
+            .into_iter()
+            .filter(|s| !journal.holds(s))
+            .collect();
+        let total = steps.len() as u64;
+        for (done, step) in steps.iter().enumerate() {
+            let _ = attempt
+                .progress(done as u64, Some(total), &step.describe())
+                .await;
+            apply(engine, tenant.as_ref(), &who, step).await?;
+            journal.sent(step, store.clock().now_ms());
+        }
+        let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
+        Ok::<_, MicrosoftError>((steps, after))
+    }
+    .await;
+    let converged = matches!(&outcome, Ok((_, after)) if plan_voice(&desired, after).is_empty());
+    journal.save(engine, e, id, converged).await?;
+
+    match outcome {
+        Ok((steps, after)) => {
+            let state = if converged {
+                PushState::InSync
+            } else {
+                PushState::Propagating
+            };
+            let audit = (!steps.is_empty()).then(|| {
+                let what: Vec<String> = steps.iter().map(VoiceStep::describe).collect();
+                Audit::new(
+                    Actor::Job(PushUser::KIND.into()),
+                    "teams.push",
+                    format!(
+                        "Updated {} in Teams: {}",
+                        item.display_name,
+                        what.join("; ")
                     ),
-                    JobError::Retry { .. } if !last_attempt => {
-                        (PushState::Pending, format!("{err} (Teamline will retry)"))
-                    }
-                    _ => (PushState::Failed, err.to_string()),
-                };
-                let audit = (state == PushState::Failed).then(|| {
-                    Audit::new(
-                        Actor::Job(Self::KIND.into()),
-                        "teams.push_failed",
-                        format!("Could not update {} in Teams: {err}", item.display_name),
-                    )
-                });
-                store
-                    .record_push(e, id, &record(state, Some(message), None), audit.as_ref())
-                    .await?;
-                Err(job_err)
+                )
+            });
+            store
+                .record_push(e, id, &record(state, None, Some(after)), audit.as_ref())
+                .await?;
+            if !converged {
+                let at = store.clock().now_ms() + ms(engine.inner.settings.propagation_recheck);
+                engine.enqueue_at(&VerifyUser::new(e, id, 1), at).await?;
             }
+            Ok(())
+        }
+        Err(err) => {
+            let job_err = microsoft_job_error(&err);
+            let last_attempt = attempt.is_last();
+            let (state, message) = match &job_err {
+                JobError::Throttled { retry_after, .. } => (
+                    PushState::Pending,
+                    format!(
+                        "Microsoft is limiting requests to this tenant: Teamline continues in {} s",
+                        retry_after.as_secs().max(1)
+                    ),
+                ),
+                JobError::Retry { .. } if !last_attempt => {
+                    (PushState::Pending, format!("{err} (Teamline will retry)"))
+                }
+                _ => (PushState::Failed, err.to_string()),
+            };
+            let audit = (state == PushState::Failed).then(|| {
+                Audit::new(
+                    Actor::Job(PushUser::KIND.into()),
+                    "teams.push_failed",
+                    format!("Could not update {} in Teams: {err}", item.display_name),
+                )
+            });
+            store
+                .record_push(e, id, &record(state, Some(message), None), audit.as_ref())
+                .await?;
+            Err(job_err)
         }
     }
 }

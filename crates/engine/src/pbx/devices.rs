@@ -10,9 +10,109 @@ use serde::{Deserialize, Serialize};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId, PbxUserId};
+use teamline_domain::pbx_user::PushState;
 use teamline_jobs::{Attempt, Job, JobError};
 use teamline_pbx::{NewDevice, Pbx, PbxError};
-use teamline_store::NewDeviceHandle;
+use teamline_store::{NewDeviceHandle, PbxUserListItem, PushOutcome};
+
+/// Creates the device a user was saved with "created on Save" (`device_creation`), when it is
+/// not on the PBX yet: the recommended handle with a generated password and the chosen
+/// emergency address; its credentials are kept. A failure is recorded on the user (the device
+/// is part of setting the user up, so the user is not shown as set up without it). Returns
+/// whether it created the device.
+pub(crate) async fn create_planned_device(
+    engine: &Engine,
+    item: &PbxUserListItem,
+    attempt: &Attempt,
+    kind: &str,
+) -> Result<bool, JobError> {
+    let store = &engine.inner.store;
+    let user = &item.user;
+    let spec = &user.spec;
+    let (e, id) = (user.enterprise_id, user.id);
+    let Some(creation) = &spec.device_creation else {
+        return Ok(false);
+    };
+    if !user.state.reserves()
+        || store
+            .device_handle(e, spec.pbx_location_id, &spec.device)
+            .await?
+            .is_some()
+    {
+        return Ok(false);
+    }
+    let _ = attempt
+        .progress(
+            0,
+            None,
+            &format!("Create device {} on the PBX", spec.device),
+        )
+        .await;
+    let created = async {
+        let pbx = engine.inner.pbx.pbx(e, spec.pbx_location_id).await?;
+        match pbx
+            .get_device(spec.sip_user.as_str(), spec.device.as_str())
+            .await
+        {
+            // Created on the PBX meanwhile: EnsureDevice keeps its credentials.
+            Ok(_) => Ok(false),
+            Err(PbxError::DeviceNotFound { .. }) => {
+                engine
+                    .inner
+                    .pbx
+                    .create_device(
+                        e,
+                        &Actor::Job(kind.to_owned()),
+                        spec.pbx_location_id,
+                        &spec.sip_user,
+                        &spec.device,
+                        creation.emergency_address_id.clone(),
+                    )
+                    .await?;
+                Ok(true)
+            }
+            Err(err) => Err(crate::EngineError::from(err)),
+        }
+    }
+    .await;
+    match created {
+        Ok(created) => Ok(created),
+        Err(err) => {
+            let job_err = JobError::from(err);
+            let retried = matches!(job_err, JobError::Retry { .. }) && !attempt.is_last();
+            let outcome = PushOutcome {
+                push_state: if retried {
+                    PushState::Pending
+                } else {
+                    PushState::Failed
+                },
+                last_error: Some(format!(
+                    "device {} could not be created on extension {} of the PBX: {job_err}{}",
+                    spec.device,
+                    spec.sip_user,
+                    if retried {
+                        " (Teamline will retry)"
+                    } else {
+                        ""
+                    }
+                )),
+                observed: None,
+            };
+            let audit = (!retried).then(|| {
+                Audit::new(
+                    Actor::Job(kind.to_owned()),
+                    "device.create_failed",
+                    format!(
+                        "Could not create device {} for {}: {job_err}",
+                        spec.device, item.display_name
+                    ),
+                )
+            });
+            store.record_push(e, id, &outcome, audit.as_ref()).await?;
+            Err(job_err)
+        }
+    }
+}
 
 /// Reads the chosen device's credentials from the PBX and keeps them (encrypted) for the
 /// gateway. Idempotent: it only reads the PBX (and creates again a device Teamline had created
@@ -48,10 +148,14 @@ impl Job for EnsureDevice {
         Some(format!("{}:{}", Self::KIND, self.pbx_user_id))
     }
 
-    async fn run(&self, engine: &Engine, _attempt: &Attempt) -> Result<(), JobError> {
+    async fn run(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
         let store = &engine.inner.store;
         let (e, id) = (self.enterprise_id, self.pbx_user_id);
         let item = store.get_pbx_user(e, id).await?;
+        if create_planned_device(engine, &item, attempt, Self::KIND).await? {
+            // Created with a password Teamline generated and already keeps.
+            return Ok(());
+        }
         let spec = &item.user.spec;
         let pbx = engine
             .inner

@@ -18,6 +18,7 @@ use teamline_domain::ids::{EnterpriseId, PbxLocationId};
 use teamline_domain::sip::Extension;
 
 pub use access::{ApiConnector, PbxConnector};
+pub(crate) use devices::create_planned_device;
 pub use devices::{EnsureDevice, RemoveDevice};
 use teamline_pbx::{EmergencyAddress, NewDevice, Pbx, PbxError, RegistrationState};
 use teamline_store::DynStore;
