@@ -143,22 +143,13 @@ async fn missing_users_explained(ctx: &Ctx) -> Result<()> {
 }
 
 browser_test!(
-    add_new_device_creates_1002tm_for_megan_bowen,
+    the_missing_1002tm_is_created_on_save_and_never_on_cancel,
     device_created_for_megan
 );
 
-/// "A device created for Megan Bowen (1002tm)". The demo PBX has Megan on extension 1011 (see
-/// the README), but any free extension can be paired with a Teams user, so she is set up on
-/// 1002, which (like every extension but 1000 and 1001) has no `tm` device yet.
-async fn device_created_for_megan(ctx: &Ctx) -> Result<()> {
-    ensure!(
-        !pbx_devices(ctx, "1002")
-            .await?
-            .contains(&"1002tm".to_owned()),
-        "1002tm exists before the test"
-    );
-    let b = &ctx.b;
-    ctx.sign_in_as_admin().await?;
+/// Fills the form for Megan Bowen on 1002 up to choosing "Use 1002tm (created on Save)" with
+/// the Contoso HQ emergency address.
+async fn megan_with_1002tm_created_on_save(b: &crate::harness::Browser) -> Result<()> {
     open_setup_form(b).await?;
     b.select_label("#voice_route", "US West").await?;
     b.select_label("#teams_user", &teams_user_label("Megan Bowen"))
@@ -166,7 +157,7 @@ async fn device_created_for_megan(ctx: &Ctx) -> Result<()> {
     choose_sip_user(b, "1002").await?;
     b.wait_value("#phone_number", "+11002").await?;
     b.click("#add-new-device").await?;
-    b.wait_text("#create-device", "Create 1002tm on the PBX")
+    b.wait_text("#create-device", "Use 1002tm (created on Save)")
         .await?;
     // The PBX needs an emergency address for every new device: Teamline asks for it.
     b.click("#create-device").await?;
@@ -180,20 +171,47 @@ async fn device_created_for_megan(ctx: &Ctx) -> Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no Contoso HQ address in {addresses:?}"))?;
     b.select_label("#emergency_address", &hq).await?;
     b.click("#create-device").await?;
-    b.wait_text("#user-devices", "Created 1002tm on the PBX")
-        .await?;
-    b.click("#user-devices button[data-device='1002tm']")
-        .await?;
     b.wait_text("#selected-device", "1002tm").await?;
+    b.wait_text("#device-planned", "Created on the PBX when you save")
+        .await?;
+    Ok(())
+}
+
+/// "A device created for Megan Bowen (1002tm)". The demo PBX has Megan on extension 1011 (see
+/// the README), but any free extension can be paired with a Teams user, so she is set up on
+/// 1002, which (like every extension but 1000 and 1001) has no `tm` device yet. Nothing is
+/// created on the PBX until Save User: Cancel leaves no device behind.
+async fn device_created_for_megan(ctx: &Ctx) -> Result<()> {
+    let has_1002tm = || async {
+        Ok::<_, anyhow::Error>(
+            pbx_devices(ctx, "1002")
+                .await?
+                .contains(&"1002tm".to_owned()),
+        )
+    };
+    ensure!(!has_1002tm().await?, "1002tm exists before the test");
+    let b = &ctx.b;
+    ctx.sign_in_as_admin().await?;
+    megan_with_1002tm_created_on_save(b).await?;
+    ensure!(
+        !has_1002tm().await?,
+        "1002tm was created on the PBX before Save User"
+    );
+    // Cancel: the user is not set up and nothing is left on the PBX.
+    b.click_xpath("//form[@id='setup-form']//a[normalize-space()='Cancel']")
+        .await?;
+    b.wait_path("/users").await?;
+    ensure!(!has_1002tm().await?, "Cancel left 1002tm on the PBX");
+
+    // Again, and Save User: the save's job creates it, then Teams is set up.
+    megan_with_1002tm_created_on_save(b).await?;
     save_user(b).await?;
     b.wait_path("/users").await?;
-    b.find_xpath(&row("Megan Bowen")).await?;
     ensure!(
-        pbx_devices(ctx, "1002")
-            .await?
-            .contains(&"1002tm".to_owned()),
-        "the PBX has no 1002tm"
+        settled_calling_state(b, "Megan Bowen").await? == "Enabled",
+        "Megan's calling is not enabled"
     );
+    ensure!(has_1002tm().await?, "the PBX has no 1002tm after Save User");
     Ok(())
 }
 

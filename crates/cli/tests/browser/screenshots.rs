@@ -62,7 +62,7 @@ async fn take_screenshots(ctx: &Ctx) -> Result<()> {
     choose_sip_user(b, "1011").await?;
     b.wait_value("#phone_number", "+11011").await?;
     b.click("#add-new-device").await?;
-    b.wait_text("#create-device", "Create 1011tm on the PBX")
+    b.wait_text("#create-device", "Use 1011tm (created on Save)")
         .await?;
     // The whole form in one picture: as tall as the page.
     let height = b

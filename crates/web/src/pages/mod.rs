@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod pbx;
 pub mod setup;
 pub mod troubleshoot;
+pub mod user_move;
 pub mod users;
 
 use crate::AppState;
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .merge(pbx::routes())
         .merge(dashboard::routes())
         .merge(users::routes())
+        .merge(user_move::routes())
         .merge(setup::routes())
         .merge(troubleshoot::routes())
 }

@@ -36,6 +36,23 @@ impl TestApp {
         Self::from(teamline_testkit::TestApp::builder().public_url(public_url)).await
     }
 
+    /// With the job runner (nothing periodic, quick propagation re-checks), so changes reach
+    /// the simulated Microsoft tenant and PBX.
+    pub async fn start_with_jobs() -> Self {
+        let settings = teamline_engine::EngineSettings {
+            directory_sync_every: None,
+            reconcile_every: None,
+            propagation_recheck: std::time::Duration::from_millis(200),
+            ..Default::default()
+        };
+        Self::from(
+            teamline_testkit::TestApp::builder()
+                .settings(settings)
+                .run_jobs("web-tests"),
+        )
+        .await
+    }
+
     /// On a fresh PostgreSQL database instead of SQLite.
     pub async fn start_on_postgres() -> Self {
         Self::from(teamline_testkit::TestApp::builder().database(DatabaseChoice::Postgres)).await
@@ -143,4 +160,25 @@ pub fn location(r: &reqwest::Response) -> String {
         .get("location")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
+}
+
+/// Polls `check` until it holds (generous: the machine may be loaded).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..1200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// The status and body of a response.
+pub async fn text(r: reqwest::RequestBuilder) -> (u16, String) {
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
 }

@@ -6,6 +6,8 @@
 
 mod app;
 mod consent;
+mod device_on_save;
+mod edit_and_move;
 mod foundations;
 mod pages;
 mod pbx_audit;

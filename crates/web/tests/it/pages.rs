@@ -171,7 +171,7 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
         &[("pbx_location", &pbx_location), ("sip_user", "1002")],
     ))
     .await;
-    assert!(list.contains("Create 1002tm on the PBX"), "{list}");
+    assert!(list.contains("Use 1002tm (created on Save)"), "{list}");
     assert!(list.contains("Emergency address for 1002tm"), "{list}");
 
     // SELECT keeps only a device of the chosen extension.

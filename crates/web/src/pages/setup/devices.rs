@@ -1,5 +1,6 @@
 //! User Devices: Add New Device lists the SIP user's devices on the PBX with SELECT buttons,
-//! and offers to create the recommended `tm` handle when it is missing.
+//! and offers the recommended `tm` handle when it is missing: Teamline creates it when the
+//! user is saved, never before (a cancelled form leaves nothing on the PBX).
 
 use super::{Opt, Submitted};
 use crate::AppState;
@@ -21,7 +22,7 @@ pub struct DeviceRow {
     pub user_agent: Option<String>,
 }
 
-/// "Create 1002tm on the PBX".
+/// "Use 1002tm (created on Save)".
 pub struct CreateOffer {
     pub auth_id: String,
     /// Emergency addresses to choose from; empty when the PBX offers none.
@@ -31,6 +32,10 @@ pub struct CreateOffer {
 /// The User Devices block.
 pub struct DevicesBlock {
     pub selected: String,
+    /// The selected device is the missing `tm` handle, created on Save.
+    pub planned: bool,
+    /// The emergency address for the device created on Save.
+    pub emergency_address: String,
     /// Shown after Add New Device.
     pub listing: Option<Vec<DeviceRow>>,
     pub create: Option<CreateOffer>,
@@ -46,6 +51,8 @@ impl DevicesBlock {
     pub fn closed(selected: String, sip_user: String, error: String) -> Self {
         Self {
             selected,
+            planned: false,
+            emergency_address: String::new(),
             listing: None,
             create: None,
             problem: None,
@@ -181,9 +188,10 @@ pub(super) async fn select_device(
     })
 }
 
-/// "Create 1002tm on the PBX": creates the handle (the emergency address when the PBX offers
-/// some), then lists the devices again so the admin can SELECT it.
-pub(super) async fn create_device(
+/// "Use 1002tm (created on Save)": the missing recommended handle becomes the form's device,
+/// to be created on the PBX when the user is saved (with the emergency address, when the PBX
+/// offers some). Nothing changes on the PBX now.
+pub(super) async fn plan_device(
     State(state): State<AppState>,
     admin: Admin,
     Form(submitted): Form<Submitted>,
@@ -197,12 +205,11 @@ pub(super) async fn create_device(
             return Ok(DevicesFragment { devices: block });
         }
     };
-    let e = admin.enterprise.id;
-    let address = Some(submitted.emergency_address.trim().to_owned()).filter(|a| !a.is_empty());
-    if address.is_none() {
+    let address = submitted.emergency_address.trim().to_owned();
+    if address.is_empty() {
         let offered = state
             .engine
-            .emergency_addresses(e, location, &ext)
+            .emergency_addresses(admin.enterprise.id, location, &ext)
             .await
             .map(|a| !a.is_empty())
             .unwrap_or(false);
@@ -216,33 +223,12 @@ pub(super) async fn create_device(
             return Ok(f);
         }
     }
-    match state
-        .engine
-        .create_device_handle(e, &admin.actor(), location, &ext, address)
-        .await
-    {
-        Ok(created) => {
-            devices_listing(
-                &state,
-                &admin,
-                &submitted,
-                submitted.device.clone(),
-                Some(format!(
-                    "Created {created} on the PBX with a generated password. SELECT it to use it for Teams."
-                )),
-            )
-            .await
-        }
-        Err(err) if err.is_not_found() => Err(PageError::NotFound),
-        Err(err) => {
-            let mut f = devices_listing(&state, &admin, &submitted, submitted.device.clone(), None)
-                .await?;
-            f.devices.problem = Some(format!(
-                "{} could not be created: {}",
-                DeviceAuthId::suggested(&ext),
-                PageError::from(err).info().detail
-            ));
-            Ok(f)
-        }
-    }
+    let mut block = DevicesBlock::closed(
+        DeviceAuthId::suggested(&ext).to_string(),
+        submitted.sip_user.clone(),
+        String::new(),
+    );
+    block.planned = true;
+    block.emergency_address = address;
+    Ok(DevicesFragment { devices: block })
 }

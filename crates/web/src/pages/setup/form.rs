@@ -62,6 +62,15 @@ pub struct FormView {
     pub errors: Vec<(&'static str, String)>,
     /// Problems that are not about one field (e.g. the PBX failed while saving).
     pub general_errors: Vec<String>,
+    /// Edit: the user being edited and its Teams user, which Edit does not change.
+    pub paired: Option<Paired>,
+}
+
+/// The Teams user of the PBX user being edited, shown as text: giving the extension to someone
+/// else is Move to another person.
+pub struct Paired {
+    pub id: PbxUserId,
+    pub label: String,
 }
 
 impl FormView {
@@ -148,7 +157,21 @@ impl FormView {
             extensions_problem,
             errors: Vec::new(),
             general_errors: Vec::new(),
+            paired: None,
         }
+    }
+
+    /// Edit: the Teams user is shown, not offered for change.
+    fn editing(mut self, id: Option<PbxUserId>) -> Self {
+        self.paired = id.map(|id| Paired {
+            id,
+            label: self
+                .teams_users
+                .iter()
+                .find(|o| o.value == self.form.teams_user.trim())
+                .map_or_else(|| self.form.teams_user.clone(), |o| o.label.clone()),
+        });
+        self
     }
 
     fn with_errors(mut self, errors: &FieldErrors) -> Self {
@@ -278,8 +301,9 @@ pub(super) async fn page(
     general: Option<String>,
     autofill: String,
 ) -> Result<SetupPage, PageError> {
-    let opts = options(state, admin, &form, target.editing.map(|(id, _)| id)).await?;
-    let mut v = FormView::build(form, &opts);
+    let editing = target.editing.map(|(id, _)| id);
+    let opts = options(state, admin, &form, editing).await?;
+    let mut v = FormView::build(form, &opts).editing(editing);
     if let Some(errors) = errors {
         v = v.with_errors(errors);
     }
@@ -290,11 +314,13 @@ pub(super) async fn page(
         error: v.error("phone_number").to_owned(),
         oob: false,
     };
-    let devices = DevicesBlock::closed(
+    let mut devices = DevicesBlock::closed(
         v.form.device.clone(),
         v.form.sip_user.clone(),
         v.error("device").to_owned(),
     );
+    devices.planned = v.form.create_device;
+    devices.emergency_address = v.form.emergency_address.clone();
     Ok(SetupPage {
         layout: admin.layout(Menu::Users),
         title: target.title,
@@ -363,7 +389,7 @@ pub(super) async fn refresh(
     let version = submitted.version.clone();
     let editing = edit_target(&headers);
     let opts = options(&state, &admin, &form, editing).await?;
-    let v = FormView::build(form, &opts);
+    let v = FormView::build(form, &opts).editing(editing);
     Ok(SetupFormFragment {
         action: editing.map_or_else(|| "/users/new".to_owned(), |id| format!("/users/{id}/edit")),
         version,
@@ -400,6 +426,7 @@ mod tests {
             extensions_problem: None,
             errors: vec![],
             general_errors: vec![],
+            paired: None,
         }
         .with_errors(&errors);
         assert_eq!(v.error("sip_user"), "held by Adele Vance");

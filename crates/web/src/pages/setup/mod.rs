@@ -11,7 +11,7 @@
 //! - `submit.rs`: Save User, for a new user and for Edit.
 //! - `validate.rs`: validation as the admin types.
 //! - `phone.rs`: the Phone Number combobox, and the SIP User change that pre-fills it.
-//! - `devices.rs`: User Devices: Add New Device, SELECT, create the `tm` handle.
+//! - `devices.rs`: User Devices: Add New Device, SELECT, or the `tm` handle created on Save.
 //!
 //! Every piece of HTML is an askama template (`templates/setup*.html`), so every value is
 //! escaped.
@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/form/phone-options", post(phone::phone_options))
         .route("/users/form/devices", post(devices::list_devices))
         .route("/users/form/devices/select", post(devices::select_device))
-        .route("/users/form/devices/create", post(devices::create_device))
+        .route("/users/form/devices/plan", post(devices::plan_device))
 }
 
 /// The form as the browser posts it. Every value is text, so nothing the admin typed is lost
@@ -71,6 +71,8 @@ pub struct Submitted {
     /// changes, unlike a number the admin typed.
     pub phone_autofill: String,
     pub emergency_address: String,
+    /// The selected device is the missing `tm` handle, created on Save.
+    pub create_device: Option<String>,
     /// SELECT: the device chosen.
     pub choose: String,
 }
@@ -89,6 +91,8 @@ impl Submitted {
             forwarded_caller_id: self.forwarded_caller_id.clone(),
             assign_dial_plan: self.assign_dial_plan.is_some(),
             device: self.device.clone(),
+            create_device: self.create_device.as_deref().is_some_and(|v| !v.is_empty()),
+            emergency_address: self.emergency_address.clone(),
             tag: self.tag.clone(),
         }
     }

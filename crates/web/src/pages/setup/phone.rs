@@ -54,8 +54,13 @@ pub(super) async fn sip_user_changed(
         (Some(ext), Ok(d)) if d.belongs_to(ext) => d.to_string(),
         _ => String::new(),
     };
+    let mut devices = DevicesBlock::closed(selected, submitted.sip_user.clone(), String::new());
+    if !devices.selected.is_empty() && submitted.form().create_device {
+        devices.planned = true;
+        devices.emergency_address = submitted.emergency_address.clone();
+    }
     Ok(SipUserChanged {
-        devices: DevicesBlock::closed(selected, submitted.sip_user.clone(), String::new()),
+        devices,
         phone: PhoneField {
             value,
             autofill,
