@@ -135,6 +135,7 @@ impl Engine {
                         &PbxUserQuery {
                             tab,
                             search: None,
+                            filter: None,
                             limit: 500,
                             offset,
                         },

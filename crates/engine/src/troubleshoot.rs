@@ -154,7 +154,7 @@ impl Engine {
         checks.push(if user.account_enabled {
             Check::pass("Account enabled", "the user can sign in")
         } else {
-            Check::fail("Account enabled", "the account is blocked from signing in", "unblock it in the Microsoft 365 admin center (Users → Active users → Block sign-in off), then run User Group Sync")
+            Check::fail("Account enabled", "the account is blocked from signing in", "unblock it in the Microsoft 365 admin center (Users → Active users → Block sign-in off), then run Sync Teams Users")
         });
         checks.push(member_check(&user));
         checks.extend(licence_checks(&user, store.clock().now_ms()));
@@ -177,7 +177,7 @@ impl Engine {
                 Check::fail(
                     "In a sync group",
                     format!("not a member (directly or through nested groups) of {}", names.join(", ")),
-                    format!("add the user to {} in the Microsoft 365 admin center, then run User Group Sync", names.first().copied().unwrap_or("the sync group")),
+                    format!("add the user to {} in the Microsoft 365 admin center, then run Sync Teams Users", names.first().copied().unwrap_or("the sync group")),
                 )
             } else {
                 Check::pass("In a sync group", format!("member of {}", in_sync.join(", ")))
@@ -281,7 +281,7 @@ fn licence_checks(user: &DirectoryUser, now_ms: i64) -> Vec<Check> {
                 age_ms < i64::try_from(PROPAGATION_WINDOW.whole_milliseconds()).unwrap_or(i64::MAX)
             });
             if recent {
-                Check::warn("Teams Phone licence", "assigned in the last 48 hours", "Microsoft can take up to 48 hours to apply a new Teams Phone licence: run User Group Sync again later")
+                Check::warn("Teams Phone licence", "assigned in the last 48 hours", "Microsoft can take up to 48 hours to apply a new Teams Phone licence: run Sync Teams Users again later")
             } else {
                 Check::pass("Teams Phone licence", "assigned and enabled")
             }
@@ -306,7 +306,7 @@ fn last_sync_check(last: Option<&SyncReport>, synced: bool) -> Check {
         None => Check::fail(
             "Last sync",
             "Teamline has not synced this tenant yet",
-            "click User Group Sync",
+            "click Sync Teams Users",
         ),
         Some(r) if r.error.is_some() => Check::fail(
             "Last sync",
@@ -314,7 +314,7 @@ fn last_sync_check(last: Option<&SyncReport>, synced: bool) -> Check {
                 "the last sync failed: {}",
                 r.error.clone().unwrap_or_default()
             ),
-            "fix the cause, then click User Group Sync",
+            "fix the cause, then click Sync Teams Users",
         ),
         Some(r) if synced => Check::pass(
             "Last sync",
@@ -323,7 +323,7 @@ fn last_sync_check(last: Option<&SyncReport>, synced: bool) -> Check {
         Some(r) => Check::warn(
             "Last sync",
             format!("{} · the user was not part of it", r.summary()),
-            "after fixing the lines above, click User Group Sync",
+            "after fixing the lines above, click Sync Teams Users",
         ),
     }
 }

@@ -15,7 +15,7 @@ use teamline_domain::phone::PhoneNumber;
 use teamline_domain::sip::Extension;
 use teamline_store::{
     NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PbxUserStore, StoreError, StoreResult,
-    UserCounts, pbx_user_states_for,
+    UserCounts, UserFilter, pbx_user_states_for,
 };
 
 fn user_json(u: &PbxUser) -> String {
@@ -335,6 +335,7 @@ impl PbxUserStore for SqlStore {
             LOWER(COALESCE(t.display_name, '')) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(t.upn, '')) LIKE $3 ESCAPE '\\' \
             OR LOWER(p.sip_user) LIKE $3 ESCAPE '\\' OR p.phone_number LIKE $3 ESCAPE '\\' \
             OR LOWER(COALESCE(p.tag, '')) LIKE $3 ESCAPE '\\')";
+        let filter = format!("{filter}{}", user_filter_clause(q.filter));
         let state = pbx_user_states_for(q.tab).as_str();
         let total: (i64,) = sqlx::query_as(sql!(
             "SELECT COUNT(*) FROM pbx_users p LEFT JOIN teams_users t ON t.enterprise_id = p.enterprise_id \
@@ -378,16 +379,21 @@ impl PbxUserStore for SqlStore {
         let mut c = UserCounts::default();
         for (state, calling, push, n) in rows {
             let n = u64::try_from(n).unwrap_or(0);
+            // Work queued or running counts in every state: a released or disabled user's
+            // calling is still being removed in Teams.
+            if matches!(push.as_str(), "pending" | "in_progress" | "propagating") {
+                c.pending += n;
+            }
             match state.as_str() {
                 "active" => c.active += n,
                 "disabled" => c.disabled += n,
                 _ => continue,
             }
-            if state == "active" && calling != 0 {
+            // Calling is enabled when Microsoft holds it, not merely when it is wanted.
+            if state == "active" && calling != 0 && push == "in_sync" {
                 c.calling_enabled += n;
             }
             match push.as_str() {
-                "pending" => c.pending += n,
                 "failed" => c.failed += n,
                 "drift" => c.drift += n,
                 _ => {}
@@ -478,6 +484,19 @@ impl PbxUserStore for SqlStore {
             object_id.to_owned(),
         )
         .await
+    }
+}
+
+/// The condition a Users page filter adds (fixed SQL, no input).
+fn user_filter_clause(filter: Option<UserFilter>) -> &'static str {
+    match filter {
+        None => "",
+        Some(UserFilter::Failed) => " AND p.push_state = 'failed'",
+        Some(UserFilter::Pending) => {
+            " AND p.push_state IN ('pending', 'in_progress', 'propagating')"
+        }
+        Some(UserFilter::CallingOff) => " AND p.calling_enabled = 0",
+        Some(UserFilter::Drift) => " AND p.push_state = 'drift'",
     }
 }
 

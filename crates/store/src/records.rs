@@ -128,11 +128,26 @@ pub enum UserTab {
     Deleted,
 }
 
+/// A filter of the Users page by where a user's calling stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserFilter {
+    /// The last push failed.
+    Failed,
+    /// Work is queued or running (pending, in progress, propagating).
+    Pending,
+    /// Calling is switched off.
+    CallingOff,
+    /// Microsoft holds something else than Teamline (changed outside Teamline).
+    Drift,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PbxUserQuery {
     pub tab: UserTab,
     /// Case-insensitive substring of name, UPN, extension, number or tag.
     pub search: Option<String>,
+    /// Only the users in this state of their calling (e.g. Fix Users: the failed ones).
+    pub filter: Option<UserFilter>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -170,7 +185,10 @@ pub struct PushOutcome {
 pub struct UserCounts {
     pub active: u64,
     pub disabled: u64,
+    /// Active users whose calling Microsoft holds (in sync); a failed or pending user is not
+    /// counted until it is.
     pub calling_enabled: u64,
+    /// Users (in any state) with work queued or running: pending, in progress, propagating.
     pub pending: u64,
     pub failed: u64,
     pub drift: u64,

@@ -134,10 +134,10 @@ async fn missing_users_explained(ctx: &Ctx) -> Result<()> {
         ensure!(line.contains(fix), "{query}: the fix is missing: {line}");
     }
 
-    // User Group Sync runs with visible progress, then says how it went.
-    b.click("#user-group-sync").await?;
+    // Sync Teams Users runs with visible progress, then says how it went.
+    b.click("#sync-teams-users").await?;
     b.wait_gone("#sync-progress").await?;
-    b.find("#user-group-sync").await?;
+    b.find("#sync-teams-users").await?;
     b.wait_text("#sync-status", "Last sync: Synced").await?;
     Ok(())
 }

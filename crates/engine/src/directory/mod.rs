@@ -247,7 +247,7 @@ impl Engine {
             .collect())
     }
 
-    /// Sync Teams Users (Dashboard) and User Group Sync (Troubleshoot): refreshes the directory
+    /// Sync Teams Users (on the Dashboard and on Troubleshoot): refreshes the directory
     /// and pushes every pending change. Returns the job to follow for progress.
     pub async fn sync_teams_users(
         &self,

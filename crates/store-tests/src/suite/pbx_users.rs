@@ -186,6 +186,36 @@ pub async fn pbx_user_edit_calling_and_push(h: Arc<Harness>) {
         s.get_pbx_user(e, adele.id).await.unwrap().observed,
         Some(observed.clone())
     );
+    let counts = s.user_counts(e).await.unwrap();
+    assert_eq!((counts.calling_enabled, counts.pending), (1, 0));
+    // A push on its way counts as pending, and calling is not enabled until Microsoft holds it.
+    for state in [PushState::InProgress, PushState::Propagating] {
+        let outcome = PushOutcome {
+            push_state: state,
+            last_error: None,
+            observed: None,
+        };
+        s.record_push(e, adele.id, &outcome, None).await.unwrap();
+        let counts = s.user_counts(e).await.unwrap();
+        assert_eq!(
+            (counts.calling_enabled, counts.pending),
+            (0, 1),
+            "{state:?}"
+        );
+    }
+    let pushed = s
+        .record_push(
+            e,
+            adele.id,
+            &PushOutcome {
+                push_state: PushState::InSync,
+                last_error: None,
+                observed: Some(observed.clone()),
+            },
+            None,
+        )
+        .await
+        .unwrap();
 
     // Edit with the version read: accepted, becomes pending. With an old version: stale.
     let mut spec = adele.spec.clone();
@@ -229,6 +259,12 @@ pub async fn pbx_user_edit_calling_and_push(h: Arc<Harness>) {
         .await
         .unwrap();
     assert_eq!(failed.last_error.as_deref(), Some("no Teams Phone licence"));
+    let counts = s.user_counts(e).await.unwrap();
+    assert_eq!(
+        (counts.calling_enabled, counts.failed, counts.pending),
+        (0, 1, 0),
+        "a failed user is not counted as calling enabled"
+    );
     assert_eq!(
         s.get_pbx_user(e, adele.id).await.unwrap().observed,
         Some(observed)
@@ -290,6 +326,7 @@ pub async fn users_page_search_tabs_and_paging(h: Arc<Harness>) {
     let q = |search: Option<&str>, tab, offset| PbxUserQuery {
         tab,
         search: search.map(Into::into),
+        filter: None,
         limit: 10,
         offset,
     };
@@ -327,6 +364,54 @@ pub async fn users_page_search_tabs_and_paging(h: Arc<Harness>) {
             .unwrap();
         assert_eq!(page.total, expect, "search {search:?}");
     }
+    // Filters by where calling stands: all are pending; one fails, one has calling off.
+    let failing = page.items[1].user.id;
+    let off = page.items[2].user.id;
+    s.record_push(
+        e,
+        failing,
+        &PushOutcome {
+            push_state: PushState::Failed,
+            last_error: Some("no licence".into()),
+            observed: None,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    s.set_calling_enabled(e, off, false, &audit("calling.disable"))
+        .await
+        .unwrap();
+    for (filter, expect) in [
+        (UserFilter::Failed, vec![failing]),
+        (UserFilter::CallingOff, vec![off]),
+        (UserFilter::Drift, vec![]),
+    ] {
+        let page = s
+            .list_pbx_users(
+                e,
+                &PbxUserQuery {
+                    filter: Some(filter),
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let got: Vec<_> = page.items.iter().map(|i| i.user.id).collect();
+        assert_eq!(
+            (got, page.total),
+            (expect.clone(), expect.len() as u64),
+            "{filter:?}"
+        );
+    }
+    let pending = PbxUserQuery {
+        filter: Some(UserFilter::Pending),
+        search: Some("person 0".into()),
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(s.list_pbx_users(e, &pending).await.unwrap().total, 9);
     let first = page.items[0].user.id;
     s.set_pbx_user_state(e, first, PbxUserState::Disabled, &audit("pbx_user.disable"))
         .await

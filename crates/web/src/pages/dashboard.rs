@@ -58,7 +58,7 @@ impl ItemRow {
     fn from(item: &ActionItem) -> Self {
         let action = match item {
             ActionItem::SyncTeamsUsers { running, .. } => ItemAction::Sync { running: *running },
-            ActionItem::FixUsers { .. } => ItemAction::Link("/users"),
+            ActionItem::FixUsers { .. } => ItemAction::Link("/users?tab=licensed&state=failed"),
             ActionItem::GrantConsent(ConsentKind::UserSync) => {
                 ItemAction::Post("/consent/user-sync")
             }
@@ -131,6 +131,8 @@ impl SyncProgress {
 /// The part of the Dashboard that changes while a sync runs.
 pub struct Live {
     pub counts: UserCounts,
+    /// A sync is running or changes are on their way: the live part refreshes itself.
+    pub refreshing: bool,
     pub items: Vec<ItemRow>,
     pub sync: Option<SyncProgress>,
     pub last_sync: Option<String>,
@@ -142,12 +144,17 @@ impl Live {
     fn of(d: &Dashboard, now_ms: i64, csrf: &str) -> Self {
         Self {
             counts: d.counts,
+            refreshing: d.sync_job.is_some() || d.counts.pending > 0,
             items: d.action_items.iter().map(ItemRow::from).collect(),
             sync: d.sync_job.as_ref().map(SyncProgress::of),
-            last_sync: d
-                .last_sync
-                .as_ref()
-                .map(|r| format!("{} ({})", r.summary(), ago(now_ms, r.finished_ms))),
+            last_sync: d.last_sync.as_ref().map(|r| {
+                format!(
+                    "{} · {} ({})",
+                    timestamp(r.finished_ms),
+                    r.summary(),
+                    ago(now_ms, r.finished_ms)
+                )
+            }),
             last_sync_error: d.last_sync.as_ref().and_then(|r| r.error.clone()),
             csrf: csrf.to_owned(),
         }

@@ -1,12 +1,12 @@
 //! Troubleshoot: "a Microsoft 365 user is not syncing". Asks Microsoft about a name or UPN
 //! (even a user Teamline never synced) and shows each cause as a pass/fail line with its fix,
-//! plus User Group Sync with visible progress.
+//! plus Sync Teams Users with visible progress.
 
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
-use crate::views::{Layout, Menu, ago};
+use crate::views::{Layout, Menu, ago, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -20,7 +20,7 @@ use teamline_engine::troubleshoot::{CheckStatus, Troubleshooting};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/troubleshoot", get(page))
-        .route("/troubleshoot/sync", post(user_group_sync))
+        .route("/troubleshoot/sync", post(sync_teams_users))
         .route("/troubleshoot/sync-status", get(sync_status))
 }
 
@@ -45,7 +45,7 @@ pub struct Candidate {
     pub href: String,
 }
 
-/// User Group Sync's state: running (the block refreshes itself) or how the last one went.
+/// Sync Teams Users's state: running (the block refreshes itself) or how the last one went.
 pub struct SyncStatus {
     pub running: Option<String>,
     pub last: Option<String>,
@@ -98,9 +98,14 @@ async fn sync_status_of(state: &AppState, admin: &Admin) -> Result<SyncStatus, P
     let now = state.store.clock().now_ms();
     Ok(SyncStatus {
         running,
-        last: last
-            .as_ref()
-            .map(|r| format!("{} ({})", r.summary(), ago(now, r.finished_ms))),
+        last: last.as_ref().map(|r| {
+            format!(
+                "{} · {} ({})",
+                timestamp(r.finished_ms),
+                r.summary(),
+                ago(now, r.finished_ms)
+            )
+        }),
         last_error: last.and_then(|r| r.error),
         csrf: admin.csrf.clone(),
     })
@@ -178,7 +183,7 @@ async fn page(
     })
 }
 
-async fn user_group_sync(
+async fn sync_teams_users(
     State(state): State<AppState>,
     admin: Admin,
     headers: HeaderMap,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{PbxUserState, PushState};
 use teamline_domain::teams_voice::PolicyType;
-use teamline_store::{PbxUserListItem, PbxUserQuery, UserTab};
+use teamline_store::{PbxUserListItem, PbxUserQuery, UserFilter, UserTab};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/row", get(row))
         .route("/users/{id}/enable-calling", post(enable_calling))
         .route("/users/{id}/disable-calling", post(disable_calling))
+        .route("/users/{id}/retry", post(retry))
         .route("/users/{id}/disable", post(disable_user))
         .route("/users/{id}/enable", post(enable_user))
         .route("/users/{id}/delete", get(confirm_delete).post(delete_user))
@@ -47,6 +48,37 @@ pub struct ListQuery {
     pub q: Option<String>,
     #[serde(default)]
     pub page: Option<u32>,
+    /// A filter by where calling stands: `failed`, `pending`, `calling-off`, `drift`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// The Users page's filters by state: the query value and its label.
+pub const FILTERS: [(&str, &str); 4] = [
+    ("failed", "Failed"),
+    ("pending", "Pending"),
+    ("calling-off", "Calling off"),
+    ("drift", "Changed in Teams"),
+];
+
+fn parse_filter(s: Option<&str>) -> Option<UserFilter> {
+    match s? {
+        "failed" => Some(UserFilter::Failed),
+        "pending" => Some(UserFilter::Pending),
+        "calling-off" => Some(UserFilter::CallingOff),
+        "drift" => Some(UserFilter::Drift),
+        _ => None,
+    }
+}
+
+fn filter_key(f: Option<UserFilter>) -> &'static str {
+    match f {
+        None => "",
+        Some(UserFilter::Failed) => "failed",
+        Some(UserFilter::Pending) => "pending",
+        Some(UserFilter::CallingOff) => "calling-off",
+        Some(UserFilter::Drift) => "drift",
+    }
 }
 
 fn parse_tab(s: Option<&str>) -> UserTab {
@@ -106,8 +138,12 @@ pub struct UserRow {
 impl UserRow {
     pub fn from_item(item: &PbxUserListItem, csrf: &str) -> Self {
         let u = &item.user;
-        let (calling, calling_detail) =
-            calling_badge(u.calling_enabled, u.push_state, u.last_error.as_deref());
+        let (calling, calling_detail) = calling_badge(
+            u.state,
+            u.calling_enabled,
+            u.push_state,
+            u.last_error.as_deref(),
+        );
         let (microsoft, microsoft_detail) = match &item.observed {
             None => (Badge::new("Not read yet", "badge"), Vec::new()),
             Some(o) => {
@@ -168,6 +204,11 @@ impl UserRow {
         self.state == PbxUserState::Deleted
     }
 
+    /// The last push failed: the row offers Retry.
+    pub fn is_failed(&self) -> bool {
+        !self.is_deleted() && self.push_state == PushState::Failed
+    }
+
     /// A row whose change is on its way to Microsoft refreshes itself until it settles.
     pub fn polls(&self) -> bool {
         !self.is_deleted()
@@ -184,16 +225,26 @@ impl UserRow {
 }
 
 /// What the admin wants (calling on or off) combined with how far Microsoft is: a change
-/// Microsoft accepted but still applies is "pending propagation", not a failure.
+/// Microsoft accepted but still applies is "pending propagation", not a failure. A disabled or
+/// deleted user's calling is off whatever was wanted before, so its badge never says Enabled.
 fn calling_badge(
+    state: PbxUserState,
     enabled: bool,
     push: PushState,
     last_error: Option<&str>,
 ) -> (Badge, Option<String>) {
-    let want = if enabled { "Enabled" } else { "Disabled" };
+    let on = enabled && state == PbxUserState::Active;
+    let want = if on { "Enabled" } else { "Disabled" };
     match push {
-        PushState::InSync if enabled => (Badge::new("Enabled", "badge badge-ok"), None),
-        PushState::InSync => (Badge::new("Disabled", "badge"), None),
+        PushState::InSync if on => (Badge::new("Enabled", "badge badge-ok"), None),
+        PushState::InSync if state == PbxUserState::Active => (Badge::new("Disabled", "badge"), None),
+        PushState::InSync => (
+            Badge::new("Off", "badge"),
+            Some(format!(
+                "The user is {}: calling is off in Teams.",
+                state.as_str()
+            )),
+        ),
         PushState::Pending => (
             Badge::new(format!("{want} · pending sync"), "badge badge-warn"),
             Some("Waiting to be sent to Microsoft (Dashboard → Sync Teams Users).".to_owned()),
@@ -227,6 +278,8 @@ pub struct TabLink {
 pub struct UsersTable {
     pub tab: &'static str,
     pub q: String,
+    /// The state filter's key (`failed`, …), empty for none.
+    pub filter: &'static str,
     pub rows: Vec<UserRow>,
     pub total: u64,
     pub first: u64,
@@ -241,6 +294,7 @@ pub struct UsersTable {
 pub struct UsersPage {
     pub layout: Layout,
     pub tabs: Vec<TabLink>,
+    pub filters: Vec<TabLink>,
     pub t: UsersTable,
     pub notice: Option<String>,
 }
@@ -251,10 +305,13 @@ pub struct UsersTableFragment {
     pub t: UsersTable,
 }
 
-fn href(tab: &str, q: &str, page: u32) -> String {
+fn href(tab: &str, q: &str, filter: &str, page: u32) -> String {
     let mut pairs = vec![("tab", tab.to_owned())];
     if !q.is_empty() {
         pairs.push(("q", q.to_owned()));
+    }
+    if !filter.is_empty() {
+        pairs.push(("state", filter.to_owned()));
     }
     if page > 1 {
         pairs.push(("page", page.to_string()));
@@ -273,6 +330,8 @@ pub async fn table(
     let tab = parse_tab(query.tab.as_deref());
     let q = query.q.as_deref().unwrap_or_default().trim().to_owned();
     let page = query.page.unwrap_or(1).max(1);
+    let filter = parse_filter(query.state.as_deref());
+    let fkey = filter_key(filter);
     let result = state
         .store
         .list_pbx_users(
@@ -280,6 +339,7 @@ pub async fn table(
             &PbxUserQuery {
                 tab,
                 search: Some(q.clone()).filter(|s| !s.is_empty()),
+                filter,
                 limit: PAGE_SIZE,
                 offset: (page - 1).saturating_mul(PAGE_SIZE),
             },
@@ -298,9 +358,10 @@ pub async fn table(
         total: result.total,
         first: first.min(result.total),
         last: last.min(result.total),
-        prev_href: (page > 1).then(|| href(key, &q, page - 1)),
-        next_href: (last < result.total).then(|| href(key, &q, page + 1)),
+        prev_href: (page > 1).then(|| href(key, &q, fkey, page - 1)),
+        next_href: (last < result.total).then(|| href(key, &q, fkey, page + 1)),
         q,
+        filter: fkey,
         csrf: admin.csrf.clone(),
     })
 }
@@ -324,13 +385,22 @@ async fn list(
     .into_iter()
     .map(|(label, key)| TabLink {
         label,
-        href: href(key, &t.q, 1),
+        href: href(key, &t.q, t.filter, 1),
         current: key == t.tab,
     })
     .collect();
+    let filters = std::iter::once(("", "All"))
+        .chain(FILTERS)
+        .map(|(key, label)| TabLink {
+            label,
+            href: href(t.tab, &t.q, key, 1),
+            current: key == t.filter,
+        })
+        .collect();
     Ok(UsersPage {
         layout: admin.layout(Menu::Users),
         tabs,
+        filters,
         t,
         notice: admin.take_flash().await?,
     }
@@ -441,6 +511,31 @@ async fn disable_calling(
     set_calling(state, admin, headers, id, false).await
 }
 
+/// Retry a user whose last push failed: plans again from what Microsoft holds now and sends
+/// only what is missing (the PBX device is checked too).
+async fn retry(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
+    state
+        .engine
+        .repair_user(admin.enterprise.id, &admin.actor(), id)
+        .await?;
+    after_action(
+        &state,
+        &admin,
+        &headers,
+        id,
+        format!("Retrying {} in Teams.", item.display_name),
+        item.user.state,
+    )
+    .await
+}
+
 async fn disable_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -546,20 +641,21 @@ mod tests {
 
     #[test]
     fn pending_propagation_is_not_a_failure() {
-        let (b, _) = calling_badge(true, PushState::Propagating, None);
+        let active = PbxUserState::Active;
+        let (b, _) = calling_badge(active, true, PushState::Propagating, None);
         assert_eq!(b.text, "Enabled · pending propagation");
         assert!(!b.class.contains("badge-bad"));
-        let (b, detail) = calling_badge(true, PushState::Failed, Some("number in use"));
+        let (b, detail) = calling_badge(active, true, PushState::Failed, Some("number in use"));
         assert!(b.class.contains("badge-bad"));
         assert_eq!(detail.as_deref(), Some("number in use"));
     }
 
     #[test]
     fn links_keep_tab_and_search() {
-        assert_eq!(href("disabled", "", 1), "/users?tab=disabled");
+        assert_eq!(href("disabled", "", "", 1), "/users?tab=disabled");
         assert_eq!(
-            href("licensed", "Adele V", 3),
-            "/users?tab=licensed&q=Adele+V&page=3"
+            href("licensed", "Adele V", "failed", 3),
+            "/users?tab=licensed&q=Adele+V&state=failed&page=3"
         );
     }
 }

@@ -11,5 +11,6 @@ mod edit_and_move;
 mod foundations;
 mod pages;
 mod pbx_audit;
+mod portal_truth;
 mod signin;
 mod users;

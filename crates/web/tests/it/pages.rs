@@ -447,5 +447,5 @@ async fn troubleshoot_explains_a_user_without_teams_phone() {
     assert!(line.contains("Fix: assign Teams Phone"), "{line}");
     assert!(page.contains("Needs a fix"));
     let (_, page) = text(b.get("/troubleshoot")).await;
-    assert!(page.contains(r#"id="user-group-sync""#), "{page}");
+    assert!(page.contains(r#"id="sync-teams-users""#), "{page}");
 }
