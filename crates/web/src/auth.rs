@@ -91,7 +91,10 @@ impl FromRequestParts<AppState> for Admin {
             .await
             .map_err(PageError::session)?;
         let principal = match principal {
-            None => return Err(PageError::SignInRequired),
+            None => {
+                remember_deep_link(parts, &session).await;
+                return Err(PageError::SignInRequired);
+            }
             Some(Principal::EnterpriseAdmin(a)) => a,
             Some(Principal::ResellerAdmin { .. }) => {
                 return Err(PageError::Forbidden {
@@ -124,6 +127,35 @@ impl FromRequestParts<AppState> for Admin {
             csrf,
         })
     }
+}
+
+/// A page opened (GET, not an htmx fragment) without being signed in is opened again after
+/// sign-in instead of the Dashboard.
+async fn remember_deep_link(parts: &Parts, session: &Session) {
+    if parts.method != axum::http::Method::GET || parts.headers.contains_key("hx-request") {
+        return;
+    }
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    // Failing to remember only costs the deep link; the sign-in still works.
+    let _ = session.insert(keys::RETURN_TO, target).await;
+}
+
+/// Where to go after sign-in: the remembered page when it is a path of this site (never
+/// another origin: `//host` or `/\\host` would leave it), else the Dashboard.
+fn after_sign_in(return_to: Option<String>) -> String {
+    return_to
+        .filter(|p| {
+            p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && !p.starts_with("/sign-in")
+                && !p.starts_with("/auth/")
+        })
+        .unwrap_or_else(|| "/dashboard".to_owned())
 }
 
 async fn home(session: Session) -> Result<Redirect, PageError> {
@@ -232,7 +264,7 @@ impl Refusal {
                 username,
                 enterprise,
             } => format!(
-                "{username} is not a Global Administrator of {enterprise}'s Microsoft 365 tenant. Only the tenant's Global Administrator can use the Enterprise portal: sign in with that account, or ask your Global Administrator to do this."
+                "{username} is not a Global Administrator of {enterprise}'s Microsoft 365 tenant. The Enterprise portal is for the tenant's Global Administrators, and for its Teams Administrators once a Global Administrator has granted enterprise management consent: sign in with such an account, or ask your Global Administrator to do this."
             ),
             Self::TeamsAdminWithoutConsent {
                 username,
@@ -355,6 +387,10 @@ async fn microsoft_callback(
         username: username.clone(),
         role: role.to_owned(),
     };
+    let return_to: Option<String> = session
+        .remove(keys::RETURN_TO)
+        .await
+        .map_err(PageError::session)?;
     // A new session id at sign-in: an id planted before sign-in (session fixation) is worthless.
     session.cycle_id().await.map_err(PageError::session)?;
     session
@@ -378,7 +414,7 @@ async fn microsoft_callback(
             after: None,
         })
         .await?;
-    Ok(Redirect::to("/dashboard").into_response())
+    Ok(Redirect::to(&after_sign_in(return_to)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -430,6 +466,23 @@ mod tests {
             is_global_admin: global,
             is_teams_admin: teams,
         }
+    }
+
+    #[test]
+    fn the_deep_link_stays_on_this_site() {
+        assert_eq!(
+            after_sign_in(Some("/users/7/edit?x=1".into())),
+            "/users/7/edit?x=1"
+        );
+        for away in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "https://evil.example",
+            "/sign-in",
+        ] {
+            assert_eq!(after_sign_in(Some(away.into())), "/dashboard", "{away}");
+        }
+        assert_eq!(after_sign_in(None), "/dashboard");
     }
 
     #[test]

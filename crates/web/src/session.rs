@@ -30,6 +30,8 @@ pub(crate) mod keys {
     pub const RENEWED_AT: &str = "renewed_at";
     /// A one-time message for the next page ("Debra Berger was deleted").
     pub const FLASH: &str = "flash";
+    /// The page someone opened before signing in, opened again after sign-in.
+    pub const RETURN_TO: &str = "return_to";
 }
 
 /// Who is signed in. Kept general: enterprise admins sign in with Microsoft, reseller admins

@@ -33,9 +33,25 @@ pub fn form_action(html: &str, form_id: &str) -> String {
 /// What the admin ends up with after signing in at the simulator as `upn`: the response of
 /// Teamline's callback, the cookie before sign-in and the cookie after.
 async fn sign_in(app: &TestApp, upn: &str, password: &str) -> (reqwest::Response, String, String) {
-    let start = app.get("/auth/microsoft/start").send().await.unwrap();
+    sign_in_from(app, None, upn, password).await
+}
+
+/// [`sign_in`] in a browser that already has the session `cookie`.
+async fn sign_in_from(
+    app: &TestApp,
+    cookie: Option<&str>,
+    upn: &str,
+    password: &str,
+) -> (reqwest::Response, String, String) {
+    let mut start = app.get("/auth/microsoft/start");
+    if let Some(c) = cookie {
+        start = start.header("cookie", c);
+    }
+    let start = start.send().await.unwrap();
     assert_eq!(start.status(), 303);
-    let before = cookie_of(&start).expect("the sign-in start sets a session cookie");
+    let before = cookie_of(&start)
+        .or(cookie.map(str::to_owned))
+        .expect("the sign-in start sets a session cookie");
     let authorize = location(&start);
     let ms_base = authorize
         .split("/organizations/")
@@ -136,6 +152,31 @@ async fn global_administrator_gets_in_with_a_new_session_id() {
 }
 
 #[tokio::test]
+async fn sign_in_opens_the_page_that_was_asked_for() {
+    let app = TestApp::start().await;
+    let asked = app.get("/users?tab=disabled").send().await.unwrap();
+    assert_eq!(location(&asked), "/sign-in");
+    let cookie = cookie_of(&asked).expect("the deep link is kept in the session");
+    let (done, _, after) = sign_in_from(
+        &app,
+        Some(&cookie),
+        ms::CONTOSO_ADMIN_UPN,
+        ms::ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(location(&done), "/users?tab=disabled");
+    let page = app
+        .get("/users?tab=disabled")
+        .header("cookie", &after)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_user_who_is_not_an_administrator_is_refused_with_the_reason() {
     let app = TestApp::start().await;
     let (done, _, after) = sign_in(&app, ms::CONTOSO_NON_ADMIN_UPN, ms::USER_PASSWORD).await;
@@ -143,6 +184,11 @@ async fn a_user_who_is_not_an_administrator_is_refused_with_the_reason() {
     let page = done.text().await.unwrap();
     assert!(
         page.contains("AdeleV@contoso.example is not a Global Administrator of Contoso"),
+        "{page}"
+    );
+    // The same rule as the sign-in page states.
+    assert!(
+        page.contains("Teams Administrators once a Global Administrator has granted enterprise management consent"),
         "{page}"
     );
     assert!(
