@@ -137,8 +137,8 @@ impl Engine {
         let Some(user) = user else {
             checks.push(Check::fail(
                 "Exists in the tenant",
-                format!("Microsoft 365 has no user matching \"{query}\""),
-                "check the spelling, or create the user in the Microsoft 365 admin center",
+                format!("Microsoft 365 has no user with a name, user principal name or e-mail address (any word of it) starting with \"{query}\""),
+                "check the spelling, or search by the user's full user principal name (e.g. name@contoso.com)",
             ));
             checks.push(consent_check);
             return Ok(Troubleshooting::Checklist {

@@ -33,7 +33,8 @@ pub type DeltaStream<T> = BoxStream<'static, Result<DeltaPage<T>, MicrosoftError
 const PAGE_SIZE: &str = "999";
 
 /// Headers for Graph's "advanced queries" (needed for OData casts such as
-/// `transitiveMembers/microsoft.graph.user`), used together with `$count=true`.
+/// `transitiveMembers/microsoft.graph.user`, used together with `$count=true`, and for
+/// `$search`).
 const ADVANCED: &[(&str, &str)] = &[("ConsistencyLevel", "eventual")];
 
 /// Reading the customer tenant's directory.
@@ -45,7 +46,8 @@ pub trait Directory: Send + Sync {
     /// One user by object id or UPN; `None` when no such user exists.
     async fn user(&self, id_or_upn: &str) -> Result<Option<DirectoryUser>, MicrosoftError>;
 
-    /// Users whose display name or UPN starts with `prefix` (for the Troubleshoot page).
+    /// Users with a word of the display name, the UPN or the mail starting with `prefix`
+    /// (Graph's `$search`; for the Troubleshoot page).
     async fn search_users(
         &self,
         prefix: &str,
@@ -241,24 +243,31 @@ impl Directory for GraphDirectory {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<DirectoryUser>, MicrosoftError> {
-        // Graph rejects startswith with an empty string; nothing typed means nothing found.
+        // Nothing typed means nothing found (Graph would list everyone).
         if prefix.trim().is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let p = literal(prefix.trim());
-        let filter = format!("startswith(displayName,{p}) or startswith(userPrincipalName,{p})");
+        // `$search` matches the start of any word of the name, the UPN and the mail
+        // ("Cline" finds Christie Cline), which `startswith` on the whole name does not. The
+        // term is a quoted string: quotes and backslashes in it would end it early.
+        let term = prefix.trim().replace(['"', '\\'], " ");
+        let search =
+            format!("\"displayName:{term}\" OR \"mail:{term}\" OR \"userPrincipalName:{term}\"");
         let top = limit.clamp(1, 999).to_string();
         let url = self.core.graph_url(&format!(
             "/users?{}",
             query(&[
                 ("$select", USER_SELECT),
-                ("$filter", &filter),
+                ("$search", &search),
                 ("$top", &top)
             ])
         ));
-        let what = format!("search the users starting with \"{}\"", prefix.trim());
-        let page: Page<UserWire> = self.core.page(&Req::get(url, &what)).await?;
-        let mut users = users_from(page.value);
+        let what = format!("search the users matching \"{}\"", prefix.trim());
+        let mut pages = collection(self.core.clone(), url, ADVANCED, what, users_from);
+        let mut users = match pages.next().await {
+            Some(page) => page?,
+            None => Vec::new(),
+        };
         users.truncate(limit);
         Ok(users)
     }

@@ -154,7 +154,7 @@ async fn a_user_is_read_by_upn_and_a_missing_one_is_none() {
 }
 
 #[tokio::test]
-async fn search_matches_display_name_or_upn_prefix() {
+async fn search_matches_any_word_of_the_name_the_upn_and_the_mail() {
     let server = serve(|_| {
         token_route(Router::new()).route(
             "/v1.0/users",
@@ -177,14 +177,16 @@ async fn search_matches_display_name_or_upn_prefix() {
         1,
         "an empty search asks Microsoft nothing"
     );
-    let q = server.graph_requests()[0].query_decoded();
+    let request = &server.graph_requests()[0];
+    let q = request.query_decoded();
     assert!(
         q.contains(
-            "$filter=startswith(displayName,'O''Brien') or startswith(userPrincipalName,'O''Brien')"
+            r#"$search="displayName:O'Brien" OR "mail:O'Brien" OR "userPrincipalName:O'Brien""#
         ),
         "{q}"
     );
     assert!(q.contains("$top=1"));
+    assert_eq!(request.header("consistencylevel"), Some("eventual"));
 }
 
 #[tokio::test]

@@ -449,3 +449,24 @@ async fn troubleshoot_explains_a_user_without_teams_phone() {
     let (_, page) = text(b.get("/troubleshoot")).await;
     assert!(page.contains(r#"id="sync-teams-users""#), "{page}");
 }
+
+#[tokio::test]
+async fn troubleshoot_finds_a_user_by_any_word_of_the_name_or_the_mail() {
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    // "Cline" is Christie Cline's surname, "christiec" the start of her mail.
+    for q in ["Cline", "cline", "christiec"] {
+        let (status, page) = text(b.get(&format!("/troubleshoot?q={q}"))).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("Christie Cline (ChristieC@contoso.example)"),
+            "{q}: {page}"
+        );
+        assert!(!page.contains("has no user matching"), "{q}: {page}");
+    }
+    // Someone who does not exist: Teamline says where it looked, and never advises creating a
+    // user (it may exist under another spelling).
+    let (_, page) = text(b.get("/troubleshoot?q=Zebedee")).await;
+    assert!(page.contains("no user"), "{page}");
+    assert!(!page.to_lowercase().contains("create the user"), "{page}");
+}

@@ -21,12 +21,24 @@ pub(crate) fn list_users(t: &Tenant, req: &GraphRequest) -> ApiResponse {
     let run = || -> Result<ApiResponse, ApiResponse> {
         let select = parse_select(req, &USER_PROPS, "user")?;
         let filter = filter_of(req, &USER_FILTERABLE, &USER_COLLECTIONS, "User")?;
+        let search = search_of(req)?;
         let count = check_count(req)?;
         let top = page_size(req, 100, 999)?;
         let offset = skip_offset(req)?;
         let keep = |i: usize| {
             let u = &t.users[i];
-            u.deleted.is_none() && filter.as_ref().is_none_or(|f| odata::eval(f, &UserView(u)))
+            u.deleted.is_none()
+                && filter.as_ref().is_none_or(|f| odata::eval(f, &UserView(u)))
+                && search.as_ref().is_none_or(|s| {
+                    s.matches(|p| match p.to_ascii_lowercase().as_str() {
+                        "displayname" => Some(u.display_name.as_str()),
+                        "givenname" => u.given_name.as_deref(),
+                        "surname" => u.surname.as_deref(),
+                        "mail" => u.mail.as_deref(),
+                        "userprincipalname" => Some(u.upn.as_str()),
+                        _ => None,
+                    })
+                })
         };
         let total = count.then(|| (0..t.users.len()).filter(|i| keep(*i)).count());
         let (idx, next) = scan(t.users.len(), offset, top, keep);
@@ -43,6 +55,30 @@ pub(crate) fn list_users(t: &Tenant, req: &GraphRequest) -> ApiResponse {
         ))
     };
     run().unwrap_or_else(|e| e)
+}
+
+/// The properties of a user that `$search` covers.
+const USER_SEARCHABLE: [&str; 5] = [
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+];
+
+/// `$search`: only with `ConsistencyLevel: eventual`, as Graph requires.
+fn search_of(req: &GraphRequest) -> Result<Option<odata::Search>, ApiResponse> {
+    let Some(raw) = req.query.get("$search") else {
+        return Ok(None);
+    };
+    if !req.advanced() {
+        return Err(req.bad_request(
+            "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+        ));
+    }
+    odata::parse_search(raw, &USER_SEARCHABLE)
+        .map(Some)
+        .map_err(|m| req.bad_request(m))
 }
 
 /// GET /users/$count (text/plain; needs ConsistencyLevel: eventual)

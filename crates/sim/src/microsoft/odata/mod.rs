@@ -5,6 +5,7 @@
 //! Query options and paging tokens live here; the `$filter` language in `filter`.
 
 mod filter;
+mod search;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +14,7 @@ use serde_json::Value;
 pub(crate) use self::filter::{
     Expr, FilterError, Filterable, Lit, Operand, eval, parse_filter, validate,
 };
+pub(crate) use self::search::{Search, parse_search};
 
 /// Parsed query options of a Graph request.
 #[derive(Debug, Default, Clone)]
