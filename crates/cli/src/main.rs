@@ -1,4 +1,4 @@
-//! `teamline`: the one binary. Serves the portals and API with the job runner, runs the demo
+//! `teamline`: the one binary. Serves the Enterprise portal with the job runner, runs the demo
 //! with simulated Microsoft and PBX services, migrates the database, and more.
 
 use clap::Parser;

@@ -227,8 +227,13 @@ impl FeatureCode {
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let s = input.trim();
-        if s.is_empty()
-            || s.len() > 16
+        if s.is_empty() {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "enter the PBX's voicemail feature code: 1 to 16 digits, * or # (e.g. 9901 or *97)",
+            ));
+        }
+        if s.len() > 16
             || !s
                 .chars()
                 .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
@@ -322,6 +327,14 @@ mod tests {
         assert!(FeatureCode::parse("*97#").is_ok());
         let e = FeatureCode::parse("99a").unwrap_err();
         assert!(e.message.contains("digits, * or #"), "{e}");
+        // Nothing typed is asked for, not quoted back as ''.
+        let e = FeatureCode::parse("  ").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("enter the PBX's voicemail feature code"),
+            "{e}"
+        );
+        assert!(!e.message.contains("''"), "{e}");
     }
 
     proptest! {

@@ -69,6 +69,13 @@
     }
   });
 
+  // After a failed submit the page comes back with an error summary: move the focus there, so
+  // keyboard and screen-reader users hear what to fix (its links lead to each field).
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.getElementById("form-errors");
+    if (summary && !summary.hidden) summary.focus();
+  });
+
   // Keep aria-expanded in step with the options htmx swapped in.
   document.addEventListener("htmx:afterSwap", function (ev) {
     var list = ev.detail.target;

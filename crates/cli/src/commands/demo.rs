@@ -102,7 +102,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ms::CONTOSO_NON_ADMIN_UPN,
         ms::USER_PASSWORD
     );
-    println!("  Reseller portal: {RESELLER_ADMIN} / {RESELLER_PASSWORD}");
+    println!(
+        "  reseller account in the demo data: {RESELLER_ADMIN} / {RESELLER_PASSWORD} (no Reseller portal in this release)"
+    );
     println!(
         "  simulated Microsoft 365: {} (tenant contoso.example)",
         stack.microsoft.url

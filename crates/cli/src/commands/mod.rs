@@ -14,7 +14,7 @@ use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run Teamline: the portals, the JSON API and the job runner.
+    /// Run Teamline: the Enterprise portal, the job runner and the scheduler.
     Serve(serve::ServeArgs),
     /// Bring the database schema up to date, then exit.
     Migrate(StoreArgs),

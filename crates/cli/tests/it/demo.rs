@@ -39,6 +39,51 @@ fn start_demo_logging(data_dir: &std::path::Path, level: &str, stderr: Stdio) ->
     panic!("the demo exited without printing its URL");
 }
 
+/// `--help` and the demo's banner describe only what this release has: the Enterprise portal
+/// (no JSON API, no Reseller portal yet).
+#[test]
+fn help_and_the_demo_banner_promise_only_what_exists() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_teamline"))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for args in [&["--help"][..], &["serve", "--help"][..]] {
+        let text = help(args);
+        for promise in ["JSON API", "the portals", "Reseller portal"] {
+            assert!(
+                !text.contains(promise),
+                "{args:?} promises {promise}: {text}"
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("demo"))
+        .env("TEAMLINE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let demo = Demo(child);
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map(Result::unwrap)
+        .take_while(|l| !l.starts_with("Press Ctrl-C"))
+        .collect();
+    drop(demo);
+    let banner = banner.join("\n");
+    assert!(banner.contains("Enterprise portal (Contoso)"), "{banner}");
+    assert!(
+        !banner.contains("Reseller portal:"),
+        "the banner offers a Reseller portal sign-in that does not exist: {banner}"
+    );
+}
+
 async fn get_json(url: &str) -> serde_json::Value {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()

@@ -477,6 +477,11 @@ async fn set_calling(
     enabled: bool,
 ) -> Result<Response, PageError> {
     let id = user_id(&raw_id)?;
+    let name = state
+        .store
+        .get_pbx_user(admin.enterprise.id, id)
+        .await?
+        .display_name;
     let user = state
         .engine
         .set_calling(admin.enterprise.id, &admin.actor(), id, enabled)
@@ -487,7 +492,10 @@ async fn set_calling(
         &admin,
         &headers,
         id,
-        format!("{verb} calling for extension {}.", user.spec.sip_user),
+        format!(
+            "{verb} calling for {name} (extension {}).",
+            user.spec.sip_user
+        ),
         user.state,
     )
     .await
@@ -543,6 +551,11 @@ async fn disable_user(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = user_id(&id)?;
+    let name = state
+        .store
+        .get_pbx_user(admin.enterprise.id, id)
+        .await?
+        .display_name;
     let user = state
         .engine
         .disable_user(admin.enterprise.id, &admin.actor(), id)
@@ -553,7 +566,7 @@ async fn disable_user(
         &headers,
         id,
         format!(
-            "The user on extension {} is disabled: calling is paused and the extension stays reserved.",
+            "{name} is disabled: calling is paused and extension {} stays reserved.",
             user.spec.sip_user
         ),
         PbxUserState::Active,
@@ -568,6 +581,11 @@ async fn enable_user(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = user_id(&id)?;
+    let name = state
+        .store
+        .get_pbx_user(admin.enterprise.id, id)
+        .await?
+        .display_name;
     let user = state
         .engine
         .enable_user(admin.enterprise.id, &admin.actor(), id)
@@ -578,7 +596,7 @@ async fn enable_user(
         &headers,
         id,
         format!(
-            "The user on extension {} is active again.",
+            "{name} is active again on extension {}.",
             user.spec.sip_user
         ),
         PbxUserState::Disabled,

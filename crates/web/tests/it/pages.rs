@@ -264,6 +264,9 @@ async fn save_user_then_edit_it() {
     let (status, page) = text(b.get(&format!("/users/{id}/edit"))).await;
     assert_eq!(status, 200);
     assert!(page.contains("Edit PBX user — Adele Vance"));
+    // Edit speaks of changing a user, not of pairing a new one.
+    assert!(page.contains(">Save Changes<"), "{page}");
+    assert!(!page.contains("Pair a Microsoft Teams user"), "{page}");
     assert!(page.contains(r#"value="+11000""#) && page.contains(r#"id="selected-device">1000tm<"#));
     let version = app
         .store
@@ -284,6 +287,8 @@ async fn save_user_then_edit_it() {
     assert_eq!(r.status(), 303);
     let item = app.store.get_pbx_user(e, id).await.unwrap();
     assert_eq!(item.voice_route_name, "US West");
+    let (_, page) = text(b.get("/users")).await;
+    assert!(page.contains("changes are saved (extension 1000, +11000)"), "{page}");
 
     // A stale form (someone saved in between) is refused, not silently overwritten.
     let mut fields = form(&east);
@@ -402,7 +407,7 @@ async fn calling_actions_answer_htmx_with_the_changed_row() {
     assert_eq!(location(&r), "/users?tab=licensed");
     let (_, page) = text(b.get("/users?tab=disabled")).await;
     assert!(
-        page.contains("calling is paused and the extension stays reserved"),
+        page.contains("is disabled: calling is paused and extension 1000 stays reserved"),
         "{page}"
     );
     assert!(page.contains("Adele Vance"));
@@ -469,4 +474,81 @@ async fn troubleshoot_finds_a_user_by_any_word_of_the_name_or_the_mail() {
     let (_, page) = text(b.get("/troubleshoot?q=Zebedee")).await;
     assert!(page.contains("no user"), "{page}");
     assert!(!page.to_lowercase().contains("create the user"), "{page}");
+}
+
+#[tokio::test]
+async fn texts_tell_the_truth_and_agree() {
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    let e = app.contoso.id;
+    let pbx_location = app.store.list_pbx_locations(e).await.unwrap()[0]
+        .id
+        .to_string();
+
+    // A failed Save User shows a summary that links to each field; fixing fields while typing
+    // updates it instead of leaving "Correct the 3 fields" behind.
+    let (status, page) = text(b.post_form("/users/new", &[("pbx_location", &pbx_location)])).await;
+    assert_eq!(status, 422);
+    assert!(page.contains(r#"id="form-errors""#), "{page}");
+    assert!(
+        page.contains(r##"<a href="#voice_route">Available Voice Routes</a>"##),
+        "{page}"
+    );
+    assert!(page.contains(r#"name="summary" value="shown""#), "{page}");
+    let (_, oob) = text(
+        htmx(
+            &b,
+            "/users/form/validate",
+            &[
+                ("pbx_location", &pbx_location),
+                ("sip_user", "1015"),
+                ("summary", "shown"),
+            ],
+        )
+        .header("hx-trigger-name", "sip_user"),
+    )
+    .await;
+    let summary = oob.split(r#"id="form-errors""#).nth(1).expect(&oob);
+    assert!(
+        summary.contains("Correct the 1 field marked below"),
+        "{summary}"
+    );
+    assert!(summary.contains(r##"href="#sip_user""##), "{summary}");
+
+    // Caller Name's help describes Other once Other is chosen (both are in the page; the
+    // stylesheet shows the one of the chosen policy).
+    let (_, page) = text(b.get("/users/new")).await;
+    assert!(page.contains(r#"class="help help-other""#), "{page}");
+
+    // Success messages name the person; the Dashboard counts the disabled Debra Berger.
+    set_up(&app, "Adele Vance", "1000").await;
+    let adele = app
+        .store
+        .list_pbx_users(
+            e,
+            &PbxUserQuery {
+                limit: 10,
+                search: Some("1000".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .user
+        .id;
+    let r = b
+        .post_form(&format!("/users/{adele}/disable-calling"), &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, page) = text(b.get("/users")).await;
+    assert!(
+        page.contains("Disabling calling for Adele Vance (extension 1000)."),
+        "{page}"
+    );
+    let (_, dashboard) = text(b.get("/dashboard")).await;
+    assert!(dashboard.contains(r#"id="count-users">2<"#), "{dashboard}");
+    assert!(dashboard.contains("(1 disabled)"), "{dashboard}");
 }

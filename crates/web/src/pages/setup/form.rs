@@ -37,6 +37,17 @@ macro_rules! field {
 }
 
 /// The form's inputs that can have an error of their own.
+/// The element an error summary's link focuses for the field `name`.
+pub(super) fn focus_target(name: &'static str, editing: bool) -> &'static str {
+    match name {
+        // The device is chosen with Add New Device / SELECT.
+        "device" => "add-new-device",
+        // Edit shows the Teams user as text.
+        "teams_user" if editing => "teams_user_shown",
+        name => name,
+    }
+}
+
 pub(super) const FIELDS: [Field; 10] = [
     field!(pbx_location, PBX_LOCATION),
     field!(voice_route, VOICE_ROUTE),
@@ -201,6 +212,15 @@ impl FormView {
 
     pub fn error_count(&self) -> usize {
         self.errors.len() + self.general_errors.len()
+    }
+
+    /// The error summary's links: the element to focus for each field in error, and its label.
+    pub fn error_links(&self) -> Vec<(&'static str, &'static str)> {
+        self.errors
+            .iter()
+            .filter_map(|(name, _)| FIELDS.iter().find(|f| f.name == *name))
+            .map(|f| (focus_target(f.name, self.paired.is_some()), f.label))
+            .collect()
     }
 
     pub fn other_caller_name(&self) -> bool {

@@ -75,6 +75,9 @@ pub struct Submitted {
     pub create_device: Option<String>,
     /// SELECT: the device chosen.
     pub choose: String,
+    /// "shown" once a failed Save User showed the error summary (validation as you type then
+    /// keeps it current).
+    pub summary: String,
 }
 
 impl Submitted {

@@ -20,6 +20,7 @@ async fn save(
     submitted: Submitted,
 ) -> Result<Response, PageError> {
     let form = submitted.form();
+    let editing = target.editing.is_some();
     match state
         .engine
         .save_pbx_user(admin.enterprise.id, &admin.actor(), &form, target.editing)
@@ -37,12 +38,18 @@ async fn save(
             } else {
                 "The change waits for Microsoft consent: use Sync Teams Users on the Dashboard."
             };
-            admin
-                .flash(format!(
-                    "{name} is set up on extension {} with {}. {next}",
+            let done = if editing {
+                format!(
+                    "{name}'s changes are saved (extension {}, {}).",
                     user.spec.sip_user, user.spec.phone_number
-                ))
-                .await?;
+                )
+            } else {
+                format!(
+                    "{name} is set up on extension {} with {}.",
+                    user.spec.sip_user, user.spec.phone_number
+                )
+            };
+            admin.flash(format!("{done} {next}")).await?;
             Ok(Redirect::to("/users").into_response())
         }
         Err(SaveError::Fields(errors)) => {

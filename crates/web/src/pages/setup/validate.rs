@@ -1,6 +1,6 @@
 //! Validation as the admin types.
 
-use super::form::FIELDS;
+use super::form::{FIELDS, focus_target};
 use super::{Submitted, edit_target};
 use crate::AppState;
 use crate::auth::Admin;
@@ -18,6 +18,9 @@ use teamline_engine::SaveError;
 #[template(path = "setup_field_errors.html")]
 pub struct FieldErrorLines {
     pub lines: Vec<FieldErrorLine>,
+    /// After a failed Save User the form shows an error summary: it is replaced too, so it
+    /// never counts problems the admin has fixed since.
+    pub summary: Option<Vec<(&'static str, &'static str)>>,
 }
 
 /// The error line of the input `name` (empty when the field is fine or not reached yet).
@@ -50,7 +53,7 @@ pub(super) async fn validate(
         .get("hx-trigger-name")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let lines = FIELDS
+    let lines: Vec<FieldErrorLine> = FIELDS
         .iter()
         .map(|field| {
             let shown = !(field.value)(&form).trim().is_empty() || trigger == field.name;
@@ -64,7 +67,15 @@ pub(super) async fn validate(
             }
         })
         .collect();
-    Ok(FieldErrorLines { lines })
+    let summary = (!submitted.summary.is_empty()).then(|| {
+        lines
+            .iter()
+            .filter(|l| !l.message.is_empty())
+            .filter_map(|l| FIELDS.iter().find(|f| f.name == l.name))
+            .map(|f| (focus_target(f.name, editing.is_some()), f.label))
+            .collect()
+    });
+    Ok(FieldErrorLines { lines, summary })
 }
 
 #[cfg(test)]
@@ -78,6 +89,7 @@ mod tests {
                 name: "tag",
                 message: r#"'<b>' & "x" is not allowed"#.to_owned(),
             }],
+            summary: None,
         }
         .render()
         .unwrap();
