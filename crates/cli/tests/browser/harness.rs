@@ -90,8 +90,46 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// A Chrome DevTools command through ChromeDriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The screen a test's browser has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// 1280×800.
+    Desktop,
+    /// 390×844, emulated through DevTools (a real window does not get narrower than 500 px).
+    Phone,
+}
+
 impl Browser {
     pub async fn open(driver: &Chromedriver) -> Result<Self> {
+        Self::open_on(driver, Screen::Desktop).await
+    }
+
+    pub async fn open_on(driver: &Chromedriver, screen: Screen) -> Result<Self> {
         let profile = tempfile::tempdir()?;
         let args = vec![
             "--headless=new".to_owned(),
@@ -106,11 +144,9 @@ impl Browser {
             "--window-size=1280,800".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let options = serde_json::json!({ "binary": CHROMIUM, "args": args });
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".to_owned(),
-            serde_json::json!({ "binary": CHROMIUM, "args": args }),
-        );
+        caps.insert("goog:chromeOptions".to_owned(), options);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&driver.url)
@@ -120,7 +156,21 @@ impl Browser {
             client,
             _profile: profile,
         };
-        browser.set_viewport(1280, 800).await?;
+        match screen {
+            Screen::Desktop => browser.set_viewport(1280, 800).await?,
+            Screen::Phone => {
+                browser
+                    .client
+                    .issue_cmd(Cdp {
+                        cmd: "Emulation.setDeviceMetricsOverride",
+                        params: serde_json::json!({
+                            "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": false
+                        }),
+                    })
+                    .await
+                    .context("cannot emulate a phone's screen")?;
+            }
+        }
         Ok(browser)
     }
 
@@ -385,6 +435,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn start(name: &str) -> Self {
+        Self::start_on(name, Screen::Desktop).await
+    }
+
+    pub async fn start_on(name: &str, screen: Screen) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let args = DemoArgs {
@@ -396,7 +450,9 @@ impl Ctx {
             .await
             .expect("the demo stack starts");
         let driver = Chromedriver::start().await.expect("ChromeDriver starts");
-        let b = Browser::open(&driver).await.expect("Chromium starts");
+        let b = Browser::open_on(&driver, screen)
+            .await
+            .expect("Chromium starts");
         Self {
             stack,
             b,
@@ -460,6 +516,16 @@ macro_rules! browser_test {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             let ctx = $crate::harness::Ctx::start(stringify!($name)).await;
+            let outcome = $crate::harness::catch($scenario(&ctx)).await;
+            ctx.finish(outcome).await;
+        }
+    };
+    ($name:ident, $scenario:path, $screen:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let ctx =
+                $crate::harness::Ctx::start_on(stringify!($name), $crate::harness::Screen::$screen)
+                    .await;
             let outcome = $crate::harness::catch($scenario(&ctx)).await;
             ctx.finish(outcome).await;
         }

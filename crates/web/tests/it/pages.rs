@@ -288,7 +288,10 @@ async fn save_user_then_edit_it() {
     let item = app.store.get_pbx_user(e, id).await.unwrap();
     assert_eq!(item.voice_route_name, "US West");
     let (_, page) = text(b.get("/users")).await;
-    assert!(page.contains("changes are saved (extension 1000, +11000)"), "{page}");
+    assert!(
+        page.contains("changes are saved (extension 1000, +11000)"),
+        "{page}"
+    );
 
     // A stale form (someone saved in between) is refused, not silently overwritten.
     let mut fields = form(&east);
