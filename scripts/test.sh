@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Teamline's one test command: installs and starts what the tests need on a fresh Debian
-# machine (PostgreSQL, Chromium + ChromeDriver, Knot DNS for the DNS publisher's tests, the
+# machine (PostgreSQL, Chromium + ChromeDriver, axe-core from npm, Knot DNS for the DNS publisher's tests, the
 # Python venv with the Graph SDK check and the aiosmtpd SMTP server for the mail tests), then
 # runs formatting, lints and every test of the workspace. Exits non-zero on any failure.
 set -euo pipefail
@@ -94,8 +94,23 @@ ensure_test_python_packages() {
   fi
 }
 
+# axe-core (the accessibility engine the browser tests inject into every page) from npm into
+# scripts/axe/node_modules, at the version scripts/axe/package-lock.json pins; never from a CDN.
+ensure_axe() {
+  local stamp=scripts/axe/node_modules/.teamline-lock.sha256 want
+  want="$(sha256sum scripts/axe/package-lock.json | cut -d' ' -f1)"
+  if [ -f scripts/axe/node_modules/axe-core/axe.min.js ] && [ "$(cat "$stamp" 2>/dev/null || true)" = "$want" ]; then
+    return
+  fi
+  command -v npm >/dev/null || { log "Installing npm from Debian's packages (axe-core for the browser tests)"; apt_install npm; }
+  log "Installing axe-core from npm into scripts/axe"
+  npm ci --prefix scripts/axe --no-audit --no-fund >/dev/null || die "npm ci --prefix scripts/axe failed"
+  echo "$want" > "$stamp"
+}
+
 ensure_postgres
 ensure_chromium
+ensure_axe
 ensure_knot
 if [ -x scripts/sdk-venv.sh ]; then
   log "Python venv for the Microsoft Graph SDK check and the SMTP test server"

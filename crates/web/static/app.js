@@ -36,6 +36,33 @@
     });
   });
 
+  // Escape closes an open ⋮ menu and puts the focus back on its button.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var open = ev.target.closest && ev.target.closest("details.actions-menu[open]");
+    if (!open) return;
+    open.removeAttribute("open");
+    open.querySelector("summary").focus();
+  });
+
+  // htmx replaces the User Devices block (Add New Device, SELECT, the device to create): keep
+  // the focus in it instead of losing it to the page, on the control with the same id when the
+  // new block has one, else on its first control.
+  var focusedId = null;
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var active = document.activeElement;
+    focusedId = active && ev.detail.target && ev.detail.target.contains(active) ? active.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    var block = document.getElementById("user-devices");
+    if (!block || ev.detail.target.id !== "user-devices") return;
+    if (document.activeElement && document.activeElement !== document.body && block.contains(document.activeElement)) return;
+    var same = focusedId && document.getElementById(focusedId);
+    var target = (same && block.contains(same) && !same.disabled) ? same
+      : block.querySelector("button:not([disabled]), select, [tabindex]");
+    if (target) target.focus();
+  });
+
   document.addEventListener("keydown", function (ev) {
     var input = ev.target.closest && ev.target.closest('[role="combobox"]');
     if (!input) return;

@@ -8,6 +8,7 @@
 mod harness;
 mod pages;
 
+mod accessibility;
 mod failures;
 mod phone;
 mod screenshots;
