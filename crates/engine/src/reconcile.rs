@@ -135,9 +135,9 @@ impl Engine {
                         &PbxUserQuery {
                             tab,
                             search: None,
-                            filter: None,
                             limit: 500,
                             offset,
+                            ..Default::default()
                         },
                     )
                     .await?;

@@ -15,7 +15,7 @@ use teamline_domain::phone::PhoneNumber;
 use teamline_domain::sip::Extension;
 use teamline_store::{
     NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PbxUserStore, StoreError, StoreResult,
-    UserCounts, UserFilter, pbx_user_states_for,
+    UserCounts, UserFilter, UserSort, pbx_user_states_for,
 };
 
 fn user_json(u: &PbxUser) -> String {
@@ -335,26 +335,38 @@ impl PbxUserStore for SqlStore {
             LOWER(COALESCE(t.display_name, '')) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(t.upn, '')) LIKE $3 ESCAPE '\\' \
             OR LOWER(p.sip_user) LIKE $3 ESCAPE '\\' OR p.phone_number LIKE $3 ESCAPE '\\' \
             OR LOWER(COALESCE(p.tag, '')) LIKE $3 ESCAPE '\\')";
+        // The voice route is the last placeholder: $4 when counting, $6 after LIMIT/OFFSET.
+        let route = |n: u8| match q.voice_route {
+            Some(_) => format!(" AND p.voice_route_id = ${n}"),
+            None => format!(" AND ${n} IS NULL"),
+        };
         let filter = format!("{filter}{}", user_filter_clause(q.filter));
+        let (count_filter, list_filter) = (
+            format!("{filter}{}", route(4)),
+            format!("{filter}{}", route(6)),
+        );
+        let order = user_order(q.sort, q.descending);
         let state = pbx_user_states_for(q.tab).as_str();
         let total: (i64,) = sqlx::query_as(sql!(
             "SELECT COUNT(*) FROM pbx_users p LEFT JOIN teams_users t ON t.enterprise_id = p.enterprise_id \
-             AND t.object_id = p.teams_user_object_id WHERE {filter}"
+             AND t.object_id = p.teams_user_object_id WHERE {count_filter}"
         ))
         .bind(enterprise.0)
         .bind(state)
         .bind(pattern.clone())
+        .bind(q.voice_route.map(|r| r.0))
         .fetch_one(&self.pool)
         .await
         .db()?;
         let rows: Vec<PbxUserRow> = sqlx::query_as(sql!(
-            "{PBX_USER_SELECT} WHERE {filter} ORDER BY LOWER(COALESCE(t.display_name, p.teams_user_object_id)), p.id LIMIT $4 OFFSET $5"
+            "{PBX_USER_SELECT} WHERE {list_filter} ORDER BY {order} LIMIT $4 OFFSET $5"
         ))
         .bind(enterprise.0)
         .bind(state)
         .bind(pattern)
         .bind(i64::from(q.limit.max(1)))
         .bind(i64::from(q.offset))
+        .bind(q.voice_route.map(|r| r.0))
         .fetch_all(&self.pool)
         .await
         .db()?;
@@ -387,7 +399,10 @@ impl PbxUserStore for SqlStore {
             match state.as_str() {
                 "active" => c.active += n,
                 "disabled" => c.disabled += n,
-                _ => continue,
+                _ => {
+                    c.deleted += n;
+                    continue;
+                }
             }
             // Calling is enabled when Microsoft holds it, not merely when it is wanted.
             if state == "active" && calling != 0 && push == "in_sync" {
@@ -485,6 +500,25 @@ impl PbxUserStore for SqlStore {
         )
         .await
     }
+}
+
+/// The Users page's order (fixed SQL, no input); the id breaks ties so paging is stable.
+fn user_order(sort: UserSort, descending: bool) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let keys: &[&str] = match sort {
+        UserSort::Name => &["LOWER(COALESCE(t.display_name, p.teams_user_object_id))"],
+        // Numeric extensions in numeric order (1000 before 10000), others after them.
+        UserSort::Extension => &["LENGTH(p.sip_user)", "p.sip_user"],
+        UserSort::Number => &["p.phone_number"],
+        UserSort::VoiceRoute => &["LOWER(COALESCE(v.name, ''))"],
+        UserSort::Calling => &["p.push_state", "p.calling_enabled"],
+    };
+    let key = keys
+        .iter()
+        .map(|k| format!("{k} {dir}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{key}, p.id {dir}")
 }
 
 /// The condition a Users page filter adds (fixed SQL, no input).

@@ -141,6 +141,18 @@ pub enum UserFilter {
     Drift,
 }
 
+/// The column the Users page is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UserSort {
+    #[default]
+    Name,
+    Extension,
+    Number,
+    VoiceRoute,
+    /// Where calling stands (push state, then calling on or off).
+    Calling,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PbxUserQuery {
     pub tab: UserTab,
@@ -148,6 +160,11 @@ pub struct PbxUserQuery {
     pub search: Option<String>,
     /// Only the users in this state of their calling (e.g. Fix Users: the failed ones).
     pub filter: Option<UserFilter>,
+    /// Only the users on this voice route.
+    pub voice_route: Option<VoiceRouteId>,
+    /// The order of the rows (ties are broken by id, so paging is stable).
+    pub sort: UserSort,
+    pub descending: bool,
     pub limit: u32,
     pub offset: u32,
 }
@@ -185,6 +202,7 @@ pub struct PushOutcome {
 pub struct UserCounts {
     pub active: u64,
     pub disabled: u64,
+    pub deleted: u64,
     /// Active users whose calling Microsoft holds (in sync); a failed or pending user is not
     /// counted until it is.
     pub calling_enabled: u64,

@@ -326,9 +326,9 @@ pub async fn users_page_search_tabs_and_paging(h: Arc<Harness>) {
     let q = |search: Option<&str>, tab, offset| PbxUserQuery {
         tab,
         search: search.map(Into::into),
-        filter: None,
         limit: 10,
         offset,
+        ..Default::default()
     };
     let page = s
         .list_pbx_users(e, &q(None, UserTab::Licensed, 0))
@@ -412,6 +412,41 @@ pub async fn users_page_search_tabs_and_paging(h: Arc<Harness>) {
         ..Default::default()
     };
     assert_eq!(s.list_pbx_users(e, &pending).await.unwrap().total, 9);
+    // By voice route, and sorted by any column (ties by id, so pages never overlap).
+    for (route, expect) in [(t.east.id, 30), (t.west.id, 0)] {
+        let q = PbxUserQuery {
+            voice_route: Some(route),
+            limit: 50,
+            ..Default::default()
+        };
+        assert_eq!(s.list_pbx_users(e, &q).await.unwrap().total, expect);
+    }
+    let sorted = |sort, descending, offset| PbxUserQuery {
+        sort,
+        descending,
+        limit: 10,
+        offset,
+        ..Default::default()
+    };
+    let first = s
+        .list_pbx_users(e, &sorted(UserSort::Extension, true, 0))
+        .await
+        .unwrap();
+    assert_eq!(first.items[0].user.spec.sip_user.as_str(), "2029");
+    let mut seen = std::collections::HashSet::new();
+    for offset in [0, 10, 20] {
+        for sort in [UserSort::Number, UserSort::Calling, UserSort::VoiceRoute] {
+            let page = s
+                .list_pbx_users(e, &sorted(sort, false, offset))
+                .await
+                .unwrap();
+            assert_eq!(page.items.len(), 10, "{sort:?}");
+            if sort == UserSort::Calling {
+                seen.extend(page.items.iter().map(|i| i.user.id));
+            }
+        }
+    }
+    assert_eq!(seen.len(), 30, "paging a sorted list shows every user once");
     let first = page.items[0].user.id;
     s.set_pbx_user_state(e, first, PbxUserState::Disabled, &audit("pbx_user.disable"))
         .await

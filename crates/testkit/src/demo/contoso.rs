@@ -207,9 +207,8 @@ async fn ensure_debra(
             &PbxUserQuery {
                 tab: UserTab::Disabled,
                 search: Some(facts.debra.upn.clone()),
-                filter: None,
                 limit: 1,
-                offset: 0,
+                ..Default::default()
             },
         )
         .await?

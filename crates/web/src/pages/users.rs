@@ -1,6 +1,7 @@
 //! Users: the PBX users of the enterprise by tab (Licensed / Disabled / Deleted), with search,
 //! paging and the ⋮ Actions menu.
 
+use super::user_list::{FILTERS, ListQuery, View};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{PbxUserState, PushState};
 use teamline_domain::teams_voice::PolicyType;
-use teamline_store::{PbxUserListItem, PbxUserQuery, UserFilter, UserTab};
+use teamline_store::PbxUserListItem;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,63 +40,6 @@ const MAX_ROW_POLLS: u32 = 90;
 
 /// Rows per page. Small enough to read, large enough that paging is rarely needed.
 pub const PAGE_SIZE: u32 = 50;
-
-#[derive(Debug, Deserialize, Default)]
-pub struct ListQuery {
-    #[serde(default)]
-    pub tab: Option<String>,
-    #[serde(default)]
-    pub q: Option<String>,
-    #[serde(default)]
-    pub page: Option<u32>,
-    /// A filter by where calling stands: `failed`, `pending`, `calling-off`, `drift`.
-    #[serde(default)]
-    pub state: Option<String>,
-}
-
-/// The Users page's filters by state: the query value and its label.
-pub const FILTERS: [(&str, &str); 4] = [
-    ("failed", "Failed"),
-    ("pending", "Pending"),
-    ("calling-off", "Calling off"),
-    ("drift", "Changed in Teams"),
-];
-
-fn parse_filter(s: Option<&str>) -> Option<UserFilter> {
-    match s? {
-        "failed" => Some(UserFilter::Failed),
-        "pending" => Some(UserFilter::Pending),
-        "calling-off" => Some(UserFilter::CallingOff),
-        "drift" => Some(UserFilter::Drift),
-        _ => None,
-    }
-}
-
-fn filter_key(f: Option<UserFilter>) -> &'static str {
-    match f {
-        None => "",
-        Some(UserFilter::Failed) => "failed",
-        Some(UserFilter::Pending) => "pending",
-        Some(UserFilter::CallingOff) => "calling-off",
-        Some(UserFilter::Drift) => "drift",
-    }
-}
-
-fn parse_tab(s: Option<&str>) -> UserTab {
-    match s {
-        Some("disabled") => UserTab::Disabled,
-        Some("deleted") => UserTab::Deleted,
-        _ => UserTab::Licensed,
-    }
-}
-
-fn tab_key(tab: UserTab) -> &'static str {
-    match tab {
-        UserTab::Licensed => "licensed",
-        UserTab::Disabled => "disabled",
-        UserTab::Deleted => "deleted",
-    }
-}
 
 /// A status badge: words and a colour class.
 pub struct Badge {
@@ -268,18 +212,23 @@ fn calling_badge(
     }
 }
 
+pub struct RouteOption {
+    pub id: String,
+    pub name: String,
+    pub selected: bool,
+}
+
 pub struct TabLink {
     pub label: &'static str,
+    /// How many users the tab holds (tabs only).
+    pub count: Option<u64>,
     pub href: String,
     pub current: bool,
 }
 
 /// The table part of the page, also answered alone to htmx (search as you type, paging).
 pub struct UsersTable {
-    pub tab: &'static str,
-    pub q: String,
-    /// The state filter's key (`failed`, …), empty for none.
-    pub filter: &'static str,
+    pub view: View,
     pub rows: Vec<UserRow>,
     pub total: u64,
     pub first: u64,
@@ -295,6 +244,8 @@ pub struct UsersPage {
     pub layout: Layout,
     pub tabs: Vec<TabLink>,
     pub filters: Vec<TabLink>,
+    /// The voice route filter's choices.
+    pub routes: Vec<RouteOption>,
     pub t: UsersTable,
     pub notice: Option<String>,
 }
@@ -305,51 +256,23 @@ pub struct UsersTableFragment {
     pub t: UsersTable,
 }
 
-fn href(tab: &str, q: &str, filter: &str, page: u32) -> String {
-    let mut pairs = vec![("tab", tab.to_owned())];
-    if !q.is_empty() {
-        pairs.push(("q", q.to_owned()));
-    }
-    if !filter.is_empty() {
-        pairs.push(("state", filter.to_owned()));
-    }
-    if page > 1 {
-        pairs.push(("page", page.to_string()));
-    }
-    format!(
-        "/users?{}",
-        serde_urlencoded::to_string(&pairs).unwrap_or_default()
-    )
-}
-
 pub async fn table(
     state: &AppState,
     admin: &Admin,
     query: &ListQuery,
 ) -> Result<UsersTable, PageError> {
-    let tab = parse_tab(query.tab.as_deref());
-    let q = query.q.as_deref().unwrap_or_default().trim().to_owned();
-    let page = query.page.unwrap_or(1).max(1);
-    let filter = parse_filter(query.state.as_deref());
-    let fkey = filter_key(filter);
+    let view = View::of(query);
+    let page = view.page;
     let result = state
         .store
         .list_pbx_users(
             admin.enterprise.id,
-            &PbxUserQuery {
-                tab,
-                search: Some(q.clone()).filter(|s| !s.is_empty()),
-                filter,
-                limit: PAGE_SIZE,
-                offset: (page - 1).saturating_mul(PAGE_SIZE),
-            },
+            &view.query(PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE)),
         )
         .await?;
     let first = u64::from((page - 1) * PAGE_SIZE) + 1;
     let last = first + result.items.len() as u64 - 1;
-    let key = tab_key(tab);
     Ok(UsersTable {
-        tab: key,
         rows: result
             .items
             .iter()
@@ -358,10 +281,9 @@ pub async fn table(
         total: result.total,
         first: first.min(result.total),
         last: last.min(result.total),
-        prev_href: (page > 1).then(|| href(key, &q, fkey, page - 1)),
-        next_href: (last < result.total).then(|| href(key, &q, fkey, page + 1)),
-        q,
-        filter: fkey,
+        prev_href: (page > 1).then(|| view.href(page - 1)),
+        next_href: (last < result.total).then(|| view.href(page + 1)),
+        view,
         csrf: admin.csrf.clone(),
     })
 }
@@ -377,30 +299,46 @@ async fn list(
     if headers.get("hx-target").is_some_and(|v| v == "users-table") {
         return Ok(UsersTableFragment { t }.into_response());
     }
+    let counts = state.store.user_counts(admin.enterprise.id).await?;
+    let v = &t.view;
     let tabs = [
-        ("Licensed", "licensed"),
-        ("Disabled", "disabled"),
-        ("Deleted", "deleted"),
+        ("Licensed", "licensed", counts.active),
+        ("Disabled", "disabled", counts.disabled),
+        ("Deleted", "deleted", counts.deleted),
     ]
     .into_iter()
-    .map(|(label, key)| TabLink {
+    .map(|(label, key, n)| TabLink {
         label,
-        href: href(key, &t.q, t.filter, 1),
-        current: key == t.tab,
+        count: Some(n),
+        href: v.with_tab(key).href(1),
+        current: key == v.tab,
     })
     .collect();
     let filters = std::iter::once(("", "All"))
         .chain(FILTERS)
         .map(|(key, label)| TabLink {
             label,
-            href: href(t.tab, &t.q, key, 1),
-            current: key == t.filter,
+            count: None,
+            href: v.with_state(key).href(1),
+            current: key == v.state,
+        })
+        .collect();
+    let routes = state
+        .store
+        .list_voice_routes(admin.enterprise.id)
+        .await?
+        .into_iter()
+        .map(|r| RouteOption {
+            selected: r.id.to_string() == v.route,
+            id: r.id.to_string(),
+            name: r.name.to_string(),
         })
         .collect();
     Ok(UsersPage {
         layout: admin.layout(Menu::Users),
         tabs,
         filters,
+        routes,
         t,
         notice: admin.take_flash().await?,
     }
@@ -666,14 +604,5 @@ mod tests {
         let (b, detail) = calling_badge(active, true, PushState::Failed, Some("number in use"));
         assert!(b.class.contains("badge-bad"));
         assert_eq!(detail.as_deref(), Some("number in use"));
-    }
-
-    #[test]
-    fn links_keep_tab_and_search() {
-        assert_eq!(href("disabled", "", "", 1), "/users?tab=disabled");
-        assert_eq!(
-            href("licensed", "Adele V", "failed", 3),
-            "/users?tab=licensed&q=Adele+V&state=failed&page=3"
-        );
     }
 }

@@ -14,3 +14,4 @@ mod pbx_audit;
 mod portal_truth;
 mod signin;
 mod users;
+mod users_list;

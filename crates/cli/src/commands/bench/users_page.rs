@@ -1,6 +1,7 @@
 //! `teamline bench users-page`: starts the demo stack on a fresh SQLite database, adds 20 000
 //! PBX users to Contoso, signs in through the simulated Microsoft sign-in like a browser, and
-//! times the Users page (the first page, and a search) over HTTP.
+//! times the Users page over HTTP: the first page, a search, a filtered and sorted view and its
+//! last page.
 
 use super::figures;
 use crate::commands::demo::{DemoArgs, DemoStack};
@@ -69,9 +70,29 @@ async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> 
 
     // A search that finds one user among all of them (by extension).
     let needle = 100_000 + args.users / 2;
+    let east = stack
+        .engine
+        .store()
+        .list_voice_routes(e)
+        .await?
+        .into_iter()
+        .find(|r| r.name.as_str() == "US East 2")
+        .context("the demo has no US East 2 route")?
+        .id;
+    let last_page = args.users.div_ceil(50).max(1);
     let pages = [
         ("first page", "/users".to_owned()),
         ("search", format!("/users?tab=licensed&q={needle}")),
+        // Filters and sorting in place: the users of one voice route by extension,
+        // descending; and the last page of every user so sorted (paging through all of them).
+        (
+            "filtered and sorted",
+            format!("/users?tab=licensed&route={east}&sort=extension&dir=desc"),
+        ),
+        (
+            "last page, sorted",
+            format!("/users?tab=licensed&sort=extension&dir=desc&page={last_page}"),
+        ),
     ];
     let mut results = Vec::new();
     for (what, path) in &pages {
@@ -79,6 +100,13 @@ async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> 
         let body = get(&http, &url, &cookie).await?;
         if what == &"search" && !body.contains(&format!("{needle}@contoso")) {
             bail!("the search for {needle} did not find the user");
+        }
+        // Sorted by extension, descending: the lowest extension (100000) ends the last page.
+        if what == &"last page, sorted" && !body.contains("100000@contoso") {
+            bail!(
+                "the last page of {} users does not hold extension 100000",
+                args.users
+            );
         }
         for _ in 0..10 {
             get(&http, &url, &cookie).await?;
@@ -102,6 +130,8 @@ async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> 
         "requests": args.requests,
         "first_page": {"median_ms": round(results[0].1.median_ms), "p95_ms": round(results[0].1.p95_ms)},
         "search": {"median_ms": round(results[1].1.median_ms), "p95_ms": round(results[1].1.p95_ms)},
+        "filtered_sorted": {"median_ms": round(results[2].1.median_ms), "p95_ms": round(results[2].1.p95_ms)},
+        "last_page_sorted": {"median_ms": round(results[3].1.median_ms), "p95_ms": round(results[3].1.p95_ms)},
     });
     println!("{json}");
     Ok(())
