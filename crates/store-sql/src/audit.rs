@@ -100,4 +100,25 @@ impl AuditLog for SqlStore {
             .db()?;
         Ok(rows.into_iter().map(AuditRow::into_domain).collect())
     }
+
+    async fn audit_of(
+        &self,
+        enterprise: EnterpriseId,
+        object_type: &str,
+        object_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let sql = "SELECT id, enterprise_id, at_ms, actor, action, summary, object_type, object_id, \
+                   before_json, after_json FROM audit_events \
+                   WHERE enterprise_id = $1 AND object_type = $2 AND object_id = $3 ORDER BY id DESC LIMIT $4";
+        let rows: Vec<AuditRow> = sqlx::query_as(sql)
+            .bind(enterprise.0)
+            .bind(object_type.to_owned())
+            .bind(object_id.to_owned())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+    }
 }

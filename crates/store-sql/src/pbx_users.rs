@@ -359,7 +359,12 @@ impl PbxUserStore for SqlStore {
         .await
         .db()?;
         let rows: Vec<PbxUserRow> = sqlx::query_as(sql!(
-            "{PBX_USER_SELECT} WHERE {list_filter} ORDER BY {order} LIMIT $4 OFFSET $5"
+            // The page's ids are picked from narrow rows first, so a deep page does not
+            // build (and throw away) the full rows before it.
+            "{PBX_USER_SELECT} WHERE p.id IN (SELECT p.id FROM pbx_users p \
+             LEFT JOIN teams_users t ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id \
+             LEFT JOIN voice_routes v ON v.id = p.voice_route_id \
+             WHERE {list_filter} ORDER BY {order} LIMIT $4 OFFSET $5) ORDER BY {order}"
         ))
         .bind(enterprise.0)
         .bind(state)
@@ -427,6 +432,26 @@ impl PbxUserStore for SqlStore {
         .db()?;
         c.flagged = u64::try_from(flagged).unwrap_or(0);
         Ok(c)
+    }
+
+    async fn tab_counts(&self, enterprise: EnterpriseId) -> StoreResult<[u64; 3]> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, COUNT(*) FROM pbx_users WHERE enterprise_id = $1 GROUP BY state",
+        )
+        .bind(enterprise.0)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        let mut counts = [0; 3];
+        for (state, n) in rows {
+            let slot = match state.as_str() {
+                "active" => 0,
+                "disabled" => 1,
+                _ => 2,
+            };
+            counts[slot] += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(counts)
     }
 
     async fn holder_of_extension(

@@ -16,4 +16,12 @@ pub trait AuditLog: Send + Sync + 'static {
         enterprise: Option<EnterpriseId>,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
+    /// One object's history in an enterprise (e.g. a PBX user's), newest first.
+    async fn audit_of(
+        &self,
+        enterprise: EnterpriseId,
+        object_type: &str,
+        object_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>>;
 }

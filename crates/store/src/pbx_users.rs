@@ -74,6 +74,9 @@ pub trait PbxUserStore: Send + Sync + 'static {
         query: &PbxUserQuery,
     ) -> StoreResult<Page<PbxUserListItem>>;
     async fn user_counts(&self, enterprise: EnterpriseId) -> StoreResult<UserCounts>;
+    /// The Users page's tab counts: active, disabled and deleted users (cheaper than
+    /// [`PbxUserStore::user_counts`]: the state index answers it).
+    async fn tab_counts(&self, enterprise: EnterpriseId) -> StoreResult<[u64; 3]>;
     async fn holder_of_extension(
         &self,
         location: PbxLocationId,

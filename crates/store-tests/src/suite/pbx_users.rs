@@ -468,6 +468,7 @@ pub async fn users_page_search_tabs_and_paging(h: Arc<Harness>) {
     s.delete_pbx_user(e, first, &audit("pbx_user.delete"))
         .await
         .unwrap();
+    assert_eq!(s.tab_counts(e).await.unwrap(), [29, 0, 1]);
     assert_eq!(
         s.list_pbx_users(e, &q(None, UserTab::Deleted, 0))
             .await

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod pbx;
 pub mod setup;
 pub mod troubleshoot;
+pub mod user_detail;
 pub mod user_list;
 pub mod user_move;
 pub mod users;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(users::routes())
         .merge(user_list::routes())
+        .merge(user_detail::routes())
         .merge(user_move::routes())
         .merge(setup::routes())
         .merge(troubleshoot::routes())

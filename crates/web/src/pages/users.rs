@@ -299,12 +299,12 @@ async fn list(
     if headers.get("hx-target").is_some_and(|v| v == "users-table") {
         return Ok(UsersTableFragment { t }.into_response());
     }
-    let counts = state.store.user_counts(admin.enterprise.id).await?;
+    let [active, disabled, deleted] = state.store.tab_counts(admin.enterprise.id).await?;
     let v = &t.view;
     let tabs = [
-        ("Licensed", "licensed", counts.active),
-        ("Disabled", "disabled", counts.disabled),
-        ("Deleted", "deleted", counts.deleted),
+        ("Licensed", "licensed", active),
+        ("Disabled", "disabled", disabled),
+        ("Deleted", "deleted", deleted),
     ]
     .into_iter()
     .map(|(label, key, n)| TabLink {
@@ -352,7 +352,7 @@ pub struct UserRowFragment {
 }
 
 /// A user id from the path; anything that is not one of this enterprise's users is "not found".
-fn user_id(raw: &str) -> Result<PbxUserId, PageError> {
+pub(super) fn user_id(raw: &str) -> Result<PbxUserId, PageError> {
     raw.parse().map(PbxUserId).map_err(|_| PageError::NotFound)
 }
 

@@ -196,3 +196,89 @@ async fn a_failed_user_can_be_retried_and_fix_users_lists_the_failed_ones() {
     assert!(!failed.contains("AdeleV@contoso.example"), "{failed}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_user_has_a_page_with_pairing_read_back_device_push_and_history() {
+    let app = TestApp::start().await;
+    let e = app.contoso.id;
+    let b = app.signed_in().await;
+    set_up(&app, "Adele Vance", "1000").await;
+    let adele = user_on(&app, "1000", UserTab::Licensed).await;
+    let observed = teamline_domain::teams_voice::ObservedVoice {
+        enterprise_voice: true,
+        numbers: vec!["+11000".into()],
+        policies: Default::default(),
+        // 2026-11-27 10:00 UTC
+        read_at_ms: 1_795_773_600_000,
+    };
+    app.store
+        .record_push(
+            e,
+            adele,
+            &PushOutcome {
+                push_state: PushState::Failed,
+                last_error: Some("Microsoft refused +11000: already assigned".into()),
+                observed: Some(observed),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+
+    // The Users row leads to it.
+    let (_, list) = text(b.get("/users")).await;
+    assert!(
+        list.contains(&format!(r#"href="/users/{}""#, adele.0)),
+        "{list}"
+    );
+    let (status, page) = text(b.get(&format!("/users/{}", adele.0))).await;
+    assert_eq!(status, 200, "{page}");
+    for expected in [
+        "<h1>Adele Vance</h1>",
+        "1000@contoso",
+        "US East 2",
+        // What Microsoft holds, and when it was read.
+        r#"id="read-at">Read 2026-11-27 10:00 UTC"#,
+        "Enterprise voice",
+        // The device and the last push.
+        "Device</th><td>1000</td>",
+        "Microsoft refused +11000: already assigned",
+        // Retry for a failed user, and its own history.
+        r#"id="retry""#,
+        r#"id="history""#,
+        "Adele Vance",
+    ] {
+        assert!(page.contains(expected), "missing {expected:?}: {page}");
+    }
+    let history = page.split(r#"id="history""#).nth(1).unwrap();
+    assert!(!history.contains("Nothing recorded yet"), "{history}");
+
+    // Repair for a user that is not failed: queued, and the page says so.
+    app.store
+        .record_push(e, adele, &outcome(PushState::Drift, None), None)
+        .await
+        .unwrap();
+    let (_, page) = text(b.get(&format!("/users/{}", adele.0))).await;
+    assert!(page.contains(r#"id="repair""#), "{page}");
+    let r = b
+        .post_form(&format!("/users/{}/repair", adele.0), &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, page) = text(b.get(&format!("/users/{}", adele.0))).await;
+    assert!(page.contains("Repairing Adele Vance"), "{page}");
+    assert_eq!(
+        app.store
+            .get_pbx_user(e, adele)
+            .await
+            .unwrap()
+            .user
+            .push_state,
+        PushState::Pending
+    );
+    // Another enterprise's id is not found.
+    let (status, _) = text(b.get("/users/999999")).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
