@@ -70,7 +70,19 @@ pub fn ago(now_ms: i64, at_ms: i64) -> String {
     }
 }
 
-/// `2026-03-14 09:30 UTC`.
+/// The instant as ISO 8601 in UTC, for `<time datetime>`: the page's script shows it in the
+/// admin's time zone.
+pub fn iso(at_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at_ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// `2026-03-14 09:30 UTC` (what a page shows before its script localizes it).
 pub fn timestamp(at_ms: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp(at_ms / 1000) else {
         return String::new();

@@ -103,6 +103,46 @@
     if (summary && !summary.hidden) summary.focus();
   });
 
+  // Times: the server writes UTC (<time datetime>); they are shown in the admin's time zone,
+  // the browser's unless changed with the "Times in" choice (kept in this browser).
+  var TZ_KEY = "teamline-time-zone";
+  function zone() {
+    try { return localStorage.getItem(TZ_KEY) || undefined; } catch (e) { return undefined; }
+  }
+  function localize(root) {
+    var tz = zone();
+    var fmt;
+    try {
+      fmt = new Intl.DateTimeFormat(undefined, {
+        year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+        timeZone: tz, timeZoneName: "short"
+      });
+    } catch (e) { return; }
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = fmt.format(d);
+    });
+  }
+  function fillZones() {
+    var select = document.getElementById("time-zone");
+    if (!select || select.options.length > 1 || !Intl.supportedValuesOf) return;
+    var current = zone();
+    Intl.supportedValuesOf("timeZone").forEach(function (z) {
+      var o = document.createElement("option");
+      o.value = z; o.textContent = z; o.selected = z === current;
+      select.appendChild(o);
+    });
+    select.addEventListener("change", function () {
+      try {
+        if (select.value) localStorage.setItem(TZ_KEY, select.value);
+        else localStorage.removeItem(TZ_KEY);
+      } catch (e) { /* private mode: this page only */ }
+      localize(document);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { fillZones(); localize(document); });
+  document.addEventListener("htmx:afterSettle", function (ev) { localize(ev.detail.target || document); });
+
   // Keep aria-expanded in step with the options htmx swapped in.
   document.addEventListener("htmx:afterSwap", function (ev) {
     var list = ev.detail.target;

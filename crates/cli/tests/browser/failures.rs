@@ -138,7 +138,8 @@ async fn missing_users_explained(ctx: &Ctx) -> Result<()> {
     b.click("#sync-teams-users").await?;
     b.wait_gone("#sync-progress").await?;
     b.find("#sync-teams-users").await?;
-    b.wait_text("#sync-status", "Last sync: Synced").await?;
+    b.wait_text("#sync-status", "Last sync: ").await?;
+    b.wait_text("#sync-status", "Synced").await?;
     Ok(())
 }
 

@@ -13,3 +13,4 @@ mod failures;
 mod phone;
 mod screenshots;
 mod seed_article;
+mod time_zone;

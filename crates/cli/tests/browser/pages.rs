@@ -75,7 +75,7 @@ pub fn row(name: &str) -> String {
 /// Waits until the row's change is no longer on its way to Microsoft, and returns the
 /// Calling badge's words.
 pub async fn settled_calling_state(b: &Browser, name: &str) -> Result<String> {
-    let badge = format!("{}/td[5]/span[1]", row(name));
+    let badge = format!("{}/td[@data-label='Calling']/span[1]", row(name));
     let started = std::time::Instant::now();
     loop {
         let seen = match b.find_xpath(&badge).await {

@@ -66,7 +66,7 @@ async fn seed_article_for_adele(ctx: &Ctx) -> Result<()> {
     // 12. Navigate back to the Dashboard. 13. Sync Teams Users if the item is there.
     menu(b, "Dashboard").await?;
     b.find("#action-items").await?;
-    let sync = "//div[@id='live']//button[normalize-space()='Sync Teams Users']";
+    let sync = "//section[@id='action-items']//button[normalize-space()='Sync Teams Users']";
     if b.exists_xpath(sync).await? {
         b.click_xpath(sync).await?;
         b.wait_gone("#sync-progress").await?;
@@ -97,7 +97,10 @@ async fn seed_article_for_adele(ctx: &Ctx) -> Result<()> {
         .await?;
     }
     b.wait_text(
-        &format!("#{} td:nth-child(6)", row_id(ctx, "Adele Vance").await?),
+        &format!(
+            "#{} td[data-label='Microsoft (read back)']",
+            row_id(ctx, "Adele Vance").await?
+        ),
         "Enterprise voice on",
     )
     .await?;

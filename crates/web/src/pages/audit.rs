@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::views::{Layout, Menu, ago, timestamp};
+use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -21,6 +21,7 @@ pub const SHOWN: u32 = 500;
 pub struct EventRow {
     pub when: String,
     pub at: String,
+    pub iso: String,
     pub who: String,
     pub action: String,
     pub summary: String,
@@ -55,6 +56,7 @@ async fn page(State(state): State<AppState>, admin: Admin) -> Result<AuditPage, 
         .map(|e| EventRow {
             when: ago(now, e.at_ms),
             at: timestamp(e.at_ms),
+            iso: iso(e.at_ms),
             who: e.actor.to_string(),
             action: e.action,
             summary: e.summary,

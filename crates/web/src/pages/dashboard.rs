@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
-use crate::views::{Layout, Menu, ago, timestamp};
+use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
 pub struct ActivityRow {
     pub when: String,
     pub at: String,
+    pub iso: String,
     pub who: String,
     pub summary: String,
 }
@@ -189,6 +190,7 @@ async fn dashboard(
         .map(|e| ActivityRow {
             when: ago(now, e.at_ms),
             at: timestamp(e.at_ms),
+            iso: iso(e.at_ms),
             who: e.actor.to_string(),
             summary: e.summary.clone(),
         })

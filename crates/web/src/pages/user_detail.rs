@@ -6,7 +6,7 @@ use super::users::{UserRow, user_id};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::views::{Layout, Menu, ago, timestamp};
+use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -32,6 +32,7 @@ pub struct Fact {
 
 pub struct HistoryRow {
     pub at: String,
+    pub iso: String,
     pub when: String,
     pub who: String,
     pub summary: String,
@@ -199,6 +200,7 @@ async fn detail(
             .into_iter()
             .map(|h| HistoryRow {
                 at: timestamp(h.at_ms),
+                iso: iso(h.at_ms),
                 when: ago(now, h.at_ms),
                 who: h.actor.to_string(),
                 summary: h.summary,
