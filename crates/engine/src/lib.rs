@@ -28,3 +28,5 @@ pub use error::{EngineError, SaveError};
 pub use pbx::{ApiConnector, DeviceOption, PbxConnector, PbxService};
 /// Test connection's report, as the PBX client gives it.
 pub use teamline_pbx::{Check as PbxCheck, CheckStatus as PbxCheckStatus, ConnectionReport};
+/// Which hosts PBX APIs may be on (the operator's choice; see [`ApiConnector`]).
+pub use teamline_pbx::NetworkPolicy as PbxNetworkPolicy;

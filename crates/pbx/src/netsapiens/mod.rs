@@ -15,7 +15,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-pub use settings::{CredentialScope, NetSapiensAuth, NetSapiensSettings, RetryPolicy, Timeouts};
+pub use settings::{
+    CredentialScope, NetSapiensAuth, NetSapiensSettings, RetryPolicy, Timeouts, api_root,
+};
 
 use crate::error::PbxError;
 use crate::model::{Device, EmergencyAddress, Extension, NewDevice, NewEmergencyAddress};

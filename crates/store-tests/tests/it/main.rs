@@ -33,6 +33,8 @@ stories!(
     enterprises: [enterprises_register_and_consent],
     secrets: [
         pbx_location_secrets_are_encrypted_and_write_only,
+        stored_secrets_stay_bound_to_their_endpoint,
+        a_sip_domain_belongs_to_one_enterprise,
         key_rotation_reencrypts_secrets,
     ],
     pbx_users: [
