@@ -52,6 +52,6 @@ stories!(
         jobs_expired_lease_is_reclaimed,
         two_runners_run_every_job_exactly_once,
     ],
-    sessions: [sessions_expire],
+    sessions: [sessions_expire, sealed_values_open_only_for_their_purpose],
     platform: [health_and_accounts],
 );
