@@ -44,6 +44,7 @@ pub struct TestAppBuilder {
     public_url: Option<String>,
     worker: Option<String>,
     first_sync: FirstSync,
+    web: teamline_web::WebOptions,
 }
 
 impl TestAppBuilder {
@@ -84,6 +85,13 @@ impl TestAppBuilder {
 
     pub fn first_sync(mut self, first_sync: FirstSync) -> Self {
         self.first_sync = first_sync;
+        self
+    }
+
+    /// How the portal serves HTTP (time limits, `/metrics`), as `teamline serve`'s flags set
+    /// it.
+    pub fn web_options(mut self, options: teamline_web::WebOptions) -> Self {
+        self.web = options;
         self
     }
 
@@ -137,7 +145,8 @@ impl TestAppBuilder {
             engine.clone(),
             teamline_web::metrics::install(),
             public_url,
-        );
+        )
+        .with_options(self.web);
         let server = tokio::spawn(teamline_web::serve(
             listener,
             state,
@@ -203,6 +212,7 @@ impl TestApp {
             public_url: None,
             worker: None,
             first_sync: FirstSync::Required,
+            web: teamline_web::WebOptions::default(),
         }
     }
 
