@@ -92,7 +92,7 @@ impl SqlStore {
 
     /// Refuses a SIP domain another PBX location of the platform already uses: another
     /// enterprise's (without saying whose) or another location of this enterprise.
-    async fn check_sip_domain_free(
+    async fn sip_domain_free_on(
         &self,
         conn: &mut sqlx::AnyConnection,
         enterprise: EnterpriseId,
@@ -142,7 +142,7 @@ impl PbxLocationStore for SqlStore {
             self.encrypt_auth(enterprise, auth, &s.credential_binding())?;
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        self.check_sip_domain_free(&mut tx, enterprise, &s.sip_domain, None)
+        self.sip_domain_free_on(&mut tx, enterprise, &s.sip_domain, None)
             .await?;
         let row: PbxLocationRow = sqlx::query_as(sql!(
             "INSERT INTO pbx_locations (enterprise_id, name, pbx_type, dns_lookup, sip_domain, proxy, \
@@ -216,7 +216,7 @@ impl PbxLocationStore for SqlStore {
                 message: secrets_needed_again(changed, field),
             });
         }
-        self.check_sip_domain_free(&mut tx, enterprise, &s.sip_domain, Some(id))
+        self.sip_domain_free_on(&mut tx, enterprise, &s.sip_domain, Some(id))
             .await?;
         sqlx::query(
             "UPDATE pbx_locations SET name = $1, pbx_type = $2, dns_lookup = $3, sip_domain = $4, proxy = $5, \
@@ -299,6 +299,17 @@ impl PbxLocationStore for SqlStore {
         .await
         .db()?;
         rows.into_iter().map(PbxLocationRow::into_domain).collect()
+    }
+
+    async fn check_sip_domain_free(
+        &self,
+        enterprise: EnterpriseId,
+        domain: &SipDomain,
+        except: Option<PbxLocationId>,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.db()?;
+        self.sip_domain_free_on(&mut conn, enterprise, domain, except)
+            .await
     }
 
     async fn pbx_location_auth(

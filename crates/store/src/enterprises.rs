@@ -4,6 +4,7 @@ use teamline_domain::audit::Audit;
 use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId, ResellerId, VoiceRouteId};
 use teamline_domain::pbx_location::{BoundPbxAuth, PbxLocation, PbxLocationCommand};
+use teamline_domain::sip::SipDomain;
 use teamline_domain::voice_route::{NewVoiceRoute, VoiceRoute, VoiceRouteState};
 
 /// Enterprises: their registration with a Microsoft 365 tenant, state and consents.
@@ -88,6 +89,14 @@ pub trait PbxLocationStore: Send + Sync + 'static {
         id: PbxLocationId,
     ) -> StoreResult<PbxLocation>;
     async fn list_pbx_locations(&self, enterprise: EnterpriseId) -> StoreResult<Vec<PbxLocation>>;
+    /// Refuses (a conflict naming "SIP Domain") a SIP domain that another PBX location of the
+    /// platform uses: another enterprise's, or another of this enterprise's than `except`.
+    async fn check_sip_domain_free(
+        &self,
+        enterprise: EnterpriseId,
+        domain: &SipDomain,
+        except: Option<PbxLocationId>,
+    ) -> StoreResult<()>;
     /// Decrypts the location's API credentials (for the PBX client only), with what they were
     /// saved for: the client must not send them anywhere else.
     async fn pbx_location_auth(

@@ -244,6 +244,10 @@ impl PbxService {
         .map_err(SaveError::Fields)?;
         self.check_settings(&cmd.settings)
             .map_err(SaveError::Fields)?;
+        // Not even a test on another enterprise's domain (a reseller-wide key would reach it).
+        self.store
+            .check_sip_domain_free(e, &cmd.settings.sip_domain, location)
+            .await?;
         let credentials = match (cmd.auth, location) {
             (Some(auth), _) => BoundPbxAuth {
                 auth,
