@@ -11,6 +11,9 @@ use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
 use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore};
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
