@@ -13,11 +13,13 @@ pub mod fixtures;
 pub mod schema;
 pub mod suite;
 
+use sqlx::migrate::Migrator;
 use std::path::PathBuf;
 use std::sync::Arc;
 use teamline_store::crypto::{EncryptionKey, Keyring};
-use teamline_store::{Clock, ManualClock, Store};
+use teamline_store::{Clock, ManualClock, Store, StoreResult};
 use teamline_store_postgres::testing::PgDatabase;
+use teamline_store_sql::migrations::EditedMigration;
 
 /// Where a test's database lives, so stories can reopen it or read its raw bytes.
 pub enum Db {
@@ -70,19 +72,73 @@ impl Harness {
 
     /// Another store on the same database (a second instance, or a restart with other keys).
     pub async fn reopen(&self, keyring: Keyring) -> Arc<dyn Store> {
+        self.try_reopen(keyring).await.unwrap()
+    }
+
+    /// Opens the database again as Teamline starts up (migrations included), or says why not.
+    pub async fn try_reopen(&self, keyring: Keyring) -> StoreResult<Arc<dyn Store>> {
         let clock: Arc<dyn Clock> = self.clock.clone();
+        Ok(match &self.db {
+            Db::Sqlite { path, .. } => {
+                Arc::new(teamline_store_sqlite::open(path, Arc::new(keyring), clock).await?)
+            }
+            Db::Postgres(PgDatabase { url, .. }) => {
+                Arc::new(teamline_store_postgres::open(url, Arc::new(keyring), clock).await?)
+            }
+        })
+    }
+
+    /// This backend's migrations and the applied ones edited since (see
+    /// `teamline_store_sql::migrations`).
+    pub fn migrations(&self) -> (&'static Migrator, &'static [EditedMigration]) {
         match &self.db {
-            Db::Sqlite { path, .. } => Arc::new(
-                teamline_store_sqlite::open(path, Arc::new(keyring), clock)
-                    .await
-                    .unwrap(),
+            Db::Sqlite { .. } => (
+                &teamline_store_sqlite::MIGRATOR,
+                teamline_store_sqlite::EDITED_MIGRATIONS,
             ),
-            Db::Postgres(PgDatabase { url, .. }) => Arc::new(
-                teamline_store_postgres::open(url, Arc::new(keyring), clock)
-                    .await
-                    .unwrap(),
+            Db::Postgres(_) => (
+                &teamline_store_postgres::MIGRATOR,
+                teamline_store_postgres::EDITED_MIGRATIONS,
             ),
         }
+    }
+
+    /// The checksum sqlx recorded for an applied migration.
+    pub async fn recorded_checksum(&self, version: i64) -> Vec<u8> {
+        use sqlx::Connection;
+        let sql = "SELECT checksum FROM _sqlx_migrations WHERE version = $1";
+        let (checksum,): (Vec<u8>,) = match &self.db {
+            Db::Sqlite { path, .. } => {
+                let mut c = sqlite_connection(path).await;
+                sqlx::query_as(sql).bind(version).fetch_one(&mut c).await
+            }
+            Db::Postgres(PgDatabase { url, .. }) => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query_as(sql).bind(version).fetch_one(&mut c).await
+            }
+        }
+        .unwrap();
+        checksum
+    }
+
+    /// Records another checksum for an applied migration, as a database migrated with another
+    /// version of the file has it.
+    pub async fn record_checksum(&self, version: i64, checksum: &[u8]) {
+        use sqlx::Connection;
+        let sql = "UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2";
+        let updated = match &self.db {
+            Db::Sqlite { path, .. } => {
+                let mut c = sqlite_connection(path).await;
+                let q = sqlx::query(sql).bind(checksum).bind(version);
+                q.execute(&mut c).await.map(|r| r.rows_affected())
+            }
+            Db::Postgres(PgDatabase { url, .. }) => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                let q = sqlx::query(sql).bind(checksum).bind(version);
+                q.execute(&mut c).await.map(|r| r.rows_affected())
+            }
+        };
+        assert_eq!(updated.unwrap(), 1, "migration {version} is applied");
     }
 
     /// Everything the database holds, as text, to prove secrets are not stored in clear.
@@ -131,10 +187,7 @@ impl Harness {
         use sqlx::Connection;
         let result = match &self.db {
             Db::Sqlite { path, .. } => {
-                let mut c =
-                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                        .await
-                        .unwrap();
+                let mut c = sqlite_connection(path).await;
                 sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(&mut c)
                     .await
@@ -158,6 +211,13 @@ impl Harness {
             db.drop_database().await;
         }
     }
+}
+
+async fn sqlite_connection(path: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap()
 }
 
 /// A keyring with a given key byte, for rotation stories.
