@@ -1,0 +1,6 @@
+//! The gateway crate's integration tests: real Kamailio processes (the gateway and the
+//! stand-in PBX registrar), sipp as a misbehaving registrar, Knot DNS as the PBX's DNS. None
+//! of them is skipped: a missing tool fails the test with what to install.
+
+mod harness;
+mod supervisor;
