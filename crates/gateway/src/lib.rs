@@ -12,5 +12,6 @@
 //! bound to loopback or a private address.
 
 pub mod config;
+pub mod registration;
 pub mod rpc;
 pub mod supervisor;
