@@ -12,6 +12,8 @@
 //! bound to loopback or a private address.
 
 pub mod config;
+pub mod dns;
+pub mod reconcile;
 pub mod registration;
 pub mod rpc;
 pub mod supervisor;
