@@ -16,4 +16,5 @@ pub mod dns;
 pub mod reconcile;
 pub mod registration;
 pub mod rpc;
+pub mod service;
 pub mod supervisor;

@@ -139,8 +139,8 @@ impl LastReply {
 pub struct Observed<'a> {
     pub record: &'a UacRecordState,
     pub last_reply: Option<&'a LastReply>,
-    /// A REGISTER was sent and no final answer came back (yet).
-    pub awaiting_answer: bool,
+    /// Unix time a REGISTER was sent that has no final answer (yet).
+    pub awaiting_since: Option<i64>,
 }
 
 fn unix(secs: i64) -> SystemTime {
@@ -189,12 +189,24 @@ pub fn observe(o: &Observed<'_>) -> RegistrationState {
         },
     };
     if flags.ongoing() {
-        // A refresh or a retry is in flight: the last answer still says how things stand.
-        return o
-            .last_reply
-            .map_or(RegistrationState::Registering, from_reply);
+        // A refresh or a retry is in flight: the last answer still says how things stand —
+        // unless that answer was a 200 that had run out when this REGISTER left, which means
+        // the attempts in between went unanswered.
+        return match o.last_reply {
+            Some(last)
+                if last.reply.code == 200
+                    && o.awaiting_since
+                        .is_some_and(|sent| sent >= last.at + i64::from(rec.expires)) =>
+            {
+                RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
+                    target: proxy_host(&rec.auth_proxy),
+                })
+            }
+            Some(last) => from_reply(last),
+            None => RegistrationState::Registering,
+        };
     }
-    if o.awaiting_answer {
+    if o.awaiting_since.is_some() {
         return RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
             target: proxy_host(&rec.auth_proxy),
         });
@@ -237,7 +249,7 @@ mod tests {
         observe(&Observed {
             record: &record(flags, 5_000),
             last_reply: last,
-            awaiting_answer: awaiting,
+            awaiting_since: awaiting.then_some(4_500),
         })
     }
 
@@ -256,8 +268,15 @@ mod tests {
             }
         );
         // During a refresh uac_reg clears "online": still registered.
-        let refreshing = state(INIT | UacFlags::ONGOING, Some(&last), false);
+        let refreshing = state(INIT | UacFlags::ONGOING, Some(&last), true);
         assert_eq!(refreshing.kind(), "registered");
+        // A retry long after the registration ran out: the attempts before it went unanswered.
+        let retry = observe(&Observed {
+            record: &record(INIT | UacFlags::ONGOING, 9_000),
+            last_reply: Some(&last),
+            awaiting_since: Some(4_400 + 600),
+        });
+        assert_eq!(retry.kind(), "pbx_unreachable");
     }
 
     #[test]

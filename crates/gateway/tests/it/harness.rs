@@ -93,3 +93,125 @@ pub fn crash(pgid: u32) {
     let pid = rustix::process::Pid::from_raw(pgid as i32).expect("a pid");
     let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
 }
+
+// ----- the stand-in PBX -----
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use teamline_domain::device::DeviceAuthId;
+use teamline_domain::ids::EnterpriseId;
+use teamline_domain::pbx_location::DnsLookup;
+use teamline_domain::phone::PhoneNumber;
+use teamline_domain::sip::{ProxyHost, SipDomain};
+use teamline_gateway::dns::{DnsSettings, PbxResolver};
+use teamline_gateway::registration::DesiredRegistration;
+use teamline_gateway::service::RegistrationService;
+use teamline_sim::netsapiens::NetSapiensSim;
+use teamline_sim::netsapiens::registrar::Registrar;
+
+pub const CONTOSO: &str = "contoso";
+pub const SBC_FQDN: &str = "contoso.sbc.example.net";
+
+/// The simulated NetSapiens PBX (Contoso) with its SIP registrar on random loopback ports.
+pub struct Pbx {
+    pub sim: NetSapiensSim,
+    pub registrar: Registrar,
+}
+
+impl Pbx {
+    pub async fn start(dir: &Path) -> Pbx {
+        require_kamailio();
+        let sim = NetSapiensSim::new().seed_contoso();
+        let sip = SocketAddr::new(LOCALHOST, free_port());
+        let registrar = Registrar::start(sim.clone(), sip, free_port(), &dir.join("registrar"))
+            .await
+            .expect("the stand-in PBX registrar starts");
+        Pbx { sim, registrar }
+    }
+
+    pub fn password(&self, device: &str) -> String {
+        self.sim
+            .device_password(CONTOSO, device)
+            .expect("the device exists on the simulated PBX")
+    }
+
+    /// The PBX location's proxy as an A-record proxy with an explicit port (no DNS needed).
+    pub fn proxy(&self) -> ProxyHost {
+        ProxyHost::parse(&self.registrar.sip_addr().to_string()).unwrap()
+    }
+}
+
+/// What Teamline would want for Contoso's `device` paired with `number`.
+pub fn desired(
+    device: &str,
+    number: &str,
+    password: &str,
+    proxy: ProxyHost,
+    lookup: DnsLookup,
+) -> DesiredRegistration {
+    DesiredRegistration::new(
+        EnterpriseId(1),
+        PhoneNumber::parse(number).unwrap(),
+        SBC_FQDN,
+        DeviceAuthId::parse(device).unwrap(),
+        SipDomain::parse(CONTOSO).unwrap(),
+        SecretString::from(password.to_owned()),
+        proxy,
+        lookup,
+    )
+}
+
+pub fn service(node: &GatewayNode, dns: DnsSettings) -> RegistrationService {
+    RegistrationService::new(
+        RpcClient::new(&node.settings.rpc).unwrap(),
+        PbxResolver::new(&dns).unwrap(),
+    )
+}
+
+/// Waits (reconciling between looks) until `check` holds; fails with the last value seen.
+pub async fn eventually<T, E, F, Fut>(svc: &RegistrationService, what: &str, mut check: F) -> T
+where
+    E: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let _ = svc.reconcile().await;
+        match check().await {
+            Ok(v) => return v,
+            Err(last) if std::time::Instant::now() > deadline => {
+                panic!("{what} did not happen within 60 s; last seen: {last:?}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The state `kind` of one handle.
+pub async fn kind_of(
+    svc: &RegistrationService,
+    id: &teamline_gateway::registration::RegistrationId,
+) -> String {
+    svc.status()
+        .await
+        .into_iter()
+        .find(|s| &s.id == id)
+        .map(|s| s.state.kind().to_owned())
+        .unwrap_or_default()
+}
+
+/// Waits until the handle's state is `kind` (reconciling meanwhile).
+pub async fn wait_kind(
+    svc: &RegistrationService,
+    id: &teamline_gateway::registration::RegistrationId,
+    kind: &str,
+) {
+    eventually(svc, kind, || async {
+        let k = kind_of(svc, id).await;
+        if k == kind { Ok(()) } else { Err(k) }
+    })
+    .await
+}

@@ -3,4 +3,5 @@
 //! of them is skipped: a missing tool fails the test with what to install.
 
 mod harness;
+mod registration;
 mod supervisor;

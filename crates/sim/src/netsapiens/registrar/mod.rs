@@ -68,7 +68,9 @@ pub enum RegistrarError {
         "the simulated PBX registrar needs Kamailio ({0}); run scripts/test.sh or `apt-get install kamailio`"
     )]
     Spawn(std::io::Error),
-    #[error("the simulated PBX registrar did not answer its RPC within 20 s; see {log}")]
+    #[error(
+        "the simulated PBX registrar did not answer its RPC within 20 s; the end of its log:\n{log}"
+    )]
     NotReady { log: String },
     #[error("the simulated PBX registrar's files could not be written in {dir}: {source}")]
     Files {
@@ -109,6 +111,8 @@ struct RegistrarCfg<'a> {
     sip_port: u16,
     rpc_port: u16,
     min_expires_on_423: u32,
+    /// What an unknown device is checked against: random, so nobody can answer it.
+    unknown_device_password: String,
 }
 
 /// A running registrar, kept in step with a [`NetSapiensSim`]. Dropping it kills Kamailio.
@@ -157,6 +161,7 @@ impl Registrar {
             sip_port: sip.port(),
             rpc_port,
             min_expires_on_423: MIN_EXPIRES_ON_423,
+            unknown_device_password: super::state::generate_password(&mut rand::rng()),
         }
         .render()?;
         std::fs::write(dir.join("registrar.cfg"), cfg).map_err(files)?;
@@ -247,8 +252,10 @@ impl Inner {
         let ready = self.rpc.wait_ready(Duration::from_secs(20)).await;
         if !ready {
             p.kill().await;
+            let log = std::fs::read_to_string(self.dir.join("registrar.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
             return Err(RegistrarError::NotReady {
-                log: self.dir.join("registrar.log").display().to_string(),
+                log: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             });
         }
         *self.process.lock().await = Some(p);

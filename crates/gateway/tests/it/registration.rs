@@ -1,0 +1,159 @@
+//! Device handles registering to the stand-in PBX registrar (a real Kamailio), through the
+//! gateway (a real Kamailio), as the registration service drives it.
+
+use std::time::SystemTime;
+
+use teamline_domain::pbx_location::DnsLookup;
+use teamline_gateway::dns::DnsSettings;
+use teamline_gateway::registration::RegistrationState;
+
+use crate::harness::{GatewayNode, Pbx, desired, eventually, service, wait_kind};
+
+#[tokio::test]
+async fn a_device_handle_registers_and_the_registrar_holds_the_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let pbx = Pbx::start(dir.path()).await;
+    let node = GatewayNode::start(dir.path()).await;
+    let svc = service(&node, DnsSettings::default());
+    let adele = desired(
+        "1000tm",
+        "+11000",
+        &pbx.password("1000tm"),
+        pbx.proxy(),
+        DnsLookup::A,
+    );
+    svc.upsert(adele.clone());
+
+    let state = eventually(&svc, "1000tm registered", || async {
+        let s = svc.status().await.remove(0).state;
+        match s {
+            RegistrationState::Registered { .. } => Ok(s),
+            other => Err(other),
+        }
+    })
+    .await;
+    let RegistrationState::Registered {
+        since,
+        target,
+        expires_at,
+    } = state
+    else {
+        unreachable!()
+    };
+    let now = SystemTime::now();
+    assert!(since <= now && expires_at > now, "{since:?} {expires_at:?}");
+    assert_eq!(target, pbx.registrar.sip_addr().to_string());
+
+    // The PBX's registrar holds the binding: 1000tm@contoso → the gateway, with the
+    // registration's id as the Contact user (what the PBX will send calls to).
+    let bindings = pbx.registrar.bindings().await.unwrap();
+    let b = bindings
+        .iter()
+        .find(|b| b.aor == "1000tm@contoso")
+        .expect("a binding for 1000tm");
+    let gw = node.settings.contact_address();
+    assert_eq!(b.contact, format!("sip:{}@{gw}", adele.id));
+    assert!(b.user_agent.contains("Teamline"), "{b:?}");
+
+    // Disable Calling: the handle is un-registered at the PBX and forgotten by Kamailio.
+    svc.remove(&adele.id);
+    eventually(&svc, "the binding removed", || async {
+        let left = pbx.registrar.bindings().await.unwrap();
+        let records = node.rpc.uac_reg_dump().await.unwrap().len();
+        if left.iter().all(|b| b.aor != "1000tm@contoso") && records == 0 {
+            Ok(())
+        } else {
+            Err((left, records))
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_an_authentication_failure_with_the_registrar_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let pbx = Pbx::start(dir.path()).await;
+    let node = GatewayNode::start(dir.path()).await;
+    let svc = service(&node, DnsSettings::default());
+    let wrong = desired(
+        "1001tm",
+        "+11001",
+        "NotThePassword1",
+        pbx.proxy(),
+        DnsLookup::A,
+    );
+    svc.upsert(wrong.clone());
+    let state = eventually(&svc, "1001tm refused", || async {
+        let s = svc.status().await.remove(0).state;
+        match s {
+            RegistrationState::AuthenticationFailed { .. } => Ok(s),
+            other => Err(other),
+        }
+    })
+    .await;
+    let RegistrationState::AuthenticationFailed { reply } = &state else {
+        unreachable!()
+    };
+    assert_eq!(reply.code, 401);
+    assert!(state.last_error().unwrap().contains("401"));
+    assert!(pbx.registrar.bindings().await.unwrap().is_empty());
+
+    // The right password (re-read from the PBX) replaces the record, and it registers.
+    svc.upsert(desired(
+        "1001tm",
+        "+11001",
+        &pbx.password("1001tm"),
+        pbx.proxy(),
+        DnsLookup::A,
+    ));
+    wait_kind(&svc, &wrong.id, "registered").await;
+}
+
+#[tokio::test]
+async fn a_stopped_registrar_is_pbx_unreachable_and_registration_returns_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let pbx = Pbx::start(dir.path()).await;
+    let mut settings = crate::harness::gateway_settings(dir.path());
+    // Re-register often so that the outage is noticed quickly.
+    settings.registrations.timer_interval_secs = 1;
+    let node = GatewayNode::start_with(settings, dir.path()).await;
+    let svc = service(&node, DnsSettings::default());
+    let mut adele = desired(
+        "1000tm",
+        "+11000",
+        &pbx.password("1000tm"),
+        pbx.proxy(),
+        DnsLookup::A,
+    );
+    adele.expires_secs = 5;
+    svc.upsert(adele.clone());
+    wait_kind(&svc, &adele.id, "registered").await;
+
+    pbx.registrar.stop().await;
+    let state = eventually(&svc, "PBX unreachable", || async {
+        let s = svc.status().await.remove(0).state;
+        match s {
+            RegistrationState::PbxUnreachable(_) => Ok(s),
+            other => Err(other),
+        }
+    })
+    .await;
+    assert!(
+        state
+            .last_error()
+            .unwrap()
+            .contains(&pbx.registrar.sip_addr().to_string())
+    );
+
+    // The PBX comes back (with no bindings, as after a reboot): uac_reg retries by itself.
+    pbx.registrar.restart().await.unwrap();
+    wait_kind(&svc, &adele.id, "registered").await;
+    assert!(
+        pbx.registrar
+            .bindings()
+            .await
+            .unwrap()
+            .iter()
+            .any(|b| b.aor == "1000tm@contoso")
+    );
+}
