@@ -165,6 +165,20 @@ impl RpcClient {
             detail: describe_transport_error(&e),
         })?;
         let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| RpcError::Unreachable {
+            url: self.url.clone(),
+            detail: describe_transport_error(&e),
+        })?;
+        // jsonrpcs answers a fault with the fault's code as HTTP status too (404, 409, 500):
+        // the body says what it is.
+        let env = serde_json::from_slice::<Envelope>(&bytes);
+        if let Ok(Envelope { error: Some(f), .. }) = env {
+            return Err(RpcError::Fault {
+                method,
+                code: f.code,
+                message: f.message,
+            });
+        }
         if !status.is_success() {
             return Err(RpcError::Http {
                 url: self.url.clone(),
@@ -179,21 +193,10 @@ impl RpcClient {
                 },
             });
         }
-        let bytes = resp.bytes().await.map_err(|e| RpcError::Unreachable {
-            url: self.url.clone(),
-            detail: describe_transport_error(&e),
-        })?;
-        let env: Envelope = serde_json::from_slice(&bytes).map_err(|e| RpcError::Decode {
+        let env = env.map_err(|e| RpcError::Decode {
             method,
             detail: format!("not a JSON-RPC answer: {e}"),
         })?;
-        if let Some(f) = env.error {
-            return Err(RpcError::Fault {
-                method,
-                code: f.code,
-                message: f.message,
-            });
-        }
         Ok(env.result.unwrap_or(Value::Null))
     }
 

@@ -132,9 +132,29 @@ impl Pbx {
     }
 
     pub fn password(&self, device: &str) -> String {
+        self.password_in(CONTOSO, device)
+    }
+
+    pub fn password_in(&self, domain: &str, device: &str) -> String {
         self.sim
-            .device_password(CONTOSO, device)
+            .device_password(domain, device)
             .expect("the device exists on the simulated PBX")
+    }
+
+    /// A handle for each of Contoso's desk devices 1000–1019.
+    pub fn contoso_desk_handles(&self) -> Vec<DesiredRegistration> {
+        (1000..1020)
+            .map(|ext| {
+                let dev = ext.to_string();
+                desired(
+                    &dev,
+                    &format!("+1{ext}"),
+                    &self.password(&dev),
+                    self.proxy(),
+                    DnsLookup::A,
+                )
+            })
+            .collect()
     }
 
     /// The PBX location's proxy as an A-record proxy with an explicit port (no DNS needed).
@@ -151,12 +171,24 @@ pub fn desired(
     proxy: ProxyHost,
     lookup: DnsLookup,
 ) -> DesiredRegistration {
+    desired_in(CONTOSO, device, number, password, proxy, lookup)
+}
+
+/// [`desired`] for a device of another PBX domain.
+pub fn desired_in(
+    domain: &str,
+    device: &str,
+    number: &str,
+    password: &str,
+    proxy: ProxyHost,
+    lookup: DnsLookup,
+) -> DesiredRegistration {
     DesiredRegistration::new(
         EnterpriseId(1),
         PhoneNumber::parse(number).unwrap(),
         SBC_FQDN,
         DeviceAuthId::parse(device).unwrap(),
-        SipDomain::parse(CONTOSO).unwrap(),
+        SipDomain::parse(domain).unwrap(),
         SecretString::from(password.to_owned()),
         proxy,
         lookup,
@@ -212,6 +244,29 @@ pub async fn wait_kind(
     eventually(svc, kind, || async {
         let k = kind_of(svc, id).await;
         if k == kind { Ok(()) } else { Err(k) }
+    })
+    .await
+}
+
+/// Every wanted handle's state, by kind, e.g. `{"registered": 20}`.
+pub async fn kinds(svc: &RegistrationService) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in svc.status().await {
+        *out.entry(s.state.kind().to_owned()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// Waits until every wanted handle is registered.
+pub async fn wait_all_registered(svc: &RegistrationService) {
+    let want = svc.desired_ids().len();
+    eventually(svc, "every handle registered", || async {
+        let k = kinds(svc).await;
+        if k.get("registered") == Some(&want) {
+            Ok(())
+        } else {
+            Err(k)
+        }
     })
     .await
 }
