@@ -249,6 +249,18 @@ impl GatewaySettings {
                 problem: "must be at least 1 second (0 would stop retrying a handle after its first failure)".to_owned(),
             });
         }
+        // uac_reg sends a new REGISTER for a record whose REGISTER has been in flight for
+        // longer than the retry interval: with a retry interval not above the timeout, an
+        // unanswered record is re-sent before it times out and never shows as failed.
+        if u128::from(t.retry_interval_secs) * 1000 < t.register_timeout_ms() + 1000 {
+            return Err(ConfigError::Invalid {
+                setting: "registration retry interval",
+                problem: format!(
+                    "must be at least 1 s longer than the REGISTER timeout ({} ms)",
+                    t.register_timeout_ms()
+                ),
+            });
+        }
         if t.register_timeout < Duration::from_millis(500) {
             return Err(ConfigError::Invalid {
                 setting: "REGISTER timeout",

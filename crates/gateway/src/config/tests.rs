@@ -114,3 +114,14 @@ fn ipv6_listeners_are_bracketed() {
     let l = Listener::udp("2001:db8::5".parse().unwrap(), 5060);
     assert_eq!(l.kamailio_socket(), "udp:[2001:db8::5]:5060");
 }
+
+#[test]
+fn a_retry_interval_within_the_register_timeout_is_refused() {
+    let mut s = settings("127.0.0.1".parse().unwrap());
+    s.registrations.register_timeout = std::time::Duration::from_secs(5);
+    s.registrations.retry_interval_secs = 5;
+    let err = s.render().unwrap_err().to_string();
+    assert!(err.contains("longer than the REGISTER timeout"), "{err}");
+    s.registrations.retry_interval_secs = 6;
+    assert!(s.render().is_ok());
+}

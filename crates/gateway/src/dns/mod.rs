@@ -3,9 +3,10 @@
 //! into each registration's `auth_proxy`, so Kamailio needs no DNS of its own.
 //!
 //! Answers are kept until their TTL runs out. A target that does not answer is reported with
-//! [`PbxResolver::report_unreachable`] and skipped (the next target in order is used) until
-//! the names are resolved again; when every target has failed, the names are resolved again
-//! at once.
+//! [`PbxResolver::report_unreachable`] and skipped for a while (the next target in order is
+//! used); when every target has failed, the names are resolved again at once and every target
+//! gets another chance. A registration that works stays on its target
+//! ([`PbxResolver::resolve_keeping`]) even when a better-priority one is back.
 
 mod srv;
 
@@ -35,6 +36,9 @@ pub struct DnsSettings {
     pub max_cache: Option<Duration>,
 }
 
+/// How long a target that did not answer is skipped.
+const FAILED_HOLD: Duration = Duration::from_secs(600);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsError {
     #[error(
@@ -62,7 +66,14 @@ struct Entry {
     /// Addresses in the order to try them.
     targets: Vec<SocketAddr>,
     valid_until: Instant,
-    failed: Vec<SocketAddr>,
+    /// Targets that did not answer, skipped until the given time.
+    failed: HashMap<SocketAddr, Instant>,
+}
+
+impl Entry {
+    fn usable(&self, t: &SocketAddr, now: Instant) -> bool {
+        self.failed.get(t).is_none_or(|until| *until <= now)
+    }
 }
 
 /// Resolves PBX proxies and remembers which targets failed.
@@ -116,24 +127,43 @@ impl PbxResolver {
         proxy: &ProxyHost,
         lookup: DnsLookup,
     ) -> Result<SocketAddr, DnsError> {
+        self.resolve_keeping(proxy, lookup, None).await
+    }
+
+    /// Like [`Self::resolve`], but keeps `current` while it is still a target and has not
+    /// failed: a working registration is not moved.
+    pub async fn resolve_keeping(
+        &self,
+        proxy: &ProxyHost,
+        lookup: DnsLookup,
+        current: Option<SocketAddr>,
+    ) -> Result<SocketAddr, DnsError> {
         let key = key(proxy, lookup);
-        if let Some(addr) = self.cached_choice(&key) {
+        if let Some(addr) = self.cached_choice(&key, current) {
             return Ok(addr);
         }
         let (targets, valid_until) = self.lookup(&key).await?;
+        let now = Instant::now();
         let mut cache = self.lock();
         let entry = cache.entry(key).or_insert_with(|| Entry {
             targets: Vec::new(),
             valid_until,
-            failed: Vec::new(),
+            failed: HashMap::new(),
         });
-        // Failures are forgotten with a fresh answer: a target that came back gets its turn.
         entry.targets = targets;
         entry.valid_until = valid_until;
-        entry.failed.clear();
+        entry.failed.retain(|_, until| *until > now);
+        if !entry.targets.iter().any(|t| entry.usable(t, now)) {
+            // Every target failed: give them all another chance.
+            entry.failed.clear();
+        }
+        if let Some(c) = current.filter(|c| entry.targets.contains(c) && entry.usable(c, now)) {
+            return Ok(c);
+        }
         entry
             .targets
-            .first()
+            .iter()
+            .find(|t| entry.usable(t, now))
             .copied()
             .ok_or_else(|| DnsError::NoAddress {
                 name: proxy.host().to_owned(),
@@ -159,9 +189,8 @@ impl PbxResolver {
     pub fn report_unreachable(&self, proxy: &ProxyHost, lookup: DnsLookup, addr: SocketAddr) {
         if let Some(e) = self.lock().get_mut(&key(proxy, lookup))
             && e.targets.contains(&addr)
-            && !e.failed.contains(&addr)
         {
-            e.failed.push(addr);
+            e.failed.insert(addr, Instant::now() + FAILED_HOLD);
         }
     }
 
@@ -171,13 +200,17 @@ impl PbxResolver {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn cached_choice(&self, key: &Key) -> Option<SocketAddr> {
+    fn cached_choice(&self, key: &Key, current: Option<SocketAddr>) -> Option<SocketAddr> {
         let cache = self.lock();
         let e = cache.get(key)?;
-        if Instant::now() >= e.valid_until {
+        let now = Instant::now();
+        if now >= e.valid_until {
             return None;
         }
-        e.targets.iter().find(|t| !e.failed.contains(t)).copied()
+        if let Some(c) = current.filter(|c| e.targets.contains(c) && e.usable(c, now)) {
+            return Some(c);
+        }
+        e.targets.iter().find(|t| e.usable(t, now)).copied()
     }
 
     async fn lookup(&self, key: &Key) -> Result<(Vec<SocketAddr>, Instant), DnsError> {

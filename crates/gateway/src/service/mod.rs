@@ -208,21 +208,29 @@ impl RegistrationService {
         }
 
         let mut targets: HashMap<(ProxyHost, DnsLookup), Result<String, DnsError>> = HashMap::new();
-        for want in &desired {
-            let key = (want.proxy.clone(), want.dns_lookup);
-            if !targets.contains_key(&key) {
-                let t = self
-                    .resolver
-                    .resolve(&want.proxy, want.dns_lookup)
-                    .await
-                    .map(auth_proxy);
-                targets.insert(key, t);
-            }
-        }
         let mut records: Vec<UacRecord> = Vec::with_capacity(desired.len());
         for want in &desired {
-            match &targets[&(want.proxy.clone(), want.dns_lookup)] {
-                Ok(proxy) => records.push(want.to_uac(proxy.clone())),
+            let key = (want.proxy.clone(), want.dns_lookup);
+            let current = by_id
+                .get(want.id.as_str())
+                .and_then(|h| parse_auth_proxy(&h.auth_proxy));
+            // Handles of one proxy share an answer; one that works keeps its own target.
+            let target = match (current, targets.get(&key)) {
+                (None, Some(t)) => t.clone(),
+                _ => {
+                    let t = self
+                        .resolver
+                        .resolve_keeping(&want.proxy, want.dns_lookup, current)
+                        .await
+                        .map(auth_proxy);
+                    if current.is_none() || !targets.contains_key(&key) {
+                        targets.entry(key).or_insert_with(|| t.clone());
+                    }
+                    t
+                }
+            };
+            match target {
+                Ok(proxy) => records.push(want.to_uac(proxy)),
                 // DNS is down: keep what Kamailio has rather than un-registering.
                 Err(_) => {
                     if let Some(have) = by_id.get(want.id.as_str()) {
@@ -361,6 +369,11 @@ impl RegistrationService {
             }
         }
     }
+}
+
+/// `sip:192.0.2.7:5060` → the socket address (what the resolver hands out).
+fn parse_auth_proxy(auth_proxy: &str) -> Option<std::net::SocketAddr> {
+    auth_proxy.strip_prefix("sip:")?.parse().ok()
 }
 
 fn unix_now() -> i64 {

@@ -54,8 +54,8 @@ pub fn gateway_settings(dir: &Path) -> GatewaySettings {
     );
     s.logging.level = LogLevel::Info;
     s.registrations.timer_interval_secs = 1;
-    s.registrations.retry_interval_secs = 2;
-    s.registrations.register_timeout = Duration::from_secs(2);
+    s.registrations.retry_interval_secs = 3;
+    s.registrations.register_timeout = Duration::from_secs(1);
     s.processes.udp_workers = 2;
     s
 }
@@ -269,4 +269,185 @@ pub async fn wait_all_registered(svc: &RegistrationService) {
         }
     })
     .await
+}
+
+// ----- sipp as a registrar -----
+
+/// sipp running a registrar (UAS) scenario from `tests/it/sipp/`; killed on drop.
+pub struct Sipp {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Sipp {
+    pub fn registrar(scenario: &str, dir: &Path) -> Sipp {
+        require_tool("sipp", "sip-tester");
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/sipp")
+            .join(scenario);
+        let port = free_port();
+        let log = std::fs::File::create(dir.join(format!("sipp-{port}.log"))).unwrap();
+        let child = std::process::Command::new("sipp")
+            .arg("-sf")
+            .arg(&file)
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-nostdin",
+                "-trace_err",
+            ])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("sipp starts");
+        Sipp {
+            child,
+            addr: SocketAddr::new(LOCALHOST, port),
+        }
+    }
+
+    pub fn proxy(&self) -> ProxyHost {
+        ProxyHost::parse(&self.addr.to_string()).unwrap()
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until the only wanted handle's state satisfies `pick`.
+pub async fn wait_state<T>(
+    svc: &RegistrationService,
+    what: &str,
+    pick: impl Fn(&teamline_gateway::registration::RegistrationState) -> Option<T>,
+) -> T {
+    eventually(svc, what, || async {
+        let s = svc.status().await.remove(0).state;
+        pick(&s).ok_or(s)
+    })
+    .await
+}
+
+// ----- Knot DNS as the PBX's authoritative DNS -----
+
+/// An authoritative Knot DNS server for one zone on a random loopback port; killed on drop.
+pub struct Knot {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+    dir: std::path::PathBuf,
+    zone: String,
+}
+
+impl Knot {
+    /// Serves `zone` with the given records (zone-file lines, relative names) and accepts
+    /// dynamic updates from loopback.
+    pub async fn start(dir: &Path, zone: &str, records: &str) -> Knot {
+        require_tool("knotd", "knot");
+        let dir = dir.join("knot");
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let conf = format!(
+            "server:\n    rundir: \"{d}\"\n    listen: 127.0.0.1@{port}\n\
+             database:\n    storage: \"{d}\"\n\
+             log:\n  - target: stderr\n    any: info\n\
+             acl:\n  - id: local_update\n    address: 127.0.0.1\n    action: update\n\
+             zone:\n  - domain: {zone}\n    file: \"{d}/{zone}.zone\"\n    acl: local_update\n\
+             \x20   zonefile-sync: -1\n    journal-content: none\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("knot.conf"), conf).unwrap();
+        let zonefile = format!(
+            "$ORIGIN {zone}.\n$TTL 1\n@ SOA ns.{zone}. hostmaster.{zone}. 1 3600 600 86400 1\n\
+             @ NS ns\nns A 127.0.0.1\n{records}\n"
+        );
+        std::fs::write(dir.join(format!("{zone}.zone")), zonefile).unwrap();
+        let log = std::fs::File::create(dir.join("knotd.log")).unwrap();
+        let child = std::process::Command::new("knotd")
+            .arg("-c")
+            .arg(dir.join("knot.conf"))
+            .arg("-s")
+            .arg(dir.join("knot.sock"))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("knotd starts");
+        let knot = Knot {
+            child,
+            addr: SocketAddr::new(LOCALHOST, port),
+            dir,
+            zone: zone.to_owned(),
+        };
+        knot.wait_serving().await;
+        knot
+    }
+
+    async fn wait_serving(&self) {
+        for _ in 0..200 {
+            let out = std::process::Command::new("kdig")
+                .args([
+                    "@127.0.0.1",
+                    "-p",
+                    &self.addr.port().to_string(),
+                    "+short",
+                    "+timeout=1",
+                    "SOA",
+                    &self.zone,
+                ])
+                .output();
+            if out.is_ok_and(|o| !o.stdout.is_empty()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "knotd does not serve {} (see {})",
+            self.zone,
+            self.dir.join("knotd.log").display()
+        );
+    }
+
+    /// Applies `knsupdate` commands (e.g. `del _sip._udp.sbc SRV`, `add … 1 SRV …`).
+    pub fn update(&self, commands: &str) {
+        require_tool("knsupdate", "knot-dnsutils");
+        let script = format!(
+            "server 127.0.0.1 {}\nzone {}.\norigin {}.\n{commands}\nsend\n",
+            self.addr.port(),
+            self.zone,
+            self.zone
+        );
+        let mut child = std::process::Command::new("knsupdate")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("knsupdate starts");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "knsupdate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -2,6 +2,8 @@
 //! stand-in PBX registrar), sipp as a misbehaving registrar, Knot DNS as the PBX's DNS. None
 //! of them is skipped: a missing tool fails the test with what to install.
 
+mod dns;
+mod faults;
 mod harness;
 mod registration;
 mod restart;
