@@ -28,7 +28,6 @@ use crate::rpc::{RpcClient, RpcError, UacRecord, UacRecordState};
 /// The htables the gateway's configuration keeps per record (see `registrations.cfg`).
 pub const STATE_TABLE: &str = "uacstate";
 pub const WAIT_TABLE: &str = "uacwait";
-pub const AUTH_TABLE: &str = "uacauth";
 
 /// One handle's live state, for the store, the portal and `teamline gateway status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,7 +254,8 @@ impl RegistrationService {
         let plan = reconcile::plan(&records, &snap.records, now);
         let applied = reconcile::apply(&self.rpc, &plan, self.concurrency).await?;
         // A record added again starts with a clean slate: the last answers belonged to the
-        // old one (and an old "no answer" would send it to the next target at once).
+        // old one (and an old "no answer" would send it to the next target at once). The
+        // `uacauth` mark needs no cleaning: the next REGISTER sets or clears it.
         let fresh = plan
             .replace
             .iter()
@@ -263,8 +263,11 @@ impl RegistrationService {
             .map(|r| r.l_uuid.as_str())
             .chain(plan.remove.iter().map(String::as_str));
         for id in fresh {
-            for table in [STATE_TABLE, WAIT_TABLE, AUTH_TABLE] {
-                self.rpc.htable_delete(table, id).await?;
+            if snap.replies.contains_key(id) {
+                self.rpc.htable_delete(STATE_TABLE, id).await?;
+            }
+            if snap.waiting.contains_key(id) {
+                self.rpc.htable_delete(WAIT_TABLE, id).await?;
             }
         }
         let dns_errors: HashMap<(ProxyHost, DnsLookup), DnsError> = targets
@@ -307,6 +310,10 @@ impl RegistrationService {
     pub async fn status(&self) -> Vec<HandleStatus> {
         let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
         let snap = self.snapshot().await;
+        let by_id: HashMap<&str, &UacRecordState> = snap
+            .as_ref()
+            .map(|s| s.records.iter().map(|r| (r.l_uuid.as_str(), r)).collect())
+            .unwrap_or_default();
         let dns_errors = self
             .dns_errors
             .lock()
@@ -319,10 +326,8 @@ impl RegistrationService {
                     Err(e) => RegistrationState::GatewayDown {
                         error: e.to_string(),
                     },
-                    Ok(snap) => snap
-                        .records
-                        .iter()
-                        .find(|r| r.l_uuid == want.id.as_str())
+                    Ok(snap) => by_id
+                        .get(want.id.as_str())
                         .map(|r| snap.state_of(r))
                         .unwrap_or_else(|| {
                             match dns_errors.get(&(want.proxy.clone(), want.dns_lookup)) {

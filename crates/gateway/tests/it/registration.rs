@@ -55,6 +55,38 @@ async fn a_device_handle_registers_and_the_registrar_holds_the_binding() {
     assert_eq!(b.contact, format!("sip:{}@{gw}", adele.id));
     assert!(b.user_agent.contains("Teamline"), "{b:?}");
 
+    // The simulated PBX's API reports the device as the registrar holds it.
+    pbx.registrar.sync_now().await.unwrap();
+    let api = pbx
+        .sim
+        .clone()
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let device: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/ns-api/v2/domains/contoso/users/1000/devices/1000tm",
+            api.base_url
+        ))
+        .bearer_auth(teamline_sim::netsapiens::DEMO_API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(device["device-sip-registration-state"], "registered");
+    assert_eq!(
+        device["device-sip-registration-contact"],
+        b.contact.as_str()
+    );
+    assert!(
+        device["device-sip-registration-user-agent"]
+            .as_str()
+            .unwrap()
+            .contains("Teamline")
+    );
+
     // Disable Calling: the handle is un-registered at the PBX and forgotten by Kamailio.
     svc.remove(&adele.id);
     eventually(&svc, "the binding removed", || async {
@@ -67,6 +99,20 @@ async fn a_device_handle_registers_and_the_registrar_holds_the_binding() {
         }
     })
     .await;
+    pbx.registrar.sync_now().await.unwrap();
+    let device: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/ns-api/v2/domains/contoso/users/1000/devices/1000tm",
+            api.base_url
+        ))
+        .bearer_auth(teamline_sim::netsapiens::DEMO_API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(device["device-sip-registration-state"], "unregistered");
 }
 
 #[tokio::test]
