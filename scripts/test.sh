@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Teamline's one test command: installs and starts what the tests need on a fresh Debian
-# machine (PostgreSQL, Chromium + ChromeDriver, the Python Graph SDK check's venv), then runs
+# machine (PostgreSQL, Chromium + ChromeDriver, Kamailio + rtpengine + sipp + Knot DNS for the
+# SIP gateway's tests, the Python Graph SDK check's venv), then runs
 # formatting, lints and every test of the workspace. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,8 +67,32 @@ ensure_chromium() {
   apt_install chromium chromium-driver
 }
 
+# The SIP gateway's tests run real Kamailio processes (the gateway and the stand-in PBX
+# registrar), sipp as misbehaving registrars and Knot DNS as the PBX's DNS; they never skip.
+# The daemons are started by the tests themselves, on random loopback ports.
+KAMAILIO_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
+ensure_sip_tools() {
+  local missing=()
+  command -v kamailio >/dev/null && [ -f "$KAMAILIO_MODULES/uac.so" ] || missing+=(kamailio)
+  [ -f "$KAMAILIO_MODULES/db_sqlite.so" ] || missing+=(kamailio-sqlite-modules)
+  [ -f "$KAMAILIO_MODULES/tls.so" ] || missing+=(kamailio-tls-modules)
+  [ -f "$KAMAILIO_MODULES/db_postgres.so" ] || missing+=(kamailio-postgres-modules)
+  dpkg -s kamailio-extra-modules >/dev/null 2>&1 || missing+=(kamailio-extra-modules)
+  command -v rtpengine >/dev/null || missing+=(rtpengine-daemon)
+  command -v sipp >/dev/null || missing+=(sip-tester)
+  command -v knotd >/dev/null || missing+=(knot)
+  command -v knsupdate >/dev/null && command -v kdig >/dev/null || missing+=(knot-dnsutils)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    log "Kamailio $(kamailio -v | head -n 1 | awk '{print $3}'), rtpengine, sipp and Knot DNS are installed"
+    return
+  fi
+  log "Installing ${missing[*]} from Debian's packages (SIP gateway tests)"
+  apt_install "${missing[@]}"
+}
+
 ensure_postgres
 ensure_chromium
+ensure_sip_tools
 if [ -x scripts/sdk-venv.sh ]; then
   log "Python venv for the Microsoft Graph SDK check"
   TEAMLINE_TEST_PYTHON="$(scripts/sdk-venv.sh)" || die "could not prepare the Python venv for the Graph SDK check"
