@@ -73,19 +73,22 @@ pub fn plan(desired: &[UacRecord], current: &[UacRecordState], now: i64) -> Plan
         if wanted.contains(id) {
             continue;
         }
-        let unregistering = have.expires == 0;
-        if have.flags.online() && !unregistering {
+        if have.flags.online() && have.expires != 0 {
             p.unregister.push((*id).to_owned());
-        } else if unregistering
-            && have.flags.ongoing()
-            && now - have.timer_expires < UNREGISTER_GRACE_SECS
-        {
-            // The un-REGISTER is in flight: wait for its answer.
-        } else {
+        } else if unregister_done(have, now) {
             p.remove.push((*id).to_owned());
         }
+        // Otherwise the un-REGISTER is in flight: wait for its answer.
     }
     p
+}
+
+/// Whether a record that is no longer wanted can be forgotten: it is not registered, or its
+/// un-REGISTER was answered, or has been in flight for too long.
+pub fn unregister_done(have: &UacRecordState, now: i64) -> bool {
+    let in_flight = have.expires == 0 && have.flags.ongoing();
+    let registered = have.flags.online() && have.expires != 0;
+    !registered && (!in_flight || now - have.timer_expires >= UNREGISTER_GRACE_SECS)
 }
 
 /// What [`apply`] did.

@@ -7,9 +7,9 @@
 //! [`RegistrationService::run`] repeats it; a Kamailio restart needs nothing special (the pass
 //! finds an empty set and adds everything back).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::ids::EnterpriseId;
@@ -23,7 +23,7 @@ use crate::registration::{
     DesiredRegistration, LastReply, Observed, RegistrationId, RegistrationState, Unreachable,
     observe,
 };
-use crate::rpc::{RpcClient, RpcError, UacRecord, UacRecordState};
+use crate::rpc::{RpcClient, RpcError, UacFilter, UacRecord, UacRecordState};
 
 /// The htables the gateway's configuration keeps per record (see `registrations.cfg`).
 pub const STATE_TABLE: &str = "uacstate";
@@ -42,7 +42,9 @@ pub struct HandleStatus {
 /// What one reconcile pass found and did.
 #[derive(Debug, Clone)]
 pub struct ReconcileReport {
-    /// Records Kamailio held before the pass.
+    /// Whether the pass read every record back (rather than applying only the changes).
+    pub full: bool,
+    /// Records Kamailio held before the pass (as last known, for a quick pass).
     pub kamailio_records: usize,
     pub desired: usize,
     pub applied: Applied,
@@ -65,7 +67,9 @@ pub struct RegistrationService {
     resolver: PbxResolver,
     desired: RwLock<BTreeMap<RegistrationId, DesiredRegistration>>,
     concurrency: usize,
-    up_since: std::sync::Mutex<Option<String>>,
+    full_pass_every: Duration,
+    /// What Kamailio holds as of the last pass (`None`: look at everything next time).
+    known: std::sync::Mutex<Option<Known>>,
     /// Proxies that did not resolve at the last pass.
     dns_errors: std::sync::Mutex<HashMap<(ProxyHost, DnsLookup), DnsError>>,
 }
@@ -77,6 +81,17 @@ impl std::fmt::Debug for RegistrationService {
             .field("desired", &self.read().len())
             .finish_non_exhaustive()
     }
+}
+
+/// What Teamline believes Kamailio holds, between full passes.
+struct Known {
+    /// Kamailio's `up_since` when this was true.
+    up_since: String,
+    /// Records as pushed, by l_uuid.
+    records: HashMap<String, UacRecord>,
+    /// Records un-registered and not removed yet (a full pass removes them).
+    unregistering: HashSet<String>,
+    full_at: Instant,
 }
 
 /// What Kamailio holds, read in one go.
@@ -106,7 +121,8 @@ impl RegistrationService {
             resolver,
             desired: RwLock::new(BTreeMap::new()),
             concurrency: 16,
-            up_since: std::sync::Mutex::new(None),
+            full_pass_every: Duration::from_secs(60),
+            known: std::sync::Mutex::new(None),
             dns_errors: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -179,19 +195,56 @@ impl RegistrationService {
         })
     }
 
-    /// One pass: observe, fail over, resolve, apply.
+    /// One pass. A *full* pass reads every record back from Kamailio and fixes any drift; it
+    /// runs after Kamailio started (or restarted) and at least every `full_pass_every`. In
+    /// between, a *quick* pass applies what changed in the desired set since the last pass,
+    /// and moves handles whose REGISTER went unanswered (read from the small `uacwait` table)
+    /// to their next DNS target: `uac.reg_dump` of 10 000 records costs Kamailio seconds.
     pub async fn reconcile(&self) -> Result<ReconcileReport, ServiceError> {
-        let started = std::time::Instant::now();
-        let restarted = self.note_uptime().await?;
+        let started = Instant::now();
+        let up = self.rpc.core_uptime().await?;
+        let known = self.known_lock().take();
+        let restarted = known.as_ref().is_none_or(|k| k.up_since != up.up_since);
+        if restarted && known.is_some() {
+            tracing::warn!(up_since = %up.up_since, "the gateway's Kamailio restarted: pushing every registration again");
+        }
+        // On an error `known` stays empty, so the next pass is a full one.
+        let mut report = match known {
+            Some(k) if !restarted && k.full_at.elapsed() < self.full_pass_every => {
+                self.quick_pass(k, up.up_since).await?
+            }
+            _ => self.full_pass(up.up_since).await?,
+        };
+        report.kamailio_restarted = restarted;
+        report.took = started.elapsed();
+        Ok(report)
+    }
+
+    /// How often a full pass runs at the latest (default one minute).
+    pub fn set_full_pass_every(&mut self, every: Duration) {
+        self.full_pass_every = every;
+    }
+
+    /// Makes the next pass a full one (e.g. when someone suspects drift).
+    pub fn force_full_pass(&self) {
+        self.known_lock().take();
+    }
+
+    fn known_lock(&self) -> std::sync::MutexGuard<'_, Option<Known>> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn full_pass(&self, up_since: String) -> Result<ReconcileReport, ServiceError> {
         let snap = self.snapshot().await?;
         let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
-
         let by_id: HashMap<&str, &UacRecordState> = snap
             .records
             .iter()
             .map(|r| (r.l_uuid.as_str(), r))
             .collect();
-        let mut failed_over = 0;
+        let mut unanswered = 0;
         for want in &desired {
             let Some(have) = by_id.get(want.id.as_str()) else {
                 continue;
@@ -202,44 +255,13 @@ impl RegistrationService {
             {
                 self.resolver
                     .report_unreachable(&want.proxy, want.dns_lookup, addr);
-                failed_over += 1;
+                unanswered += 1;
             }
         }
-
-        let mut targets: HashMap<(ProxyHost, DnsLookup), Result<String, DnsError>> = HashMap::new();
-        let mut records: Vec<UacRecord> = Vec::with_capacity(desired.len());
-        for want in &desired {
-            let key = (want.proxy.clone(), want.dns_lookup);
-            let current = by_id
-                .get(want.id.as_str())
-                .and_then(|h| parse_auth_proxy(&h.auth_proxy));
-            // Handles of one proxy share an answer; one that works keeps its own target.
-            let target = match (current, targets.get(&key)) {
-                (None, Some(t)) => t.clone(),
-                _ => {
-                    let t = self
-                        .resolver
-                        .resolve_keeping(&want.proxy, want.dns_lookup, current)
-                        .await
-                        .map(auth_proxy);
-                    if current.is_none() || !targets.contains_key(&key) {
-                        targets.entry(key).or_insert_with(|| t.clone());
-                    }
-                    t
-                }
-            };
-            match target {
-                Ok(proxy) => records.push(want.to_uac(proxy)),
-                // DNS is down: keep what Kamailio has rather than un-registering.
-                Err(_) => {
-                    if let Some(have) = by_id.get(want.id.as_str()) {
-                        records.push(want.to_uac(have.auth_proxy.clone()));
-                    }
-                }
-            }
-        }
-        // Only count a failover that moved the handle.
-        failed_over = failed_over.min(
+        let (records, dns_failures) = self
+            .build_records(&desired, |id| by_id.get(id).map(|h| h.auth_proxy.clone()))
+            .await;
+        let failed_over = unanswered.min(
             records
                 .iter()
                 .filter(|r| {
@@ -250,8 +272,7 @@ impl RegistrationService {
                 .count(),
         );
 
-        let now = unix_now();
-        let plan = reconcile::plan(&records, &snap.records, now);
+        let plan = reconcile::plan(&records, &snap.records, unix_now());
         let applied = reconcile::apply(&self.rpc, &plan, self.concurrency).await?;
         // A record added again starts with a clean slate: the last answers belonged to the
         // old one (and an old "no answer" would send it to the next target at once). The
@@ -270,39 +291,189 @@ impl RegistrationService {
                 self.rpc.htable_delete(WAIT_TABLE, id).await?;
             }
         }
-        let dns_errors: HashMap<(ProxyHost, DnsLookup), DnsError> = targets
-            .into_iter()
-            .filter_map(|(k, t)| t.err().map(|e| (k, e)))
+        let unregistering = snap
+            .records
+            .iter()
+            .filter(|r| r.expires == 0 && !plan.remove.contains(&r.l_uuid))
+            .map(|r| r.l_uuid.clone())
+            .chain(plan.unregister.iter().cloned())
             .collect();
-        let dns_failures = dns_errors.values().cloned().collect();
-        *self
-            .dns_errors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = dns_errors;
+        self.remember(up_since, records, unregistering, &applied, Instant::now());
         Ok(ReconcileReport {
+            full: true,
             kamailio_records: snap.records.len(),
             desired: desired.len(),
             applied,
             failed_over,
             dns_failures,
-            kamailio_restarted: restarted,
-            took: started.elapsed(),
+            kamailio_restarted: false,
+            took: Duration::ZERO,
         })
     }
 
-    /// Whether Kamailio started since the last look (by its `up_since`).
-    async fn note_uptime(&self) -> Result<bool, RpcError> {
-        let up = self.rpc.core_uptime().await?;
-        let mut last = self
-            .up_since
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let restarted = last.as_deref() != Some(up.up_since.as_str());
-        if restarted && last.is_some() {
-            tracing::warn!(up_since = %up.up_since, "the gateway's Kamailio restarted: pushing every registration again");
+    async fn quick_pass(
+        &self,
+        known: Known,
+        up_since: String,
+    ) -> Result<ReconcileReport, ServiceError> {
+        let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
+        let waiting: HashMap<String, String> = self
+            .rpc
+            .htable_dump(WAIT_TABLE)
+            .await?
+            .into_iter()
+            .collect();
+        let mut unanswered = 0;
+        for want in &desired {
+            if !waiting.contains_key(want.id.as_str()) {
+                continue;
+            }
+            let Some(rec) = self
+                .rpc
+                .uac_reg_info(UacFilter::LUuid, want.id.as_str())
+                .await?
+            else {
+                continue;
+            };
+            let idle = !rec.flags.ongoing() && !rec.flags.online() && !rec.flags.disabled();
+            if idle && let Some(addr) = parse_auth_proxy(&rec.auth_proxy) {
+                self.resolver
+                    .report_unreachable(&want.proxy, want.dns_lookup, addr);
+                unanswered += 1;
+            }
         }
-        *last = Some(up.up_since);
-        Ok(restarted)
+        let (records, dns_failures) = self
+            .build_records(&desired, |id| {
+                known.records.get(id).map(|r| r.auth_proxy.clone())
+            })
+            .await;
+        let mut plan = reconcile::Plan::default();
+        let mut moved = 0;
+        for r in &records {
+            match known.records.get(&r.l_uuid) {
+                None if known.unregistering.contains(&r.l_uuid) => plan.replace.push(r.clone()),
+                None => plan.add.push(r.clone()),
+                Some(had) if had != r => {
+                    if had.auth_proxy != r.auth_proxy {
+                        moved += 1;
+                    }
+                    plan.replace.push(r.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        let wanted: HashSet<&str> = records.iter().map(|r| r.l_uuid.as_str()).collect();
+        // Un-registered records are forgotten once their un-REGISTER is answered.
+        let now = unix_now();
+        for id in &known.unregistering {
+            if wanted.contains(id.as_str()) {
+                continue;
+            }
+            match self.rpc.uac_reg_info(UacFilter::LUuid, id).await? {
+                Some(rec) if reconcile::unregister_done(&rec, now) => plan.remove.push(id.clone()),
+                Some(_) => {}
+                None => plan.remove.push(id.clone()),
+            }
+        }
+        plan.unregister = known
+            .records
+            .keys()
+            .filter(|id| !wanted.contains(id.as_str()))
+            .cloned()
+            .collect();
+        let applied = reconcile::apply(&self.rpc, &plan, self.concurrency).await?;
+        for r in &plan.replace {
+            self.rpc.htable_delete(STATE_TABLE, &r.l_uuid).await?;
+            self.rpc.htable_delete(WAIT_TABLE, &r.l_uuid).await?;
+        }
+        for r in &plan.add {
+            if waiting.contains_key(&r.l_uuid) {
+                self.rpc.htable_delete(WAIT_TABLE, &r.l_uuid).await?;
+            }
+        }
+        for id in &plan.remove {
+            self.rpc.htable_delete(STATE_TABLE, id).await?;
+            self.rpc.htable_delete(WAIT_TABLE, id).await?;
+        }
+        let mut unregistering = known.unregistering;
+        unregistering.retain(|id| !wanted.contains(id.as_str()) && !plan.remove.contains(id));
+        unregistering.extend(plan.unregister.iter().cloned());
+        self.remember(up_since, records, unregistering, &applied, known.full_at);
+        Ok(ReconcileReport {
+            full: false,
+            kamailio_records: known.records.len(),
+            desired: desired.len(),
+            applied,
+            failed_over: moved.min(unanswered),
+            dns_failures,
+            kamailio_restarted: false,
+            took: Duration::ZERO,
+        })
+    }
+
+    /// The uac records for the desired handles: each proxy resolved (from cache while its TTL
+    /// lasts), a handle that works keeping its target. A handle whose proxy does not resolve
+    /// keeps the record Kamailio has (`current`), if any, rather than being un-registered.
+    async fn build_records(
+        &self,
+        desired: &[DesiredRegistration],
+        current: impl Fn(&str) -> Option<String>,
+    ) -> (Vec<UacRecord>, Vec<DnsError>) {
+        let mut targets: HashMap<(ProxyHost, DnsLookup), Result<String, DnsError>> = HashMap::new();
+        let mut records = Vec::with_capacity(desired.len());
+        for want in desired {
+            let key = (want.proxy.clone(), want.dns_lookup);
+            let have = current(want.id.as_str());
+            let have_addr = have.as_deref().and_then(parse_auth_proxy);
+            let target = match (have_addr, targets.get(&key)) {
+                (None, Some(t)) => t.clone(),
+                _ => {
+                    let t = self
+                        .resolver
+                        .resolve_keeping(&want.proxy, want.dns_lookup, have_addr)
+                        .await
+                        .map(auth_proxy);
+                    targets.entry(key).or_insert_with(|| t.clone());
+                    t
+                }
+            };
+            match (target, have) {
+                (Ok(proxy), _) => records.push(want.to_uac(proxy)),
+                (Err(_), Some(have)) => records.push(want.to_uac(have)),
+                (Err(_), None) => {}
+            }
+        }
+        let dns_errors: HashMap<(ProxyHost, DnsLookup), DnsError> = targets
+            .into_iter()
+            .filter_map(|(k, t)| t.err().map(|e| (k, e)))
+            .collect();
+        let failures = dns_errors.values().cloned().collect();
+        *self
+            .dns_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = dns_errors;
+        (records, failures)
+    }
+
+    fn remember(
+        &self,
+        up_since: String,
+        records: Vec<UacRecord>,
+        unregistering: HashSet<String>,
+        applied: &Applied,
+        full_at: Instant,
+    ) {
+        // A refused step means Kamailio may not hold what Teamline thinks: look at everything
+        // again next time.
+        if !applied.failures.is_empty() {
+            return;
+        }
+        *self.known_lock() = Some(Known {
+            up_since,
+            records: records.into_iter().map(|r| (r.l_uuid.clone(), r)).collect(),
+            unregistering,
+            full_at,
+        });
     }
 
     /// The live state of every wanted handle. When Kamailio does not answer, every handle

@@ -154,3 +154,51 @@ async fn five_hundred_handles_come_and_go_across_two_gateway_restarts_and_the_se
     }
     node.supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn drift_behind_teamlines_back_is_repaired_by_the_next_full_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let pbx = Pbx::start(dir.path()).await;
+    let node = GatewayNode::start(dir.path()).await;
+    let svc = service(&node, DnsSettings::default());
+    let handles = pbx.contoso_desk_handles();
+    svc.set_desired(handles.iter().take(3).cloned());
+    assert!(svc.reconcile().await.unwrap().full);
+    wait_all_registered(&svc).await;
+
+    // Someone at the gateway's console: one record removed, one disabled, a stranger added.
+    let rpc = &node.rpc;
+    assert!(rpc.uac_reg_remove(handles[0].id.as_str()).await.unwrap());
+    assert!(rpc.uac_reg_disable(handles[1].id.as_str()).await.unwrap());
+    let stranger = handles[5].to_uac(format!("sip:{}", pbx.registrar.sip_addr()));
+    rpc.uac_reg_add(&stranger).await.unwrap();
+
+    // Quick passes only apply Teamline's own changes…
+    let quick = svc.reconcile().await.unwrap();
+    assert!(!quick.full);
+    assert_eq!(quick.applied, Default::default());
+    // …a full pass (every minute, or when asked) puts Kamailio back in line.
+    svc.force_full_pass();
+    let full = svc.reconcile().await.unwrap();
+    assert!(full.full);
+    assert_eq!(
+        (full.applied.added, full.applied.enabled),
+        (1, 1),
+        "{:?}",
+        full.applied
+    );
+    assert_eq!(full.applied.unregistered + full.applied.removed, 1);
+    eventually(&svc, "only the wanted records", || async {
+        let held: BTreeSet<String> = rpc
+            .uac_reg_dump()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.l_uuid)
+            .collect();
+        let want: BTreeSet<String> = handles.iter().take(3).map(|h| h.id.to_string()).collect();
+        if held == want { Ok(()) } else { Err(held) }
+    })
+    .await;
+    wait_all_registered(&svc).await;
+}
