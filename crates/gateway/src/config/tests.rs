@@ -100,8 +100,10 @@ fn zero_retry_interval_is_refused() {
 
 #[test]
 fn hash_tables_grow_with_the_expected_records() {
-    let mut t = RegistrationTimers::default();
-    t.expected_records = 10;
+    let mut t = RegistrationTimers {
+        expected_records: 10,
+        ..RegistrationTimers::default()
+    };
     assert_eq!(t.hash_size_exponent(), 4);
     t.expected_records = 10_000;
     assert_eq!(t.hash_size_exponent(), 12);

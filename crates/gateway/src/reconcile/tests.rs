@@ -82,7 +82,7 @@ fn an_unwanted_registered_record_is_unregistered_then_removed() {
     assert_eq!(p.unregister, vec!["old".to_owned()]);
     // uac.reg_unregister set expires 0 and sent the REGISTER at t=100: wait for its answer.
     let in_flight = held(&gone, UacFlags::INIT | UacFlags::ONGOING, 0, 100);
-    assert!(plan(&[], &[in_flight.clone()], 110).is_empty());
+    assert!(plan(&[], std::slice::from_ref(&in_flight), 110).is_empty());
     // …but not forever.
     assert_eq!(plan(&[], &[in_flight], 131).remove, vec!["old".to_owned()]);
     // Answered: forget it.
@@ -100,10 +100,14 @@ fn an_unwanted_registered_record_is_unregistered_then_removed() {
 #[test]
 fn a_record_wanted_again_while_unregistering_is_replaced_and_a_disabled_one_enabled() {
     let r = want("a", "pw", P1);
-    let p = plan(&[r.clone()], &[held(&r, UacFlags::INIT, 0, 100)], 101);
+    let p = plan(
+        std::slice::from_ref(&r),
+        &[held(&r, UacFlags::INIT, 0, 100)],
+        101,
+    );
     assert_eq!(p.replace.len(), 1);
     let p = plan(
-        &[r.clone()],
+        std::slice::from_ref(&r),
         &[held(&r, UacFlags::INIT | UacFlags::DISABLED, 600, 100)],
         101,
     );
