@@ -39,6 +39,58 @@ pub struct HandleStatus {
     pub state: RegistrationState,
 }
 
+impl HandleStatus {
+    /// The flat view `teamline gateway status --json` and the store need: one object per
+    /// handle with `device`, `enterprise`, `state`, `since`, `target`, `expires_at` and
+    /// `last_error` (times in Unix seconds).
+    pub fn summary(&self) -> StatusSummary {
+        let unix = |t: &SystemTime| {
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        };
+        let (since, target, expires_at) = match &self.state {
+            RegistrationState::Registered {
+                since,
+                target,
+                expires_at,
+            } => (
+                Some(unix(since)),
+                Some(target.clone()),
+                Some(unix(expires_at)),
+            ),
+            RegistrationState::PbxUnreachable(
+                Unreachable::NoAnswer { target } | Unreachable::Unavailable { target, .. },
+            ) => (None, Some(target.clone()), None),
+            _ => (None, None, None),
+        };
+        StatusSummary {
+            registration: self.id.to_string(),
+            device: self.device.to_string(),
+            sip_domain: self.sip_domain.to_string(),
+            enterprise: self.enterprise.0,
+            state: self.state.kind(),
+            since,
+            target,
+            expires_at,
+            last_error: self.state.last_error(),
+        }
+    }
+}
+
+/// See [`HandleStatus::summary`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatusSummary {
+    pub registration: String,
+    pub device: String,
+    pub sip_domain: String,
+    pub enterprise: i64,
+    pub state: &'static str,
+    pub since: Option<i64>,
+    pub target: Option<String>,
+    pub expires_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
 /// What one reconcile pass found and did.
 #[derive(Debug, Clone)]
 pub struct ReconcileReport {
