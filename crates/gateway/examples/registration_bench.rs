@@ -136,15 +136,9 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let dump = rpc.uac_reg_dump().await?;
     let dump_took = t.elapsed();
-    let t = Instant::now();
-    let states = rpc.htable_dump("uacstate").await?;
-    let htable_took = t.elapsed();
-    eprintln!(
-        "uac.reg_dump: {} records in {dump_took:?}; htable.dump uacstate: {} in {htable_took:?}",
-        dump.len(),
-        states.len()
-    );
     let idle = svc.reconcile().await?;
+    svc.force_full_pass();
+    let full = svc.reconcile().await?;
     let status_started = Instant::now();
     let _ = svc.status().await;
     let status_took = status_started.elapsed();
@@ -156,6 +150,11 @@ async fn main() -> anyhow::Result<()> {
         "registered": registered,
         "all_registered_seconds": all_registered.as_secs_f64(),
         "reconcile_in_sync_seconds": idle.took.as_secs_f64(),
+        "reconcile_full_in_sync_seconds": full.took.as_secs_f64(),
+        "kamailio_reg_dump_seconds": dump_took.as_secs_f64(),
+        "kamailio_reg_dump_records": dump.len(),
+        // Each registration is refreshed interval + 3 s before it runs out.
+        "steady_state_registers_per_second": f64::from(n) / f64::from(600 - 1 - 3),
         "status_seconds": status_took.as_secs_f64(),
         "gateway_kamailio_cpu_seconds": group_cpu_secs(gw_pid) - gw_cpu0,
         "teamline_peak_rss_mb": peak_rss_mb(),

@@ -236,6 +236,30 @@ impl RpcClient {
             .collect())
     }
 
+    /// One htable item as a string, `None` when the key is absent.
+    pub async fn htable_get(&self, table: &str, key: &str) -> Result<Option<String>, RpcError> {
+        #[derive(Deserialize)]
+        struct Got {
+            item: Item,
+        }
+        #[derive(Deserialize)]
+        struct Item {
+            value: Value,
+        }
+        match self
+            .call::<Got>("htable.get", vec![json!(table), json!(key)])
+            .await
+        {
+            Ok(got) => Ok(Some(match got.item.value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })),
+            // htable answers a missing key with 500 "Key name doesn't exist in htable."
+            Err(RpcError::Fault { message, .. }) if message.contains("doesn't exist") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes one htable item (no error when it is absent).
     pub async fn htable_delete(&self, table: &str, key: &str) -> Result<(), RpcError> {
         match self

@@ -573,6 +573,50 @@ impl RegistrationService {
             .collect()
     }
 
+    /// The live state of one wanted handle (a few small RPCs: for a user's page, where
+    /// [`Self::status`] would read every record). `None` when Teamline does not want it.
+    pub async fn status_of(&self, id: &RegistrationId) -> Option<HandleStatus> {
+        let want = self.read().get(id).cloned()?;
+        let state = match self.read_one(id).await {
+            Err(e) => RegistrationState::GatewayDown {
+                error: e.to_string(),
+            },
+            Ok(None) => RegistrationState::Registering,
+            Ok(Some((rec, reply, waiting))) => observe(&Observed {
+                record: &rec,
+                last_reply: reply.as_ref(),
+                awaiting_since: waiting,
+            }),
+        };
+        Some(HandleStatus {
+            id: want.id,
+            enterprise: want.enterprise,
+            device: want.device,
+            sip_domain: want.sip_domain,
+            state,
+        })
+    }
+
+    async fn read_one(
+        &self,
+        id: &RegistrationId,
+    ) -> Result<Option<(UacRecordState, Option<LastReply>, Option<i64>)>, RpcError> {
+        let Some(rec) = self.rpc.uac_reg_info(UacFilter::LUuid, id.as_str()).await? else {
+            return Ok(None);
+        };
+        let reply = self
+            .rpc
+            .htable_get(STATE_TABLE, id.as_str())
+            .await?
+            .and_then(|v| LastReply::parse(&v));
+        let waiting = self
+            .rpc
+            .htable_get(WAIT_TABLE, id.as_str())
+            .await?
+            .map(|v| v.parse().unwrap_or(0));
+        Ok(Some((rec, reply, waiting)))
+    }
+
     /// Reconciles every `interval` until `shutdown` turns true. Errors are logged and the
     /// next pass tries again (a Kamailio that is down comes back, and the pass after that
     /// restores every registration).
