@@ -6,28 +6,39 @@ use std::time::{Duration, SystemTime};
 use teamline_domain::pbx_location::DnsLookup;
 use teamline_gateway::dns::DnsSettings;
 use teamline_gateway::registration::{RegistrationState, Unreachable};
+use teamline_gateway::service::RegistrationService;
 use teamline_sim::netsapiens::registrar::RegistrarFault;
 
 use crate::harness::{GatewayNode, Pbx, Sipp, desired, service, wait_kind, wait_state};
 
-async fn against_sipp(scenario: &str) -> (tempfile::TempDir, Sipp, GatewayNode) {
+/// sipp running `scenario` as the PBX, a gateway, and one handle registering to sipp.
+struct AgainstSipp {
+    _dir: tempfile::TempDir,
+    sipp: Sipp,
+    node: GatewayNode,
+    svc: RegistrationService,
+}
+
+async fn against_sipp(scenario: &str) -> AgainstSipp {
     let dir = tempfile::tempdir().unwrap();
     let sipp = Sipp::registrar(scenario, dir.path());
     let node = GatewayNode::start(dir.path()).await;
-    (dir, sipp, node)
+    let svc = service(&node, DnsSettings::default());
+    let handle = desired("1000tm", "+11000", "Secret123", sipp.proxy(), DnsLookup::A);
+    svc.upsert(handle);
+    AgainstSipp {
+        _dir: dir,
+        sipp,
+        node,
+        svc,
+    }
 }
 
 #[tokio::test]
 async fn a_403_is_an_authentication_failure() {
-    let (_dir, sipp, node) = against_sipp("registrar-403.xml").await;
-    let svc = service(&node, DnsSettings::default());
-    svc.upsert(desired(
-        "1000tm",
-        "+11000",
-        "Secret123",
-        sipp.proxy(),
-        DnsLookup::A,
-    ));
+    let AgainstSipp {
+        sipp, node, svc, ..
+    } = against_sipp("registrar-403.xml").await;
     let reply = wait_state(&svc, "403 reported", |s| match s {
         RegistrationState::AuthenticationFailed { reply } => Some(reply.clone()),
         _ => None,
@@ -38,15 +49,9 @@ async fn a_403_is_an_authentication_failure() {
 
 #[tokio::test]
 async fn a_503_is_pbx_unreachable_with_the_answer() {
-    let (_dir, sipp, node) = against_sipp("registrar-503.xml").await;
-    let svc = service(&node, DnsSettings::default());
-    svc.upsert(desired(
-        "1000tm",
-        "+11000",
-        "Secret123",
-        sipp.proxy(),
-        DnsLookup::A,
-    ));
+    let AgainstSipp {
+        sipp, node, svc, ..
+    } = against_sipp("registrar-503.xml").await;
     let (target, reply) = wait_state(&svc, "503 reported", |s| match s {
         RegistrationState::PbxUnreachable(Unreachable::Unavailable { target, reply }) => {
             Some((target.clone(), reply.clone()))
@@ -60,15 +65,9 @@ async fn a_503_is_pbx_unreachable_with_the_answer() {
 
 #[tokio::test]
 async fn no_answer_is_pbx_unreachable() {
-    let (_dir, sipp, node) = against_sipp("registrar-no-answer.xml").await;
-    let svc = service(&node, DnsSettings::default());
-    svc.upsert(desired(
-        "1000tm",
-        "+11000",
-        "Secret123",
-        sipp.proxy(),
-        DnsLookup::A,
-    ));
+    let AgainstSipp {
+        sipp, node, svc, ..
+    } = against_sipp("registrar-no-answer.xml").await;
     let target = wait_state(&svc, "no answer reported", |s| match s {
         RegistrationState::PbxUnreachable(Unreachable::NoAnswer { target }) => Some(target.clone()),
         _ => None,
@@ -79,15 +78,9 @@ async fn no_answer_is_pbx_unreachable() {
 
 #[tokio::test]
 async fn a_423_makes_the_gateway_ask_for_the_minimum_and_register() {
-    let (_dir, sipp, node) = against_sipp("registrar-423.xml").await;
-    let svc = service(&node, DnsSettings::default());
-    svc.upsert(desired(
-        "1000tm",
-        "+11000",
-        "Secret123",
-        sipp.proxy(),
-        DnsLookup::A,
-    ));
+    let AgainstSipp {
+        sipp, node, svc, ..
+    } = against_sipp("registrar-423.xml").await;
     let expires_at = wait_state(&svc, "registered after 423", |s| match s {
         RegistrationState::Registered { expires_at, .. } => Some(*expires_at),
         _ => None,

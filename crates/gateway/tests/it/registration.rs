@@ -7,7 +7,7 @@ use teamline_domain::pbx_location::DnsLookup;
 use teamline_gateway::dns::DnsSettings;
 use teamline_gateway::registration::RegistrationState;
 
-use crate::harness::{GatewayNode, Pbx, desired, eventually, service, wait_kind};
+use crate::harness::{GatewayNode, Pbx, desired, eventually, service, wait_kind, wait_state};
 
 #[tokio::test]
 async fn a_device_handle_registers_and_the_registrar_holds_the_binding() {
@@ -24,12 +24,8 @@ async fn a_device_handle_registers_and_the_registrar_holds_the_binding() {
     );
     svc.upsert(adele.clone());
 
-    let state = eventually(&svc, "1000tm registered", || async {
-        let s = svc.status().await.remove(0).state;
-        match s {
-            RegistrationState::Registered { .. } => Ok(s),
-            other => Err(other),
-        }
+    let state = wait_state(&svc, "1000tm registered", |s| {
+        matches!(s, RegistrationState::Registered { .. }).then(|| s.clone())
     })
     .await;
     let RegistrationState::Registered {
@@ -129,12 +125,8 @@ async fn a_wrong_password_is_an_authentication_failure_with_the_registrar_answer
         DnsLookup::A,
     );
     svc.upsert(wrong.clone());
-    let state = eventually(&svc, "1001tm refused", || async {
-        let s = svc.status().await.remove(0).state;
-        match s {
-            RegistrationState::AuthenticationFailed { .. } => Ok(s),
-            other => Err(other),
-        }
+    let state = wait_state(&svc, "1001tm refused", |s| {
+        matches!(s, RegistrationState::AuthenticationFailed { .. }).then(|| s.clone())
     })
     .await;
     let RegistrationState::AuthenticationFailed { reply } = &state else {
@@ -176,12 +168,8 @@ async fn a_stopped_registrar_is_pbx_unreachable_and_registration_returns_by_itse
     wait_kind(&svc, &adele.id, "registered").await;
 
     pbx.registrar.stop().await;
-    let state = eventually(&svc, "PBX unreachable", || async {
-        let s = svc.status().await.remove(0).state;
-        match s {
-            RegistrationState::PbxUnreachable(_) => Ok(s),
-            other => Err(other),
-        }
+    let state = wait_state(&svc, "PBX unreachable", |s| {
+        matches!(s, RegistrationState::PbxUnreachable(_)).then(|| s.clone())
     })
     .await;
     assert!(

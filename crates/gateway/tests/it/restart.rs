@@ -168,6 +168,12 @@ async fn drift_behind_teamlines_back_is_repaired_by_the_next_full_pass() {
 
     // Someone at the gateway's console: one record removed, one disabled, a stranger added.
     let rpc = &node.rpc;
+    // (uac.reg_refresh reloads from the database table, which Teamline keeps empty.)
+    let refresh = rpc
+        .uac_reg_refresh(handles[0].id.as_str())
+        .await
+        .unwrap_err();
+    assert!(refresh.is_not_found(), "{refresh}");
     assert!(rpc.uac_reg_remove(handles[0].id.as_str()).await.unwrap());
     assert!(rpc.uac_reg_disable(handles[1].id.as_str()).await.unwrap());
     let stranger = handles[5].to_uac(format!("sip:{}", pbx.registrar.sip_addr()));
