@@ -36,10 +36,8 @@ async fn against_sipp(scenario: &str) -> AgainstSipp {
 
 #[tokio::test]
 async fn a_403_is_an_authentication_failure() {
-    let AgainstSipp {
-        sipp, node, svc, ..
-    } = against_sipp("registrar-403.xml").await;
-    let reply = wait_state(&svc, "403 reported", |s| match s {
+    let t = against_sipp("registrar-403.xml").await;
+    let reply = wait_state(&t.svc, "403 reported", |s| match s {
         RegistrationState::AuthenticationFailed { reply } => Some(reply.clone()),
         _ => None,
     })
@@ -49,10 +47,8 @@ async fn a_403_is_an_authentication_failure() {
 
 #[tokio::test]
 async fn a_503_is_pbx_unreachable_with_the_answer() {
-    let AgainstSipp {
-        sipp, node, svc, ..
-    } = against_sipp("registrar-503.xml").await;
-    let (target, reply) = wait_state(&svc, "503 reported", |s| match s {
+    let t = against_sipp("registrar-503.xml").await;
+    let (target, reply) = wait_state(&t.svc, "503 reported", |s| match s {
         RegistrationState::PbxUnreachable(Unreachable::Unavailable { target, reply }) => {
             Some((target.clone(), reply.clone()))
         }
@@ -60,28 +56,24 @@ async fn a_503_is_pbx_unreachable_with_the_answer() {
     })
     .await;
     assert_eq!(reply.code, 503);
-    assert_eq!(target, sipp.addr.to_string());
+    assert_eq!(target, t.sipp.addr.to_string());
 }
 
 #[tokio::test]
 async fn no_answer_is_pbx_unreachable() {
-    let AgainstSipp {
-        sipp, node, svc, ..
-    } = against_sipp("registrar-no-answer.xml").await;
-    let target = wait_state(&svc, "no answer reported", |s| match s {
+    let t = against_sipp("registrar-no-answer.xml").await;
+    let target = wait_state(&t.svc, "no answer reported", |s| match s {
         RegistrationState::PbxUnreachable(Unreachable::NoAnswer { target }) => Some(target.clone()),
         _ => None,
     })
     .await;
-    assert_eq!(target, sipp.addr.to_string());
+    assert_eq!(target, t.sipp.addr.to_string());
 }
 
 #[tokio::test]
 async fn a_423_makes_the_gateway_ask_for_the_minimum_and_register() {
-    let AgainstSipp {
-        sipp, node, svc, ..
-    } = against_sipp("registrar-423.xml").await;
-    let expires_at = wait_state(&svc, "registered after 423", |s| match s {
+    let t = against_sipp("registrar-423.xml").await;
+    let expires_at = wait_state(&t.svc, "registered after 423", |s| match s {
         RegistrationState::Registered { expires_at, .. } => Some(*expires_at),
         _ => None,
     })
@@ -91,9 +83,9 @@ async fn a_423_makes_the_gateway_ask_for_the_minimum_and_register() {
         .unwrap_or_default();
     assert!(left > Duration::from_secs(3000), "registered for {left:?}");
     // uac_reg keeps the registrar's minimum, and reconcile does not undo it.
-    let dump = node.rpc.uac_reg_dump().await.unwrap();
+    let dump = t.node.rpc.uac_reg_dump().await.unwrap();
     assert_eq!(dump[0].expires, 3600);
-    let pass = svc.reconcile().await.unwrap();
+    let pass = t.svc.reconcile().await.unwrap();
     assert_eq!(pass.applied.replaced, 0);
 }
 
