@@ -66,6 +66,10 @@ pub enum SupervisorError {
     BadConfig { config: String, output: String },
     #[error("Kamailio did not answer its RPC within {secs} s of starting; its log is {log}")]
     NotReady { secs: u64, log: String },
+    #[error("Kamailio exited while starting ({status}); its log is {log}")]
+    Exited { status: String, log: String },
+    #[error("Teamline cannot talk to Kamailio's RPC: {0}")]
+    Rpc(#[from] crate::rpc::RpcError),
     #[error("preparing Kamailio's run directory {dir} failed: {source}")]
     RunDir {
         dir: String,
@@ -122,10 +126,7 @@ impl Supervisor {
             source,
         })?;
         process::check_config(&settings.kamailio_bin, &gateway.config_file()).await?;
-        let rpc = RpcClient::new(&gateway.rpc).map_err(|e| SupervisorError::NotReady {
-            secs: 0,
-            log: e.to_string(),
-        })?;
+        let rpc = RpcClient::new(&gateway.rpc)?;
         let log = settings.run_dir.join("kamailio.log");
         let first = start_and_wait(&settings, &gateway.config_file(), &rpc).await?;
         let pgid = Arc::new(std::sync::Mutex::new(Some(first.pid())));
@@ -226,12 +227,9 @@ async fn start_and_wait(
         }
         if let Some(status) = child.try_exited() {
             child.kill_group();
-            return Err(SupervisorError::NotReady {
-                secs: 0,
-                log: format!(
-                    "{} (Kamailio exited: {status})",
-                    settings.run_dir.join("kamailio.log").display()
-                ),
+            return Err(SupervisorError::Exited {
+                status,
+                log: settings.run_dir.join("kamailio.log").display().to_string(),
             });
         }
         if Instant::now() > deadline {

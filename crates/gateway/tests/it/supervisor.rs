@@ -56,3 +56,23 @@ async fn the_rpc_listener_refuses_a_wrong_token_and_serves_the_right_one() {
     assert!(!err.contains("nope"));
     node.supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn a_configuration_kamailio_refuses_is_reported_with_kamailios_words() {
+    crate::harness::require_kamailio();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::harness::gateway_settings(dir.path());
+    settings.module_dir = dir.path().join("no-modules-here");
+    let err = teamline_gateway::supervisor::Supervisor::start(
+        &settings,
+        teamline_gateway::supervisor::SupervisorSettings::new(dir.path().join("run")),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("refused the rendered configuration"), "{err}");
+    assert!(
+        err.contains("kamailio.cfg") && err.contains("ERROR"),
+        "{err}"
+    );
+}
