@@ -48,12 +48,12 @@ impl FieldErrors {
         self.0.push(error);
     }
 
-    /// Keeps the value when it parsed, records the error otherwise.
-    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+    /// Keeps the value when it parsed, records the error (or errors) otherwise.
+    pub fn check<T>(&mut self, result: Result<T, impl Into<FieldErrors>>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
-            Err(error) => {
-                self.push(error);
+            Err(errors) => {
+                self.0.extend(errors.into().0);
                 None
             }
         }

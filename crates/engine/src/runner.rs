@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::ids::JobId;
 use teamline_domain::job::{Job, JobState, next_run_after_ms};
-use teamline_store::{DynStore, JobFailure, StoreError};
+use teamline_store::{JobFailure, JobStore, StoreError};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -51,7 +51,7 @@ impl JobError {
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Database(_) | StoreError::Stale { .. } => Self::retry(e.to_string()),
+            StoreError::Database { .. } | StoreError::Stale { .. } => Self::retry(e.to_string()),
             other => Self::permanent(other.to_string()),
         }
     }
@@ -59,7 +59,7 @@ impl From<StoreError> for JobError {
 
 /// What a running job may tell the world.
 pub struct JobContext {
-    store: DynStore,
+    store: Arc<dyn JobStore>,
     job_id: JobId,
     worker: String,
 }
@@ -78,7 +78,7 @@ impl JobContext {
             .map_err(JobError::from)
     }
 
-    pub fn store(&self) -> &DynStore {
+    pub fn store(&self) -> &Arc<dyn JobStore> {
         &self.store
     }
 }
@@ -106,7 +106,7 @@ pub struct Attempt {
 }
 
 pub struct Runner {
-    store: DynStore,
+    store: Arc<dyn JobStore>,
     worker: String,
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
     lease: Duration,
@@ -117,7 +117,7 @@ pub struct Runner {
 
 impl Runner {
     /// `worker` names this process in the jobs table (e.g. host name + pid).
-    pub fn new(store: DynStore, worker: impl Into<String>) -> Self {
+    pub fn new(store: Arc<dyn JobStore>, worker: impl Into<String>) -> Self {
         Self {
             store,
             worker: worker.into(),
@@ -380,7 +380,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use teamline_store::crypto::Keyring;
-    use teamline_store::{ManualClock, NewJob};
+    use teamline_store::{DynStore, ManualClock, NewJob};
 
     struct Flaky {
         calls: AtomicUsize,

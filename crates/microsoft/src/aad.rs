@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::error::MicrosoftError;
+use crate::http::Reply;
 
 /// The token endpoint's error body:
 /// `{"error":"invalid_client","error_description":"AADSTS7000215: ...","error_codes":[7000215],...}`.
@@ -15,6 +16,12 @@ pub(crate) struct OAuthErrorBody {
     pub error_description: Option<String>,
     #[serde(default)]
     pub error_codes: Vec<u64>,
+}
+
+/// Microsoft's `request-id` header of an Entra ID answer, if any. Entra's error body has no
+/// request id: its trace and correlation ids are part of `error_description`.
+pub(crate) fn request_id(reply: &Reply) -> Option<String> {
+    reply.header("request-id").map(str::to_owned)
 }
 
 /// What Teamline was doing, to name the tenant or redirect URI in the message.

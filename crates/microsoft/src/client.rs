@@ -13,13 +13,13 @@ use crate::directory::{
     GroupChange, PageStream, UserChange, UserFilter,
 };
 use crate::error::MicrosoftError;
-use crate::graph::TenantCore;
 use crate::http::Http;
 use crate::setup::{
     CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DnsRecord, DomainState, PstnGatewaySpec,
     SetupChange, TenantSetup, TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
 };
 use crate::signin::{EntraSignIn, SignIn};
+use crate::tenant::TenantCore;
 use crate::tokens::AppTokens;
 use crate::voice::{
     GraphTeamsVoice, NumberAssignment, NumberChange, PolicyType, TeamsVoice, UserRef,

@@ -338,6 +338,17 @@ impl MicrosoftError {
     }
 }
 
+/// A failed answer as the surface that sent it describes it, read from that surface's own
+/// error envelope; the status decides which [`MicrosoftError`] it becomes.
+pub(crate) struct ErrorBody {
+    /// The service's error code (empty when it gave none).
+    pub code: String,
+    /// The service's message.
+    pub message: String,
+    /// Microsoft's request id.
+    pub request_id: Option<String>,
+}
+
 fn fmt_request_id(request_id: &Option<String>) -> String {
     match request_id {
         Some(id) => format!(", request-id {id}"),

@@ -6,6 +6,9 @@
 //! to wait, no request to that tenant leaves before the time is up. Calls either wait for it
 //! (within their budget, see [`crate::throttle`]) or fail at once with
 //! [`MicrosoftError::Throttled`] so a durable job can step aside for other tenants.
+//!
+//! The transport knows HTTP, not any service's error format: it hands back status, headers and
+//! body, or a [`TransportError`] that the calling surface words with its own envelope.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,13 +32,6 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// Microsoft's `request-id`: the response header, else the one in Graph's error body.
-    pub fn request_id(&self) -> Option<String> {
-        header_str(&self.headers, "request-id")
-            .map(str::to_owned)
-            .or_else(|| crate::graph::parse_error(&self.body).request_id())
-    }
-
     pub fn header(&self, name: &str) -> Option<&str> {
         header_str(&self.headers, name)
     }
@@ -47,6 +43,61 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .and_then(|v: &HeaderValue| v.to_str().ok())
         .map(str::trim)
         .filter(|s| !s.is_empty())
+}
+
+/// Why [`Http::send`] has no answer for its caller. The surface that made the call (Graph, the
+/// Teams admin REST surface, Entra ID) turns it into a [`MicrosoftError`] with
+/// [`TransportError::into_error`], reading the request id from its own error envelope.
+pub(crate) enum TransportError {
+    /// Microsoft kept answering 429 / 503 / 504 past the retry budget: its last answer, and
+    /// the wait it asked for (or the back-off that would have come next).
+    GaveUp {
+        what: String,
+        tenant: String,
+        reply: Reply,
+        wait: Duration,
+    },
+    /// An earlier `Retry-After` holds the tenant for longer than this call may wait; nothing
+    /// was sent.
+    Held { tenant: String, wait: Duration },
+    /// Microsoft was not reached, or did not answer in time.
+    Network { what: String, detail: String },
+    /// The per-tenant limiter was closed.
+    LimiterClosed,
+}
+
+impl TransportError {
+    /// The admin-facing error; `request_id` reads Microsoft's request id from a reply in the
+    /// calling surface's format.
+    pub fn into_error(self, request_id: impl FnOnce(&Reply) -> Option<String>) -> MicrosoftError {
+        match self {
+            Self::GaveUp {
+                tenant,
+                reply,
+                wait,
+                ..
+            } if reply.status == StatusCode::TOO_MANY_REQUESTS => MicrosoftError::Throttled {
+                tenant_id: tenant,
+                retry_after: wait,
+                request_id: request_id(&reply),
+            },
+            Self::GaveUp { what, reply, .. } => MicrosoftError::Unavailable {
+                what,
+                status: reply.status.as_u16(),
+                retry_after: retry_after(&reply.headers),
+                request_id: request_id(&reply),
+            },
+            Self::Held { tenant, wait } => MicrosoftError::Throttled {
+                tenant_id: tenant,
+                retry_after: wait,
+                request_id: None,
+            },
+            Self::Network { what, detail } => MicrosoftError::Network { what, detail },
+            Self::LimiterClosed => {
+                MicrosoftError::Config("the per-tenant request limiter was closed".into())
+            }
+        }
+    }
 }
 
 /// What the retry layer needs to know about one logical call.
@@ -148,7 +199,7 @@ impl Http {
             .clone()
     }
 
-    /// Holds every request to `tenant` for `wait` (a `Retry-After` seen outside [`send`],
+    /// Holds every request to `tenant` for `wait` (a `Retry-After` seen outside [`Http::send`],
     /// e.g. on one item of a `$batch`).
     pub fn pause_tenant(&self, tenant: &str, wait: Duration) {
         self.limit_for(tenant).pause_until(Instant::now() + wait);
@@ -168,7 +219,7 @@ impl Http {
         &self,
         info: &CallInfo<'_>,
         build: impl Fn() -> RequestBuilder,
-    ) -> Result<Reply, MicrosoftError> {
+    ) -> Result<Reply, TransportError> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let limit = info.limited.then(|| self.limit_for(info.tenant));
         let mut attempt: u32 = 0;
@@ -180,21 +231,20 @@ impl Http {
                 // does not block its own other calls longer than needed.
                 let _permit = match &limit {
                     Some(limit) => {
-                        let permit = limit.in_flight.acquire().await.map_err(|_| {
-                            MicrosoftError::Config(
-                                "the per-tenant request limiter was closed".into(),
-                            )
-                        })?;
+                        let permit = limit
+                            .in_flight
+                            .acquire()
+                            .await
+                            .map_err(|_| TransportError::LimiterClosed)?;
                         // Checked with the permit held: a request that was answered 429
                         // sets the gate before it gives its permit back, so no other call
                         // can slip through in between.
                         if let Some(wait) = limit.wait_needed() {
                             drop(permit);
                             if wait > self.budget_left(waited) {
-                                return Err(MicrosoftError::Throttled {
-                                    tenant_id: info.tenant.to_owned(),
-                                    retry_after: wait,
-                                    request_id: None,
+                                return Err(TransportError::Held {
+                                    tenant: info.tenant.to_owned(),
+                                    wait,
                                 });
                             }
                             tracing::debug!(
@@ -242,14 +292,19 @@ impl Http {
                     let suggested = retry_after(&reply.headers);
                     let wait = suggested.unwrap_or_else(|| self.backoff(attempt));
                     if attempt >= self.retry.max_attempts || wait > self.budget_left(waited) {
-                        return Err(give_up(info, &reply, suggested.unwrap_or(wait)));
+                        return Err(TransportError::GaveUp {
+                            what: info.what.to_owned(),
+                            tenant: info.tenant.to_owned(),
+                            reply,
+                            wait: suggested.unwrap_or(wait),
+                        });
                     }
                     tracing::debug!(
                         tenant = info.tenant,
                         what = info.what,
                         status = reply.status.as_u16(),
                         wait_ms = wait.as_millis() as u64,
-                        request_id = reply.request_id().as_deref().unwrap_or(""),
+                        request_id = reply.header("request-id").unwrap_or(""),
                         "Microsoft asked us to slow down; waiting before retrying"
                     );
                     waited += wait;
@@ -264,7 +319,7 @@ impl Http {
                         || attempt >= self.retry.max_attempts
                         || waited + wait > self.retry.max_total_wait
                     {
-                        return Err(MicrosoftError::Network {
+                        return Err(TransportError::Network {
                             what: info.what.to_owned(),
                             detail: describe(&e),
                         });
@@ -300,23 +355,6 @@ fn is_transient(status: StatusCode) -> bool {
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT
     )
-}
-
-fn give_up(info: &CallInfo<'_>, reply: &Reply, wait: Duration) -> MicrosoftError {
-    if reply.status == StatusCode::TOO_MANY_REQUESTS {
-        MicrosoftError::Throttled {
-            tenant_id: info.tenant.to_owned(),
-            retry_after: wait,
-            request_id: reply.request_id(),
-        }
-    } else {
-        MicrosoftError::Unavailable {
-            what: info.what.to_owned(),
-            status: reply.status.as_u16(),
-            retry_after: retry_after(&reply.headers),
-            request_id: reply.request_id(),
-        }
-    }
 }
 
 /// `Retry-After` as delta-seconds or as an HTTP date.

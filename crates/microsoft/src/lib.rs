@@ -10,6 +10,8 @@ mod http;
 mod odata;
 pub mod setup;
 pub mod signin;
+mod teams_admin;
+mod tenant;
 pub mod throttle;
 mod tokens;
 pub mod voice;

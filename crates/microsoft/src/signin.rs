@@ -244,13 +244,14 @@ impl EntraSignIn {
         let reply = self
             .http
             .send(&info, || self.http.client().get(url))
-            .await?;
+            .await
+            .map_err(|e| e.into_error(aad::request_id))?;
         if !reply.status.is_success() {
             return Err(MicrosoftError::Unavailable {
                 what: what.to_owned(),
                 status: reply.status.as_u16(),
                 retry_after: None,
-                request_id: reply.request_id(),
+                request_id: aad::request_id(&reply),
             });
         }
         serde_json::from_slice(&reply.body).map_err(|e| MicrosoftError::UnexpectedResponse {
@@ -444,7 +445,8 @@ impl SignIn for EntraSignIn {
             .send(&info, || {
                 self.http.client().post(token_url.as_str()).form(&form)
             })
-            .await?;
+            .await
+            .map_err(|e| e.into_error(aad::request_id))?;
         if !reply.status.is_success() {
             return Err(
                 match serde_json::from_slice::<OAuthErrorBody>(&reply.body) {

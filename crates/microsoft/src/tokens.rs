@@ -166,7 +166,8 @@ impl AppTokens {
         let reply = self
             .http
             .send(&info, || self.http.client().post(&url).form(&form))
-            .await?;
+            .await
+            .map_err(|e| e.into_error(aad::request_id))?;
         if reply.status.is_success() {
             let body: TokenResponse = serde_json::from_slice(&reply.body).map_err(|e| {
                 MicrosoftError::UnexpectedResponse {

@@ -106,7 +106,7 @@ async fn demo_starts_seeds_answers_healthz_and_does_not_duplicate_on_restart() {
     )
     .await
     .unwrap();
-    use teamline_store::Store;
+    use teamline_store::prelude::*;
     let enterprises = store.list_enterprises(None).await.unwrap();
     let names: Vec<_> = enterprises
         .iter()

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::MicrosoftError;
-use crate::graph::{GraphError, Req, TenantCore};
+use crate::graph::GraphError;
+use crate::tenant::{Req, TenantCore};
 
 /// Graph's documented limit of requests per batch.
 pub(crate) const MAX_PER_BATCH: usize = 20;

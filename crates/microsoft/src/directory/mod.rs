@@ -20,8 +20,9 @@ pub use self::types::{
 };
 use self::wire::{GROUP_SELECT, GroupWire, USER_SELECT, UserWire};
 use crate::error::MicrosoftError;
-use crate::graph::{Page, Req, TenantCore};
+use crate::graph::Page;
 use crate::odata::{literal, query, segment};
+use crate::tenant::{Req, TenantCore};
 
 /// A stream of pages; each item is one page of results.
 pub type PageStream<T> = BoxStream<'static, Result<Vec<T>, MicrosoftError>>;
@@ -140,7 +141,7 @@ where
                         .any(|c| err.has_code(c))
                 {
                     return Err(MicrosoftError::DeltaExpired {
-                        request_id: reply.request_id(),
+                        request_id: crate::graph::request_id(&reply),
                     });
                 }
                 return Err(core.error_from(&reply, &what));

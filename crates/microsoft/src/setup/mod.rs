@@ -22,9 +22,9 @@ pub use self::types::{
     VoiceRoutingPolicySpec, VoicemailMode,
 };
 use crate::error::MicrosoftError;
-use crate::graph::{Req, TenantCore};
 use crate::http::Reply;
 use crate::odata::{segment, trim_base};
+use crate::tenant::{Req, TenantCore};
 use crate::tokens::Audience;
 
 /// Tenant-wide voice configuration for Direct Routing.
@@ -172,8 +172,7 @@ impl TenantSetup {
                 tenant_id: self.core.tenant_id.clone(),
                 what: what.to_owned(),
                 status: reply.status.as_u16(),
-                request_id: reply
-                    .request_id()
+                request_id: crate::teams_admin::request_id(&reply)
                     .or_else(|| reply.header("x-ms-correlation-id").map(str::to_owned)),
             });
         }
@@ -199,7 +198,7 @@ impl TenantSetup {
             return Ok(None);
         }
         if !reply.status.is_success() {
-            return Err(self.core.error_from(&reply, what));
+            return Err(self.core.admin_error_from(&reply, what));
         }
         if reply.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
@@ -226,7 +225,7 @@ impl TenantSetup {
         if reply.status.is_success() {
             Ok(())
         } else {
-            Err(self.core.error_from(&reply, what))
+            Err(self.core.admin_error_from(&reply, what))
         }
     }
 

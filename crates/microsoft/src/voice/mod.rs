@@ -20,9 +20,9 @@ use self::wire::{NumberAssignmentWire, OperationWire, PolicyIdWire, UserConfigur
 use crate::directory::batch;
 use crate::directory::{BatchItem, Directory, GraphDirectory};
 use crate::error::MicrosoftError;
-use crate::graph::{Req, TenantCore};
 use crate::http::Reply;
 use crate::odata::{function_call, literal, query, segment};
+use crate::tenant::{Req, TenantCore};
 
 const NUMBERS: &str = "/admin/teams/telephoneNumberManagement/numberAssignments";
 const ASSIGNMENT_TYPE: &str = "#microsoft.graph.teamsAdministration.teamsPolicyUserAssignment";

@@ -1,5 +1,5 @@
 //! The client against Teamline's Microsoft simulator over HTTPS (trusting its CA): the same
-//! calls production makes, with the simulator's Contoso / Fabrikam tenants of SPEC.md §8.
+//! calls production makes, with the simulator's Contoso / Fabrikam tenants (`docs/demo-data.md`).
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -8,9 +8,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::admission::{Audience, authenticate};
 use super::errors::{ApiResponse, RequestIds};
-use super::graph::{Audience, GraphRequest, authenticate, segments_of, serve};
+use super::graph::serve;
 use super::odata::Query;
+use super::request::{GraphRequest, segments_of};
 use super::state::SimState;
 
 const MAX_REQUESTS: usize = 20;

@@ -20,11 +20,11 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::demo;
+use super::admission::{Audience, Caller, apply_faults, authenticate};
 use super::errors::{ApiResponse, RequestIds};
-use super::graph::{Audience, Caller, apply_faults, authenticate, segments_of};
+use super::model::well_known;
 use super::model::{Tenant, canonical_type, is_policy_type};
-use super::seed::put_config;
+use super::request::segments_of;
 use super::state::{SimState, lock};
 
 /// Axum entry point for `/Skype.Policy/*` and `/Teams.Tenant/*`.
@@ -56,7 +56,10 @@ async fn serve(
         ApiResponse::graph_error(status, code, msg, ids)
     };
     let permitted = if caller.app_only {
-        caller.roles.iter().any(|r| r == demo::TEAMS_ADMIN_APP_ROLE)
+        caller
+            .roles
+            .iter()
+            .any(|r| r == well_known::TEAMS_ADMIN_APP_ROLE)
     } else {
         caller.scopes.iter().any(|s| s == "user_impersonation")
     };
@@ -66,9 +69,9 @@ async fn serve(
     if caller.app_only {
         let t = lock(&caller.tenant);
         let has_role = t.sp_roles.iter().any(|r| {
-            r == demo::ROLE_TEAMS_ADMIN
-                || r == demo::ROLE_GLOBAL_ADMIN
-                || r == demo::ROLE_TEAMS_COMMS_ADMIN
+            r == well_known::ROLE_TEAMS_ADMIN
+                || r == well_known::ROLE_GLOBAL_ADMIN
+                || r == well_known::ROLE_TEAMS_COMMS_ADMIN
         });
         if !has_role {
             return err(
@@ -81,9 +84,9 @@ async fn serve(
         let t = lock(&caller.tenant);
         let ok = t.user_idx(uid).is_some_and(|i| {
             t.user(i).wids.iter().any(|w| {
-                w == demo::ROLE_TEAMS_ADMIN
-                    || w == demo::ROLE_GLOBAL_ADMIN
-                    || w == demo::ROLE_TEAMS_COMMS_ADMIN
+                w == well_known::ROLE_TEAMS_ADMIN
+                    || w == well_known::ROLE_GLOBAL_ADMIN
+                    || w == well_known::ROLE_TEAMS_COMMS_ADMIN
             })
         });
         if !ok {
@@ -414,7 +417,7 @@ fn create(
     };
     let stored = stored_identity(ty, identity);
     validate(t, ty, &stored, &props, ids)?;
-    put_config(t, ty, &stored, Value::Object(props));
+    t.put_config(ty, &stored, Value::Object(props));
     let created = find(t, ty, &stored)
         .map(|i| item_json(t, ty, i))
         .unwrap_or(Value::Null);
@@ -473,7 +476,7 @@ fn upsert(
         }
     }
     validate(t, ty, &stored, &props, ids)?;
-    put_config(t, ty, &stored, Value::Object(props));
+    t.put_config(ty, &stored, Value::Object(props));
     let item = find(t, ty, &stored)
         .map(|i| item_json(t, ty, i))
         .unwrap_or(Value::Null);

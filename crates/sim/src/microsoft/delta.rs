@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::directory::{GROUP_PROPS, USER_PROPS, group_json, parse_select, user_json};
 use super::errors::ApiResponse;
-use super::graph::{GraphRequest, member_type};
 use super::model::{Change, Member, Removal, Tenant, now_unix};
 use super::odata::{self, Expr, Lit, Operand};
+use super::request::{GraphRequest, member_type};
 use super::state::SimState;
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,9 @@
-//! The demo tenants' facts (SPEC.md §8): names, UPNs, passwords, ids and policy names.
+//! The demo tenants' facts (`docs/demo-data.md` describes them): names, UPNs, passwords,
+//! ids and policy names.
 //!
 //! The CLI `demo` command, Teamline's demo seeding and the tests all read these values, so the
 //! simulator and Teamline's own database agree. Object ids are derived from a hash of the
 //! tenant and the object's name: they are the same on every run and on every machine.
-
-use sha2::{Digest, Sha256};
 
 /// Contoso's tenant id (fixed).
 pub const CONTOSO_TENANT_ID: &str = "8750e5a4-2c6e-4949-9e43-8043af3f92f2";
@@ -28,8 +27,8 @@ pub const CONTOSO_NON_ADMIN_UPN: &str = "AdeleV@contoso.example";
 /// A user holding the Teams Administrator role (not Global Administrator).
 pub const CONTOSO_TEAMS_ADMIN_UPN: &str = "PattiF@contoso.example";
 
-/// The 16 licensed users (Teams + Teams Phone) in the sync group, in SPEC.md §8 order
-/// (PBX extension 1000 + index).
+/// The 16 licensed users (Teams + Teams Phone) in the sync group, in the demo's list order
+/// (PBX extension 1000 + index up to Patti Fernandez; see `docs/demo-data.md`).
 pub const CONTOSO_LICENSED_USERS: [&str; 16] = [
     "Adele Vance",
     "Alex Wilber",
@@ -135,35 +134,12 @@ pub const TEAMLINE_GRAPH_APP_ROLES: [&str; 7] = [
 pub const TEAMLINE_DELEGATED_SCOPES: [&str; 5] =
     ["openid", "profile", "email", "offline_access", "User.Read"];
 
-/// Microsoft Graph's application id (also accepted as a scope resource).
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-/// Microsoft Graph's resource URI.
-pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
-/// "Skype and Teams Tenant Admin API" application id: the Teams admin REST surface audience.
-pub const TEAMS_ADMIN_APP_ID: &str = "48ac35b8-9aa8-4d74-927d-1f4a14a0b239";
-/// The app role of the Teams admin REST surface granted by admin consent.
-pub const TEAMS_ADMIN_APP_ROLE: &str = "application_access";
-
-/// Service plan id of Microsoft Teams (`TEAMS1`).
-pub const PLAN_TEAMS1: &str = "57ff2da0-773e-42df-b2af-ffb7a2317929";
-/// Service plan id of Teams Phone (`MCOEV`).
-pub const PLAN_MCOEV: &str = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7";
-/// Service plan id of Teams Phone Resource Account (`MCOEV_VIRTUALUSER`).
-pub const PLAN_MCOEV_VIRTUALUSER: &str = "f47330e9-c134-43b3-9993-e7f004506889";
-/// Service plan id of the Microsoft 365 Domestic Calling Plan (`MCOPSTN1`), which conflicts
-/// with Direct Routing.
-pub const PLAN_MCOPSTN1: &str = "4ed3ff63-69d7-4fb7-b984-5aec7f605ca8";
-
-/// Directory role template id: Global Administrator.
-pub const ROLE_GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
-/// Directory role template id: Teams Administrator.
-pub const ROLE_TEAMS_ADMIN: &str = "69091246-20e8-4a56-aa4d-066075b2a7a8";
-/// Directory role template id: Teams Communications Administrator.
-pub const ROLE_TEAMS_COMMS_ADMIN: &str = "baf37b3a-610e-45da-9e62-d9d1e5e8914b";
-/// Directory role template id: Privileged Role Administrator.
-pub const ROLE_PRIVILEGED_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
-/// The "default user" placeholder that appears in every member's `wids`.
-pub const ROLE_DEFAULT_USER: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";
+pub use super::model::ids::{group_id, stable_guid, user_id};
+pub use super::model::well_known::{
+    GRAPH_APP_ID, GRAPH_RESOURCE, PLAN_MCOEV, PLAN_MCOEV_VIRTUALUSER, PLAN_MCOPSTN1, PLAN_TEAMS1,
+    ROLE_DEFAULT_USER, ROLE_GLOBAL_ADMIN, ROLE_PRIVILEGED_ROLE_ADMIN, ROLE_TEAMS_ADMIN,
+    ROLE_TEAMS_COMMS_ADMIN, TEAMS_ADMIN_APP_ID, TEAMS_ADMIN_APP_ROLE,
+};
 
 /// UPN of a Contoso user from its display name: first name + initial of the last name.
 ///
@@ -179,31 +155,6 @@ pub fn upn_for(display_name: &str, domain: &str) -> String {
     format!("{first}{initial}@{domain}")
 }
 
-/// A GUID derived from a hash of `scope` and `name`: stable across runs and machines.
-pub fn stable_guid(scope: &str, name: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(scope.as_bytes());
-    hasher.update([0u8]);
-    hasher.update(name.to_lowercase().as_bytes());
-    let digest = hasher.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
-}
-
-/// Object id of a user of a tenant, from its UPN.
-pub fn user_id(tenant_id: &str, upn: &str) -> String {
-    stable_guid(&format!("{tenant_id}/user"), upn)
-}
-
-/// Object id of a group of a tenant, from its display name.
-pub fn group_id(tenant_id: &str, display_name: &str) -> String {
-    stable_guid(&format!("{tenant_id}/group"), display_name)
-}
-
 /// Object id of a Contoso user from its display name (e.g. `"Adele Vance"`).
 pub fn contoso_user_id(display_name: &str) -> String {
     user_id(CONTOSO_TENANT_ID, &upn_for(display_name, CONTOSO_DOMAIN))
@@ -216,10 +167,7 @@ pub fn contoso_group_id(display_name: &str) -> String {
 
 /// Object id of Teamline's service principal in a tenant (exists once consent was granted).
 pub fn service_principal_id(tenant_id: &str) -> String {
-    stable_guid(
-        &format!("{tenant_id}/servicePrincipal"),
-        TEAMLINE_APP_CLIENT_ID,
-    )
+    super::model::ids::service_principal_id(tenant_id, TEAMLINE_APP_CLIENT_ID)
 }
 
 /// Tenant id of a generated tenant named `name` (see `MicrosoftSim::seed_generated`).

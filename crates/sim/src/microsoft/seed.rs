@@ -1,14 +1,16 @@
-//! Deterministic tenants: Contoso and Fabrikam of SPEC.md §8, and generated tenants of any size.
+//! Deterministic tenants: Contoso and Fabrikam of the demo data (`docs/demo-data.md`), and
+//! generated tenants of any size.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::demo::{self, *};
+use super::model::ids;
 use super::model::{
-    AssignedPlan, CapabilityStatus, ConfigItem, Consent, Domain, Group, Member, NumberRecord,
-    TeamsUser, Tenant, User, UserNumber, service_of_plan,
+    AssignedPlan, CapabilityStatus, Consent, Domain, Group, Member, NumberRecord, TeamsUser,
+    Tenant, User, UserNumber, service_of_plan,
 };
 
 /// When the demo licences were assigned (2024-01-07T09:08:50Z).
@@ -99,21 +101,9 @@ fn domain(name: &str, default: bool, initial: bool) -> Domain {
                 "Intune".into(),
             ]
         },
-        verification_code: verification_code(name),
+        verification_code: ids::verification_code(name),
         dns_published: true,
     }
-}
-
-/// The `MS=msNNNNNNNN` TXT value of a domain (stable).
-pub(crate) fn verification_code(domain: &str) -> String {
-    let g = demo::stable_guid("domain-verification", domain);
-    let digits: String = g
-        .chars()
-        .filter(char::is_ascii_digit)
-        .chain("00000000".chars())
-        .take(8)
-        .collect();
-    format!("MS=ms{digits}")
 }
 
 /// Full consent as granted by a Global Administrator through `/adminconsent`.
@@ -128,35 +118,15 @@ pub(crate) fn full_consent() -> Consent {
     }
 }
 
-fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-/// Adds a named policy instance (`Tag:Name`) or configuration item.
-pub(crate) fn put_config(t: &mut Tenant, ty: &'static str, identity: &str, props: Value) {
-    let mut props = obj(props);
-    props.insert("Identity".into(), Value::from(identity));
-    let items = t.config.entry(ty).or_default();
-    items.retain(|i| !i.identity.eq_ignore_ascii_case(identity));
-    items.push(ConfigItem {
-        identity: identity.to_string(),
-        props,
-    });
-}
-
 /// Contoso's voice routes, dial plan and calling policy (already provisioned by Teamline).
 fn contoso_voice(t: &mut Tenant) {
     let usages: Vec<Value> = CONTOSO_VOICE_ROUTES
         .iter()
         .map(|r| Value::from(*r))
         .collect();
-    put_config(t, "OnlinePstnUsages", "Global", json!({ "Usage": usages }));
+    t.put_config("OnlinePstnUsages", "Global", json!({ "Usage": usages }));
     for (route, gateway) in CONTOSO_VOICE_ROUTES.iter().zip(CONTOSO_GATEWAYS) {
-        put_config(
-            t,
+        t.put_config(
             "OnlinePSTNGateway",
             gateway,
             json!({
@@ -167,8 +137,7 @@ fn contoso_voice(t: &mut Tenant) {
                 "Description": format!("Teamline {route}"),
             }),
         );
-        put_config(
-            t,
+        t.put_config(
             "OnlineVoiceRoute",
             route,
             json!({
@@ -177,15 +146,12 @@ fn contoso_voice(t: &mut Tenant) {
                 "BridgeSourcePhoneNumber": null, "Description": format!("Teamline {route}"),
             }),
         );
-        put_config(
-            t,
-            "OnlineVoiceRoutingPolicy",
+        t.put_config("OnlineVoiceRoutingPolicy",
             &format!("Tag:{route}"),
             json!({ "OnlinePstnUsages": [route], "Description": format!("Teamline {route}"), "RouteType": "BYOT" }),
         );
     }
-    put_config(
-        t,
+    t.put_config(
         "TenantDialPlan",
         &format!("Tag:{CONTOSO_DIAL_PLAN}"),
         json!({
@@ -202,8 +168,7 @@ fn contoso_voice(t: &mut Tenant) {
             }],
         }),
     );
-    put_config(
-        t,
+    t.put_config(
         "TeamsCallingPolicy",
         &format!("Tag:{NO_VOICEMAIL_CALLING_POLICY}"),
         json!({
@@ -215,16 +180,14 @@ fn contoso_voice(t: &mut Tenant) {
         }),
     );
     for (name, allow) in [("AllowCalling", true), ("DisallowCalling", false)] {
-        put_config(
-            t,
-            "TeamsCallingPolicy",
+        t.put_config("TeamsCallingPolicy",
             &format!("Tag:{name}"),
             json!({ "AllowPrivateCalling": allow, "AllowVoicemail": "UserOverride", "Description": null }),
         );
     }
 }
 
-/// Builds Contoso (SPEC.md §8).
+/// Builds Contoso, as `docs/demo-data.md` describes it.
 pub(crate) fn contoso() -> Tenant {
     let tid = CONTOSO_TENANT_ID;
     let mut t = Tenant::new(tid, CONTOSO_NAME);

@@ -1,4 +1,5 @@
-//! Deterministic seed data: the Contoso PBX of SPEC.md §8, generated domains of any size, and
+//! Deterministic seed data: the Contoso PBX of the demo (`docs/demo-data.md`), generated
+//! domains of any size, and
 //! the demo credentials.
 
 use std::collections::BTreeSet;
@@ -34,13 +35,11 @@ pub const DEMO_CORE_SERVER: &str = "core1.sbc.pbx.example";
 
 /// Contoso's extensions as `(extension, first name, last name)`, in extension order.
 ///
-/// SPEC.md §8 says "PBX extensions 1000–1019, one per user above in list order (Adele 1000,
-/// Alex 1001, ...)" and, separately, "Debra Berger previously configured on extension 1015".
-/// Taken literally, list order would put Pradeep Gupta on 1015 and Debra on 1019, so the two
-/// statements conflict. The explicit statement wins: Debra Berger is on 1015, and the users
-/// listed after Patti Fernandez keep their list order on the following extensions
-/// (Pradeep 1016, Irvin 1017, Christie 1018, Enrico 1019). Every other user is where list
-/// order puts them (Adele 1000 … Patti 1014).
+/// One extension per demo user in list order, except that Debra Berger, who was configured
+/// on extension 1015 before, keeps 1015: the users listed after Patti Fernandez follow on
+/// the next extensions (Pradeep 1016, Irvin 1017, Christie 1018, Enrico 1019). Every other
+/// user is where list order puts them (Adele 1000 … Patti 1014). `docs/demo-data.md` explains
+/// why.
 pub fn contoso_extensions() -> Vec<(&'static str, &'static str, &'static str)> {
     CONTOSO_EXTENSIONS.to_vec()
 }
@@ -185,7 +184,7 @@ fn add_user(domain: &mut Domain, rng: &mut StdRng, address: &str, seed: SeedUser
     );
 }
 
-/// The Contoso PBX of SPEC.md §8 (replaces any existing `contoso` domain).
+/// The Contoso PBX of the demo data (replaces any existing `contoso` domain).
 pub fn contoso(now: SystemTime) -> Domain {
     let mut d = Domain::new(CONTOSO_DOMAIN, DEMO_RESELLER, "Contoso");
     d.require_emergency_address = true;

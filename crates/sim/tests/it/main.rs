@@ -3,6 +3,7 @@
 
 mod ms_common;
 mod ms_configapi;
+mod ms_control;
 mod ms_delta;
 mod ms_directory;
 mod ms_entra;

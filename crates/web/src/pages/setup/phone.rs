@@ -1,0 +1,116 @@
+//! The Phone Number combobox: its choices for what was typed, and the pre-filled `+1<ext>` when
+//! the SIP User changes (which also resets User Devices).
+
+use super::Submitted;
+use super::devices::DevicesBlock;
+use crate::AppState;
+use crate::auth::Admin;
+use crate::error::PageError;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use teamline_domain::device::DeviceAuthId;
+use teamline_domain::phone::PhoneNumber;
+
+/// The Phone Number combobox.
+pub struct PhoneField {
+    pub value: String,
+    pub autofill: String,
+    pub error: String,
+    /// Rendered as an out-of-band swap (after the SIP User changed).
+    pub oob: bool,
+}
+
+/// The answer to a SIP User change: User Devices for the new extension, and the Phone Number
+/// swapped in out of band.
+#[derive(Template, WebTemplate)]
+#[template(path = "setup_sip_user.html")]
+pub struct SipUserChanged {
+    pub devices: DevicesBlock,
+    pub phone: PhoneField,
+}
+
+/// The SIP User changed: pre-fill the Phone Number with `+1<ext>` (unless the admin typed
+/// another number) and reset User Devices for the new extension.
+pub(super) async fn sip_user_changed(
+    _admin: Admin,
+    Form(submitted): Form<Submitted>,
+) -> Result<SipUserChanged, PageError> {
+    let ext = submitted.extension();
+    let typed = submitted.phone_number.trim();
+    let keep_typed = !typed.is_empty() && typed != submitted.phone_autofill.trim();
+    let (value, autofill) = match (&ext, keep_typed) {
+        (Some(ext), false) => {
+            let n = format!("+1{ext}");
+            (n.clone(), n)
+        }
+        _ => (
+            submitted.phone_number.clone(),
+            submitted.phone_autofill.clone(),
+        ),
+    };
+    let selected = match (&ext, DeviceAuthId::parse(&submitted.device)) {
+        (Some(ext), Ok(d)) if d.belongs_to(ext) => d.to_string(),
+        _ => String::new(),
+    };
+    Ok(SipUserChanged {
+        devices: DevicesBlock::closed(selected, submitted.sip_user.clone(), String::new()),
+        phone: PhoneField {
+            value,
+            autofill,
+            error: String::new(),
+            oob: true,
+        },
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup_phone_options.html")]
+pub struct PhoneOptions {
+    pub options: Vec<PhoneOption>,
+}
+
+pub struct PhoneOption {
+    pub value: String,
+    pub note: Option<String>,
+}
+
+/// The Phone Number combobox's choices for what was typed: the number as Teams will store it
+/// (`11000` → `+11000`), and `+1<ext>` for the chosen SIP User. A number already in use says
+/// by whom.
+pub(super) async fn phone_options(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(submitted): Form<Submitted>,
+) -> Result<PhoneOptions, PageError> {
+    let typed = submitted.phone_number.trim();
+    let mut numbers: Vec<PhoneNumber> = Vec::new();
+    if !typed.is_empty()
+        && let Ok(n) = PhoneNumber::parse(typed)
+    {
+        numbers.push(n);
+    }
+    if let Some(ext) = submitted.extension()
+        && let Ok(n) = PhoneNumber::parse(&format!("+1{ext}"))
+        && !numbers.contains(&n)
+        && n.to_string()
+            .starts_with(&format!("+{}", typed.trim_start_matches('+')))
+    {
+        numbers.push(n);
+    }
+    let mut options = Vec::new();
+    for n in numbers {
+        let note = state
+            .store
+            .holder_of_number(admin.enterprise.id, &n)
+            .await?
+            .filter(|h| h.state.reserves())
+            .map(|h| format!("used by {}", h.display_name));
+        options.push(PhoneOption {
+            value: n.to_string(),
+            note,
+        });
+    }
+    Ok(PhoneOptions { options })
+}

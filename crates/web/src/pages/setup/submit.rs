@@ -1,0 +1,109 @@
+//! Save User: the engine validates and saves the user and queues the work; the form comes back
+//! with every problem by field, or the Users page with a message saying what happens next.
+
+use super::Submitted;
+use super::form::{Target, page, user_id};
+use crate::AppState;
+use crate::auth::Admin;
+use crate::error::PageError;
+use crate::pages::engine_error;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use teamline_domain::enterprise::ConsentKind;
+use teamline_engine::SaveError;
+
+async fn save(
+    state: &AppState,
+    admin: &Admin,
+    target: Target,
+    submitted: Submitted,
+) -> Result<Response, PageError> {
+    let form = submitted.form();
+    match state
+        .engine
+        .save_pbx_user(admin.enterprise.id, &admin.actor(), &form, target.editing)
+        .await
+    {
+        Ok(user) => {
+            let name = state
+                .store
+                .get_pbx_user(admin.enterprise.id, user.id)
+                .await
+                .map(|i| i.display_name)
+                .unwrap_or_default();
+            let next = if admin.enterprise.consent(ConsentKind::UserSync) {
+                "Teamline is configuring Teams now; the row below shows when it is done."
+            } else {
+                "The change waits for Microsoft consent: use Sync Teams Users on the Dashboard."
+            };
+            admin
+                .flash(format!(
+                    "{name} is set up on extension {} with {}. {next}",
+                    user.spec.sip_user, user.spec.phone_number
+                ))
+                .await?;
+            Ok(Redirect::to("/users").into_response())
+        }
+        Err(SaveError::Fields(errors)) => {
+            let page = page(
+                state,
+                admin,
+                target,
+                form,
+                Some(&errors),
+                None,
+                submitted.phone_autofill,
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(SaveError::Engine(e)) if e.is_not_found() => Err(PageError::NotFound),
+        Err(SaveError::Engine(e)) => {
+            let problem = match engine_error(e) {
+                PageError::Internal(detail) => {
+                    tracing::error!(%detail, "saving a PBX user failed");
+                    "Teamline could not save the user; nothing was changed. Try again.".to_owned()
+                }
+                other => other.info().detail,
+            };
+            let page = page(
+                state,
+                admin,
+                target,
+                form,
+                None,
+                Some(problem),
+                submitted.phone_autofill,
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+pub(super) async fn save_new(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(submitted): Form<Submitted>,
+) -> Result<Response, PageError> {
+    save(&state, &admin, Target::new_user(), submitted).await
+}
+
+pub(super) async fn save_edit(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(submitted): Form<Submitted>,
+) -> Result<Response, PageError> {
+    let id = user_id(&id)?;
+    let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
+    let version = submitted
+        .version
+        .trim()
+        .parse()
+        .unwrap_or(item.user.version);
+    let target = Target::edit(id, &item.display_name, version);
+    save(&state, &admin, target, submitted).await
+}
