@@ -9,7 +9,9 @@ use teamline_domain::sip::ProxyHost;
 use teamline_gateway::dns::{DnsSettings, PbxResolver};
 use teamline_gateway::registration::RegistrationState;
 
-use crate::harness::{GatewayNode, Knot, LOCALHOST, Pbx, desired, free_port, service, wait_state};
+use teamline_dns::testing::Knot;
+
+use crate::harness::{GatewayNode, LOCALHOST, Pbx, desired, free_port, service, wait_state};
 
 fn settings(knot: &Knot) -> DnsSettings {
     DnsSettings {
@@ -34,7 +36,8 @@ async fn srv_targets_are_tried_in_priority_order_and_a_dead_one_is_skipped() {
              dead A 127.0.0.1\nalive A 127.0.0.1"
         ),
     )
-    .await;
+    .await
+    .expect("Knot DNS serves the PBX's zone");
     let proxy = ProxyHost::parse("sbc.pbx.test").unwrap();
     let resolver = PbxResolver::new(&settings(&knot)).unwrap();
     assert_eq!(
@@ -84,7 +87,8 @@ async fn a_records_resolve_and_a_changed_answer_is_used_after_its_ttl() {
         "pbx.test",
         "sbc A 127.0.0.1\nsip SRV 0 0 5060 .",
     )
-    .await;
+    .await
+    .expect("Knot DNS serves the PBX's zone");
     let resolver = PbxResolver::new(&settings(&knot)).unwrap();
     let a = ProxyHost::parse("sbc.pbx.test:5070").unwrap();
     assert_eq!(
@@ -102,7 +106,7 @@ async fn a_records_resolve_and_a_changed_answer_is_used_after_its_ttl() {
         .to_string();
     assert!(err.contains("_sip._udp.nothing.pbx.test"), "{err}");
 
-    knot.update("del sbc A\nadd sbc 1 A 127.0.0.2");
+    knot.update("del sbc A\nadd sbc 1 A 127.0.0.2").unwrap();
     // The zone's TTL is 1 s: after it, the new address is used.
     let mut seen = None;
     for _ in 0..50 {
