@@ -53,5 +53,6 @@ stories!(
         two_runners_run_every_job_exactly_once,
     ],
     sessions: [sessions_expire, sealed_values_open_only_for_their_purpose],
+    migrations: [a_database_migrated_before_a_comment_edit_still_opens],
     platform: [health_and_accounts],
 );
