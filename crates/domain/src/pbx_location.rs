@@ -510,7 +510,11 @@ mod tests {
 
     #[test]
     fn kept_secrets_stay_bound_to_where_they_were_saved_for() {
-        let saved = form().validate(false).unwrap().settings.credential_binding();
+        let saved = form()
+            .validate(false)
+            .unwrap()
+            .settings
+            .credential_binding();
         let mut f = form();
         f.api_key = "".into();
         f.voicemail_code = "*97".into();
@@ -519,7 +523,11 @@ mod tests {
             "other fields may change"
         );
         for (field, value, changed) in [
-            ("api_base_url", "https://attacker.example/ns-api/v2", "API Base URL"),
+            (
+                "api_base_url",
+                "https://attacker.example/ns-api/v2",
+                "API Base URL",
+            ),
             ("sip_domain", "fabrikam", "SIP Domain"),
         ] {
             let mut f = form();
@@ -562,7 +570,11 @@ mod tests {
         assert!(errors.for_field("OAuth Client Secret").is_some());
         assert!(errors.for_field("Masquerade Password").is_some());
         // Switching from the stored API key to OAuth needs the OAuth secrets, as before.
-        let api_key_saved = form().validate(false).unwrap().settings.credential_binding();
+        let api_key_saved = form()
+            .validate(false)
+            .unwrap()
+            .settings
+            .credential_binding();
         oauth.sip_domain = "contoso".into();
         assert!(oauth.validate_edit(&api_key_saved).is_err());
     }

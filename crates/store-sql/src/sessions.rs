@@ -61,10 +61,14 @@ impl SessionStore for SqlStore {
     }
 
     fn seal(&self, purpose: &'static str, value: &str) -> StoreResult<Vec<u8>> {
-        Ok(self.keyring.encrypt(value, &SecretSlot::platform(purpose))?)
+        Ok(self
+            .keyring
+            .encrypt(value, &SecretSlot::platform(purpose))?)
     }
 
     fn unseal(&self, purpose: &'static str, sealed: &[u8]) -> StoreResult<String> {
-        Ok(self.keyring.decrypt(sealed, &SecretSlot::platform(purpose))?)
+        Ok(self
+            .keyring
+            .decrypt(sealed, &SecretSlot::platform(purpose))?)
     }
 }

@@ -103,7 +103,9 @@ pub async fn tenant(store: &Arc<dyn Store>, name: &str) -> Tenant {
     let location = store
         .create_pbx_location(
             enterprise.id,
-            &location_form_for(&name.to_lowercase()).validate(false).unwrap(),
+            &location_form_for(&name.to_lowercase())
+                .validate(false)
+                .unwrap(),
             &audit("pbx_location.create"),
         )
         .await

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use teamline_store::StoreInfo;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
+    Router::new().route("/healthz", get(healthz))
 }
 
 /// `/healthz` needs only to know which database and whether it answers.

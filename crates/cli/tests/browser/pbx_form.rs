@@ -41,7 +41,10 @@ async fn pbx_form(ctx: &Ctx) -> Result<()> {
         "the API Base URL field is narrow: {}",
         fits[1]
     );
-    ensure!(fits[2] == true, "the API Base URL field is not styled like the others");
+    ensure!(
+        fits[2] == true,
+        "the API Base URL field is not styled like the others"
+    );
 
     // API key chosen: the key field, no OAuth field.
     ensure!(displayed(b, "#api_key").await?);
@@ -63,7 +66,10 @@ async fn pbx_form(ctx: &Ctx) -> Result<()> {
     ] {
         ensure!(displayed(b, oauth).await?, "{oauth} hidden for OAuth");
     }
-    ensure!(!displayed(b, "#api_key").await?, "the API key shown for OAuth");
+    ensure!(
+        !displayed(b, "#api_key").await?,
+        "the API key shown for OAuth"
+    );
     // And back.
     b.click("input[name='api_auth'][value='api_key']").await?;
     ensure!(displayed(b, "#api_key").await?);

@@ -50,8 +50,7 @@ impl ApiConnector {
         credentials: BoundPbxAuth,
     ) -> Result<NetSapiensSettings, PbxError> {
         let BoundPbxAuth { auth, bound_to } = credentials;
-        if bound_to.auth_kind != settings.api_auth_kind || auth.kind() != settings.api_auth_kind
-        {
+        if bound_to.auth_kind != settings.api_auth_kind || auth.kind() != settings.api_auth_kind {
             return Err(PbxError::CredentialsBoundElsewhere {
                 field: "authentication method",
                 saved_for: bound_to.auth_kind.as_str().to_owned(),

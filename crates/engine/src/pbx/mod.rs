@@ -255,7 +255,9 @@ impl PbxService {
             },
             (None, Some(id)) => self.store.pbx_location_auth(e, id).await?,
             (None, None) => {
-                return Err(EngineError::refused("a new PBX location needs its API credentials").into());
+                return Err(
+                    EngineError::refused("a new PBX location needs its API credentials").into(),
+                );
             }
         };
         let pbx = self

@@ -93,7 +93,10 @@ pub async fn stored_secrets_stay_bound_to_their_endpoint(h: Arc<Harness>) {
     let e = t.enterprise.id;
     let saved_for = t.location.settings.credential_binding();
     assert_eq!(
-        s.pbx_location_auth(e, t.location.id).await.unwrap().bound_to,
+        s.pbx_location_auth(e, t.location.id)
+            .await
+            .unwrap()
+            .bound_to,
         saved_for
     );
 
@@ -217,7 +220,13 @@ pub async fn a_sip_domain_belongs_to_one_enterprise(h: Arc<Harness>) {
     )
     .await
     .unwrap();
-    assert_eq!(s.list_pbx_locations(contoso.enterprise.id).await.unwrap().len(), 1);
+    assert_eq!(
+        s.list_pbx_locations(contoso.enterprise.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(
         s.get_pbx_location(contoso.enterprise.id, contoso.location.id)
             .await

@@ -42,7 +42,10 @@ pub async fn sessions_expire(h: Arc<Harness>) {
 pub async fn sealed_values_open_only_for_their_purpose(h: Arc<Harness>) {
     let s = &h.store;
     let sealed = s.seal("web.sign_in", "state=abc").unwrap();
-    assert!(!sealed.windows(9).any(|w| w == b"state=abc"), "not in clear");
+    assert!(
+        !sealed.windows(9).any(|w| w == b"state=abc"),
+        "not in clear"
+    );
     assert_eq!(s.unseal("web.sign_in", &sealed).unwrap(), "state=abc");
     // Another purpose, or one changed byte, does not open.
     assert!(s.unseal("web.consent", &sealed).is_err());

@@ -280,7 +280,12 @@ pub async fn table(
             limit: PAGE_SIZE,
             offset: (page - 1).saturating_mul(PAGE_SIZE),
         };
-        async move { state.store.list_pbx_users(admin.enterprise.id, &query).await }
+        async move {
+            state
+                .store
+                .list_pbx_users(admin.enterprise.id, &query)
+                .await
+        }
     };
     let mut page = query.page.unwrap_or(1).max(1);
     let mut result = fetch(page).await?;

@@ -153,7 +153,10 @@ async fn another_enterprises_sip_domain_is_refused_naming_the_field() {
         assert_eq!(status, 200, "{path}");
         let message = field_error(&page, "sip_domain");
         assert!(message.contains("another enterprise"), "{path}: {message}");
-        assert!(!message.contains("Fabrikam"), "whose is not said: {message}");
+        assert!(
+            !message.contains("Fabrikam"),
+            "whose is not said: {message}"
+        );
         assert!(!page.contains("2000"), "no extension of Fabrikam's: {path}");
     }
     assert_eq!(contoso_location(&app).await, location);
@@ -317,10 +320,7 @@ async fn metrics_can_live_on_their_own_address_only() {
 async fn browsers_are_told_to_keep_to_https_when_served_over_https() {
     let https = TestApp::start_with("https://teamline.example").await;
     let r = https.get("/sign-in").send().await.unwrap();
-    assert_eq!(
-        r.headers()["strict-transport-security"],
-        "max-age=31536000"
-    );
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
     let http = TestApp::start().await;
     let r = http.get("/sign-in").send().await.unwrap();
     assert!(r.headers().get("strict-transport-security").is_none());

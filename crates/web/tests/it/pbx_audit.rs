@@ -91,7 +91,13 @@ async fn pbx_settings_are_shown_without_secrets_and_tested() {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(location_header(&r), "/pbx");
-    match app.store.pbx_location_auth(e, location.id).await.unwrap().auth {
+    match app
+        .store
+        .pbx_location_auth(e, location.id)
+        .await
+        .unwrap()
+        .auth
+    {
         PbxApiAuth::ApiKey { api_key } => {
             assert_eq!(secrecy::ExposeSecret::expose_secret(&api_key), DEMO_API_KEY)
         }

@@ -203,7 +203,8 @@ async fn sign_in(
         .get(format!("{base}/auth/microsoft/start"))
         .send()
         .await?;
-    let cookie = cookie_named(&start, "teamline_sign_in").context("no sign-in cookie at sign-in")?;
+    let cookie =
+        cookie_named(&start, "teamline_sign_in").context("no sign-in cookie at sign-in")?;
     let authorize = location(&start)?;
     let ms_base = authorize
         .split("/organizations/")
@@ -245,7 +246,10 @@ fn cookie_named(r: &reqwest::Response, name: &str) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.strip_prefix(name).is_some_and(|rest| rest.starts_with('=')))
+        .find(|c| {
+            c.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
 }
