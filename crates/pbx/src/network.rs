@@ -131,9 +131,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     // Only global unicast (2000::/3) is public; that excludes ::, ::1, unique-local fc00::/7,
     // link-local fe80::/10, site-local fec0::/10, multicast ff00::/8, 64:ff9b:1::/48, 100::/64.
     let global_unicast = (s[0] & 0xe000) == 0x2000;
-    let special = (s[0] == 0x2001 && s[1] < 0x0200)  // 2001::/23 IETF protocol (Teredo, …)
-        || (s[0] == 0x2001 && s[1] == 0x0db8)        // 2001:db8::/32 documentation
-        || s[0] == 0x3fff; // 3fff::/20 documentation
+    // 2001::/23 IETF protocol assignments (Teredo, …), 2001:db8::/32 documentation.
+    let ietf = s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8);
+    // 3fff::/20 documentation (the whole 3fff::/16 is refused: nothing public lives there).
+    let special = ietf || s[0] == 0x3fff;
     global_unicast && !special
 }
 

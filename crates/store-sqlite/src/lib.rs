@@ -159,7 +159,8 @@ pub async fn open_url(
     Ok(SqlStore::new(pool, Arc::new(SqliteBackend), keyring, clock))
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
