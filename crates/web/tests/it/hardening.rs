@@ -4,6 +4,7 @@
 //! metrics, plain-text framework answers.
 
 use crate::app::{Browser, TestApp};
+use crate::pbx_audit::{form, text};
 use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::audit::Actor;
@@ -12,29 +13,6 @@ use teamline_engine::{ApiConnector, Engine, EngineSettings, SaveError};
 use teamline_sim::netsapiens::DEMO_API_KEY;
 use teamline_sim::recorder::{Answer, RecordingServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn text(r: reqwest::RequestBuilder) -> (u16, String) {
-    let r = r.send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn form<'a>(
-    sip_domain: &'a str,
-    api_base_url: &'a str,
-    api_key: &'a str,
-) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("name", "PBX"),
-        ("pbx_type", "netsapiens"),
-        ("dns_lookup", "srv"),
-        ("sip_domain", sip_domain),
-        ("proxy", "sbc.pbx.example"),
-        ("voicemail_code", "9901"),
-        ("api_base_url", api_base_url),
-        ("api_auth", "api_key"),
-        ("api_key", api_key),
-    ]
-}
 
 /// The message shown under `field` (its `id="error-<field>"` paragraph).
 fn field_error(page: &str, field: &str) -> String {
@@ -47,6 +25,30 @@ fn field_error(page: &str, field: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// A PBX location form with an API key, as the engine takes it.
+fn location_form(sip_domain: &str, api_base_url: &str, api_key: &str) -> PbxLocationForm {
+    let fields = form(sip_domain, api_base_url, api_key);
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+            .unwrap_or_default()
+    };
+    PbxLocationForm {
+        name: get("name"),
+        pbx_type: get("pbx_type"),
+        dns_lookup: get("dns_lookup"),
+        sip_domain: get("sip_domain"),
+        proxy: get("proxy"),
+        voicemail_code: get("voicemail_code"),
+        api_base_url: get("api_base_url"),
+        api_auth: get("api_auth"),
+        api_key: get("api_key"),
+        ..Default::default()
+    }
 }
 
 /// A host that answers like a NetSapiens API and records everything it receives.
@@ -120,18 +122,7 @@ async fn another_enterprises_sip_domain_is_refused_naming_the_field() {
     let id = location.id.0;
     let url = location.settings.api_base_url.as_str().to_owned();
     // Fabrikam's PBX location on its own domain of the same reseller.
-    let fabrikam = PbxLocationForm {
-        name: "PBX".into(),
-        pbx_type: "netsapiens".into(),
-        dns_lookup: "srv".into(),
-        sip_domain: "fabrikam".into(),
-        proxy: "sbc.pbx.example".into(),
-        voicemail_code: "9901".into(),
-        api_base_url: url.clone(),
-        api_auth: "api_key".into(),
-        api_key: DEMO_API_KEY.into(),
-        ..Default::default()
-    };
+    let fabrikam = location_form("fabrikam", &url, DEMO_API_KEY);
     app.engine
         .create_pbx_location(
             app.fabrikam.id,
@@ -182,18 +173,6 @@ async fn http_and_private_pbx_apis_are_refused_unless_the_operator_allows_them()
     );
     let location = contoso_location(&app).await;
     let stranger = stranger().await;
-    let base = |url: &str| PbxLocationForm {
-        name: "PBX".into(),
-        pbx_type: "netsapiens".into(),
-        dns_lookup: "srv".into(),
-        sip_domain: "contoso".into(),
-        proxy: "sbc.pbx.example".into(),
-        voicemail_code: "9901".into(),
-        api_base_url: url.into(),
-        api_auth: "api_key".into(),
-        api_key: "typed-key".into(),
-        ..Default::default()
-    };
     let actor = Actor::PlatformOperator("test".into());
     for (url, says) in [
         (format!("{}/ns-api/v2", stranger.base_url), "https"),
@@ -201,7 +180,7 @@ async fn http_and_private_pbx_apis_are_refused_unless_the_operator_allows_them()
         ("https://10.1.2.3/ns-api/v2".to_owned(), "address"),
         ("https://169.254.169.254/ns-api/v2".to_owned(), "address"),
     ] {
-        let form = base(&url);
+        let form = location_form("contoso", &url, "typed-key");
         let saved = strict
             .update_pbx_location(app.contoso.id, &actor, location.id, &form)
             .await;

@@ -7,12 +7,13 @@ use teamline_domain::pbx_location::PbxApiAuth;
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::netsapiens::DEMO_API_KEY;
 
-async fn text(r: reqwest::RequestBuilder) -> (u16, String) {
+pub async fn text(r: reqwest::RequestBuilder) -> (u16, String) {
     let r = r.send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn form<'a>(
+/// The PBX location form as a page posts it, with an API key.
+pub fn form<'a>(
     sip_domain: &'a str,
     api_base_url: &'a str,
     api_key: &'a str,
