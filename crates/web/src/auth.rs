@@ -11,8 +11,8 @@ use crate::{AppState, csrf};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{FromRequestParts, RawQuery, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -24,6 +24,7 @@ use teamline_microsoft::signin::{PendingSignIn, SignedInAdmin};
 use teamline_store::AuditRecord;
 use time::OffsetDateTime;
 use tower_sessions::Session;
+use tower_sessions::cookie::{Cookie, SameSite};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -91,10 +92,7 @@ impl FromRequestParts<AppState> for Admin {
             .await
             .map_err(PageError::session)?;
         let principal = match principal {
-            None => {
-                remember_deep_link(parts, &session).await;
-                return Err(PageError::SignInRequired);
-            }
+            None => return Err(deep_link(parts)),
             Some(Principal::EnterpriseAdmin(a)) => a,
             Some(Principal::ResellerAdmin { .. }) => {
                 return Err(PageError::Forbidden {
@@ -130,32 +128,37 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 /// A page opened (GET, not an htmx fragment) without being signed in is opened again after
-/// sign-in instead of the Dashboard.
-async fn remember_deep_link(parts: &Parts, session: &Session) {
+/// sign-in: its path travels in the sign-in links and the sealed sign-in cookie, never in a
+/// session (an anonymous visit writes nothing).
+fn deep_link(parts: &Parts) -> PageError {
     if parts.method != axum::http::Method::GET || parts.headers.contains_key("hx-request") {
-        return;
+        return PageError::SignInRequired;
     }
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    // Failing to remember only costs the deep link; the sign-in still works.
-    let _ = session.insert(keys::RETURN_TO, target).await;
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    match safe_next(Some(target.to_owned())) {
+        Some(next) => PageError::SignInFor(next),
+        None => PageError::SignInRequired,
+    }
+}
+
+/// The deep link when it is a path of this site (never another origin: `//host` or `/\\host`
+/// would leave it) other than the sign-in itself.
+fn safe_next(next: Option<String>) -> Option<String> {
+    next.filter(|p| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.starts_with("/\\")
+            && !p.starts_with("/sign-in")
+            && !p.starts_with("/auth/")
+            && p != "/"
+            && p.len() <= 2000
+    })
 }
 
 /// Where to go after sign-in: the remembered page when it is a path of this site (never
 /// another origin: `//host` or `/\\host` would leave it), else the Dashboard.
 fn after_sign_in(return_to: Option<String>) -> String {
-    return_to
-        .filter(|p| {
-            p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.starts_with("/\\")
-                && !p.starts_with("/sign-in")
-                && !p.starts_with("/auth/")
-        })
-        .unwrap_or_else(|| "/dashboard".to_owned())
+    safe_next(return_to).unwrap_or_else(|| "/dashboard".to_owned())
 }
 
 async fn home(session: Session) -> Result<Redirect, PageError> {
@@ -175,35 +178,101 @@ async fn home(session: Session) -> Result<Redirect, PageError> {
 #[template(path = "sign_in.html")]
 struct SignInPage {
     signed_out: bool,
+    /// "Sign in with Microsoft", carrying the page to open afterwards.
+    start: String,
 }
 
 #[derive(Deserialize)]
 struct SignInQuery {
     #[serde(default)]
     signed_out: Option<String>,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 async fn sign_in_page(axum::extract::Query(q): axum::extract::Query<SignInQuery>) -> SignInPage {
     SignInPage {
         signed_out: q.signed_out.is_some(),
+        start: match safe_next(q.next) {
+            Some(next) => format!(
+                "/auth/microsoft/start?{}",
+                serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+            ),
+            None => "/auth/microsoft/start".to_owned(),
+        },
     }
 }
 
-/// `PendingSignIn` as kept in the server-side session until Microsoft sends the admin back.
+/// A sign-in in progress travels in a cookie of its own, sealed (encrypted and authenticated)
+/// by the store, not in a session row: anonymous visits to `/auth/microsoft/start` then cost
+/// the database nothing, however many there are. The cookie is only sent back to the
+/// callback's path, expires with the sign-in, and is removed when the callback reads it.
+const PENDING_COOKIE: &str = "teamline_sign_in";
+/// What the sealed value is for: it opens for nothing else.
+const PENDING_PURPOSE: &str = "web.pending_sign_in";
+/// The path the cookie is sent to (the callback).
+const PENDING_PATH: &str = "/auth/microsoft";
+/// How long a sign-in may take at Microsoft.
+const PENDING_TTL: time::Duration = time::Duration::minutes(10);
+
+/// `PendingSignIn` as sealed in the sign-in cookie until Microsoft sends the admin back.
 #[derive(Serialize, Deserialize)]
 struct StoredPending {
     state: String,
     nonce: String,
     pkce_verifier: String,
+    /// Unix seconds after which the sign-in is refused.
+    expires_at: i64,
+    /// The page to open after sign-in.
+    #[serde(default)]
+    next: Option<String>,
 }
 
-impl From<&PendingSignIn> for StoredPending {
-    fn from(p: &PendingSignIn) -> Self {
+impl StoredPending {
+    fn new(p: &PendingSignIn, now: OffsetDateTime) -> Self {
         Self {
             state: p.state.clone(),
             nonce: p.nonce.clone(),
             pkce_verifier: p.pkce_verifier.expose_secret().to_owned(),
+            expires_at: (now + PENDING_TTL).unix_timestamp(),
+            next: None,
         }
+    }
+
+    /// The sealed cookie value (hex).
+    fn seal(&self, state: &AppState) -> Result<String, PageError> {
+        let json = serde_json::to_string(self)
+            .map_err(|e| PageError::Internal(format!("cannot encode a sign-in: {e}")))?;
+        Ok(hex::encode(state.store.seal(PENDING_PURPOSE, &json)?))
+    }
+
+    /// The sign-in of `headers`' cookie, if there is one that Teamline sealed and that has not
+    /// expired.
+    fn unseal(state: &AppState, headers: &HeaderMap, now: OffsetDateTime) -> Option<Self> {
+        let value = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == PENDING_COOKIE)
+            .map(|(_, value)| value.to_owned())?;
+        let sealed = hex::decode(value).ok()?;
+        let json = state.store.unseal(PENDING_PURPOSE, &sealed).ok()?;
+        let pending: Self = serde_json::from_str(&json).ok()?;
+        (pending.expires_at >= now.unix_timestamp()).then_some(pending)
+    }
+
+    fn cookie(value: String, max_age: time::Duration, secure: bool) -> HeaderValue {
+        let cookie = Cookie::build((PENDING_COOKIE, value))
+            .path(PENDING_PATH)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure)
+            .max_age(max_age)
+            .build();
+        // A cookie built from hex and fixed attributes is always a valid header value.
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
     }
 }
 
@@ -219,14 +288,18 @@ impl From<StoredPending> for PendingSignIn {
 
 async fn start_microsoft(
     State(state): State<AppState>,
-    session: Session,
-) -> Result<Redirect, PageError> {
+    axum::extract::Query(q): axum::extract::Query<SignInQuery>,
+) -> Result<Response, PageError> {
     let start = state.engine.microsoft().sign_in().start(None);
-    session
-        .insert(keys::PENDING_SIGN_IN, StoredPending::from(&start.pending))
-        .await
-        .map_err(PageError::session)?;
-    Ok(Redirect::to(start.authorize_url.as_str()))
+    let mut pending = StoredPending::new(&start.pending, OffsetDateTime::now_utc());
+    pending.next = safe_next(q.next);
+    let sealed = pending.seal(&state)?;
+    let mut response = Redirect::to(start.authorize_url.as_str()).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        StoredPending::cookie(sealed, PENDING_TTL, state.secure_cookies()),
+    );
+    Ok(response)
 }
 
 /// Why someone who proved who they are at Microsoft still does not get in.
@@ -330,18 +403,32 @@ fn refused(title: impl Into<String>, detail: impl Into<String>) -> Response {
 async fn microsoft_callback(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Result<Response, PageError> {
+    let pending = StoredPending::unseal(&state, &headers, OffsetDateTime::now_utc());
+    let mut response = finish_microsoft(&state, session, pending, query).await?;
+    // The sign-in cookie is used once, whatever the outcome.
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        StoredPending::cookie(String::new(), time::Duration::ZERO, state.secure_cookies()),
+    );
+    Ok(response)
+}
+
+async fn finish_microsoft(
+    state: &AppState,
+    session: Session,
+    pending: Option<StoredPending>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pending: Option<StoredPending> = session
-        .remove(keys::PENDING_SIGN_IN)
-        .await
-        .map_err(PageError::session)?;
     let Some(pending) = pending else {
         return Ok(refused(
             "The sign-in could not be completed",
             "This sign-in was not started from this browser, or it took too long. Start again with Sign in with Microsoft.",
         ));
     };
+    let return_to = pending.next.clone();
     let admin = match state
         .engine
         .microsoft()
@@ -387,10 +474,6 @@ async fn microsoft_callback(
         username: username.clone(),
         role: role.to_owned(),
     };
-    let return_to: Option<String> = session
-        .remove(keys::RETURN_TO)
-        .await
-        .map_err(PageError::session)?;
     // A new session id at sign-in: an id planted before sign-in (session fixation) is worthless.
     session.cycle_id().await.map_err(PageError::session)?;
     session

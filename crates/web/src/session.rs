@@ -25,13 +25,10 @@ pub const COOKIE_NAME: &str = "teamline_session";
 pub(crate) mod keys {
     pub const PRINCIPAL: &str = "principal";
     pub const CSRF: &str = "csrf";
-    pub const PENDING_SIGN_IN: &str = "pending_sign_in";
     pub const PENDING_CONSENT: &str = "pending_consent";
     pub const RENEWED_AT: &str = "renewed_at";
     /// A one-time message for the next page ("Debra Berger was deleted").
     pub const FLASH: &str = "flash";
-    /// The page someone opened before signing in, opened again after sign-in.
-    pub const RETURN_TO: &str = "return_to";
 }
 
 /// Who is signed in. Kept general: enterprise admins sign in with Microsoft, reseller admins

@@ -125,10 +125,6 @@ pub enum Screen {
 }
 
 impl Browser {
-    pub async fn open(driver: &Chromedriver) -> Result<Self> {
-        Self::open_on(driver, Screen::Desktop).await
-    }
-
     pub async fn open_on(driver: &Chromedriver, screen: Screen) -> Result<Self> {
         let profile = tempfile::tempdir()?;
         let args = vec![

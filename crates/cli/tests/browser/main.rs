@@ -10,6 +10,7 @@ mod pages;
 
 mod accessibility;
 mod failures;
+mod pbx_form;
 mod phone;
 mod screenshots;
 mod seed_article;

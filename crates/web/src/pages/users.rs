@@ -261,17 +261,34 @@ pub async fn table(
     admin: &Admin,
     query: &ListQuery,
 ) -> Result<UsersTable, PageError> {
-    let view = View::of(query);
-    let page = view.page;
-    let result = state
-        .store
-        .list_pbx_users(
-            admin.enterprise.id,
-            &view.query(PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE)),
-        )
-        .await?;
-    let first = u64::from((page - 1) * PAGE_SIZE) + 1;
-    let last = first + result.items.len() as u64 - 1;
+    let mut view = View::of(query);
+    let fetch = |page: u32| {
+        let query = view.query(PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE));
+        async move {
+            state
+                .store
+                .list_pbx_users(admin.enterprise.id, &query)
+                .await
+        }
+    };
+    let mut page = view.page;
+    let mut result = fetch(page).await?;
+    // A page past the end (an old link, users removed since) shows the last page instead.
+    let last_page = u32::try_from(result.total.div_ceil(u64::from(PAGE_SIZE)))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    if result.items.is_empty() && page > last_page {
+        page = last_page;
+        result = fetch(page).await?;
+    }
+    view.page = page;
+    let offset = u64::from(page - 1) * u64::from(PAGE_SIZE);
+    let shown = result.items.len() as u64;
+    let (first, last) = if shown == 0 {
+        (0, 0)
+    } else {
+        (offset + 1, offset + shown)
+    };
     Ok(UsersTable {
         rows: result
             .items
@@ -279,8 +296,8 @@ pub async fn table(
             .map(|i| UserRow::from_item(i, &admin.csrf))
             .collect(),
         total: result.total,
-        first: first.min(result.total),
-        last: last.min(result.total),
+        first,
+        last,
         prev_href: (page > 1).then(|| view.href(page - 1)),
         next_href: (last < result.total).then(|| view.href(page + 1)),
         view,

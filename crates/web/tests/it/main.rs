@@ -9,6 +9,7 @@ mod consent;
 mod device_on_save;
 mod edit_and_move;
 mod foundations;
+mod hardening;
 mod pages;
 mod pbx_audit;
 mod portal_truth;
