@@ -5,9 +5,9 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
     let app = TestApp::start().await;
     let r = app.get("/dashboard").send().await.unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/sign-in");
+    assert!(location(&r).starts_with("/sign-in"), "{}", location(&r));
     let r = app.get("/").send().await.unwrap();
-    assert_eq!(location(&r), "/sign-in");
+    assert!(location(&r).starts_with("/sign-in"), "{}", location(&r));
     // htmx requests navigate the whole window instead of swapping a page into a fragment.
     let r = app
         .get("/dashboard")
@@ -140,7 +140,7 @@ async fn sign_out_ends_the_session() {
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/sign-in?signed_out=1");
     let r = browser.get("/dashboard").send().await.unwrap();
-    assert_eq!(location(&r), "/sign-in");
+    assert!(location(&r).starts_with("/sign-in"), "{}", location(&r));
     let page = app
         .get("/sign-in?signed_out=1")
         .send()
@@ -159,7 +159,7 @@ async fn a_session_whose_enterprise_moved_to_another_tenant_grants_nothing() {
         .session_for(app.contoso.id, "11111111-2222-3333-4444-555555555555")
         .await;
     let r = browser.get("/dashboard").send().await.unwrap();
-    assert_eq!(location(&r), "/sign-in");
+    assert!(location(&r).starts_with("/sign-in"), "{}", location(&r));
 }
 
 #[tokio::test]
@@ -208,7 +208,7 @@ async fn a_session_for_an_enterprise_without_a_tenant_grants_nothing() {
         .session_for(app.fabrikam.id, crate::app::CONTOSO_TENANT)
         .await;
     let r = browser.get("/dashboard").send().await.unwrap();
-    assert_eq!(location(&r), "/sign-in");
+    assert!(location(&r).starts_with("/sign-in"), "{}", location(&r));
 }
 
 #[tokio::test]

@@ -153,7 +153,7 @@ async fn global_administrator_gets_in_with_a_new_session_id() {
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&r), "/sign-in");
+    assert!(location(&r).starts_with("/sign-in"), "{}", location(&r));
 }
 
 #[tokio::test]
