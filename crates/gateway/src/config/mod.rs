@@ -430,7 +430,7 @@ impl Default for MediaFlags {
         MediaFlags {
             to_teams_offer: concat!(
                 "replace-origin replace-session-connection",
-                " ICE=force RTP/SAVP rtcp-mux-offer SDES-no-AES_CM_128_HMAC_SHA1_32",
+                " ICE=force DTLS=off RTP/SAVP rtcp-mux-offer SDES-no-AES_CM_128_HMAC_SHA1_32",
                 " SDES-no-F8_128_HMAC_SHA1_80 SDES-no-F8_128_HMAC_SHA1_32",
                 " SDES-no-NULL_HMAC_SHA1_80 SDES-no-NULL_HMAC_SHA1_32",
                 " SDES-no-AES_192_CM_HMAC_SHA1_80 SDES-no-AES_192_CM_HMAC_SHA1_32",
@@ -439,7 +439,7 @@ impl Default for MediaFlags {
             ),
             to_teams_answer: concat!(
                 "replace-origin replace-session-connection",
-                " ICE=force RTP/SAVP rtcp-mux-accept"
+                " ICE=force DTLS=off RTP/SAVP rtcp-mux-accept"
             ),
             to_pbx_offer: concat!(
                 "replace-origin replace-session-connection",

@@ -1,0 +1,4 @@
+//! Calls through the gateway with real peers on every side (see `stack`).
+
+mod basic;
+pub mod stack;

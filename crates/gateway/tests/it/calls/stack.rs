@@ -1,0 +1,556 @@
+//! The whole call path on loopback, every piece real: sipp phones → the stand-in PBX (Kamailio
+//! registrar/proxy from `teamline_sim`) → the gateway (Kamailio + rtpengine) → a stand-in for
+//! Microsoft's SIP proxies and media processor (Kamailio over mutual TLS + its own rtpengine)
+//! → sipp playing the Teams clients. Certificates are made here with rcgen.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+};
+use teamline_domain::pbx_location::DnsLookup;
+use teamline_gateway::calls::{CallRecord, CallRecords, EventStream};
+use teamline_gateway::config::{
+    CertificateFiles, DirectRouting, Events, Keepalive, Media, MicrosoftProxy, Region,
+    TlsListener,
+};
+use teamline_gateway::dns::DnsSettings;
+use teamline_gateway::media::MediaClient;
+use teamline_gateway::media::process::{Rtpengine, RtpengineSettings};
+use teamline_gateway::registration::DesiredRegistration;
+use teamline_gateway::service::RegistrationService;
+
+use crate::harness::{
+    GatewayNode, LOCALHOST, Pbx, desired_in, free_port, gateway_settings, require_tool, service,
+    wait_all_registered,
+};
+
+pub const REGION_FQDN: &str = "use2.sbc.test";
+pub const TENANT_FQDN: &str = "contoso.use2.sbc.test";
+
+/// A CA, and a certificate it signed for `names`.
+pub struct Pki {
+    pub ca_pem: PathBuf,
+    issuer: Issuer<'static, KeyPair>,
+    dir: PathBuf,
+}
+
+impl Pki {
+    pub fn new(dir: &Path, name: &str) -> Pki {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, format!("{name} test CA"));
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        let ca_pem = dir.join(format!("{name}-ca.pem"));
+        std::fs::write(&ca_pem, cert.pem()).unwrap();
+        Pki {
+            ca_pem,
+            issuer: Issuer::new(params, key),
+            dir: dir.to_owned(),
+        }
+    }
+
+    pub fn issue(&self, file: &str, names: &[&str]) -> CertificateFiles {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, names[0]);
+        params.distinguished_name = dn;
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let files = CertificateFiles {
+            cert_pem: self.dir.join(format!("{file}.crt")),
+            key_pem: self.dir.join(format!("{file}.key")),
+        };
+        std::fs::write(&files.cert_pem, cert.pem()).unwrap();
+        std::fs::write(&files.key_pem, key.serialize_pem()).unwrap();
+        files
+    }
+}
+
+pub fn rtpengine_settings(dir: &Path, name: &str) -> RtpengineSettings {
+    require_tool("rtpengine", "rtpengine-daemon");
+    let base = 20000 + (free_port() % 20000) / 100 * 100;
+    RtpengineSettings {
+        bin: PathBuf::from("rtpengine"),
+        interface: LOCALHOST,
+        ng: SocketAddr::new(LOCALHOST, free_port()),
+        ports: (base, base + 99),
+        delete_delay_secs: 30,
+        threads: 2,
+        log: dir.join(format!("rtpengine-{name}.log")),
+    }
+}
+
+/// A Kamailio process from a config file, in its own process group; killed on drop.
+pub struct KamailioProc {
+    child: Child,
+}
+
+impl KamailioProc {
+    fn start(cfg: &Path, dir: &Path, name: &str) -> KamailioProc {
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let child = Command::new("kamailio")
+            .arg("-f")
+            .arg(cfg)
+            .args(["-DD", "-E", "-m", "64", "-M", "16"])
+            .arg("-P")
+            .arg(dir.join(format!("{name}.pid")))
+            .arg("-Y")
+            .arg(dir)
+            .arg("-w")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("kamailio starts");
+        KamailioProc { child }
+    }
+}
+
+impl Drop for KamailioProc {
+    fn drop(&mut self) {
+        crate::harness::crash(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+/// The stand-in for Microsoft's proxies (two TLS listeners: `sip` and `sip2`) and media
+/// processor.
+pub struct Microsoft {
+    pub proxies: [SocketAddr; 2],
+    /// Where it sends calls for Teams users (sipp as the Teams client).
+    pub teams_uas: SocketAddr,
+    /// Where sipp playing a Teams client sends its calls.
+    pub udp: SocketAddr,
+    rpc: u16,
+    pub media: MediaClient,
+    _rtpengine: Rtpengine,
+    _kamailio: KamailioProc,
+}
+
+impl Microsoft {
+    pub async fn start(dir: &Path, cert: &CertificateFiles, ca: &Path, sbc_tls: u16) -> Microsoft {
+        let dir = dir.join("microsoft");
+        std::fs::create_dir_all(&dir).unwrap();
+        let rtpe = Rtpengine::start(&rtpengine_settings(&dir, "microsoft"))
+            .await
+            .expect("Microsoft's stand-in rtpengine starts");
+        let (tls1, tls2, udp, rpc, teams) =
+            (free_port(), free_port(), free_port(), free_port(), free_port());
+        std::fs::write(
+            dir.join("tls.cfg"),
+            format!(
+                "[server:default]\nmethod = TLSv1.2+\ncertificate = {c}\nprivate_key = {k}\nca_list = {ca}\nverify_certificate = yes\nrequire_certificate = yes\n\n[client:default]\nmethod = TLSv1.2+\ncertificate = {c}\nprivate_key = {k}\nca_list = {ca}\nverify_certificate = yes\nrequire_certificate = yes\n",
+                c = cert.cert_pem.display(),
+                k = cert.key_pem.display(),
+                ca = ca.display()
+            ),
+        )
+        .unwrap();
+        let cfg = include_str!("../peers/microsoft.cfg")
+            .replace("@TLS1@", &tls1.to_string())
+            .replace("@TLS2@", &tls2.to_string())
+            .replace("@UDP@", &udp.to_string())
+            .replace("@RPC@", &rpc.to_string())
+            .replace("@DIR@", &dir.display().to_string())
+            .replace("@NG@", &rtpe.client().addr().port().to_string())
+            .replace("@TEAMS_UAS@", &teams.to_string())
+            .replace("@SBC_TLS@", &sbc_tls.to_string());
+        let cfg_path = dir.join("microsoft.cfg");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let kamailio = KamailioProc::start(&cfg_path, &dir, "microsoft");
+        let me = Microsoft {
+            proxies: [
+                SocketAddr::new(LOCALHOST, tls1),
+                SocketAddr::new(LOCALHOST, tls2),
+            ],
+            teams_uas: SocketAddr::new(LOCALHOST, teams),
+            udp: SocketAddr::new(LOCALHOST, udp),
+            rpc,
+            media: rtpe.client(),
+            _rtpengine: rtpe,
+            _kamailio: kamailio,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while me.rpc("core.version", &[]).await.is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "Microsoft's stand-in did not start; see {}",
+                dir.join("microsoft.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        me
+    }
+
+    pub async fn rpc(&self, method: &str, params: &[&str]) -> Option<serde_json::Value> {
+        let body = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
+        let resp = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/RPC", self.rpc))
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        let v: serde_json::Value = resp.json().await.ok()?;
+        v.get("result").cloned()
+    }
+
+    /// What the last request from the SBC carried (`invite_contact`, `options_allow`, …).
+    pub async fn seen(&self, key: &str) -> Option<String> {
+        let v = self.rpc("htable.get", &["seen", key]).await?;
+        v.get("item")?.get("value")?.as_str().map(str::to_owned)
+    }
+
+    /// Makes the proxy on `proxies[i]` stop answering anything (or answer again).
+    pub async fn set_down(&self, i: usize, down: bool) {
+        let port = self.proxies[i].port().to_string();
+        if down {
+            self.rpc("htable.sets", &["fault", &port, "drop"]).await;
+        } else {
+            self.rpc("htable.delete", &["fault", &port]).await;
+        }
+    }
+}
+
+/// The whole path, with Adele's `1000tm` registered and paired with +11000 at Contoso's
+/// tenant FQDN.
+pub struct Stack {
+    pub dir: PathBuf,
+    pub pbx: Pbx,
+    pub microsoft: Microsoft,
+    pub node: GatewayNode,
+    pub svc: RegistrationService,
+    pub adele: DesiredRegistration,
+    pub media: MediaClient,
+    pub events: EventStream,
+    _rtpengine: Rtpengine,
+}
+
+pub struct StackOptions {
+    /// Microsoft's stand-in presents a certificate from a CA the gateway does not trust.
+    pub untrusted_microsoft: bool,
+    pub keepalive: Keepalive,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            untrusted_microsoft: false,
+            keepalive: Keepalive {
+                interval: Duration::from_secs(1),
+                failures_before_down: 1,
+                successes_before_up: 1,
+            },
+        }
+    }
+}
+
+impl Stack {
+    pub async fn start(dir: &Path) -> Stack {
+        Self::start_with(dir, StackOptions::default()).await
+    }
+
+    pub async fn start_with(dir: &Path, opts: StackOptions) -> Stack {
+        require_tool("sipp", "sip-tester");
+        write_audio(dir);
+        let pki = Pki::new(dir, "trusted");
+        let sbc_cert = pki.issue("sbc", &[&format!("*.{REGION_FQDN}"), REGION_FQDN]);
+        let ms_cert = if opts.untrusted_microsoft {
+            Pki::new(dir, "rogue").issue("microsoft", &["sip.pstnhub.test"])
+        } else {
+            pki.issue("microsoft", &["sip.pstnhub.test", "sip2.pstnhub.test"])
+        };
+        let pbx = Pbx::start(dir).await;
+        let sbc_tls = free_port();
+        let microsoft = Microsoft::start(dir, &ms_cert, &pki.ca_pem, sbc_tls).await;
+        let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway"))
+            .await
+            .expect("the gateway's rtpengine starts");
+        let mut settings = gateway_settings(dir);
+        settings.direct_routing = Some(DirectRouting {
+            tls: TlsListener {
+                addr: LOCALHOST,
+                port: sbc_tls,
+            },
+            regions: vec![Region {
+                name: "us-east-2".to_owned(),
+                base_fqdn: REGION_FQDN.to_owned(),
+                certificate: sbc_cert,
+                proxies: vec![
+                    MicrosoftProxy {
+                        fqdn: "sip.pstnhub.test".to_owned(),
+                        address: Some(microsoft.proxies[0]),
+                    },
+                    MicrosoftProxy {
+                        fqdn: "sip2.pstnhub.test".to_owned(),
+                        address: Some(microsoft.proxies[1]),
+                    },
+                ],
+            }],
+            trusted_cas: pki.ca_pem.clone(),
+            verify_peers: true,
+            keepalive: opts.keepalive,
+            media: Media {
+                ng: rtpe.client().addr(),
+            },
+            events: Events {
+                listen: SocketAddr::new(LOCALHOST, free_port()),
+                capture: SocketAddr::new(LOCALHOST, free_port()),
+            },
+            session_expires_secs: 1800,
+        });
+        let events_addr = settings
+            .direct_routing
+            .as_ref()
+            .map(|d| d.events.listen)
+            .unwrap();
+        let node = GatewayNode::start_with(settings, dir).await;
+        let events = EventStream::connect(events_addr)
+            .await
+            .expect("the gateway's call events");
+        let svc = service(&node, DnsSettings::default());
+        let adele = desired_in(
+            "contoso",
+            "1000tm",
+            "+11000",
+            &pbx.password("1000tm"),
+            pbx.proxy(),
+            DnsLookup::A,
+        );
+        let mut adele = adele;
+        adele.sbc_fqdn = TENANT_FQDN.to_owned();
+        svc.upsert(adele.clone());
+        wait_all_registered(&svc).await;
+        Stack {
+            dir: dir.to_owned(),
+            pbx,
+            microsoft,
+            media: rtpe.client(),
+            node,
+            svc,
+            adele,
+            events,
+            _rtpengine: rtpe,
+        }
+    }
+
+    /// Waits for the next finished call record.
+    pub async fn next_record(&mut self, records: &mut CallRecords) -> CallRecord {
+        let deadline = Duration::from_secs(30);
+        tokio::time::timeout(deadline, async {
+            loop {
+                let ev = self.events.next().await.expect("a call event");
+                if let Some(r) = records.apply(&ev) {
+                    return r;
+                }
+            }
+        })
+        .await
+        .expect("a call record within 30 s")
+    }
+}
+
+/// Two seconds of a 400 Hz tone in G.711 µ-law, in a WAV file sipp streams as RTP.
+fn write_audio(dir: &Path) {
+    let samples: Vec<u8> = (0..16000)
+        .map(|i| {
+            let x = (f64::from(i) * 2.0 * std::f64::consts::PI * 400.0 / 8000.0).sin();
+            linear_to_ulaw((x * 8000.0) as i16)
+        })
+        .collect();
+    let mut wav = Vec::new();
+    let data_len = samples.len() as u32;
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&7u16.to_le_bytes()); // µ-law
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&8u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.extend_from_slice(&samples);
+    std::fs::write(dir.join("audio.wav"), wav).unwrap();
+}
+
+fn linear_to_ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    let mut s = i32::from(sample);
+    let sign = if s < 0 {
+        s = -s;
+        0x80
+    } else {
+        0
+    };
+    s = (s + BIAS).min(32635);
+    let mut exponent = 7;
+    let mut mask = 0x4000;
+    while exponent > 0 && s & mask == 0 {
+        exponent -= 1;
+        mask >>= 1;
+    }
+    let mantissa = (s >> (exponent + 3)) & 0x0f;
+    !(sign | (exponent << 4) | mantissa) as u8
+}
+
+/// sipp running a scenario from `tests/it/sipp/calls/`; killed on drop.
+pub struct SippCall {
+    child: Child,
+    pub port: u16,
+    pub media_port: u16,
+    log: PathBuf,
+}
+
+impl SippCall {
+    /// A callee (phone or Teams client) that answers every call on `port`.
+    pub fn answer(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(dir, port, name, "answer.xml", &["-m".into(), "1".into()], None)
+    }
+
+    /// A caller placing one call to `service` at `target`, as `caller`, with `-au/-ap` when
+    /// given, holding it for `hold_ms`.
+    pub fn call(
+        dir: &Path,
+        name: &str,
+        target: SocketAddr,
+        caller: &str,
+        caller_domain: &str,
+        service: &str,
+        auth: Option<(&str, &str)>,
+        hold_ms: u32,
+    ) -> SippCall {
+        let port = free_port();
+        let mut args: Vec<String> = vec![
+            "-key".into(),
+            "caller".into(),
+            caller.into(),
+            "-key".into(),
+            "caller_domain".into(),
+            caller_domain.into(),
+            "-key".into(),
+            "caller_name".into(),
+            format!("Caller {caller}"),
+            "-s".into(),
+            service.into(),
+            "-d".into(),
+            hold_ms.to_string(),
+            "-m".into(),
+            "1".into(),
+        ];
+        if let Some((u, p)) = auth {
+            args.extend(["-au".into(), u.into(), "-ap".into(), p.into()]);
+        }
+        Self::run(dir, port, name, "call.xml", &args, Some(target))
+    }
+
+    fn run(
+        dir: &Path,
+        port: u16,
+        name: &str,
+        scenario: &str,
+        extra: &[String],
+        target: Option<SocketAddr>,
+    ) -> SippCall {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/sipp/calls")
+            .join(scenario);
+        let media_port = free_port() / 2 * 2;
+        let log = dir.join(format!("sipp-{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new("sipp");
+        if let Some(t) = target {
+            cmd.arg(t.to_string());
+        }
+        cmd.arg("-sf")
+            .arg(&file)
+            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .arg("-mp")
+            .arg(media_port.to_string())
+            .args(["-nostdin", "-trace_err", "-trace_msg"])
+            .args(extra)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        let child = cmd.spawn().expect("sipp starts");
+        SippCall {
+            child,
+            port,
+            media_port,
+            log,
+        }
+    }
+
+    /// Waits for sipp to finish; true when its scenario succeeded.
+    pub async fn finished(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.success();
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SippCall {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Registers a sipp phone's address as `device`'s binding at the stand-in PBX (a desk phone).
+pub async fn register_phone(stack: &Stack, device: &str, phone: &SippCall) {
+    let pw = stack.pbx.password(device);
+    let reg = Command::new("sipp")
+        .arg(stack.pbx.registrar.sip_addr().to_string())
+        .arg("-sf")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/sipp/calls/register.xml"))
+        .args(["-i", "127.0.0.1", "-p"])
+        .arg(free_port().to_string())
+        .args(["-key", "device", device, "-key", "contact_port"])
+        .arg(phone.port.to_string())
+        .args(["-au", device, "-ap", &pw, "-m", "1", "-nostdin"])
+        .current_dir(&stack.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sipp registers the phone");
+    assert!(reg.success(), "the desk phone {device} registers at the PBX");
+}
+
+pub fn microsoft_media(stack: &Stack) -> &MediaClient {
+    &stack.microsoft.media
+}
+
+pub fn dir_of(stack: &Stack) -> &Path {
+    &stack.dir
+}
+
+pub fn service_of(stack: &Stack) -> &RegistrationService {
+    &stack.svc
+}
