@@ -166,7 +166,8 @@ impl Microsoft {
             .replace("@DIR@", &dir.display().to_string())
             .replace("@NG@", &rtpe.client().addr().port().to_string())
             .replace("@TEAMS_UAS@", &teams.to_string())
-            .replace("@SBC_TLS@", &sbc_tls.to_string());
+            .replace("@SBC_TLS@", &sbc_tls.to_string())
+            .replace("@SBC_DOMAIN_RE@", &REGION_FQDN.replace('.', "\\."));
         let cfg_path = dir.join("microsoft.cfg");
         std::fs::write(&cfg_path, cfg).unwrap();
         let kamailio = KamailioProc::start(&cfg_path, &dir, "microsoft");
@@ -411,8 +412,9 @@ fn linear_to_ulaw(sample: i16) -> u8 {
 pub struct SippCall {
     child: Child,
     pub port: u16,
-    pub media_port: u16,
     log: PathBuf,
+    /// sipp's `-trace_msg` file: every SIP message it sent and received.
+    messages: PathBuf,
 }
 
 impl SippCall {
@@ -488,11 +490,13 @@ impl SippCall {
             .stdout(out.try_clone().unwrap())
             .stderr(out);
         let child = cmd.spawn().expect("sipp starts");
+        let stem = scenario.trim_end_matches(".xml");
+        let messages = dir.join(format!("{stem}_{}_messages.log", child.id()));
         SippCall {
             child,
             port,
-            media_port,
             log,
+            messages,
         }
     }
 
@@ -508,6 +512,20 @@ impl SippCall {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The first header `name` (e.g. `From`) of the first `INVITE` sipp received.
+    pub fn received_invite_header(&self, name: &str) -> Option<String> {
+        let text = std::fs::read_to_string(&self.messages).ok()?;
+        let invite = text.split("message received").find_map(|m| {
+            let m = m.split_once("bytes :")?.1.trim_start();
+            m.starts_with("INVITE ").then_some(m)
+        })?;
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        invite
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
     }
 
     pub fn log(&self) -> String {
@@ -543,14 +561,14 @@ pub async fn register_phone(stack: &Stack, device: &str, phone: &SippCall) {
     assert!(reg.success(), "the desk phone {device} registers at the PBX");
 }
 
-pub fn microsoft_media(stack: &Stack) -> &MediaClient {
-    &stack.microsoft.media
-}
-
-pub fn dir_of(stack: &Stack) -> &Path {
-    &stack.dir
-}
-
-pub fn service_of(stack: &Stack) -> &RegistrationService {
-    &stack.svc
+/// Media is flowing both ways through the gateway's rtpengine: SRTP (SDES) on Microsoft's
+/// side and plain RTP on the PBX's, with packets from each side and none refused.
+pub async fn assert_media_flows(stack: &Stack) {
+    let calls = stack.media.list().await.unwrap();
+    assert_eq!(calls.len(), 1, "one call in the gateway's rtpengine: {calls:?}");
+    let media = stack.media.query(&calls[0]).await.unwrap();
+    let srtp = media.leg("RTP/SAVP").expect("an SRTP leg toward Microsoft");
+    let rtp = media.leg("RTP/AVP").expect("an RTP leg toward the PBX");
+    assert!(srtp.packets > 20 && rtp.packets > 20, "{media:?}");
+    assert_eq!(srtp.errors + rtp.errors, 0, "{media:?}");
 }
