@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use teamline_gateway::calls::{CallRecords, Direction, Outcome};
 
-use super::stack::{SippCall, Stack, TENANT_FQDN, assert_media_flows, register_phone};
+use super::stack::{
+    Caller, Ending, SippCall, Stack, TENANT_FQDN, assert_media_flows, register_phone,
+};
 use crate::harness::{free_port, test_dir};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -14,16 +16,8 @@ async fn a_pbx_call_to_the_extension_rings_teams_and_media_flows_both_ways() {
     let mut teams = SippCall::answer(dir.path(), stack.microsoft.teams_uas.port(), "teams");
     // Alex (1001) calls Adele's extension 1000 from his desk phone; the PBX rings her devices,
     // 1000tm among them: the call reaches Teams through the gateway.
-    let mut alex = SippCall::call(
-        dir.path(),
-        "alex",
-        stack.pbx.registrar.sip_addr(),
-        "1001",
-        "contoso",
-        "1000",
-        Some(("1001", &stack.pbx.password("1001"))),
-        3000,
-    );
+    let alex = Caller::desk_phone(&stack, "1001");
+    let mut alex = SippCall::dial(dir.path(), &alex, "1000", Ending::Answered { hold_ms: 3000 });
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 
@@ -68,16 +62,8 @@ async fn a_teams_call_reaches_the_pbx_as_the_users_device_and_media_flows_both_w
     register_phone(&stack, "1001", &desk).await;
     // Adele calls extension 1001 from Teams: Microsoft sends the call to Contoso's tenant FQDN
     // from her number.
-    let mut adele = SippCall::call(
-        dir.path(),
-        "adele-teams",
-        stack.microsoft.udp,
-        "+11000",
-        TENANT_FQDN,
-        "1001",
-        None,
-        3000,
-    );
+    let adele = Caller::teams_user(&stack, "+11000");
+    let mut adele = SippCall::dial(dir.path(), &adele, "1001", Ending::Answered { hold_ms: 3000 });
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 

@@ -1,4 +1,5 @@
 //! Calls through the gateway with real peers on every side (see `stack`).
 
 mod basic;
+mod unanswered;
 pub mod stack;

@@ -408,6 +408,57 @@ fn linear_to_ulaw(sample: i16) -> u8 {
     !(sign | (exponent << 4) | mantissa) as u8
 }
 
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Who places a call, and where their calls go.
+pub struct Caller {
+    /// Names the sipp log.
+    pub name: String,
+    pub target: SocketAddr,
+    pub user: String,
+    pub domain: String,
+    /// Digest credentials for a proxy that challenges.
+    pub auth: Option<(String, String)>,
+}
+
+impl Caller {
+    /// A desk phone of Contoso's PBX: calls go to the PBX as `device`, with its password.
+    pub fn desk_phone(stack: &Stack, device: &str) -> Caller {
+        Caller {
+            name: format!("desk-{device}"),
+            target: stack.pbx.registrar.sip_addr(),
+            user: device.to_owned(),
+            domain: "contoso".to_owned(),
+            auth: Some((device.to_owned(), stack.pbx.password(device))),
+        }
+    }
+
+    /// A Teams client of Contoso's user with `number`: calls go through Microsoft's proxy to
+    /// the tenant FQDN.
+    pub fn teams_user(stack: &Stack, number: &str) -> Caller {
+        Caller {
+            name: format!("teams-{number}"),
+            target: stack.microsoft.udp,
+            user: number.to_owned(),
+            domain: TENANT_FQDN.to_owned(),
+            auth: None,
+        }
+    }
+}
+
+/// How a placed call ends, from the caller's side.
+#[derive(Debug, Clone, Copy)]
+pub enum Ending {
+    /// Answered, held this long, then the caller hangs up.
+    Answered { hold_ms: u32 },
+    /// The caller hangs up this long after it started ringing.
+    Cancelled { after_ms: u32 },
+    /// The callee's side ends it with a final error.
+    Refused,
+}
+
 /// sipp running a scenario from `tests/it/sipp/calls/`; killed on drop.
 pub struct SippCall {
     child: Child,
@@ -418,58 +469,74 @@ pub struct SippCall {
 }
 
 impl SippCall {
-    /// A callee (phone or Teams client) that answers every call on `port`.
+    /// A callee (phone or Teams client) that answers one call on `port`.
     pub fn answer(dir: &Path, port: u16, name: &str) -> SippCall {
-        Self::run(dir, port, name, "answer.xml", &["-m".into(), "1".into()], None)
+        Self::run(dir, port, name, "answer.xml", &args(&["-m", "1"]), None)
     }
 
-    /// A caller placing one call to `service` at `target`, as `caller`, with `-au/-ap` when
-    /// given, holding it for `hold_ms`.
-    pub fn call(
-        dir: &Path,
-        name: &str,
-        target: SocketAddr,
-        caller: &str,
-        caller_domain: &str,
-        service: &str,
-        auth: Option<(&str, &str)>,
-        hold_ms: u32,
-    ) -> SippCall {
-        let port = free_port();
-        let mut args: Vec<String> = vec![
-            "-key".into(),
-            "caller".into(),
-            caller.into(),
-            "-key".into(),
-            "caller_domain".into(),
-            caller_domain.into(),
-            "-key".into(),
-            "caller_name".into(),
-            format!("Caller {caller}"),
-            "-s".into(),
-            service.into(),
-            "-d".into(),
-            hold_ms.to_string(),
-            "-m".into(),
-            "1".into(),
-        ];
-        if let Some((u, p)) = auth {
-            args.extend(["-au".into(), u.into(), "-ap".into(), p.into()]);
+    /// A callee that rings, then refuses the call with `status` (486 busy, 480 nobody
+    /// answered, 603 declined).
+    pub fn refuse(dir: &Path, port: u16, name: &str, status: u16, reason: &str) -> SippCall {
+        // sipp takes no variable in a response's status line: one scenario file per status.
+        let scenario = format!("refuse-{status}.xml");
+        let xml = include_str!("../sipp/calls/refuse.xml")
+            .replace("@STATUS@", &status.to_string())
+            .replace("@REASON@", reason);
+        std::fs::write(dir.join(&scenario), xml).unwrap();
+        Self::run(dir, port, name, &dir.join(&scenario), &args(&["-m", "1"]), None)
+    }
+
+    /// A callee that rings until the caller gives up.
+    pub fn ring(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(dir, port, name, "ring.xml", &args(&["-m", "1"]), None)
+    }
+
+    /// `caller` places one call to `service`, which ends as `ending` says.
+    pub fn dial(dir: &Path, caller: &Caller, service: &str, ending: Ending) -> SippCall {
+        let (scenario, duration_ms) = match ending {
+            Ending::Answered { hold_ms } => ("call.xml", hold_ms),
+            Ending::Cancelled { after_ms } => ("cancel.xml", after_ms),
+            Ending::Refused => ("refused.xml", 0),
+        };
+        let display = format!("Caller {}", caller.user);
+        let duration = duration_ms.to_string();
+        let mut a = args(&[
+            "-key",
+            "caller",
+            &caller.user,
+            "-key",
+            "caller_domain",
+            &caller.domain,
+            "-key",
+            "caller_name",
+            &display,
+            "-s",
+            service,
+            "-d",
+            &duration,
+            "-m",
+            "1",
+        ]);
+        if let Some((u, p)) = &caller.auth {
+            a.extend(args(&["-au", u, "-ap", p]));
         }
-        Self::run(dir, port, name, "call.xml", &args, Some(target))
+        Self::run(dir, free_port(), &caller.name, scenario, &a, Some(caller.target))
     }
 
+    /// Runs `scenario` (a path under `tests/it/sipp/calls/`, or an absolute one).
     fn run(
         dir: &Path,
         port: u16,
         name: &str,
-        scenario: &str,
+        scenario: impl AsRef<Path>,
         extra: &[String],
         target: Option<SocketAddr>,
     ) -> SippCall {
+        let scenario = scenario.as_ref();
         let file = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/it/sipp/calls")
             .join(scenario);
+        let scenario = scenario.file_name().and_then(|f| f.to_str()).unwrap();
         let media_port = free_port() / 2 * 2;
         let log = dir.join(format!("sipp-{name}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -526,6 +593,19 @@ impl SippCall {
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
             .map(|l| l[prefix.len()..].trim().to_owned())
+    }
+
+    /// The final answer (>= 300, challenges aside) sipp received to its INVITE.
+    pub fn final_failure(&self) -> Option<u16> {
+        let text = std::fs::read_to_string(&self.messages).ok()?;
+        text.split("message received")
+            .filter_map(|m| {
+                let m = m.split_once("bytes :")?.1.trim_start();
+                let code: u16 = m.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()?;
+                let invite = m.lines().any(|l| l.starts_with("CSeq:") && l.ends_with("INVITE"));
+                (invite && code >= 300 && code != 401 && code != 407).then_some(code)
+            })
+            .last()
     }
 
     pub fn log(&self) -> String {
