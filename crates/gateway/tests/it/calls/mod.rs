@@ -1,6 +1,7 @@
 //! Calls through the gateway with real peers on every side (see `stack`).
 
 mod basic;
+mod microsoft_side;
 mod policies;
 mod unanswered;
 pub mod stack;
