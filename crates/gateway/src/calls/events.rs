@@ -134,7 +134,9 @@ impl EventStream {
             let payload = self.next_netstring().await?;
             match serde_json::from_slice::<CallEvent>(&payload) {
                 Ok(ev) => return Ok(ev),
-                Err(e) => tracing::warn!(error = %e, "skipping a call event Teamline does not understand"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping a call event Teamline does not understand")
+                }
             }
         }
     }
@@ -299,9 +301,20 @@ mod tests {
     fn an_answered_call_becomes_one_record_with_its_duration() {
         let mut r = CallRecords::default();
         let base = r#""call_id":"c1","direction":"to_teams","registration":"1000tm-0123456789ab","from":"+12125550100","to":"+11000","tenant_fqdn":"contoso.use2.sbc.example.net""#;
-        assert!(r.apply(&ev(&format!(r#"{{"event":"start",{base},"at":"100.5"}}"#))).is_none());
-        assert!(r.apply(&ev(&format!(r#"{{"event":"ringing",{base},"at":"101.0"}}"#))).is_none());
-        assert!(r.apply(&ev(&format!(r#"{{"event":"answer",{base},"at":"103.0"}}"#))).is_none());
+        assert!(
+            r.apply(&ev(&format!(r#"{{"event":"start",{base},"at":"100.5"}}"#)))
+                .is_none()
+        );
+        assert!(
+            r.apply(&ev(&format!(
+                r#"{{"event":"ringing",{base},"at":"101.0"}}"#
+            )))
+            .is_none()
+        );
+        assert!(
+            r.apply(&ev(&format!(r#"{{"event":"answer",{base},"at":"103.0"}}"#)))
+                .is_none()
+        );
         let done = r
             .apply(&ev(&format!(r#"{{"event":"end",{base},"at":"133.0"}}"#)))
             .unwrap();

@@ -139,7 +139,12 @@ pub async fn microsoft_proxies(rpc: &RpcClient) -> Result<Vec<ProxyHealth>, Heal
         .into_iter()
         .flat_map(|r| r.set.targets)
         .map(|t| {
-            let body = t.dest.attrs.get("BODY").and_then(Value::as_str).unwrap_or("");
+            let body = t
+                .dest
+                .attrs
+                .get("BODY")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let attr = |name: &str| {
                 body.split(';')
                     .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
@@ -176,8 +181,8 @@ pub fn certificate_expiry(path: &Path) -> Result<SystemTime, String> {
         .parse_x509()
         .map_err(|e| format!("{} holds no valid X.509 certificate: {e}", path.display()))?;
     let secs = cert.validity().not_after.timestamp();
-    let secs = u64::try_from(secs)
-        .map_err(|_| format!("{} expires before 1970", path.display()))?;
+    let secs =
+        u64::try_from(secs).map_err(|_| format!("{} expires before 1970", path.display()))?;
     Ok(UNIX_EPOCH + Duration::from_secs(secs))
 }
 

@@ -6,5 +6,5 @@ pub mod health;
 pub mod settings;
 
 pub use events::{CallEvent, CallRecord, CallRecords, Direction, EventKind, EventStream, Outcome};
-pub use settings::{CallSettings, CallerName, ForwardedCallerId, SettingsError};
 pub use health::{ProxyHealth, ProxyState, RegionHealth};
+pub use settings::{CallSettings, CallerName, ForwardedCallerId, SettingsError};

@@ -46,7 +46,9 @@ impl CallSettings {
     fn name_ok(name: &str) -> bool {
         !name.is_empty()
             && name.chars().count() <= 64
-            && !name.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+            && !name
+                .chars()
+                .any(|c| c == '"' || c == '\\' || c.is_control())
     }
 }
 
@@ -63,15 +65,21 @@ impl RpcClient {
                 if !CallSettings::name_ok(name) {
                     return Err(SettingsError::BadName(name.clone()));
                 }
-                self.call_value("htable.sets", vec![json!("cname"), json!(id.as_str()), json!(name)])
-                    .await?;
+                self.call_value(
+                    "htable.sets",
+                    vec![json!("cname"), json!(id.as_str()), json!(name)],
+                )
+                .await?;
             }
         }
         match settings.forwarded_caller_id {
             ForwardedCallerId::OriginalCaller => self.htable_delete("cfwd", id.as_str()).await?,
             ForwardedCallerId::UsersCallerId => {
-                self.call_value("htable.sets", vec![json!("cfwd"), json!(id.as_str()), json!("user")])
-                    .await?;
+                self.call_value(
+                    "htable.sets",
+                    vec![json!("cfwd"), json!(id.as_str()), json!("user")],
+                )
+                .await?;
             }
         }
         Ok(())

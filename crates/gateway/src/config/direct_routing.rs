@@ -132,15 +132,12 @@ pub struct Media {
     pub ng: SocketAddr,
 }
 
-/// Call events and SIP capture for Teamline. Like the RPC listener, both are loopback or
-/// private only: they carry phone numbers.
+/// Call events for Teamline. Like the RPC listener, the listener is loopback or private
+/// only: events carry phone numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Events {
     /// Kamailio's `evapi` listener (TCP, JSON in netstrings) Teamline connects to.
     pub listen: SocketAddr,
-    /// Teamline's HEP collector (UDP) that Kamailio's `siptrace` sends every SIP message of a
-    /// call to.
-    pub capture: SocketAddr,
 }
 
 impl DirectRouting {
@@ -175,10 +172,7 @@ impl DirectRouting {
                 ));
             }
         }
-        for (setting, addr) in [
-            ("call events listener", self.events.listen),
-            ("SIP capture collector", self.events.capture),
-        ] {
+        for (setting, addr) in [("call events listener", self.events.listen)] {
             if !super::listen::is_private_or_loopback(addr.ip()) {
                 return Err(invalid(
                     setting,

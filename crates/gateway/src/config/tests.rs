@@ -154,7 +154,6 @@ pub(crate) fn direct_routing(dir: &std::path::Path) -> DirectRouting {
         },
         events: Events {
             listen: "127.0.0.1:5099".parse().unwrap(),
-            capture: "127.0.0.1:9060".parse().unwrap(),
         },
         session_expires_secs: 1800,
     }

@@ -83,7 +83,11 @@ impl MediaClient {
     }
 
     /// Sends one command and returns rtpengine's answer dictionary.
-    pub async fn command(&self, command: &'static str, mut args: Value) -> Result<Value, MediaError> {
+    pub async fn command(
+        &self,
+        command: &'static str,
+        mut args: Value,
+    ) -> Result<Value, MediaError> {
         let unreachable = |detail: String| MediaError::Unreachable {
             addr: self.addr,
             detail,
@@ -207,4 +211,3 @@ fn parse_query(v: &Value) -> CallMedia {
     }
     CallMedia { legs }
 }
-

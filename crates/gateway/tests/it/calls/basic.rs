@@ -17,12 +17,25 @@ async fn a_pbx_call_to_the_extension_rings_teams_and_media_flows_both_ways() {
     // Alex (1001) calls Adele's extension 1000 from his desk phone; the PBX rings her devices,
     // 1000tm among them: the call reaches Teams through the gateway.
     let alex = Caller::desk_phone(&stack, "1001");
-    let mut alex = SippCall::dial(dir.path(), &alex, "1000", Ending::Answered { hold_ms: 3000 });
+    let mut alex = SippCall::dial(
+        dir.path(),
+        &alex,
+        "1000",
+        Ending::Answered { hold_ms: 3000 },
+    );
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 
-    assert!(alex.finished(Duration::from_secs(20)).await, "{}", alex.log());
-    assert!(teams.finished(Duration::from_secs(5)).await, "{}", teams.log());
+    assert!(
+        alex.finished(Duration::from_secs(20)).await,
+        "{}",
+        alex.log()
+    );
+    assert!(
+        teams.finished(Duration::from_secs(5)).await,
+        "{}",
+        teams.log()
+    );
 
     // Microsoft saw the tenant FQDN in Contact and Record-Route, and X-MS-SBC.
     let contact = stack.microsoft.seen("invite_contact").await.unwrap();
@@ -63,12 +76,25 @@ async fn a_teams_call_reaches_the_pbx_as_the_users_device_and_media_flows_both_w
     // Adele calls extension 1001 from Teams: Microsoft sends the call to Contoso's tenant FQDN
     // from her number.
     let adele = Caller::teams_user(&stack, "+11000");
-    let mut adele = SippCall::dial(dir.path(), &adele, "1001", Ending::Answered { hold_ms: 3000 });
+    let mut adele = SippCall::dial(
+        dir.path(),
+        &adele,
+        "1001",
+        Ending::Answered { hold_ms: 3000 },
+    );
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 
-    assert!(adele.finished(Duration::from_secs(20)).await, "{}", adele.log());
-    assert!(desk.finished(Duration::from_secs(5)).await, "{}", desk.log());
+    assert!(
+        adele.finished(Duration::from_secs(20)).await,
+        "{}",
+        adele.log()
+    );
+    assert!(
+        desk.finished(Duration::from_secs(5)).await,
+        "{}",
+        desk.log()
+    );
 
     // The PBX saw its own device 1000tm calling (it challenged, the gateway answered with the
     // device's password), so the extension's rules and caller ID apply there.

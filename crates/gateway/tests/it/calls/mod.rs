@@ -3,5 +3,5 @@
 mod basic;
 mod microsoft_side;
 mod policies;
-mod unanswered;
 pub mod stack;
+mod unanswered;

@@ -16,8 +16,16 @@ async fn from_seen_by_teams(stack: &Stack, dir: &std::path::Path, extension: &st
     let mut teams = SippCall::refuse(dir, port, "teams", 603, "Decline");
     let alex = Caller::desk_phone(stack, "1001");
     let mut call = SippCall::dial(dir, &alex, extension, Ending::Refused);
-    assert!(call.finished(Duration::from_secs(20)).await, "{}", call.log());
-    assert!(teams.finished(Duration::from_secs(5)).await, "{}", teams.log());
+    assert!(
+        call.finished(Duration::from_secs(20)).await,
+        "{}",
+        call.log()
+    );
+    assert!(
+        teams.finished(Duration::from_secs(5)).await,
+        "{}",
+        teams.log()
+    );
     teams.received_invite_header("From").unwrap()
 }
 
@@ -50,7 +58,12 @@ async fn caller_name_is_the_pbxs_or_the_one_the_admin_chose() {
         caller_name: CallerName::Other("Bad \"quote\"".to_owned()),
         ..CallSettings::default()
     };
-    let err = stack.node.rpc.set_call_settings(&id, &bad).await.unwrap_err();
+    let err = stack
+        .node
+        .rpc
+        .set_call_settings(&id, &bad)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("double quote"), "{err}");
 }
 
@@ -68,7 +81,10 @@ async fn a_forwarded_call_shows_the_original_caller_or_the_forwarding_user() {
         .unwrap();
 
     let from = from_seen_by_teams(&stack, dir.path(), "1002").await;
-    assert!(from.contains(&format!("<sip:+1001@{TENANT_FQDN}>")), "Original Caller: {from}");
+    assert!(
+        from.contains(&format!("<sip:+1001@{TENANT_FQDN}>")),
+        "Original Caller: {from}"
+    );
 
     let users = CallSettings {
         forwarded_caller_id: ForwardedCallerId::UsersCallerId,
@@ -76,9 +92,15 @@ async fn a_forwarded_call_shows_the_original_caller_or_the_forwarding_user() {
     };
     stack.node.rpc.set_call_settings(&id, &users).await.unwrap();
     let from = from_seen_by_teams(&stack, dir.path(), "1002").await;
-    assert!(from.contains(&format!("<sip:+1002@{TENANT_FQDN}>")), "User's Caller ID: {from}");
+    assert!(
+        from.contains(&format!("<sip:+1002@{TENANT_FQDN}>")),
+        "User's Caller ID: {from}"
+    );
 
     // A call that was not forwarded still shows its caller.
     let from = from_seen_by_teams(&stack, dir.path(), "1000").await;
-    assert!(from.contains(&format!("<sip:+1001@{TENANT_FQDN}>")), "not forwarded: {from}");
+    assert!(
+        from.contains(&format!("<sip:+1001@{TENANT_FQDN}>")),
+        "not forwarded: {from}"
+    );
 }
