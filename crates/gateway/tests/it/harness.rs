@@ -334,3 +334,14 @@ pub async fn wait_state<T>(
     })
     .await
 }
+
+/// A temporary directory for one test's processes, configs and logs. With
+/// `TEAMLINE_TEST_KEEP_DIRS=1` it is kept (and named on stderr) to read the logs afterwards.
+pub fn test_dir() -> tempfile::TempDir {
+    let mut dir = tempfile::tempdir().expect("a temporary directory");
+    if std::env::var_os("TEAMLINE_TEST_KEEP_DIRS").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("test directory kept: {}", dir.path().display());
+    }
+    dir
+}
