@@ -7,11 +7,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
+use teamline_domain::diagnosis::{Check, Outcome};
+
 use crate::config::MicrosoftConfig;
 use crate::directory::{
     BatchItem, DeltaStart, DeltaStream, Directory, DirectoryGroup, DirectoryUser, GraphDirectory,
     GroupChange, PageStream, UserChange, UserFilter,
 };
+use crate::doctor::{self, DoctorOptions};
 use crate::error::MicrosoftError;
 use crate::http::Http;
 use crate::setup::{
@@ -27,12 +30,17 @@ use crate::voice::{
 };
 
 /// Microsoft's cloud as Teamline uses it. Hold it as `Arc<dyn MicrosoftCloud>`.
+#[async_trait]
 pub trait MicrosoftCloud: Send + Sync {
     /// Admin sign-in and admin consent.
     fn sign_in(&self) -> &dyn SignIn;
 
     /// Everything Teamline does inside one customer tenant, with app-only permissions.
     fn tenant(&self, tenant_id: &str) -> Arc<dyn TenantApi>;
+
+    /// `teamline doctor` for one tenant: read-only checks, plus the write round trip when
+    /// the options ask for it. Never fails: each check says what it found.
+    async fn doctor(&self, tenant_id: &str, options: &DoctorOptions) -> Vec<Check>;
 }
 
 /// Directory, Teams voice and tenant setup of one customer tenant.
@@ -79,6 +87,7 @@ impl MicrosoftClient {
         let sign_in = EntraSignIn::new(
             http.clone(),
             config.login_base.clone(),
+            config.graph_base.clone(),
             config.client_id.clone(),
             config.client_secret.clone(),
             config.redirect_uri.clone(),
@@ -118,6 +127,8 @@ impl MicrosoftClient {
                     teams_admin_base: c.teams_admin_base.clone(),
                     polling: c.operation_polling.clone(),
                     retry: c.retry.clone(),
+                    policy_replication_wait: c.policy_replication_wait,
+                    learned: Default::default(),
                 });
                 Arc::new(TenantClient {
                     directory: GraphDirectory { core: core.clone() },
@@ -130,6 +141,7 @@ impl MicrosoftClient {
     }
 }
 
+#[async_trait]
 impl MicrosoftCloud for MicrosoftClient {
     fn sign_in(&self) -> &dyn SignIn {
         &self.shared.sign_in
@@ -138,13 +150,48 @@ impl MicrosoftCloud for MicrosoftClient {
     fn tenant(&self, tenant_id: &str) -> Arc<dyn TenantApi> {
         self.tenant_client(tenant_id.trim())
     }
+
+    async fn doctor(&self, tenant_id: &str, options: &DoctorOptions) -> Vec<Check> {
+        let client = self.tenant_client(tenant_id.trim());
+        let test_user = match &options.write_test {
+            Some(w) => client
+                .directory
+                .user(&w.user)
+                .await
+                .ok()
+                .flatten()
+                .map(|u| UserRef::new(u.id, u.user_principal_name)),
+            None => None,
+        };
+        let mut checks = doctor::run_read_checks(&client, options, test_user.as_ref()).await;
+        if let Some(w) = &options.write_test {
+            let blocked = checks
+                .iter()
+                .any(|c| c.outcome == Outcome::Fail && c.id.starts_with("token."));
+            if blocked {
+                checks.push(Check::new(
+                    "write",
+                    "Write round trip",
+                    Outcome::Skip,
+                    "not run: Teamline has no app token for the tenant",
+                ));
+            } else {
+                checks.extend(
+                    doctor::run_write_test(&client, &w.user, &w.number, &options.policy_names())
+                        .await,
+                );
+            }
+        }
+        checks
+    }
 }
 
-struct TenantClient {
-    core: Arc<TenantCore>,
-    directory: GraphDirectory,
-    voice: GraphTeamsVoice,
-    setup: TenantSetup,
+/// One tenant's clients, sharing the tenant's transport, tokens and learned behaviour.
+pub(crate) struct TenantClient {
+    pub(crate) core: Arc<TenantCore>,
+    pub(crate) directory: GraphDirectory,
+    pub(crate) voice: GraphTeamsVoice,
+    pub(crate) setup: TenantSetup,
 }
 
 impl TenantApi for TenantClient {
@@ -234,6 +281,19 @@ impl TeamsVoice for TenantClient {
         name: Option<&str>,
     ) -> Result<(), MicrosoftError> {
         self.voice.grant_policy(user, policy_type, name).await
+    }
+    async fn grant_policy_to_users(
+        &self,
+        users: &[UserRef],
+        policy_type: PolicyType,
+        name: Option<&str>,
+    ) -> Result<(), MicrosoftError> {
+        self.voice
+            .grant_policy_to_users(users, policy_type, name)
+            .await
+    }
+    fn policy_path(&self, policy_type: PolicyType) -> Option<crate::learned::PolicyPath> {
+        self.voice.policy_path(policy_type)
     }
     async fn user_voice_config(&self, user: &UserRef) -> Result<UserVoiceConfig, MicrosoftError> {
         self.voice.user_voice_config(user).await

@@ -70,6 +70,9 @@ pub(crate) struct TenantCore {
     pub teams_admin_base: Url,
     pub polling: PollPolicy,
     pub retry: RetryPolicy,
+    pub policy_replication_wait: std::time::Duration,
+    /// How this tenant turned out to behave (shared by voice, setup and the doctor).
+    pub learned: crate::learned::Learned,
 }
 
 impl TenantCore {

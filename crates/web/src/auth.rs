@@ -429,6 +429,8 @@ mod tests {
             role_template_ids: vec![],
             is_global_admin: global,
             is_teams_admin: teams,
+            role_source: teamline_microsoft::signin::RoleSource::IdToken,
+            eligible_role_template_ids: None,
         }
     }
 

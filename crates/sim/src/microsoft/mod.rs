@@ -51,8 +51,7 @@ use axum::routing::{any, get, post};
 
 pub use behaviour::{Behaviour, ConfigCreate, PolicyIdLookup, ReassignHeldNumber};
 pub use control::{
-    ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch,
-    UserRoles,
+    ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch, UserRoles,
 };
 pub use faults::{Faults, InjectedErrors, RequestStats};
 pub use model::CapabilityStatus;

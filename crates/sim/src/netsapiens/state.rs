@@ -633,7 +633,10 @@ mod tests {
             country: "US".into(),
             ..AddressRec::default()
         };
-        let id = d.create_address(addr, 1, false).map(|a| a.id.clone()).unwrap();
+        let id = d
+            .create_address(addr, 1, false)
+            .map(|a| a.id.clone())
+            .unwrap();
         let ok = d.create_device(
             "1000",
             NewDevice {
@@ -660,7 +663,10 @@ mod tests {
             country: "US".into(),
             ..AddressRec::default()
         };
-        let id = d.create_address(addr, 1, false).map(|a| a.id.clone()).unwrap();
+        let id = d
+            .create_address(addr, 1, false)
+            .map(|a| a.id.clone())
+            .unwrap();
         let mut rng = StdRng::seed_from_u64(4);
         let res = d.create_device(
             "1000",

@@ -14,8 +14,8 @@ pub(crate) use self::domains::{
     add_domain, get_domain, list_domains, organization, verification_records, verify_domain,
 };
 pub(crate) use self::groups::{get_group, group_members, list_groups};
-pub(crate) use self::roles::{READ_ELIGIBILITY_SCP, eligibilities_of_caller};
 pub(crate) use self::json::{GROUP_PROPS, USER_PROPS, group_json, parse_select, user_json};
+pub(crate) use self::roles::{READ_ELIGIBILITY_SCP, eligibilities_of_caller};
 pub(crate) use self::users::{count_users, get_user, list_users, user_member_of};
 
 /// Pages through `len` candidates starting at `offset`, keeping those `keep` accepts, until

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::required_str;
-use crate::microsoft::errors::ApiResponse;
 use crate::microsoft::behaviour::PolicyIdLookup;
+use crate::microsoft::errors::ApiResponse;
 use crate::microsoft::model::{ConfigItem, Tenant, canonical_type, is_policy_type};
 use crate::microsoft::request::GraphRequest;
 
