@@ -4,7 +4,9 @@
 // Test code may unwrap: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alternatives;
 mod directory;
+mod doctor;
 mod fixture;
 mod resilience;
 mod setup;

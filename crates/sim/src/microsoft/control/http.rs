@@ -45,6 +45,7 @@ pub(crate) fn routes() -> axum::Router<Arc<SimState>> {
             patch(update_user).delete(delete_user),
         )
         .route("/_sim/tenants/{t}/users/{u}/teams", get(teams_state))
+        .route("/_sim/tenants/{t}/groups", post(add_group))
         .route("/_sim/tenants/{t}/groups/{g}/members", post(add_member))
         .route(
             "/_sim/tenants/{t}/groups/{g}/members/{m}",
@@ -301,6 +302,19 @@ struct GroupParams {
 #[derive(Deserialize)]
 struct MemberRef {
     id: String,
+}
+
+#[derive(Deserialize)]
+struct NewGroup {
+    name: String,
+}
+
+async fn add_group(
+    PathTenant(c): PathTenant,
+    Json(g): Json<NewGroup>,
+) -> Result<(StatusCode, Json<Value>), ControlError> {
+    let id = c.add_group(&g.name)?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
 async fn add_member(

@@ -18,6 +18,7 @@
 //! - `PATCH /_sim/tenants/{t}/users/{u}` [`UserPatch`]
 //! - `DELETE /_sim/tenants/{t}/users/{u}[?hard=true]`
 //! - `GET  /_sim/tenants/{t}/users/{u}/teams` → [`TeamsState`]
+//! - `POST /_sim/tenants/{t}/groups` `{"name"}` → `{"id"}` — a new security group
 //! - `POST /_sim/tenants/{t}/groups/{g}/members` `{"id": "<user or group id/UPN/name>"}`
 //! - `DELETE /_sim/tenants/{t}/groups/{g}/members/{m}`
 //! - `PUT  /_sim/tenants/{t}/consent` [`ConsentState`]
