@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Teamline's one test command: installs and starts what the tests need on a fresh Debian
-# machine (PostgreSQL, Chromium + ChromeDriver, the Python Graph SDK check's venv), then runs
-# formatting, lints and every test of the workspace. Exits non-zero on any failure.
+# machine (PostgreSQL, Chromium + ChromeDriver, Knot DNS for the DNS publisher's and the SIP
+# gateway's tests, Kamailio + rtpengine + sipp for the SIP gateway's tests, the Python venv with
+# the Graph SDK check and the aiosmtpd SMTP server for the mail tests), then runs formatting,
+# lints and every test of the workspace. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,12 +68,63 @@ ensure_chromium() {
   apt_install chromium chromium-driver
 }
 
+# teamline-dns's and the SIP gateway's tests start a real Knot DNS server themselves,
+# on a random loopback port, and check what it serves with kdig; they never skip.
+ensure_knot() {
+  local missing=()
+  command -v knotd >/dev/null || missing+=(knot)
+  command -v knsupdate >/dev/null && command -v kdig >/dev/null || missing+=(knot-dnsutils)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return
+  fi
+  log "Installing ${missing[*]} from Debian's packages (DNS publisher and SIP gateway tests)"
+  apt_install "${missing[@]}"
+}
+
+# The packages of scripts/test-python-requirements.txt (aiosmtpd: teamline-mail's tests send
+# to it), installed into the same venv as the Graph SDK check, again only when the list changed.
+ensure_test_python_packages() {
+  local python="$1" req=scripts/test-python-requirements.txt
+  local stamp want
+  stamp="$(dirname "$python")/../.test-requirements.sha256"
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+    log "Installing $req into the tests' Python venv"
+    "$python" -m pip install --quiet --disable-pip-version-check -r "$req" || die "pip install -r $req failed"
+    echo "$want" > "$stamp"
+  fi
+}
+
+# The SIP gateway's tests run real Kamailio processes (the gateway and the stand-in PBX
+# registrar), sipp as phones and misbehaving registrars, and Knot DNS (ensure_knot) as the
+# PBX's DNS; they never skip. The tests start the daemons themselves, on random loopback ports.
+KAMAILIO_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
+ensure_sip_tools() {
+  local missing=()
+  command -v kamailio >/dev/null && [ -f "$KAMAILIO_MODULES/uac.so" ] || missing+=(kamailio)
+  [ -f "$KAMAILIO_MODULES/db_sqlite.so" ] || missing+=(kamailio-sqlite-modules)
+  [ -f "$KAMAILIO_MODULES/tls.so" ] || missing+=(kamailio-tls-modules)
+  [ -f "$KAMAILIO_MODULES/db_postgres.so" ] || missing+=(kamailio-postgres-modules)
+  dpkg -s kamailio-extra-modules >/dev/null 2>&1 || missing+=(kamailio-extra-modules)
+  command -v rtpengine >/dev/null || missing+=(rtpengine-daemon)
+  command -v sipp >/dev/null || missing+=(sip-tester)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    log "Kamailio $(kamailio -v | head -n 1 | awk '{print $3}'), rtpengine and sipp are installed"
+    return
+  fi
+  log "Installing ${missing[*]} from Debian's packages (SIP gateway tests)"
+  apt_install "${missing[@]}"
+}
+
 ensure_postgres
 ensure_chromium
+ensure_knot
+ensure_sip_tools
 if [ -x scripts/sdk-venv.sh ]; then
-  log "Python venv for the Microsoft Graph SDK check"
+  log "Python venv for the Microsoft Graph SDK check and the SMTP test server"
   TEAMLINE_TEST_PYTHON="$(scripts/sdk-venv.sh)" || die "could not prepare the Python venv for the Graph SDK check"
   export TEAMLINE_TEST_PYTHON
+  ensure_test_python_packages "$TEAMLINE_TEST_PYTHON"
 fi
 
 log "cargo fmt --check"

@@ -1,7 +1,7 @@
 //! What the Dashboard shows: the admin's action items, counts, recent activity, the last sync.
 
 use crate::directory::SyncReport;
-use crate::jobs::{SYNC_DIRECTORY, SYNC_TEAMS_USERS};
+use crate::directory::{SyncDirectory, SyncTeamsUsers};
 use crate::{Engine, EngineError};
 use teamline_domain::action_item::{ActionItem, EnterpriseFacts, action_items};
 use teamline_domain::audit::AuditEvent;
@@ -9,6 +9,7 @@ use teamline_domain::enterprise::{ConsentKind, Enterprise};
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::job::Job;
 use teamline_domain::voice_route::VoiceRouteState;
+use teamline_jobs::Job as _;
 use teamline_store::{JobQuery, UserCounts};
 
 #[derive(Debug, Clone)]
@@ -65,6 +66,6 @@ impl Engine {
             .await?;
         Ok(jobs
             .into_iter()
-            .find(|j| j.kind == SYNC_TEAMS_USERS || j.kind == SYNC_DIRECTORY))
+            .find(|j| j.kind == SyncTeamsUsers::KIND || j.kind == SyncDirectory::KIND))
     }
 }

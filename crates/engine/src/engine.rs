@@ -1,14 +1,14 @@
 //! The [`Engine`]: the workflows behind the portals, on top of the store, Microsoft and the
 //! PBX. Pages call it; it validates, stores, and queues the jobs that do the slow work.
 
-use crate::devices::PbxService;
-use crate::pbx_access::PbxConnector;
-use crate::runner::Runner;
+use crate::EngineError;
+use crate::pbx::{PbxConnector, PbxService};
 use std::sync::Arc;
 use std::time::Duration;
+use teamline_domain::ids::JobId;
+use teamline_jobs::{Job, Queue, Registry, Runner};
 use teamline_microsoft::MicrosoftCloud;
 use teamline_store::DynStore;
-use tokio::sync::Notify;
 
 /// Names of the tenant-level Teams policies Teamline grants, and timings.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ pub(crate) struct Inner {
     pub microsoft: Arc<dyn MicrosoftCloud>,
     pub pbx: PbxService,
     pub settings: EngineSettings,
-    pub wake: Arc<Notify>,
+    pub jobs: Queue,
 }
 
 /// Cheap to clone: everything is shared.
@@ -92,11 +92,11 @@ impl Engine {
         let pbx = PbxService::new(store.clone(), pbx, settings.pbx_read_timeout);
         Self {
             inner: Arc::new(Inner {
+                jobs: Queue::new(store.clone()),
                 store,
                 microsoft,
                 pbx,
                 settings,
-                wake: Arc::new(Notify::new()),
             }),
         }
     }
@@ -113,30 +113,42 @@ impl Engine {
         &self.inner.settings
     }
 
-    /// A job runner with every workflow's handler, woken whenever the engine queues work.
-    pub fn runner(&self, worker: impl Into<String>) -> Runner {
+    /// A job runner for every workflow's jobs, woken whenever this engine queues one.
+    pub fn runner(&self, worker: impl Into<String>) -> Runner<Engine> {
         let s = &self.inner.settings;
-        crate::jobs::register(
-            self,
-            Runner::new(self.inner.store.clone(), worker)
-                .waker(self.inner.wake.clone())
-                .max_concurrent(s.runner_concurrency)
-                .lease(s.job_lease),
-        )
+        Runner::new(&self.inner.jobs, self.job_types(), worker)
+            .max_concurrent(s.runner_concurrency)
+            .lease(s.job_lease)
+    }
+
+    /// Every job type the workflows queue, registered once.
+    fn job_types(&self) -> Registry<Engine> {
+        Registry::new(self.clone())
+            .register::<crate::pbx::EnsureDevice>()
+            .register::<crate::pbx::RemoveDevice>()
+            .register::<crate::calling::PushUser>()
+            .register::<crate::calling::VerifyUser>()
+            .register::<crate::directory::SyncDirectory>()
+            .register::<crate::directory::SyncTeamsUsers>()
+            .register::<crate::reconcile::Reconcile>()
+    }
+
+    /// Queues a job (a waiting one with the same idempotency key covers it).
+    pub(crate) async fn enqueue<J: Job>(&self, job: &J) -> Result<JobId, EngineError> {
+        Ok(self.inner.jobs.enqueue(job).await?)
+    }
+
+    /// Queues a job to run not before `at_ms`.
+    pub(crate) async fn enqueue_at<J: Job>(
+        &self,
+        job: &J,
+        at_ms: i64,
+    ) -> Result<JobId, EngineError> {
+        Ok(self.inner.jobs.enqueue_at(job, at_ms).await?)
     }
 
     /// The PBX side: extensions, devices, emergency addresses, Test connection.
-    pub fn pbx(&self) -> &PbxService {
+    pub(crate) fn pbx(&self) -> &PbxService {
         &self.inner.pbx
-    }
-
-    /// Call after a PBX location's settings changed, so the next call uses them.
-    pub fn pbx_settings_changed(&self, location: teamline_domain::ids::PbxLocationId) {
-        self.inner.pbx.settings_changed(location);
-    }
-
-    /// Tells a runner in this process that a job was queued.
-    pub(crate) fn wake_runner(&self) {
-        self.inner.wake.notify_one();
     }
 }

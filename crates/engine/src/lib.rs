@@ -1,34 +1,30 @@
-//! Teamline's engine: the workflows (set up a user, sync, enable and disable calling,
-//! reconcile, troubleshoot) and the durable job runner that executes them against Microsoft
-//! and the PBX.
+//! Teamline's engine: the workflows behind the portals (set up a user, enable and disable
+//! calling, a user's lifecycle, the PBX, consent, directory sync, drift checks,
+//! troubleshooting) and the jobs that carry them out against Microsoft and the PBX.
 //!
 //! The engine talks to the store, Microsoft and the PBX only through their traits, so tests
 //! run it against the simulators and either database. Pages call [`Engine`]; it validates,
-//! stores, and queues the jobs that do the slow work. The [`scheduler::Scheduler`] queues the
-//! periodic directory syncs and drift checks.
+//! stores, and queues the jobs that do the slow work. Each workflow module defines its job
+//! types (`teamline_jobs::Job`); [`Engine::runner`] registers them all once and runs them.
+//! The [`scheduler::Scheduler`] queues the periodic directory syncs and drift checks.
 
 pub mod accounts;
 mod calling;
+mod consent;
 mod convert;
 pub mod dashboard;
-pub mod demo;
-pub mod devices;
 pub mod directory;
 mod engine;
 mod error;
-pub mod jobs;
-mod pbx_access;
+mod pbx;
 pub mod reconcile;
-pub mod runner;
 pub mod scheduler;
 pub mod setup;
-pub mod testbed;
 pub mod troubleshoot;
+mod user_lifecycle;
 
-pub use devices::PbxService;
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
-pub use pbx_access::{ApiConnector, PbxConnector};
-pub use runner::{JobContext, JobError, JobHandler, Runner};
+pub use pbx::{ApiConnector, DeviceOption, PbxConnector, PbxService};
 /// Test connection's report, as the PBX client gives it.
 pub use teamline_pbx::{Check as PbxCheck, CheckStatus as PbxCheckStatus, ConnectionReport};

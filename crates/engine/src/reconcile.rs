@@ -3,19 +3,18 @@
 //! longer matches the configuration as *Drift*, with what differs. Repair
 //! ([`Engine::repair_user`]) re-applies only that difference.
 
-use crate::jobs::{MICROSOFT, RECONCILE, enterprise_of};
-use crate::runner::{JobContext, JobError, JobHandler};
+use crate::calling::MICROSOFT;
 use crate::{Engine, EngineError, convert};
-use async_trait::async_trait;
 use futures::StreamExt;
 use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::SipPassword;
-use teamline_domain::ids::EnterpriseId;
-use teamline_domain::job::Job;
+use teamline_domain::ids::{EnterpriseId, JobId};
 use teamline_domain::pbx_user::{PbxUserState, PushState};
 use teamline_domain::teams_voice::{ObservedVoice, VoiceStep, plan_voice};
+use teamline_jobs::{Attempt, Job, JobError};
 use teamline_microsoft::voice::UserRef;
 use teamline_pbx::PbxError;
 use teamline_store::{NewDeviceHandle, PbxUserListItem, PbxUserQuery, PushOutcome, UserTab};
@@ -44,11 +43,21 @@ const PBX_AT_ONCE: usize = 4;
 
 impl Engine {
     /// Checks every configured user that is in sync (or already drifted) against Microsoft
-    /// and the PBX, and records what differs.
-    pub async fn reconcile(
+    /// and the PBX now, in this task, and records what differs.
+    pub async fn reconcile(&self, e: EnterpriseId) -> Result<ReconcileReport, EngineError> {
+        self.reconcile_reporting(e, None).await
+    }
+
+    /// Queues a drift check of the enterprise's configured users (one at a time).
+    pub async fn enqueue_reconcile(&self, e: EnterpriseId) -> Result<JobId, EngineError> {
+        self.enqueue(&Reconcile { enterprise_id: e }).await
+    }
+
+    /// A drift check that reports its progress on the job it runs in.
+    async fn reconcile_reporting(
         &self,
         e: EnterpriseId,
-        ctx: Option<&JobContext>,
+        ctx: Option<&Attempt>,
     ) -> Result<ReconcileReport, EngineError> {
         let store = &self.inner.store;
         let enterprise = store.get_enterprise(e).await?;
@@ -230,7 +239,7 @@ impl Engine {
             )));
         };
         let audit = Audit::new(
-            Actor::Job(RECONCILE.into()),
+            Actor::Job(Reconcile::KIND.into()),
             "device.refresh",
             format!(
                 "Refreshed the credentials of device {} (changed on the PBX)",
@@ -297,7 +306,7 @@ impl Engine {
             (PushState::InSync, PushState::Drift) => {
                 report.newly_drifted += 1;
                 Some(Audit::new(
-                    Actor::Job(RECONCILE.into()),
+                    Actor::Job(Reconcile::KIND.into()),
                     "teams.drift",
                     format!(
                         "Drift found for {}: {}",
@@ -309,7 +318,7 @@ impl Engine {
             (PushState::Drift, PushState::InSync) => {
                 report.back_in_sync += 1;
                 Some(Audit::new(
-                    Actor::Job(RECONCILE.into()),
+                    Actor::Job(Reconcile::KIND.into()),
                     "teams.in_sync",
                     format!("{} matches the configuration again", item.display_name),
                 ))
@@ -339,25 +348,36 @@ enum DeviceCheck {
 }
 
 /// The periodic drift check of one enterprise.
-pub struct Reconcile(pub Engine);
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reconcile {
+    pub enterprise_id: EnterpriseId,
+}
 
-#[async_trait]
-impl JobHandler for Reconcile {
-    fn kind(&self) -> &'static str {
-        RECONCILE
+impl Job for Reconcile {
+    const KIND: &'static str = "reconcile";
+    const THROTTLE_GROUP: Option<&'static str> = Some(MICROSOFT);
+    type Context = Engine;
+
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
     }
 
-    fn throttle_group(&self) -> Option<&'static str> {
-        Some(MICROSOFT)
+    fn lane(&self) -> Option<String> {
+        Some(format!("reconcile:{}", self.enterprise_id))
     }
 
-    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
-        let e = enterprise_of(job)?;
-        let wait = self.0.inner.settings.job_throttle_wait;
-        let report =
-            teamline_microsoft::throttle::with_max_wait(wait, self.0.reconcile(e, Some(ctx)))
-                .await
-                .map_err(crate::directory::engine_job_error)?;
+    fn idempotency_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.enterprise_id))
+    }
+
+    async fn run(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
+        let e = self.enterprise_id;
+        let wait = engine.inner.settings.job_throttle_wait;
+        let report = teamline_microsoft::throttle::with_max_wait(
+            wait,
+            engine.reconcile_reporting(e, Some(attempt)),
+        )
+        .await?;
         tracing::info!(enterprise = %e, checked = report.checked, drift = report.drift,
             newly_drifted = report.newly_drifted, errors = report.errors.len(), "drift check finished");
         Ok(())

@@ -7,11 +7,12 @@
 //! (idempotency key), and the job's lane keeps two syncs of one tenant from ever running at
 //! once.
 
-use crate::jobs::RECONCILE;
+use crate::reconcile::Reconcile;
 use crate::{Engine, EngineError};
 use std::time::Duration;
 use teamline_domain::enterprise::ConsentKind;
 use teamline_domain::ids::JobId;
+use teamline_jobs::Job;
 use teamline_store::JobQuery;
 use tokio_util::sync::CancellationToken;
 
@@ -83,7 +84,7 @@ impl Scheduler {
                 let last = store
                     .list_jobs(&JobQuery {
                         enterprise_id: Some(e),
-                        kind: Some(RECONCILE.into()),
+                        kind: Some(Reconcile::KIND.into()),
                         unfinished_only: false,
                         limit: 1,
                     })

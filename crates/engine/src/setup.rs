@@ -286,9 +286,8 @@ impl Engine {
                 store.update_pbx_user(e, id, version, &spec, &audit).await?
             }
         };
-        self.enqueue_ensure_device(e, user.id)
-            .await
-            .map_err(EngineError::from)?;
+        self.enqueue(&crate::pbx::EnsureDevice::new(e, user.id))
+            .await?;
         self.push_if_allowed(e, user.id).await?;
         Ok(user)
     }

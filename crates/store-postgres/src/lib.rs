@@ -9,7 +9,7 @@ use sqlx::any::AnyPoolOptions;
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
-use teamline_store_sql::{AnyPool, Backend, SqlStore, map_sqlx};
+use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore};
 
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -36,7 +36,7 @@ impl Backend for PostgresBackend {
         now_ms: i64,
         lease_ms: i64,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = pool.begin().await.map_err(map_sqlx)?;
+        let mut tx = pool.begin().await.db()?;
         let candidates: Vec<(i64, String)> = sqlx::query_as(
             "SELECT j.id, j.lane FROM jobs j \
              WHERE ((j.state = 'queued' AND j.run_after_ms <= $1) \
@@ -49,7 +49,7 @@ impl Backend for PostgresBackend {
         .bind(CLAIM_CANDIDATES)
         .fetch_all(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         for (id, lane) in candidates {
             // Another instance may be claiming a different job of this lane right now: the
             // advisory lock serialises the two, and the re-check below (a new statement, so a
@@ -59,7 +59,7 @@ impl Backend for PostgresBackend {
                     .bind(lane.clone())
                     .fetch_one(&mut *tx)
                     .await
-                    .map_err(map_sqlx)?;
+                    .db()?;
             if !locked {
                 continue;
             }
@@ -77,13 +77,13 @@ impl Backend for PostgresBackend {
             .bind(lane)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(map_sqlx)?;
+            .db()?;
             if let Some((id,)) = claimed {
-                tx.commit().await.map_err(map_sqlx)?;
+                tx.commit().await.db()?;
                 return Ok(Some(id));
             }
         }
-        tx.commit().await.map_err(map_sqlx)?;
+        tx.commit().await.db()?;
         Ok(None)
     }
 }
@@ -99,11 +99,11 @@ pub async fn open(
         .max_connections(16)
         .connect(url)
         .await
-        .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        .map_err(|e| StoreError::database_while("cannot connect to PostgreSQL", e))?;
     MIGRATOR
         .run(&pool)
         .await
-        .map_err(|e| StoreError::Database(format!("database migration failed: {e}")))?;
+        .map_err(|e| StoreError::database_while("database migration failed", e))?;
     Ok(SqlStore::new(
         pool,
         Arc::new(PostgresBackend),

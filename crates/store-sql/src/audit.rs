@@ -2,12 +2,13 @@
 //! so a change is never recorded without its event, nor an event without its change.
 
 use crate::SqlStore;
-use crate::error::map_sqlx;
+use crate::error::DbResultExt;
 use crate::rows::AuditRow;
+use async_trait::async_trait;
 use sqlx::AnyConnection;
 use teamline_domain::audit::{Audit, AuditEvent};
 use teamline_domain::ids::EnterpriseId;
-use teamline_store::{AuditRecord, StoreResult};
+use teamline_store::{AuditLog, AuditRecord, StoreResult};
 
 /// The object an audit event is about, with its state before and after (JSON, no secrets).
 pub struct Subject<'a> {
@@ -60,12 +61,13 @@ pub async fn write(
     .bind(subject.after)
     .execute(&mut *conn)
     .await
-    .map_err(map_sqlx)?;
+    .db()?;
     Ok(())
 }
 
-impl SqlStore {
-    pub(crate) async fn record_audit_impl(&self, r: &AuditRecord) -> StoreResult<()> {
+#[async_trait]
+impl AuditLog for SqlStore {
+    async fn record_audit(&self, r: &AuditRecord) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let audit = Audit {
             actor: r.actor.clone(),
@@ -79,10 +81,10 @@ impl SqlStore {
             after: r.after.clone(),
         };
         write(&mut tx, self.now(), r.enterprise_id, &audit, subject).await?;
-        tx.commit().await.map_err(map_sqlx)
+        tx.commit().await.db()
     }
 
-    pub(crate) async fn list_audit_impl(
+    async fn list_audit(
         &self,
         enterprise: Option<EnterpriseId>,
         limit: u32,
@@ -95,7 +97,7 @@ impl SqlStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
-            .map_err(map_sqlx)?;
+            .db()?;
         Ok(rows.into_iter().map(AuditRow::into_domain).collect())
     }
 }

@@ -1,18 +1,16 @@
-//! Sync groups, synced Teams users and the directory-sync bookmark.
+//! The tenant's Teams users as the directory sync saw them. Users who leave the scope, are
+//! disabled or deleted are flagged, never removed: a PBX user may still point at them.
 
-use crate::audit::{self, Subject};
-use crate::error::map_sqlx;
+use crate::error::DbResultExt;
 use crate::rows::*;
-use crate::{RESERVING, SqlStore, b};
+use crate::{RESERVING, SqlStore, b, like_escape};
+use async_trait::async_trait;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
-use teamline_domain::audit::Audit;
 use teamline_domain::ids::EnterpriseId;
-use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::teams_user::{PlanState, TeamsUser};
 use teamline_store::{
-    Page, StoreResult, SyncGroup, SyncRunRecord, SyncState, TeamsUserQuery, TeamsUserUpsert,
-    UpsertCounts,
+    DirectoryStore, Page, StoreResult, TeamsUserQuery, TeamsUserUpsert, UpsertCounts,
 };
 
 /// Rows per statement when upserting: keeps each statement's parameter count well below
@@ -20,57 +18,39 @@ use teamline_store::{
 const UPSERT_CHUNK: usize = 200;
 
 impl SqlStore {
-    pub(crate) async fn set_sync_groups_impl(
+    async fn flag_users(
         &self,
         enterprise: EnterpriseId,
-        groups: &[SyncGroupChoice],
-        audit: &Audit,
-    ) -> StoreResult<Vec<SyncGroup>> {
+        object_ids: &[String],
+        set: &str,
+        only_where: &str,
+    ) -> StoreResult<u64> {
         let now = self.now();
-        let before = self.list_sync_groups_impl(enterprise).await?;
+        let mut affected = 0;
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sync_groups WHERE enterprise_id = $1")
-            .bind(enterprise.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        for g in groups {
-            sqlx::query("INSERT INTO sync_groups (enterprise_id, group_object_id, display_name) VALUES ($1, $2, $3)")
-                .bind(enterprise.0).bind(g.object_id()).bind(g.display_name())
-                .execute(&mut *tx).await.map_err(map_sqlx)?;
+        for chunk in object_ids.chunks(UPSERT_CHUNK) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE teams_users SET {set}, updated_ms = $1 WHERE enterprise_id = $2 AND {only_where} AND object_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(now)
+                .bind(enterprise.0);
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            affected += q.execute(&mut *tx).await.db()?.rows_affected();
         }
-        let names = |g: Vec<&str>| json!(g).to_string();
-        audit::write(
-            &mut tx,
-            now,
-            Some(enterprise),
-            audit,
-            Subject::new("sync_groups", enterprise)
-                .before(names(
-                    before.iter().map(|g| g.display_name.as_str()).collect(),
-                ))
-                .after(names(groups.iter().map(|g| g.display_name()).collect())),
-        )
-        .await?;
-        tx.commit().await.map_err(map_sqlx)?;
-        self.list_sync_groups_impl(enterprise).await
+        tx.commit().await.db()?;
+        Ok(affected)
     }
+}
 
-    pub(crate) async fn list_sync_groups_impl(
-        &self,
-        enterprise: EnterpriseId,
-    ) -> StoreResult<Vec<SyncGroup>> {
-        let rows: Vec<SyncGroupRow> = sqlx::query_as(
-            "SELECT id, enterprise_id, group_object_id, display_name FROM sync_groups WHERE enterprise_id = $1 ORDER BY display_name",
-        )
-        .bind(enterprise.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        Ok(rows.into_iter().map(SyncGroupRow::into_domain).collect())
-    }
-
-    pub(crate) async fn upsert_teams_users_impl(
+#[async_trait]
+impl DirectoryStore for SqlStore {
+    async fn upsert_teams_users(
         &self,
         enterprise: EnterpriseId,
         users: &[TeamsUserUpsert],
@@ -91,7 +71,7 @@ impl SqlStore {
             for u in chunk {
                 q = q.bind(u.object_id.clone());
             }
-            let existing: Vec<TeamsUserRow> = q.fetch_all(&mut *tx).await.map_err(map_sqlx)?;
+            let existing: Vec<TeamsUserRow> = q.fetch_all(&mut *tx).await.db()?;
             let existing: std::collections::HashMap<String, TeamsUserRow> = existing
                 .into_iter()
                 .map(|r| (r.object_id.clone(), r))
@@ -169,13 +149,13 @@ impl SqlStore {
                     }
                 }
             }
-            q.execute(&mut *tx).await.map_err(map_sqlx)?;
+            q.execute(&mut *tx).await.db()?;
         }
-        tx.commit().await.map_err(map_sqlx)?;
+        tx.commit().await.db()?;
         Ok(counts)
     }
 
-    pub(crate) async fn mark_unseen_out_of_scope_impl(
+    async fn mark_unseen_out_of_scope(
         &self,
         enterprise: EnterpriseId,
         since_ms: i64,
@@ -184,41 +164,12 @@ impl SqlStore {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE teams_users SET in_scope = 0, updated_ms = $1 WHERE enterprise_id = $2 AND last_seen_ms < $3 AND in_scope = 1")
             .bind(now).bind(enterprise.0).bind(since_ms)
-            .execute(&mut *tx).await.map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+            .execute(&mut *tx).await.db()?;
+        tx.commit().await.db()?;
         Ok(r.rows_affected())
     }
 
-    async fn flag_users(
-        &self,
-        enterprise: EnterpriseId,
-        object_ids: &[String],
-        set: &str,
-        only_where: &str,
-    ) -> StoreResult<u64> {
-        let now = self.now();
-        let mut affected = 0;
-        let mut tx = self.begin_write().await?;
-        for chunk in object_ids.chunks(UPSERT_CHUNK) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "UPDATE teams_users SET {set}, updated_ms = $1 WHERE enterprise_id = $2 AND {only_where} AND object_id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
-                .bind(now)
-                .bind(enterprise.0);
-            for id in chunk {
-                q = q.bind(id.clone());
-            }
-            affected += q.execute(&mut *tx).await.map_err(map_sqlx)?.rows_affected();
-        }
-        tx.commit().await.map_err(map_sqlx)?;
-        Ok(affected)
-    }
-
-    pub(crate) async fn mark_out_of_scope_impl(
+    async fn mark_out_of_scope(
         &self,
         enterprise: EnterpriseId,
         object_ids: &[String],
@@ -232,7 +183,7 @@ impl SqlStore {
         .await
     }
 
-    pub(crate) async fn mark_deleted_in_tenant_impl(
+    async fn mark_deleted_in_tenant(
         &self,
         enterprise: EnterpriseId,
         object_ids: &[String],
@@ -246,7 +197,7 @@ impl SqlStore {
         .await
     }
 
-    pub(crate) async fn get_teams_user_impl(
+    async fn get_teams_user(
         &self,
         enterprise: EnterpriseId,
         object_id: &str,
@@ -258,11 +209,11 @@ impl SqlStore {
         .bind(object_id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         row.map(TeamsUserRow::into_domain).transpose()
     }
 
-    pub(crate) async fn get_teams_users_impl(
+    async fn get_teams_users(
         &self,
         enterprise: EnterpriseId,
         object_ids: &[String],
@@ -280,14 +231,14 @@ impl SqlStore {
             for id in chunk {
                 q = q.bind(id.clone());
             }
-            for row in q.fetch_all(&self.pool).await.map_err(map_sqlx)? {
+            for row in q.fetch_all(&self.pool).await.db()? {
                 out.push(row.into_domain()?);
             }
         }
         Ok(out)
     }
 
-    pub(crate) async fn teams_user_by_upn_impl(
+    async fn teams_user_by_upn(
         &self,
         enterprise: EnterpriseId,
         upn: &str,
@@ -299,11 +250,11 @@ impl SqlStore {
         .bind(upn.trim().to_lowercase())
         .fetch_optional(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         row.map(TeamsUserRow::into_domain).transpose()
     }
 
-    pub(crate) async fn list_teams_users_impl(
+    async fn list_teams_users(
         &self,
         enterprise: EnterpriseId,
         q: &TeamsUserQuery,
@@ -330,7 +281,7 @@ impl SqlStore {
                 .bind(pattern.clone())
                 .fetch_one(&self.pool)
                 .await
-                .map_err(map_sqlx)?;
+                .db()?;
         let cols = TEAMS_USER_COLUMNS
             .split(", ")
             .map(|c| format!("t.{}", c.trim()))
@@ -345,7 +296,7 @@ impl SqlStore {
         .bind(i64::from(q.offset))
         .fetch_all(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         Ok(Page {
             items: rows
                 .into_iter()
@@ -354,122 +305,4 @@ impl SqlStore {
             total: u64::try_from(total.0).unwrap_or(0),
         })
     }
-
-    pub(crate) async fn sync_state_impl(&self, enterprise: EnterpriseId) -> StoreResult<SyncState> {
-        let row: Option<SyncStateRow> = sqlx::query_as(
-            "SELECT users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result, scope \
-             FROM sync_state WHERE enterprise_id = $1",
-        )
-        .bind(enterprise.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        Ok(row
-            .map(|r| SyncState {
-                users_delta_link: r.users_delta_link,
-                groups_delta_link: r.groups_delta_link,
-                last_full_sync_ms: r.last_full_sync_ms,
-                last_sync_ms: r.last_sync_ms,
-                last_result: r.last_result,
-                scope: r.scope,
-            })
-            .unwrap_or_default())
-    }
-
-    pub(crate) async fn put_sync_state_impl(
-        &self,
-        enterprise: EnterpriseId,
-        s: &SyncState,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO sync_state (enterprise_id, users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result, scope) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (enterprise_id) DO UPDATE SET \
-             users_delta_link = excluded.users_delta_link, groups_delta_link = excluded.groups_delta_link, \
-             last_full_sync_ms = excluded.last_full_sync_ms, last_sync_ms = excluded.last_sync_ms, \
-             last_result = excluded.last_result, scope = excluded.scope",
-        )
-        .bind(enterprise.0)
-        .bind(s.users_delta_link.clone())
-        .bind(s.groups_delta_link.clone())
-        .bind(s.last_full_sync_ms)
-        .bind(s.last_sync_ms)
-        .bind(s.last_result.clone())
-        .bind(s.scope.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)
-    }
-
-    pub(crate) async fn record_sync_run_impl(
-        &self,
-        enterprise: EnterpriseId,
-        run: &SyncRunRecord,
-        keep: u32,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO sync_runs (enterprise_id, started_ms, finished_ms, report) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(enterprise.0)
-        .bind(run.started_ms)
-        .bind(run.finished_ms)
-        .bind(run.report.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        // The history is for people: the newest runs are enough.
-        sqlx::query(
-            "DELETE FROM sync_runs WHERE enterprise_id = $1 AND id NOT IN \
-             (SELECT id FROM sync_runs WHERE enterprise_id = $1 ORDER BY id DESC LIMIT $2)",
-        )
-        .bind(enterprise.0)
-        .bind(i64::from(keep.max(1)))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)
-    }
-
-    pub(crate) async fn list_sync_runs_impl(
-        &self,
-        enterprise: EnterpriseId,
-        limit: u32,
-    ) -> StoreResult<Vec<SyncRunRecord>> {
-        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-            "SELECT started_ms, finished_ms, report FROM sync_runs WHERE enterprise_id = $1 \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind(enterprise.0)
-        .bind(i64::from(limit.max(1)))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        Ok(rows
-            .into_iter()
-            .map(|(started_ms, finished_ms, report)| SyncRunRecord {
-                started_ms,
-                finished_ms,
-                report,
-            })
-            .collect())
-    }
-}
-
-/// Escapes LIKE wildcards so a search for `50%` finds that text.
-pub(crate) fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-#[derive(sqlx::FromRow)]
-struct SyncStateRow {
-    users_delta_link: Option<String>,
-    groups_delta_link: Option<String>,
-    last_full_sync_ms: Option<i64>,
-    last_sync_ms: Option<i64>,
-    last_result: Option<String>,
-    scope: Option<String>,
 }

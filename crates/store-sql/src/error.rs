@@ -1,9 +1,28 @@
-use teamline_store::StoreError;
+//! Database errors as [`StoreError`]s, for `?`.
+//!
+//! `StoreError` belongs to the backend-neutral `store` crate, so the orphan rule forbids
+//! `impl From<sqlx::Error> for StoreError` here, and putting it in `store` (behind a `sqlx`
+//! feature) would move the table below — which unique index stands for which promise, by
+//! index and column name — out of the crate that owns the schema. Instead, [`DbResultExt::db`]
+//! converts a sqlx result where it is produced: `query.fetch_one(&mut *tx).await.db()?`.
+
+use teamline_store::{StoreError, StoreResult};
+
+/// Converts a sqlx result into a [`StoreResult`] (see [`from_sqlx`]).
+pub trait DbResultExt<T> {
+    fn db(self) -> StoreResult<T>;
+}
+
+impl<T> DbResultExt<T> for Result<T, sqlx::Error> {
+    fn db(self) -> StoreResult<T> {
+        self.map_err(from_sqlx)
+    }
+}
 
 /// Turns a database error into a [`StoreError`]. Unique-index violations become conflicts that
 /// say which promise was broken (the portal checks first and names the holder; this is the
-/// backstop when two requests race).
-pub fn map_sqlx(err: sqlx::Error) -> StoreError {
+/// backstop when two requests race). Anything else keeps the driver's error as its source.
+pub fn from_sqlx(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::RowNotFound => StoreError::not_found("the requested record"),
         sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -13,7 +32,7 @@ pub fn map_sqlx(err: sqlx::Error) -> StoreError {
                 message: "already exists".to_owned(),
             })
         }
-        _ => StoreError::Database(err.to_string()),
+        _ => StoreError::database(err),
     }
 }
 
@@ -73,4 +92,37 @@ fn conflict_for(text: &str) -> Option<StoreError> {
             field,
             message: (*message).to_owned(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(text: &str) -> Option<&'static str> {
+        match conflict_for(text)? {
+            StoreError::Conflict { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn unique_violations_name_the_form_field_on_both_databases() {
+        // PostgreSQL names the index; SQLite names the columns.
+        assert_eq!(
+            field("pbx_users_sip_user_uq duplicate key value violates unique constraint"),
+            Some("SIP User")
+        );
+        assert_eq!(
+            field(" UNIQUE constraint failed: pbx_users.pbx_location_id, pbx_users.sip_user"),
+            Some("SIP User")
+        );
+        assert_eq!(
+            field(" UNIQUE constraint failed: enterprises.tenant_id"),
+            Some("Microsoft Tenant")
+        );
+        assert_eq!(
+            field(" UNIQUE constraint failed: jobs.idempotency_key"),
+            None
+        );
+    }
 }

@@ -2,11 +2,12 @@
 //! everything else is shared.
 
 use crate::SqlStore;
-use crate::error::map_sqlx;
+use crate::error::DbResultExt;
 use crate::rows::JobRow;
+use async_trait::async_trait;
 use teamline_domain::ids::{EnterpriseId, JobId};
 use teamline_domain::job::{Job, JobState};
-use teamline_store::{Enqueued, JobFailure, JobQuery, NewJob, StoreError, StoreResult};
+use teamline_store::{Enqueued, JobFailure, JobQuery, JobStore, NewJob, StoreError, StoreResult};
 
 pub const JOB_COLUMNS: &str = "id, enterprise_id, kind, payload, lane, idempotency_key, state, \
     priority, attempts, max_attempts, run_after_ms, locked_by, locked_until_ms, progress_done, \
@@ -19,8 +20,9 @@ fn clip(s: &str) -> String {
     s.chars().take(MAX_ERROR_LEN).collect()
 }
 
-impl SqlStore {
-    pub(crate) async fn enqueue_impl(&self, job: &NewJob) -> StoreResult<Enqueued> {
+#[async_trait]
+impl JobStore for SqlStore {
+    async fn enqueue(&self, job: &NewJob) -> StoreResult<Enqueued> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let inserted: Option<(i64,)> = sqlx::query_as(
@@ -40,7 +42,7 @@ impl SqlStore {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let result = match inserted {
             Some((id,)) => Enqueued::New(JobId(id)),
             None => {
@@ -50,7 +52,7 @@ impl SqlStore {
                 .bind(job.idempotency_key.clone())
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(map_sqlx)?;
+                .db()?;
                 // The waiting job now also carries this request: it must not run later than
                 // this request asked (e.g. "sync now" while the next scheduled sync waits).
                 sqlx::query(
@@ -61,35 +63,26 @@ impl SqlStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await
-                .map_err(map_sqlx)?;
+                .db()?;
                 Enqueued::Existing(JobId(id))
             }
         };
-        tx.commit().await.map_err(map_sqlx)?;
+        tx.commit().await.db()?;
         Ok(result)
     }
 
-    pub(crate) async fn claim_job_impl(
-        &self,
-        worker: &str,
-        lease_ms: i64,
-    ) -> StoreResult<Option<Job>> {
+    async fn claim_job(&self, worker: &str, lease_ms: i64) -> StoreResult<Option<Job>> {
         let claimed = self
             .backend
             .claim_job(&self.pool, worker, self.now(), lease_ms)
             .await?;
         match claimed {
-            Some(id) => self.get_job_impl(JobId(id)).await.map(Some),
+            Some(id) => self.get_job(JobId(id)).await.map(Some),
             None => Ok(None),
         }
     }
 
-    pub(crate) async fn extend_lease_impl(
-        &self,
-        id: JobId,
-        worker: &str,
-        lease_ms: i64,
-    ) -> StoreResult<bool> {
+    async fn extend_lease(&self, id: JobId, worker: &str, lease_ms: i64) -> StoreResult<bool> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
@@ -101,12 +94,12 @@ impl SqlStore {
         .bind(worker)
         .execute(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+        .db()?;
+        tx.commit().await.db()?;
         Ok(r.rows_affected() == 1)
     }
 
-    pub(crate) async fn report_progress_impl(
+    async fn report_progress(
         &self,
         id: JobId,
         worker: &str,
@@ -127,8 +120,8 @@ impl SqlStore {
         .bind(worker)
         .execute(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+        .db()?;
+        tx.commit().await.db()?;
         if r.rows_affected() == 1 {
             Ok(())
         } else {
@@ -138,7 +131,7 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn complete_job_impl(&self, id: JobId, worker: &str) -> StoreResult<()> {
+    async fn complete_job(&self, id: JobId, worker: &str) -> StoreResult<()> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
@@ -150,8 +143,8 @@ impl SqlStore {
         .bind(worker)
         .execute(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+        .db()?;
+        tx.commit().await.db()?;
         if r.rows_affected() == 1 {
             Ok(())
         } else {
@@ -161,7 +154,7 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn fail_job_impl(
+    async fn fail_job(
         &self,
         id: JobId,
         worker: &str,
@@ -176,7 +169,7 @@ impl SqlStore {
         .bind(worker)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let (attempts, max_attempts) = row.ok_or_else(|| StoreError::Stale {
             what: format!("job {id}"),
         })?;
@@ -212,23 +205,23 @@ impl SqlStore {
         .bind(id.0)
         .execute(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+        .db()?;
+        tx.commit().await.db()?;
         Ok(state)
     }
 
-    pub(crate) async fn get_job_impl(&self, id: JobId) -> StoreResult<Job> {
+    async fn get_job(&self, id: JobId) -> StoreResult<Job> {
         let row: Option<JobRow> =
             sqlx::query_as(sql!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(map_sqlx)?;
+                .db()?;
         row.ok_or_else(|| StoreError::not_found(format!("job {id}")))?
             .into_domain()
     }
 
-    pub(crate) async fn list_jobs_impl(&self, q: &JobQuery) -> StoreResult<Vec<Job>> {
+    async fn list_jobs(&self, q: &JobQuery) -> StoreResult<Vec<Job>> {
         let rows: Vec<JobRow> = sqlx::query_as(sql!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR enterprise_id = $1) AND ($2 IS NULL OR kind = $2) \
              AND ($3 = 0 OR state IN ('queued', 'running')) ORDER BY id DESC LIMIT $4"
@@ -239,31 +232,31 @@ impl SqlStore {
         .bind(i64::from(q.limit.max(1)))
         .fetch_all(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         rows.into_iter().map(JobRow::into_domain).collect()
     }
 
-    pub(crate) async fn next_job_due_ms_impl(&self) -> StoreResult<Option<i64>> {
+    async fn next_job_due_ms(&self) -> StoreResult<Option<i64>> {
         let queued: Option<(i64,)> = sqlx::query_as(
             "SELECT run_after_ms FROM jobs WHERE state = 'queued' ORDER BY run_after_ms LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let leased: Option<(i64,)> = sqlx::query_as(
             "SELECT locked_until_ms FROM jobs WHERE state = 'running' AND locked_until_ms IS NOT NULL \
              ORDER BY locked_until_ms LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         Ok(match (queued, leased) {
             (Some((a,)), Some((b,))) => Some(a.min(b)),
             (a, b) => a.or(b).map(|(t,)| t),
         })
     }
 
-    pub(crate) async fn defer_queued_jobs_impl(
+    async fn defer_queued_jobs(
         &self,
         enterprise: EnterpriseId,
         kinds: &[&str],
@@ -286,8 +279,8 @@ impl SqlStore {
         for k in kinds {
             q = q.bind(*k);
         }
-        let r = q.execute(&mut *tx).await.map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+        let r = q.execute(&mut *tx).await.db()?;
+        tx.commit().await.db()?;
         Ok(r.rows_affected())
     }
 }

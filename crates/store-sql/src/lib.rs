@@ -4,6 +4,9 @@
 //! milliseconds), so the same statements run on SQLite and PostgreSQL through sqlx's `Any`
 //! driver. What genuinely differs — connection set-up, migrations, how a write transaction
 //! starts, how a job is claimed — is supplied by each backend crate through [`Backend`].
+//!
+//! Each module implements one store trait for [`SqlStore`] (`enterprises` →
+//! `EnterpriseStore`, `jobs` → `JobStore`, …); `holders` and `rows` are shared by them.
 
 /// A statement assembled from constant fragments (column lists, placeholders). Never from
 /// user input: values are always bound.
@@ -12,17 +15,23 @@ macro_rules! sql {
 }
 
 mod audit;
+mod devices;
 mod directory;
+mod directory_sync;
 mod enterprises;
 mod error;
+mod holders;
 mod jobs;
+mod key_rotation;
+mod pbx_locations;
 mod pbx_users;
+mod platform;
+mod push;
 mod rows;
-mod secrets;
 mod sessions;
-mod store_impl;
+mod voice_routes;
 
-pub use error::map_sqlx;
+pub use error::DbResultExt;
 
 /// A pool on whichever database the backend opened.
 pub type AnyPool = sqlx::Pool<sqlx::Any>;
@@ -30,7 +39,7 @@ pub type AnyPool = sqlx::Pool<sqlx::Any>;
 use async_trait::async_trait;
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
-use teamline_store::{Clock, StoreResult};
+use teamline_store::{Clock, StoreInfo, StoreResult};
 
 /// What a database backend contributes besides the shared SQL.
 #[async_trait]
@@ -86,10 +95,23 @@ impl SqlStore {
     }
 
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        self.pool
-            .begin_with(self.backend.begin_write())
-            .await
-            .map_err(map_sqlx)
+        self.pool.begin_with(self.backend.begin_write()).await.db()
+    }
+}
+
+#[async_trait]
+impl StoreInfo for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
+        Ok(())
     }
 }
 
@@ -98,4 +120,11 @@ pub(crate) const RESERVING: &str = "('active', 'disabled')";
 
 pub(crate) fn b(v: bool) -> i64 {
     i64::from(v)
+}
+
+/// Escapes LIKE wildcards so a search for `50%` finds that text.
+pub(crate) fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

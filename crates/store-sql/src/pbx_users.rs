@@ -1,27 +1,22 @@
-//! PBX users: the pairings, their holders and the Users page.
+//! PBX users: the pairings, their lifecycle (each change audited before → after), the Users
+//! page and who holds what.
 
 use crate::audit::{self, Subject};
-use crate::directory::like_escape;
-use crate::error::map_sqlx;
+use crate::error::DbResultExt;
+use crate::holders::{check_free, holder};
 use crate::rows::*;
-use crate::{RESERVING, SqlStore, b};
-use sqlx::AnyConnection;
-use sqlx::AssertSqlSafe;
+use crate::{SqlStore, b, like_escape};
+use async_trait::async_trait;
+use sqlx::{AnyConnection, AssertSqlSafe};
 use teamline_domain::audit::Audit;
 use teamline_domain::ids::*;
-use teamline_domain::pbx_user::{
-    CallerNamePolicy, Holder, PbxUser, PbxUserSpec, PbxUserState, PushState,
-};
+use teamline_domain::pbx_user::{CallerNamePolicy, Holder, PbxUser, PbxUserSpec, PbxUserState};
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::sip::Extension;
 use teamline_store::{
-    NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PushOutcome, StoreError, StoreResult,
+    NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PbxUserStore, StoreError, StoreResult,
     UserCounts, pbx_user_states_for,
 };
-
-const HOLDER_SELECT: &str = "SELECT p.id, COALESCE(t.display_name, p.teams_user_object_id) AS display_name, \
-    COALESCE(t.upn, '') AS upn, p.state FROM pbx_users p LEFT JOIN teams_users t \
-    ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id";
 
 fn user_json(u: &PbxUser) -> String {
     serde_json::json!({
@@ -40,97 +35,14 @@ fn caller_name_columns(spec: &PbxUserSpec) -> (&'static str, Option<String>) {
     }
 }
 
-async fn holder(
-    conn: &mut AnyConnection,
-    clause: &str,
-    a: i64,
-    b_: String,
-) -> StoreResult<Option<Holder>> {
-    let row: Option<HolderRow> = sqlx::query_as(sql!(
-        "{HOLDER_SELECT} WHERE {clause} AND p.state IN {RESERVING} ORDER BY p.id LIMIT 1"
-    ))
-    .bind(a)
-    .bind(b_)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(map_sqlx)?;
-    row.map(HolderRow::into_domain).transpose()
-}
-
-/// Checks the three uniqueness promises inside the writing transaction, naming the holder.
-/// The unique indexes are the backstop if two transactions race past this.
-async fn check_free(
-    conn: &mut AnyConnection,
-    enterprise: EnterpriseId,
-    spec: &PbxUserSpec,
-    me: Option<PbxUserId>,
-) -> StoreResult<()> {
-    let not_me = |h: Option<Holder>| h.filter(|h| Some(h.id) != me);
-    if let Some(h) = not_me(
-        holder(
-            conn,
-            "p.pbx_location_id = $1 AND p.sip_user = $2",
-            spec.pbx_location_id.0,
-            spec.sip_user.to_string(),
-        )
-        .await?,
-    ) {
-        return Err(StoreError::Conflict {
-            field: "SIP User",
-            message: format!(
-                "extension {} is already assigned to {} ({}, {})",
-                spec.sip_user,
-                h.display_name,
-                h.upn,
-                h.state.label()
-            ),
-        });
-    }
-    if let Some(h) = not_me(
-        holder(
-            conn,
-            "p.enterprise_id = $1 AND p.phone_number = $2",
-            enterprise.0,
-            spec.phone_number.to_string(),
-        )
-        .await?,
-    ) {
-        return Err(StoreError::Conflict {
-            field: "Phone Number",
-            message: format!(
-                "{} is already used by {} ({})",
-                spec.phone_number, h.display_name, h.upn
-            ),
-        });
-    }
-    if let Some(h) = not_me(
-        holder(
-            conn,
-            "p.enterprise_id = $1 AND p.teams_user_object_id = $2",
-            enterprise.0,
-            spec.teams_user_object_id.clone(),
-        )
-        .await?,
-    ) {
-        return Err(StoreError::Conflict {
-            field: "Teams User",
-            message: format!(
-                "{} ({}) is already set up as a PBX user",
-                h.display_name, h.upn
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// What a change to a user records (its audit event) and re-checks (a new spec's holders).
-struct Change<'a> {
-    audit: Option<&'a Audit>,
-    new_spec: Option<&'a PbxUserSpec>,
+pub(crate) struct Change<'a> {
+    pub audit: Option<&'a Audit>,
+    pub new_spec: Option<&'a PbxUserSpec>,
 }
 
 impl SqlStore {
-    async fn pbx_user_in(
+    pub(crate) async fn pbx_user_in(
         conn: &mut AnyConnection,
         enterprise: EnterpriseId,
         id: PbxUserId,
@@ -142,16 +54,57 @@ impl SqlStore {
         .bind(enterprise.0)
         .fetch_optional(&mut *conn)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         row.ok_or_else(|| StoreError::not_found(format!("PBX user {id}")))?
             .into_item()
     }
 
-    pub(crate) async fn create_pbx_user_impl(
+    /// Applies `sql` (binding `$1` = now, `$2` = id, then `bind`) to one user in a write
+    /// transaction, with an audit event of before → after. `guard` may refuse the change.
+    pub(crate) async fn change_pbx_user(
         &self,
-        new: &NewPbxUser,
-        audit: &Audit,
+        enterprise: EnterpriseId,
+        id: PbxUserId,
+        change: Change<'_>,
+        guard: impl FnOnce(&PbxUser) -> StoreResult<()>,
+        sql: &str,
+        bind: impl FnOnce(
+            sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+        ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> StoreResult<PbxUser> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let before = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
+        guard(&before)?;
+        let Change { audit, new_spec } = change;
+        if let Some(spec) = new_spec {
+            check_free(&mut tx, enterprise, spec, Some(id)).await?;
+        }
+        bind(sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id.0))
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let after = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
+        if let Some(audit) = audit {
+            audit::write(
+                &mut tx,
+                now,
+                Some(enterprise),
+                audit,
+                Subject::new("pbx_user", id)
+                    .before(user_json(&before))
+                    .after(user_json(&after)),
+            )
+            .await?;
+        }
+        tx.commit().await.db()?;
+        Ok(after)
+    }
+}
+
+#[async_trait]
+impl PbxUserStore for SqlStore {
+    async fn create_pbx_user(&self, new: &NewPbxUser, audit: &Audit) -> StoreResult<PbxUser> {
         let now = self.now();
         let spec = &new.spec;
         let mut tx = self.begin_write().await?;
@@ -181,7 +134,7 @@ impl SqlStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let user = Self::pbx_user_in(&mut tx, new.enterprise_id, PbxUserId(id))
             .await?
             .user;
@@ -193,53 +146,11 @@ impl SqlStore {
             Subject::new("pbx_user", id).after(user_json(&user)),
         )
         .await?;
-        tx.commit().await.map_err(map_sqlx)?;
+        tx.commit().await.db()?;
         Ok(user)
     }
 
-    /// Applies `sql` (binding `$1` = now, `$2` = id, then `bind`) to one user in a write
-    /// transaction, with an audit event of before → after. `guard` may refuse the change.
-    async fn change_pbx_user(
-        &self,
-        enterprise: EnterpriseId,
-        id: PbxUserId,
-        change: Change<'_>,
-        guard: impl FnOnce(&PbxUser) -> StoreResult<()>,
-        sql: &str,
-        bind: impl FnOnce(
-            sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-        ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> StoreResult<PbxUser> {
-        let now = self.now();
-        let mut tx = self.begin_write().await?;
-        let before = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
-        guard(&before)?;
-        let Change { audit, new_spec } = change;
-        if let Some(spec) = new_spec {
-            check_free(&mut tx, enterprise, spec, Some(id)).await?;
-        }
-        bind(sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id.0))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let after = Self::pbx_user_in(&mut tx, enterprise, id).await?.user;
-        if let Some(audit) = audit {
-            audit::write(
-                &mut tx,
-                now,
-                Some(enterprise),
-                audit,
-                Subject::new("pbx_user", id)
-                    .before(user_json(&before))
-                    .after(user_json(&after)),
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(map_sqlx)?;
-        Ok(after)
-    }
-
-    pub(crate) async fn update_pbx_user_impl(
+    async fn update_pbx_user(
         &self,
         enterprise: EnterpriseId,
         id: PbxUserId,
@@ -273,7 +184,7 @@ impl SqlStore {
                 .bind(spec.device.to_string()).bind(spec.tag.clone())).await
     }
 
-    pub(crate) async fn set_calling_enabled_impl(
+    async fn set_calling_enabled(
         &self,
         enterprise: EnterpriseId,
         id: PbxUserId,
@@ -296,7 +207,7 @@ impl SqlStore {
             |q| q.bind(b(enabled))).await
     }
 
-    pub(crate) async fn set_pbx_user_state_impl(
+    async fn set_pbx_user_state(
         &self,
         enterprise: EnterpriseId,
         id: PbxUserId,
@@ -304,7 +215,7 @@ impl SqlStore {
         audit: &Audit,
     ) -> StoreResult<PbxUser> {
         if state == PbxUserState::Deleted {
-            return self.delete_pbx_user_impl(enterprise, id, audit).await;
+            return self.delete_pbx_user(enterprise, id, audit).await;
         }
         let guard = |u: &PbxUser| {
             if u.state == PbxUserState::Deleted {
@@ -323,7 +234,7 @@ impl SqlStore {
             |q| q.bind(state.as_str())).await
     }
 
-    pub(crate) async fn delete_pbx_user_impl(
+    async fn delete_pbx_user(
         &self,
         enterprise: EnterpriseId,
         id: PbxUserId,
@@ -346,88 +257,16 @@ impl SqlStore {
             |q| q).await
     }
 
-    pub(crate) async fn record_push_impl(
-        &self,
-        enterprise: EnterpriseId,
-        id: PbxUserId,
-        outcome: &PushOutcome,
-        audit: Option<&Audit>,
-    ) -> StoreResult<PbxUser> {
-        let observed = outcome
-            .observed
-            .as_ref()
-            .map(|o| serde_json::to_string(o).unwrap_or_default());
-        self.change_pbx_user(
-            enterprise,
-            id,
-            Change {
-                audit,
-                new_spec: None,
-            },
-            |_| Ok(()),
-            "UPDATE pbx_users SET updated_ms = $1, push_state = $3, last_error = $4, \
-             observed = COALESCE($5, observed) WHERE id = $2",
-            |q| {
-                q.bind(outcome.push_state.as_str())
-                    .bind(outcome.last_error.clone())
-                    .bind(observed)
-            },
-        )
-        .await
-    }
-
-    pub(crate) async fn set_push_journal_impl(
-        &self,
-        enterprise: EnterpriseId,
-        id: PbxUserId,
-        journal: Option<&str>,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let r = sqlx::query(
-            "UPDATE pbx_users SET push_journal = $1 WHERE enterprise_id = $2 AND id = $3",
-        )
-        .bind(journal.map(str::to_owned))
-        .bind(enterprise.0)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::not_found(format!("PBX user {id}")));
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn push_journal_impl(
-        &self,
-        enterprise: EnterpriseId,
-        id: PbxUserId,
-    ) -> StoreResult<Option<String>> {
-        let row: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT push_journal FROM pbx_users WHERE enterprise_id = $1 AND id = $2",
-        )
-        .bind(enterprise.0)
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        match row {
-            Some((journal,)) => Ok(journal),
-            None => Err(StoreError::not_found(format!("PBX user {id}"))),
-        }
-    }
-
-    pub(crate) async fn get_pbx_user_impl(
+    async fn get_pbx_user(
         &self,
         enterprise: EnterpriseId,
         id: PbxUserId,
     ) -> StoreResult<PbxUserListItem> {
-        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
+        let mut conn = self.pool.acquire().await.db()?;
         Self::pbx_user_in(&mut conn, enterprise, id).await
     }
 
-    pub(crate) async fn list_pbx_users_impl(
+    async fn list_pbx_users(
         &self,
         enterprise: EnterpriseId,
         q: &PbxUserQuery,
@@ -452,7 +291,7 @@ impl SqlStore {
         .bind(pattern.clone())
         .fetch_one(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let rows: Vec<PbxUserRow> = sqlx::query_as(sql!(
             "{PBX_USER_SELECT} WHERE {filter} ORDER BY LOWER(COALESCE(t.display_name, p.teams_user_object_id)), p.id LIMIT $4 OFFSET $5"
         ))
@@ -463,7 +302,7 @@ impl SqlStore {
         .bind(i64::from(q.offset))
         .fetch_all(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         Ok(Page {
             items: rows
                 .into_iter()
@@ -473,103 +312,7 @@ impl SqlStore {
         })
     }
 
-    pub(crate) async fn pbx_users_in_push_states_impl(
-        &self,
-        enterprise: EnterpriseId,
-        states: &[PushState],
-    ) -> StoreResult<Vec<PbxUserId>> {
-        if states.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (0..states.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT id FROM pbx_users WHERE enterprise_id = $1 AND state IN {RESERVING} AND push_state IN ({}) ORDER BY id",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql.as_str())).bind(enterprise.0);
-        for s in states {
-            query = query.bind(s.as_str());
-        }
-        let rows = query.fetch_all(&self.pool).await.map_err(map_sqlx)?;
-        Ok(rows.into_iter().map(|r| PbxUserId(r.0)).collect())
-    }
-
-    pub(crate) async fn holder_of_extension_impl(
-        &self,
-        location: PbxLocationId,
-        ext: &Extension,
-    ) -> StoreResult<Option<Holder>> {
-        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
-        holder(
-            &mut conn,
-            "p.pbx_location_id = $1 AND p.sip_user = $2",
-            location.0,
-            ext.to_string(),
-        )
-        .await
-    }
-
-    pub(crate) async fn extension_holders_impl(
-        &self,
-        location: PbxLocationId,
-    ) -> StoreResult<Vec<(String, Holder)>> {
-        let rows: Vec<ExtensionHolderRow> = sqlx::query_as(
-            "SELECT p.sip_user, p.id, COALESCE(t.display_name, p.teams_user_object_id) AS display_name, \
-             COALESCE(t.upn, '') AS upn, p.state FROM pbx_users p LEFT JOIN teams_users t \
-             ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id \
-             WHERE p.pbx_location_id = $1 AND p.state IN ('active', 'disabled')",
-        )
-        .bind(location.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        rows.into_iter()
-            .map(|r| {
-                let holder = HolderRow {
-                    id: r.id,
-                    display_name: r.display_name,
-                    upn: r.upn,
-                    state: r.state,
-                };
-                Ok((r.sip_user, holder.into_domain()?))
-            })
-            .collect()
-    }
-
-    pub(crate) async fn holder_of_number_impl(
-        &self,
-        enterprise: EnterpriseId,
-        number: &PhoneNumber,
-    ) -> StoreResult<Option<Holder>> {
-        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
-        holder(
-            &mut conn,
-            "p.enterprise_id = $1 AND p.phone_number = $2",
-            enterprise.0,
-            number.to_string(),
-        )
-        .await
-    }
-
-    pub(crate) async fn holder_of_teams_user_impl(
-        &self,
-        enterprise: EnterpriseId,
-        object_id: &str,
-    ) -> StoreResult<Option<Holder>> {
-        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
-        holder(
-            &mut conn,
-            "p.enterprise_id = $1 AND p.teams_user_object_id = $2",
-            enterprise.0,
-            object_id.to_owned(),
-        )
-        .await
-    }
-
-    pub(crate) async fn user_counts_impl(
-        &self,
-        enterprise: EnterpriseId,
-    ) -> StoreResult<UserCounts> {
+    async fn user_counts(&self, enterprise: EnterpriseId) -> StoreResult<UserCounts> {
         let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
             "SELECT state, calling_enabled, push_state, COUNT(*) FROM pbx_users WHERE enterprise_id = $1 \
              GROUP BY state, calling_enabled, push_state",
@@ -577,7 +320,7 @@ impl SqlStore {
         .bind(enterprise.0)
         .fetch_all(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         let mut c = UserCounts::default();
         for (state, calling, push, n) in rows {
             let n = u64::try_from(n).unwrap_or(0);
@@ -606,9 +349,81 @@ impl SqlStore {
         .bind(enterprise.0)
         .fetch_one(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         c.flagged = u64::try_from(flagged).unwrap_or(0);
         Ok(c)
+    }
+
+    async fn holder_of_extension(
+        &self,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> StoreResult<Option<Holder>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        holder(
+            &mut conn,
+            "p.pbx_location_id = $1 AND p.sip_user = $2",
+            location.0,
+            ext.to_string(),
+        )
+        .await
+    }
+
+    async fn extension_holders(
+        &self,
+        location: PbxLocationId,
+    ) -> StoreResult<Vec<(String, Holder)>> {
+        let rows: Vec<ExtensionHolderRow> = sqlx::query_as(
+            "SELECT p.sip_user, p.id, COALESCE(t.display_name, p.teams_user_object_id) AS display_name, \
+             COALESCE(t.upn, '') AS upn, p.state FROM pbx_users p LEFT JOIN teams_users t \
+             ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id \
+             WHERE p.pbx_location_id = $1 AND p.state IN ('active', 'disabled')",
+        )
+        .bind(location.0)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|r| {
+                let holder = HolderRow {
+                    id: r.id,
+                    display_name: r.display_name,
+                    upn: r.upn,
+                    state: r.state,
+                };
+                Ok((r.sip_user, holder.into_domain()?))
+            })
+            .collect()
+    }
+
+    async fn holder_of_number(
+        &self,
+        enterprise: EnterpriseId,
+        number: &PhoneNumber,
+    ) -> StoreResult<Option<Holder>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        holder(
+            &mut conn,
+            "p.enterprise_id = $1 AND p.phone_number = $2",
+            enterprise.0,
+            number.to_string(),
+        )
+        .await
+    }
+
+    async fn holder_of_teams_user(
+        &self,
+        enterprise: EnterpriseId,
+        object_id: &str,
+    ) -> StoreResult<Option<Holder>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        holder(
+            &mut conn,
+            "p.enterprise_id = $1 AND p.teams_user_object_id = $2",
+            enterprise.0,
+            object_id.to_owned(),
+        )
+        .await
     }
 }
 

@@ -1,11 +1,13 @@
 //! Server-side web sessions.
 
 use crate::SqlStore;
-use crate::error::map_sqlx;
-use teamline_store::{SessionRecord, StoreResult};
+use crate::error::DbResultExt;
+use async_trait::async_trait;
+use teamline_store::{SessionRecord, SessionStore, StoreResult};
 
-impl SqlStore {
-    pub(crate) async fn load_session_impl(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn load_session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
         let row: Option<(String, String, i64)> = sqlx::query_as(
             "SELECT id, data, expiry_ms FROM sessions WHERE id = $1 AND expiry_ms > $2",
         )
@@ -13,7 +15,7 @@ impl SqlStore {
         .bind(self.now())
         .fetch_optional(&self.pool)
         .await
-        .map_err(map_sqlx)?;
+        .db()?;
         Ok(row.map(|(id, data, expiry_ms)| SessionRecord {
             id,
             data,
@@ -21,7 +23,7 @@ impl SqlStore {
         }))
     }
 
-    pub(crate) async fn save_session_impl(&self, s: &SessionRecord) -> StoreResult<()> {
+    async fn save_session(&self, s: &SessionRecord) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, data, expiry_ms) VALUES ($1, $2, $3) \
@@ -32,28 +34,28 @@ impl SqlStore {
         .bind(s.expiry_ms)
         .execute(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)
+        .db()?;
+        tx.commit().await.db()
     }
 
-    pub(crate) async fn delete_session_impl(&self, id: &str) -> StoreResult<()> {
+    async fn delete_session(&self, id: &str) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
-            .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)
+            .db()?;
+        tx.commit().await.db()
     }
 
-    pub(crate) async fn delete_expired_sessions_impl(&self) -> StoreResult<u64> {
+    async fn delete_expired_sessions(&self) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query("DELETE FROM sessions WHERE expiry_ms <= $1")
             .bind(self.now())
             .execute(&mut *tx)
             .await
-            .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+            .db()?;
+        tx.commit().await.db()?;
         Ok(r.rows_affected())
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
-use teamline_store_sql::{AnyPool, Backend, SqlStore, map_sqlx};
+use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore};
 
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -41,7 +41,7 @@ impl Backend for SqliteBackend {
     ) -> StoreResult<Option<i64>> {
         // BEGIN IMMEDIATE makes the claim exclusive: no other connection can claim between
         // the lane check and the update.
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_sqlx)?;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.db()?;
         let claimed: Option<(i64,)> = sqlx::query_as(
             "UPDATE jobs SET state = 'running', locked_by = $1, locked_until_ms = $2, \
              attempts = attempts + 1, updated_ms = $3 \
@@ -58,8 +58,8 @@ impl Backend for SqliteBackend {
         .bind(now_ms)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(map_sqlx)?;
-        tx.commit().await.map_err(map_sqlx)?;
+        .db()?;
+        tx.commit().await.db()?;
         Ok(claimed.map(|(id,)| id))
     }
 }
@@ -71,7 +71,7 @@ pub async fn open(
     clock: Arc<dyn Clock>,
 ) -> StoreResult<SqlStore> {
     let path = path.to_str().ok_or_else(|| {
-        StoreError::Database(format!(
+        StoreError::database(format!(
             "the database path {} is not valid UTF-8",
             path.display()
         ))
@@ -96,10 +96,10 @@ pub async fn open_url(
         })
         .connect(url)
         .await
-        .map_err(|e| StoreError::Database(format!("cannot open the SQLite database: {e}")))?;
+        .map_err(|e| StoreError::database_while("cannot open the SQLite database", e))?;
     MIGRATOR
         .run(&pool)
         .await
-        .map_err(|e| StoreError::Database(format!("database migration failed: {e}")))?;
+        .map_err(|e| StoreError::database_while("database migration failed", e))?;
     Ok(SqlStore::new(pool, Arc::new(SqliteBackend), keyring, clock))
 }

@@ -1,6 +1,7 @@
 //! Small builders for the stories: a reseller, an enterprise with a PBX and two voice routes,
 //! synced Teams users, PBX users.
 
+use crate::Harness;
 use secrecy::SecretString;
 use std::sync::Arc;
 use teamline_domain::audit::{Actor, Audit};
@@ -186,4 +187,13 @@ pub fn new_user(t: &Tenant, teams_key: &str, ext: &str) -> NewPbxUser {
 
 pub fn ids(v: &[PbxUserId]) -> Vec<i64> {
     v.iter().map(|i| i.0).collect()
+}
+
+/// Stores these Teams users (`(key, display name)`) as a directory sync would.
+pub async fn synced(h: &Harness, t: &Tenant, users: &[(&str, &str)]) {
+    let upserts: Vec<_> = users.iter().map(|(k, n)| teams_user(k, n)).collect();
+    h.store
+        .upsert_teams_users(t.enterprise.id, &upserts)
+        .await
+        .unwrap();
 }

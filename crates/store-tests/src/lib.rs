@@ -2,12 +2,15 @@
 //! (at `TEAMLINE_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`,
 //! in a database created for the test and dropped after it).
 //!
-//! Each story is a function taking a [`Harness`]; `tests/it` runs every story on both backends.
+//! Each story is a function taking a [`Harness`], in one [`suite`] module per part of the store;
+//! `tests/it` runs every story on both backends. [`schema`] reads what the migrations built on
+//! each database, for the test that keeps the two migration sets alike column by column.
 
 // The suite is test code: it asserts by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;
+pub mod schema;
 pub mod suite;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use teamline_engine::EngineError;
 use teamline_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,21 @@ impl From<StoreError> for PageError {
             StoreError::Conflict { .. } => Self::BadRequest(e.to_string()),
             StoreError::Stale { .. } => Self::Conflict(e.to_string()),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// An engine failure as the page shows it: what the admin asked for is refused with the
+/// engine's reason; Microsoft or the PBX not answering is a service being unavailable.
+impl From<EngineError> for PageError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            e if e.is_not_found() => Self::NotFound,
+            EngineError::Store(s) => s.into(),
+            EngineError::Refused(message) => Self::BadRequest(message),
+            EngineError::Microsoft(m) => Self::Unavailable(m.to_string()),
+            EngineError::Pbx(p) => Self::Unavailable(p.to_string()),
+            EngineError::Enqueue(q) => Self::Internal(q.to_string()),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! `/healthz` (is the database reachable?) and `/metrics` (Prometheus text).
 
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::sync::Arc;
+use teamline_store::StoreInfo;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -14,9 +16,16 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let backend = state.store.backend();
-    match state.store.ping().await {
+/// `/healthz` needs only to know which database and whether it answers.
+impl FromRef<AppState> for Arc<dyn StoreInfo> {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
+async fn healthz(State(store): State<Arc<dyn StoreInfo>>) -> impl IntoResponse {
+    let backend = store.backend();
+    match store.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({"status": "ok", "database": backend})),

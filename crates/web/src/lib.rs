@@ -18,8 +18,9 @@ pub mod views;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
 use teamline_engine::Engine;
-use teamline_store::DynStore;
+use teamline_store::{DynStore, SessionStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -112,7 +113,7 @@ pub async fn serve(
     served
 }
 
-async fn sweep_sessions(store: DynStore) {
+async fn sweep_sessions(store: Arc<dyn SessionStore>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every.tick().await;

@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::Arc;
 use teamline_domain::audit::Actor;
 use teamline_domain::ids::{AccountId, EnterpriseId, ResellerId};
-use teamline_store::{DynStore, SessionRecord};
+use teamline_store::SessionRecord;
 use time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
@@ -66,22 +67,20 @@ impl Principal {
     }
 }
 
-/// `tower_sessions` store over Teamline's [`Store`](teamline_store::Store).
+/// `tower_sessions` store over Teamline's [`SessionStore`](teamline_store::SessionStore).
 #[derive(Clone)]
 pub struct StoreSessions {
-    store: DynStore,
+    store: Arc<dyn teamline_store::SessionStore>,
 }
 
 impl std::fmt::Debug for StoreSessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreSessions")
-            .field("backend", &self.store.backend())
-            .finish()
+        f.debug_struct("StoreSessions").finish_non_exhaustive()
     }
 }
 
 impl StoreSessions {
-    pub fn new(store: DynStore) -> Self {
+    pub fn new(store: Arc<dyn teamline_store::SessionStore>) -> Self {
         Self { store }
     }
 }
@@ -159,7 +158,10 @@ impl SessionStore for StoreSessions {
 pub const SESSION_TTL: time::Duration = time::Duration::hours(8);
 
 /// The session layer: HttpOnly, SameSite=Lax, Secure when Teamline is served over https.
-pub fn layer(store: DynStore, secure: bool) -> SessionManagerLayer<StoreSessions> {
+pub fn layer(
+    store: Arc<dyn teamline_store::SessionStore>,
+    secure: bool,
+) -> SessionManagerLayer<StoreSessions> {
     SessionManagerLayer::new(StoreSessions::new(store))
         .with_name(COOKIE_NAME)
         .with_http_only(true)
@@ -183,9 +185,8 @@ pub async fn renew_if_due(session: &Session, now: OffsetDateTime) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use teamline_store::SystemClock;
     use teamline_store::crypto::Keyring;
+    use teamline_store::{DynStore, SystemClock};
 
     #[tokio::test]
     async fn records_round_trip_under_a_hashed_key() {

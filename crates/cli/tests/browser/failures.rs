@@ -147,9 +147,9 @@ browser_test!(
     device_created_for_megan
 );
 
-/// The issue asks for "a device created for Megan Bowen (1002tm)". SPEC.md §8 puts Megan on
-/// extension 1011, but any free extension can be paired with a Teams user, so she is set up
-/// on 1002, which (like every extension but 1000 and 1001) has no `tm` device yet.
+/// "A device created for Megan Bowen (1002tm)". The demo PBX has Megan on extension 1011 (see
+/// the README), but any free extension can be paired with a Teams user, so she is set up on
+/// 1002, which (like every extension but 1000 and 1001) has no `tm` device yet.
 async fn device_created_for_megan(ctx: &Ctx) -> Result<()> {
     ensure!(
         !pbx_devices(ctx, "1002")
@@ -243,7 +243,7 @@ async fn csrf_refused(ctx: &Ctx) -> Result<()> {
     // Teamline with the admin's cookie.
     b.goto(&format!(
         "{}/organizations/v2.0/.well-known/openid-configuration",
-        ctx.stack.microsoft_url
+        ctx.stack.microsoft.url
     ))
     .await?;
     b.client

@@ -14,7 +14,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use teamline::demo::{DemoArgs, DemoStack};
+use teamline::commands::demo::{DemoArgs, DemoStack};
 use teamline_sim::microsoft::demo as ms;
 
 /// How long anything may take on a loaded 2-core machine before the test gives up.

@@ -108,7 +108,7 @@ async fn graph_token(ctx: &Ctx) -> Result<String> {
     let r: serde_json::Value = reqwest::Client::new()
         .post(format!(
             "{}/{}/oauth2/v2.0/token",
-            ctx.stack.microsoft_url,
+            ctx.stack.microsoft.url,
             ms::CONTOSO_TENANT_ID
         ))
         .form(&[
@@ -135,7 +135,7 @@ pub async fn teams_user_configuration(ctx: &Ctx, name: &str) -> Result<serde_jso
     let body: serde_json::Value = reqwest::Client::new()
         .get(format!(
             "{}/v1.0/admin/teams/userConfigurations/{id}",
-            ctx.stack.microsoft_url
+            ctx.stack.microsoft.url
         ))
         .bearer_auth(token)
         .send()
@@ -175,7 +175,7 @@ pub async fn pbx_devices(ctx: &Ctx, ext: &str) -> Result<Vec<String>> {
 
 /// Sets a user up through the engine (what Save User does), to prepare a scenario quickly.
 pub async fn set_up_directly(ctx: &Ctx, name: &str, ext: &str, device: &str) -> Result<()> {
-    let e = ctx.stack.summary.contoso.id;
+    let e = ctx.stack.contoso.id;
     let store = ctx.stack.engine.store();
     let location = store.list_pbx_locations(e).await?[0].id;
     let route = store

@@ -3,21 +3,19 @@
 //! another process), and restarted each time. In the end every user is configured, and the
 //! simulator saw each Microsoft-side change exactly once.
 
-use secrecy::SecretString;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use teamline::bench_sync::SimProcess;
+use teamline::sim_process::SimProcess;
 use teamline_domain::enterprise::TenantId;
 use teamline_domain::job::JobState;
 use teamline_domain::pbx_user::PushState;
-use teamline_engine::testbed;
-use teamline_engine::{ApiConnector, Engine, EngineSettings};
-use teamline_microsoft::{MicrosoftClient, MicrosoftConfig};
+use teamline_engine::EngineSettings;
 use teamline_sim::microsoft::demo as ms;
 use teamline_store::crypto::{EncryptionKey, Keyring};
 use teamline_store::{DynStore, JobQuery, SystemClock};
+use teamline_testkit::{engine_for, testbed};
 
 const TENANT: &str = "crashco";
 const USERS: usize = 500;
@@ -86,19 +84,13 @@ async fn killing_the_server_repeatedly_loses_no_job_and_repeats_no_change() {
 
     // The admin's bulk enable: 500 users set up, Enable Calling queued for each.
     let (e, ids) = {
-        let mut config = MicrosoftConfig::new(
-            ms::TEAMLINE_APP_CLIENT_ID,
-            SecretString::from(ms::TEAMLINE_APP_CLIENT_SECRET.to_owned()),
-            url::Url::parse("http://127.0.0.1:8080/auth/microsoft/callback").unwrap(),
-        )
-        .with_single_base(url::Url::parse(&sim.base_url).unwrap());
-        config.tenant_concurrency = 4;
-        let engine = Engine::new(
+        let engine = engine_for(
             open(&data, &key).await,
-            Arc::new(MicrosoftClient::new(config).unwrap()),
-            Arc::new(ApiConnector),
+            &sim.base_url,
             EngineSettings::default(),
-        );
+            4,
+        )
+        .unwrap();
         let tb = testbed::seed_enterprise(
             &engine,
             TENANT,
@@ -109,7 +101,7 @@ async fn killing_the_server_repeatedly_loses_no_job_and_repeats_no_change() {
         .await
         .unwrap();
         let e = tb.enterprise.id;
-        engine.sync_directory(e, None).await.unwrap();
+        engine.sync_directory(e, false).await.unwrap();
         let ids = testbed::seed_pbx_users(&engine, &tb, USERS, 50_000)
             .await
             .unwrap();

@@ -106,7 +106,7 @@ async fn demo_starts_seeds_answers_healthz_and_does_not_duplicate_on_restart() {
     )
     .await
     .unwrap();
-    use teamline_store::Store;
+    use teamline_store::prelude::*;
     let enterprises = store.list_enterprises(None).await.unwrap();
     let names: Vec<_> = enterprises
         .iter()
@@ -207,7 +207,7 @@ async fn logs_never_print_secrets() {
         ms::TEAMLINE_APP_CLIENT_SECRET,
         teamline_sim::netsapiens::DEMO_API_KEY,
         key_file.trim(),
-        teamline::demo::RESELLER_PASSWORD,
+        teamline_testkit::demo::RESELLER_PASSWORD,
     ] {
         assert!(!log.contains(secret), "a secret appeared in the log");
     }

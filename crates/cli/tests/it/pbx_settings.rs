@@ -1,8 +1,8 @@
 //! PBX location settings stored by Teamline, checked with Test connection against the
 //! simulated PBX: each kind of bad setting gets its own message, never an HTTP dump.
 
-use teamline::demo::{DemoArgs, DemoStack};
-use teamline_domain::audit::{Actor, Audit};
+use teamline::commands::demo::{DemoArgs, DemoStack};
+use teamline_domain::audit::Actor;
 use teamline_domain::pbx_location::PbxLocationForm;
 
 fn form(api_base_url: &str, sip_domain: &str, api_key: &str) -> PbxLocationForm {
@@ -30,11 +30,11 @@ async fn test_connection_names_each_bad_setting() {
         fresh: false,
     };
     let stack = DemoStack::start(&args).await.unwrap();
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     let store = stack.engine.store();
     let location = store.list_pbx_locations(e).await.unwrap()[0].id;
     let good_url = format!("{}/ns-api/v2", stack.pbx.base_url);
-    let audit = || Audit::new(Actor::System("test".into()), "pbx_location.update", "test");
+    let admin = Actor::System("test".into());
 
     let report = stack.engine.test_pbx_connection(e, location).await.unwrap();
     assert!(report.ok(), "{:?}", report.first_failure());
@@ -58,9 +58,9 @@ async fn test_connection_names_each_bad_setting() {
         ),
     ];
     for (bad, expected) in cases {
-        let cmd = bad.validate(true).unwrap();
-        store
-            .update_pbx_location(e, location, &cmd, &audit())
+        stack
+            .engine
+            .update_pbx_location(e, &admin, location, &bad)
             .await
             .unwrap();
         let report = stack.engine.test_pbx_connection(e, location).await.unwrap();

@@ -2,7 +2,7 @@
 //! NetSapiens PBX: the seed article's steps without the browser.
 
 use std::time::Duration;
-use teamline::demo::{DemoArgs, DemoStack};
+use teamline::commands::demo::{DemoArgs, DemoStack};
 use teamline_domain::audit::Actor;
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::pbx_user::{PbxUserForm, PushState, fields};
@@ -26,7 +26,7 @@ fn admin() -> Actor {
 
 /// The form as the seed article fills it, for a Teams user and an extension.
 async fn seed_form(stack: &DemoStack, name: &str, ext: &str) -> PbxUserForm {
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     let store = stack.engine.store();
     let location = store.list_pbx_locations(e).await.unwrap()[0].id;
     let route = store
@@ -72,7 +72,7 @@ async fn wait_for(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adele_is_set_up_and_calling_is_enabled_in_teams() {
     let (stack, _dir) = start().await;
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     let options = stack
         .engine
         .setup_form_options(e, None, None)
@@ -108,7 +108,7 @@ async fn adele_is_set_up_and_calling_is_enabled_in_teams() {
         .unwrap();
     wait_for(&stack, e, user.id, PushState::InSync).await;
     let teams = stack
-        .contoso
+        .contoso_tenant
         .teams_state(&ms::upn_for("Adele Vance", ms::CONTOSO_DOMAIN))
         .unwrap();
     assert!(teams.enterprise_voice_enabled);
@@ -137,7 +137,7 @@ async fn adele_is_set_up_and_calling_is_enabled_in_teams() {
         .await
         .unwrap();
     wait_for(&stack, e, user.id, PushState::InSync).await;
-    let writes_after_disable = stack.contoso.write_counts();
+    let writes_after_disable = stack.contoso_tenant.write_counts();
     stack
         .engine
         .set_calling(e, &admin(), user.id, false)
@@ -145,12 +145,12 @@ async fn adele_is_set_up_and_calling_is_enabled_in_teams() {
         .unwrap();
     wait_for(&stack, e, user.id, PushState::InSync).await;
     assert_eq!(
-        stack.contoso.write_counts(),
+        stack.contoso_tenant.write_counts(),
         writes_after_disable,
         "a second Disable Calling wrote again"
     );
     let teams = stack
-        .contoso
+        .contoso_tenant
         .teams_state(&ms::upn_for("Adele Vance", ms::CONTOSO_DOMAIN))
         .unwrap();
     assert!(!teams.enterprise_voice_enabled);
@@ -161,7 +161,7 @@ async fn adele_is_set_up_and_calling_is_enabled_in_teams() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_forms_rules_name_holders_and_fields() {
     let (stack, _dir) = start().await;
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     stack
         .engine
         .save_pbx_user(
@@ -276,7 +276,7 @@ async fn the_forms_rules_name_holders_and_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn troubleshoot_explains_users_who_do_not_sync() {
     let (stack, _dir) = start().await;
-    let e = stack.summary.contoso.id;
+    let e = stack.contoso.id;
     use teamline_engine::troubleshoot::{CheckStatus, Troubleshooting};
     let failing = |t: &Troubleshooting| -> Vec<String> {
         match t {

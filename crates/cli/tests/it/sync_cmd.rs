@@ -2,18 +2,16 @@
 //! directory, follows the server's runner otherwise; plain progress lines when not on a
 //! terminal, and the sync's summary at the end.
 
-use secrecy::SecretString;
 use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
-use teamline::bench_sync::SimProcess;
+use teamline::sim_process::SimProcess;
 use teamline_domain::enterprise::TenantId;
-use teamline_engine::testbed;
-use teamline_engine::{ApiConnector, Engine, EngineSettings};
-use teamline_microsoft::{MicrosoftClient, MicrosoftConfig};
+use teamline_engine::EngineSettings;
 use teamline_sim::microsoft::demo as ms;
 use teamline_store::SystemClock;
 use teamline_store::crypto::{EncryptionKey, Keyring};
+use teamline_testkit::{engine_for, testbed};
 
 fn sync(data: &Path, key: Option<&str>, sim: Option<&str>, extra: &[&str]) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"));
@@ -61,18 +59,8 @@ async fn without_a_server_the_sync_runs_here_first_full_then_delta() {
         )
         .await
         .unwrap();
-        let config = MicrosoftConfig::new(
-            ms::TEAMLINE_APP_CLIENT_ID,
-            SecretString::from(ms::TEAMLINE_APP_CLIENT_SECRET.to_owned()),
-            url::Url::parse("http://127.0.0.1:8080/auth/microsoft/callback").unwrap(),
-        )
-        .with_single_base(url::Url::parse(&sim.base_url).unwrap());
-        let engine = Engine::new(
-            Arc::new(store),
-            Arc::new(MicrosoftClient::new(config).unwrap()),
-            Arc::new(ApiConnector),
-            EngineSettings::default(),
-        );
+        let engine =
+            engine_for(Arc::new(store), &sim.base_url, EngineSettings::default(), 4).unwrap();
         testbed::seed_enterprise(
             &engine,
             "Syncco",

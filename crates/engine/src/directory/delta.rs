@@ -4,17 +4,15 @@
 //! nested in them), then user changes (from the users delta). A change to how groups are
 //! nested, a deleted sync group, or an expired token sends the sync back to a full read.
 
+use super::SyncRun;
 use super::scope::SyncScope;
-use super::{SyncReport, progress};
-use crate::runner::JobContext;
-use crate::{Engine, EngineError, convert};
+use crate::{EngineError, convert};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use teamline_domain::ids::EnterpriseId;
 use teamline_domain::teams_user::{TeamsUser, UserType};
+use teamline_microsoft::MicrosoftError;
 use teamline_microsoft::directory::{DeltaLink, DeltaStart, MemberKind, UserChange};
-use teamline_microsoft::{MicrosoftError, TenantApi};
-use teamline_store::{SyncGroup, SyncState, TeamsUserUpsert};
+use teamline_store::{SyncState, TeamsUserUpsert};
 
 /// Why a round stopped.
 pub(super) enum Stop {
@@ -56,29 +54,12 @@ pub(super) struct Links {
 /// applies on top).
 const CHECKS_AT_ONCE: usize = 4;
 
-/// Who and what a round is about.
-pub(super) struct Round<'a> {
-    pub engine: &'a Engine,
-    pub e: EnterpriseId,
-    pub tenant: &'a dyn TenantApi,
-    pub scope: &'a SyncScope,
-    pub groups: &'a [SyncGroup],
-    pub ctx: Option<&'a JobContext>,
-}
-
+/// Group membership first, then user changes; returns where the next round starts.
 pub(super) async fn round(
-    r: &Round<'_>,
+    run: &mut SyncRun<'_>,
+    scope: &SyncScope,
     state: &SyncState,
-    report: &mut SyncReport,
 ) -> Result<Links, Stop> {
-    let Round {
-        engine,
-        e,
-        tenant,
-        scope,
-        groups,
-        ctx,
-    } = *r;
     let users_link = state
         .users_delta_link
         .clone()
@@ -90,9 +71,9 @@ pub(super) async fn round(
             .groups_delta_link
             .clone()
             .ok_or_else(|| Stop::NeedsFull("first sync of the sync groups".into()))?;
-        Some(membership(engine, e, tenant, scope, groups, link, ctx, report).await?)
+        Some(membership(run, scope, link).await?)
     };
-    let users = user_changes(engine, e, tenant, scope, users_link, ctx, report).await?;
+    let users = user_changes(run, scope, users_link).await?;
     Ok(Links {
         users,
         groups: groups_link,
@@ -100,17 +81,12 @@ pub(super) async fn round(
 }
 
 /// Applies the membership changes of the tracked groups; returns the next groups link.
-#[allow(clippy::too_many_arguments)]
 async fn membership(
-    engine: &Engine,
-    e: EnterpriseId,
-    tenant: &dyn TenantApi,
+    run: &mut SyncRun<'_>,
     scope: &SyncScope,
-    groups: &[SyncGroup],
     link: String,
-    ctx: Option<&JobContext>,
-    report: &mut SyncReport,
 ) -> Result<String, Stop> {
+    let tenant = run.tenant;
     // user → the sync groups a join credits; users who left some group (or whose changes
     // were replayed both ways) are asked about instead.
     let mut joined: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -168,7 +144,8 @@ async fn membership(
 
     // Leaving one group does not mean leaving the scope (another path may remain): ask
     // Microsoft which groups those users are in now.
-    let configured: HashMap<String, String> = groups
+    let configured: HashMap<String, String> = run
+        .groups
         .iter()
         .map(|g| {
             (
@@ -213,10 +190,9 @@ async fn membership(
         now_in.insert(id, to_configured(&mut mine.into_iter()));
     }
     let ids: Vec<String> = joined.keys().chain(left.iter()).cloned().collect();
-    let known: HashMap<String, TeamsUser> = engine
-        .inner
+    let known: HashMap<String, TeamsUser> = run
         .store
-        .get_teams_users(e, &ids)
+        .get_teams_users(run.e, &ids)
         .await?
         .into_iter()
         .map(|u| (u.object_id.clone(), u))
@@ -252,37 +228,25 @@ async fn membership(
             }
             Ok(None) => {} // deleted since
             Err(err) if err.is_retryable() => return Err(err.into()),
-            Err(err) => report.warn(format!("user {}: {err}", item.id)),
+            Err(err) => run.warn(format!("user {}: {err}", item.id)),
         }
     }
-    report.seen += now_in.len() as u64;
-    engine.upsert_users(e, upserts, report).await?;
-    report.flagged += engine
-        .inner
-        .store
-        .mark_out_of_scope(e, &out_of_scope)
-        .await?;
-    progress(
-        ctx,
-        report.seen,
-        None,
-        &format!("{} membership changes applied", report.seen),
-    )
-    .await;
+    run.report.seen += now_in.len() as u64;
+    run.upsert(upserts).await?;
+    run.report.flagged += run.store.mark_out_of_scope(run.e, &out_of_scope).await?;
+    let seen = run.report.seen;
+    run.progress(seen, None, &format!("{seen} membership changes applied"))
+        .await;
     Ok(next)
 }
 
 /// Applies the users delta; returns the next users link.
 async fn user_changes(
-    engine: &Engine,
-    e: EnterpriseId,
-    tenant: &dyn TenantApi,
+    run: &mut SyncRun<'_>,
     scope: &SyncScope,
     link: String,
-    ctx: Option<&JobContext>,
-    report: &mut SyncReport,
 ) -> Result<String, Stop> {
-    let store = &engine.inner.store;
+    let (tenant, store) = (run.tenant, run.store);
     let everyone = scope.groups.is_empty();
     let mut next = None;
     let mut pages = tenant.users_delta(DeltaStart::Resume(DeltaLink(link)));
@@ -296,7 +260,7 @@ async fn user_changes(
             })
             .collect();
         let known: HashMap<String, TeamsUser> = store
-            .get_teams_users(e, &ids)
+            .get_teams_users(run.e, &ids)
             .await?
             .into_iter()
             .map(|u| (u.object_id.clone(), u))
@@ -346,21 +310,15 @@ async fn user_changes(
                 }
                 Ok(None) => {}
                 Err(err) if err.is_retryable() => return Err(err.into()),
-                Err(err) => report.warn(format!("user {}: {err}", item.id)),
+                Err(err) => run.warn(format!("user {}: {err}", item.id)),
             }
         }
-        report.seen += (upserts.len() + deleted.len()) as u64;
-        engine
-            .upsert_users(e, upserts.into_values().collect(), report)
-            .await?;
-        report.flagged += store.mark_deleted_in_tenant(e, &deleted).await?;
-        progress(
-            ctx,
-            report.seen,
-            None,
-            &format!("{} changes applied", report.seen),
-        )
-        .await;
+        run.report.seen += (upserts.len() + deleted.len()) as u64;
+        run.upsert(upserts.into_values().collect()).await?;
+        run.report.flagged += store.mark_deleted_in_tenant(run.e, &deleted).await?;
+        let seen = run.report.seen;
+        run.progress(seen, None, &format!("{seen} changes applied"))
+            .await;
         if let Some(l) = page.delta_link {
             next = Some(l.0);
         }

@@ -1,18 +1,15 @@
 //! A full read of the directory: every transitive member of the sync groups (or every enabled
 //! member user), streamed page by page into the store. Users not seen are flagged, not deleted.
 
+use super::SyncRun;
 use super::scope::{self, SyncScope};
-use super::{SyncReport, progress};
-use crate::runner::JobContext;
-use crate::{Engine, EngineError, convert};
+use crate::{EngineError, convert};
 use futures::TryStreamExt;
 use std::collections::HashMap;
-use teamline_domain::ids::EnterpriseId;
-use teamline_microsoft::TenantApi;
 use teamline_microsoft::directory::{
-    DeltaPage, DeltaStart, DeltaStream, DirectoryUser, UserFilter,
+    DeltaPage, DeltaStart, DeltaStream, DirectoryUser, PageStream, UserFilter,
 };
-use teamline_store::{SyncGroup, TeamsUserUpsert};
+use teamline_store::TeamsUserUpsert;
 
 /// What a full read leaves for the next delta round.
 pub(super) struct Bookmark {
@@ -21,17 +18,10 @@ pub(super) struct Bookmark {
     pub scope: SyncScope,
 }
 
-pub(super) async fn run(
-    engine: &Engine,
-    e: EnterpriseId,
-    tenant: &dyn TenantApi,
-    groups: &[SyncGroup],
-    ctx: Option<&JobContext>,
-    report: &mut SyncReport,
-) -> Result<Bookmark, EngineError> {
-    let store = &engine.inner.store;
-    let started = store.clock().now_ms();
-    report.full = true;
+pub(super) async fn run(run: &mut SyncRun<'_>) -> Result<Bookmark, EngineError> {
+    let (tenant, groups) = (run.tenant, run.groups);
+    let started = run.store.clock().now_ms();
+    run.report.full = true;
     let scope = scope::discover(tenant, groups).await?;
     // Delta links are taken before reading, so changes made while the read runs come back in
     // the next round (applying one twice changes nothing) instead of being lost.
@@ -45,26 +35,17 @@ pub(super) async fn run(
     match groups {
         [] => {
             let pages = tenant.users(UserFilter::EnabledMembers);
-            stream(
-                engine,
-                e,
-                pages,
-                &[],
-                ctx,
-                report,
-                "users read from Microsoft 365",
-            )
-            .await?;
+            stream(run, pages, &[], "users read from Microsoft 365").await?;
         }
         [only] => {
             let pages = tenant.group_members(&only.group_object_id);
             let what = format!("members read from {}", only.display_name);
             let ids = [only.group_object_id.clone()];
-            stream(engine, e, pages, &ids, ctx, report, &what).await?;
+            stream(run, pages, &ids, &what).await?;
         }
-        several => gather(engine, e, tenant, several, ctx, report).await?,
+        _ => gather(run).await?,
     }
-    report.flagged += store.mark_unseen_out_of_scope(e, started).await?;
+    run.report.flagged += run.store.mark_unseen_out_of_scope(run.e, started).await?;
     Ok(Bookmark {
         users_delta_link,
         groups_delta_link,
@@ -87,12 +68,9 @@ async fn latest_link<T: Send + 'static>(mut pages: DeltaStream<T>) -> Result<Str
 /// One group (or everyone): each page goes to the store as it arrives, so memory stays at one
 /// page however large the tenant.
 async fn stream(
-    engine: &Engine,
-    e: EnterpriseId,
-    mut pages: teamline_microsoft::directory::PageStream<DirectoryUser>,
+    run: &mut SyncRun<'_>,
+    mut pages: PageStream<DirectoryUser>,
     group_ids: &[String],
-    ctx: Option<&JobContext>,
-    report: &mut SyncReport,
     what: &str,
 ) -> Result<(), EngineError> {
     while let Some(page) = pages.try_next().await? {
@@ -103,28 +81,20 @@ async fn stream(
                 convert::teams_user(u, group_ids.to_vec(), true),
             );
         }
-        report.seen += page.len() as u64;
-        engine
-            .upsert_users(e, upserts.into_values().collect(), report)
-            .await?;
-        progress(ctx, report.seen, None, &format!("{} {what}", report.seen)).await;
+        run.report.seen += page.len() as u64;
+        run.upsert(upserts.into_values().collect()).await?;
+        let seen = run.report.seen;
+        run.progress(seen, None, &format!("{seen} {what}")).await;
     }
     Ok(())
 }
 
 /// Several sync groups: a user in two of them must be stored with both, so memberships are
 /// gathered before writing (parsed users only, not Graph JSON).
-async fn gather(
-    engine: &Engine,
-    e: EnterpriseId,
-    tenant: &dyn TenantApi,
-    groups: &[SyncGroup],
-    ctx: Option<&JobContext>,
-    report: &mut SyncReport,
-) -> Result<(), EngineError> {
+async fn gather(run: &mut SyncRun<'_>) -> Result<(), EngineError> {
     let mut members: HashMap<String, (DirectoryUser, Vec<String>)> = HashMap::new();
-    for g in groups {
-        let mut pages = tenant.group_members(&g.group_object_id);
+    for g in run.groups {
+        let mut pages = run.tenant.group_members(&g.group_object_id);
         while let Some(page) = pages.try_next().await? {
             for u in page {
                 members
@@ -133,8 +103,7 @@ async fn gather(
                     .1
                     .push(g.group_object_id.clone());
             }
-            progress(
-                ctx,
+            run.progress(
                 members.len() as u64,
                 None,
                 &format!("{} members read from {}", members.len(), g.display_name),
@@ -142,15 +111,13 @@ async fn gather(
             .await;
         }
     }
-    report.seen = members.len() as u64;
+    run.report.seen = members.len() as u64;
     let mut batch = Vec::with_capacity(super::BATCH);
     for (u, in_groups) in members.into_values() {
         batch.push(convert::teams_user(&u, in_groups, true));
         if batch.len() == super::BATCH {
-            engine
-                .upsert_users(e, std::mem::take(&mut batch), report)
-                .await?;
+            run.upsert(std::mem::take(&mut batch)).await?;
         }
     }
-    engine.upsert_users(e, batch, report).await
+    run.upsert(batch).await
 }

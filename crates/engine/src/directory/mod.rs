@@ -6,20 +6,20 @@
 
 mod delta;
 mod full;
+mod run;
 mod scope;
 
-use crate::jobs::{MICROSOFT, SYNC_DIRECTORY, SYNC_TEAMS_USERS, SyncJob, enterprise_of, payload};
-use crate::runner::{JobContext, JobError, JobHandler};
+use crate::calling::{MICROSOFT, PushUser};
 use crate::{Engine, EngineError};
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use teamline_domain::audit::Actor;
 use teamline_domain::enterprise::ConsentKind;
 use teamline_domain::ids::{EnterpriseId, JobId};
-use teamline_domain::job::Job;
 use teamline_domain::pbx_user::PushState;
-use teamline_store::{AuditRecord, SyncRunRecord, SyncState, TeamsUserUpsert};
+use teamline_jobs::{Attempt, Job, JobError};
+use teamline_store::{AuditRecord, SyncRunRecord, SyncState};
 
+use run::SyncRun;
 pub(crate) use scope::SyncScope;
 
 /// How one sync went, shown on the Dashboard, in the sync history and in the audit log.
@@ -68,7 +68,7 @@ impl SyncReport {
         )
     }
 
-    pub(crate) fn warn(&mut self, warning: String) {
+    fn warn(&mut self, warning: String) {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(warning);
         }
@@ -82,22 +82,24 @@ const BATCH: usize = 1000;
 const HISTORY: u32 = 100;
 
 impl Engine {
-    /// Brings the enterprise's users up to date: a delta round when possible, else a full read.
+    /// Brings the enterprise's users up to date now, in this task: a delta round when
+    /// possible, else a full read (`full` reads everything even when a delta round would do).
+    /// Every run, failed or not, is recorded in the sync history. Pages queue a sync instead
+    /// ([`Engine::enqueue_directory_sync`]).
     pub async fn sync_directory(
         &self,
         e: EnterpriseId,
-        ctx: Option<&JobContext>,
+        full: bool,
     ) -> Result<SyncReport, EngineError> {
-        self.sync_directory_mode(e, false, ctx).await
+        self.sync_directory_reporting(e, full, None).await
     }
 
-    /// Like [`Engine::sync_directory`]; `full` reads everything even when a delta round would do.
-    /// Every run, failed or not, is recorded in the sync history.
-    pub async fn sync_directory_mode(
+    /// A sync that reports its progress on the job it runs in.
+    async fn sync_directory_reporting(
         &self,
         e: EnterpriseId,
         full: bool,
-        ctx: Option<&JobContext>,
+        attempt: Option<&Attempt>,
     ) -> Result<SyncReport, EngineError> {
         let store = &self.inner.store;
         let started = store.clock().now_ms();
@@ -105,7 +107,7 @@ impl Engine {
             started_ms: started,
             ..SyncReport::default()
         };
-        let outcome = self.run_sync(e, full, ctx, &mut report).await;
+        let outcome = self.run_sync(e, full, attempt, &mut report).await;
         let finished = store.clock().now_ms();
         report.finished_ms = finished;
         report.duration_ms = finished - started;
@@ -143,7 +145,7 @@ impl Engine {
             store
                 .record_audit(&AuditRecord {
                     enterprise_id: Some(e),
-                    actor: Actor::Job(SYNC_DIRECTORY.into()),
+                    actor: Actor::Job(SyncDirectory::KIND.into()),
                     action: "directory.sync".into(),
                     summary: report.summary(),
                     object_type: "directory".into(),
@@ -163,7 +165,7 @@ impl Engine {
         &self,
         e: EnterpriseId,
         full: bool,
-        ctx: Option<&JobContext>,
+        attempt: Option<&Attempt>,
         report: &mut SyncReport,
     ) -> Result<Bookmark, EngineError> {
         let store = &self.inner.store;
@@ -184,60 +186,41 @@ impl Engine {
                 Some(_) => None,
             }
         };
+        let mut run = SyncRun {
+            store,
+            e,
+            tenant: tenant.as_ref(),
+            groups: &groups,
+            attempt,
+            report,
+        };
         let reason = match (why_full, scope) {
             (Some(why), _) => why.to_owned(),
             (None, None) => "first sync".to_owned(),
-            (None, Some(scope)) => {
-                let round = delta::Round {
-                    engine: self,
-                    e,
-                    tenant: tenant.as_ref(),
-                    scope: &scope,
-                    groups: &groups,
-                    ctx,
-                };
-                match delta::round(&round, &state, report).await {
-                    Ok(links) => {
-                        return Ok(Bookmark {
-                            users: links.users,
-                            groups: links.groups,
-                            scope,
-                        });
-                    }
-                    Err(delta::Stop::NeedsFull(why)) => why,
-                    Err(delta::Stop::Failed(err)) => return Err(err),
+            (None, Some(scope)) => match delta::round(&mut run, &scope, &state).await {
+                Ok(links) => {
+                    return Ok(Bookmark {
+                        users: links.users,
+                        groups: links.groups,
+                        scope,
+                    });
                 }
-            }
+                Err(delta::Stop::NeedsFull(why)) => why,
+                Err(delta::Stop::Failed(err)) => return Err(err),
+            },
         };
         // Counts from an interrupted delta round are replaced by the full read's.
-        *report = SyncReport {
-            started_ms: report.started_ms,
+        *run.report = SyncReport {
+            started_ms: run.report.started_ms,
             reason: Some(reason),
             ..SyncReport::default()
         };
-        let b = full::run(self, e, tenant.as_ref(), &groups, ctx, report).await?;
+        let b = full::run(&mut run).await?;
         Ok(Bookmark {
             users: b.users_delta_link,
             groups: b.groups_delta_link,
             scope: b.scope,
         })
-    }
-
-    /// Stores synced users and adds the outcome to the report.
-    pub(crate) async fn upsert_users(
-        &self,
-        e: EnterpriseId,
-        users: Vec<TeamsUserUpsert>,
-        report: &mut SyncReport,
-    ) -> Result<(), EngineError> {
-        if users.is_empty() {
-            return Ok(());
-        }
-        let counts = self.inner.store.upsert_teams_users(e, &users).await?;
-        report.added += counts.added;
-        report.changed += counts.changed;
-        report.flagged += counts.flagged;
-        Ok(())
     }
 
     /// The last sync's report, if any.
@@ -278,7 +261,7 @@ impl Engine {
                 "Teamline has not been granted consent to read this tenant's users: use Grant Consent on the Dashboard first",
             ));
         }
-        let id = self.enqueue_sync_teams_users(e).await?;
+        let id = self.enqueue(&SyncTeamsUsers { enterprise_id: e }).await?;
         store
             .record_audit(&AuditRecord {
                 enterprise_id: Some(e),
@@ -293,6 +276,16 @@ impl Engine {
             .await?;
         Ok(id)
     }
+
+    /// Queues a directory sync of the enterprise now (one at a time per enterprise): a delta
+    /// round, or a full read with `full`. A sync already waiting covers the request.
+    pub async fn enqueue_directory_sync(
+        &self,
+        e: EnterpriseId,
+        full: bool,
+    ) -> Result<JobId, EngineError> {
+        self.enqueue(&SyncDirectory::new(e, full)).await
+    }
 }
 
 /// Where the next delta round starts.
@@ -302,63 +295,91 @@ struct Bookmark {
     scope: SyncScope,
 }
 
-pub(crate) async fn progress(ctx: Option<&JobContext>, done: u64, total: Option<u64>, what: &str) {
-    if let Some(ctx) = ctx {
-        let _ = ctx.progress(done, total, what).await;
+/// The lane of an enterprise's directory syncs: never two at once, on any instance.
+fn directory_lane(e: EnterpriseId) -> String {
+    format!("directory:{e}")
+}
+
+/// A directory sync of the enterprise: a delta round, or a full read with `full`. Queued by
+/// the scheduler, by `teamline sync`, or on request; a sync already waiting covers a new
+/// request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncDirectory {
+    pub enterprise_id: EnterpriseId,
+    /// Re-read everything instead of only the changes since the last sync.
+    #[serde(default)]
+    pub full: bool,
+}
+
+impl SyncDirectory {
+    pub fn new(e: EnterpriseId, full: bool) -> Self {
+        Self {
+            enterprise_id: e,
+            full,
+        }
     }
 }
 
-pub(crate) fn engine_job_error(e: EngineError) -> JobError {
-    match e {
-        EngineError::Microsoft(m) => crate::jobs::ms_job_error(&m),
-        EngineError::Pbx(p) if p.is_transient() => JobError::retry(p.to_string()),
-        EngineError::Store(s) => s.into(),
-        other => JobError::permanent(other.to_string()),
-    }
-}
+impl Job for SyncDirectory {
+    const KIND: &'static str = "sync_directory";
+    const THROTTLE_GROUP: Option<&'static str> = Some(MICROSOFT);
+    const PRIORITY: i32 = 5;
+    type Context = Engine;
 
-pub struct SyncDirectory(pub Engine);
-
-#[async_trait]
-impl JobHandler for SyncDirectory {
-    fn kind(&self) -> &'static str {
-        SYNC_DIRECTORY
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
     }
 
-    fn throttle_group(&self) -> Option<&'static str> {
-        Some(MICROSOFT)
+    fn lane(&self) -> Option<String> {
+        Some(directory_lane(self.enterprise_id))
     }
 
-    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
-        let e = enterprise_of(job)?;
-        let SyncJob { full } = payload(job)?;
-        self.0
-            .sync_directory_mode(e, full, Some(ctx))
-            .await
-            .map_err(engine_job_error)?;
+    fn idempotency_key(&self) -> Option<String> {
+        Some(if self.full {
+            format!("{}:full:{}", Self::KIND, self.enterprise_id)
+        } else {
+            format!("{}:{}", Self::KIND, self.enterprise_id)
+        })
+    }
+
+    async fn run(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
+        engine
+            .sync_directory_reporting(self.enterprise_id, self.full, Some(attempt))
+            .await?;
         Ok(())
     }
 }
 
-pub struct SyncTeamsUsers(pub Engine);
+/// Sync Teams Users: a directory sync, then a push of every change still waiting for
+/// Microsoft (e.g. made before consent was granted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncTeamsUsers {
+    pub enterprise_id: EnterpriseId,
+}
 
-#[async_trait]
-impl JobHandler for SyncTeamsUsers {
-    fn kind(&self) -> &'static str {
-        SYNC_TEAMS_USERS
+impl Job for SyncTeamsUsers {
+    const KIND: &'static str = "sync_teams_users";
+    const THROTTLE_GROUP: Option<&'static str> = Some(MICROSOFT);
+    const PRIORITY: i32 = 5;
+    type Context = Engine;
+
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
     }
 
-    fn throttle_group(&self) -> Option<&'static str> {
-        Some(MICROSOFT)
+    fn lane(&self) -> Option<String> {
+        Some(directory_lane(self.enterprise_id))
     }
 
-    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
-        let engine = &self.0;
-        let e = enterprise_of(job)?;
+    fn idempotency_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.enterprise_id))
+    }
+
+    async fn run(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
+        let e = self.enterprise_id;
         let report = engine
-            .sync_directory(e, Some(ctx))
-            .await
-            .map_err(engine_job_error)?;
+            .sync_directory_reporting(e, false, Some(attempt))
+            .await?;
         let pending = engine
             .inner
             .store
@@ -366,8 +387,8 @@ impl JobHandler for SyncTeamsUsers {
             .await?;
         let total = pending.len() as u64;
         for (i, id) in pending.into_iter().enumerate() {
-            engine.enqueue_push(e, id).await?;
-            let _ = ctx
+            engine.enqueue(&PushUser::new(e, id)).await?;
+            let _ = attempt
                 .progress(
                     i as u64 + 1,
                     Some(total),

@@ -1,6 +1,6 @@
 //! Directory sync: a full read first, then delta rounds, against the simulated Contoso tenant.
 
-use crate::support::{Contoso, settings};
+use crate::support::{contoso, settings, upn};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::teams_user::{PlanState, TeamsUser};
@@ -23,11 +23,11 @@ async fn by_upn(engine: &Engine, e: EnterpriseId, upn: &str) -> Option<TeamsUser
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
     let sync_group = ms::contoso_group_id(ms::SYNC_GROUP);
 
-    let first = engine.sync_directory(e, None).await.unwrap();
+    let first = engine.sync_directory(e, false).await.unwrap();
     assert!(first.full);
     assert_eq!(first.reason.as_deref(), Some("first sync"));
     assert!(first.added >= 16, "{first:?}");
@@ -36,7 +36,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     assert_eq!(alex.sync_groups, vec![sync_group.clone()]);
     assert!(user(engine, e, ms::IRVIN_SAYERS).await.is_none());
 
-    let quiet = engine.sync_directory(e, None).await.unwrap();
+    let quiet = engine.sync_directory(e, false).await.unwrap();
     assert!(!quiet.full, "the second sync is a delta round");
     assert_eq!(
         (quiet.seen, quiet.added, quiet.changed, quiet.flagged),
@@ -52,19 +52,19 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
         ..Default::default()
     })
     .unwrap();
-    t.add_group_member(ms::SYNC_GROUP, &Contoso::upn(ms::IRVIN_SAYERS))
+    t.add_group_member(ms::SYNC_GROUP, &upn(ms::IRVIN_SAYERS))
         .unwrap();
-    t.remove_group_member(ms::SYNC_GROUP, &Contoso::upn("Lee Gu"))
+    t.remove_group_member(ms::SYNC_GROUP, &upn("Lee Gu"))
         .unwrap();
     // Nestor joins directly, then leaves Sales: still a member.
-    t.add_group_member(ms::SYNC_GROUP, &Contoso::upn("Nestor Wilke"))
+    t.add_group_member(ms::SYNC_GROUP, &upn("Nestor Wilke"))
         .unwrap();
-    t.remove_group_member(ms::SALES_GROUP, &Contoso::upn("Nestor Wilke"))
+    t.remove_group_member(ms::SALES_GROUP, &upn("Nestor Wilke"))
         .unwrap();
-    t.remove_group_member(ms::SALES_GROUP, &Contoso::upn("Pradeep Gupta"))
+    t.remove_group_member(ms::SALES_GROUP, &upn("Pradeep Gupta"))
         .unwrap();
     t.update_user(
-        &Contoso::upn("Megan Bowen"),
+        &upn("Megan Bowen"),
         UserPatch {
             plans: Some(vec![SimPlan {
                 service_plan_id: ms::PLAN_TEAMS1.into(),
@@ -75,7 +75,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     )
     .unwrap();
     t.update_user(
-        &Contoso::upn("Alex Wilber"),
+        &upn("Alex Wilber"),
         UserPatch {
             account_enabled: Some(false),
             ..Default::default()
@@ -83,16 +83,16 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     )
     .unwrap();
     t.update_user(
-        &Contoso::upn("Grady Archie"),
+        &upn("Grady Archie"),
         UserPatch {
             display_name: Some("Grady A. Archie".into()),
             ..Default::default()
         },
     )
     .unwrap();
-    t.delete_user(&Contoso::upn("Joni Sherman"), false).unwrap();
+    t.delete_user(&upn("Joni Sherman"), false).unwrap();
 
-    let delta = engine.sync_directory(e, None).await.unwrap();
+    let delta = engine.sync_directory(e, false).await.unwrap();
     assert!(!delta.full, "{delta:?}");
     assert_eq!(delta.added, 2, "Nina and Irvin: {delta:?}");
     assert!(delta.flagged >= 5, "{delta:?}");
@@ -131,7 +131,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     // Nesting "All Company" into the sync group changes the tracked groups: a full read.
     t.add_group_member(ms::SYNC_GROUP, ms::ALL_COMPANY_GROUP)
         .unwrap();
-    let nested = engine.sync_directory(e, None).await.unwrap();
+    let nested = engine.sync_directory(e, false).await.unwrap();
     assert!(nested.full, "{nested:?}");
     assert!(
         nested
@@ -147,7 +147,7 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
     );
     t.remove_group_member(ms::SYNC_GROUP, ms::ALL_COMPANY_GROUP)
         .unwrap();
-    let unnested = engine.sync_directory(e, None).await.unwrap();
+    let unnested = engine.sync_directory(e, false).await.unwrap();
     assert!(unnested.full);
     assert!(!user(engine, e, "Lee Gu").await.unwrap().in_scope);
     // Configuration is never deleted: flagged users are still there.
@@ -161,9 +161,9 @@ async fn full_then_delta_with_adds_removals_licence_loss_and_nesting_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_or_reset_delta_token_means_a_full_resync() {
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
-    engine.sync_directory(e, None).await.unwrap();
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
+    engine.sync_directory(e, false).await.unwrap();
 
     t.expire_delta_tokens();
     t.add_user(NewUser {
@@ -174,7 +174,7 @@ async fn an_expired_or_reset_delta_token_means_a_full_resync() {
         ..Default::default()
     })
     .unwrap();
-    let resync = engine.sync_directory(e, None).await.unwrap();
+    let resync = engine.sync_directory(e, false).await.unwrap();
     assert!(resync.full);
     assert!(
         resync
@@ -190,20 +190,20 @@ async fn an_expired_or_reset_delta_token_means_a_full_resync() {
             .unwrap()
             .in_scope
     );
-    assert!(!engine.sync_directory(e, None).await.unwrap().full);
+    assert!(!engine.sync_directory(e, false).await.unwrap().full);
 
     // 410 Gone (Microsoft reset the tenant's sync state): the same.
     t.reset_delta_tokens();
-    let gone = engine.sync_directory(e, None).await.unwrap();
+    let gone = engine.sync_directory(e, false).await.unwrap();
     assert!(gone.full, "{gone:?}");
-    assert!(!engine.sync_directory(e, None).await.unwrap().full);
+    assert!(!engine.sync_directory(e, false).await.unwrap().full);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_sync_groups_every_enabled_member_is_in_scope() {
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
-    engine.sync_directory(e, None).await.unwrap();
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
+    engine.sync_directory(e, false).await.unwrap();
     assert!(user(engine, e, ms::IRVIN_SAYERS).await.is_none());
 
     let audit = Audit::new(
@@ -216,7 +216,7 @@ async fn without_sync_groups_every_enabled_member_is_in_scope() {
         .set_sync_groups(e, &[], &audit)
         .await
         .unwrap();
-    let all = engine.sync_directory(e, None).await.unwrap();
+    let all = engine.sync_directory(e, false).await.unwrap();
     assert!(all.full);
     assert_eq!(all.reason.as_deref(), Some("the sync groups changed"));
     let irvin = user(engine, e, ms::IRVIN_SAYERS).await.unwrap();
@@ -236,14 +236,14 @@ async fn without_sync_groups_every_enabled_member_is_in_scope() {
     })
     .unwrap();
     t.update_user(
-        &Contoso::upn(ms::IRVIN_SAYERS),
+        &upn(ms::IRVIN_SAYERS),
         UserPatch {
             account_enabled: Some(false),
             ..Default::default()
         },
     )
     .unwrap();
-    let delta = engine.sync_directory(e, None).await.unwrap();
+    let delta = engine.sync_directory(e, false).await.unwrap();
     assert!(!delta.full, "{delta:?}");
     assert_eq!((delta.added, delta.flagged), (1, 1), "{delta:?}");
     assert!(

@@ -1,7 +1,7 @@
 //! Drift: a change made outside Teamline (in Teams or on the PBX) is found by the periodic
 //! check and shown with what differs; Repair re-applies only that difference.
 
-use crate::support::{Background, Contoso, eventually, push_state, settings};
+use crate::support::{contoso, eventually, push_state, settings, upn};
 use secrecy::SecretString;
 use teamline_domain::audit::Actor;
 use teamline_domain::device::DeviceAuthId;
@@ -13,13 +13,14 @@ use teamline_pbx::{NetSapiensAuth, NetSapiensClient, NetSapiensSettings, Pbx};
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::netsapiens::DEMO_API_KEY;
 use teamline_store::JobQuery;
+use teamline_testkit::{TestApp, Workers, microsoft_client};
 
 /// SET UP PBX USER as the seed article fills it.
-pub async fn form(c: &Contoso, name: &str, ext: &str) -> PbxUserForm {
+pub async fn form(c: &TestApp, name: &str, ext: &str) -> PbxUserForm {
     let store = c.engine.store();
-    let location = store.list_pbx_locations(c.e).await.unwrap()[0].id;
+    let location = store.list_pbx_locations(c.contoso.id).await.unwrap()[0].id;
     let route = store
-        .list_voice_routes(c.e)
+        .list_voice_routes(c.contoso.id)
         .await
         .unwrap()
         .into_iter()
@@ -36,11 +37,11 @@ pub async fn form(c: &Contoso, name: &str, ext: &str) -> PbxUserForm {
     }
 }
 
-async fn set_up(c: &Contoso, name: &str, ext: &str) -> PbxUserId {
+async fn set_up(c: &TestApp, name: &str, ext: &str) -> PbxUserId {
     let user = c
         .engine
         .save_pbx_user(
-            c.e,
+            c.contoso.id,
             &Actor::System("test".into()),
             &form(c, name, ext).await,
             None,
@@ -52,9 +53,9 @@ async fn set_up(c: &Contoso, name: &str, ext: &str) -> PbxUserId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e) = (&c.engine, c.e);
-    engine.sync_directory(e, None).await.unwrap();
+    let c = contoso(settings(), 4).await;
+    let (engine, e) = (&c.engine, c.contoso.id);
+    engine.sync_directory(e, false).await.unwrap();
     let admin = Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into());
 
     // Adele on her existing device; Diego on a `tm` device Teamline creates.
@@ -68,7 +69,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
         .await
         .unwrap();
     let diego = set_up(&c, "Diego Siciliani", "1002").await;
-    let bg = Background::runner(engine, "drift");
+    let bg = Workers::new().runner(engine, "drift");
     eventually("both users are in sync", || async {
         push_state(engine, e, adele).await == PushState::InSync
             && push_state(engine, e, diego).await == PushState::InSync
@@ -76,16 +77,15 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
     .await;
 
     // Nothing differs (Adele, Diego and the disabled Debra Berger): the check changes nothing.
-    let clean = engine.reconcile(e, None).await.unwrap();
+    let clean = engine.reconcile(e).await.unwrap();
     assert_eq!((clean.checked, clean.drift), (3, 0), "{clean:?}");
 
     // Someone moves Adele to another voice routing policy in the Teams admin center, and
     // deletes Diego's device on the PBX.
-    let tenant = c.cloud.client(4).tenant(ms::CONTOSO_TENANT_ID);
-    let adele_ref = UserRef::new(
-        ms::contoso_user_id("Adele Vance"),
-        Contoso::upn("Adele Vance"),
-    );
+    let tenant = microsoft_client(&c.microsoft.url, &c.url, 4)
+        .unwrap()
+        .tenant(ms::CONTOSO_TENANT_ID);
+    let adele_ref = UserRef::new(ms::contoso_user_id("Adele Vance"), upn("Adele Vance"));
     tenant
         .grant_policy(
             &adele_ref,
@@ -102,7 +102,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
     .unwrap();
     pbx.delete_device("1002", "1002tm").await.unwrap();
 
-    let found = engine.reconcile(e, None).await.unwrap();
+    let found = engine.reconcile(e).await.unwrap();
     assert_eq!((found.drift, found.newly_drifted), (2, 2), "{found:?}");
     let adele_now = engine.store().get_pbx_user(e, adele).await.unwrap();
     assert_eq!(adele_now.user.push_state, PushState::Drift);
@@ -126,7 +126,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
     // The preview shows exactly the difference; Repair writes only that.
     let preview = engine.preview_push(e, adele).await.unwrap();
     assert_eq!(preview.len(), 1, "{preview:?}");
-    let before = c.tenant.write_counts();
+    let before = c.contoso_tenant.write_counts();
     engine.repair_user(e, &admin, adele).await.unwrap();
     engine.repair_user(e, &admin, diego).await.unwrap();
     eventually("both users are repaired", || async {
@@ -150,7 +150,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
     })
     .await;
     bg.stop().await;
-    let after = c.tenant.write_counts();
+    let after = c.contoso_tenant.write_counts();
     let adele_id = ms::contoso_user_id("Adele Vance");
     let diego_id = ms::contoso_user_id("Diego Siciliani");
     assert_eq!(
@@ -163,7 +163,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
         before.get(&diego_id),
         "Diego's Teams setup was fine: nothing sent"
     );
-    let teams = c.tenant.teams_state(&Contoso::upn("Adele Vance")).unwrap();
+    let teams = c.contoso_tenant.teams_state(&upn("Adele Vance")).unwrap();
     assert!(
         teams.effective_policies["OnlineVoiceRoutingPolicy"].ends_with("US East 2"),
         "{teams:?}"
@@ -184,7 +184,7 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
         c.pbx.sim().device_password("contoso", "1002tm").as_deref(),
         Some(stored.expose())
     );
-    let again = engine.reconcile(e, None).await.unwrap();
+    let again = engine.reconcile(e).await.unwrap();
     assert_eq!(
         (again.checked, again.drift, again.back_in_sync),
         (3, 0, 0),

@@ -2,14 +2,12 @@
 //! arrive before a wait it asked for is over), the per-tenant concurrency limit holds, and a
 //! throttled tenant does not hold up the others.
 
-use crate::support::{
-    Background, Cloud, Contoso, all_in_sync, engine, eventually, generated, settings, sqlite_store,
-};
+use crate::support::{all_in_sync, contoso, eventually, generated, settings};
 use std::collections::HashMap;
 use teamline_domain::audit::Actor;
 use teamline_domain::pbx_user::PushState;
-use teamline_engine::testbed;
 use teamline_sim::microsoft::demo as ms;
+use teamline_testkit::{MicrosoftSimulator, TestDatabase, Workers, engine_for, testbed};
 
 /// A fresh user's Enable Calling: the number, the voice routing policy, the dial plan and the
 /// calling policy that keeps voicemail on the PBX.
@@ -19,14 +17,14 @@ const WRITES_PER_USER: u64 = 4;
 async fn a_429_storm_slows_the_sync_and_pushes_down_but_never_makes_them_jump_the_queue() {
     // One request at a time per tenant: any request the simulator sees before the end of a
     // wait it asked for would be Teamline's fault, not a request already on its way.
-    let c = Contoso::start(settings(), 1).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
+    let c = contoso(settings(), 1).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
     t.update_faults(|f| {
         f.throttle_budget = Some(3);
         f.throttle_window_ms = Some(1_000);
     });
     t.reset_request_stats();
-    let bg = Background::runner(engine, "storm");
+    let bg = Workers::new().runner(engine, "storm");
     let sync = engine.enqueue_directory_sync(e, false).await.unwrap();
     eventually("the sync finished", || async {
         engine
@@ -80,10 +78,10 @@ async fn a_429_storm_slows_the_sync_and_pushes_down_but_never_makes_them_jump_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_tenant_does_not_hold_up_another_one() {
-    let cloud = Cloud::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(&dir).await;
-    let engine = engine(store.clone(), cloud.client(1), settings());
+    let cloud = MicrosoftSimulator::start().await.unwrap();
+    let db = TestDatabase::sqlite().unwrap();
+    let store = db.open().await.unwrap();
+    let engine = engine_for(store.clone(), &cloud.url, settings(), 1).unwrap();
     let (slow, slow_tb) = generated(&cloud, &engine, "throttled", 30, 30).await;
     let (fast, fast_tb) = generated(&cloud, &engine, "unthrottled", 30, 30).await;
     let slow_ids = testbed::seed_pbx_users(&engine, &slow_tb, 20, 20000)
@@ -104,7 +102,7 @@ async fn a_throttled_tenant_does_not_hold_up_another_one() {
     testbed::enable_calling(&engine, fast_tb.enterprise.id, &fast_ids)
         .await
         .unwrap();
-    let bg = Background::runner(&engine, "two-tenants");
+    let bg = Workers::new().runner(&engine, "two-tenants");
     eventually("every user of the unthrottled tenant is in sync", || {
         all_in_sync(&engine, fast_tb.enterprise.id, &fast_ids)
     })
@@ -134,10 +132,10 @@ async fn a_throttled_tenant_does_not_hold_up_another_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_more_requests_at_once_than_the_tenant_limit() {
-    let cloud = Cloud::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(&dir).await;
-    let engine = engine(store, cloud.client(2), settings());
+    let cloud = MicrosoftSimulator::start().await.unwrap();
+    let db = TestDatabase::sqlite().unwrap();
+    let store = db.open().await.unwrap();
+    let engine = engine_for(store, &cloud.url, settings(), 2).unwrap();
     let (tenant, tb) = generated(&cloud, &engine, "limited", 12, 12).await;
     let ids = testbed::seed_pbx_users(&engine, &tb, 12, 40000)
         .await
@@ -147,7 +145,7 @@ async fn never_more_requests_at_once_than_the_tenant_limit() {
     testbed::enable_calling(&engine, tb.enterprise.id, &ids)
         .await
         .unwrap();
-    let bg = Background::runner(&engine, "limited");
+    let bg = Workers::new().runner(&engine, "limited");
     eventually("every user is in sync", || {
         all_in_sync(&engine, tb.enterprise.id, &ids)
     })
@@ -163,9 +161,9 @@ async fn never_more_requests_at_once_than_the_tenant_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_still_propagating_is_not_sent_again_by_the_next_push() {
     use teamline_sim::microsoft::demo as ms;
-    let c = Contoso::start(settings(), 4).await;
-    let (engine, e, t) = (&c.engine, c.e, &c.tenant);
-    engine.sync_directory(e, None).await.unwrap();
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
+    engine.sync_directory(e, false).await.unwrap();
     // Policy assignments take a while to show in Microsoft's reads.
     t.set_propagation_delay(std::time::Duration::from_secs(600));
     let admin = Actor::System("test".into());
@@ -176,7 +174,7 @@ async fn a_change_still_propagating_is_not_sent_again_by_the_next_push() {
         .unwrap()
         .id;
     let adele = ms::contoso_user_id("Adele Vance");
-    let bg = Background::runner(engine, "propagation");
+    let bg = Workers::new().runner(engine, "propagation");
     eventually("the push was sent and is propagating", || async {
         crate::support::push_state(engine, e, id).await == PushState::Propagating
     })

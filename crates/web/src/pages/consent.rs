@@ -13,9 +13,6 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use teamline_domain::audit::Audit;
-use teamline_domain::enterprise::ConsentKind;
-use teamline_store::ConsentChange;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -81,22 +78,16 @@ async fn user_sync_callback(
             granted.tenant_id, admin.enterprise.name
         )));
     }
-    let e = admin.enterprise.id;
-    let change = ConsentChange {
-        kind: ConsentKind::UserSync,
-        granted: true,
-        by: Some(admin.principal.username.clone()),
-    };
-    let audit = Audit::new(
-        admin.actor(),
-        "consent.grant",
-        "Granted Teamline consent to sync users and configure Teams",
-    );
-    state.store.set_consent(e, &change, &audit).await?;
-    // Consent makes the first sync and any waiting changes possible now.
-    if let Err(err) = state.engine.sync_teams_users(e, &admin.actor()).await {
-        tracing::warn!(error = %err, "could not start the first sync after consent");
-    }
+    // Consent makes the first sync and any waiting changes possible now: the engine starts
+    // them.
+    state
+        .engine
+        .grant_user_sync_consent(
+            admin.enterprise.id,
+            &admin.actor(),
+            &admin.principal.username,
+        )
+        .await?;
     admin
         .flash("Consent granted: Teamline is syncing your Teams users now.")
         .await?;
@@ -109,18 +100,14 @@ async fn grant_management(
     admin: Admin,
     Form(_): Form<ConsentForm>,
 ) -> Result<Redirect, PageError> {
-    let e = admin.enterprise.id;
-    let change = ConsentChange {
-        kind: ConsentKind::Management,
-        granted: true,
-        by: Some(admin.principal.username.clone()),
-    };
-    let audit = Audit::new(
-        admin.actor(),
-        "consent.grant",
-        "Granted the reseller management consent",
-    );
-    state.store.set_consent(e, &change, &audit).await?;
+    state
+        .engine
+        .grant_management_consent(
+            admin.enterprise.id,
+            &admin.actor(),
+            &admin.principal.username,
+        )
+        .await?;
     admin
         .flash("Management consent granted: your reseller can now manage this enterprise.")
         .await?;

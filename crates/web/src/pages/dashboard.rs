@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::{engine_error, is_htmx};
+use crate::pages::is_htmx;
 use crate::views::{Layout, Menu, ago, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -174,11 +174,7 @@ async fn dashboard(
     State(state): State<AppState>,
     admin: Admin,
 ) -> Result<DashboardPage, PageError> {
-    let d = state
-        .engine
-        .dashboard(admin.enterprise.id)
-        .await
-        .map_err(engine_error)?;
+    let d = state.engine.dashboard(admin.enterprise.id).await?;
     let now = state.store.clock().now_ms();
     let activity = d
         .recent
@@ -199,11 +195,7 @@ async fn dashboard(
 }
 
 async fn live_fragment(state: &AppState, admin: &Admin) -> Result<LiveFragment, PageError> {
-    let d = state
-        .engine
-        .dashboard(admin.enterprise.id)
-        .await
-        .map_err(engine_error)?;
+    let d = state.engine.dashboard(admin.enterprise.id).await?;
     Ok(LiveFragment {
         live: Live::of(&d, state.store.clock().now_ms(), &admin.csrf),
     })
@@ -221,8 +213,7 @@ async fn sync_teams_users(
     state
         .engine
         .sync_teams_users(admin.enterprise.id, &admin.actor())
-        .await
-        .map_err(engine_error)?;
+        .await?;
     if !is_htmx(&headers) {
         return Ok(Redirect::to("/dashboard").into_response());
     }

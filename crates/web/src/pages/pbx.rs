@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::{engine_error, is_htmx};
+use crate::pages::is_htmx;
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use teamline_domain::audit::Audit;
 use teamline_domain::ids::PbxLocationId;
 use teamline_domain::pbx_location::{ApiAuthKind, PbxLocation, PbxLocationForm};
 use teamline_engine::PbxCheckStatus as CheckStatus;
+use teamline_engine::SaveError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -240,20 +240,9 @@ async fn create(
     Form(posted): Form<Posted>,
 ) -> Result<Response, PageError> {
     let form = posted.form;
-    let cmd = match form.validate(false) {
-        Ok(cmd) => cmd,
-        Err(errors) => {
-            return Ok(with_errors(&admin, None, form, field_errors(&errors)).into_response());
-        }
-    };
-    let audit = Audit::new(
-        admin.actor(),
-        "pbx_location.create",
-        format!("Added PBX location {}", cmd.settings.name),
-    );
     match state
-        .store
-        .create_pbx_location(admin.enterprise.id, &cmd, &audit)
+        .engine
+        .create_pbx_location(admin.enterprise.id, &admin.actor(), &form)
         .await
     {
         Ok(l) => {
@@ -265,11 +254,10 @@ async fn create(
                 .await?;
             Ok(Redirect::to("/pbx").into_response())
         }
-        Err(teamline_store::StoreError::Conflict { field, message }) => {
-            let errors = field_errors(&teamline_domain::FieldError::new(field, message).into());
-            Ok(with_errors(&admin, None, form, errors).into_response())
+        Err(SaveError::Fields(errors)) => {
+            Ok(with_errors(&admin, None, form, field_errors(&errors)).into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(SaveError::Engine(e)) => Err(e.into()),
     }
 }
 
@@ -280,33 +268,22 @@ async fn update(
     Form(posted): Form<Posted>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    let e = admin.enterprise.id;
-    state.store.get_pbx_location(e, id).await?;
     let form = posted.form;
-    let cmd = match form.validate(true) {
-        Ok(cmd) => cmd,
-        Err(errors) => {
-            return Ok(with_errors(&admin, Some(id.0), form, field_errors(&errors)).into_response());
-        }
-    };
-    let audit = Audit::new(
-        admin.actor(),
-        "pbx_location.update",
-        format!("Changed PBX location {}", cmd.settings.name),
-    );
-    match state.store.update_pbx_location(e, id, &cmd, &audit).await {
+    match state
+        .engine
+        .update_pbx_location(admin.enterprise.id, &admin.actor(), id, &form)
+        .await
+    {
         Ok(l) => {
-            state.engine.pbx_settings_changed(id);
             admin
                 .flash(format!("Saved PBX location {}.", l.settings.name))
                 .await?;
             Ok(Redirect::to("/pbx").into_response())
         }
-        Err(teamline_store::StoreError::Conflict { field, message }) => {
-            let errors = field_errors(&teamline_domain::FieldError::new(field, message).into());
-            Ok(with_errors(&admin, Some(id.0), form, errors).into_response())
+        Err(SaveError::Fields(errors)) => {
+            Ok(with_errors(&admin, Some(id.0), form, field_errors(&errors)).into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(SaveError::Engine(e)) => Err(e.into()),
     }
 }
 
@@ -320,8 +297,7 @@ async fn test_connection(
     let report = state
         .engine
         .test_pbx_connection(admin.enterprise.id, id)
-        .await
-        .map_err(engine_error)?;
+        .await?;
     let checks = report
         .checks()
         .into_iter()

@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::{engine_error, is_htmx};
+use crate::pages::is_htmx;
 use crate::views::{Layout, Menu, ago};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -85,21 +85,16 @@ fn href(q: &str) -> String {
 
 async fn sync_status_of(state: &AppState, admin: &Admin) -> Result<SyncStatus, PageError> {
     let e = admin.enterprise.id;
-    let running = state
-        .engine
-        .running_sync(e)
-        .await
-        .map_err(engine_error)?
-        .map(|job| {
-            job.progress_message.unwrap_or_else(|| {
-                if job.locked_by.is_some() {
-                    "Syncing with Microsoft 365…".to_owned()
-                } else {
-                    "Waiting to start…".to_owned()
-                }
-            })
-        });
-    let last = state.engine.last_sync(e).await.map_err(engine_error)?;
+    let running = state.engine.running_sync(e).await?.map(|job| {
+        job.progress_message.unwrap_or_else(|| {
+            if job.locked_by.is_some() {
+                "Syncing with Microsoft 365…".to_owned()
+            } else {
+                "Waiting to start…".to_owned()
+            }
+        })
+    });
+    let last = state.engine.last_sync(e).await?;
     let now = state.store.clock().now_ms();
     Ok(SyncStatus {
         running,
@@ -170,7 +165,7 @@ async fn page(
                 }
             }
             Err(e) if e.is_not_found() => return Err(PageError::NotFound),
-            Err(e) => problem = Some(engine_error(e).info().detail),
+            Err(e) => problem = Some(PageError::from(e).info().detail),
         }
     }
     Ok(TroubleshootPage {
@@ -191,8 +186,7 @@ async fn user_group_sync(
     state
         .engine
         .sync_teams_users(admin.enterprise.id, &admin.actor())
-        .await
-        .map_err(engine_error)?;
+        .await?;
     if !is_htmx(&headers) {
         return Ok(Redirect::to("/troubleshoot").into_response());
     }

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::{engine_error, is_htmx};
+use crate::pages::is_htmx;
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -410,8 +410,7 @@ async fn set_calling(
     let user = state
         .engine
         .set_calling(admin.enterprise.id, &admin.actor(), id, enabled)
-        .await
-        .map_err(engine_error)?;
+        .await?;
     let verb = if enabled { "Enabling" } else { "Disabling" };
     after_action(
         &state,
@@ -452,8 +451,7 @@ async fn disable_user(
     let user = state
         .engine
         .disable_user(admin.enterprise.id, &admin.actor(), id)
-        .await
-        .map_err(engine_error)?;
+        .await?;
     after_action(
         &state,
         &admin,
@@ -478,8 +476,7 @@ async fn enable_user(
     let user = state
         .engine
         .enable_user(admin.enterprise.id, &admin.actor(), id)
-        .await
-        .map_err(engine_error)?;
+        .await?;
     after_action(
         &state,
         &admin,
@@ -533,8 +530,7 @@ async fn delete_user(
     let user = state
         .engine
         .delete_user(admin.enterprise.id, &admin.actor(), id)
-        .await
-        .map_err(engine_error)?;
+        .await?;
     admin
         .flash(format!(
             "{} was deleted: extension {} and number {} are free again.",

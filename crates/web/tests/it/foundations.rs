@@ -66,7 +66,7 @@ async fn session_cookie_is_http_only_lax_and_secure_only_over_https() {
     assert!(cookie.contains("Max-Age="), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
 
-    let app = TestApp::start_with(Some("https://teamline.example")).await;
+    let app = TestApp::start_with("https://teamline.example").await;
     let browser = app.signed_in().await;
     let r = browser.get("/dashboard").send().await.unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -209,4 +209,30 @@ async fn a_session_for_an_enterprise_without_a_tenant_grants_nothing() {
         .await;
     let r = browser.get("/dashboard").send().await.unwrap();
     assert_eq!(location(&r), "/sign-in");
+}
+
+#[tokio::test]
+async fn the_portal_runs_on_postgresql_too() {
+    let app = TestApp::start_on_postgres().await;
+    let health: serde_json::Value = app
+        .get("/healthz")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "postgres");
+    let browser = app.signed_in().await;
+    let page = browser
+        .get("/users?tab=disabled")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Debra Berger"), "{page}");
+    app.stop().await;
 }

@@ -97,6 +97,12 @@ async fn pbx_settings_are_shown_without_secrets_and_tested() {
         }
         PbxApiAuth::OAuth { .. } => panic!("still an API key"),
     }
+    // The PBX is reached with the saved settings (the client is kept for the next calls).
+    let ext = teamline_domain::sip::Extension::parse("1000").unwrap();
+    app.engine
+        .extension_devices(e, location.id, &ext)
+        .await
+        .unwrap();
 
     // A wrong key is reported by Test connection with its own message.
     b.post_form(
@@ -106,6 +112,13 @@ async fn pbx_settings_are_shown_without_secrets_and_tested() {
     .send()
     .await
     .unwrap();
+    // The next call to the PBX already uses the edited key.
+    let err = app
+        .engine
+        .extension_devices(e, location.id, &ext)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("rejected the API key"), "{err}");
     let (_, report) = text(
         b.post_form(&format!("/pbx/{id}/test"), &[])
             .header("hx-request", "true"),

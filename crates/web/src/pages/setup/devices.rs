@@ -5,7 +5,6 @@ use super::{Opt, Submitted};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::engine_error;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -104,7 +103,7 @@ async fn devices_listing(
         Err(err) => {
             block.problem = Some(format!(
                 "The devices of extension {ext} could not be read: {}",
-                engine_error(err).info().detail
+                PageError::from(err).info().detail
             ));
             block.listing = Some(Vec::new());
         }
@@ -123,7 +122,7 @@ async fn devices_listing(
                     Err(err) => {
                         block.problem = Some(format!(
                             "The PBX's emergency addresses could not be read: {}",
-                            engine_error(err).info().detail
+                            PageError::from(err).info().detail
                         ));
                         Vec::new()
                     }
@@ -241,7 +240,7 @@ pub(super) async fn create_device(
             f.devices.problem = Some(format!(
                 "{} could not be created: {}",
                 DeviceAuthId::suggested(&ext),
-                engine_error(err).info().detail
+                PageError::from(err).info().detail
             ));
             Ok(f)
         }

@@ -7,7 +7,6 @@ use super::{Opt, Submitted, edit_target};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::engine_error;
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -267,7 +266,7 @@ async fn options(
         .engine
         .setup_form_options(admin.enterprise.id, location, editing)
         .await
-        .map_err(engine_error)
+        .map_err(PageError::from)
 }
 
 pub(super) async fn page(

@@ -6,7 +6,6 @@ use super::form::{Target, page, user_id};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::engine_error;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -61,7 +60,7 @@ async fn save(
         }
         Err(SaveError::Engine(e)) if e.is_not_found() => Err(PageError::NotFound),
         Err(SaveError::Engine(e)) => {
-            let problem = match engine_error(e) {
+            let problem = match PageError::from(e) {
                 PageError::Internal(detail) => {
                     tracing::error!(%detail, "saving a PBX user failed");
                     "Teamline could not save the user; nothing was changed. Try again.".to_owned()

@@ -5,7 +5,6 @@ use super::{Submitted, edit_target};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::engine_error;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -45,7 +44,7 @@ pub(super) async fn validate(
     {
         Ok(_) => FieldErrors::new(),
         Err(SaveError::Fields(errors)) => errors,
-        Err(SaveError::Engine(e)) => return Err(engine_error(e)),
+        Err(SaveError::Engine(e)) => return Err(PageError::from(e)),
     };
     let trigger = headers
         .get("hx-trigger-name")

@@ -1,0 +1,129 @@
+//! `teamline bench …`: benchmarks that print their figures, the last line as JSON (tests never
+//! assert on time). `users-page` measures the Users page of the demo stack; `sync` and
+//! `enable` run against the Microsoft simulator as a separate process (`teamline sim`), so
+//! the figures (wall time, peak memory) are Teamline's own.
+
+mod enable;
+mod sync;
+mod users_page;
+
+use crate::sim_process::SimProcess;
+use clap::{Args, Subcommand};
+use std::time::Duration;
+use teamline_domain::enterprise::TenantId;
+use teamline_engine::{Engine, EngineSettings};
+use teamline_sim::microsoft::demo as ms;
+use teamline_testkit::testbed::{self, Testbed};
+use teamline_testkit::{TestDatabase, engine_for};
+
+pub use enable::EnableFigures;
+pub use sync::SyncFigures;
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub bench: Bench,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Bench {
+    /// Time the Users page with many PBX users (target: median under 50 ms).
+    UsersPage(users_page::UsersPageArgs),
+    /// Full sync and a 1 % delta round of a large simulated tenant, and peak memory (targets:
+    /// 5 s, 0.5 s, 200 MB). Prints JSON last.
+    Sync(sync::BenchSyncArgs),
+    /// Enable Calling for many users under a simulated throttle of N requests per 10 s; prints
+    /// the achieved rate as a fraction of N (target 0.9) as JSON last.
+    Enable(enable::BenchEnableArgs),
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.bench {
+        Bench::UsersPage(a) => users_page::run(a).await,
+        Bench::Sync(a) => sync::run(&a).await.map(drop),
+        Bench::Enable(a) => enable::run(&a).await.map(drop),
+    }
+}
+/// Median and 95th percentile, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    pub median_ms: f64,
+    pub p95_ms: f64,
+}
+
+pub fn figures(samples: &mut [Duration]) -> Figures {
+    samples.sort();
+    let at = |q: f64| {
+        if samples.is_empty() {
+            return 0.0;
+        }
+        // Nearest-rank percentile.
+        let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+        samples[rank - 1].as_secs_f64() * 1000.0
+    };
+    Figures {
+        median_ms: at(0.5),
+        p95_ms: at(0.95),
+    }
+}
+
+/// This process's peak resident memory in MiB (Linux `VmHWM`).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// An engine on a fresh SQLite database, talking to the simulator.
+pub(super) async fn engine(
+    sim: &SimProcess,
+    settings: EngineSettings,
+    tenant_concurrency: usize,
+) -> anyhow::Result<(Engine, TestDatabase)> {
+    let db = TestDatabase::sqlite()?;
+    let engine = engine_for(
+        db.open().await?,
+        &sim.base_url,
+        settings,
+        tenant_concurrency,
+    )?;
+    Ok((engine, db))
+}
+
+pub(super) async fn testbed_for(engine: &Engine, name: &str) -> anyhow::Result<Testbed> {
+    Ok(testbed::seed_enterprise(
+        engine,
+        name,
+        &TenantId::parse(&ms::generated_tenant_id(name))?,
+        ms::SYNC_GROUP,
+        "http://127.0.0.1:9/ns-api/v2",
+    )
+    .await?)
+}
+
+pub(super) fn quiet() -> EngineSettings {
+    EngineSettings {
+        directory_sync_every: None,
+        reconcile_every: None,
+        ..EngineSettings::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_p95_by_nearest_rank() {
+        let mut samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let f = figures(&mut samples);
+        assert_eq!(f.median_ms, 50.0);
+        assert_eq!(f.p95_ms, 95.0);
+        assert_eq!(figures(&mut []).median_ms, 0.0);
+    }
+}

@@ -1,0 +1,116 @@
+//! `teamline demo`: Teamline with the demo data (README, "The demo"), against simulated
+//! Microsoft 365 and NetSapiens services running in the same process. [`DemoStack`] is also
+//! what the end-to-end and browser tests start and what `teamline bench users-page` measures.
+
+use super::serve::shutdown_signal;
+use crate::config::{Opened, StoreArgs, open_store, worker_id};
+use anyhow::Context;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use teamline_sim::microsoft::demo as ms;
+use teamline_testkit::demo::{RESELLER_ADMIN, RESELLER_PASSWORD};
+use teamline_testkit::{DatabaseChoice, FirstSync, TestApp};
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Where the demo keeps its database and key (created if missing; reused if present).
+    #[arg(long, default_value = "data/demo")]
+    pub data_dir: PathBuf,
+
+    /// Address of the portal.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Start from empty demo data (deletes the data directory first).
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+/// A running demo: the test kit's [`TestApp`] (simulators, seeded store, portal, job runner
+/// and scheduler) on the demo's data directory, which it holds like `teamline serve` does.
+pub struct DemoStack {
+    app: TestApp,
+    _opened: Opened,
+}
+
+impl std::ops::Deref for DemoStack {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl DemoStack {
+    pub async fn start(args: &DemoArgs) -> anyhow::Result<Self> {
+        if args.fresh && args.data_dir.exists() {
+            std::fs::remove_dir_all(&args.data_dir)
+                .with_context(|| format!("cannot delete {}", args.data_dir.display()))?;
+        }
+        let opened = open_store(&StoreArgs {
+            data_dir: args.data_dir.clone(),
+            database_url: None,
+            encryption_key: None,
+            previous_encryption_keys: Vec::new(),
+        })
+        .await?;
+        let app = TestApp::builder()
+            .database(DatabaseChoice::Store(opened.store.clone()))
+            .listen(args.listen)
+            .run_jobs(worker_id())
+            .first_sync(FirstSync::Attempted)
+            .spawn()
+            .await?;
+        Ok(Self {
+            app,
+            _opened: opened,
+        })
+    }
+
+    /// Stops the portal, the runner and the simulators.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        Ok(self.app.stop().await?)
+    }
+
+    /// Runs until Ctrl-C (or until the portal stops).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        Ok(self.app.run_until(shutdown_signal()).await?)
+    }
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let stack = DemoStack::start(&args).await?;
+    println!();
+    println!("Teamline demo is running at {}", stack.url);
+    println!(
+        "  data directory : {}{}",
+        args.data_dir.display(),
+        if stack.seeded {
+            " (new)"
+        } else {
+            " (existing demo data reused)"
+        }
+    );
+    println!(
+        "  Enterprise portal (Contoso): sign in with Microsoft as {} / {}",
+        ms::CONTOSO_ADMIN_UPN,
+        ms::ADMIN_PASSWORD
+    );
+    println!(
+        "  a non-admin to see the refusal: {} / {}",
+        ms::CONTOSO_NON_ADMIN_UPN,
+        ms::USER_PASSWORD
+    );
+    println!("  Reseller portal: {RESELLER_ADMIN} / {RESELLER_PASSWORD}");
+    println!(
+        "  simulated Microsoft 365: {} (tenant contoso.example)",
+        stack.microsoft.url
+    );
+    println!(
+        "  simulated NetSapiens API: {}/ns-api/v2 (domain contoso, extensions 1000-1019)",
+        stack.pbx.base_url
+    );
+    println!("Press Ctrl-C to stop.");
+    stack.wait().await
+}

@@ -1,0 +1,52 @@
+//! The `teamline` subcommands, one module each.
+
+pub mod bench;
+pub mod demo;
+pub mod migrate;
+pub mod pbx;
+pub mod rekey;
+pub mod serve;
+pub mod sim;
+pub mod sync;
+
+use crate::config::StoreArgs;
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run Teamline: the portals, the JSON API and the job runner.
+    Serve(serve::ServeArgs),
+    /// Bring the database schema up to date, then exit.
+    Migrate(StoreArgs),
+    /// Run the demo: seeds the demo data (see the README) into a data directory and serves it
+    /// against simulated Microsoft 365 and NetSapiens services.
+    Demo(demo::DemoArgs),
+    /// Re-encrypt every stored secret with the current encryption key (after a key rotation).
+    Rekey(StoreArgs),
+    /// Work with an enterprise's PBX: list extensions, create a device handle, test the
+    /// connection.
+    Pbx(pbx::PbxArgs),
+    /// Run the simulated Microsoft cloud (Entra ID, Graph, Teams admin) standalone and print
+    /// its endpoints, the demo accounts and the CA to trust.
+    Sim(sim::SimArgs),
+    /// Sync an enterprise's users from Microsoft 365 now (only the changes since the last
+    /// sync, or everything with --full) and show the progress.
+    Sync(sync::SyncArgs),
+    /// Run a benchmark and print its figures: `teamline bench users-page|sync|enable`.
+    Bench(bench::BenchArgs),
+}
+
+impl Command {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Self::Serve(args) => serve::run(args).await,
+            Self::Migrate(args) => migrate::run(&args).await,
+            Self::Demo(args) => demo::run(args).await,
+            Self::Rekey(args) => rekey::run(&args).await,
+            Self::Pbx(args) => pbx::run(args).await,
+            Self::Sim(args) => sim::run(args).await,
+            Self::Sync(args) => sync::run(args).await,
+            Self::Bench(args) => bench::run(args).await,
+        }
+    }
+}

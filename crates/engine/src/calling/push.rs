@@ -1,0 +1,213 @@
+//! The push job: plans from a fresh read of Microsoft and applies only the planned steps.
+
+use super::journal::Journal;
+use super::verify::VerifyUser;
+use super::{MICROSOFT, ms, read_observed, user_lane, user_ref};
+use crate::error::microsoft_job_error;
+use crate::{Engine, convert};
+use serde::{Deserialize, Serialize};
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::enterprise::ConsentKind;
+use teamline_domain::ids::{EnterpriseId, PbxUserId};
+use teamline_domain::pbx_user::PushState;
+use teamline_domain::teams_voice::{ObservedVoice, PolicyType, VoiceStep, plan_voice};
+use teamline_jobs::{Attempt, Job, JobError};
+use teamline_microsoft::setup::{CallerIdPolicySpec, CallerIdSubstitute};
+use teamline_microsoft::voice::UserRef;
+use teamline_microsoft::{MicrosoftError, TenantApi};
+use teamline_store::PushOutcome;
+
+/// Makes Microsoft hold what the user's configuration asks for (Enable/Disable Calling, an
+/// edit, a Repair).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushUser {
+    pub enterprise_id: EnterpriseId,
+    pub pbx_user_id: PbxUserId,
+}
+
+impl PushUser {
+    pub fn new(e: EnterpriseId, id: PbxUserId) -> Self {
+        Self {
+            enterprise_id: e,
+            pbx_user_id: id,
+        }
+    }
+}
+
+impl Job for PushUser {
+    const KIND: &'static str = "push_user";
+    const THROTTLE_GROUP: Option<&'static str> = Some(MICROSOFT);
+    const MAX_ATTEMPTS: u32 = 10;
+    type Context = Engine;
+
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        Some(self.enterprise_id)
+    }
+
+    fn lane(&self) -> Option<String> {
+        Some(user_lane(self.pbx_user_id))
+    }
+
+    /// A push already waiting covers a later change too (it reads the configuration when it
+    /// runs).
+    fn idempotency_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.pbx_user_id))
+    }
+
+    async fn run(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
+        // A throttled tenant: step aside (the job comes back when Microsoft accepts requests
+        // again) rather than hold a worker other tenants could use.
+        let wait = engine.inner.settings.job_throttle_wait;
+        teamline_microsoft::throttle::with_max_wait(wait, self.push(engine, attempt)).await
+    }
+}
+
+impl PushUser {
+    /// Plans from a fresh read of Microsoft and applies only the planned steps, so a retry (or
+    /// a run after a crash) never repeats a change Microsoft already holds.
+    async fn push(&self, engine: &Engine, attempt: &Attempt) -> Result<(), JobError> {
+        let store = &engine.inner.store;
+        let (e, id) = (self.enterprise_id, self.pbx_user_id);
+        let item = store.get_pbx_user(e, id).await?;
+        let enterprise = store.get_enterprise(e).await?;
+        if !enterprise.consent(ConsentKind::UserSync) {
+            // Nothing may change in Microsoft yet; the user stays pending for Sync Teams Users.
+            return Ok(());
+        }
+        let tenant = engine
+            .tenant_api(&enterprise)
+            .map_err(|e| JobError::permanent(e.to_string()))?;
+        let route = engine
+            .route_of(e, &item.user)
+            .await
+            .map_err(|e| JobError::retry(e.to_string()))?;
+        let desired = engine.desired_voice(&item.user, route.as_ref());
+        let who = user_ref(&item);
+        let record = |state: PushState, error: Option<String>, observed: Option<ObservedVoice>| {
+            PushOutcome {
+                push_state: state,
+                last_error: error,
+                observed,
+            }
+        };
+        store
+            .record_push(e, id, &record(PushState::InProgress, None, None), None)
+            .await?;
+
+        let mut journal = Journal::load(engine, e, id).await?;
+        let outcome = async {
+            let observed = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
+            // What Microsoft accepted recently but does not show yet is propagating, not
+            // missing: sending it again would repeat a change that already happened.
+            let steps: Vec<VoiceStep> = plan_voice(&desired, &observed)
+                .into_iter()
+                .filter(|s| !journal.holds(s))
+                .collect();
+            let total = steps.len() as u64;
+            for (done, step) in steps.iter().enumerate() {
+                let _ = attempt
+                    .progress(done as u64, Some(total), &step.describe())
+                    .await;
+                apply(engine, tenant.as_ref(), &who, step).await?;
+                journal.sent(step, store.clock().now_ms());
+            }
+            let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
+            Ok::<_, MicrosoftError>((steps, after))
+        }
+        .await;
+        let converged =
+            matches!(&outcome, Ok((_, after)) if plan_voice(&desired, after).is_empty());
+        journal.save(engine, e, id, converged).await?;
+
+        match outcome {
+            Ok((steps, after)) => {
+                let state = if converged {
+                    PushState::InSync
+                } else {
+                    PushState::Propagating
+                };
+                let audit = (!steps.is_empty()).then(|| {
+                    let what: Vec<String> = steps.iter().map(VoiceStep::describe).collect();
+                    Audit::new(
+                        Actor::Job(Self::KIND.into()),
+                        "teams.push",
+                        format!(
+                            "Updated {} in Teams: {}",
+                            item.display_name,
+                            what.join("; ")
+                        ),
+                    )
+                });
+                store
+                    .record_push(e, id, &record(state, None, Some(after)), audit.as_ref())
+                    .await?;
+                if !converged {
+                    let at = store.clock().now_ms() + ms(engine.inner.settings.propagation_recheck);
+                    engine.enqueue_at(&VerifyUser::new(e, id, 1), at).await?;
+                }
+                Ok(())
+            }
+            Err(err) => {
+                let job_err = microsoft_job_error(&err);
+                let last_attempt = attempt.is_last();
+                let (state, message) = match &job_err {
+                    JobError::Throttled { retry_after, .. } => (
+                        PushState::Pending,
+                        format!(
+                            "Microsoft is limiting requests to this tenant: Teamline continues in {} s",
+                            retry_after.as_secs().max(1)
+                        ),
+                    ),
+                    JobError::Retry { .. } if !last_attempt => {
+                        (PushState::Pending, format!("{err} (Teamline will retry)"))
+                    }
+                    _ => (PushState::Failed, err.to_string()),
+                };
+                let audit = (state == PushState::Failed).then(|| {
+                    Audit::new(
+                        Actor::Job(Self::KIND.into()),
+                        "teams.push_failed",
+                        format!("Could not update {} in Teams: {err}", item.display_name),
+                    )
+                });
+                store
+                    .record_push(e, id, &record(state, Some(message), None), audit.as_ref())
+                    .await?;
+                Err(job_err)
+            }
+        }
+    }
+}
+
+async fn apply(
+    engine: &Engine,
+    tenant: &dyn TenantApi,
+    who: &UserRef,
+    step: &VoiceStep,
+) -> Result<(), MicrosoftError> {
+    match step {
+        VoiceStep::AssignNumber { number } => tenant.assign_number(who, number).await.map(|_| ()),
+        VoiceStep::UnassignNumber { number } => {
+            tenant.unassign_number(who, number).await.map(|_| ())
+        }
+        VoiceStep::GrantPolicy { policy_type, name } => {
+            if let (PolicyType::CallingLineIdentity, Some(policy)) = (policy_type, name) {
+                // A caller-name policy exists per custom name; make sure this one does.
+                let company = policy
+                    .strip_prefix(engine.inner.settings.caller_id_policy_prefix.as_str())
+                    .unwrap_or(policy);
+                let spec = CallerIdPolicySpec {
+                    name: policy.clone(),
+                    substitute: CallerIdSubstitute::LineUri,
+                    company_name: Some(company.to_owned()),
+                    enable_user_override: false,
+                    description: Some("Caller Name Policy = Other, set by Teamline".to_owned()),
+                };
+                tenant.ensure_caller_id_policy(&spec).await?;
+            }
+            tenant
+                .grant_policy(who, convert::policy_type(*policy_type), name.as_deref())
+                .await
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Grant Consent (the Dashboard's action items): recording the enterprise's consents and
+//! starting what each makes possible.
+
+use crate::{Engine, EngineError};
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::enterprise::{ConsentKind, Enterprise};
+use teamline_domain::ids::EnterpriseId;
+use teamline_store::ConsentChange;
+
+impl Engine {
+    /// Records the user-sync consent an administrator granted (`by`: who, as Microsoft named
+    /// them) and starts Sync Teams Users: the first sync, and the changes that waited for it.
+    pub async fn grant_user_sync_consent(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        by: &str,
+    ) -> Result<Enterprise, EngineError> {
+        let audit = Audit::new(
+            actor.clone(),
+            "consent.grant",
+            "Granted Teamline consent to sync users and configure Teams",
+        );
+        let enterprise = self.grant(e, ConsentKind::UserSync, by, &audit).await?;
+        // The consent stands even if the sync cannot be queued now: Sync Teams Users on the
+        // Dashboard starts it again.
+        if let Err(err) = self.sync_teams_users(e, actor).await {
+            tracing::warn!(error = %err, enterprise = %e, "could not start the first sync after consent");
+        }
+        Ok(enterprise)
+    }
+
+    /// Records that the enterprise lets its reseller manage it.
+    pub async fn grant_management_consent(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        by: &str,
+    ) -> Result<Enterprise, EngineError> {
+        let audit = Audit::new(
+            actor.clone(),
+            "consent.grant",
+            "Granted the reseller management consent",
+        );
+        self.grant(e, ConsentKind::Management, by, &audit).await
+    }
+
+    async fn grant(
+        &self,
+        e: EnterpriseId,
+        kind: ConsentKind,
+        by: &str,
+        audit: &Audit,
+    ) -> Result<Enterprise, EngineError> {
+        let change = ConsentChange {
+            kind,
+            granted: true,
+            by: Some(by.to_owned()),
+        };
+        Ok(self.inner.store.set_consent(e, &change, audit).await?)
+    }
+}

@@ -1,0 +1,265 @@
+//! The PBX side, as the portal's PBX page and SET UP PBX USER use it: a client per PBX
+//! location (built from its stored settings), the PBX's extensions, a SIP user's devices and
+//! emergency addresses, creating the `tm` device handle (e.g. `1000tm`) Teams calls go
+//! through, Test connection, and the jobs that keep each configured user's device credentials
+//! (encrypted) for the gateway.
+
+mod access;
+mod devices;
+mod locations;
+
+use crate::{Engine, EngineError};
+use access::PbxAccess;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::device::{DeviceAuthId, SipPassword};
+use teamline_domain::ids::{EnterpriseId, PbxLocationId};
+use teamline_domain::sip::Extension;
+
+pub use access::{ApiConnector, PbxConnector};
+pub use devices::{EnsureDevice, RemoveDevice};
+use teamline_pbx::{EmergencyAddress, NewDevice, Pbx, PbxError, RegistrationState};
+use teamline_store::DynStore;
+use teamline_store::NewDeviceHandle;
+
+/// A device of a SIP user, as the Add New Device list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceOption {
+    pub auth_id: String,
+    pub registered: bool,
+    pub user_agent: Option<String>,
+}
+
+/// Everything Teamline does on a PBX through its API, for the engine and the CLI (which
+/// needs no Microsoft connection for it).
+pub struct PbxService {
+    store: DynStore,
+    access: PbxAccess,
+    read_timeout: std::time::Duration,
+}
+
+impl PbxService {
+    pub fn new(
+        store: DynStore,
+        connector: Arc<dyn PbxConnector>,
+        read_timeout: std::time::Duration,
+    ) -> Self {
+        Self {
+            access: PbxAccess::new(store.clone(), connector),
+            store,
+            read_timeout,
+        }
+    }
+
+    /// A client for the location's PBX (built from its stored settings; briefly cached).
+    pub async fn pbx(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<Arc<dyn Pbx>, EngineError> {
+        self.access.client(e, location).await
+    }
+
+    /// Call after a PBX location's settings changed, so the next call uses them.
+    pub fn settings_changed(&self, location: PbxLocationId) {
+        self.access.forget(location);
+    }
+
+    /// Runs a PBX read with the page timeout, so a slow PBX gives a clear message.
+    pub async fn pbx_read<T>(
+        &self,
+        what: &str,
+        f: impl std::future::Future<Output = Result<T, PbxError>>,
+    ) -> Result<T, EngineError> {
+        match tokio::time::timeout(self.read_timeout, f).await {
+            Ok(r) => r.map_err(EngineError::from),
+            Err(_) => Err(EngineError::refused(format!(
+                "the PBX took more than {} seconds to {what}: try again, or check the PBX settings with Test connection",
+                self.read_timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// The SIP user's devices on the PBX, for Add New Device.
+    pub async fn extension_devices(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<DeviceOption>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        let devices = self
+            .pbx_read("list the devices", pbx.list_devices(ext.as_str()))
+            .await?;
+        let mut out: Vec<DeviceOption> = devices
+            .into_iter()
+            .map(|d| DeviceOption {
+                auth_id: d.auth_id,
+                registered: d.registration.state == RegistrationState::Registered,
+                user_agent: d.registration.user_agent,
+            })
+            .collect();
+        // The recommended `tm` handle first, then the rest by name.
+        out.sort_by_key(|d| {
+            (
+                !d.auth_id.ends_with(DeviceAuthId::RECOMMENDED_SUFFIX),
+                d.auth_id.clone(),
+            )
+        });
+        Ok(out)
+    }
+
+    /// Emergency addresses the PBX offers for a new device of this SIP user.
+    pub async fn emergency_addresses(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<EmergencyAddress>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        self.pbx_read(
+            "list the emergency addresses",
+            pbx.list_emergency_addresses(ext.as_str()),
+        )
+        .await
+    }
+
+    /// Creates the recommended handle (`<ext>tm`) on the PBX with a generated password, and
+    /// keeps its credentials. Asking for a handle that already exists is an error naming it.
+    pub async fn create_device_handle(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        location: PbxLocationId,
+        ext: &Extension,
+        emergency_address_id: Option<String>,
+    ) -> Result<DeviceAuthId, EngineError> {
+        self.create_device(
+            e,
+            actor,
+            location,
+            ext,
+            &DeviceAuthId::suggested(ext),
+            emergency_address_id,
+        )
+        .await
+    }
+
+    /// Creates device `auth_id` on extension `ext` with a generated password (letters and
+    /// digits, as gateways need) and keeps its credentials (encrypted).
+    pub async fn create_device(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        location: PbxLocationId,
+        ext: &Extension,
+        auth_id: &DeviceAuthId,
+        emergency_address_id: Option<String>,
+    ) -> Result<DeviceAuthId, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        let password = SipPassword::generate(&mut rand::rng());
+        let new = NewDevice {
+            auth_id: auth_id.to_string(),
+            sip_password: Some(SecretString::from(password.expose().to_owned())),
+            emergency_address_id,
+        };
+        let device = pbx.create_device(ext.as_str(), new).await?;
+        // Keep what the PBX holds: it may have replaced the password with its own.
+        let password = match device
+            .sip_password
+            .as_ref()
+            .map(|p| SipPassword::parse(p.expose_secret()))
+        {
+            Some(Ok(p)) => p,
+            _ => password,
+        };
+        let audit = Audit::new(
+            actor.clone(),
+            "device.create",
+            format!("Created device {auth_id} on extension {ext}"),
+        );
+        self.store
+            .upsert_device_handle(
+                &NewDeviceHandle {
+                    enterprise_id: e,
+                    pbx_location_id: location,
+                    extension: ext.clone(),
+                    auth_id: auth_id.clone(),
+                    password,
+                    created_by_teamline: true,
+                },
+                &audit,
+            )
+            .await?;
+        Ok(auth_id.clone())
+    }
+
+    /// The PBX's extensions (name and devices), for the CLI and the SIP User list.
+    pub async fn pbx_extensions(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<Vec<teamline_pbx::Extension>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        self.pbx_read("list its extensions", pbx.list_extensions())
+            .await
+    }
+
+    /// "Test connection": what works and what does not, each with a specific message.
+    pub async fn test_pbx_connection(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<teamline_pbx::ConnectionReport, EngineError> {
+        self.settings_changed(location);
+        let pbx = self.pbx(e, location).await?;
+        Ok(pbx.test_connection().await)
+    }
+}
+
+impl Engine {
+    /// The SIP user's devices on the PBX, for Add New Device.
+    pub async fn extension_devices(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<DeviceOption>, EngineError> {
+        self.inner.pbx.extension_devices(e, location, ext).await
+    }
+
+    /// Emergency addresses the PBX offers for a new device of this SIP user.
+    pub async fn emergency_addresses(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<EmergencyAddress>, EngineError> {
+        self.inner.pbx.emergency_addresses(e, location, ext).await
+    }
+
+    /// Creates `<ext>tm` on the PBX (see [`PbxService::create_device_handle`]).
+    pub async fn create_device_handle(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        location: PbxLocationId,
+        ext: &Extension,
+        emergency_address_id: Option<String>,
+    ) -> Result<DeviceAuthId, EngineError> {
+        self.inner
+            .pbx
+            .create_device_handle(e, actor, location, ext, emergency_address_id)
+            .await
+    }
+
+    /// Test connection for a PBX location.
+    pub async fn test_pbx_connection(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<teamline_pbx::ConnectionReport, EngineError> {
+        self.inner.pbx.test_pbx_connection(e, location).await
+    }
+}

@@ -1,0 +1,157 @@
+//! What the platform operator sets up: resellers, local accounts and SBC regions.
+
+use crate::SqlStore;
+use crate::audit::{self, Subject};
+use crate::error::DbResultExt;
+use crate::rows::{AccountRow, ResellerRow, SbcRegionRow};
+use async_trait::async_trait;
+use serde_json::json;
+use teamline_domain::audit::Audit;
+use teamline_domain::ids::ResellerId;
+use teamline_domain::reseller::{NewReseller, Reseller};
+use teamline_domain::voice_route::{NewSbcRegion, SbcRegion};
+use teamline_store::{Account, NewAccount, PlatformStore, StoreError, StoreResult};
+
+const RESELLER_COLUMNS: &str = "id, name, contact_email, services, billing_reference";
+
+#[async_trait]
+impl PlatformStore for SqlStore {
+    async fn create_reseller(&self, new: &NewReseller, audit: &Audit) -> StoreResult<Reseller> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let row: ResellerRow = sqlx::query_as(sql!(
+            "INSERT INTO resellers (name, contact_email, services, billing_reference, created_ms) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {RESELLER_COLUMNS}"
+        ))
+        .bind(new.name.as_str())
+        .bind(new.contact_email.as_str())
+        .bind(new.services.as_deref())
+        .bind(new.billing_reference.as_deref())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        let reseller = row.into_domain()?;
+        let after = json!({"name": reseller.name.as_str(), "contact_email": reseller.contact_email.as_str()});
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("reseller", reseller.id).after(after.to_string()),
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(reseller)
+    }
+
+    async fn get_reseller(&self, id: ResellerId) -> StoreResult<Reseller> {
+        let row: Option<ResellerRow> = sqlx::query_as(sql!(
+            "SELECT {RESELLER_COLUMNS} FROM resellers WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        row.ok_or_else(|| StoreError::not_found(format!("reseller {id}")))?
+            .into_domain()
+    }
+
+    async fn reseller_by_name(&self, name: &str) -> StoreResult<Option<Reseller>> {
+        let row: Option<ResellerRow> = sqlx::query_as(sql!(
+            "SELECT {RESELLER_COLUMNS} FROM resellers WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        row.map(ResellerRow::into_domain).transpose()
+    }
+
+    async fn list_resellers(&self) -> StoreResult<Vec<Reseller>> {
+        let rows: Vec<ResellerRow> = sqlx::query_as(sql!(
+            "SELECT {RESELLER_COLUMNS} FROM resellers ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.into_iter().map(ResellerRow::into_domain).collect()
+    }
+
+    async fn create_account(&self, new: &NewAccount, audit: &Audit) -> StoreResult<Account> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let row: AccountRow = sqlx::query_as(
+            "INSERT INTO accounts (email, role, reseller_id, password_hash, created_ms) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id, email, role, reseller_id, password_hash",
+        )
+        .bind(new.email.as_str().to_lowercase())
+        .bind(new.role.as_str())
+        .bind(new.reseller_id.map(|r| r.0))
+        .bind(&new.password_hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        let account = row.into_domain()?;
+        let after = json!({"email": account.email.as_str(), "role": account.role.as_str()});
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("account", account.id).after(after.to_string()),
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(account)
+    }
+
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
+        let row: Option<AccountRow> = sqlx::query_as(
+            "SELECT id, email, role, reseller_id, password_hash FROM accounts WHERE email = $1",
+        )
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        row.map(AccountRow::into_domain).transpose()
+    }
+
+    async fn create_sbc_region(&self, new: &NewSbcRegion, audit: &Audit) -> StoreResult<SbcRegion> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let row: SbcRegionRow = sqlx::query_as(
+            "INSERT INTO sbc_regions (name, gateway_fqdn, created_ms) VALUES ($1, $2, $3) \
+             RETURNING id, name, gateway_fqdn",
+        )
+        .bind(new.name.as_str())
+        .bind(new.gateway_fqdn.as_str())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        let region = row.into_domain()?;
+        let after =
+            json!({"name": region.name.as_str(), "gateway_fqdn": region.gateway_fqdn.as_str()});
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("sbc_region", region.id).after(after.to_string()),
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(region)
+    }
+
+    async fn list_sbc_regions(&self) -> StoreResult<Vec<SbcRegion>> {
+        let rows: Vec<SbcRegionRow> =
+            sqlx::query_as("SELECT id, name, gateway_fqdn FROM sbc_regions ORDER BY name")
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
+        rows.into_iter().map(SbcRegionRow::into_domain).collect()
+    }
+}

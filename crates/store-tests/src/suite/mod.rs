@@ -1,0 +1,9 @@
+//! The stories every store backend must pass, one module per part of the store.
+
+pub mod directory;
+pub mod enterprises;
+pub mod jobs;
+pub mod pbx_users;
+pub mod platform;
+pub mod secrets;
+pub mod sessions;

@@ -1,0 +1,386 @@
+//! PBX users: uniqueness that names the holder, edits, Enable/Disable Calling, pushes and their
+//! journal, the Users page.
+
+use crate::Harness;
+use crate::fixtures::*;
+use std::sync::Arc;
+use teamline_domain::pbx_user::{PbxUserState, PushState};
+use teamline_domain::phone::PhoneNumber;
+use teamline_domain::sip::Extension;
+use teamline_domain::teams_voice::ObservedVoice;
+use teamline_store::*;
+
+pub async fn pbx_user_uniqueness_names_the_holder(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    synced(
+        &h,
+        &t,
+        &[
+            ("AdeleV", "Adele Vance"),
+            ("AlexW", "Alex Wilber"),
+            ("DebraB", "Debra Berger"),
+        ],
+    )
+    .await;
+    let adele = s
+        .create_pbx_user(&new_user(&t, "AdeleV", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    assert_eq!(adele.state, PbxUserState::Active);
+    assert_eq!(adele.push_state, PushState::Pending);
+
+    // Same extension for Alex: refused, naming Adele.
+    let mut alex = new_user(&t, "AlexW", "1000");
+    alex.spec.phone_number = PhoneNumber::parse("11001").unwrap();
+    let err = s
+        .create_pbx_user(&alex, &audit("pbx_user.create"))
+        .await
+        .unwrap_err();
+    match &err {
+        StoreError::Conflict { field, message } => {
+            assert_eq!(*field, "SIP User");
+            assert!(message.contains("Adele Vance"), "{message}");
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    // Same number: refused. Same Teams user: refused.
+    let mut dup_number = new_user(&t, "AlexW", "1001");
+    dup_number.spec.phone_number = PhoneNumber::parse("+11000").unwrap();
+    assert!(matches!(
+        s.create_pbx_user(&dup_number, &audit("x")).await,
+        Err(StoreError::Conflict {
+            field: "Phone Number",
+            ..
+        })
+    ));
+    let dup_teams = new_user(&t, "AdeleV", "1001");
+    assert!(matches!(
+        s.create_pbx_user(&dup_teams, &audit("x")).await,
+        Err(StoreError::Conflict {
+            field: "Teams User",
+            ..
+        })
+    ));
+
+    // Nothing partial was written by the refused attempts: one user, one creation event.
+    let page = s
+        .list_pbx_users(
+            t.enterprise.id,
+            &PbxUserQuery {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    let creates = s
+        .list_audit(Some(t.enterprise.id), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "pbx_user.create")
+        .count();
+    assert_eq!(creates, 1);
+
+    // The database enforces it too, even for a write that skips the Store's checks.
+    let raw = format!(
+        "INSERT INTO pbx_users (enterprise_id, pbx_location_id, voice_route_id, teams_user_object_id, sip_user, \
+         phone_number, use_teams_voicemail, caller_name_policy, forwarded_caller_id, assign_dial_plan, device, state, \
+         calling_enabled, push_state, version, created_ms, updated_ms) VALUES ({}, {}, {}, 'obj-other', '1000', '+19999', \
+         0, 'transparent', 'user_caller_id', 1, '1000tm', 'active', 0, 'pending', 1, 0, 0)",
+        t.enterprise.id, t.location.id, t.east.id
+    );
+    let err = h.raw_execute(&raw).await.unwrap_err();
+    assert!(err.to_lowercase().contains("unique"), "{err}");
+
+    // Disabled still reserves; only delete frees the extension.
+    let debra = s
+        .create_pbx_user(&new_user(&t, "DebraB", "1015"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    let err = s
+        .delete_pbx_user(t.enterprise.id, debra.id, &audit("pbx_user.delete"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Disable User first"), "{err}");
+    s.set_pbx_user_state(
+        t.enterprise.id,
+        debra.id,
+        PbxUserState::Disabled,
+        &audit("pbx_user.disable"),
+    )
+    .await
+    .unwrap();
+    let holder = s
+        .holder_of_extension(t.location.id, &Extension::parse("1015").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (holder.display_name.as_str(), holder.state),
+        ("Debra Berger", PbxUserState::Disabled)
+    );
+    let mut alex = new_user(&t, "AlexW", "1015");
+    alex.spec.phone_number = PhoneNumber::parse("11015").unwrap();
+    let err = s.create_pbx_user(&alex, &audit("x")).await.unwrap_err();
+    assert!(err.to_string().contains("Debra Berger"), "{err}");
+    s.delete_pbx_user(t.enterprise.id, debra.id, &audit("pbx_user.delete"))
+        .await
+        .unwrap();
+    assert!(
+        s.holder_of_extension(t.location.id, &Extension::parse("1015").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let alex = s
+        .create_pbx_user(&alex, &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    assert_eq!(alex.spec.sip_user.as_str(), "1015");
+
+    // A number may repeat across enterprises.
+    let fabrikam = tenant(s, "Fabrikam").await;
+    synced(&h, &fabrikam, &[("AdeleV", "Adele Vance")]).await;
+    s.create_pbx_user(
+        &new_user(&fabrikam, "AdeleV", "1000"),
+        &audit("pbx_user.create"),
+    )
+    .await
+    .unwrap();
+}
+
+pub async fn pbx_user_edit_calling_and_push(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = t.enterprise.id;
+    synced(&h, &t, &[("AdeleV", "Adele Vance")]).await;
+    let adele = s
+        .create_pbx_user(&new_user(&t, "AdeleV", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+
+    let observed = ObservedVoice {
+        enterprise_voice: true,
+        numbers: vec!["+11000".into()],
+        policies: Default::default(),
+        read_at_ms: 5,
+    };
+    let pushed = s
+        .record_push(
+            e,
+            adele.id,
+            &PushOutcome {
+                push_state: PushState::InSync,
+                last_error: None,
+                observed: Some(observed.clone()),
+            },
+            Some(&audit("calling.enable")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.push_state, PushState::InSync);
+    assert_eq!(
+        s.get_pbx_user(e, adele.id).await.unwrap().observed,
+        Some(observed.clone())
+    );
+
+    // Edit with the version read: accepted, becomes pending. With an old version: stale.
+    let mut spec = adele.spec.clone();
+    spec.voice_route_id = t.west.id;
+    let edited = s
+        .update_pbx_user(
+            e,
+            adele.id,
+            pushed.version,
+            &spec,
+            &audit("pbx_user.update"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.push_state, PushState::Pending);
+    assert_eq!(edited.version, pushed.version + 1);
+    let err = s
+        .update_pbx_user(
+            e,
+            adele.id,
+            pushed.version,
+            &spec,
+            &audit("pbx_user.update"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Stale { .. }), "{err}");
+
+    // A failed push keeps the last observed state and records the error.
+    let failed = s
+        .record_push(
+            e,
+            adele.id,
+            &PushOutcome {
+                push_state: PushState::Failed,
+                last_error: Some("no Teams Phone licence".into()),
+                observed: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.last_error.as_deref(), Some("no Teams Phone licence"));
+    assert_eq!(
+        s.get_pbx_user(e, adele.id).await.unwrap().observed,
+        Some(observed)
+    );
+    assert_eq!(
+        ids(&s
+            .pbx_users_in_push_states(e, &[PushState::Failed])
+            .await
+            .unwrap()),
+        vec![adele.id.0]
+    );
+
+    let off = s
+        .set_calling_enabled(e, adele.id, false, &audit("calling.disable"))
+        .await
+        .unwrap();
+    assert!(!off.calling_enabled);
+    assert_eq!(off.push_state, PushState::Pending);
+    let counts = s.user_counts(e).await.unwrap();
+    assert_eq!(
+        (counts.active, counts.calling_enabled, counts.pending),
+        (1, 0, 1)
+    );
+
+    // Another enterprise sees nothing of it.
+    let other = tenant(s, "Fabrikam").await;
+    assert!(matches!(
+        s.get_pbx_user(other.enterprise.id, adele.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        s.set_calling_enabled(other.enterprise.id, adele.id, true, &audit("x"))
+            .await
+            .is_err()
+    );
+}
+
+pub async fn users_page_search_tabs_and_paging(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = t.enterprise.id;
+    let people: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("user{i:02}"), format!("Person {i:02}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = people
+        .iter()
+        .map(|(k, n)| (k.as_str(), n.as_str()))
+        .collect();
+    synced(&h, &t, &refs).await;
+    for (i, (key, _)) in people.iter().enumerate() {
+        let mut u = new_user(&t, key, &format!("{}", 2000 + i));
+        if i == 7 {
+            u.spec.tag = Some("Front Desk".into());
+        }
+        s.create_pbx_user(&u, &audit("pbx_user.create"))
+            .await
+            .unwrap();
+    }
+    let q = |search: Option<&str>, tab, offset| PbxUserQuery {
+        tab,
+        search: search.map(Into::into),
+        limit: 10,
+        offset,
+    };
+    let page = s
+        .list_pbx_users(e, &q(None, UserTab::Licensed, 0))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (30, 10));
+    assert_eq!(page.items[0].display_name, "Person 00");
+    assert_eq!(page.items[0].voice_route_name, "US East 2");
+    assert_eq!(page.items[0].sip_domain, "contoso");
+    let page3 = s
+        .list_pbx_users(e, &q(None, UserTab::Licensed, 20))
+        .await
+        .unwrap();
+    assert_eq!(page3.items[0].display_name, "Person 20");
+    for (search, expect) in [
+        ("person 1", 10),
+        ("USER05@", 1),
+        ("2007", 1),
+        ("+12003", 1),
+        ("front", 1),
+        ("%", 0),
+    ] {
+        let page = s
+            .list_pbx_users(
+                e,
+                &PbxUserQuery {
+                    search: Some(search.into()),
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total, expect, "search {search:?}");
+    }
+    let first = page.items[0].user.id;
+    s.set_pbx_user_state(e, first, PbxUserState::Disabled, &audit("pbx_user.disable"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_pbx_users(e, &q(None, UserTab::Disabled, 0))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        s.list_pbx_users(e, &q(None, UserTab::Licensed, 0))
+            .await
+            .unwrap()
+            .total,
+        29
+    );
+    s.delete_pbx_user(e, first, &audit("pbx_user.delete"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_pbx_users(e, &q(None, UserTab::Deleted, 0))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+}
+
+/// The push journal: kept per user, never visible from another enterprise.
+pub async fn push_journal_is_kept_per_user(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let other = tenant(s, "Fabrikam").await.enterprise.id;
+    let e = t.enterprise.id;
+    synced(&h, &t, &[("adele", "Adele Vance")]).await;
+    let user = s
+        .create_pbx_user(&new_user(&t, "adele", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    assert_eq!(s.push_journal(e, user.id).await.unwrap(), None);
+    s.set_push_journal(e, user.id, Some(r#"{"sent":[1]}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.push_journal(e, user.id).await.unwrap().as_deref(),
+        Some(r#"{"sent":[1]}"#)
+    );
+    assert!(matches!(
+        s.push_journal(other, user.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(s.set_push_journal(other, user.id, None).await.is_err());
+    s.set_push_journal(e, user.id, None).await.unwrap();
+    assert_eq!(s.push_journal(e, user.id).await.unwrap(), None);
+}

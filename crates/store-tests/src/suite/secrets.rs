@@ -1,0 +1,131 @@
+//! Secrets at rest: PBX API credentials and SIP passwords are encrypted, write-only, scoped to
+//! their enterprise, and survive a key rotation.
+
+use crate::fixtures::*;
+use crate::{Harness, keyring};
+use std::sync::Arc;
+use teamline_domain::device::{DeviceAuthId, SipPassword};
+use teamline_domain::sip::Extension;
+use teamline_store::*;
+
+pub async fn pbx_location_secrets_are_encrypted_and_write_only(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = t.enterprise.id;
+    assert_eq!(
+        api_key_of(&s.pbx_location_auth(e, t.location.id).await.unwrap()),
+        API_KEY
+    );
+    assert!(!format!("{:?}", t.location).contains(API_KEY));
+
+    // Editing without a new key keeps the stored one.
+    let mut form = location_form();
+    form.api_key = String::new();
+    form.voicemail_code = "*97".into();
+    let updated = s
+        .update_pbx_location(
+            e,
+            t.location.id,
+            &form.validate(true).unwrap(),
+            &audit("pbx_location.update"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.settings.voicemail_code.as_str(), "*97");
+    assert_eq!(
+        api_key_of(&s.pbx_location_auth(e, t.location.id).await.unwrap()),
+        API_KEY
+    );
+
+    // A device handle's SIP password too.
+    let password = SipPassword::parse("Zq7wK2mP9xR4").unwrap();
+    let handle = s
+        .upsert_device_handle(
+            &NewDeviceHandle {
+                enterprise_id: e,
+                pbx_location_id: t.location.id,
+                extension: Extension::parse("1000").unwrap(),
+                auth_id: DeviceAuthId::parse("1000tm").unwrap(),
+                password: password.clone(),
+                created_by_teamline: false,
+            },
+            &audit("device.store"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.device_handle_password(e, handle.id).await.unwrap(),
+        password
+    );
+
+    let raw = h.raw_dump().await;
+    for secret in [API_KEY, "Zq7wK2mP9xR4"] {
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} found in clear in the {} database",
+            s.backend()
+        );
+    }
+    // The audit log says the location changed without recording any secret.
+    let events = s.list_audit(Some(e), 50).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|ev| !ev.after.clone().unwrap_or_default().contains(API_KEY))
+    );
+
+    // Another enterprise cannot read this location or its secrets.
+    let other = tenant(s, "Fabrikam").await;
+    assert!(matches!(
+        s.pbx_location_auth(other.enterprise.id, t.location.id)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_pbx_location(other.enterprise.id, t.location.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn key_rotation_reencrypts_secrets(h: Arc<Harness>) {
+    // Write with key 1, then rotate to key 2 keeping 1 as previous.
+    let old = h.reopen(keyring(1, &[])).await;
+    let t = tenant(&old, "Contoso").await;
+    let rotated = h.reopen(keyring(2, &[1])).await;
+    assert_eq!(
+        api_key_of(
+            &rotated
+                .pbx_location_auth(t.enterprise.id, t.location.id)
+                .await
+                .unwrap()
+        ),
+        API_KEY
+    );
+    assert_eq!(rotated.reencrypt_secrets().await.unwrap(), 1);
+    assert_eq!(
+        rotated.reencrypt_secrets().await.unwrap(),
+        0,
+        "nothing left to rewrite"
+    );
+    let new_only = h.reopen(keyring(2, &[])).await;
+    assert_eq!(
+        api_key_of(
+            &new_only
+                .pbx_location_auth(t.enterprise.id, t.location.id)
+                .await
+                .unwrap()
+        ),
+        API_KEY
+    );
+    // Without the right key the error says what to do.
+    let wrong = h.reopen(keyring(3, &[])).await;
+    let err = wrong
+        .pbx_location_auth(t.enterprise.id, t.location.id)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("TEAMLINE_PREVIOUS_ENCRYPTION_KEYS"),
+        "{err}"
+    );
+}

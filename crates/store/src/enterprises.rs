@@ -1,0 +1,94 @@
+use crate::{ConsentChange, StoreResult};
+use async_trait::async_trait;
+use teamline_domain::audit::Audit;
+use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
+use teamline_domain::ids::{EnterpriseId, PbxLocationId, ResellerId, VoiceRouteId};
+use teamline_domain::pbx_location::{PbxApiAuth, PbxLocation, PbxLocationCommand};
+use teamline_domain::voice_route::{NewVoiceRoute, VoiceRoute, VoiceRouteState};
+
+/// Enterprises: their registration with a Microsoft 365 tenant, state and consents.
+#[async_trait]
+pub trait EnterpriseStore: Send + Sync + 'static {
+    async fn create_enterprise(
+        &self,
+        reseller: ResellerId,
+        new: &NewEnterprise,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise>;
+    async fn get_enterprise(&self, id: EnterpriseId) -> StoreResult<Enterprise>;
+    async fn enterprise_by_slug(&self, slug: &str) -> StoreResult<Option<Enterprise>>;
+    async fn enterprise_by_tenant(&self, tenant: &TenantId) -> StoreResult<Option<Enterprise>>;
+    /// All enterprises, or one reseller's.
+    async fn list_enterprises(&self, reseller: Option<ResellerId>) -> StoreResult<Vec<Enterprise>>;
+    /// Records the tenant the Global Administrator signed in from (state → registered).
+    async fn register_enterprise(
+        &self,
+        id: EnterpriseId,
+        tenant: &TenantId,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise>;
+    async fn set_enterprise_state(
+        &self,
+        id: EnterpriseId,
+        state: EnterpriseState,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise>;
+    async fn set_consent(
+        &self,
+        id: EnterpriseId,
+        change: &ConsentChange,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise>;
+}
+
+/// An enterprise's voice routes (its Direct Routing domains in one SBC region each).
+#[async_trait]
+pub trait VoiceRouteStore: Send + Sync + 'static {
+    async fn create_voice_route(
+        &self,
+        enterprise: EnterpriseId,
+        new: &NewVoiceRoute,
+        audit: &Audit,
+    ) -> StoreResult<VoiceRoute>;
+    async fn set_voice_route_state(
+        &self,
+        enterprise: EnterpriseId,
+        id: VoiceRouteId,
+        state: VoiceRouteState,
+        audit: &Audit,
+    ) -> StoreResult<VoiceRoute>;
+    async fn list_voice_routes(&self, enterprise: EnterpriseId) -> StoreResult<Vec<VoiceRoute>>;
+}
+
+/// An enterprise's PBX locations and their API credentials (encrypted, write-only except for
+/// the PBX client).
+#[async_trait]
+pub trait PbxLocationStore: Send + Sync + 'static {
+    /// `cmd.auth` must be set for a new location.
+    async fn create_pbx_location(
+        &self,
+        enterprise: EnterpriseId,
+        cmd: &PbxLocationCommand,
+        audit: &Audit,
+    ) -> StoreResult<PbxLocation>;
+    /// `cmd.auth = None` keeps the stored secrets.
+    async fn update_pbx_location(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxLocationId,
+        cmd: &PbxLocationCommand,
+        audit: &Audit,
+    ) -> StoreResult<PbxLocation>;
+    async fn get_pbx_location(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxLocationId,
+    ) -> StoreResult<PbxLocation>;
+    async fn list_pbx_locations(&self, enterprise: EnterpriseId) -> StoreResult<Vec<PbxLocation>>;
+    /// Decrypts the location's API credentials (for the PBX client only).
+    async fn pbx_location_auth(
+        &self,
+        enterprise: EnterpriseId,
+        id: PbxLocationId,
+    ) -> StoreResult<PbxApiAuth>;
+}

@@ -1,0 +1,250 @@
+use crate::demo::{DemoFacts, seed};
+use crate::{MicrosoftSimulator, TestDatabase, TestkitError, Workers, microsoft_client};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use teamline_domain::enterprise::Enterprise;
+use teamline_domain::reseller::Reseller;
+use teamline_engine::{ApiConnector, Engine, EngineSettings};
+use teamline_sim::microsoft::TenantControl;
+use teamline_sim::netsapiens::{NetSapiensSim, NetSapiensSimHandle};
+use teamline_store::DynStore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Where a [`TestApp`] keeps its data.
+pub enum DatabaseChoice {
+    /// A fresh SQLite database (the default).
+    Sqlite,
+    /// A fresh PostgreSQL database, dropped by [`TestApp::stop`].
+    Postgres,
+    /// A store the caller opened and keeps (e.g. `teamline demo`'s data directory).
+    Store(DynStore),
+}
+
+/// Whether the directory is synced from the simulated Microsoft 365 before the portal opens
+/// (so SET UP PBX USER offers Contoso's users from the first page on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstSync {
+    /// Synced; a failed sync fails the start.
+    Required,
+    /// Synced; a failed sync is logged and the app starts anyway (the demo).
+    Attempted,
+    /// Not synced: the test does it, e.g. to look at the first sync itself.
+    Skipped,
+}
+
+/// How a [`TestApp`] is set up. Defaults: a fresh SQLite database, the engine's default
+/// settings, 4 requests at once per Microsoft tenant, the portal on a random port of
+/// 127.0.0.1, the directory synced, and no job runner (tests that want jobs run say so).
+pub struct TestAppBuilder {
+    database: DatabaseChoice,
+    settings: EngineSettings,
+    tenant_concurrency: usize,
+    listen: SocketAddr,
+    public_url: Option<String>,
+    worker: Option<String>,
+    first_sync: FirstSync,
+}
+
+impl TestAppBuilder {
+    pub fn database(mut self, database: DatabaseChoice) -> Self {
+        self.database = database;
+        self
+    }
+
+    pub fn settings(mut self, settings: EngineSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// At most this many requests at once per Microsoft tenant.
+    pub fn tenant_concurrency(mut self, n: usize) -> Self {
+        self.tenant_concurrency = n;
+        self
+    }
+
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The URL browsers reach the portal at, as `--public-url` sets it (default: the
+    /// listening address).
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// Runs the job runner (named `worker` in the jobs table) and the scheduler of periodic
+    /// work, as `teamline serve` does.
+    pub fn run_jobs(mut self, worker: impl Into<String>) -> Self {
+        self.worker = Some(worker.into());
+        self
+    }
+
+    pub fn first_sync(mut self, first_sync: FirstSync) -> Self {
+        self.first_sync = first_sync;
+        self
+    }
+
+    pub async fn spawn(self) -> Result<TestApp, TestkitError> {
+        let localhost = SocketAddr::from(([127, 0, 0, 1], 0));
+        let microsoft = MicrosoftSimulator::start().await?;
+        let contoso_tenant = microsoft.sim.seed_contoso();
+        microsoft.sim.seed_fabrikam();
+        let pbx = NetSapiensSim::new().seed_contoso().spawn(localhost).await?;
+
+        let (store, database) = match self.database {
+            DatabaseChoice::Store(store) => (store, None),
+            DatabaseChoice::Sqlite => {
+                let db = TestDatabase::sqlite()?;
+                (db.open().await?, Some(db))
+            }
+            DatabaseChoice::Postgres => {
+                let db = TestDatabase::postgres().await;
+                (db.open().await?, Some(db))
+            }
+        };
+        let listener = tokio::net::TcpListener::bind(self.listen).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let public_url = self.public_url.unwrap_or_else(|| url.clone());
+        let client = microsoft_client(&microsoft.url, &public_url, self.tenant_concurrency)?;
+        let engine = Engine::new(store.clone(), client, Arc::new(ApiConnector), self.settings);
+
+        let demo = seed(&store, &DemoFacts::of_simulators(&pbx.base_url)?).await?;
+        // Before the scheduler starts: it would queue a first sync of its own.
+        let synced = match self.first_sync {
+            FirstSync::Skipped => Ok(()),
+            FirstSync::Required | FirstSync::Attempted => engine
+                .sync_directory(demo.contoso.id, false)
+                .await
+                .map(drop),
+        };
+        match (synced, self.first_sync) {
+            (Err(e), FirstSync::Attempted) => {
+                tracing::warn!(error = %e, "the demo's first directory sync failed");
+            }
+            (synced, _) => synced?,
+        }
+
+        let cancel = CancellationToken::new();
+        let state = teamline_web::AppState {
+            store: store.clone(),
+            engine: engine.clone(),
+            metrics: teamline_web::metrics::install(),
+            public_url,
+        };
+        let server = tokio::spawn(teamline_web::serve(
+            listener,
+            state,
+            cancel.clone().cancelled_owned(),
+        ));
+        let workers = self.worker.map(|worker| {
+            let mut w = Workers::new().runner(&engine, &worker);
+            w.add_scheduler(&engine, None);
+            w
+        });
+        Ok(TestApp {
+            url,
+            store,
+            engine,
+            reseller: demo.reseller,
+            contoso: demo.contoso,
+            fabrikam: demo.fabrikam,
+            seeded: demo.created,
+            contoso_tenant,
+            microsoft,
+            pbx,
+            cancel,
+            server,
+            workers,
+            database,
+        })
+    }
+}
+
+/// Teamline with the demo data against the Microsoft and NetSapiens simulators: the engine,
+/// the portal at [`TestApp::url`] and, when built with
+/// [`run_jobs`](TestAppBuilder::run_jobs), the job runner and scheduler. Call
+/// [`TestApp::stop`] at the end (it also drops a PostgreSQL database).
+pub struct TestApp {
+    /// The portal, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    pub store: DynStore,
+    pub engine: Engine,
+    pub reseller: Reseller,
+    pub contoso: Enterprise,
+    pub fabrikam: Enterprise,
+    /// False when the demo data was already in the database.
+    pub seeded: bool,
+    /// Contoso's simulated tenant (faults, Teams state, write counts).
+    pub contoso_tenant: TenantControl,
+    /// The simulated Microsoft cloud (sign-in, Graph, Teams administration).
+    pub microsoft: MicrosoftSimulator,
+    /// The simulated NetSapiens PBX with Contoso's domain.
+    pub pbx: NetSapiensSimHandle,
+    cancel: CancellationToken,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: Option<Workers>,
+    database: Option<TestDatabase>,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            database: DatabaseChoice::Sqlite,
+            settings: EngineSettings::default(),
+            tenant_concurrency: 4,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            worker: None,
+            first_sync: FirstSync::Required,
+        }
+    }
+
+    /// With the defaults of [`TestAppBuilder`].
+    pub async fn spawn() -> Result<Self, TestkitError> {
+        Self::builder().spawn().await
+    }
+
+    /// Stops the portal, the workers and the simulators, and removes a fresh database.
+    pub async fn stop(self) -> Result<(), TestkitError> {
+        self.run_until(std::future::ready(())).await
+    }
+
+    /// Serves until `signal` (e.g. Ctrl-C) or until the portal stops by itself, then stops
+    /// like [`TestApp::stop`].
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<(), TestkitError> {
+        let Self {
+            store,
+            engine,
+            microsoft,
+            pbx,
+            cancel,
+            mut server,
+            workers,
+            database,
+            ..
+        } = self;
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = signal => {
+                cancel.cancel();
+                server.await
+            }
+        };
+        cancel.cancel();
+        if let Some(workers) = workers {
+            workers.stop().await;
+        }
+        microsoft.stop().await;
+        pbx.shutdown().await;
+        drop((store, engine));
+        if let Some(db) = database {
+            db.remove().await;
+        }
+        served.map_err(std::io::Error::other)??;
+        Ok(())
+    }
+}

@@ -1,0 +1,46 @@
+use std::sync::Arc;
+use teamline_store::crypto::Keyring;
+use teamline_store::{DynStore, StoreError, SystemClock};
+use teamline_store_tests::PgDatabase;
+
+/// A fresh, empty database for one test (or benchmark), with the test encryption key.
+pub enum TestDatabase {
+    /// A SQLite file in a temporary directory, deleted on drop.
+    Sqlite(tempfile::TempDir),
+    /// A database of its own on the PostgreSQL server at `TEAMLINE_TEST_POSTGRES_URL`;
+    /// [`TestDatabase::remove`] drops it.
+    Postgres(PgDatabase),
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Result<Self, std::io::Error> {
+        Ok(Self::Sqlite(tempfile::tempdir()?))
+    }
+
+    pub async fn postgres() -> Self {
+        Self::Postgres(PgDatabase::create().await)
+    }
+
+    /// A store on it (migrated). Opening again gives another instance on the same data.
+    pub async fn open(&self) -> Result<DynStore, StoreError> {
+        let keyring = Arc::new(Keyring::for_testing());
+        let clock = Arc::new(SystemClock);
+        Ok(match self {
+            Self::Sqlite(dir) => Arc::new(
+                teamline_store_sqlite::open(&dir.path().join("teamline.db"), keyring, clock)
+                    .await?,
+            ),
+            Self::Postgres(db) => {
+                Arc::new(teamline_store_postgres::open(&db.url, keyring, clock).await?)
+            }
+        })
+    }
+
+    /// Deletes the database (every store on it must be dropped first).
+    pub async fn remove(self) {
+        match self {
+            Self::Sqlite(dir) => drop(dir),
+            Self::Postgres(db) => db.drop_database().await,
+        }
+    }
+}
