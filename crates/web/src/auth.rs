@@ -211,6 +211,11 @@ pub enum Refusal {
         username: String,
         enterprise: String,
     },
+    /// Global Administrator is only eligible through Privileged Identity Management.
+    GlobalAdminNotActivated {
+        username: String,
+        enterprise: String,
+    },
 }
 
 impl Refusal {
@@ -220,6 +225,7 @@ impl Refusal {
             Self::NotAnAdmin { .. } | Self::TeamsAdminWithoutConsent { .. } => {
                 "This account is not an administrator of the enterprise"
             }
+            Self::GlobalAdminNotActivated { .. } => "Your Global Administrator role is not active",
         }
     }
 
@@ -239,6 +245,12 @@ impl Refusal {
                 enterprise,
             } => format!(
                 "{username} is a Teams Administrator of {enterprise}, but Teams Administrators can only sign in after a Global Administrator granted enterprise management consent. Sign in as the Global Administrator, or ask them to grant that consent."
+            ),
+            Self::GlobalAdminNotActivated {
+                username,
+                enterprise,
+            } => format!(
+                "{username} is eligible for the Global Administrator role of {enterprise}'s Microsoft 365 tenant through Privileged Identity Management, but the role is not active. Activate it in the Microsoft Entra admin center (My roles, Activate), then sign in again."
             ),
         }
     }
@@ -264,6 +276,11 @@ pub fn authorize(
         Ok("Global Administrator")
     } else if admin.is_teams_admin && enterprise.consent(ConsentKind::Management) {
         Ok("Teams Administrator")
+    } else if admin.global_admin_needs_activation() {
+        Err(Refusal::GlobalAdminNotActivated {
+            username,
+            enterprise: name,
+        })
     } else if admin.is_teams_admin {
         Err(Refusal::TeamsAdminWithoutConsent {
             username,
@@ -417,6 +434,22 @@ mod tests {
             }],
             sbc_regions: vec![],
         }
+    }
+
+    #[test]
+    fn a_global_administrator_only_eligible_through_pim_is_told_to_activate_the_role() {
+        let mut admin = signed_in(false, false);
+        admin.eligible_role_template_ids =
+            Some(vec![teamline_microsoft::signin::roles::GLOBAL_ADMINISTRATOR.into()]);
+        let refusal = authorize(&admin, Some(&contoso(false))).unwrap_err();
+        assert_eq!(refusal.title(), "Your Global Administrator role is not active");
+        assert!(refusal.detail().contains("Activate it"), "{}", refusal.detail());
+        // A Teams Administrator with management consent still gets in as such.
+        admin.is_teams_admin = true;
+        assert_eq!(
+            authorize(&admin, Some(&contoso(true))),
+            Ok("Teams Administrator")
+        );
     }
 
     fn signed_in(global: bool, teams: bool) -> SignedInAdmin {
