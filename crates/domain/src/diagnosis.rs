@@ -2,10 +2,10 @@
 //! was found, the service's own error text and what to do. The Microsoft and PBX clients
 //! produce them; the command line and the operator page show them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a check came out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It works.
@@ -31,7 +31,7 @@ impl Outcome {
 }
 
 /// One check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// Stable identifier, e.g. `graph.permission.User.Read.All`.
     pub id: String,
@@ -41,10 +41,10 @@ pub struct Check {
     /// What was found, including which way the service behaves.
     pub found: String,
     /// The service's own error text, when it answered with one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What to do about it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
 }
 

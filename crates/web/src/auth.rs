@@ -392,7 +392,8 @@ async fn microsoft_callback(
             object_type: "enterprise".into(),
             object_id: Some(enterprise.id.to_string()),
             before: None,
-            after: None,
+            // How Microsoft told the roles (ID token or Graph), for `teamline doctor`.
+            after: serde_json::to_string(&teamline_microsoft::doctor::sign_in_check(&admin)).ok(),
         })
         .await?;
     Ok(Redirect::to("/dashboard").into_response())
@@ -439,11 +440,19 @@ mod tests {
     #[test]
     fn a_global_administrator_only_eligible_through_pim_is_told_to_activate_the_role() {
         let mut admin = signed_in(false, false);
-        admin.eligible_role_template_ids =
-            Some(vec![teamline_microsoft::signin::roles::GLOBAL_ADMINISTRATOR.into()]);
+        admin.eligible_role_template_ids = Some(vec![
+            teamline_microsoft::signin::roles::GLOBAL_ADMINISTRATOR.into(),
+        ]);
         let refusal = authorize(&admin, Some(&contoso(false))).unwrap_err();
-        assert_eq!(refusal.title(), "Your Global Administrator role is not active");
-        assert!(refusal.detail().contains("Activate it"), "{}", refusal.detail());
+        assert_eq!(
+            refusal.title(),
+            "Your Global Administrator role is not active"
+        );
+        assert!(
+            refusal.detail().contains("Activate it"),
+            "{}",
+            refusal.detail()
+        );
         // A Teams Administrator with management consent still gets in as such.
         admin.is_teams_admin = true;
         assert_eq!(

@@ -142,7 +142,7 @@ impl NetSapiensClient {
     }
 
     /// Every PBX check, read-only; `extension` also checks one extension's devices.
-    pub async fn doctor(&self, extension: Option<&str>) -> Vec<Check> {
+    pub(crate) async fn run_doctor(&self, extension: Option<&str>) -> Vec<Check> {
         let report = self.test_connection().await;
         let mut checks = vec![
             from_connection("pbx.reachable", "PBX API reachable", &report.reachable),

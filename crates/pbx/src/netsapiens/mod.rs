@@ -803,6 +803,10 @@ impl Pbx for NetSapiensClient {
             })
     }
 
+    async fn doctor(&self, extension: Option<&str>) -> Vec<teamline_domain::diagnosis::Check> {
+        self.run_doctor(extension).await
+    }
+
     async fn test_connection(&self) -> ConnectionReport {
         let skipped = |why: &str| Check::skipped(format!("not checked: {why}"));
         let reachable = self.check_reachable().await;
