@@ -14,6 +14,8 @@ mod write;
 
 use teamline_domain::diagnosis::{Check, Outcome};
 
+pub(crate) use self::read::run_read_checks;
+pub(crate) use self::write::run_write_test;
 use crate::signin::{RoleSource, SignedInAdmin};
 use crate::voice::PolicyType;
 
@@ -147,6 +149,3 @@ mod tests {
         assert!(names[1..].iter().all(|(_, n)| n == "Global"));
     }
 }
-
-pub(crate) use self::read::run_read_checks;
-pub(crate) use self::write::run_write_test;
