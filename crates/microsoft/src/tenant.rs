@@ -151,6 +151,41 @@ impl TenantCore {
         }
     }
 
+    /// A call to the Teams admin REST surface with the headers the Teams admin center and
+    /// Teams PowerShell send. 401/403 there mean the app's service principal lacks its Teams
+    /// admin role ([`MicrosoftError::TeamsAdminRoleMissing`]); any other answer is returned.
+    pub async fn teams_admin(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Reply, MicrosoftError> {
+        let req = Req {
+            idempotent: method != Method::POST,
+            method,
+            url,
+            audience: Audience::TeamsAdmin,
+            body,
+            headers: &[("x-authz-scope", "tenant")],
+            what,
+        };
+        let reply = self.send(&req).await?;
+        if let Some(warning) = reply.header("X-Ms-ConfigApi-PowerShell-WarningMessage") {
+            tracing::warn!(tenant = %self.tenant_id, what, warning, "Teams admin API warning");
+        }
+        if matches!(reply.status.as_u16(), 401 | 403) {
+            return Err(MicrosoftError::TeamsAdminRoleMissing {
+                tenant_id: self.tenant_id.clone(),
+                what: what.to_owned(),
+                status: reply.status.as_u16(),
+                request_id: teams_admin::request_id(&reply)
+                    .or_else(|| reply.header("x-ms-correlation-id").map(str::to_owned)),
+            });
+        }
+        Ok(reply)
+    }
+
     /// Like [`send`](Self::send) but turns every non-2xx answer into an error.
     pub async fn send_ok(&self, req: &Req<'_>) -> Result<Reply, MicrosoftError> {
         let reply = self.send(req).await?;

@@ -257,43 +257,31 @@ pub(crate) async fn run_write_test(
     test_number: &str,
     policies: &[(PolicyType, String)],
 ) -> Vec<Check> {
+    let refused = |found: String, error: Option<String>, fix: Option<&str>| {
+        let mut check = Check::new("write.user", "Write test user", Outcome::Fail, found);
+        check.error = error;
+        check.fix = fix.map(str::to_owned);
+        vec![check]
+    };
     let user = match client.directory.user(user_key).await {
         Ok(Some(u)) => UserRef::new(u.id, u.user_principal_name),
         Ok(None) => {
-            return vec![
-                Check::new(
-                    "write.user",
-                    "Write test user",
-                    Outcome::Fail,
-                    format!("the tenant has no user {user_key}"),
-                )
-                .with_fix("name an existing test user with a Teams Phone licence"),
-            ];
+            return refused(
+                format!("the tenant has no user {user_key}"),
+                None,
+                Some("name an existing test user with a Teams Phone licence"),
+            );
         }
-        Err(e) => {
-            return vec![
-                Check::new(
-                    "write.user",
-                    "Write test user",
-                    Outcome::Fail,
-                    "lookup failed",
-                )
-                .with_error(e.to_string()),
-            ];
-        }
+        Err(e) => return refused("lookup failed".into(), Some(e.to_string()), None),
     };
     let before = match client.voice.user_voice_config(&user).await {
         Ok(c) => c,
         Err(e) => {
-            return vec![
-                Check::new(
-                    "write.user",
-                    "Write test user",
-                    Outcome::Fail,
-                    format!("{} has no Teams configuration Teamline can read", user.upn),
-                )
-                .with_error(e.to_string()),
-            ];
+            return refused(
+                format!("{} has no Teams configuration Teamline can read", user.upn),
+                Some(e.to_string()),
+                None,
+            );
         }
     };
     let mut checks = vec![number_round_trip(client, &user, &before, test_number).await];

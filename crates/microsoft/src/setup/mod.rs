@@ -33,7 +33,6 @@ use crate::http::Reply;
 use crate::learned::CreateForm;
 use crate::odata::{segment, trim_base};
 use crate::tenant::{Req, TenantCore};
-use crate::tokens::Audience;
 use crate::voice::PolicyType;
 
 /// Tenant-wide voice configuration for Direct Routing.
@@ -162,30 +161,30 @@ impl TenantSetup {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Reply, MicrosoftError> {
-        let req = Req {
-            idempotent: method != Method::POST,
-            method,
-            url,
-            audience: Audience::TeamsAdmin,
-            body,
-            // Headers the Teams admin center and Teams PowerShell send to this surface.
-            headers: &[("x-authz-scope", "tenant")],
-            what,
-        };
-        let reply = self.core.send(&req).await?;
-        if let Some(warning) = reply.header("X-Ms-ConfigApi-PowerShell-WarningMessage") {
-            tracing::warn!(tenant = %self.core.tenant_id, what, warning, "Teams admin API warning");
+        self.core.teams_admin(method, url, body, what).await
+    }
+
+    /// PUTs a body to an instance's URL.
+    async fn put_config(
+        &self,
+        config_type: &str,
+        identity: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<(), MicrosoftError> {
+        let reply = self
+            .admin_call(
+                Method::PUT,
+                self.config_url(config_type, Some(identity)),
+                Some(body),
+                what,
+            )
+            .await?;
+        if reply.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.core.admin_error_from(&reply, what))
         }
-        if matches!(reply.status.as_u16(), 401 | 403) {
-            return Err(MicrosoftError::TeamsAdminRoleMissing {
-                tenant_id: self.core.tenant_id.clone(),
-                what: what.to_owned(),
-                status: reply.status.as_u16(),
-                request_id: crate::teams_admin::request_id(&reply)
-                    .or_else(|| reply.header("x-ms-correlation-id").map(str::to_owned)),
-            });
-        }
-        Ok(reply)
     }
 
     /// Reads `{Type}/configuration/{Identity}` (then `Tag:{Identity}` for a policy); `None`
@@ -244,19 +243,7 @@ impl TenantSetup {
         if let Value::Object(m) = &mut body {
             m.retain(|k, _| !k.eq_ignore_ascii_case("Identity"));
         }
-        let reply = self
-            .admin_call(
-                Method::PUT,
-                self.config_url(config_type, Some(identity)),
-                Some(&body),
-                what,
-            )
-            .await?;
-        if reply.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.core.admin_error_from(&reply, what))
-        }
+        self.put_config(config_type, identity, &body, what).await
     }
 
     /// Creates an instance: `POST` to the collection, or `PUT` to the instance where the
@@ -295,19 +282,7 @@ impl TenantSetup {
             );
             learned.set_create_form(CreateForm::Put);
         }
-        let reply = self
-            .admin_call(
-                Method::PUT,
-                self.config_url(config_type, Some(identity)),
-                Some(&body),
-                what,
-            )
-            .await?;
-        if reply.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.core.admin_error_from(&reply, what))
-        }
+        self.put_config(config_type, identity, &body, what).await
     }
 
     /// Creates the instance when missing, or PUTs the wanted properties (a merge) when any

@@ -22,7 +22,6 @@ use crate::http::Reply;
 use crate::learned::PolicyPath;
 use crate::odata::{function_call, segment, trim_base};
 use crate::tenant::Req;
-use crate::tokens::Audience;
 
 const ASSIGNMENT_TYPE: &str = "#microsoft.graph.teamsAdministration.teamsPolicyUserAssignment";
 
@@ -157,7 +156,7 @@ impl GraphTeamsVoice {
                 policy_type.as_str(),
                 segment(&identity)
             );
-            let reply = self.admin_call(Method::GET, url, None, &what).await?;
+            let reply = self.core.teams_admin(Method::GET, url, None, &what).await?;
             if reply.status == StatusCode::NOT_FOUND {
                 continue;
             }
@@ -171,35 +170,6 @@ impl GraphTeamsVoice {
             return Ok(Some(found));
         }
         Ok(None)
-    }
-
-    /// A call to the Teams admin REST surface; 401/403 mean the app lacks its admin role.
-    async fn admin_call(
-        &self,
-        method: Method,
-        url: String,
-        body: Option<&Value>,
-        what: &str,
-    ) -> Result<Reply, MicrosoftError> {
-        let req = Req {
-            idempotent: true,
-            method,
-            url,
-            audience: Audience::TeamsAdmin,
-            body,
-            headers: &[("x-authz-scope", "tenant")],
-            what,
-        };
-        let reply = self.core.send(&req).await?;
-        if matches!(reply.status.as_u16(), 401 | 403) {
-            return Err(MicrosoftError::TeamsAdminRoleMissing {
-                tenant_id: self.core.tenant_id.clone(),
-                what: what.to_owned(),
-                status: reply.status.as_u16(),
-                request_id: crate::teams_admin::request_id(&reply),
-            });
-        }
-        Ok(reply)
     }
 
     /// The id of a named policy through whichever surface serves the type in this tenant.
@@ -288,7 +258,10 @@ impl GraphTeamsVoice {
             segment(&user.id)
         );
         let body = json!({ "PolicyType": policy_type.as_str(), "PolicyName": name });
-        let reply = self.admin_call(Method::PUT, url, Some(&body), what).await?;
+        let reply = self
+            .core
+            .teams_admin(Method::PUT, url, Some(&body), what)
+            .await?;
         if reply.status.is_success() {
             return Ok(());
         }

@@ -369,20 +369,7 @@ impl Domain {
     /// Checks an address the way the validate endpoint does and hands out the id to create it
     /// with.
     pub fn validate_address(&mut self, rec: &AddressRec, seq: u64) -> Result<String, Refusal> {
-        let required = [
-            ("address-name", &rec.name),
-            ("caller-name", &rec.caller_name),
-            ("address-line-1", &rec.line1),
-            ("address-city", &rec.city),
-            ("address-state-province-abbreviation", &rec.state),
-            ("address-postal-code", &rec.postal_code),
-            ("address-country-abbreviation", &rec.country),
-        ];
-        if let Some((field, _)) = required.iter().find(|(_, v)| v.trim().is_empty()) {
-            return Err(Refusal::BadRequest(format!(
-                "Missing required field {field}"
-            )));
-        }
+        missing_address_field(rec)?;
         let id = format!("a-{}", address_id(&self.name, seq));
         self.validated_addresses.insert(id.clone());
         Ok(id)
@@ -401,20 +388,7 @@ impl Domain {
         {
             return Err(self.user_missing(user));
         }
-        let required = [
-            ("address-name", &rec.name),
-            ("caller-name", &rec.caller_name),
-            ("address-line-1", &rec.line1),
-            ("address-city", &rec.city),
-            ("address-state-province-abbreviation", &rec.state),
-            ("address-postal-code", &rec.postal_code),
-            ("address-country-abbreviation", &rec.country),
-        ];
-        if let Some((field, _)) = required.iter().find(|(_, v)| v.trim().is_empty()) {
-            return Err(Refusal::BadRequest(format!(
-                "Missing required field {field}"
-            )));
-        }
+        missing_address_field(&rec)?;
         if self.require_address_validation {
             if !validated || !self.validated_addresses.remove(&rec.id) {
                 return Err(Refusal::BadRequest(format!(
@@ -435,6 +409,25 @@ impl Domain {
         }
         let id = rec.id.clone();
         Ok(self.addresses.entry(id).or_insert(rec))
+    }
+}
+
+/// The v2 spec's required address fields: the first one that is empty, as a refusal.
+fn missing_address_field(rec: &AddressRec) -> Result<(), Refusal> {
+    let required = [
+        ("address-name", &rec.name),
+        ("caller-name", &rec.caller_name),
+        ("address-line-1", &rec.line1),
+        ("address-city", &rec.city),
+        ("address-state-province-abbreviation", &rec.state),
+        ("address-postal-code", &rec.postal_code),
+        ("address-country-abbreviation", &rec.country),
+    ];
+    match required.iter().find(|(_, v)| v.trim().is_empty()) {
+        Some((field, _)) => Err(Refusal::BadRequest(format!(
+            "Missing required field {field}"
+        ))),
+        None => Ok(()),
     }
 }
 
