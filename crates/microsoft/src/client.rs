@@ -10,6 +10,10 @@ use futures::stream::BoxStream;
 use teamline_domain::diagnosis::{Check, Outcome};
 
 use crate::config::MicrosoftConfig;
+use crate::direct_routing::{
+    CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DirectRouting, DnsRecord, DomainState,
+    PstnGatewaySpec, SetupChange, TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
+};
 use crate::directory::{
     BatchItem, DeltaStart, DeltaStream, Directory, DirectoryGroup, DirectoryUser, GraphDirectory,
     GroupChange, PageStream, UserChange, UserFilter,
@@ -17,10 +21,6 @@ use crate::directory::{
 use crate::doctor::{self, DoctorOptions};
 use crate::error::MicrosoftError;
 use crate::http::Http;
-use crate::setup::{
-    CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DnsRecord, DomainState, PstnGatewaySpec,
-    SetupChange, TenantSetup, TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
-};
 use crate::signin::{EntraSignIn, SignIn};
 use crate::tenant::TenantCore;
 use crate::tokens::AppTokens;
@@ -43,7 +43,7 @@ pub trait MicrosoftCloud: Send + Sync {
     async fn doctor(&self, tenant_id: &str, options: &DoctorOptions) -> Vec<Check>;
 }
 
-/// Directory, Teams voice and tenant setup of one customer tenant.
+/// Directory, Teams voice and Direct Routing setup of one customer tenant.
 pub trait TenantApi: Directory + TeamsVoice + TenantVoiceSetup {
     /// The tenant this handle talks to.
     fn tenant_id(&self) -> &str;
@@ -133,7 +133,7 @@ impl MicrosoftClient {
                 Arc::new(TenantClient {
                     directory: GraphDirectory { core: core.clone() },
                     voice: GraphTeamsVoice::new(core.clone()),
-                    setup: TenantSetup { core: core.clone() },
+                    direct_routing: DirectRouting { core: core.clone() },
                     core,
                 })
             })
@@ -191,7 +191,7 @@ pub(crate) struct TenantClient {
     pub(crate) core: Arc<TenantCore>,
     pub(crate) directory: GraphDirectory,
     pub(crate) voice: GraphTeamsVoice,
-    pub(crate) setup: TenantSetup,
+    pub(crate) direct_routing: DirectRouting,
 }
 
 impl TenantApi for TenantClient {
@@ -306,54 +306,56 @@ impl TeamsVoice for TenantClient {
 #[async_trait]
 impl TenantVoiceSetup for TenantClient {
     async fn ensure_pstn_usage(&self, usage: &str) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_pstn_usage(usage).await
+        self.direct_routing.ensure_pstn_usage(usage).await
     }
     async fn ensure_voice_route(
         &self,
         route: &VoiceRouteSpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_voice_route(route).await
+        self.direct_routing.ensure_voice_route(route).await
     }
     async fn ensure_voice_routing_policy(
         &self,
         policy: &VoiceRoutingPolicySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_voice_routing_policy(policy).await
+        self.direct_routing
+            .ensure_voice_routing_policy(policy)
+            .await
     }
     async fn ensure_dial_plan(&self, plan: &DialPlanSpec) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_dial_plan(plan).await
+        self.direct_routing.ensure_dial_plan(plan).await
     }
     async fn ensure_caller_id_policy(
         &self,
         policy: &CallerIdPolicySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_caller_id_policy(policy).await
+        self.direct_routing.ensure_caller_id_policy(policy).await
     }
     async fn ensure_calling_policy(
         &self,
         policy: &CallingPolicySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_calling_policy(policy).await
+        self.direct_routing.ensure_calling_policy(policy).await
     }
     async fn ensure_pstn_gateway(
         &self,
         gateway: &PstnGatewaySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_pstn_gateway(gateway).await
+        self.direct_routing.ensure_pstn_gateway(gateway).await
     }
     async fn domain(&self, name: &str) -> Result<Option<DomainState>, MicrosoftError> {
-        self.setup.domain(name).await
+        self.direct_routing.domain(name).await
     }
     async fn add_domain(&self, name: &str) -> Result<DomainState, MicrosoftError> {
-        self.setup.add_domain(name).await
+        self.direct_routing.add_domain(name).await
     }
     async fn domain_verification_records(
         &self,
         name: &str,
     ) -> Result<Vec<DnsRecord>, MicrosoftError> {
-        self.setup.domain_verification_records(name).await
+        self.direct_routing.domain_verification_records(name).await
     }
     async fn verify_domain(&self, name: &str) -> Result<DomainState, MicrosoftError> {
-        self.setup.verify_domain(name).await
+        self.direct_routing.verify_domain(name).await
     }
 }

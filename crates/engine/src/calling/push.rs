@@ -12,7 +12,7 @@ use teamline_domain::ids::{EnterpriseId, PbxUserId};
 use teamline_domain::pbx_user::PushState;
 use teamline_domain::teams_voice::{ObservedVoice, PolicyType, VoiceStep, plan_voice};
 use teamline_jobs::{Attempt, Job, JobError};
-use teamline_microsoft::setup::{CallerIdPolicySpec, CallerIdSubstitute};
+use teamline_microsoft::direct_routing::{CallerIdPolicySpec, CallerIdSubstitute};
 use teamline_microsoft::voice::UserRef;
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::PushOutcome;

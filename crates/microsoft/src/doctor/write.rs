@@ -7,10 +7,10 @@ use teamline_domain::diagnosis::{Check, Outcome};
 
 use super::probe;
 use crate::client::TenantClient;
+use crate::direct_routing::{CallingPolicySpec, TenantVoiceSetup, VoicemailMode};
 use crate::directory::Directory;
 use crate::learned::{CreateForm, PolicyPath};
 use crate::odata::segment;
-use crate::setup::{CallingPolicySpec, TenantVoiceSetup, VoicemailMode};
 use crate::voice::{PolicyType, TeamsVoice, UserRef, UserVoiceConfig};
 
 /// The calling policy the round trip creates and removes again.
@@ -148,7 +148,7 @@ async fn create_form_round_trip(client: &TenantClient) -> Check {
         name: TEST_POLICY.to_owned(),
         voicemail: VoicemailMode::UserOverride,
     };
-    if let Err(e) = client.setup.ensure_calling_policy(&spec).await {
+    if let Err(e) = client.direct_routing.ensure_calling_policy(&spec).await {
         return Check::new(
             id,
             title,

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use teamline_microsoft::direct_routing::{SetupChange, VoiceRoutingPolicySpec};
 use teamline_microsoft::directory::DeltaStart;
-use teamline_microsoft::setup::{SetupChange, VoiceRoutingPolicySpec};
 use teamline_microsoft::signin::{RoleSource, roles};
 use teamline_microsoft::voice::{NumberChange, PolicyType};
 use teamline_microsoft::{MicrosoftCloud, MicrosoftError, PolicyPath};

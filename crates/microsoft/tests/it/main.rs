@@ -5,11 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alternatives;
+mod direct_routing;
 mod directory;
 mod doctor;
 mod fixture;
 mod resilience;
-mod setup;
 mod signin;
 mod sim;
 mod tokens;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use secrecy::SecretString;
-use teamline_microsoft::directory::{DeltaStart, UserChange, UserFilter};
-use teamline_microsoft::setup::{
+use teamline_microsoft::direct_routing::{
     CallingPolicySpec, DialPlanSpec, NormalizationRule, SetupChange, VoiceRouteSpec,
     VoiceRoutingPolicySpec, VoicemailMode,
 };
+use teamline_microsoft::directory::{DeltaStart, UserChange, UserFilter};
 use teamline_microsoft::signin::SignedInAdmin;
 use teamline_microsoft::voice::{NumberChange, PolicyType, UserRef};
 use teamline_microsoft::{

@@ -81,7 +81,7 @@ pub trait TenantVoiceSetup: Send + Sync {
     async fn verify_domain(&self, name: &str) -> Result<DomainState, MicrosoftError>;
 }
 
-pub(crate) struct TenantSetup {
+pub(crate) struct DirectRouting {
     pub core: Arc<TenantCore>,
 }
 
@@ -142,7 +142,7 @@ struct DnsRecordWire {
     ttl: Option<u32>,
 }
 
-impl TenantSetup {
+impl DirectRouting {
     fn config_url(&self, config_type: &str, identity: Option<&str>) -> String {
         let base = trim_base(&self.core.teams_admin_base);
         match identity {
@@ -340,7 +340,7 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 #[async_trait]
-impl TenantVoiceSetup for TenantSetup {
+impl TenantVoiceSetup for DirectRouting {
     async fn ensure_pstn_usage(&self, usage: &str) -> Result<SetupChange, MicrosoftError> {
         let what = format!("add the PSTN usage \"{usage}\"");
         // Usages are one global list, edited like `Set-CsOnlinePstnUsage -Identity Global
