@@ -9,12 +9,11 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::Duration;
-use teamline_domain::diagnosis::{Check, Outcome, all_pass};
+use teamline_domain::diagnosis::{Check, Outcome};
 use teamline_domain::enterprise::Enterprise;
-use teamline_engine::{ApiConnector, EngineSettings, PbxService};
-use teamline_microsoft::doctor::{DoctorOptions, WriteTest};
-use teamline_microsoft::voice::PolicyType;
+use teamline_engine::doctor::DoctorRequest;
+use teamline_engine::{ApiConnector, Engine};
+use teamline_microsoft::doctor::WriteTest;
 use teamline_store::DynStore;
 
 #[derive(Args, Debug, Clone)]
@@ -64,115 +63,48 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let opened = open_store_beside_server(&args.store).await?;
     let store = opened.store.clone();
     let enterprise = pick(&store, args.enterprise.as_deref()).await?;
-    let tenant_id = enterprise
-        .tenant_id
-        .as_ref()
-        .map(|t| t.as_str().to_owned())
-        .with_context(|| {
-            format!(
-                "{} has not registered its Microsoft 365 tenant yet: its Global Administrator must sign in first",
-                enterprise.name
-            )
-        })?;
-
-    let mut checks = vec![last_sign_in(&store, &enterprise).await?];
     let public_url = args
         .microsoft
         .public_url
         .clone()
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-    let microsoft = args.microsoft.client(
-        &public_url,
-        EngineArgs::default().microsoft_tenant_concurrency,
-    )?;
-    let options = DoctorOptions {
-        policies: policies(&store, &enterprise).await?,
+    let defaults = EngineArgs::default();
+    let microsoft = args
+        .microsoft
+        .client(&public_url, defaults.microsoft_tenant_concurrency)?;
+    // Only the engine's reads are used: no job runner, nothing is queued.
+    let engine = Engine::new(
+        store.clone(),
+        microsoft,
+        Arc::new(ApiConnector),
+        defaults.settings(),
+    );
+    let request = DoctorRequest {
+        location: args.location.clone(),
+        extension: args.extension.clone(),
         write_test: args.write_test.clone().map(|user| WriteTest {
             user,
             number: args.test_number.clone(),
         }),
     };
-    checks.extend(microsoft.doctor(&tenant_id, &options).await);
+    let report = engine.doctor(enterprise.id, &request).await?;
 
-    let pbx = PbxService::new(
-        store.clone(),
-        Arc::new(ApiConnector),
-        Duration::from_secs(20),
-    );
-    for location in store.list_pbx_locations(enterprise.id).await? {
-        let name = location.settings.name.as_str().to_owned();
-        if args
-            .location
-            .as_deref()
-            .is_some_and(|wanted| !wanted.eq_ignore_ascii_case(&name))
-        {
-            continue;
-        }
-        match pbx.pbx(enterprise.id, location.id).await {
-            Ok(client) => {
-                for mut check in client.doctor(args.extension.as_deref()).await {
-                    check.title = format!("{name}: {}", check.title);
-                    checks.push(check);
-                }
-            }
-            Err(e) => checks.push(
-                Check::new(
-                    "pbx.settings",
-                    format!("{name}: PBX settings"),
-                    Outcome::Fail,
-                    "Teamline cannot build a client from the stored settings",
-                )
-                .with_error(e.to_string())
-                .with_fix("correct the PBX location's settings in Teamline (PBX settings)"),
-            ),
-        }
-    }
-
-    let ok = all_pass(&checks);
+    let ok = report.ok();
     if args.json {
-        let report = Report {
+        let json = Report {
             enterprise: enterprise.slug.as_str(),
-            tenant_id: &tenant_id,
+            tenant_id: &report.tenant_id,
             ok,
-            checks: &checks,
+            checks: &report.checks,
         };
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        print_table(&enterprise, &tenant_id, &checks);
+        print_table(&enterprise, &report.tenant_id, &report.checks);
     }
     if !ok {
         std::process::exit(1);
     }
     Ok(())
-}
-
-/// How the last sign-in to the Enterprise portal learnt the admin's roles (the portal records
-/// it with the sign-in; the command line cannot sign in for you).
-async fn last_sign_in(store: &DynStore, enterprise: &Enterprise) -> anyhow::Result<Check> {
-    let events = store.list_audit(Some(enterprise.id), 500).await?;
-    let recorded = events.iter().find_map(|event| {
-        let check: Check = serde_json::from_str(event.after.as_deref()?).ok()?;
-        (event.action == "admin.sign_in").then_some((event.at_ms, check))
-    });
-    Ok(match recorded {
-        Some((at_ms, mut check)) => {
-            let when = time::OffsetDateTime::from_unix_timestamp(at_ms / 1000)
-                .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_default();
-            check.found = format!("last sign-in ({when}): {}", check.found);
-            check
-        }
-        None => Check::new(
-            "signin.roles",
-            "Admin sign-in: directory roles",
-            Outcome::Skip,
-            "no sign-in recorded yet: sign in to the Enterprise portal once, then run the doctor again to see whether the roles came from the ID token's wids claim or from Microsoft Graph",
-        ),
-    })
 }
 
 /// The enterprise named, or the only one with a registered tenant.
@@ -200,30 +132,6 @@ async fn pick(store: &DynStore, slug: Option<&str>) -> anyhow::Result<Enterprise
             )
         }
     }
-}
-
-/// The policies Teamline grants in this enterprise: the first voice route's routing policy,
-/// the dial plan and the no-voicemail calling policy (caller-ID policies are per caller name,
-/// so that type is checked with Global).
-async fn policies(
-    store: &DynStore,
-    enterprise: &Enterprise,
-) -> anyhow::Result<Vec<(PolicyType, String)>> {
-    let settings = EngineSettings::default();
-    let mut out = vec![
-        (PolicyType::TenantDialPlan, settings.dial_plan.clone()),
-        (
-            PolicyType::TeamsCallingPolicy,
-            settings.no_voicemail_calling_policy.clone(),
-        ),
-    ];
-    if let Some(route) = store.list_voice_routes(enterprise.id).await?.first() {
-        out.push((
-            PolicyType::OnlineVoiceRoutingPolicy,
-            route.policy_name.clone(),
-        ));
-    }
-    Ok(out)
 }
 
 fn print_table(enterprise: &Enterprise, tenant_id: &str, checks: &[Check]) {

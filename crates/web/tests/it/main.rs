@@ -9,5 +9,6 @@ mod consent;
 mod foundations;
 mod pages;
 mod pbx_audit;
+mod readiness;
 mod signin;
 mod users;
