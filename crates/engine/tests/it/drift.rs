@@ -37,7 +37,7 @@ pub async fn form(c: &TestApp, name: &str, ext: &str) -> PbxUserForm {
     }
 }
 
-async fn set_up(c: &TestApp, name: &str, ext: &str) -> PbxUserId {
+pub async fn set_up(c: &TestApp, name: &str, ext: &str) -> PbxUserId {
     let user = c
         .engine
         .save_pbx_user(

@@ -106,6 +106,8 @@ pub(crate) struct Tenant {
     /// (replication), by (type, identity): visible from then on.
     pub policy_visible_at: HashMap<(&'static str, String), std::time::Instant>,
     pub write_counts: BTreeMap<String, u64>,
+    /// Graph `userAssignments/assign|unassign` requests received (each may name many users).
+    pub policy_assignment_requests: u64,
     pub created: i64,
     pub op_counter: u64,
 }
@@ -141,6 +143,7 @@ impl Tenant {
             behaviour: Behaviour::default(),
             policy_visible_at: HashMap::new(),
             write_counts: BTreeMap::new(),
+            policy_assignment_requests: 0,
             created: 1_704_618_530,
             op_counter: 0,
         };

@@ -147,6 +147,7 @@ pub(super) fn get_policy_id(t: &Tenant, req: &GraphRequest, func: &str) -> ApiRe
 
 /// POST policy/userAssignments/assign | unassign: 204.
 pub(super) fn user_assignments(t: &mut Tenant, req: &GraphRequest, assign: bool) -> ApiResponse {
+    t.policy_assignment_requests += 1;
     let run = |t: &mut Tenant| -> Result<ApiResponse, ApiResponse> {
         let body = req.json_body()?;
         let Some(items) = body.get("value").and_then(Value::as_array) else {
