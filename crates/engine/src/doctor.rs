@@ -5,10 +5,12 @@
 //! before).
 
 use crate::{Engine, EngineError};
+use teamline_domain::audit::Actor;
 use teamline_domain::diagnosis::{Check, Outcome};
 use teamline_domain::ids::EnterpriseId;
 use teamline_microsoft::doctor::{DoctorOptions, WriteTest};
 use teamline_microsoft::voice::PolicyType;
+use teamline_store::AuditRecord;
 
 /// The action of the portal's sign-in audit event, whose `after` holds how the roles were
 /// learnt (`teamline_microsoft::doctor::sign_in_check`).
@@ -45,10 +47,12 @@ impl DoctorReport {
 impl Engine {
     /// Runs the doctor's checks for an enterprise: how the last portal sign-in learnt the
     /// admin's roles, the Microsoft tenant's checks (with the policies this enterprise
-    /// grants), and each PBX location's. Refused when the enterprise has no tenant yet.
+    /// grants), and each PBX location's. Refused when the enterprise has no tenant yet. A
+    /// write test is a change in Microsoft made for `actor`: the audit log records it.
     pub async fn doctor(
         &self,
         e: EnterpriseId,
+        actor: &Actor,
         request: &DoctorRequest,
     ) -> Result<DoctorReport, EngineError> {
         let store = &self.inner.store;
@@ -99,7 +103,30 @@ impl Engine {
                 ),
             }
         }
-        Ok(DoctorReport { tenant_id, checks })
+        let report = DoctorReport { tenant_id, checks };
+        if let Some(test) = &request.write_test {
+            let failed = report
+                .checks
+                .iter()
+                .filter(|c| c.outcome == Outcome::Fail)
+                .count();
+            store
+                .record_audit(&AuditRecord {
+                    enterprise_id: Some(e),
+                    actor: actor.clone(),
+                    action: "doctor.write_test".into(),
+                    summary: format!(
+                        "Ran the readiness write test on {} in Teams (a number and each policy assigned and put back): {failed} checks failed",
+                        test.user
+                    ),
+                    object_type: "enterprise".into(),
+                    object_id: Some(e.to_string()),
+                    before: None,
+                    after: None,
+                })
+                .await?;
+        }
+        Ok(report)
     }
 
     /// How the last sign-in to the Enterprise portal learnt the admin's roles (the portal

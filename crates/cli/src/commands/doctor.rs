@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 use std::sync::Arc;
+use teamline_domain::audit::Actor;
 use teamline_domain::diagnosis::{Check, Outcome};
 use teamline_domain::enterprise::Enterprise;
 use teamline_engine::doctor::DoctorRequest;
@@ -87,7 +88,8 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
             number: args.test_number.clone(),
         }),
     };
-    let report = engine.doctor(enterprise.id, &request).await?;
+    let actor = Actor::System("teamline doctor".into());
+    let report = engine.doctor(enterprise.id, &actor, &request).await?;
 
     let ok = report.ok();
     if args.json {

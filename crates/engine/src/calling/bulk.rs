@@ -35,11 +35,6 @@ pub struct BulkGrants {
     pub failed: Vec<String>,
 }
 
-/// The users who need one policy.
-struct Group {
-    users: Vec<(PbxUserId, UserRef)>,
-}
-
 impl Engine {
     /// Grants the policies these users' pushes would grant, one request per policy and 20
     /// users, and records each grant in the user's push journal. Reads Microsoft first, so a
@@ -66,7 +61,8 @@ impl Engine {
 
         // (policy type, policy) → the users whose plan grants it and whose journal does not
         // hold it yet.
-        let mut groups: BTreeMap<(PolicyType, Option<String>), Group> = BTreeMap::new();
+        let mut groups: BTreeMap<(PolicyType, Option<String>), Vec<(PbxUserId, UserRef)>> =
+            BTreeMap::new();
         for chunk in ids.chunks(READ_CHUNK) {
             let mut items = Vec::with_capacity(chunk.len());
             for id in chunk {
@@ -89,19 +85,18 @@ impl Engine {
                     {
                         groups
                             .entry((*policy_type, name.clone()))
-                            .or_insert_with(|| Group { users: Vec::new() })
-                            .users
+                            .or_default()
                             .push((item.user.id, who.clone()));
                     }
                 }
             }
         }
 
-        for ((policy_type, name), group) in groups {
-            if group.users.len() < MIN_USERS {
+        for ((policy_type, name), users) in groups {
+            if users.len() < MIN_USERS {
                 continue;
             }
-            let refs: Vec<UserRef> = group.users.iter().map(|(_, u)| u.clone()).collect();
+            let refs: Vec<UserRef> = users.iter().map(|(_, u)| u.clone()).collect();
             let granted = async {
                 ensure_policy_exists(self, tenant.as_ref(), policy_type, name.as_deref()).await?;
                 tenant
@@ -123,7 +118,7 @@ impl Engine {
                 continue;
             }
             let now = store.clock().now_ms();
-            for (id, _) in &group.users {
+            for (id, _) in &users {
                 let mut journal = Journal::load(self, e, *id).await?;
                 journal.sent(&step, now);
                 journal.save(self, e, *id, false).await?;
@@ -136,7 +131,7 @@ impl Engine {
                     summary: format!(
                         "{} for {} users at once in Teams",
                         step.describe(),
-                        group.users.len()
+                        users.len()
                     ),
                     object_type: "enterprise".into(),
                     object_id: Some(e.to_string()),
@@ -145,7 +140,7 @@ impl Engine {
                 })
                 .await?;
             report.policies += 1;
-            report.grants += group.users.len();
+            report.grants += users.len();
         }
         Ok(report)
     }

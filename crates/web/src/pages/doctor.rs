@@ -147,7 +147,11 @@ async fn run(
 ) -> Result<Response, PageError> {
     let request = form.request();
     let write_test = request.write_test.is_some();
-    let (results, problem) = match state.engine.doctor(admin.enterprise.id, &request).await {
+    let (results, problem) = match state
+        .engine
+        .doctor(admin.enterprise.id, &admin.actor(), &request)
+        .await
+    {
         Ok(report) => (Some(results(report, write_test)), None),
         // No tenant yet and the like: said on the page, next to the form.
         Err(e) if !e.is_not_found() => (None, Some(PageError::from(e).info().detail)),

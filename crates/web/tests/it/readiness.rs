@@ -85,6 +85,13 @@ async fn the_readiness_check_passes_against_the_simulators_and_names_what_it_fou
         "{results}"
     );
     assert!(!results.contains("badge-bad"), "{results}");
+    let audit = app.store.list_audit(Some(app.contoso.id), 5).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "doctor.write_test" && a.summary.contains(TEST_USER)),
+        "the write test is in the audit log: {audit:?}"
+    );
     let lee = app.contoso_tenant.teams_state(TEST_USER).unwrap();
     assert!(
         lee.numbers.is_empty() && lee.effective_policies.is_empty(),
