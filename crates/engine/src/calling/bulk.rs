@@ -23,6 +23,9 @@ const READ_CHUNK: usize = 20;
 /// Fewer users than this gain nothing from a bulk grant: their pushes grant one by one.
 const MIN_USERS: usize = 2;
 
+/// A policy type and the policy (`None` = Global).
+type Grant = (PolicyType, Option<String>);
+
 /// What a bulk grant did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BulkGrants {
@@ -61,8 +64,7 @@ impl Engine {
 
         // (policy type, policy) → the users whose plan grants it and whose journal does not
         // hold it yet.
-        let mut groups: BTreeMap<(PolicyType, Option<String>), Vec<(PbxUserId, UserRef)>> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<Grant, Vec<(PbxUserId, UserRef)>> = BTreeMap::new();
         for chunk in ids.chunks(READ_CHUNK) {
             let mut items = Vec::with_capacity(chunk.len());
             for id in chunk {
