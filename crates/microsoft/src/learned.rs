@@ -2,7 +2,8 @@
 //! it open, kept for the life of the process so each question costs one failed request at
 //! most: which surface grants each voice policy type, how the Teams admin REST surface creates
 //! objects, and which policies Teamline created a moment ago (Graph sees them only after
-//! replication). `teamline doctor` reports the same facts.
+//! replication), and how many group ids a groups delta `$filter` may hold when the tenant
+//! allows fewer than usual. `teamline doctor` reports the same facts.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -34,6 +35,7 @@ pub enum CreateForm {
 struct State {
     policy_paths: HashMap<PolicyType, PolicyPath>,
     create_form: Option<CreateForm>,
+    groups_per_round: Option<usize>,
     created_policies: HashMap<(PolicyType, String), Instant>,
 }
 
@@ -62,6 +64,15 @@ impl Learned {
 
     pub fn set_create_form(&self, form: CreateForm) {
         self.with(|s| s.create_form = Some(form));
+    }
+
+    /// The most group ids Graph took in one groups delta `$filter`, once it refused more.
+    pub fn groups_per_round(&self) -> Option<usize> {
+        self.with(|s| s.groups_per_round)
+    }
+
+    pub fn set_groups_per_round(&self, n: usize) {
+        self.with(|s| s.groups_per_round = Some(n));
     }
 
     /// Notes that Teamline just created this policy.

@@ -4,9 +4,11 @@
 //! limit is not documented) and URLs have a length limit. So the tracked groups go in chunks,
 //! each chunk is its own delta round, and the round's [`DeltaLink`] holds one link per chunk,
 //! separated by a space (URLs never contain one). A round over one chunk stores a plain link,
-//! as before.
+//! as before. When the tenant refuses even 15 ("Max allowed: N" with a smaller N), the rounds
+//! start again with N ids each and the tenant's client keeps N.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -16,15 +18,16 @@ use super::{DeltaStream, GraphDirectory, delta};
 use crate::directory::wire::GroupWire;
 use crate::error::MicrosoftError;
 use crate::odata::{literal, query};
+use crate::tenant::TenantCore;
 
-/// Most group ids in one `$filter`.
+/// Most group ids in one `$filter`, unless the tenant said it takes fewer.
 pub(crate) const GROUPS_PER_ROUND: usize = 15;
 /// Longest query string sent (a common server default; Graph documents none).
 const MAX_QUERY_LEN: usize = 2000;
 const SELECT: &str = "id,displayName,members";
 
 /// The query of a groups delta over `ids` (all groups when empty).
-fn round_query(ids: &[String]) -> String {
+pub(crate) fn round_query(ids: &[String]) -> String {
     if ids.is_empty() {
         return query(&[("$select", SELECT)]);
     }
@@ -36,14 +39,14 @@ fn round_query(ids: &[String]) -> String {
     query(&[("$select", SELECT), ("$filter", &filter)])
 }
 
-/// Splits the tracked groups into rounds small enough for Graph's filter limits.
-pub(crate) fn rounds(ids: &[String]) -> Vec<Vec<String>> {
+/// Splits the tracked groups into rounds of at most `per_round` ids and a query short enough.
+pub(crate) fn rounds(ids: &[String], per_round: usize) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
     let mut current: Vec<String> = Vec::new();
     for id in ids {
         current.push(id.clone());
         let too_long = round_query(&current).len() > MAX_QUERY_LEN;
-        if current.len() > GROUPS_PER_ROUND || (too_long && current.len() > 1) {
+        if current.len() > per_round.max(1) || (too_long && current.len() > 1) {
             let last = current.pop();
             out.push(std::mem::take(&mut current));
             current.extend(last);
@@ -55,18 +58,60 @@ pub(crate) fn rounds(ids: &[String]) -> Vec<Vec<String>> {
     out
 }
 
+/// The limit in Graph's refusal of a `$filter` with too many `or` clauses ("… Max allowed:
+/// 15."), when it is that refusal.
+fn max_allowed(e: &MicrosoftError) -> Option<usize> {
+    match e {
+        MicrosoftError::Rejected {
+            status: 400,
+            code,
+            message,
+            ..
+        } => filter_limit(code, message),
+        _ => None,
+    }
+}
+
+/// The limit named by a 400 answer's Graph error code and message, if it is the refusal of a
+/// `$filter` with too many `or` clauses.
+pub(crate) fn filter_limit(code: &str, message: &str) -> Option<usize> {
+    if !code.eq_ignore_ascii_case("Request_UnsupportedQuery") {
+        return None;
+    }
+    let (_, after) = message.split_once("Max allowed:")?;
+    after
+        .trim()
+        .trim_end_matches('.')
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+}
+
+/// Builds the rounds again with at most this many ids each (fresh starts only).
+type Rebuild = Box<dyn Fn(usize) -> Vec<DeltaStream<GroupChange>> + Send>;
+
 /// Pages of several delta rounds in turn; the last page carries every round's link.
 struct Chain {
     rounds: VecDeque<DeltaStream<GroupChange>>,
     current: Option<DeltaStream<GroupChange>>,
     links: Vec<String>,
+    /// Rounds per `$filter` size, and the size in use, when the rounds start fresh.
+    rebuild: Option<(Rebuild, usize)>,
+    /// A page was handed out: starting again would repeat it.
+    yielded: bool,
 }
 
-fn chain(rounds: Vec<DeltaStream<GroupChange>>) -> DeltaStream<GroupChange> {
+fn chain(
+    rounds: Vec<DeltaStream<GroupChange>>,
+    rebuild: Option<(Rebuild, usize)>,
+) -> DeltaStream<GroupChange> {
     let state = Chain {
         rounds: rounds.into(),
         current: None,
         links: Vec::new(),
+        rebuild,
+        yielded: false,
     };
     futures::stream::unfold(Some(state), |state| async move {
         let mut st = state?;
@@ -80,6 +125,7 @@ fn chain(rounds: Vec<DeltaStream<GroupChange>>) -> DeltaStream<GroupChange> {
             };
             match stream.next().await {
                 Some(Ok(mut page)) => {
+                    st.yielded = true;
                     if let Some(link) = page.delta_link.take() {
                         st.links.push(link.0);
                         st.current = None;
@@ -90,7 +136,21 @@ fn chain(rounds: Vec<DeltaStream<GroupChange>>) -> DeltaStream<GroupChange> {
                     }
                     return Some((Ok(page), Some(st)));
                 }
-                Some(Err(e)) => return Some((Err(e), None)),
+                Some(Err(e)) => {
+                    // The tenant takes fewer ids per filter than the rounds hold: start
+                    // again with its limit (nothing was handed out yet, so nothing repeats).
+                    let smaller = max_allowed(&e)
+                        .filter(|n| !st.yielded && st.rebuild.as_ref().is_some_and(|(_, per)| n < per));
+                    if let (Some(n), Some((rebuild, per))) = (smaller, st.rebuild.as_mut()) {
+                        tracing::info!(limit = n, "Graph takes fewer group ids per delta filter; tracking the groups in smaller rounds");
+                        *per = n;
+                        st.rounds = rebuild(n).into();
+                        st.current = None;
+                        st.links.clear();
+                        continue;
+                    }
+                    return Some((Err(e), None));
+                }
                 // A round that ended without a link was already reported as an error.
                 None => return None,
             }
@@ -106,34 +166,40 @@ impl GraphDirectory {
         group_ids: &[String],
     ) -> BoxStream<'static, Result<DeltaPage<GroupChange>, MicrosoftError>> {
         let what = "track changes to the sync groups";
-        let firsts: Vec<Result<String, MicrosoftError>> = match &start {
-            DeltaStart::Resume(link) => link
+        let open = |core: Arc<TenantCore>, first: Result<String, MicrosoftError>| {
+            delta(core, first, what.into(), GroupWire::into_change)
+        };
+        if let DeltaStart::Resume(link) = &start {
+            let streams = link
                 .as_str()
                 .split_whitespace()
-                .map(|l| self.core.graph_link(l, what))
-                .collect(),
-            DeltaStart::Initial | DeltaStart::Latest => rounds(group_ids)
+                .map(|l| open(self.core.clone(), self.core.graph_link(l, what)))
+                .collect();
+            return chain(streams, None);
+        }
+        let core = self.core.clone();
+        let ids = group_ids.to_vec();
+        let build = move |per_round: usize| -> Vec<DeltaStream<GroupChange>> {
+            let directory = GraphDirectory { core: core.clone() };
+            rounds(&ids, per_round)
                 .iter()
-                .map(|ids| {
-                    let fresh = self
-                        .core
-                        .graph_url(&format!("/groups/delta?{}", round_query(ids)));
-                    self.start_url(&start, fresh, what)
+                .map(|chunk| {
+                    let fresh = core.graph_url(&format!("/groups/delta?{}", round_query(chunk)));
+                    open(core.clone(), directory.start_url(&start, fresh, what))
                 })
-                .collect(),
+                .collect()
         };
-        let streams = firsts
-            .into_iter()
-            .map(|first| {
-                delta(
-                    self.core.clone(),
-                    first,
-                    what.into(),
-                    GroupWire::into_change,
-                )
-            })
-            .collect();
-        chain(streams)
+        let tenant = self.core.clone();
+        let per_round = tenant
+            .learned
+            .groups_per_round()
+            .unwrap_or(GROUPS_PER_ROUND);
+        let first = build(per_round);
+        let rebuild: Rebuild = Box::new(move |n| {
+            tenant.learned.set_groups_per_round(n);
+            build(n)
+        });
+        chain(first, Some((rebuild, per_round)))
     }
 }
 
@@ -149,12 +215,44 @@ mod tests {
 
     #[test]
     fn groups_are_tracked_in_rounds_of_at_most_fifteen() {
-        assert_eq!(rounds(&[]), vec![Vec::<String>::new()]);
-        assert_eq!(rounds(&ids(15)).len(), 1);
-        let r = rounds(&ids(300));
+        assert_eq!(rounds(&[], 15), vec![Vec::<String>::new()]);
+        assert_eq!(rounds(&ids(15), 15).len(), 1);
+        assert_eq!(rounds(&ids(15), 10).len(), 2);
+        let r = rounds(&ids(300), GROUPS_PER_ROUND);
         assert_eq!(r.len(), 20);
         assert!(r.iter().all(|c| c.len() <= GROUPS_PER_ROUND));
         assert_eq!(r.concat(), ids(300));
         assert!(r.iter().all(|c| round_query(c).len() <= MAX_QUERY_LEN));
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_is_read_from_graphs_refusal_only() {
+        let refusal = |code: &str, message: &str| MicrosoftError::Rejected {
+            what: "track changes to the sync groups".into(),
+            status: 400,
+            code: code.into(),
+            message: message.into(),
+            request_id: None,
+        };
+        assert_eq!(
+            max_allowed(&refusal(
+                "Request_UnsupportedQuery",
+                "Too many child clauses specified in search filter expression containing 'OR' operators: 15. Max allowed: 10."
+            )),
+            Some(10)
+        );
+        assert_eq!(
+            max_allowed(&refusal("Request_UnsupportedQuery", "Unsupported query.")),
+            None
+        );
+        assert_eq!(
+            max_allowed(&refusal("BadRequest", "Max allowed: 10.")),
+            None
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! of thousands of users never holds more than one page of Graph JSON.
 
 pub(crate) mod batch;
-mod group_delta;
+pub(crate) mod group_delta;
 pub mod licences;
 mod types;
 mod wire;

@@ -7,6 +7,7 @@ use teamline_domain::diagnosis::{Check, Outcome};
 use super::DoctorOptions;
 use super::probe::{self, Answer};
 use crate::client::TenantClient;
+use crate::directory::group_delta::{GROUPS_PER_ROUND, filter_limit, round_query};
 use crate::error::MicrosoftError;
 use crate::learned::PolicyPath;
 use crate::odata::{function_call, segment};
@@ -400,6 +401,89 @@ async fn read_back_check(client: &TenantClient, user: Option<&UserRef>) -> Check
     }
 }
 
+/// How many group ids one groups delta `$filter` may hold: Teamline tracks the sync groups
+/// and the groups nested in them in rounds of 15 ids, and fewer when the tenant says so.
+async fn groups_delta_check(core: &TenantCore) -> Check {
+    let id = "graph.groups_delta_filter";
+    let title = "Groups delta: group ids per filter";
+    let per_round = GROUPS_PER_ROUND + 1;
+    let listed = match probe::graph_get(
+        core,
+        &format!("/groups?$top={per_round}&$select=id"),
+        "list a few groups",
+    )
+    .await
+    {
+        Ok(a) if a.ok() => a,
+        Ok(a) => {
+            return Check::new(
+                id,
+                title,
+                Outcome::Skip,
+                "not checked: the groups could not be listed",
+            )
+            .with_error(a.error.unwrap_or_default());
+        }
+        Err(e) => return unreachable(id, title, &e),
+    };
+    let ids: Vec<String> = listed
+        .json()
+        .get("value")
+        .and_then(Value::as_array)
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.len() < 2 {
+        return Check::new(
+            id,
+            title,
+            Outcome::Skip,
+            "not checked: the tenant has fewer than two groups",
+        );
+    }
+    let ask = &ids[..ids.len().min(GROUPS_PER_ROUND)];
+    let path = format!("/groups/delta?{}", round_query(ask));
+    match probe::graph_get(core, &path, "track changes to a few groups").await {
+        Ok(a) if a.ok() => Check::new(
+            id,
+            title,
+            Outcome::Pass,
+            format!(
+                "Graph takes {} group ids in one groups delta filter (Teamline sends at most {GROUPS_PER_ROUND})",
+                ask.len()
+            ),
+        ),
+        Ok(a) => {
+            let error = a.error.unwrap_or_default();
+            let (code, message) = error.split_once(": ").unwrap_or(("", error.as_str()));
+            match filter_limit(code, message).filter(|_| a.status == 400) {
+                Some(limit) => Check::new(
+                    id,
+                    title,
+                    Outcome::Warn,
+                    format!(
+                        "Graph takes only {limit} group ids per groups delta filter (public reports say {GROUPS_PER_ROUND}): Teamline tracks the groups in rounds of {limit}"
+                    ),
+                )
+                .with_error(error),
+                None => Check::new(
+                    id,
+                    title,
+                    Outcome::Fail,
+                    format!("Graph answered HTTP {} to a groups delta over {} groups", a.status, ask.len()),
+                )
+                .with_error(error)
+                .with_fix("directory sync of nested sync groups will fail the same way: send this text to Teamline's maintainers"),
+            }
+        }
+        Err(e) => unreachable(id, title, &e),
+    }
+}
+
 async fn teams_admin_check(core: &TenantCore) -> Check {
     let id = "teams_admin.reachable";
     let title = "Teams admin REST surface";
@@ -458,6 +542,7 @@ pub(crate) async fn run_read_checks(
         return checks;
     }
     checks.extend(permission_checks(core).await);
+    checks.push(groups_delta_check(core).await);
     for (policy_type, name) in options.policy_names() {
         checks.push(policy_check(core, policy_type, &name).await);
     }

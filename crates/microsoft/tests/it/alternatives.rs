@@ -347,3 +347,42 @@ async fn three_hundred_nested_groups_are_tracked_in_several_delta_rounds() {
     assert!(changed.members_added.iter().any(|m| m.id == adele));
     assert!(next.last().unwrap().delta_link.is_some());
 }
+
+#[tokio::test]
+async fn a_tenant_that_takes_fewer_ids_per_filter_gets_smaller_rounds() {
+    let env = start().await;
+    env.contoso
+        .update_behaviour(|b| b.max_filter_or_clauses = 10);
+    let t = env.ms.tenant(demo::CONTOSO_TENANT_ID);
+    let mut ids = vec![env.contoso.group_id(demo::SYNC_GROUP).unwrap()];
+    for i in 0..24 {
+        let name = format!("Nested {i:03}");
+        ids.push(env.contoso.add_group(&name).unwrap());
+    }
+    // 25 groups: two rounds of 15 are refused ("Max allowed: 10"), three rounds of 10 are not.
+    let pages: Vec<_> = t
+        .groups_delta(DeltaStart::Initial, &ids)
+        .try_collect()
+        .await
+        .unwrap();
+    let link = pages.last().unwrap().delta_link.clone().unwrap();
+    assert_eq!(
+        link.as_str().split(' ').count(),
+        3,
+        "one link per 10 groups"
+    );
+    let seen: std::collections::HashSet<_> = pages
+        .iter()
+        .flat_map(|p| &p.changes)
+        .map(|g| g.id.clone())
+        .collect();
+    assert_eq!(seen.len(), 25);
+    // The client keeps the limit: the next fresh start uses rounds of 10 at once.
+    let again: Vec<_> = t
+        .groups_delta(DeltaStart::Latest, &ids)
+        .try_collect()
+        .await
+        .unwrap();
+    let link = again.last().unwrap().delta_link.clone().unwrap();
+    assert_eq!(link.as_str().split(' ').count(), 3);
+}

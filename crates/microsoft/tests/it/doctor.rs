@@ -138,6 +138,24 @@ async fn each_alternative_behaviour_is_named() {
     let checks = run(&env, false).await;
     let found = &check(&checks, "policy.OnlineVoiceRoutingPolicy").found;
     assert!(found.contains("among"), "{found}");
+
+    // A groups delta filter that takes fewer ids than the 15 of public reports.
+    for i in 0..15 {
+        env.contoso.add_group(&format!("Doctor {i:02}")).unwrap();
+    }
+    env.contoso
+        .update_behaviour(|b| b.max_filter_or_clauses = 10);
+    let checks = run(&env, false).await;
+    let filter = check(&checks, "graph.groups_delta_filter");
+    assert_eq!(filter.outcome, Outcome::Warn, "{filter:?}");
+    assert!(filter.found.contains("only 10"), "{}", filter.found);
+    assert!(
+        filter
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("Max allowed: 10")),
+        "{filter:?}"
+    );
 }
 
 #[tokio::test]
