@@ -9,5 +9,6 @@ mod harness;
 mod pages;
 
 mod failures;
+mod readiness;
 mod screenshots;
 mod seed_article;
