@@ -3,17 +3,15 @@
 //! has stored. Read-only unless `--write-test <user>` asks for the round trip on a test user
 //! (who is put back as before). Prints a table, or `--json`; exits 1 when a check failed.
 
-use super::serve::{EngineArgs, MicrosoftArgs};
+use super::serve::MicrosoftArgs;
 use crate::config::{StoreArgs, open_store_beside_server};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
-use std::sync::Arc;
 use teamline_domain::audit::Actor;
 use teamline_domain::diagnosis::{Check, Outcome};
 use teamline_domain::enterprise::Enterprise;
 use teamline_engine::doctor::DoctorRequest;
-use teamline_engine::{ApiConnector, Engine};
 use teamline_microsoft::doctor::WriteTest;
 use teamline_store::DynStore;
 
@@ -64,22 +62,8 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let opened = open_store_beside_server(&args.store).await?;
     let store = opened.store.clone();
     let enterprise = pick(&store, args.enterprise.as_deref()).await?;
-    let public_url = args
-        .microsoft
-        .public_url
-        .clone()
-        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-    let defaults = EngineArgs::default();
-    let microsoft = args
-        .microsoft
-        .client(&public_url, defaults.microsoft_tenant_concurrency)?;
     // Only the engine's reads are used: no job runner, nothing is queued.
-    let engine = Engine::new(
-        store.clone(),
-        microsoft,
-        Arc::new(ApiConnector),
-        defaults.settings(),
-    );
+    let engine = args.microsoft.engine_beside_server(store.clone())?;
     let request = DoctorRequest {
         location: args.location.clone(),
         extension: args.extension.clone(),

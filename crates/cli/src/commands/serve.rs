@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use teamline_engine::{ApiConnector, Engine, EngineSettings};
 use teamline_microsoft::{MicrosoftClient, MicrosoftCloud, MicrosoftConfig};
+use teamline_store::DynStore;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Args, Debug, Clone)]
@@ -119,6 +120,24 @@ pub struct MicrosoftArgs {
 }
 
 impl MicrosoftArgs {
+    /// An engine with the default settings for a command that runs beside a server (sync,
+    /// doctor): Microsoft as configured (the public URL defaults to the local portal), the
+    /// real PBX connector.
+    pub fn engine_beside_server(&self, store: DynStore) -> anyhow::Result<Engine> {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+        let defaults = EngineArgs::default();
+        let microsoft = self.client(&public_url, defaults.microsoft_tenant_concurrency)?;
+        Ok(Engine::new(
+            store,
+            microsoft,
+            Arc::new(ApiConnector),
+            defaults.settings(),
+        ))
+    }
+
     pub fn client(
         &self,
         public_url: &str,
