@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 pub enum DatabaseChoice {
     /// A fresh SQLite database (the default).
     Sqlite,
-    /// A fresh PostgreSQL database, dropped by [`TestApp::stop`].
+    /// A fresh PostgreSQL database, dropped by [`TestApp::stop`]. Feature `postgres`.
+    #[cfg(feature = "postgres")]
     Postgres,
     /// A store the caller opened and keeps (e.g. `teamline demo`'s data directory).
     Store(DynStore),
@@ -101,6 +102,7 @@ impl TestAppBuilder {
                 let db = TestDatabase::sqlite()?;
                 (db.open().await?, Some(db))
             }
+            #[cfg(feature = "postgres")]
             DatabaseChoice::Postgres => {
                 let db = TestDatabase::postgres().await;
                 (db.open().await?, Some(db))
