@@ -4,7 +4,7 @@
 //! (who is put back as before). Prints a table, or `--json`; exits 1 when a check failed.
 
 use super::serve::MicrosoftArgs;
-use crate::config::{StoreArgs, open_store_beside_server};
+use crate::config::{PbxNetworkArgs, StoreArgs, open_store_beside_server};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
@@ -48,6 +48,9 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub microsoft: MicrosoftArgs,
+
+    #[command(flatten)]
+    pub pbx_network: PbxNetworkArgs,
 }
 
 #[derive(Serialize)]
@@ -63,7 +66,9 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let store = opened.store.clone();
     let enterprise = pick(&store, args.enterprise.as_deref()).await?;
     // Only the engine's reads are used: no job runner, nothing is queued.
-    let engine = args.microsoft.engine_beside_server(store.clone())?;
+    let engine = args
+        .microsoft
+        .engine_beside_server(store.clone(), args.pbx_network.connector())?;
     let request = DoctorRequest {
         location: args.location.clone(),
         extension: args.extension.clone(),

@@ -6,7 +6,7 @@
 //! follows it; otherwise (or on PostgreSQL) this process also runs jobs until the sync is done.
 
 use super::serve::MicrosoftArgs;
-use crate::config::{StoreArgs, open_store_alongside_server, worker_id};
+use crate::config::{PbxNetworkArgs, StoreArgs, open_store_alongside_server, worker_id};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -35,6 +35,9 @@ pub struct SyncArgs {
 
     #[command(flatten)]
     pub microsoft: MicrosoftArgs,
+
+    #[command(flatten)]
+    pub pbx_network: PbxNetworkArgs,
 }
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
@@ -49,7 +52,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     // No server holds the data directory (or the database is shared): run jobs here too.
     let cancel = CancellationToken::new();
     let runner = if run_here {
-        let engine = args.microsoft.engine_beside_server(store.clone())?;
+        let engine = args
+            .microsoft
+            .engine_beside_server(store.clone(), args.pbx_network.connector())?;
         let runner = Arc::new(engine.runner(worker_id()));
         Some(tokio::spawn(runner.run(cancel.clone())))
     } else {

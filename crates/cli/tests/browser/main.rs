@@ -9,6 +9,7 @@ mod harness;
 mod pages;
 
 mod failures;
+mod pbx_form;
 mod readiness;
 mod screenshots;
 mod seed_article;

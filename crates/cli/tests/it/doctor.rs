@@ -51,6 +51,9 @@ fn doctor(data: &Path, sim: &str, extra: &[&str]) -> Output {
             ms::TEAMLINE_APP_CLIENT_SECRET,
         )
         .env("TEAMLINE_LOG", "warn")
+        // The demo's simulated PBX is on http://127.0.0.1.
+        .env("TEAMLINE_PBX_ALLOW_HTTP", "true")
+        .env("TEAMLINE_PBX_ALLOW_PRIVATE_NETWORK", "true")
         .output()
         .unwrap()
 }

@@ -10,5 +10,6 @@ mod devices;
 mod errors;
 mod extensions;
 mod oauth;
+mod security;
 mod sim_control;
 mod support;
