@@ -9,6 +9,7 @@
 pub mod action_item;
 pub mod audit;
 pub mod device;
+pub mod diagnosis;
 pub mod enterprise;
 pub mod error;
 pub mod ids;

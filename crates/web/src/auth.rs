@@ -262,6 +262,11 @@ pub enum Refusal {
         username: String,
         enterprise: String,
     },
+    /// Global Administrator is only eligible through Privileged Identity Management.
+    GlobalAdminNotActivated {
+        username: String,
+        enterprise: String,
+    },
 }
 
 impl Refusal {
@@ -271,6 +276,7 @@ impl Refusal {
             Self::NotAnAdmin { .. } | Self::TeamsAdminWithoutConsent { .. } => {
                 "This account is not an administrator of the enterprise"
             }
+            Self::GlobalAdminNotActivated { .. } => "Your Global Administrator role is not active",
         }
     }
 
@@ -290,6 +296,12 @@ impl Refusal {
                 enterprise,
             } => format!(
                 "{username} is a Teams Administrator of {enterprise}, but Teams Administrators can only sign in after a Global Administrator granted enterprise management consent. Sign in as the Global Administrator, or ask them to grant that consent."
+            ),
+            Self::GlobalAdminNotActivated {
+                username,
+                enterprise,
+            } => format!(
+                "{username} is eligible for the Global Administrator role of {enterprise}'s Microsoft 365 tenant through Privileged Identity Management, but the role is not active. Activate it in the Microsoft Entra admin center (My roles, Activate), then sign in again."
             ),
         }
     }
@@ -315,6 +327,11 @@ pub fn authorize(
         Ok("Global Administrator")
     } else if admin.is_teams_admin && enterprise.consent(ConsentKind::Management) {
         Ok("Teams Administrator")
+    } else if admin.global_admin_needs_activation() {
+        Err(Refusal::GlobalAdminNotActivated {
+            username,
+            enterprise: name,
+        })
     } else if admin.is_teams_admin {
         Err(Refusal::TeamsAdminWithoutConsent {
             username,
@@ -439,7 +456,8 @@ async fn finish_microsoft(
             object_type: "enterprise".into(),
             object_id: Some(enterprise.id.to_string()),
             before: None,
-            after: None,
+            // How Microsoft told the roles (ID token or Graph), for `teamline doctor`.
+            after: serde_json::to_string(&teamline_microsoft::doctor::sign_in_check(&admin)).ok(),
         })
         .await?;
     Ok(Redirect::to("/dashboard").into_response())
@@ -483,6 +501,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_global_administrator_only_eligible_through_pim_is_told_to_activate_the_role() {
+        let mut admin = signed_in(false, false);
+        admin.eligible_role_template_ids = Some(vec![
+            teamline_microsoft::signin::roles::GLOBAL_ADMINISTRATOR.into(),
+        ]);
+        let refusal = authorize(&admin, Some(&contoso(false))).unwrap_err();
+        assert_eq!(
+            refusal.title(),
+            "Your Global Administrator role is not active"
+        );
+        assert!(
+            refusal.detail().contains("Activate it"),
+            "{}",
+            refusal.detail()
+        );
+        // A Teams Administrator with management consent still gets in as such.
+        admin.is_teams_admin = true;
+        assert_eq!(
+            authorize(&admin, Some(&contoso(true))),
+            Ok("Teams Administrator")
+        );
+    }
+
     fn signed_in(global: bool, teams: bool) -> SignedInAdmin {
         SignedInAdmin {
             tenant_id: "8750e5a4-2c6e-4949-9e43-8043af3f92f2".into(),
@@ -493,6 +535,8 @@ mod tests {
             role_template_ids: vec![],
             is_global_admin: global,
             is_teams_admin: teams,
+            role_source: teamline_microsoft::signin::RoleSource::IdToken,
+            eligible_role_template_ids: None,
         }
     }
 

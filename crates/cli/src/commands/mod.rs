@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod doctor;
 pub mod migrate;
 pub mod pbx;
 pub mod rekey;
@@ -34,6 +35,10 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Run a benchmark and print its figures: `teamline bench users-page|sync|enable`.
     Bench(bench::BenchArgs),
+    /// Check an enterprise's Microsoft 365 tenant and PBX: tokens, permissions, which way the
+    /// tenant behaves where Microsoft's documentation leaves it open, PBX access (read-only;
+    /// --write-test <user> adds a round trip on a test user).
+    Doctor(doctor::DoctorArgs),
 }
 
 impl Command {
@@ -47,6 +52,7 @@ impl Command {
             Self::Sim(args) => sim::run(args).await,
             Self::Sync(args) => sync::run(args).await,
             Self::Bench(args) => bench::run(args).await,
+            Self::Doctor(args) => doctor::run(args).await,
         }
     }
 }

@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use teamline_engine::{Engine, EngineSettings};
+use teamline_engine::{Engine, EngineSettings, PbxConnector};
 use teamline_microsoft::{MicrosoftClient, MicrosoftCloud, MicrosoftConfig};
+use teamline_store::DynStore;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Args, Debug, Clone)]
@@ -162,6 +163,23 @@ pub struct MicrosoftArgs {
 }
 
 impl MicrosoftArgs {
+    /// An engine with the default settings for a command that runs beside a server (sync,
+    /// doctor): Microsoft as configured (the public URL defaults to the local portal), the PBX
+    /// through `pbx` (the command's network policy).
+    pub fn engine_beside_server(
+        &self,
+        store: DynStore,
+        pbx: Arc<dyn PbxConnector>,
+    ) -> anyhow::Result<Engine> {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+        let defaults = EngineArgs::default();
+        let microsoft = self.client(&public_url, defaults.microsoft_tenant_concurrency)?;
+        Ok(Engine::new(store, microsoft, pbx, defaults.settings()))
+    }
+
     pub fn client(
         &self,
         public_url: &str,

@@ -10,5 +10,6 @@ mod pages;
 
 mod failures;
 mod pbx_form;
+mod readiness;
 mod screenshots;
 mod seed_article;

@@ -5,6 +5,7 @@
 
 mod crash;
 mod demo;
+mod doctor;
 mod pbx_settings;
 mod setup_user;
 mod sync_cmd;

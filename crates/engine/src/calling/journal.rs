@@ -4,7 +4,7 @@ use super::ms;
 use crate::Engine;
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
 use teamline_domain::teams_voice::{PolicyType, VoiceStep};
-use teamline_jobs::JobError;
+use teamline_store::StoreError;
 
 /// The steps a push sent that Microsoft may not show yet (policy assignments can take a while
 /// to become effective). Kept in the store between attempts, so a retry after throttling, a
@@ -27,7 +27,7 @@ impl Journal {
         engine: &Engine,
         e: EnterpriseId,
         id: PbxUserId,
-    ) -> Result<Self, JobError> {
+    ) -> Result<Self, StoreError> {
         let store = &engine.inner.store;
         let oldest = store.clock().now_ms() - ms(engine.inner.settings.propagation_window);
         let mut journal: Self = store
@@ -60,7 +60,7 @@ impl Journal {
         e: EnterpriseId,
         id: PbxUserId,
         converged: bool,
-    ) -> Result<(), JobError> {
+    ) -> Result<(), StoreError> {
         let json = (!converged && !self.sent.is_empty())
             .then(|| serde_json::to_string(self).ok())
             .flatten();

@@ -12,7 +12,7 @@ use teamline_domain::ids::{EnterpriseId, PbxUserId};
 use teamline_domain::pbx_user::PushState;
 use teamline_domain::teams_voice::{ObservedVoice, PolicyType, VoiceStep, plan_voice};
 use teamline_jobs::{Attempt, Job, JobError};
-use teamline_microsoft::setup::{CallerIdPolicySpec, CallerIdSubstitute};
+use teamline_microsoft::direct_routing::{CallerIdPolicySpec, CallerIdSubstitute};
 use teamline_microsoft::voice::UserRef;
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::PushOutcome;
@@ -191,23 +191,34 @@ async fn apply(
             tenant.unassign_number(who, number).await.map(|_| ())
         }
         VoiceStep::GrantPolicy { policy_type, name } => {
-            if let (PolicyType::CallingLineIdentity, Some(policy)) = (policy_type, name) {
-                // A caller-name policy exists per custom name; make sure this one does.
-                let company = policy
-                    .strip_prefix(engine.inner.settings.caller_id_policy_prefix.as_str())
-                    .unwrap_or(policy);
-                let spec = CallerIdPolicySpec {
-                    name: policy.clone(),
-                    substitute: CallerIdSubstitute::LineUri,
-                    company_name: Some(company.to_owned()),
-                    enable_user_override: false,
-                    description: Some("Caller Name Policy = Other, set by Teamline".to_owned()),
-                };
-                tenant.ensure_caller_id_policy(&spec).await?;
-            }
+            ensure_policy_exists(engine, tenant, *policy_type, name.as_deref()).await?;
             tenant
                 .grant_policy(who, convert::policy_type(*policy_type), name.as_deref())
                 .await
         }
     }
+}
+
+/// Before a grant: a caller-name policy exists per custom name, so Teamline makes sure this
+/// one does (the other policies are set up with the tenant).
+pub(super) async fn ensure_policy_exists(
+    engine: &Engine,
+    tenant: &dyn TenantApi,
+    policy_type: PolicyType,
+    name: Option<&str>,
+) -> Result<(), MicrosoftError> {
+    let (PolicyType::CallingLineIdentity, Some(policy)) = (policy_type, name) else {
+        return Ok(());
+    };
+    let company = policy
+        .strip_prefix(engine.inner.settings.caller_id_policy_prefix.as_str())
+        .unwrap_or(policy);
+    let spec = CallerIdPolicySpec {
+        name: policy.to_owned(),
+        substitute: CallerIdSubstitute::LineUri,
+        company_name: Some(company.to_owned()),
+        enable_user_override: false,
+        description: Some("Caller Name Policy = Other, set by Teamline".to_owned()),
+    };
+    tenant.ensure_caller_id_policy(&spec).await.map(|_| ())
 }

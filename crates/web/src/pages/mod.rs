@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod consent;
 pub mod dashboard;
+pub mod doctor;
 pub mod pbx;
 pub mod setup;
 pub mod troubleshoot;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .merge(consent::routes())
         .merge(pbx::routes())
         .merge(dashboard::routes())
+        .merge(doctor::routes())
         .merge(users::routes())
         .merge(setup::routes())
         .merge(troubleshoot::routes())

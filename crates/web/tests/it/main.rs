@@ -10,5 +10,6 @@ mod foundations;
 mod hardening;
 mod pages;
 mod pbx_audit;
+mod readiness;
 mod signin;
 mod users;
