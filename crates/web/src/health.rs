@@ -1,17 +1,17 @@
 //! `/healthz` (is the database reachable?) and `/metrics` (Prometheus text).
 
 use crate::AppState;
+use crate::routes::{Routes, get};
+use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
 use teamline_store::StoreInfo;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
 }

@@ -12,12 +12,14 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod routes;
 pub mod session;
 pub mod views;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use metrics_exporter_prometheus::PrometheusHandle;
+use routes::{RouteInfo, Routes};
 use std::sync::Arc;
 use teamline_engine::Engine;
 use teamline_store::{DynStore, SessionStore};
@@ -57,10 +59,28 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'; object-src 'none'";
 
+/// Health, metrics and static files: no session, no CSRF check.
+fn open_routes() -> Routes {
+    Routes::new()
+        .merge(health::routes())
+        .merge(assets::routes())
+}
+
+/// Sign-in and the portal's pages, behind sessions and CSRF protection.
+fn portal_routes() -> Routes {
+    Routes::new().merge(auth::routes()).merge(pages::routes())
+}
+
+/// Every route [`router`] serves, by path and method, with what its handler reads.
+pub fn route_table() -> Vec<RouteInfo> {
+    let mut table = open_routes().table().to_vec();
+    table.extend_from_slice(portal_routes().table());
+    table
+}
+
 pub fn router(state: AppState) -> Router {
-    let portal = Router::new()
-        .merge(auth::routes())
-        .merge(pages::routes())
+    let portal = portal_routes()
+        .into_router()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,
@@ -71,9 +91,8 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    Router::new()
-        .merge(health::routes())
-        .merge(assets::routes())
+    open_routes()
+        .into_router()
         .merge(portal)
         .fallback(|| async { error::PageError::NotFound })
         .layer(SetResponseHeaderLayer::overriding(
