@@ -208,6 +208,18 @@ impl TestApp {
         Self::builder().spawn().await
     }
 
+    /// Every row of every table of its fresh database except `skip`'s tables (`None` for a
+    /// store the caller opened), to prove that something changed nothing.
+    pub async fn database_rows(
+        &self,
+        skip: &[&str],
+    ) -> Option<Result<teamline_store_tests::rows::Rows, teamline_store::StoreError>> {
+        match &self.database {
+            Some(db) => Some(db.rows(skip).await),
+            None => None,
+        }
+    }
+
     /// Stops the portal, the workers and the simulators, and removes a fresh database.
     pub async fn stop(self) -> Result<(), TestkitError> {
         self.run_until(std::future::ready(())).await

@@ -2,6 +2,7 @@ use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{DynStore, StoreError, SystemClock};
 use teamline_store_tests::PgDatabase;
+use teamline_store_tests::rows::{self, Rows};
 
 /// A fresh, empty database for one test (or benchmark), with the test encryption key.
 pub enum TestDatabase {
@@ -34,6 +35,16 @@ impl TestDatabase {
                 Arc::new(teamline_store_postgres::open(&db.url, keyring, clock).await?)
             }
         })
+    }
+
+    /// Every row of every table except `skip`'s, read from the database itself (see
+    /// [`teamline_store_tests::rows`]).
+    pub async fn rows(&self, skip: &[&str]) -> Result<Rows, StoreError> {
+        let read = match self {
+            Self::Sqlite(dir) => rows::sqlite(&dir.path().join("teamline.db"), skip).await,
+            Self::Postgres(db) => rows::postgres(&db.url, skip).await,
+        };
+        read.map_err(StoreError::database)
     }
 
     /// Deletes the database (every store on it must be dropped first).
