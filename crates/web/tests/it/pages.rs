@@ -178,7 +178,11 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
     let (_, chosen) = text(htmx(
         &b,
         "/users/form/devices/select",
-        &[("sip_user", "1000"), ("choose", "1000tm")],
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1000"),
+            ("choose", "1000tm"),
+        ],
     ))
     .await;
     assert!(
@@ -188,7 +192,11 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
     let (_, refused) = text(htmx(
         &b,
         "/users/form/devices/select",
-        &[("sip_user", "1000"), ("choose", "1001tm")],
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1000"),
+            ("choose", "1001tm"),
+        ],
     ))
     .await;
     assert!(
