@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Teamline's one test command: installs and starts what the tests need on a fresh Debian
-# machine (PostgreSQL, Chromium + ChromeDriver, Knot DNS for the DNS publisher's tests, the
-# Python venv with the Graph SDK check and the aiosmtpd SMTP server for the mail tests), then
-# runs formatting, lints and every test of the workspace. Exits non-zero on any failure.
+# machine (PostgreSQL, Chromium + ChromeDriver, Knot DNS for the DNS publisher's and the SIP
+# gateway's tests, Kamailio + rtpengine + sipp for the SIP gateway's tests, the Python venv with
+# the Graph SDK check and the aiosmtpd SMTP server for the mail tests), then runs formatting,
+# lints and every test of the workspace. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,7 +68,7 @@ ensure_chromium() {
   apt_install chromium chromium-driver
 }
 
-# teamline-dns's tests (and its `testing` fixture) start a real Knot DNS server themselves,
+# teamline-dns's and the SIP gateway's tests start a real Knot DNS server themselves,
 # on a random loopback port, and check what it serves with kdig; they never skip.
 ensure_knot() {
   local missing=()
@@ -76,7 +77,7 @@ ensure_knot() {
   if [ "${#missing[@]}" -eq 0 ]; then
     return
   fi
-  log "Installing ${missing[*]} from Debian's packages (DNS publisher tests)"
+  log "Installing ${missing[*]} from Debian's packages (DNS publisher and SIP gateway tests)"
   apt_install "${missing[@]}"
 }
 
@@ -94,9 +95,31 @@ ensure_test_python_packages() {
   fi
 }
 
+# The SIP gateway's tests run real Kamailio processes (the gateway and the stand-in PBX
+# registrar), sipp as phones and misbehaving registrars, and Knot DNS (ensure_knot) as the
+# PBX's DNS; they never skip. The tests start the daemons themselves, on random loopback ports.
+KAMAILIO_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
+ensure_sip_tools() {
+  local missing=()
+  command -v kamailio >/dev/null && [ -f "$KAMAILIO_MODULES/uac.so" ] || missing+=(kamailio)
+  [ -f "$KAMAILIO_MODULES/db_sqlite.so" ] || missing+=(kamailio-sqlite-modules)
+  [ -f "$KAMAILIO_MODULES/tls.so" ] || missing+=(kamailio-tls-modules)
+  [ -f "$KAMAILIO_MODULES/db_postgres.so" ] || missing+=(kamailio-postgres-modules)
+  dpkg -s kamailio-extra-modules >/dev/null 2>&1 || missing+=(kamailio-extra-modules)
+  command -v rtpengine >/dev/null || missing+=(rtpengine-daemon)
+  command -v sipp >/dev/null || missing+=(sip-tester)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    log "Kamailio $(kamailio -v | head -n 1 | awk '{print $3}'), rtpengine and sipp are installed"
+    return
+  fi
+  log "Installing ${missing[*]} from Debian's packages (SIP gateway tests)"
+  apt_install "${missing[@]}"
+}
+
 ensure_postgres
 ensure_chromium
 ensure_knot
+ensure_sip_tools
 if [ -x scripts/sdk-venv.sh ]; then
   log "Python venv for the Microsoft Graph SDK check and the SMTP test server"
   TEAMLINE_TEST_PYTHON="$(scripts/sdk-venv.sh)" || die "could not prepare the Python venv for the Graph SDK check"

@@ -12,10 +12,21 @@ use std::path::Path;
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
+use teamline_store_sql::migrations::{EditedMigration, migrate};
 use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore};
 
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Applied migrations edited since their release without changing the schema: databases
+/// migrated with the released file still open (see [`teamline_store_sql::migrations`]).
+pub const EDITED_MIGRATIONS: &[EditedMigration] = &[EditedMigration {
+    version: 1,
+    // `0001_initial.sql` as it was until a comment about the unique indexes was reworded (as of
+    // commit 821eca4): the SHA-384 sqlx recorded in every database migrated with that file,
+    // i.e. `git show 821eca4:crates/store-sqlite/migrations/0001_initial.sql | sha384sum`.
+    released_checksum: "224cb77a7a362bd9f2a415a0e9fe40ca36ff40d2181f6361fed8323c662d8608d590c8058833d6f7041fedc32a05c7cf",
+}];
 
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
@@ -97,9 +108,6 @@ pub async fn open_url(
         .connect(url)
         .await
         .map_err(|e| StoreError::database_while("cannot open the SQLite database", e))?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(|e| StoreError::database_while("database migration failed", e))?;
+    migrate(&pool, &MIGRATOR, EDITED_MIGRATIONS).await?;
     Ok(SqlStore::new(pool, Arc::new(SqliteBackend), keyring, clock))
 }

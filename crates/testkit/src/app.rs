@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 pub enum DatabaseChoice {
     /// A fresh SQLite database (the default).
     Sqlite,
-    /// A fresh PostgreSQL database, dropped by [`TestApp::stop`].
+    /// A fresh PostgreSQL database, dropped by [`TestApp::stop`]. Feature `postgres`.
+    #[cfg(feature = "postgres")]
     Postgres,
     /// A store the caller opened and keeps (e.g. `teamline demo`'s data directory).
     Store(DynStore),
@@ -101,6 +102,7 @@ impl TestAppBuilder {
                 let db = TestDatabase::sqlite()?;
                 (db.open().await?, Some(db))
             }
+            #[cfg(feature = "postgres")]
             DatabaseChoice::Postgres => {
                 let db = TestDatabase::postgres().await;
                 (db.open().await?, Some(db))
@@ -208,16 +210,9 @@ impl TestApp {
         Self::builder().spawn().await
     }
 
-    /// Every row of every table of its fresh database except `skip`'s tables (`None` for a
-    /// store the caller opened), to prove that something changed nothing.
-    pub async fn database_rows(
-        &self,
-        skip: &[&str],
-    ) -> Option<Result<teamline_store_tests::rows::Rows, teamline_store::StoreError>> {
-        match &self.database {
-            Some(db) => Some(db.rows(skip).await),
-            None => None,
-        }
+    /// Its fresh database (`None` for a store the caller opened).
+    pub fn database(&self) -> Option<&TestDatabase> {
+        self.database.as_ref()
     }
 
     /// Stops the portal, the workers and the simulators, and removes a fresh database.

@@ -25,7 +25,7 @@ use teamline_engine::EngineSettings;
 use teamline_sim::microsoft::demo as ms;
 use teamline_store::crypto::{EncryptionKey, Keyring};
 use teamline_store::{DynStore, JobQuery, SystemClock};
-use teamline_store_tests::PgDatabase;
+use teamline_store_postgres::testing::PgDatabase;
 use teamline_testkit::{engine_for, testbed};
 
 const TENANT: &str = "twoco";

@@ -43,6 +43,7 @@ mod api;
 mod control;
 mod faults;
 mod json;
+pub mod registrar;
 mod seed;
 mod state;
 
@@ -72,6 +73,9 @@ use state::{ApiKey, Registration, SimState, User};
 #[derive(Clone)]
 pub struct NetSapiensSim {
     state: Arc<Mutex<SimState>>,
+    /// Woken whenever devices are created or deleted, so the SIP registrar learns about
+    /// them at once (see `registrar`).
+    device_changes: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for NetSapiensSim {
@@ -114,6 +118,7 @@ impl NetSapiensSim {
         seed::install_demo_credentials(&mut st);
         NetSapiensSim {
             state: Arc::new(Mutex::new(st)),
+            device_changes: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -135,12 +140,23 @@ impl NetSapiensSim {
     pub fn add_contoso(&self) {
         let d = seed::contoso(SystemTime::now());
         self.lock().domains.insert(d.name.clone(), d);
+        self.devices_changed();
     }
 
     /// [`Self::seed_generated`] on a shared handle.
     pub fn add_generated(&self, domain: &str, extensions: u32) {
         let d = seed::generated(domain, extensions, SystemTime::now());
         self.lock().domains.insert(d.name.clone(), d);
+        self.devices_changed();
+    }
+
+    /// Tells whoever mirrors the devices (the SIP registrar) that they changed.
+    pub(crate) fn devices_changed(&self) {
+        self.device_changes.notify_one();
+    }
+
+    pub(crate) fn device_changes(&self) -> Arc<tokio::sync::Notify> {
+        self.device_changes.clone()
     }
 
     /// The NetSapiens API (`/ns-api/v2/...`) plus the control surface (`/_sim/netsapiens/...`).
@@ -325,6 +341,8 @@ impl NetSapiensSim {
             core_server: DEMO_CORE_SERVER.to_owned(),
             keeps_registering: i.keeps_registering,
             registered_at: SystemTime::now(),
+            expires_at: None,
+            from_registrar: false,
         });
         true
     }

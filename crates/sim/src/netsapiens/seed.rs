@@ -118,6 +118,8 @@ fn desk_registration(index: usize, now: SystemTime) -> Registration {
         core_server: DEMO_CORE_SERVER.to_owned(),
         keeps_registering: true,
         registered_at: now,
+        expires_at: None,
+        from_registrar: false,
     }
 }
 

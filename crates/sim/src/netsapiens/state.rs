@@ -166,12 +166,20 @@ pub struct Registration {
     /// reported registration time follows the clock, so it never expires.
     pub keeps_registering: bool,
     pub registered_at: SystemTime,
+    /// When the registration runs out, as the registrar that holds it says; `None` for a
+    /// simulated one (it runs out after the device's expiry).
+    pub expires_at: Option<SystemTime>,
+    /// Mirrored from the simulator's SIP registrar (see `registrar`), not set by a test.
+    pub from_registrar: bool,
 }
 
 impl Registration {
     /// Registration time and expiry time as the PBX would report them now, or `None` when
     /// the registration has lapsed.
     pub fn window(&self, expiry_seconds: u32, now: SystemTime) -> Option<(SystemTime, SystemTime)> {
+        if let Some(expires_at) = self.expires_at {
+            return (expires_at > now).then_some((self.registered_at, expires_at));
+        }
         let expiry = Duration::from_secs(u64::from(expiry_seconds.max(1)));
         let registered_at = if self.keeps_registering {
             let since = now.duration_since(self.registered_at).unwrap_or_default();
@@ -691,6 +699,8 @@ mod tests {
             core_server: String::new(),
             keeps_registering: true,
             registered_at: t0,
+            expires_at: None,
+            from_registrar: false,
         };
         let later = t0 + Duration::from_secs(3600 + 17);
         let (at, until) = reg.window(60, later).unwrap();

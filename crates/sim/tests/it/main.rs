@@ -9,3 +9,4 @@ mod ms_directory;
 mod ms_entra;
 mod ms_sdk;
 mod ms_teams;
+mod registrar;

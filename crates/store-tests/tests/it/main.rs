@@ -51,5 +51,6 @@ stories!(
         two_runners_run_every_job_exactly_once,
     ],
     sessions: [sessions_expire],
+    migrations: [a_database_migrated_before_a_comment_edit_still_opens],
     platform: [health_and_accounts],
 );

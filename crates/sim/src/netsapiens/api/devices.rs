@@ -135,6 +135,7 @@ pub(super) async fn create_device(
     };
     let created = d.create_device(&user, new, &mut rand::rng())?.clone();
     st.stats.devices_created += 1;
+    sim.devices_changed();
     let force_async = st.faults.take_accept_async();
     if synchronous && !force_async {
         let Some(d) = st.domains.get(&name) else {
@@ -167,6 +168,7 @@ pub(super) async fn delete_device(
     };
     d.delete_device(&user, &device)?;
     st.stats.devices_deleted += 1;
+    sim.devices_changed();
     Ok((
         StatusCode::ACCEPTED,
         Json(json::code_message(202, "Accepted")),

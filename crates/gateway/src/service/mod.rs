@@ -1,0 +1,655 @@
+//! The registration service: holds the set of registrations Teamline wants, keeps one Kamailio
+//! node's uac_reg records equal to it, and reports each handle's live state.
+//!
+//! One pass ([`RegistrationService::reconcile`]) reads Kamailio's records and the last answers
+//! to their REGISTERs, moves a handle whose PBX target does not answer to the next DNS target,
+//! resolves every PBX proxy (from cache while the TTL lasts), and applies the difference.
+//! [`RegistrationService::run`] repeats it; a Kamailio restart needs nothing special (the pass
+//! finds an empty set and adds everything back).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use teamline_domain::device::DeviceAuthId;
+use teamline_domain::ids::EnterpriseId;
+use teamline_domain::pbx_location::DnsLookup;
+use teamline_domain::sip::{ProxyHost, SipDomain};
+use tokio::sync::watch;
+
+use crate::dns::{DnsError, PbxResolver, auth_proxy};
+use crate::reconcile::{self, Applied};
+use crate::registration::{
+    DesiredRegistration, LastReply, Observed, RegistrationId, RegistrationState, Unreachable,
+    observe,
+};
+use crate::rpc::{RpcClient, RpcError, UacFilter, UacRecord, UacRecordState};
+
+/// The htables the gateway's configuration keeps per record (see `registrations.cfg`).
+pub const STATE_TABLE: &str = "uacstate";
+pub const WAIT_TABLE: &str = "uacwait";
+
+/// One handle's live state, for the store, the portal and `teamline gateway status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandleStatus {
+    pub id: RegistrationId,
+    pub enterprise: EnterpriseId,
+    pub device: DeviceAuthId,
+    pub sip_domain: SipDomain,
+    pub state: RegistrationState,
+}
+
+impl HandleStatus {
+    /// The flat view `teamline gateway status --json` and the store need: one object per
+    /// handle with `device`, `enterprise`, `state`, `since`, `target`, `expires_at` and
+    /// `last_error` (times in Unix seconds).
+    pub fn summary(&self) -> StatusSummary {
+        let unix = |t: &SystemTime| {
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        };
+        let (since, target, expires_at) = match &self.state {
+            RegistrationState::Registered {
+                since,
+                target,
+                expires_at,
+            } => (
+                Some(unix(since)),
+                Some(target.clone()),
+                Some(unix(expires_at)),
+            ),
+            RegistrationState::PbxUnreachable(
+                Unreachable::NoAnswer { target } | Unreachable::Unavailable { target, .. },
+            ) => (None, Some(target.clone()), None),
+            _ => (None, None, None),
+        };
+        StatusSummary {
+            registration: self.id.to_string(),
+            device: self.device.to_string(),
+            sip_domain: self.sip_domain.to_string(),
+            enterprise: self.enterprise.0,
+            state: self.state.kind(),
+            since,
+            target,
+            expires_at,
+            last_error: self.state.last_error(),
+        }
+    }
+}
+
+/// See [`HandleStatus::summary`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatusSummary {
+    pub registration: String,
+    pub device: String,
+    pub sip_domain: String,
+    pub enterprise: i64,
+    pub state: &'static str,
+    pub since: Option<i64>,
+    pub target: Option<String>,
+    pub expires_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// What one reconcile pass found and did.
+#[derive(Debug, Clone)]
+pub struct ReconcileReport {
+    /// Whether the pass read every record back (rather than applying only the changes).
+    pub full: bool,
+    /// Records Kamailio held before the pass (as last known, for a quick pass).
+    pub kamailio_records: usize,
+    pub desired: usize,
+    pub applied: Applied,
+    /// Handles moved to another PBX target because theirs did not answer.
+    pub failed_over: usize,
+    /// Proxies that did not resolve (their handles are not pushed until they do).
+    pub dns_failures: Vec<DnsError>,
+    /// Kamailio started since the previous pass (a restart, or the first pass).
+    pub kamailio_restarted: bool,
+    pub took: Duration,
+}
+
+/// Errors of a pass: Kamailio's RPC failed (the gateway is down or refuses).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ServiceError(#[from] pub RpcError);
+
+pub struct RegistrationService {
+    rpc: RpcClient,
+    resolver: PbxResolver,
+    desired: RwLock<BTreeMap<RegistrationId, DesiredRegistration>>,
+    concurrency: usize,
+    full_pass_every: Duration,
+    /// What Kamailio holds as of the last pass (`None`: look at everything next time).
+    known: std::sync::Mutex<Option<Known>>,
+    /// Proxies that did not resolve at the last pass.
+    dns_errors: std::sync::Mutex<HashMap<(ProxyHost, DnsLookup), DnsError>>,
+}
+
+impl std::fmt::Debug for RegistrationService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationService")
+            .field("rpc", &self.rpc)
+            .field("desired", &self.read().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What Teamline believes Kamailio holds, between full passes.
+struct Known {
+    /// Kamailio's `up_since` when this was true.
+    up_since: String,
+    /// Records as pushed, by l_uuid.
+    records: HashMap<String, UacRecord>,
+    /// Records un-registered and not removed yet (a full pass removes them).
+    unregistering: HashSet<String>,
+    full_at: Instant,
+}
+
+/// What Kamailio holds, read in one go.
+struct Snapshot {
+    records: Vec<UacRecordState>,
+    replies: HashMap<String, LastReply>,
+    waiting: HashMap<String, String>,
+}
+
+impl Snapshot {
+    fn state_of(&self, rec: &UacRecordState) -> RegistrationState {
+        observe(&Observed {
+            record: rec,
+            last_reply: self.replies.get(&rec.l_uuid),
+            awaiting_since: self
+                .waiting
+                .get(&rec.l_uuid)
+                .map(|t| t.parse().unwrap_or(0)),
+        })
+    }
+}
+
+impl RegistrationService {
+    pub fn new(rpc: RpcClient, resolver: PbxResolver) -> Self {
+        RegistrationService {
+            rpc,
+            resolver,
+            desired: RwLock::new(BTreeMap::new()),
+            concurrency: 16,
+            full_pass_every: Duration::from_secs(60),
+            known: std::sync::Mutex::new(None),
+            dns_errors: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn rpc(&self) -> &RpcClient {
+        &self.rpc
+    }
+
+    pub fn resolver(&self) -> &PbxResolver {
+        &self.resolver
+    }
+
+    fn read(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, BTreeMap<RegistrationId, DesiredRegistration>> {
+        self.desired
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, BTreeMap<RegistrationId, DesiredRegistration>> {
+        self.desired
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Replaces the whole desired set (e.g. everything the store says at start-up).
+    pub fn set_desired(&self, registrations: impl IntoIterator<Item = DesiredRegistration>) {
+        *self.write() = registrations
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+    }
+
+    /// Adds or changes one registration (Enable Calling, Save User, a new password).
+    pub fn upsert(&self, registration: DesiredRegistration) {
+        self.write().insert(registration.id.clone(), registration);
+    }
+
+    /// Drops one registration (Disable Calling, Disable/Delete User, a changed device).
+    pub fn remove(&self, id: &RegistrationId) -> bool {
+        self.write().remove(id).is_some()
+    }
+
+    pub fn desired_ids(&self) -> Vec<RegistrationId> {
+        self.read().keys().cloned().collect()
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, RpcError> {
+        let records = self.rpc.uac_reg_dump().await?;
+        let replies = self
+            .rpc
+            .htable_dump(STATE_TABLE)
+            .await?
+            .into_iter()
+            .filter_map(|(k, v)| LastReply::parse(&v).map(|r| (k, r)))
+            .collect();
+        let waiting = self
+            .rpc
+            .htable_dump(WAIT_TABLE)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Snapshot {
+            records,
+            replies,
+            waiting,
+        })
+    }
+
+    /// One pass. A *full* pass reads every record back from Kamailio and fixes any drift; it
+    /// runs after Kamailio started (or restarted) and at least every `full_pass_every`. In
+    /// between, a *quick* pass applies what changed in the desired set since the last pass,
+    /// and moves handles whose REGISTER went unanswered (read from the small `uacwait` table)
+    /// to their next DNS target: `uac.reg_dump` of 10 000 records costs Kamailio seconds.
+    pub async fn reconcile(&self) -> Result<ReconcileReport, ServiceError> {
+        let started = Instant::now();
+        let up = self.rpc.core_uptime().await?;
+        let known = self.known_lock().take();
+        let restarted = known.as_ref().is_none_or(|k| k.up_since != up.up_since);
+        if restarted && known.is_some() {
+            tracing::warn!(up_since = %up.up_since, "the gateway's Kamailio restarted: pushing every registration again");
+        }
+        // On an error `known` stays empty, so the next pass is a full one.
+        let mut report = match known {
+            Some(k) if !restarted && k.full_at.elapsed() < self.full_pass_every => {
+                self.quick_pass(k, up.up_since).await?
+            }
+            _ => self.full_pass(up.up_since).await?,
+        };
+        report.kamailio_restarted = restarted;
+        report.took = started.elapsed();
+        Ok(report)
+    }
+
+    /// How often a full pass runs at the latest (default one minute).
+    pub fn set_full_pass_every(&mut self, every: Duration) {
+        self.full_pass_every = every;
+    }
+
+    /// Makes the next pass a full one (e.g. when someone suspects drift).
+    pub fn force_full_pass(&self) {
+        self.known_lock().take();
+    }
+
+    fn known_lock(&self) -> std::sync::MutexGuard<'_, Option<Known>> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn full_pass(&self, up_since: String) -> Result<ReconcileReport, ServiceError> {
+        let snap = self.snapshot().await?;
+        let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
+        let by_id: HashMap<&str, &UacRecordState> = snap
+            .records
+            .iter()
+            .map(|r| (r.l_uuid.as_str(), r))
+            .collect();
+        let mut unanswered = 0;
+        for want in &desired {
+            let Some(have) = by_id.get(want.id.as_str()) else {
+                continue;
+            };
+            if let RegistrationState::PbxUnreachable(Unreachable::NoAnswer { target }) =
+                snap.state_of(have)
+                && let Ok(addr) = target.parse()
+            {
+                self.resolver
+                    .report_unreachable(&want.proxy, want.dns_lookup, addr);
+                unanswered += 1;
+            }
+        }
+        let (records, dns_failures) = self
+            .build_records(&desired, |id| by_id.get(id).map(|h| h.auth_proxy.clone()))
+            .await;
+        let failed_over = unanswered.min(
+            records
+                .iter()
+                .filter(|r| {
+                    by_id
+                        .get(r.l_uuid.as_str())
+                        .is_some_and(|h| h.auth_proxy != r.auth_proxy)
+                })
+                .count(),
+        );
+
+        let plan = reconcile::plan(&records, &snap.records, unix_now());
+        let applied = reconcile::apply(&self.rpc, &plan, self.concurrency).await?;
+        // A record added again starts with a clean slate: the last answers belonged to the
+        // old one (and an old "no answer" would send it to the next target at once). The
+        // `uacauth` mark needs no cleaning: the next REGISTER sets or clears it.
+        let fresh = plan
+            .replace
+            .iter()
+            .chain(&plan.add)
+            .map(|r| r.l_uuid.as_str())
+            .chain(plan.remove.iter().map(String::as_str));
+        for id in fresh {
+            if snap.replies.contains_key(id) {
+                self.rpc.htable_delete(STATE_TABLE, id).await?;
+            }
+            if snap.waiting.contains_key(id) {
+                self.rpc.htable_delete(WAIT_TABLE, id).await?;
+            }
+        }
+        let unregistering = snap
+            .records
+            .iter()
+            .filter(|r| r.expires == 0 && !plan.remove.contains(&r.l_uuid))
+            .map(|r| r.l_uuid.clone())
+            .chain(plan.unregister.iter().cloned())
+            .collect();
+        self.remember(up_since, records, unregistering, &applied, Instant::now());
+        Ok(ReconcileReport {
+            full: true,
+            kamailio_records: snap.records.len(),
+            desired: desired.len(),
+            applied,
+            failed_over,
+            dns_failures,
+            kamailio_restarted: false,
+            took: Duration::ZERO,
+        })
+    }
+
+    async fn quick_pass(
+        &self,
+        known: Known,
+        up_since: String,
+    ) -> Result<ReconcileReport, ServiceError> {
+        let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
+        let waiting: HashMap<String, String> = self
+            .rpc
+            .htable_dump(WAIT_TABLE)
+            .await?
+            .into_iter()
+            .collect();
+        let mut unanswered = 0;
+        for want in &desired {
+            if !waiting.contains_key(want.id.as_str()) {
+                continue;
+            }
+            let Some(rec) = self
+                .rpc
+                .uac_reg_info(UacFilter::LUuid, want.id.as_str())
+                .await?
+            else {
+                continue;
+            };
+            let idle = !rec.flags.ongoing() && !rec.flags.online() && !rec.flags.disabled();
+            if idle && let Some(addr) = parse_auth_proxy(&rec.auth_proxy) {
+                self.resolver
+                    .report_unreachable(&want.proxy, want.dns_lookup, addr);
+                unanswered += 1;
+            }
+        }
+        let (records, dns_failures) = self
+            .build_records(&desired, |id| {
+                known.records.get(id).map(|r| r.auth_proxy.clone())
+            })
+            .await;
+        let mut plan = reconcile::Plan::default();
+        let mut moved = 0;
+        for r in &records {
+            match known.records.get(&r.l_uuid) {
+                None if known.unregistering.contains(&r.l_uuid) => plan.replace.push(r.clone()),
+                None => plan.add.push(r.clone()),
+                Some(had) if had != r => {
+                    if had.auth_proxy != r.auth_proxy {
+                        moved += 1;
+                    }
+                    plan.replace.push(r.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        let wanted: HashSet<&str> = records.iter().map(|r| r.l_uuid.as_str()).collect();
+        // Un-registered records are forgotten once their un-REGISTER is answered.
+        let now = unix_now();
+        for id in &known.unregistering {
+            if wanted.contains(id.as_str()) {
+                continue;
+            }
+            match self.rpc.uac_reg_info(UacFilter::LUuid, id).await? {
+                Some(rec) if reconcile::unregister_done(&rec, now) => plan.remove.push(id.clone()),
+                Some(_) => {}
+                None => plan.remove.push(id.clone()),
+            }
+        }
+        plan.unregister = known
+            .records
+            .keys()
+            .filter(|id| !wanted.contains(id.as_str()))
+            .cloned()
+            .collect();
+        let applied = reconcile::apply(&self.rpc, &plan, self.concurrency).await?;
+        for r in &plan.replace {
+            self.rpc.htable_delete(STATE_TABLE, &r.l_uuid).await?;
+            self.rpc.htable_delete(WAIT_TABLE, &r.l_uuid).await?;
+        }
+        for r in &plan.add {
+            if waiting.contains_key(&r.l_uuid) {
+                self.rpc.htable_delete(WAIT_TABLE, &r.l_uuid).await?;
+            }
+        }
+        for id in &plan.remove {
+            self.rpc.htable_delete(STATE_TABLE, id).await?;
+            self.rpc.htable_delete(WAIT_TABLE, id).await?;
+        }
+        let mut unregistering = known.unregistering;
+        unregistering.retain(|id| !wanted.contains(id.as_str()) && !plan.remove.contains(id));
+        unregistering.extend(plan.unregister.iter().cloned());
+        self.remember(up_since, records, unregistering, &applied, known.full_at);
+        Ok(ReconcileReport {
+            full: false,
+            kamailio_records: known.records.len(),
+            desired: desired.len(),
+            applied,
+            failed_over: moved.min(unanswered),
+            dns_failures,
+            kamailio_restarted: false,
+            took: Duration::ZERO,
+        })
+    }
+
+    /// The uac records for the desired handles: each proxy resolved (from cache while its TTL
+    /// lasts), a handle that works keeping its target. A handle whose proxy does not resolve
+    /// keeps the record Kamailio has (`current`), if any, rather than being un-registered.
+    async fn build_records(
+        &self,
+        desired: &[DesiredRegistration],
+        current: impl Fn(&str) -> Option<String>,
+    ) -> (Vec<UacRecord>, Vec<DnsError>) {
+        let mut targets: HashMap<(ProxyHost, DnsLookup), Result<String, DnsError>> = HashMap::new();
+        let mut records = Vec::with_capacity(desired.len());
+        for want in desired {
+            let key = (want.proxy.clone(), want.dns_lookup);
+            let have = current(want.id.as_str());
+            let have_addr = have.as_deref().and_then(parse_auth_proxy);
+            let target = match (have_addr, targets.get(&key)) {
+                (None, Some(t)) => t.clone(),
+                _ => {
+                    let t = self
+                        .resolver
+                        .resolve_keeping(&want.proxy, want.dns_lookup, have_addr)
+                        .await
+                        .map(auth_proxy);
+                    targets.entry(key).or_insert_with(|| t.clone());
+                    t
+                }
+            };
+            match (target, have) {
+                (Ok(proxy), _) => records.push(want.to_uac(proxy)),
+                (Err(_), Some(have)) => records.push(want.to_uac(have)),
+                (Err(_), None) => {}
+            }
+        }
+        let dns_errors: HashMap<(ProxyHost, DnsLookup), DnsError> = targets
+            .into_iter()
+            .filter_map(|(k, t)| t.err().map(|e| (k, e)))
+            .collect();
+        let failures = dns_errors.values().cloned().collect();
+        *self
+            .dns_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = dns_errors;
+        (records, failures)
+    }
+
+    fn remember(
+        &self,
+        up_since: String,
+        records: Vec<UacRecord>,
+        unregistering: HashSet<String>,
+        applied: &Applied,
+        full_at: Instant,
+    ) {
+        // A refused step means Kamailio may not hold what Teamline thinks: look at everything
+        // again next time.
+        if !applied.failures.is_empty() {
+            return;
+        }
+        *self.known_lock() = Some(Known {
+            up_since,
+            records: records.into_iter().map(|r| (r.l_uuid.clone(), r)).collect(),
+            unregistering,
+            full_at,
+        });
+    }
+
+    /// The live state of every wanted handle. When Kamailio does not answer, every handle
+    /// is `GatewayDown` with the reason.
+    pub async fn status(&self) -> Vec<HandleStatus> {
+        let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
+        let snap = self.snapshot().await;
+        let by_id: HashMap<&str, &UacRecordState> = snap
+            .as_ref()
+            .map(|s| s.records.iter().map(|r| (r.l_uuid.as_str(), r)).collect())
+            .unwrap_or_default();
+        let dns_errors = self
+            .dns_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        desired
+            .into_iter()
+            .map(|want| {
+                let state = match &snap {
+                    Err(e) => RegistrationState::GatewayDown {
+                        error: e.to_string(),
+                    },
+                    Ok(snap) => by_id
+                        .get(want.id.as_str())
+                        .map(|r| snap.state_of(r))
+                        .unwrap_or_else(|| {
+                            match dns_errors.get(&(want.proxy.clone(), want.dns_lookup)) {
+                                Some(e) => RegistrationState::PbxUnreachable(Unreachable::Dns {
+                                    proxy: want.proxy.to_string(),
+                                    error: e.to_string(),
+                                }),
+                                None => RegistrationState::Registering,
+                            }
+                        }),
+                };
+                HandleStatus {
+                    id: want.id,
+                    enterprise: want.enterprise,
+                    device: want.device,
+                    sip_domain: want.sip_domain,
+                    state,
+                }
+            })
+            .collect()
+    }
+
+    /// The live state of one wanted handle (a few small RPCs: for a user's page, where
+    /// [`Self::status`] would read every record). `None` when Teamline does not want it.
+    pub async fn status_of(&self, id: &RegistrationId) -> Option<HandleStatus> {
+        let want = self.read().get(id).cloned()?;
+        let state = match self.read_one(id).await {
+            Err(e) => RegistrationState::GatewayDown {
+                error: e.to_string(),
+            },
+            Ok(None) => RegistrationState::Registering,
+            Ok(Some((rec, reply, waiting))) => observe(&Observed {
+                record: &rec,
+                last_reply: reply.as_ref(),
+                awaiting_since: waiting,
+            }),
+        };
+        Some(HandleStatus {
+            id: want.id,
+            enterprise: want.enterprise,
+            device: want.device,
+            sip_domain: want.sip_domain,
+            state,
+        })
+    }
+
+    async fn read_one(
+        &self,
+        id: &RegistrationId,
+    ) -> Result<Option<(UacRecordState, Option<LastReply>, Option<i64>)>, RpcError> {
+        let Some(rec) = self.rpc.uac_reg_info(UacFilter::LUuid, id.as_str()).await? else {
+            return Ok(None);
+        };
+        let reply = self
+            .rpc
+            .htable_get(STATE_TABLE, id.as_str())
+            .await?
+            .and_then(|v| LastReply::parse(&v));
+        let waiting = self
+            .rpc
+            .htable_get(WAIT_TABLE, id.as_str())
+            .await?
+            .map(|v| v.parse().unwrap_or(0));
+        Ok(Some((rec, reply, waiting)))
+    }
+
+    /// Reconciles every `interval` until `shutdown` turns true. Errors are logged and the
+    /// next pass tries again (a Kamailio that is down comes back, and the pass after that
+    /// restores every registration).
+    pub async fn run(self: Arc<Self>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            match self.reconcile().await {
+                Ok(r) if r.applied.failures.is_empty() => {
+                    tracing::debug!(took = ?r.took, desired = r.desired, "reconciled")
+                }
+                Ok(r) => {
+                    tracing::warn!(failures = ?r.applied.failures, "reconcile: some steps failed")
+                }
+                Err(e) => tracing::warn!(error = %e, "reconcile failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `sip:192.0.2.7:5060` → the socket address (what the resolver hands out).
+fn parse_auth_proxy(auth_proxy: &str) -> Option<std::net::SocketAddr> {
+    auth_proxy.strip_prefix("sip:")?.parse().ok()
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

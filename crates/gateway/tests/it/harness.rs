@@ -1,0 +1,336 @@
+//! What the tests share: tool checks, free ports, a gateway node in a temp dir.
+
+use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::path::Path;
+use std::time::Duration;
+
+use teamline_gateway::config::{GatewaySettings, Listener, LogLevel, RpcListener};
+use teamline_gateway::rpc::RpcClient;
+use teamline_gateway::supervisor::{Supervisor, SupervisorSettings};
+
+pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Fails (never skips) when a tool the tests drive is missing.
+pub fn require_tool(bin: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(bin).is_file()))
+        .unwrap_or(false)
+        || Path::new(bin).is_file();
+    assert!(
+        found,
+        "`{bin}` is not installed: these tests run the real thing. Run scripts/test.sh (it installs \
+         the Debian package `{package}`), or `apt-get install {package}`"
+    );
+}
+
+pub fn require_kamailio() {
+    require_tool("kamailio", "kamailio");
+    assert!(
+        Path::new(teamline_gateway::config::DEFAULT_MODULE_DIR)
+            .join("db_text.so")
+            .is_file(),
+        "Kamailio's modules are missing: run scripts/test.sh, or apt-get install kamailio"
+    );
+}
+
+/// A port that was free a moment ago on both UDP and TCP.
+pub fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind((LOCALHOST, 0)).expect("bind a TCP port");
+        let port = tcp.local_addr().expect("local addr").port();
+        if UdpSocket::bind((LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Gateway settings for a node on loopback with random ports, files under `dir`.
+pub fn gateway_settings(dir: &Path) -> GatewaySettings {
+    let mut s = GatewaySettings::new(
+        "gw-test",
+        Listener::udp(LOCALHOST, free_port()),
+        RpcListener::loopback(free_port()),
+        dir.join("config"),
+    );
+    s.logging.level = LogLevel::Info;
+    s.registrations.timer_interval_secs = 1;
+    s.registrations.retry_interval_secs = 3;
+    s.registrations.register_timeout = Duration::from_secs(1);
+    s.processes.udp_workers = 2;
+    s
+}
+
+/// A running gateway node: Kamailio supervised, and an RPC client for it.
+pub struct GatewayNode {
+    pub settings: GatewaySettings,
+    pub supervisor: Supervisor,
+    pub rpc: RpcClient,
+}
+
+impl GatewayNode {
+    pub async fn start(dir: &Path) -> GatewayNode {
+        Self::start_with(gateway_settings(dir), dir).await
+    }
+
+    pub async fn start_with(settings: GatewaySettings, dir: &Path) -> GatewayNode {
+        require_kamailio();
+        let mut sup = SupervisorSettings::new(dir.join("run"));
+        sup.backoff_initial = Duration::from_millis(100);
+        let supervisor = Supervisor::start(&settings, sup)
+            .await
+            .expect("the gateway's Kamailio starts");
+        let rpc = RpcClient::new(&settings.rpc).expect("RPC client");
+        GatewayNode {
+            settings,
+            supervisor,
+            rpc,
+        }
+    }
+}
+
+/// SIGKILL to a process group: what a crash looks like.
+pub fn crash(pgid: u32) {
+    let pid = rustix::process::Pid::from_raw(pgid as i32).expect("a pid");
+    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+}
+
+// ----- the stand-in PBX -----
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use teamline_domain::device::DeviceAuthId;
+use teamline_domain::ids::EnterpriseId;
+use teamline_domain::pbx_location::DnsLookup;
+use teamline_domain::phone::PhoneNumber;
+use teamline_domain::sip::{ProxyHost, SipDomain};
+use teamline_gateway::dns::{DnsSettings, PbxResolver};
+use teamline_gateway::registration::DesiredRegistration;
+use teamline_gateway::service::RegistrationService;
+use teamline_sim::netsapiens::NetSapiensSim;
+use teamline_sim::netsapiens::registrar::Registrar;
+
+pub const CONTOSO: &str = "contoso";
+pub const SBC_FQDN: &str = "contoso.sbc.example.net";
+
+/// The simulated NetSapiens PBX (Contoso) with its SIP registrar on random loopback ports.
+pub struct Pbx {
+    pub sim: NetSapiensSim,
+    pub registrar: Registrar,
+}
+
+impl Pbx {
+    pub async fn start(dir: &Path) -> Pbx {
+        require_kamailio();
+        let sim = NetSapiensSim::new().seed_contoso();
+        let sip = SocketAddr::new(LOCALHOST, free_port());
+        let registrar = Registrar::start(sim.clone(), sip, free_port(), &dir.join("registrar"))
+            .await
+            .expect("the stand-in PBX registrar starts");
+        Pbx { sim, registrar }
+    }
+
+    pub fn password(&self, device: &str) -> String {
+        self.password_in(CONTOSO, device)
+    }
+
+    pub fn password_in(&self, domain: &str, device: &str) -> String {
+        self.sim
+            .device_password(domain, device)
+            .expect("the device exists on the simulated PBX")
+    }
+
+    /// A handle for each of Contoso's desk devices 1000–1019.
+    pub fn contoso_desk_handles(&self) -> Vec<DesiredRegistration> {
+        (1000..1020)
+            .map(|ext| {
+                let dev = ext.to_string();
+                desired(
+                    &dev,
+                    &format!("+1{ext}"),
+                    &self.password(&dev),
+                    self.proxy(),
+                    DnsLookup::A,
+                )
+            })
+            .collect()
+    }
+
+    /// The PBX location's proxy as an A-record proxy with an explicit port (no DNS needed).
+    pub fn proxy(&self) -> ProxyHost {
+        ProxyHost::parse(&self.registrar.sip_addr().to_string()).unwrap()
+    }
+}
+
+/// What Teamline would want for Contoso's `device` paired with `number`.
+pub fn desired(
+    device: &str,
+    number: &str,
+    password: &str,
+    proxy: ProxyHost,
+    lookup: DnsLookup,
+) -> DesiredRegistration {
+    desired_in(CONTOSO, device, number, password, proxy, lookup)
+}
+
+/// [`desired`] for a device of another PBX domain.
+pub fn desired_in(
+    domain: &str,
+    device: &str,
+    number: &str,
+    password: &str,
+    proxy: ProxyHost,
+    lookup: DnsLookup,
+) -> DesiredRegistration {
+    DesiredRegistration::new(
+        EnterpriseId(1),
+        PhoneNumber::parse(number).unwrap(),
+        SBC_FQDN,
+        DeviceAuthId::parse(device).unwrap(),
+        SipDomain::parse(domain).unwrap(),
+        SecretString::from(password.to_owned()),
+        proxy,
+        lookup,
+    )
+}
+
+pub fn service(node: &GatewayNode, dns: DnsSettings) -> RegistrationService {
+    RegistrationService::new(
+        RpcClient::new(&node.settings.rpc).unwrap(),
+        PbxResolver::new(&dns).unwrap(),
+    )
+}
+
+/// Waits (reconciling between looks) until `check` holds; fails with the last value seen.
+pub async fn eventually<T, E, F, Fut>(svc: &RegistrationService, what: &str, mut check: F) -> T
+where
+    E: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let _ = svc.reconcile().await;
+        match check().await {
+            Ok(v) => return v,
+            Err(last) if std::time::Instant::now() > deadline => {
+                panic!("{what} did not happen within 60 s; last seen: {last:?}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The state `kind` of one handle.
+pub async fn kind_of(
+    svc: &RegistrationService,
+    id: &teamline_gateway::registration::RegistrationId,
+) -> String {
+    svc.status()
+        .await
+        .into_iter()
+        .find(|s| &s.id == id)
+        .map(|s| s.state.kind().to_owned())
+        .unwrap_or_default()
+}
+
+/// Waits until the handle's state is `kind` (reconciling meanwhile).
+pub async fn wait_kind(
+    svc: &RegistrationService,
+    id: &teamline_gateway::registration::RegistrationId,
+    kind: &str,
+) {
+    eventually(svc, kind, || async {
+        let k = kind_of(svc, id).await;
+        if k == kind { Ok(()) } else { Err(k) }
+    })
+    .await
+}
+
+/// Every wanted handle's state, by kind, e.g. `{"registered": 20}`.
+pub async fn kinds(svc: &RegistrationService) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in svc.status().await {
+        *out.entry(s.state.kind().to_owned()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// Waits until every wanted handle is registered.
+pub async fn wait_all_registered(svc: &RegistrationService) {
+    let want = svc.desired_ids().len();
+    eventually(svc, "every handle registered", || async {
+        let k = kinds(svc).await;
+        if k.get("registered") == Some(&want) {
+            Ok(())
+        } else {
+            Err(k)
+        }
+    })
+    .await
+}
+
+// ----- sipp as a registrar -----
+
+/// sipp running a registrar (UAS) scenario from `tests/it/sipp/`; killed on drop.
+pub struct Sipp {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Sipp {
+    pub fn registrar(scenario: &str, dir: &Path) -> Sipp {
+        require_tool("sipp", "sip-tester");
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/sipp")
+            .join(scenario);
+        let port = free_port();
+        let log = std::fs::File::create(dir.join(format!("sipp-{port}.log"))).unwrap();
+        let child = std::process::Command::new("sipp")
+            .arg("-sf")
+            .arg(&file)
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-nostdin",
+                "-trace_err",
+            ])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("sipp starts");
+        Sipp {
+            child,
+            addr: SocketAddr::new(LOCALHOST, port),
+        }
+    }
+
+    pub fn proxy(&self) -> ProxyHost {
+        ProxyHost::parse(&self.addr.to_string()).unwrap()
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until the only wanted handle's state satisfies `pick`.
+pub async fn wait_state<T>(
+    svc: &RegistrationService,
+    what: &str,
+    pick: impl Fn(&teamline_gateway::registration::RegistrationState) -> Option<T>,
+) -> T {
+    eventually(svc, what, || async {
+        let s = svc.status().await.remove(0).state;
+        pick(&s).ok_or(s)
+    })
+    .await
+}
