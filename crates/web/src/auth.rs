@@ -5,6 +5,7 @@
 //! once the enterprise granted management consent; anyone else gets a page that says why.
 
 use crate::error::PageError;
+use crate::routes::{Routes, get, post};
 use crate::session::{EnterpriseAdmin, Principal, keys, renew_if_due};
 use crate::views::{Layout, Menu};
 use crate::{AppState, csrf};
@@ -14,8 +15,6 @@ use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use teamline_domain::audit::Actor;
@@ -26,8 +25,8 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 use tower_sessions::cookie::{Cookie, SameSite};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in_page))
         .route("/auth/microsoft/start", get(start_microsoft))
@@ -463,10 +462,8 @@ async fn finish_microsoft(
     Ok(Redirect::to("/dashboard").into_response())
 }
 
-#[derive(Deserialize)]
-struct SignOutForm {}
-
-async fn sign_out(session: Session, Form(_): Form<SignOutForm>) -> Result<Redirect, PageError> {
+/// Takes no form fields: the CSRF check (origin and token) is what a sign-out needs.
+async fn sign_out(session: Session) -> Result<Redirect, PageError> {
     session.flush().await.map_err(PageError::session)?;
     Ok(Redirect::to("/sign-in?signed_out=1"))
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod routes;
 mod server;
 pub mod session;
 pub mod views;
@@ -21,6 +22,7 @@ pub use server::WebOptions;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
+use routes::{RouteInfo, Routes};
 use std::sync::Arc;
 use teamline_engine::Engine;
 use teamline_store::{DynStore, SessionStore};
@@ -89,10 +91,29 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// Browsers that reached Teamline over https keep using https for a year.
 const HSTS: &str = "max-age=31536000";
 
+/// Health and static files: no session, no CSRF check.
+fn open_routes() -> Routes {
+    Routes::new()
+        .merge(health::routes())
+        .merge(assets::routes())
+}
+
+/// Sign-in and the portal's pages, behind sessions and CSRF protection.
+fn portal_routes() -> Routes {
+    Routes::new().merge(auth::routes()).merge(pages::routes())
+}
+
+/// Every route [`router`] serves, by path and method, with what its handler reads.
+pub fn route_table() -> Vec<RouteInfo> {
+    let mut table = open_routes().table().to_vec();
+    table.extend_from_slice(portal_routes().table());
+    table.extend_from_slice(metrics::routes().table());
+    table
+}
+
 pub fn router(state: AppState) -> Router {
-    let portal = Router::new()
-        .merge(auth::routes())
-        .merge(pages::routes())
+    let portal = portal_routes()
+        .into_router()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,
@@ -102,12 +123,9 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    let mut app = Router::new()
-        .merge(health::routes())
-        .merge(assets::routes())
-        .merge(portal);
+    let mut app = open_routes().into_router().merge(portal);
     if state.options.metrics_on_portal {
-        app = app.merge(metrics::routes());
+        app = app.merge(metrics::routes().into_router());
     }
     let app = app
         .fallback(|| async { error::PageError::NotFound })
@@ -174,6 +192,7 @@ pub async fn serve_metrics(
 ) -> std::io::Result<()> {
     let header_read_timeout = state.options.header_read_timeout;
     let app = metrics::routes()
+        .into_router()
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -2,18 +2,17 @@
 //! or on a listener of its own (`serve_metrics`), and behind a bearer token when one is set.
 
 use crate::AppState;
-use axum::Router;
+use crate::routes::{Routes, get};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
 use std::sync::OnceLock;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(render))
+pub fn routes() -> Routes {
+    Routes::new().route("/metrics", get(render))
 }
 
 async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -108,11 +108,26 @@ impl PushUser {
                 let _ = attempt
                     .progress(done as u64, Some(total), &step.describe())
                     .await;
-                apply(engine, tenant.as_ref(), &who, step).await?;
+                // Written down before the request and again after Microsoft's answer, so a
+                // process killed at any moment leaves a journal that says what may have been
+                // sent (see `Journal`).
+                journal.sending(step, store.clock().now_ms());
+                journal
+                    .keep(engine, e, id)
+                    .await
+                    .map_err(|err| Failure::Store(err.into()))?;
+                if let Err(err) = apply(engine, tenant.as_ref(), &who, step).await {
+                    journal.refused(step);
+                    return Err(Failure::Microsoft(err));
+                }
                 journal.sent(step, store.clock().now_ms());
+                journal
+                    .keep(engine, e, id)
+                    .await
+                    .map_err(|err| Failure::Store(err.into()))?;
             }
             let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-            Ok::<_, MicrosoftError>((steps, after))
+            Ok::<_, Failure>((steps, after))
         }
         .await;
         let converged =
@@ -147,7 +162,8 @@ impl PushUser {
                 }
                 Ok(())
             }
-            Err(err) => {
+            Err(Failure::Store(err)) => Err(err),
+            Err(Failure::Microsoft(err)) => {
                 let job_err = microsoft_job_error(&err);
                 let last_attempt = attempt.is_last();
                 let (state, message) = match &job_err {
@@ -176,6 +192,18 @@ impl PushUser {
                 Err(job_err)
             }
         }
+    }
+}
+
+/// Why a push stopped: Microsoft refused or failed, or the journal could not be stored.
+enum Failure {
+    Microsoft(MicrosoftError),
+    Store(JobError),
+}
+
+impl From<MicrosoftError> for Failure {
+    fn from(err: MicrosoftError) -> Self {
+        Self::Microsoft(err)
     }
 }
 

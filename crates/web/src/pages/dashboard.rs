@@ -6,22 +6,21 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu, ago, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use teamline_domain::action_item::ActionItem;
 use teamline_domain::enterprise::ConsentKind;
 use teamline_domain::job::Job;
 use teamline_engine::dashboard::Dashboard;
 use teamline_store::UserCounts;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/dashboard", get(dashboard))
         .route("/dashboard/live", get(live))
         .route("/dashboard/sync-teams-users", post(sync_teams_users))

@@ -8,14 +8,14 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::routes::{Routes, get};
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use serde::Deserialize;
 use teamline_domain::diagnosis::{Check, Outcome};
 use teamline_engine::doctor::{DoctorReport, DoctorRequest};
@@ -25,8 +25,8 @@ use teamline_microsoft::doctor::WriteTest;
 /// default too).
 const DEFAULT_TEST_NUMBER: &str = "+12025550199";
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/troubleshoot/readiness", get(page).post(run))
+pub fn routes() -> Routes {
+    Routes::new().route("/troubleshoot/readiness", get(page).post(run))
 }
 
 /// One check as the page shows it.

@@ -9,12 +9,11 @@ pub mod setup;
 pub mod troubleshoot;
 pub mod users;
 
-use crate::AppState;
-use axum::Router;
+use crate::routes::Routes;
 use axum::http::HeaderMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .merge(audit::routes())
         .merge(consent::routes())
         .merge(pbx::routes())

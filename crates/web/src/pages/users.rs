@@ -5,24 +5,23 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{PbxUserState, PushState};
 use teamline_domain::teams_voice::PolicyType;
 use teamline_store::{PbxUserListItem, PbxUserQuery, UserTab};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/users", get(list))
         .route("/users/{id}/row", get(row))
         .route("/users/{id}/enable-calling", post(enable_calling))

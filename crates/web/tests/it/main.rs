@@ -8,6 +8,7 @@ mod app;
 mod consent;
 mod foundations;
 mod hardening;
+mod isolation;
 mod pages;
 mod pbx_audit;
 mod readiness;
