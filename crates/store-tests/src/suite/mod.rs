@@ -5,5 +5,6 @@ pub mod enterprises;
 pub mod jobs;
 pub mod pbx_users;
 pub mod platform;
+pub mod registrations;
 pub mod secrets;
 pub mod sessions;

@@ -51,5 +51,10 @@ stories!(
         two_runners_run_every_job_exactly_once,
     ],
     sessions: [sessions_expire],
+    registrations: [
+        registration_targets_follow_users_devices_and_locations,
+        registration_states_are_kept_per_user_and_counted,
+        one_instance_at_a_time_holds_a_lease,
+    ],
     platform: [health_and_accounts],
 );
