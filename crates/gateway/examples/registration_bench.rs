@@ -136,6 +136,9 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let dump = rpc.uac_reg_dump().await?;
     let dump_took = t.elapsed();
+    let t = Instant::now();
+    let states = rpc.htable_dump("uacstate").await?;
+    let htable_took = t.elapsed();
     let idle = svc.reconcile().await?;
     svc.force_full_pass();
     let full = svc.reconcile().await?;
@@ -153,6 +156,8 @@ async fn main() -> anyhow::Result<()> {
         "reconcile_full_in_sync_seconds": full.took.as_secs_f64(),
         "kamailio_reg_dump_seconds": dump_took.as_secs_f64(),
         "kamailio_reg_dump_records": dump.len(),
+        "kamailio_htable_dump_seconds": htable_took.as_secs_f64(),
+        "kamailio_htable_dump_records": states.len(),
         // Each registration is refreshed interval + 3 s before it runs out.
         "steady_state_registers_per_second": f64::from(n) / f64::from(600 - 1 - 3),
         "status_seconds": status_took.as_secs_f64(),

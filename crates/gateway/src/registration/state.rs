@@ -171,23 +171,7 @@ pub fn observe(o: &Observed<'_>) -> RegistrationState {
             expires_at: unix(rec.timer_expires),
         };
     }
-    let from_reply = |last: &LastReply| match last.reply.code {
-        200 => RegistrationState::Registered {
-            since: unix(last.since),
-            target: target(Some(last)),
-            expires_at: unix(last.at + i64::from(rec.expires)),
-        },
-        401 | 403 | 407 => RegistrationState::AuthenticationFailed {
-            reply: last.reply.clone(),
-        },
-        408 | 500..=599 => RegistrationState::PbxUnreachable(Unreachable::Unavailable {
-            target: target(Some(last)),
-            reply: last.reply.clone(),
-        }),
-        _ => RegistrationState::Rejected {
-            reply: last.reply.clone(),
-        },
-    };
+    let from_reply = |last: &LastReply| from_reply(last, rec.expires, &target(Some(last)));
     if flags.ongoing() {
         // A refresh or a retry is in flight: the last answer still says how things stand —
         // unless that answer was a 200 that had run out when this REGISTER left, which means
@@ -216,6 +200,55 @@ pub fn observe(o: &Observed<'_>) -> RegistrationState {
         Some(last) if last.reply.code == 200 => RegistrationState::Registering,
         Some(last) => from_reply(last),
         None => RegistrationState::Registering,
+    }
+}
+
+/// The state a final answer means, for a record asking for `expires` seconds; `target` is
+/// who answered.
+fn from_reply(last: &LastReply, expires: u32, target: &str) -> RegistrationState {
+    match last.reply.code {
+        200 => RegistrationState::Registered {
+            since: unix(last.since),
+            target: target.to_owned(),
+            expires_at: unix(last.at + i64::from(expires)),
+        },
+        401 | 403 | 407 => RegistrationState::AuthenticationFailed {
+            reply: last.reply.clone(),
+        },
+        408 | 500..=599 => RegistrationState::PbxUnreachable(Unreachable::Unavailable {
+            target: target.to_owned(),
+            reply: last.reply.clone(),
+        }),
+        _ => RegistrationState::Rejected {
+            reply: last.reply.clone(),
+        },
+    }
+}
+
+/// A record's state from its last answer alone, without uac_reg's flags: what a quick pass
+/// works out for the few records whose answer changed (reading every record's flags costs a
+/// `uac.reg_dump`). `unanswered_since` is when a REGISTER left that has had no final answer
+/// for longer than the REGISTER timeout; it wins over any earlier answer. The next full pass
+/// reads the flags again.
+pub fn observe_answer(
+    last: Option<&LastReply>,
+    unanswered_since: Option<i64>,
+    expires: u32,
+    auth_proxy: &str,
+) -> RegistrationState {
+    if unanswered_since.is_some() {
+        return RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
+            target: proxy_host(auth_proxy),
+        });
+    }
+    match last {
+        None => RegistrationState::Registering,
+        Some(last) => {
+            let target = Some(last.source.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| proxy_host(auth_proxy));
+            from_reply(last, expires, &target)
+        }
     }
 }
 
@@ -333,6 +366,35 @@ mod tests {
         assert_eq!(
             state(INIT | UacFlags::DISABLED, None, false),
             RegistrationState::Disabled
+        );
+    }
+
+    #[test]
+    fn an_answer_alone_tells_the_state_and_silence_wins() {
+        let ok = reply("200|4000|4400|192.0.2.7:5060|OK");
+        let s = observe_answer(Some(&ok), None, 600, "sip:192.0.2.7:5060");
+        assert_eq!(
+            s,
+            RegistrationState::Registered {
+                since: unix(4000),
+                target: "192.0.2.7:5060".into(),
+                expires_at: unix(5000)
+            }
+        );
+        let bad = reply("401|0|4400|192.0.2.7:5060|Unauthorized");
+        assert_eq!(
+            observe_answer(Some(&bad), None, 600, "sip:x:1").kind(),
+            "auth_failed"
+        );
+        assert_eq!(
+            observe_answer(Some(&ok), Some(4500), 600, "sip:192.0.2.9:5060"),
+            RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
+                target: "192.0.2.9:5060".into()
+            })
+        );
+        assert_eq!(
+            observe_answer(None, None, 600, "sip:x:1"),
+            RegistrationState::Registering
         );
     }
 
