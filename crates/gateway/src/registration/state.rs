@@ -139,8 +139,13 @@ impl LastReply {
 pub struct Observed<'a> {
     pub record: &'a UacRecordState,
     pub last_reply: Option<&'a LastReply>,
-    /// Unix time a REGISTER was sent that has no final answer (yet).
+    /// Unix time of the first REGISTER since the record's last final answer, while no final
+    /// answer has come.
     pub awaiting_since: Option<i64>,
+    /// That REGISTER has waited longer than the REGISTER timeout. uac_reg may send the next
+    /// one at once (a send error) or after its retry interval, so the record's "in flight"
+    /// flag alone does not tell that nobody answers.
+    pub overdue: bool,
 }
 
 fn unix(secs: i64) -> SystemTime {
@@ -172,24 +177,20 @@ pub fn observe(o: &Observed<'_>) -> RegistrationState {
         };
     }
     let from_reply = |last: &LastReply| from_reply(last, rec.expires, &target(Some(last)));
+    if o.overdue {
+        return RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
+            target: proxy_host(&rec.auth_proxy),
+        });
+    }
     if flags.ongoing() {
-        // A refresh or a retry is in flight: the last answer still says how things stand —
-        // unless that answer was a 200 that had run out when this REGISTER left, which means
-        // the attempts in between went unanswered.
+        // A refresh or a retry is in flight and not overdue: the last answer still says how
+        // things stand.
         return match o.last_reply {
-            Some(last)
-                if last.reply.code == 200
-                    && o.awaiting_since
-                        .is_some_and(|sent| sent >= last.at + i64::from(rec.expires)) =>
-            {
-                RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
-                    target: proxy_host(&rec.auth_proxy),
-                })
-            }
             Some(last) => from_reply(last),
             None => RegistrationState::Registering,
         };
     }
+    // Not in flight, yet waiting: the transaction ended without a final answer.
     if o.awaiting_since.is_some() {
         return RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
             target: proxy_host(&rec.auth_proxy),
@@ -283,6 +284,7 @@ mod tests {
             record: &record(flags, 5_000),
             last_reply: last,
             awaiting_since: awaiting.then_some(4_500),
+            overdue: false,
         })
     }
 
@@ -303,11 +305,12 @@ mod tests {
         // During a refresh uac_reg clears "online": still registered.
         let refreshing = state(INIT | UacFlags::ONGOING, Some(&last), true);
         assert_eq!(refreshing.kind(), "registered");
-        // A retry long after the registration ran out: the attempts before it went unanswered.
+        // REGISTERs unanswered for longer than the timeout, one in flight again: unreachable.
         let retry = observe(&Observed {
             record: &record(INIT | UacFlags::ONGOING, 9_000),
             last_reply: Some(&last),
             awaiting_since: Some(4_400 + 600),
+            overdue: true,
         });
         assert_eq!(retry.kind(), "pbx_unreachable");
     }

@@ -184,17 +184,23 @@ struct Snapshot {
     records: Vec<UacRecordState>,
     replies: HashMap<String, LastReply>,
     waiting: HashMap<String, String>,
+    /// When it was read (Unix ms) and the REGISTER timeout, to tell overdue answers.
+    read_at_ms: i64,
+    register_timeout: Duration,
 }
 
 impl Snapshot {
     fn state_of(&self, rec: &UacRecordState) -> RegistrationState {
+        let awaiting_since = self
+            .waiting
+            .get(&rec.l_uuid)
+            .map(|t| t.parse().unwrap_or(0));
         observe(&Observed {
             record: rec,
             last_reply: self.replies.get(&rec.l_uuid),
-            awaiting_since: self
-                .waiting
-                .get(&rec.l_uuid)
-                .map(|t| t.parse().unwrap_or(0)),
+            awaiting_since,
+            overdue: awaiting_since
+                .is_some_and(|sent| overdue(sent, self.read_at_ms, self.register_timeout)),
         })
     }
 }
@@ -285,6 +291,8 @@ impl RegistrationService {
             records,
             replies,
             waiting,
+            read_at_ms: unix_now_ms(),
+            register_timeout: self.register_timeout,
         })
     }
 
@@ -458,16 +466,12 @@ impl RegistrationService {
     /// Handles whose REGISTER has been waiting for its final answer for longer than the
     /// REGISTER timeout (by the time it was sent), and every handle with a REGISTER out.
     async fn waiting(&self) -> Result<(HashMap<String, i64>, HashSet<String>), RpcError> {
-        let timeout_ms = i64::try_from(self.register_timeout.as_millis()).unwrap_or(i64::MAX);
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now_ms = unix_now_ms();
         let mut out = HashMap::new();
         let mut pending = HashSet::new();
         for (id, sent) in self.rpc.htable_dump(WAIT_TABLE).await? {
             let sent: i64 = sent.parse().unwrap_or(0);
-            // `$Ts` is whole seconds: the REGISTER left before `sent + 1`.
-            if (sent + 1) * 1000 + timeout_ms < now_ms {
+            if overdue(sent, now_ms, self.register_timeout) {
                 out.insert(id.clone(), sent);
             }
             pending.insert(id);
@@ -750,6 +754,8 @@ impl RegistrationService {
                 record: &rec,
                 last_reply: reply.as_ref(),
                 awaiting_since: waiting,
+                overdue: waiting
+                    .is_some_and(|sent| overdue(sent, unix_now_ms(), self.register_timeout)),
             }),
         };
         Some(HandleStatus::of(&want, state))
@@ -814,6 +820,23 @@ fn unpushed_state(
         }),
         None => RegistrationState::Registering,
     }
+}
+
+/// A REGISTER first sent at `sent` (Unix seconds, as the gateway's `$Ts` records it) with no
+/// final answer by `now_ms` has waited longer than `timeout`.
+fn overdue(sent: i64, now_ms: i64, timeout: Duration) -> bool {
+    let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+    // `$Ts` is whole seconds: the REGISTER left before `sent + 1`.
+    sent.saturating_add(1)
+        .saturating_mul(1000)
+        .saturating_add(timeout_ms)
+        < now_ms
+}
+
+fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `sip:192.0.2.7:5060` → the socket address (what the resolver hands out).
