@@ -15,6 +15,7 @@ mod convert;
 pub mod dashboard;
 pub mod directory;
 mod engine;
+pub mod gateway;
 mod error;
 mod pbx;
 pub mod reconcile;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod gateway;
 pub mod migrate;
 pub mod pbx;
 pub mod rekey;
@@ -32,6 +33,9 @@ pub enum Command {
     /// Sync an enterprise's users from Microsoft 365 now (only the changes since the last
     /// sync, or everything with --full) and show the progress.
     Sync(sync::SyncArgs),
+    /// The SIP gateway: every device handle's registration state (`status`), or Kamailio's
+    /// configuration for the gateway node (`config --out DIR`).
+    Gateway(gateway::GatewayCommandArgs),
     /// Run a benchmark and print its figures: `teamline bench users-page|sync|enable`.
     Bench(bench::BenchArgs),
 }
@@ -46,6 +50,7 @@ impl Command {
             Self::Pbx(args) => pbx::run(args).await,
             Self::Sim(args) => sim::run(args).await,
             Self::Sync(args) => sync::run(args).await,
+            Self::Gateway(args) => gateway::run(args).await,
             Self::Bench(args) => bench::run(args).await,
         }
     }

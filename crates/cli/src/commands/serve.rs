@@ -26,6 +26,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub gateway: super::gateway::GatewayArgs,
 }
 
 /// How the engine schedules and runs its work.
@@ -186,16 +189,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(ApiConnector),
         args.engine.settings(),
     );
+    let cancel = CancellationToken::new();
+    let gateway = match args.gateway.sync(&engine, &worker_id())? {
+        Some(sync) => {
+            tracing::info!("driving the SIP gateway");
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(sync.run(args.gateway.interval(), rx));
+            Some((tx, task))
+        }
+        None => None,
+    };
     tracing::info!(%addr, "Teamline is listening");
     println!("Teamline is running at {public_url}");
-    run_app(
-        engine,
-        public_url,
-        listener,
-        CancellationToken::new(),
-        shutdown_signal(),
-    )
-    .await
+    let served = run_app(engine, public_url, listener, cancel, shutdown_signal()).await;
+    if let Some((stop, task)) = gateway {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+    served
 }
 
 /// Serves the portals on `listener` with a job runner and the scheduler of periodic syncs
