@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod demo_sip;
 pub mod gateway;
 pub mod migrate;
 pub mod pbx;

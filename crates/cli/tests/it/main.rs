@@ -5,6 +5,7 @@
 
 mod crash;
 mod demo;
+mod gateway;
 mod pbx_settings;
 mod setup_user;
 mod sync_cmd;
