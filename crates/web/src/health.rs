@@ -41,6 +41,7 @@ async fn healthz(State(store): State<Arc<dyn StoreInfo>>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    registration_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -48,4 +49,19 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
+}
+
+/// Device handles per registration state, as the SIP gateway last reported them (every state,
+/// so a state that empties shows 0).
+async fn registration_gauges(state: &AppState) {
+    use teamline_domain::registration::RegistrationStatus;
+    match state.store.registration_counts(None).await {
+        Ok(counts) => {
+            for s in RegistrationStatus::ALL {
+                let n = counts.get(&s).copied().unwrap_or(0);
+                metrics::gauge!("teamline_registrations", "state" => s.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the registration counts for /metrics"),
+    }
 }

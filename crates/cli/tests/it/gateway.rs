@@ -92,6 +92,18 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         "{bindings:?}"
     );
 
+    // /metrics has a gauge per state.
+    let metrics = reqwest::get(format!("{}/metrics", stack.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"teamline_registrations{state="registered"} 1"#),
+        "{metrics}"
+    );
+
     // `teamline gateway status --json` next to the running demo.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
         .args(["gateway", "status", "--json", "--enterprise", "contoso", "--data-dir"])

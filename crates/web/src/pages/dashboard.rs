@@ -61,7 +61,7 @@ impl ItemRow {
         let action = match item {
             ActionItem::SyncTeamsUsers { running, .. } => ItemAction::Sync { running: *running },
             ActionItem::FixUsers { .. } => ItemAction::Link("/users"),
-            ActionItem::FixRegistrations { .. } => ItemAction::Link("/users?registration=failing"),
+            ActionItem::FixRegistrations { .. } => ItemAction::Link("/users"),
             ActionItem::GrantConsent(ConsentKind::UserSync) => {
                 ItemAction::Post("/consent/user-sync")
             }

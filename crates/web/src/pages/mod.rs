@@ -4,6 +4,7 @@ pub mod audit;
 pub mod consent;
 pub mod dashboard;
 pub mod pbx;
+pub mod registration;
 pub mod setup;
 pub mod troubleshoot;
 pub mod users;
