@@ -61,7 +61,10 @@ impl From<TenantId> for String {
     }
 }
 
-/// Where an enterprise is in its onboarding (SPEC.md §2, §3.6).
+/// Where an enterprise is in its onboarding. A reseller creates the enterprise and invites its
+/// Global Administrator; when that admin signs in with Microsoft, the tenant is known and the
+/// enterprise is registered (signing in again never moves it back); once a voice route is
+/// provisioned in its tenant, it is ready for Direct Routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnterpriseState {

@@ -1,5 +1,6 @@
-//! Teamline's domain: the objects of the product (SPEC.md §2) as types that can only hold valid
-//! values, the rules that relate them, and the planner that turns what an admin configured into
+//! Teamline's domain: the objects of the product (resellers, enterprises, PBX locations, Teams
+//! users, PBX users, device handles, action items, jobs, audit events) as types that can only
+//! hold valid values; each module states the rules of its object, the rules that relate them, and the planner that turns what an admin configured into
 //! the steps that make Microsoft Teams and the PBX match it.
 //!
 //! This crate does no I/O: no async, no SQL, no HTTP, no clock. Callers pass in what the rules

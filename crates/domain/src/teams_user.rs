@@ -150,8 +150,11 @@ impl IneligibleReason {
 }
 
 impl TeamsUser {
-    /// Every reason the user is not eligible (empty = eligible). SPEC.md §2: only enabled member
-    /// users holding Teams and Teams Phone in state Enabled, without a Calling Plan, in scope.
+    /// Every reason the user is not eligible (empty = eligible). SET UP PBX USER's Teams User
+    /// list offers only users who can take a Direct Routing number: enabled member users (not
+    /// guests or resource accounts) holding Teams and Teams Phone in state Enabled, without a
+    /// Microsoft Calling Plan (it conflicts with Direct Routing), in a selected sync group, and
+    /// not deleted in the tenant.
     pub fn ineligible_reasons(&self) -> Vec<IneligibleReason> {
         let mut reasons = Vec::new();
         if self.deleted_in_tenant {

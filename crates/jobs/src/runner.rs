@@ -4,6 +4,7 @@
 
 use crate::{Attempt, JobError, JobStoreHandle, Queue, Registry};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use teamline_domain::ids::JobId;
 use teamline_domain::job::{Job as JobRow, JobState, next_run_after_ms};
@@ -29,6 +30,15 @@ pub struct Runner<C> {
     max_concurrent: usize,
     idle_poll: Duration,
     wake: Arc<Notify>,
+    claims: AtomicU64,
+}
+
+/// A job as this runner claimed it: the lease is held under a name unique to this claim, so
+/// an attempt that outlived its lease (a stall longer than the lease, then the same runner
+/// claimed the job again) can no longer renew, report or finish the job it lost.
+struct Claimed {
+    job: JobRow,
+    holder: String,
 }
 
 impl<C: Clone + Send + Sync + 'static> Runner<C> {
@@ -43,6 +53,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
             max_concurrent: 8,
             idle_poll: Duration::from_secs(1),
             wake: queue.waker(),
+            claims: AtomicU64::new(0),
         }
     }
 
@@ -62,12 +73,21 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
     }
 
+    /// Claims the most urgent due job under a fresh holder name (`worker#n`): readable as this
+    /// runner in the jobs table, unique to the claim.
+    async fn claim(&self) -> Result<Option<Claimed>, StoreError> {
+        let n = self.claims.fetch_add(1, Ordering::Relaxed);
+        let holder = format!("{}#{n}", self.worker);
+        let job = self.store.claim_job(&holder, self.lease_ms()).await?;
+        Ok(job.map(|job| Claimed { job, holder }))
+    }
+
     /// Claims and runs one due job; `None` when nothing is due.
     pub async fn run_one(&self) -> Result<Option<Outcome>, StoreError> {
-        let Some(job) = self.store.claim_job(&self.worker, self.lease_ms()).await? else {
+        let Some(claimed) = self.claim().await? else {
             return Ok(None);
         };
-        Ok(Some(self.execute(job).await?))
+        Ok(Some(self.execute(claimed).await?))
     }
 
     /// Runs jobs until none is due (for tests and one-shot commands).
@@ -79,28 +99,30 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         Ok(outcomes)
     }
 
-    async fn execute(&self, job: JobRow) -> Result<Outcome, StoreError> {
+    async fn execute(&self, claimed: Claimed) -> Result<Outcome, StoreError> {
         // Instrumented, not entered: a guard held across awaits would leak the span into
         // whatever else runs on the thread meanwhile.
+        let job = &claimed.job;
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-        self.execute_in_span(job).instrument(span).await
+        self.execute_in_span(claimed).instrument(span).await
     }
 
-    async fn execute_in_span(&self, job: JobRow) -> Result<Outcome, StoreError> {
+    async fn execute_in_span(&self, claimed: Claimed) -> Result<Outcome, StoreError> {
+        let Claimed { job, holder } = claimed;
         let started = std::time::Instant::now();
         let kind = job.kind.clone();
-        let result = self.run_with_lease(&job).await;
+        let result = self.run_with_lease(&job, &holder).await;
         let deferred = matches!(result, Err(JobError::Throttled { .. }));
         let (state, error) = match result {
             Ok(()) => {
-                self.store.complete_job(job.id, &self.worker).await?;
+                self.store.complete_job(job.id, &holder).await?;
                 (JobState::Succeeded, None)
             }
             Err(err) => {
                 let message = err.to_string();
                 let failure = self.failure(&job, &err, message.clone()).await;
-                let state = self.store.fail_job(job.id, &self.worker, &failure).await?;
+                let state = self.store.fail_job(job.id, &holder, &failure).await?;
                 if state == JobState::Failed {
                     tracing::warn!(error = %message, "job failed");
                 } else if deferred {
@@ -168,11 +190,11 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
 
     /// Runs the job while renewing the lease; if the lease is lost (another runner took the
     /// job after this one stalled), the job is stopped.
-    async fn run_with_lease(&self, job: &JobRow) -> Result<(), JobError> {
+    async fn run_with_lease(&self, job: &JobRow, holder: &str) -> Result<(), JobError> {
         let attempt = Attempt::new(
             self.store.clone(),
             job.id,
-            self.worker.clone(),
+            holder.to_owned(),
             job.attempts,
             job.max_attempts,
         );
@@ -195,7 +217,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                     };
                 }
                 () = tokio::time::sleep(renew_every) => {
-                    match self.store.extend_lease(job.id, &self.worker, self.lease_ms()).await {
+                    match self.store.extend_lease(job.id, holder, self.lease_ms()).await {
                         Ok(true) => {}
                         Ok(false) => {
                             abort.abort();
@@ -220,12 +242,20 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
             };
-            match self.store.claim_job(&self.worker, self.lease_ms()).await {
-                Ok(Some(job)) => {
+            match self.claim().await {
+                Ok(Some(claimed)) => {
                     let me = self.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = me.execute(job).await {
-                            tracing::error!(error = %e, "could not record a job's outcome");
+                        match me.execute(claimed).await {
+                            Ok(_) => {}
+                            // The lease ran out while the attempt stalled and the job was claimed
+                            // again: the newer attempt records the outcome.
+                            Err(StoreError::Stale { what }) => {
+                                tracing::info!(job = %what, "a stalled attempt gave way to a newer one")
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "could not record a job's outcome")
+                            }
                         }
                         drop(permit);
                     });

@@ -16,6 +16,8 @@ struct Calls {
     flaky: AtomicUsize,
     throttled: AtomicUsize,
     enterprise_seen: AtomicUsize,
+    stalled: AtomicUsize,
+    release: tokio::sync::Notify,
 }
 
 type Ctx = Arc<Calls>;
@@ -126,6 +128,25 @@ impl Job for Panics {
     }
 }
 
+/// Waits until the test releases it (a job that stalls longer than its lease).
+#[derive(Serialize, Deserialize)]
+struct Stalls;
+
+impl Job for Stalls {
+    const KIND: &'static str = "stalls";
+    type Context = Ctx;
+
+    fn enterprise(&self) -> Option<EnterpriseId> {
+        None
+    }
+
+    async fn run(&self, calls: &Ctx, _attempt: &Attempt) -> Result<(), JobError> {
+        calls.stalled.fetch_add(1, Ordering::SeqCst);
+        calls.release.notified().await;
+        Ok(())
+    }
+}
+
 struct Setup {
     /// The whole store: the tests also create enterprises and read jobs back.
     store: DynStore,
@@ -162,7 +183,8 @@ impl Setup {
             .register::<Flaky>()
             .register::<Throttled>()
             .register::<Sibling>()
-            .register::<Panics>();
+            .register::<Panics>()
+            .register::<Stalls>();
         Runner::new(&self.queue, registry, "t")
     }
 
@@ -355,4 +377,54 @@ async fn an_unreadable_payload_fails_for_good_naming_the_job() {
         error.contains(&format!("job {id} has an unreadable payload")),
         "{error}"
     );
+}
+
+/// Catches a runner that names its lease by itself only: after a stall longer than the lease it
+/// claims the job again, and the stalled first attempt (same name) could still renew and finish
+/// it while the second attempt runs — the same Microsoft change made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_that_outlived_its_lease_cannot_finish_the_job_claimed_again() {
+    let s = Setup::new().await;
+    let runner = Arc::new(s.runner().lease(Duration::from_secs(1)));
+    let id = s.queue.enqueue(&Stalls).await.unwrap();
+    let until_stalled = |n: usize| {
+        let calls = s.calls.clone();
+        async move {
+            while calls.stalled.load(Ordering::SeqCst) < n {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let first = tokio::spawn({
+        let r = runner.clone();
+        async move { r.run_one().await }
+    });
+    until_stalled(1).await;
+    s.clock.advance_ms(5_000); // the first attempt's lease ran out
+    let second = tokio::spawn({
+        let r = runner.clone();
+        async move { r.run_one().await }
+    });
+    until_stalled(2).await;
+
+    let first = tokio::time::timeout(Duration::from_secs(20), first)
+        .await
+        .expect("the stale attempt must stop at its next lease renewal")
+        .unwrap();
+    assert!(
+        first.is_err(),
+        "the stale attempt may not record an outcome: {first:?}"
+    );
+    assert_eq!(s.store.get_job(id).await.unwrap().state, JobState::Running);
+
+    s.calls.release.notify_one();
+    let second = tokio::time::timeout(Duration::from_secs(20), second)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.state, JobState::Succeeded);
+    let job = s.store.get_job(id).await.unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Succeeded, 2));
 }

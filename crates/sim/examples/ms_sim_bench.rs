@@ -8,7 +8,7 @@ use serde_json::Value;
 use teamline_sim::microsoft::{MicrosoftSim, SimConfig, UserPatch, demo};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let users: usize = args
         .next()

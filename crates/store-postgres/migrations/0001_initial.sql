@@ -159,7 +159,8 @@ CREATE TABLE pbx_users (
     created_ms BIGINT NOT NULL,
     updated_ms BIGINT NOT NULL
 );
--- The product's promises (SPEC.md §2), enforced by the database as well as by the forms:
+-- The product's promises (SET UP PBX USER's rules, crates/domain/src/pbx_user/mod.rs), enforced
+-- by the database as well as by the forms:
 -- an extension, a number and a Teams user each belong to at most one active-or-disabled user.
 CREATE UNIQUE INDEX pbx_users_sip_user_uq ON pbx_users (pbx_location_id, sip_user)
     WHERE state IN ('active', 'disabled');

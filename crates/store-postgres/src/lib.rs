@@ -9,10 +9,24 @@ use sqlx::any::AnyPoolOptions;
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
+use teamline_store_sql::migrations::{EditedMigration, migrate};
 use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore};
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Applied migrations edited since their release without changing the schema: databases
+/// migrated with the released file still open (see [`teamline_store_sql::migrations`]).
+pub const EDITED_MIGRATIONS: &[EditedMigration] = &[EditedMigration {
+    version: 1,
+    // `0001_initial.sql` as it was until a comment about the unique indexes was reworded (as of
+    // commit 821eca4): the SHA-384 sqlx recorded in every database migrated with that file,
+    // i.e. `git show 821eca4:crates/store-postgres/migrations/0001_initial.sql | sha384sum`.
+    released_checksum: "4633a702d0b6a619c48ab722718f0c8d7d785218990d3c3d0ba96f8774cc0fa966e7095c5608f7efdefe20335824e5d0",
+}];
 
 /// How many due jobs one claim looks at before giving up (their lanes may all be busy).
 const CLAIM_CANDIDATES: i64 = 16;
@@ -100,10 +114,7 @@ pub async fn open(
         .connect(url)
         .await
         .map_err(|e| StoreError::database_while("cannot connect to PostgreSQL", e))?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(|e| StoreError::database_while("database migration failed", e))?;
+    migrate(&pool, &MIGRATOR, EDITED_MIGRATIONS).await?;
     Ok(SqlStore::new(
         pool,
         Arc::new(PostgresBackend),

@@ -3,7 +3,8 @@
 //! The schema stores only integers, text and bytes (booleans as 0/1, times as Unix
 //! milliseconds), so the same statements run on SQLite and PostgreSQL through sqlx's `Any`
 //! driver. What genuinely differs — connection set-up, migrations, how a write transaction
-//! starts, how a job is claimed — is supplied by each backend crate through [`Backend`].
+//! starts, how a job is claimed — is supplied by each backend crate through [`Backend`];
+//! [`migrations::migrate`] runs a backend's migrations the same way for both.
 //!
 //! Each module implements one store trait for [`SqlStore`] (`enterprises` →
 //! `EnterpriseStore`, `jobs` → `JobStore`, …); `holders` and `rows` are shared by them.
@@ -23,6 +24,7 @@ mod error;
 mod holders;
 mod jobs;
 mod key_rotation;
+pub mod migrations;
 mod pbx_locations;
 mod pbx_users;
 mod platform;

@@ -13,12 +13,13 @@ pub mod fixtures;
 pub mod schema;
 pub mod suite;
 
+use sqlx::migrate::Migrator;
 use std::path::PathBuf;
 use std::sync::Arc;
 use teamline_store::crypto::{EncryptionKey, Keyring};
-use teamline_store::{Clock, ManualClock, Store};
-
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use teamline_store::{Clock, ManualClock, Store, StoreResult};
+use teamline_store_postgres::testing::PgDatabase;
+use teamline_store_sql::migrations::EditedMigration;
 
 /// Where a test's database lives, so stories can reopen it or read its raw bytes.
 pub enum Db {
@@ -26,11 +27,7 @@ pub enum Db {
         _dir: tempfile::TempDir,
         path: PathBuf,
     },
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: String,
-    },
+    Postgres(PgDatabase),
 }
 
 /// A fresh store on a fresh database, with a manual clock.
@@ -60,42 +57,88 @@ impl Harness {
     }
 
     pub async fn postgres() -> Self {
-        let PgDatabase {
-            admin_url,
-            name,
-            url,
-        } = PgDatabase::create().await;
+        let db = PgDatabase::create().await;
         let clock = Arc::new(ManualClock::new(T0));
         let store =
-            teamline_store_postgres::open(&url, Arc::new(Keyring::for_testing()), clock.clone())
+            teamline_store_postgres::open(&db.url, Arc::new(Keyring::for_testing()), clock.clone())
                 .await
                 .unwrap();
         Self {
             store: Arc::new(store),
             clock,
-            db: Db::Postgres {
-                admin_url,
-                name,
-                url,
-            },
+            db: Db::Postgres(db),
         }
     }
 
     /// Another store on the same database (a second instance, or a restart with other keys).
     pub async fn reopen(&self, keyring: Keyring) -> Arc<dyn Store> {
+        self.try_reopen(keyring).await.unwrap()
+    }
+
+    /// Opens the database again as Teamline starts up (migrations included), or says why not.
+    pub async fn try_reopen(&self, keyring: Keyring) -> StoreResult<Arc<dyn Store>> {
         let clock: Arc<dyn Clock> = self.clock.clone();
+        Ok(match &self.db {
+            Db::Sqlite { path, .. } => {
+                Arc::new(teamline_store_sqlite::open(path, Arc::new(keyring), clock).await?)
+            }
+            Db::Postgres(PgDatabase { url, .. }) => {
+                Arc::new(teamline_store_postgres::open(url, Arc::new(keyring), clock).await?)
+            }
+        })
+    }
+
+    /// This backend's migrations and the applied ones edited since (see
+    /// `teamline_store_sql::migrations`).
+    pub fn migrations(&self) -> (&'static Migrator, &'static [EditedMigration]) {
         match &self.db {
-            Db::Sqlite { path, .. } => Arc::new(
-                teamline_store_sqlite::open(path, Arc::new(keyring), clock)
-                    .await
-                    .unwrap(),
+            Db::Sqlite { .. } => (
+                &teamline_store_sqlite::MIGRATOR,
+                teamline_store_sqlite::EDITED_MIGRATIONS,
             ),
-            Db::Postgres { url, .. } => Arc::new(
-                teamline_store_postgres::open(url, Arc::new(keyring), clock)
-                    .await
-                    .unwrap(),
+            Db::Postgres(_) => (
+                &teamline_store_postgres::MIGRATOR,
+                teamline_store_postgres::EDITED_MIGRATIONS,
             ),
         }
+    }
+
+    /// The checksum sqlx recorded for an applied migration.
+    pub async fn recorded_checksum(&self, version: i64) -> Vec<u8> {
+        use sqlx::Connection;
+        let sql = "SELECT checksum FROM _sqlx_migrations WHERE version = $1";
+        let (checksum,): (Vec<u8>,) = match &self.db {
+            Db::Sqlite { path, .. } => {
+                let mut c = sqlite_connection(path).await;
+                sqlx::query_as(sql).bind(version).fetch_one(&mut c).await
+            }
+            Db::Postgres(PgDatabase { url, .. }) => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query_as(sql).bind(version).fetch_one(&mut c).await
+            }
+        }
+        .unwrap();
+        checksum
+    }
+
+    /// Records another checksum for an applied migration, as a database migrated with another
+    /// version of the file has it.
+    pub async fn record_checksum(&self, version: i64, checksum: &[u8]) {
+        use sqlx::Connection;
+        let sql = "UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2";
+        let updated = match &self.db {
+            Db::Sqlite { path, .. } => {
+                let mut c = sqlite_connection(path).await;
+                let q = sqlx::query(sql).bind(checksum).bind(version);
+                q.execute(&mut c).await.map(|r| r.rows_affected())
+            }
+            Db::Postgres(PgDatabase { url, .. }) => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                let q = sqlx::query(sql).bind(checksum).bind(version);
+                q.execute(&mut c).await.map(|r| r.rows_affected())
+            }
+        };
+        assert_eq!(updated.unwrap(), 1, "migration {version} is applied");
     }
 
     /// Everything the database holds, as text, to prove secrets are not stored in clear.
@@ -111,7 +154,7 @@ impl Harness {
                 }
                 bytes
             }
-            Db::Postgres { url, .. } => {
+            Db::Postgres(PgDatabase { url, .. }) => {
                 use sqlx::Connection;
                 let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
                 let tables: Vec<(String,)> = sqlx::query_as(
@@ -144,16 +187,13 @@ impl Harness {
         use sqlx::Connection;
         let result = match &self.db {
             Db::Sqlite { path, .. } => {
-                let mut c =
-                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                        .await
-                        .unwrap();
+                let mut c = sqlite_connection(path).await;
                 sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(&mut c)
                     .await
                     .map(|_| ())
             }
-            Db::Postgres { url, .. } => {
+            Db::Postgres(PgDatabase { url, .. }) => {
                 let mut c = sqlx::PgConnection::connect(url).await.unwrap();
                 sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(&mut c)
@@ -166,84 +206,18 @@ impl Harness {
 
     /// Drops a PostgreSQL test database (SQLite's temp dir removes itself).
     pub async fn cleanup(self) {
-        if let Db::Postgres {
-            admin_url, name, ..
-        } = &self.db
-        {
+        if let Db::Postgres(db) = self.db {
             drop(self.store);
-            let mut admin = connect_admin(admin_url).await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await;
+            db.drop_database().await;
         }
     }
 }
 
-/// A fresh, empty PostgreSQL database for one test (for tests outside the conformance suite
-/// that open their own stores, e.g. several instances with the system clock).
-pub struct PgDatabase {
-    pub admin_url: String,
-    pub name: String,
-    /// Where the test's stores connect.
-    pub url: String,
-}
-
-impl PgDatabase {
-    /// Creates it on the server at `TEAMLINE_TEST_POSTGRES_URL` (or the default).
-    pub async fn create() -> Self {
-        let admin_url = std::env::var("TEAMLINE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-        let name = format!("teamline_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = connect_admin(&admin_url).await;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create a test database at {admin_url}: {e}"));
-        let url = database_url(&admin_url, &name);
-        Self {
-            admin_url,
-            name,
-            url,
-        }
-    }
-
-    /// Drops the database (every store on it must be dropped first, or is disconnected).
-    pub async fn drop_database(self) {
-        let mut admin = connect_admin(&self.admin_url).await;
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut admin)
-        .await;
-    }
-}
-
-async fn connect_admin(url: &str) -> sqlx::PgConnection {
+async fn sqlite_connection(path: &std::path::Path) -> sqlx::SqliteConnection {
     use sqlx::Connection;
-    sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is not reachable at {url} ({e}). Run scripts/test.sh, which installs and \
-             starts it, or set TEAMLINE_TEST_POSTGRES_URL."
-        )
-    })
-}
-
-/// The URL of database `name` on the server of `admin_url`.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url
-        .split_once('?')
-        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
-    let base = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap()
 }
 
 /// A keyring with a given key byte, for rotation stories.
@@ -270,23 +244,5 @@ where
     }
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_url_replaces_the_database() {
-        assert_eq!(
-            database_url("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            database_url("postgres://u:p@h/db?sslmode=disable", "t1"),
-            "postgres://u:p@h/t1?sslmode=disable"
-        );
-        assert_eq!(database_url("postgres://h", "t1"), "postgres://h/t1");
     }
 }

@@ -126,7 +126,7 @@ pub async fn read(db: &Db) -> Schema {
             let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
             sqlite(&mut conn).await
         }
-        Db::Postgres { url, .. } => {
+        Db::Postgres(crate::PgDatabase { url, .. }) => {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
             postgres(&mut conn).await

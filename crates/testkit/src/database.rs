@@ -1,14 +1,16 @@
 use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{DynStore, StoreError, SystemClock};
-use teamline_store_tests::PgDatabase;
+#[cfg(feature = "postgres")]
+use teamline_store_postgres::testing::PgDatabase;
 
 /// A fresh, empty database for one test (or benchmark), with the test encryption key.
 pub enum TestDatabase {
     /// A SQLite file in a temporary directory, deleted on drop.
     Sqlite(tempfile::TempDir),
     /// A database of its own on the PostgreSQL server at `TEAMLINE_TEST_POSTGRES_URL`;
-    /// [`TestDatabase::remove`] drops it.
+    /// [`TestDatabase::remove`] drops it. Feature `postgres`.
+    #[cfg(feature = "postgres")]
     Postgres(PgDatabase),
 }
 
@@ -17,6 +19,7 @@ impl TestDatabase {
         Ok(Self::Sqlite(tempfile::tempdir()?))
     }
 
+    #[cfg(feature = "postgres")]
     pub async fn postgres() -> Self {
         Self::Postgres(PgDatabase::create().await)
     }
@@ -30,6 +33,7 @@ impl TestDatabase {
                 teamline_store_sqlite::open(&dir.path().join("teamline.db"), keyring, clock)
                     .await?,
             ),
+            #[cfg(feature = "postgres")]
             Self::Postgres(db) => {
                 Arc::new(teamline_store_postgres::open(&db.url, keyring, clock).await?)
             }
@@ -40,6 +44,7 @@ impl TestDatabase {
     pub async fn remove(self) {
         match self {
             Self::Sqlite(dir) => drop(dir),
+            #[cfg(feature = "postgres")]
             Self::Postgres(db) => db.drop_database().await,
         }
     }

@@ -1,10 +1,62 @@
-//! Prometheus metrics: one process-wide recorder, rendered at `/metrics`.
+//! Prometheus metrics: one process-wide recorder, rendered at `/metrics`: next to the portal,
+//! or on a listener of its own (`serve_metrics`), and behind a bearer token when one is set.
 
-use axum::extract::{MatchedPath, Request};
+use crate::AppState;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
 use std::sync::OnceLock;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.options.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !crate::csrf::same_token(presented.trim(), token.expose_secret()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "/metrics needs the bearer token configured with --metrics-token\n",
+            )
+                .into_response();
+        }
+    }
+    registration_gauges(&state).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Device handles per registration state, as the SIP gateway last reported them (every state,
+/// so a state that empties shows 0).
+async fn registration_gauges(state: &AppState) {
+    use teamline_domain::registration::RegistrationStatus;
+    match state.store.registration_counts(None).await {
+        Ok(counts) => {
+            for s in RegistrationStatus::ALL {
+                let n = counts.get(&s).copied().unwrap_or(0);
+                metrics::gauge!("teamline_registrations", "state" => s.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the registration counts for /metrics"),
+    }
+}
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -3,6 +3,7 @@
 pub mod directory;
 pub mod enterprises;
 pub mod jobs;
+pub mod migrations;
 pub mod pbx_users;
 pub mod platform;
 pub mod registrations;

@@ -7,6 +7,7 @@
 mod app;
 mod consent;
 mod foundations;
+mod hardening;
 mod pages;
 mod pbx_audit;
 mod signin;
