@@ -28,9 +28,16 @@ pub struct EnterpriseFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActionItem {
     GrantConsent(ConsentKind),
-    SyncTeamsUsers { pending: u64, running: bool },
-    SyncVoiceRoutes { pending: u64 },
-    FixUsers { failed: u64 },
+    SyncTeamsUsers {
+        pending: u64,
+        running: bool,
+    },
+    SyncVoiceRoutes {
+        pending: u64,
+    },
+    FixUsers {
+        failed: u64,
+    },
     /// Device handles that do not register to the PBX, with the most common cause.
     FixRegistrations {
         failing: u64,

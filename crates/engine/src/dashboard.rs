@@ -3,15 +3,15 @@
 use crate::directory::SyncReport;
 use crate::directory::{SyncDirectory, SyncTeamsUsers};
 use crate::{Engine, EngineError};
+use std::collections::BTreeMap;
 use teamline_domain::action_item::{ActionItem, EnterpriseFacts, action_items};
 use teamline_domain::audit::AuditEvent;
 use teamline_domain::enterprise::{ConsentKind, Enterprise};
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::job::Job;
+use teamline_domain::registration::RegistrationStatus;
 use teamline_domain::voice_route::VoiceRouteState;
 use teamline_jobs::Job as _;
-use std::collections::BTreeMap;
-use teamline_domain::registration::RegistrationStatus;
 use teamline_store::{JobQuery, UserCounts};
 
 #[derive(Debug, Clone)]

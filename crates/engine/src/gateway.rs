@@ -120,11 +120,7 @@ impl GatewaySync {
             let targets = store.registration_targets(None).await?;
             let desired: Vec<DesiredRegistration> =
                 targets.iter().map(|t| self.desired(t)).collect();
-            st.wanted = desired
-                .iter()
-                .map(|d| d.id.clone())
-                .zip(targets)
-                .collect();
+            st.wanted = desired.iter().map(|d| d.id.clone()).zip(targets).collect();
             self.service.set_desired(desired);
             st.version = Some(version);
             report.reloaded = true;
@@ -169,7 +165,10 @@ impl GatewaySync {
                 if record.state == RegistrationStatus::AuthFailed {
                     auth_failed.push(target.clone());
                 }
-                if recorded.get(&target.pbx_user_id).is_none_or(|r| !same(r, &record)) {
+                if recorded
+                    .get(&target.pbx_user_id)
+                    .is_none_or(|r| !same(r, &record))
+                {
                     changes.push(record);
                 }
             }
@@ -254,12 +253,7 @@ impl GatewaySync {
                 }
             }
         }
-        if let Err(e) = self
-            .engine
-            .store()
-            .release_lease(LEASE, &self.holder)
-            .await
-        {
+        if let Err(e) = self.engine.store().release_lease(LEASE, &self.holder).await {
             tracing::warn!(error = %e, "could not give the SIP gateway lease up");
         }
     }

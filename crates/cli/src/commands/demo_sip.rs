@@ -118,6 +118,8 @@ async fn point_pbx_at(app: &TestApp, registrar: SocketAddr) -> anyhow::Result<()
     app.engine
         .update_pbx_location(e, &Actor::System("teamline demo".into()), l.id, &form)
         .await
-        .map_err(|err| anyhow::anyhow!("cannot point the PBX location at the registrar: {err:?}"))?;
+        .map_err(|err| {
+            anyhow::anyhow!("cannot point the PBX location at the registrar: {err:?}")
+        })?;
     Ok(())
 }

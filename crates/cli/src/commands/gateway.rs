@@ -62,7 +62,11 @@ pub struct GatewayArgs {
     pub gateway_rpc_token: Option<String>,
 
     /// The gateway's SIP listener: udp:ADDRESS:PORT or tcp:ADDRESS:PORT.
-    #[arg(long, env = "TEAMLINE_GATEWAY_SIP", default_value = "udp:127.0.0.1:5060")]
+    #[arg(
+        long,
+        env = "TEAMLINE_GATEWAY_SIP",
+        default_value = "udp:127.0.0.1:5060"
+    )]
     pub gateway_sip: String,
 
     /// Nameservers for the PBX proxies' SRV/A lookups (default: the system's).
@@ -159,7 +163,11 @@ pub async fn run(args: GatewayCommandArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn status(store_args: &StoreArgs, enterprise: Option<&str>, json: bool) -> anyhow::Result<()> {
+async fn status(
+    store_args: &StoreArgs,
+    enterprise: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let opened = open_store_beside_server(store_args).await?;
     let store = opened.store.clone();
     let filter = match enterprise {
@@ -188,7 +196,10 @@ async fn status(store_args: &StoreArgs, enterprise: Option<&str>, json: bool) ->
     }
     for r in &records {
         if json {
-            println!("{}", serde_json::to_string(&status_json(r, &slug_of(r.enterprise_id)))?);
+            println!(
+                "{}",
+                serde_json::to_string(&status_json(r, &slug_of(r.enterprise_id)))?
+            );
         } else {
             println!(
                 "{:<12} {:<10} {:<22} {}",

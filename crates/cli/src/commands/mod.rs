@@ -17,7 +17,7 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum Command {
     /// Run Teamline: the portals, the JSON API and the job runner.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Bring the database schema up to date, then exit.
     Migrate(StoreArgs),
     /// Run the demo: seeds the demo data (see the README) into a data directory and serves it
@@ -44,7 +44,7 @@ pub enum Command {
 impl Command {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
-            Self::Serve(args) => serve::run(args).await,
+            Self::Serve(args) => serve::run(*args).await,
             Self::Migrate(args) => migrate::run(&args).await,
             Self::Demo(args) => demo::run(args).await,
             Self::Rekey(args) => rekey::run(&args).await,

@@ -70,7 +70,9 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         fresh: false,
     };
     let stack = DemoStack::start(&args).await.unwrap();
-    let sip = DemoSip::start(&stack, &dir.path().join("sip")).await.unwrap();
+    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
+        .await
+        .unwrap();
     let e = stack.contoso.id;
 
     // SET UP PBX USER for Adele: 1000tm registers to the PBX.
@@ -106,17 +108,31 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
 
     // `teamline gateway status --json` next to the running demo.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
-        .args(["gateway", "status", "--json", "--enterprise", "contoso", "--data-dir"])
+        .args([
+            "gateway",
+            "status",
+            "--json",
+            "--enterprise",
+            "contoso",
+            "--data-dir",
+        ])
         .arg(&args.data_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(line["device"], "1000tm");
     assert_eq!(line["enterprise"], "contoso");
     assert_eq!(line["state"], "registered");
-    assert!(line["since"].is_i64() && line["target"].is_string(), "{line}");
+    assert!(
+        line["since"].is_i64() && line["target"].is_string(),
+        "{line}"
+    );
 
     // A wrong password in Teamline's store (as after a password change on the PBX):
     // authentication failed, an action item says what to do, and Teamline reads the
@@ -183,7 +199,10 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(gone, "the registrar still holds 1000tm after Disable Calling");
+    assert!(
+        gone,
+        "the registrar still holds 1000tm after Disable Calling"
+    );
 
     sip.stop().await;
     stack.stop().await.unwrap();

@@ -491,8 +491,12 @@ impl RegistrationService {
         unanswered: &HashMap<String, i64>,
         pending: &HashSet<String>,
     ) -> Result<Vec<HandleStatus>, RpcError> {
-        let recent: HashMap<String, String> =
-            self.rpc.htable_dump(RECENT_TABLE).await?.into_iter().collect();
+        let recent: HashMap<String, String> = self
+            .rpc
+            .htable_dump(RECENT_TABLE)
+            .await?
+            .into_iter()
+            .collect();
         let (changed, answered_at_last) = {
             let seen = self.seen_lock();
             let changed: HashSet<String> = recent
@@ -530,7 +534,10 @@ impl RegistrationService {
                 Some(rec) => {
                     let news = answers.get(id);
                     let silent = unanswered.get(id).copied();
-                    if news.is_none() && silent.is_none() && !answered_at_last.iter().any(|a| a == id) {
+                    if news.is_none()
+                        && silent.is_none()
+                        && !answered_at_last.iter().any(|a| a == id)
+                    {
                         continue;
                     }
                     observe_answer(news, silent, rec.expires, &rec.auth_proxy)

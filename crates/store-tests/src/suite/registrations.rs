@@ -2,8 +2,8 @@
 //! and the lease that lets one instance at a time drive the gateway.
 
 use crate::Harness;
-use crate::fixtures::*;
 use crate::T0;
+use crate::fixtures::*;
 use std::sync::Arc;
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::PbxUserId;
@@ -227,7 +227,10 @@ pub async fn registration_states_are_kept_per_user_and_counted(h: Arc<Harness>) 
         .await
         .unwrap();
     assert_eq!(mine.len(), 3);
-    assert_eq!(mine[0], record(&t, ids[0], "1000tm", RegistrationStatus::Registered, at + 1));
+    assert_eq!(
+        mine[0],
+        record(&t, ids[0], "1000tm", RegistrationStatus::Registered, at + 1)
+    );
     assert_eq!(mine[1].state, RegistrationStatus::AuthFailed);
     assert!(mine[1].last_error.as_deref().unwrap().contains("401"));
     let one = s
@@ -255,7 +258,9 @@ pub async fn registration_states_are_kept_per_user_and_counted(h: Arc<Harness>) 
 
 pub async fn one_instance_at_a_time_holds_a_lease(h: Arc<Harness>) {
     let s = &h.store;
-    let second = h.reopen(teamline_store::crypto::Keyring::for_testing()).await;
+    let second = h
+        .reopen(teamline_store::crypto::Keyring::for_testing())
+        .await;
     const NAME: &str = "gateway";
     assert_eq!(s.lease(NAME).await.unwrap(), None);
     assert!(s.claim_lease(NAME, "a", 15_000).await.unwrap());

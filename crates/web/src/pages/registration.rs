@@ -28,7 +28,10 @@ impl RegistrationCell {
             _ => "badge",
         };
         let mut detail = vec![r.device.to_string()];
-        if let Some(since) = r.since_ms.filter(|_| r.state == RegistrationStatus::Registered) {
+        if let Some(since) = r
+            .since_ms
+            .filter(|_| r.state == RegistrationStatus::Registered)
+        {
             detail.push(format!("since {}", timestamp(since)));
         }
         if let Some(target) = r.target.as_ref().filter(|_| !r.state.is_failing()) {

@@ -90,7 +90,10 @@ fn own_cpu_secs() -> f64 {
 
 pub async fn run(args: &BenchRegistrationsArgs) -> anyhow::Result<()> {
     let n = args.handles;
-    let dir = std::env::temp_dir().join(format!("teamline-bench-registrations-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "teamline-bench-registrations-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir)?;
     let result = bench(n, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -115,8 +118,7 @@ async fn bench(n: u32, dir: &std::path::Path) -> anyhow::Result<()> {
     );
     settings.registrations.expected_records = n;
     settings.registrations.timer_interval_secs = 1;
-    let supervisor =
-        Supervisor::start(&settings, SupervisorSettings::new(dir.join("run"))).await?;
+    let supervisor = Supervisor::start(&settings, SupervisorSettings::new(dir.join("run"))).await?;
     let gw_pid = supervisor.pid().unwrap_or(0);
     let svc = RegistrationService::new(
         RpcClient::new(&settings.rpc)?,
