@@ -17,6 +17,7 @@ pub mod job;
 pub mod pbx_location;
 pub mod pbx_user;
 pub mod phone;
+pub mod registration;
 pub mod reseller;
 pub mod sip;
 pub mod sync_group;

@@ -29,6 +29,7 @@ mod pbx_locations;
 mod pbx_users;
 mod platform;
 mod push;
+mod registrations;
 mod rows;
 mod sessions;
 mod voice_routes;

@@ -12,6 +12,8 @@
 //! | [`PbxUserStore`] | PBX users, the Users page, who holds an extension/number/Teams user |
 //! | [`PushStore`] | push states, read-backs and the push journal |
 //! | [`DeviceStore`] | PBX device handles and their SIP passwords |
+//! | [`RegistrationStore`] | what the SIP gateway registers, and each registration's state |
+//! | [`LeaseStore`] | named leases: one instance at a time drives the SIP gateway |
 //! | [`JobStore`] | the durable job queue |
 //! | [`AuditLog`] | audit events that belong to no other change; reading the log |
 //! | [`SessionStore`] | web sessions |
@@ -40,6 +42,7 @@ mod jobs;
 mod pbx_users;
 mod platform;
 pub mod records;
+mod registrations;
 mod sessions;
 
 pub use audit::AuditLog;
@@ -51,6 +54,9 @@ pub use jobs::JobStore;
 pub use pbx_users::{DeviceStore, PbxUserStore, PushStore};
 pub use platform::PlatformStore;
 pub use records::*;
+pub use registrations::{
+    Lease, LeaseStore, RegistrationRecord, RegistrationStore, RegistrationTarget,
+};
 pub use sessions::SessionStore;
 
 use async_trait::async_trait;
@@ -88,6 +94,8 @@ pub trait Store:
     + PbxUserStore
     + PushStore
     + DeviceStore
+    + RegistrationStore
+    + LeaseStore
     + JobStore
     + AuditLog
     + SessionStore
@@ -106,6 +114,8 @@ impl<T> Store for T where
         + PbxUserStore
         + PushStore
         + DeviceStore
+        + RegistrationStore
+        + LeaseStore
         + JobStore
         + AuditLog
         + SessionStore
@@ -121,7 +131,7 @@ pub type DynStore = Arc<dyn Store>;
 pub mod prelude {
     pub use crate::{
         AuditLog, DeviceStore, DirectoryStore, DirectorySyncStore, DynStore, EnterpriseStore,
-        JobStore, KeyRotation, PbxLocationStore, PbxUserStore, PlatformStore, PushStore,
-        SessionStore, Store, StoreInfo, VoiceRouteStore,
+        JobStore, KeyRotation, LeaseStore, PbxLocationStore, PbxUserStore, PlatformStore,
+        PushStore, RegistrationStore, SessionStore, Store, StoreInfo, VoiceRouteStore,
     };
 }

@@ -31,6 +31,7 @@ async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 .into_response();
         }
     }
+    registration_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -39,6 +40,21 @@ async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Device handles per registration state, as the SIP gateway last reported them (every state,
+/// so a state that empties shows 0).
+async fn registration_gauges(state: &AppState) {
+    use teamline_domain::registration::RegistrationStatus;
+    match state.store.registration_counts(None).await {
+        Ok(counts) => {
+            for s in RegistrationStatus::ALL {
+                let n = counts.get(&s).copied().unwrap_or(0);
+                metrics::gauge!("teamline_registrations", "state" => s.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the registration counts for /metrics"),
+    }
 }
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

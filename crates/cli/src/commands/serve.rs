@@ -29,6 +29,9 @@ pub struct ServeArgs {
     pub engine: EngineArgs,
 
     #[command(flatten)]
+    pub gateway: super::gateway::GatewayArgs,
+
+    #[command(flatten)]
     pub pbx_network: PbxNetworkArgs,
 
     #[command(flatten)]
@@ -255,9 +258,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let gateway = match args.gateway.sync(&engine, &worker_id())? {
+        Some(sync) => {
+            tracing::info!("driving the SIP gateway");
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(sync.run(args.gateway.interval(), rx));
+            Some((tx, task))
+        }
+        None => None,
+    };
     tracing::info!(%addr, "Teamline is listening");
     println!("Teamline is running at {public_url}");
-    run_app(
+    let served = run_app(
         engine,
         Web {
             public_url,
@@ -268,7 +280,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         CancellationToken::new(),
         shutdown_signal(),
     )
-    .await
+    .await;
+    if let Some((stop, task)) = gateway {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+    served
 }
 
 /// Where and how the portal is served.

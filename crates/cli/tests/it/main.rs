@@ -6,6 +6,7 @@
 mod crash;
 mod demo;
 mod doctor;
+mod gateway;
 mod instances;
 mod pbx_settings;
 mod setup_user;

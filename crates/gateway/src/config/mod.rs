@@ -31,6 +31,9 @@ pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, PRACK, UPDATE,
 /// Where Debian's package puts Kamailio's modules.
 pub const DEFAULT_MODULE_DIR: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
 
+/// See [`RegistrationTimers::recent_answers_secs`].
+pub const RECENT_ANSWERS_SECS: u32 = 30;
+
 /// The uacreg table's schema version Kamailio 5.6 checks at start (`UACREG_TABLE_VERSION`).
 const UACREG_TABLE_VERSION: u32 = 5;
 
@@ -94,6 +97,13 @@ impl RegistrationTimers {
             .checked_next_power_of_two()
             .map_or(16, u32::trailing_zeros)
             .clamp(4, 16)
+    }
+
+    /// How long the gateway keeps an answer whose code changed in the small `uacrecent` table
+    /// (see `registrations.cfg`), i.e. the longest Teamline may go between two quick passes
+    /// without missing one (a full pass reads every record anyway).
+    pub fn recent_answers_secs(&self) -> u32 {
+        RECENT_ANSWERS_SECS
     }
 
     /// A REGISTER's Call-ID is remembered long enough for its last retransmission's answer.

@@ -196,10 +196,12 @@ pub fn desired_in(
 }
 
 pub fn service(node: &GatewayNode, dns: DnsSettings) -> RegistrationService {
-    RegistrationService::new(
+    let mut svc = RegistrationService::new(
         RpcClient::new(&node.settings.rpc).unwrap(),
         PbxResolver::new(&dns).unwrap(),
-    )
+    );
+    svc.set_register_timeout(node.settings.registrations.register_timeout);
+    svc
 }
 
 /// Waits (reconciling between looks) until `check` holds; fails with the last value seen.

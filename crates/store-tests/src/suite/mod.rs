@@ -6,5 +6,6 @@ pub mod jobs;
 pub mod migrations;
 pub mod pbx_users;
 pub mod platform;
+pub mod registrations;
 pub mod secrets;
 pub mod sessions;

@@ -40,6 +40,8 @@ pub struct ItemRow {
     pub status_class: &'static str,
     pub button: &'static str,
     pub action: ItemAction,
+    /// What to do, when the title alone does not say it.
+    pub fix: Option<&'static str>,
 }
 
 pub enum ItemAction {
@@ -58,6 +60,7 @@ impl ItemRow {
         let action = match item {
             ActionItem::SyncTeamsUsers { running, .. } => ItemAction::Sync { running: *running },
             ActionItem::FixUsers { .. } => ItemAction::Link("/users"),
+            ActionItem::FixRegistrations { .. } => ItemAction::Link("/users"),
             ActionItem::GrantConsent(ConsentKind::UserSync) => {
                 ItemAction::Post("/consent/user-sync")
             }
@@ -77,6 +80,7 @@ impl ItemRow {
             status_class,
             button: item.button(),
             action,
+            fix: item.fix(),
         }
     }
 

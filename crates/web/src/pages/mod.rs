@@ -5,6 +5,7 @@ pub mod consent;
 pub mod dashboard;
 pub mod doctor;
 pub mod pbx;
+pub mod registration;
 pub mod setup;
 pub mod troubleshoot;
 pub mod users;

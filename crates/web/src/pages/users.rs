@@ -100,6 +100,8 @@ pub struct UserRow {
     pub csrf: String,
     /// How often this row has refreshed itself so far.
     pub poll: u32,
+    /// The device handle's registration to the PBX, when the gateway reported one.
+    pub registration: Option<super::registration::RegistrationCell>,
 }
 
 impl UserRow {
@@ -152,6 +154,7 @@ impl UserRow {
             push_state: u.push_state,
             csrf: csrf.to_owned(),
             poll: 0,
+            registration: None,
         }
     }
 
@@ -304,12 +307,19 @@ pub async fn table(
         (offset + 1, offset + shown)
     };
     let key = tab_key(tab);
+    let ids: Vec<PbxUserId> = result.items.iter().map(|i| i.user.id).collect();
+    let mut registrations =
+        super::registration::cells(&state.store, admin.enterprise.id, &ids).await?;
     Ok(UsersTable {
         tab: key,
         rows: result
             .items
             .iter()
-            .map(|i| UserRow::from_item(i, &admin.csrf))
+            .map(|i| {
+                let mut r = UserRow::from_item(i, &admin.csrf);
+                r.registration = registrations.remove(&i.user.id.0);
+                r
+            })
             .collect(),
         total: result.total,
         first,
@@ -373,6 +383,9 @@ async fn row_of(
     let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
     let mut r = UserRow::from_item(&item, &admin.csrf);
     r.poll = poll;
+    r.registration = super::registration::cells(&state.store, admin.enterprise.id, &[id])
+        .await?
+        .remove(&id.0);
     Ok(UserRowFragment { r })
 }
 
