@@ -51,6 +51,10 @@ stories!(
         two_runners_run_every_job_exactly_once,
     ],
     sessions: [sessions_expire],
+    api_tokens: [
+        api_tokens_are_scoped_revoked_and_expire,
+        idempotent_responses_are_kept_for_a_day,
+    ],
     migrations: [a_database_migrated_before_a_comment_edit_still_opens],
     platform: [health_and_accounts],
 );
