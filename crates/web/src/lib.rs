@@ -1,10 +1,11 @@
 //! Teamline's web layer: the Enterprise portal's pages (askama + htmx), sign-in, sessions and
-//! CSRF protection, health and metrics endpoints.
+//! CSRF protection, the JSON API (`api`), health and metrics endpoints.
 //!
 //! The web layer never holds a database transaction across a call to Microsoft or the PBX and
 //! knows neither SQL nor Microsoft's or the PBX's JSON: it talks to the `Store`, the engine's
 //! workflows and the `microsoft` crate's sign-in API, and renders what they return.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
     let portal = Router::new()
         .merge(auth::routes())
         .merge(pages::routes())
+        .merge(api::portal::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(assets::routes())
+        .merge(api::router(&state))
         .merge(portal)
         .fallback(|| async { error::PageError::NotFound })
         .layer(SetResponseHeaderLayer::overriding(
