@@ -93,7 +93,7 @@ pub struct TokensPage {
     pub layout: Layout,
     pub tokens: Vec<TokenRow>,
     pub form: TokenForm,
-    pub errors: Vec<(&'static str, String)>,
+    pub errors: FieldProblems,
     /// The token just created: shown this once.
     pub created: Option<(String, String)>,
     pub notice: Option<String>,
@@ -118,7 +118,7 @@ async fn render(
     state: &AppState,
     admin: &Admin,
     form: TokenForm,
-    errors: Vec<(&'static str, String)>,
+    errors: FieldProblems,
     created: Option<(String, String)>,
 ) -> Result<TokensPage, PageError> {
     let now = state.store.clock().now_ms();
@@ -149,11 +149,20 @@ async fn page(State(state): State<AppState>, admin: Admin) -> Result<TokensPage,
     render(&state, &admin, form, Vec::new(), None).await
 }
 
+/// What the admin chose for a new token.
+#[derive(Debug, PartialEq, Eq)]
+struct Chosen {
+    name: String,
+    read_only: bool,
+    expires_ms: Option<i64>,
+    rate_per_minute: u32,
+}
+
+/// Problems of the form, by field.
+type FieldProblems = Vec<(&'static str, String)>;
+
 /// The form's values, or every problem by field.
-fn parse(
-    form: &TokenForm,
-    now: i64,
-) -> Result<(String, bool, Option<i64>, u32), Vec<(&'static str, String)>> {
+fn parse(form: &TokenForm, now: i64) -> Result<Chosen, FieldProblems> {
     let mut errors = Vec::new();
     let name = form.name.trim().to_owned();
     if name.is_empty() {
@@ -196,7 +205,12 @@ fn parse(
         }
     };
     if errors.is_empty() {
-        Ok((name, read_only, expires, rate))
+        Ok(Chosen {
+            name,
+            read_only,
+            expires_ms: expires,
+            rate_per_minute: rate,
+        })
     } else {
         Err(errors)
     }
@@ -208,7 +222,12 @@ async fn create(
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
     let now = state.store.clock().now_ms();
-    let (name, read_only, expires_ms, rate_per_minute) = match parse(&form, now) {
+    let Chosen {
+        name,
+        read_only,
+        expires_ms,
+        rate_per_minute,
+    } = match parse(&form, now) {
         Ok(v) => v,
         Err(errors) => {
             let page = render(&state, &admin, form, errors, None).await?;
@@ -323,7 +342,12 @@ mod tests {
         };
         assert_eq!(
             parse(&ok, 0).unwrap(),
-            ("Billing".to_owned(), false, Some(30 * DAY_MS), 60)
+            Chosen {
+                name: "Billing".to_owned(),
+                read_only: false,
+                expires_ms: Some(30 * DAY_MS),
+                rate_per_minute: 60,
+            }
         );
     }
 }

@@ -1,11 +1,11 @@
 //! The enterprise's audit log, newest first. Changes made through the API name their token.
 
-use super::rfc3339;
+use super::{ApiPath, ApiQuery, rfc3339};
 use crate::AppState;
 use crate::api::auth::Caller;
 use crate::api::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -48,8 +48,8 @@ fn json(s: Option<String>) -> Option<serde_json::Value> {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
-    Query(filter): Query<AuditFilter>,
+    ApiPath(enterprise): ApiPath<i64>,
+    ApiQuery(filter): ApiQuery<AuditFilter>,
 ) -> Result<Json<AuditList>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let limit = filter.limit.unwrap_or(100);

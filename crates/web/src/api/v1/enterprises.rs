@@ -1,11 +1,12 @@
 //! The enterprises a token reaches, and what SET UP PBX USER needs to know about one: its voice
 //! routes and PBX locations.
 
+use super::ApiPath;
 use crate::AppState;
 use crate::api::auth::Caller;
 use crate::api::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use teamline_domain::enterprise::{ConsentKind, Enterprise};
 use utoipa::ToSchema;
@@ -74,7 +75,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
+    ApiPath(enterprise): ApiPath<i64>,
 ) -> Result<Json<EnterpriseOut>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     Ok(Json(EnterpriseOut::from(&e)))
@@ -100,7 +101,7 @@ pub struct VoiceRouteList {
 pub async fn voice_routes(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
+    ApiPath(enterprise): ApiPath<i64>,
 ) -> Result<Json<VoiceRouteList>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let items = state
@@ -138,7 +139,7 @@ pub struct PbxLocationList {
 pub async fn pbx_locations(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
+    ApiPath(enterprise): ApiPath<i64>,
 ) -> Result<Json<PbxLocationList>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let items = state

@@ -1,12 +1,12 @@
 //! Jobs: the durable work behind long operations. A long operation (a directory sync) answers
 //! 202 with its job and a `Location` to poll until `state` is `succeeded` or `failed`.
 
-use super::rfc3339;
+use super::{ApiPath, ApiQuery, rfc3339};
 use crate::AppState;
 use crate::api::auth::Caller;
 use crate::api::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -75,8 +75,8 @@ pub struct JobFilter {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
-    Query(filter): Query<JobFilter>,
+    ApiPath(enterprise): ApiPath<i64>,
+    ApiQuery(filter): ApiQuery<JobFilter>,
 ) -> Result<Json<JobList>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let limit = filter.limit.unwrap_or(50);
@@ -112,7 +112,7 @@ async fn job_of(state: &AppState, e: &Enterprise, id: i64) -> Result<Job, Proble
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path((enterprise, id)): Path<(i64, i64)>,
+    ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
 ) -> Result<Json<JobOut>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     Ok(Json(JobOut::from(&job_of(&state, &e, id).await?)))
@@ -126,7 +126,7 @@ pub async fn get(
 pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
+    ApiPath(enterprise): ApiPath<i64>,
 ) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let id = state.engine.sync_teams_users(e.id, &caller.actor()).await?;

@@ -8,7 +8,9 @@ pub mod pbx_users;
 pub mod teams_users;
 
 use super::problem::{FieldProblem, Problem};
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -39,6 +41,42 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         serde_json::from_slice(&bytes)
             .map(ApiJson)
             .map_err(|e| json_problem(&e))
+    }
+}
+
+/// Path parameters; a malformed one (an id that is not a number) is "not found".
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|_: PathRejection| Problem::not_found())
+    }
+}
+
+/// Query parameters, whose faults come back as problem details.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| {
+                let message = e.body_text();
+                let field = message
+                    .split('`')
+                    .nth(1)
+                    .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or("query");
+                Problem::field(field, message.clone())
+            })
     }
 }
 

@@ -3,13 +3,13 @@
 //! engine exactly as the Users and SET UP PBX USER pages do; the work on Microsoft and the PBX
 //! runs as jobs, so changes answer 202 with the user, whose `push_state` tells how far it is.
 
-use super::{ApiJson, check_version, etag, if_match, rfc3339};
+use super::{ApiJson, ApiPath, ApiQuery, check_version, etag, if_match, rfc3339};
 use crate::AppState;
 use crate::api::auth::Caller;
 use crate::api::paging::{PageParams, Paged};
 use crate::api::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -233,9 +233,9 @@ async fn answer(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
-    Query(filter): Query<PbxUserFilter>,
-    Query(page): Query<PageParams>,
+    ApiPath(enterprise): ApiPath<i64>,
+    ApiQuery(filter): ApiQuery<PbxUserFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Paged<PbxUserOut>>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let window = page.window()?;
@@ -261,7 +261,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path((enterprise, id)): Path<(i64, i64)>,
+    ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
 ) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     answer(&state, &e, PbxUserId(id), StatusCode::OK).await
@@ -278,7 +278,7 @@ pub async fn get(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
+    ApiPath(enterprise): ApiPath<i64>,
     ApiJson(body): ApiJson<PbxUserIn>,
 ) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
@@ -301,7 +301,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path((enterprise, id)): Path<(i64, i64)>,
+    ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PbxUserIn>,
 ) -> Result<Response, Problem> {
@@ -370,7 +370,7 @@ macro_rules! action {
         pub async fn $name(
             State(state): State<AppState>,
             caller: Caller,
-            Path((enterprise, id)): Path<(i64, i64)>,
+            ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
             headers: HeaderMap,
         ) -> Result<Response, Problem> {
             act(state, caller, enterprise, id, headers, Action::$action).await
@@ -413,7 +413,7 @@ action!(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path((enterprise, id)): Path<(i64, i64)>,
+    ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;

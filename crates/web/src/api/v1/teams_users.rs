@@ -1,11 +1,12 @@
 //! The tenant's Teams users as the last directory sync saw them.
 
+use super::{ApiPath, ApiQuery};
 use crate::AppState;
 use crate::api::auth::Caller;
 use crate::api::paging::{PageParams, Paged};
 use crate::api::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use teamline_domain::teams_user::TeamsUser;
 use teamline_store::TeamsUserQuery;
@@ -61,9 +62,9 @@ pub struct TeamsUserFilter {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(enterprise): Path<i64>,
-    Query(filter): Query<TeamsUserFilter>,
-    Query(page): Query<PageParams>,
+    ApiPath(enterprise): ApiPath<i64>,
+    ApiQuery(filter): ApiQuery<TeamsUserFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Paged<TeamsUserOut>>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let window = page.window()?;
