@@ -601,3 +601,62 @@ async fn a_token_is_held_to_its_rate_limit_and_its_expiry() {
     assert!(unknown.headers().contains_key("www-authenticate"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn malformed_requests_get_problem_details() {
+    let app = TestApp::start().await;
+    let t = token(&app, &app.contoso, "billing", false, 10_000, None).await;
+    let e = app.contoso.id.0;
+    for (m, path, status) in [
+        (
+            Method::GET,
+            format!("/api/v1/enterprises/{e}/pbx-users/not-a-number"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            "/api/v1/enterprises/x".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/enterprises/{e}/pbx-users?state=gone"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/enterprises/{e}/pbx-users?limit=0"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/enterprises/{e}/jobs?unfinished=maybe"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::GET,
+            "/api/v1/no-such-thing".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let r = call(&app, m, &path, &t).send().await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+    let not_json = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/enterprises/{e}/pbx-users"),
+        &t,
+    )
+    .body("sip_user=1000")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    app.stop().await;
+}
