@@ -1,5 +1,6 @@
 //! The `teamline` subcommands, one module each.
 
+pub mod api_token;
 pub mod bench;
 pub mod demo;
 pub mod migrate;
@@ -34,6 +35,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Run a benchmark and print its figures: `teamline bench users-page|sync|enable`.
     Bench(bench::BenchArgs),
+    /// Create, list or revoke API tokens (enterprise or reseller-wide).
+    ApiToken(api_token::ApiTokenArgs),
 }
 
 impl Command {
@@ -47,6 +50,7 @@ impl Command {
             Self::Sim(args) => sim::run(args).await,
             Self::Sync(args) => sync::run(args).await,
             Self::Bench(args) => bench::run(args).await,
+            Self::ApiToken(args) => api_token::run(args).await,
         }
     }
 }
