@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use teamline_engine::{ApiConnector, PbxNetworkPolicy};
 use teamline_store::crypto::{EncryptionKey, Keyring};
 use teamline_store::{DynStore, SystemClock};
 
@@ -39,6 +40,38 @@ pub struct StoreArgs {
         value_delimiter = ','
     )]
     pub previous_encryption_keys: Vec<String>,
+}
+
+/// Which hosts PBX APIs may be on. By default Teamline connects only to `https://` PBX APIs on
+/// public addresses, so a PBX API base URL typed in the portal cannot reach into the
+/// operator's own network.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct PbxNetworkArgs {
+    /// Allow PBX API base URLs that use http:// (PBX keys and passwords then cross the network
+    /// readable): for a PBX on a trusted network, or the simulator.
+    #[arg(long, env = "TEAMLINE_PBX_ALLOW_HTTP", global = true)]
+    pub pbx_allow_http: bool,
+
+    /// Allow PBX APIs on loopback, private (10/8, 172.16/12, 192.168/16), link-local (incl.
+    /// 169.254.169.254), shared (100.64/10), unique-local (fc00::/7), multicast, unspecified
+    /// and other non-public addresses. Checked on the addresses a host name resolves to, when
+    /// connecting. For a PBX on the operator's own network, or the simulator.
+    #[arg(long, env = "TEAMLINE_PBX_ALLOW_PRIVATE_NETWORK", global = true)]
+    pub pbx_allow_private_network: bool,
+}
+
+impl PbxNetworkArgs {
+    pub fn policy(&self) -> PbxNetworkPolicy {
+        PbxNetworkPolicy {
+            allow_http: self.pbx_allow_http,
+            allow_private: self.pbx_allow_private_network,
+        }
+    }
+
+    /// The PBX connector for this policy.
+    pub fn connector(&self) -> Arc<ApiConnector> {
+        Arc::new(ApiConnector::new(self.policy()))
+    }
 }
 
 /// An open store, with the lock that makes this process the SQLite file's only user.

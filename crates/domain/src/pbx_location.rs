@@ -199,6 +199,50 @@ pub struct PbxLocationSettings {
     pub oauth_username: Option<String>,
 }
 
+impl PbxLocationSettings {
+    /// What credentials saved with these settings are bound to.
+    pub fn credential_binding(&self) -> CredentialBinding {
+        CredentialBinding {
+            api_base_url: self.api_base_url.clone(),
+            sip_domain: self.sip_domain.clone(),
+            auth_kind: self.api_auth_kind,
+        }
+    }
+}
+
+/// What stored PBX credentials were saved for. They are only ever sent there: a change of the
+/// API base URL, the SIP domain or the authentication method needs the secrets typed again, so
+/// nobody who can edit the settings can send a stored key to a host of their choosing (or use
+/// a reseller-wide key on another customer's domain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialBinding {
+    pub api_base_url: ApiBaseUrl,
+    pub sip_domain: SipDomain,
+    pub auth_kind: ApiAuthKind,
+}
+
+impl CredentialBinding {
+    /// The form label of the first setting that differs in `other`, if any.
+    pub fn changed_field(&self, other: &CredentialBinding) -> Option<&'static str> {
+        if self.api_base_url != other.api_base_url {
+            Some(ApiBaseUrl::FIELD)
+        } else if self.sip_domain != other.sip_domain {
+            Some("SIP Domain")
+        } else if self.auth_kind != other.auth_kind {
+            Some("API Authentication")
+        } else {
+            None
+        }
+    }
+}
+
+/// Decrypted API credentials with what they were saved for (only the PBX client reads them).
+#[derive(Debug, Clone)]
+pub struct BoundPbxAuth {
+    pub auth: PbxApiAuth,
+    pub bound_to: CredentialBinding,
+}
+
 /// The PBX settings form, as typed. Secret fields are write-only: on edit, blank means "keep".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -226,9 +270,40 @@ pub struct PbxLocationCommand {
     pub auth: Option<PbxApiAuth>,
 }
 
+/// Which stored secrets a submission may keep.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    /// A new location: nothing is stored, every secret is required.
+    Nothing,
+    /// An existing location; with what its secrets were saved for, when known (otherwise the
+    /// store checks it when saving).
+    Secrets(Option<&'a CredentialBinding>),
+}
+
 impl PbxLocationForm {
-    /// `editing` is true when the location already exists (its secrets are stored).
+    /// `editing` is true when the location already exists (its secrets are stored). Prefer
+    /// [`Self::validate_edit`] for edits: it also says, by field, which secrets must be typed
+    /// again because a setting they are bound to changed.
     pub fn validate(&self, editing: bool) -> Result<PbxLocationCommand, FieldErrors> {
+        self.check(if editing {
+            Stored::Secrets(None)
+        } else {
+            Stored::Nothing
+        })
+    }
+
+    /// Validates an edit of a location whose secrets were saved for `stored`. Blank secrets
+    /// keep the stored ones only while the API base URL, SIP domain and authentication method
+    /// are unchanged; otherwise each secret field asks for its value again.
+    pub fn validate_edit(
+        &self,
+        stored: &CredentialBinding,
+    ) -> Result<PbxLocationCommand, FieldErrors> {
+        self.check(Stored::Secrets(Some(stored)))
+    }
+
+    fn check(&self, stored: Stored<'_>) -> Result<PbxLocationCommand, FieldErrors> {
+        let editing = matches!(stored, Stored::Secrets(_));
         let mut e = FieldErrors::new();
         let name = e.check(Name::parse("Location Name", &self.name));
         let pbx_type = e.check(PbxType::parse(&self.pbx_type));
@@ -302,6 +377,23 @@ impl PbxLocationForm {
             }
             None => (None, None, None),
         };
+        // Blank secrets are kept only for what they were saved for.
+        if let (Stored::Secrets(Some(bound)), None, Some(url), Some(domain), Some(kind)) =
+            (stored, &auth, &api_base_url, &sip_domain, kind)
+        {
+            let now = CredentialBinding {
+                api_base_url: url.clone(),
+                sip_domain: domain.clone(),
+                auth_kind: kind,
+            };
+            if let Some(changed) = bound.changed_field(&now) {
+                for label in kind.secret_fields() {
+                    if e.for_field(label).is_none() {
+                        e.push(FieldError::new(label, secrets_needed_again(changed, label)));
+                    }
+                }
+            }
+        }
         match (
             name,
             pbx_type,
@@ -337,6 +429,24 @@ impl PbxLocationForm {
                 auth,
             }),
             _ => Err(e),
+        }
+    }
+}
+
+/// Why a blank secret field is not "keep" any more.
+pub fn secrets_needed_again(changed: &str, label: &str) -> String {
+    format!(
+        "is required again because the {changed} changed: a stored {} is only sent to the API Base URL and SIP Domain it was saved for",
+        label.to_ascii_lowercase()
+    )
+}
+
+impl ApiAuthKind {
+    /// The form labels of this method's secrets (write-only fields).
+    pub fn secret_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::ApiKey => &["API Key"],
+            Self::OAuth => &["OAuth Client Secret", "Masquerade Password"],
         }
     }
 }
@@ -396,6 +506,77 @@ mod tests {
         let mut f = form();
         f.api_key = "".into();
         assert!(f.validate(true).unwrap().auth.is_none());
+    }
+
+    #[test]
+    fn kept_secrets_stay_bound_to_where_they_were_saved_for() {
+        let saved = form()
+            .validate(false)
+            .unwrap()
+            .settings
+            .credential_binding();
+        let mut f = form();
+        f.api_key = "".into();
+        f.voicemail_code = "*97".into();
+        assert!(
+            f.validate_edit(&saved).unwrap().auth.is_none(),
+            "other fields may change"
+        );
+        for (field, value, changed) in [
+            (
+                "api_base_url",
+                "https://attacker.example/ns-api/v2",
+                "API Base URL",
+            ),
+            ("sip_domain", "fabrikam", "SIP Domain"),
+        ] {
+            let mut f = form();
+            f.api_key = "".into();
+            match field {
+                "api_base_url" => f.api_base_url = value.into(),
+                _ => f.sip_domain = value.into(),
+            }
+            let errors = f.validate_edit(&saved).unwrap_err();
+            let message = errors.for_field("API Key").unwrap();
+            assert!(
+                message.contains("required again") && message.contains(changed),
+                "{message}"
+            );
+            // Typed again, the new key is saved for the new settings.
+            f.api_key = "nsk_new".into();
+            assert!(f.validate_edit(&saved).unwrap().auth.is_some());
+        }
+        // The same URL spelled with a trailing slash is the same URL.
+        let mut f = form();
+        f.api_key = "".into();
+        f.api_base_url = "https://pbx.example/ns-api/v2".into();
+        assert!(f.validate_edit(&saved).is_ok());
+    }
+
+    #[test]
+    fn oauth_secrets_are_required_again_after_a_change() {
+        let mut oauth = form();
+        oauth.api_auth = "oauth".into();
+        oauth.oauth_client_id = "id".into();
+        oauth.oauth_username = "u@d".into();
+        oauth.oauth_client_secret = "s".into();
+        oauth.oauth_password = "p".into();
+        let saved = oauth.validate(false).unwrap().settings.credential_binding();
+        oauth.oauth_client_secret.clear();
+        oauth.oauth_password.clear();
+        assert!(oauth.validate_edit(&saved).unwrap().auth.is_none());
+        oauth.sip_domain = "fabrikam".into();
+        let errors = oauth.validate_edit(&saved).unwrap_err();
+        assert!(errors.for_field("OAuth Client Secret").is_some());
+        assert!(errors.for_field("Masquerade Password").is_some());
+        // Switching from the stored API key to OAuth needs the OAuth secrets, as before.
+        let api_key_saved = form()
+            .validate(false)
+            .unwrap()
+            .settings
+            .credential_binding();
+        oauth.sip_domain = "contoso".into();
+        assert!(oauth.validate_edit(&api_key_saved).is_err());
     }
 
     #[test]

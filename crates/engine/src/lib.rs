@@ -26,5 +26,7 @@ mod user_lifecycle;
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx::{ApiConnector, DeviceOption, PbxConnector, PbxService};
+/// Which hosts PBX APIs may be on (the operator's choice; see [`ApiConnector`]).
+pub use teamline_pbx::NetworkPolicy as PbxNetworkPolicy;
 /// Test connection's report, as the PBX client gives it.
 pub use teamline_pbx::{Check as PbxCheck, CheckStatus as PbxCheckStatus, ConnectionReport};

@@ -18,10 +18,23 @@ pub enum PbxError {
     #[error("{what} is not valid: {problem}")]
     InvalidInput { what: String, problem: String },
 
+    /// Nothing usable answered: refused, unresolvable, blocked by the network policy, or
+    /// closed. The message never says which (that would map the network behind Teamline);
+    /// `detail` goes to the log only.
     #[error(
-        "cannot reach the NetSapiens API at {url}: {detail}. Check the API base URL in PBX settings and that the host is reachable from Teamline"
+        "could not reach the PBX API at {url}: check the API Base URL in PBX settings and that the PBX is reachable from Teamline"
     )]
     Unreachable { url: String, detail: String },
+
+    /// Stored credentials asked to go somewhere other than where they were saved for.
+    #[error(
+        "the stored PBX credentials were saved for the {field} {saved_for}, so Teamline does not send them to {requested}: enter the credentials again in PBX settings"
+    )]
+    CredentialsBoundElsewhere {
+        field: &'static str,
+        saved_for: String,
+        requested: String,
+    },
 
     #[error(
         "the secure (TLS) connection to {url} failed: {detail}. Check that the API base URL uses the PBX portal's host name and that its certificate is valid"
@@ -156,6 +169,7 @@ impl PbxError {
         matches!(
             self,
             PbxError::InvalidSettings { .. }
+                | PbxError::CredentialsBoundElsewhere { .. }
                 | PbxError::Tls { .. }
                 | PbxError::InvalidApiKey { .. }
                 | PbxError::InvalidOAuthCredentials { .. }

@@ -28,6 +28,7 @@
 mod error;
 mod model;
 pub mod netsapiens;
+mod network;
 mod pbx;
 
 pub use error::PbxError;
@@ -36,5 +37,8 @@ pub use model::{
     Registration, RegistrationState, bare_device_id, default_emergency_address, device_handle,
     split_device_handle,
 };
-pub use netsapiens::{NetSapiensAuth, NetSapiensClient, NetSapiensSettings, RetryPolicy, Timeouts};
+pub use netsapiens::{
+    CredentialScope, NetSapiensAuth, NetSapiensClient, NetSapiensSettings, RetryPolicy, Timeouts,
+};
+pub use network::{NetworkPolicy, is_public};
 pub use pbx::{Check, CheckStatus, ConnectionReport, Pbx};

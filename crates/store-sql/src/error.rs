@@ -38,7 +38,7 @@ pub fn from_sqlx(err: sqlx::Error) -> StoreError {
 
 /// Recognises a unique index by its name (PostgreSQL) or its columns (SQLite).
 fn conflict_for(text: &str) -> Option<StoreError> {
-    let rules: [(&[&str], &'static str, &str); 9] = [
+    let rules: [(&[&str], &'static str, &str); 10] = [
         (
             &["pbx_users_sip_user_uq", "pbx_users.sip_user"],
             "SIP User",
@@ -73,6 +73,11 @@ fn conflict_for(text: &str) -> Option<StoreError> {
             &["accounts_email_uq", "accounts.email"],
             "E-mail",
             "an account with this e-mail already exists",
+        ),
+        (
+            &["pbx_locations_sip_domain_uq", "pbx_locations.sip_domain"],
+            "SIP Domain",
+            "this SIP domain is already used by another PBX location on this platform",
         ),
         (
             &["pbx_locations_name_uq", "pbx_locations.name"],

@@ -3,6 +3,7 @@
 use crate::SqlStore;
 use crate::error::DbResultExt;
 use async_trait::async_trait;
+use teamline_store::crypto::SecretSlot;
 use teamline_store::{SessionRecord, SessionStore, StoreResult};
 
 #[async_trait]
@@ -57,5 +58,17 @@ impl SessionStore for SqlStore {
             .db()?;
         tx.commit().await.db()?;
         Ok(r.rows_affected())
+    }
+
+    fn seal(&self, purpose: &'static str, value: &str) -> StoreResult<Vec<u8>> {
+        Ok(self
+            .keyring
+            .encrypt(value, &SecretSlot::platform(purpose))?)
+    }
+
+    fn unseal(&self, purpose: &'static str, sealed: &[u8]) -> StoreResult<String> {
+        Ok(self
+            .keyring
+            .decrypt(sealed, &SecretSlot::platform(purpose))?)
     }
 }

@@ -75,12 +75,14 @@ impl Backend for SqliteBackend {
     }
 }
 
-/// Opens (creating if needed) the database file and brings its schema up to date.
+/// Opens (creating if needed) the database file and brings its schema up to date. The file
+/// and its `-wal`/`-shm` companions are readable by their owner only (mode 0600).
 pub async fn open(
     path: &Path,
     keyring: Arc<Keyring>,
     clock: Arc<dyn Clock>,
 ) -> StoreResult<SqlStore> {
+    owner_only(path)?;
     let path = path.to_str().ok_or_else(|| {
         StoreError::database(format!(
             "the database path {} is not valid UTF-8",
@@ -88,6 +90,51 @@ pub async fn open(
         ))
     })?;
     open_url(&format!("sqlite://{path}?mode=rwc"), keyring, clock).await
+}
+
+/// The database holds every enterprise's data (and the encrypted secrets): only the user
+/// Teamline runs as may read it, like the key file. SQLite creates the `-wal`, `-shm` and
+/// `-journal` files with the database file's permissions, so creating the file 0600 before
+/// SQLite does covers them; files an older version left readable are tightened.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> StoreResult<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |e: std::io::Error| {
+        StoreError::database(format!(
+            "cannot restrict the permissions of {}: {e}",
+            path.display()
+        ))
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(failed(e)),
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(failed)?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> StoreResult<()> {
+    Ok(())
 }
 
 /// Opens a `sqlite:` URL and runs the migrations.
@@ -110,4 +157,45 @@ pub async fn open_url(
         .map_err(|e| StoreError::database_while("cannot open the SQLite database", e))?;
     migrate(&pool, &MIGRATOR, EDITED_MIGRATIONS).await?;
     Ok(SqlStore::new(pool, Arc::new(SqliteBackend), keyring, clock))
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use teamline_store::SystemClock;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_database_and_its_wal_and_shm_files_are_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("teamline.db");
+        // Opening runs the migrations: the write-ahead log and shared memory files exist
+        // while the store is open.
+        let store = open(&db, Arc::new(Keyring::for_testing()), Arc::new(SystemClock))
+            .await
+            .unwrap();
+        for file in ["teamline.db", "teamline.db-wal", "teamline.db-shm"] {
+            assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+        }
+        drop(store);
+    }
+
+    #[tokio::test]
+    async fn files_left_readable_by_others_are_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("teamline.db");
+        std::fs::write(&db, b"").unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = open(&db, Arc::new(Keyring::for_testing()), Arc::new(SystemClock))
+            .await
+            .unwrap();
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&dir.path().join("teamline.db-wal")), 0o600);
+        drop(store);
+    }
 }

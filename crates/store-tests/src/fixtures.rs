@@ -8,7 +8,7 @@ use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::enterprise::{Enterprise, EnterpriseForm};
 use teamline_domain::ids::*;
-use teamline_domain::pbx_location::{PbxApiAuth, PbxLocation, PbxLocationForm};
+use teamline_domain::pbx_location::{BoundPbxAuth, PbxApiAuth, PbxLocation, PbxLocationForm};
 use teamline_domain::pbx_user::{CallerNamePolicy, ForwardedCallerId, PbxUserSpec};
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::reseller::ResellerForm;
@@ -103,7 +103,9 @@ pub async fn tenant(store: &Arc<dyn Store>, name: &str) -> Tenant {
     let location = store
         .create_pbx_location(
             enterprise.id,
-            &location_form().validate(false).unwrap(),
+            &location_form_for(&name.to_lowercase())
+                .validate(false)
+                .unwrap(),
             &audit("pbx_location.create"),
         )
         .await
@@ -116,12 +118,18 @@ pub async fn tenant(store: &Arc<dyn Store>, name: &str) -> Tenant {
     }
 }
 
+/// Contoso's PBX location form (SIP domain `contoso`).
 pub fn location_form() -> PbxLocationForm {
+    location_form_for("contoso")
+}
+
+/// A PBX location form on `sip_domain` (each enterprise has its own).
+pub fn location_form_for(sip_domain: &str) -> PbxLocationForm {
     PbxLocationForm {
         name: "PBX".into(),
         pbx_type: "netsapiens".into(),
         dns_lookup: "srv".into(),
-        sip_domain: "contoso".into(),
+        sip_domain: sip_domain.into(),
         proxy: "sbc.pbx.example".into(),
         voicemail_code: "9901".into(),
         api_base_url: "https://pbx.example/ns-api/v2".into(),
@@ -131,8 +139,8 @@ pub fn location_form() -> PbxLocationForm {
     }
 }
 
-pub fn api_key_of(auth: &PbxApiAuth) -> String {
-    match auth {
+pub fn api_key_of(auth: &BoundPbxAuth) -> String {
+    match &auth.auth {
         PbxApiAuth::ApiKey { api_key } => secrecy::ExposeSecret::expose_secret(api_key).to_owned(),
         PbxApiAuth::OAuth { .. } => panic!("expected an API key"),
     }

@@ -3,7 +3,8 @@ use async_trait::async_trait;
 use teamline_domain::audit::Audit;
 use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId, ResellerId, VoiceRouteId};
-use teamline_domain::pbx_location::{PbxApiAuth, PbxLocation, PbxLocationCommand};
+use teamline_domain::pbx_location::{BoundPbxAuth, PbxLocation, PbxLocationCommand};
+use teamline_domain::sip::SipDomain;
 use teamline_domain::voice_route::{NewVoiceRoute, VoiceRoute, VoiceRouteState};
 
 /// Enterprises: their registration with a Microsoft 365 tenant, state and consents.
@@ -71,7 +72,10 @@ pub trait PbxLocationStore: Send + Sync + 'static {
         cmd: &PbxLocationCommand,
         audit: &Audit,
     ) -> StoreResult<PbxLocation>;
-    /// `cmd.auth = None` keeps the stored secrets.
+    /// `cmd.auth = None` keeps the stored secrets, which is refused (a conflict naming the
+    /// secret field) when the API base URL, SIP domain or authentication method changed: the
+    /// secrets are bound to what they were saved for. A SIP domain another PBX location uses
+    /// is refused too (a conflict naming "SIP Domain"), as it is by `create_pbx_location`.
     async fn update_pbx_location(
         &self,
         enterprise: EnterpriseId,
@@ -85,10 +89,19 @@ pub trait PbxLocationStore: Send + Sync + 'static {
         id: PbxLocationId,
     ) -> StoreResult<PbxLocation>;
     async fn list_pbx_locations(&self, enterprise: EnterpriseId) -> StoreResult<Vec<PbxLocation>>;
-    /// Decrypts the location's API credentials (for the PBX client only).
+    /// Refuses (a conflict naming "SIP Domain") a SIP domain that another PBX location of the
+    /// platform uses: another enterprise's, or another of this enterprise's than `except`.
+    async fn check_sip_domain_free(
+        &self,
+        enterprise: EnterpriseId,
+        domain: &SipDomain,
+        except: Option<PbxLocationId>,
+    ) -> StoreResult<()>;
+    /// Decrypts the location's API credentials (for the PBX client only), with what they were
+    /// saved for: the client must not send them anywhere else.
     async fn pbx_location_auth(
         &self,
         enterprise: EnterpriseId,
         id: PbxLocationId,
-    ) -> StoreResult<PbxApiAuth>;
+    ) -> StoreResult<BoundPbxAuth>;
 }

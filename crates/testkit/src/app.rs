@@ -2,10 +2,9 @@ use crate::demo::{DemoFacts, seed};
 use crate::{MicrosoftSimulator, TestDatabase, TestkitError, Workers, microsoft_client};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::reseller::Reseller;
-use teamline_engine::{ApiConnector, Engine, EngineSettings};
+use teamline_engine::{Engine, EngineSettings};
 use teamline_sim::microsoft::TenantControl;
 use teamline_sim::netsapiens::{NetSapiensSim, NetSapiensSimHandle};
 use teamline_store::DynStore;
@@ -46,6 +45,7 @@ pub struct TestAppBuilder {
     public_url: Option<String>,
     worker: Option<String>,
     first_sync: FirstSync,
+    web: teamline_web::WebOptions,
 }
 
 impl TestAppBuilder {
@@ -89,12 +89,23 @@ impl TestAppBuilder {
         self
     }
 
+    /// How the portal serves HTTP (time limits, `/metrics`), as `teamline serve`'s flags set
+    /// it.
+    pub fn web_options(mut self, options: teamline_web::WebOptions) -> Self {
+        self.web = options;
+        self
+    }
+
     pub async fn spawn(self) -> Result<TestApp, TestkitError> {
         let localhost = SocketAddr::from(([127, 0, 0, 1], 0));
         let microsoft = MicrosoftSimulator::start().await?;
         let contoso_tenant = microsoft.sim.seed_contoso();
         microsoft.sim.seed_fabrikam();
-        let pbx = NetSapiensSim::new().seed_contoso().spawn(localhost).await?;
+        let pbx = NetSapiensSim::new()
+            .seed_contoso()
+            .seed_fabrikam()
+            .spawn(localhost)
+            .await?;
 
         let (store, database) = match self.database {
             DatabaseChoice::Store(store) => (store, None),
@@ -112,7 +123,7 @@ impl TestAppBuilder {
         let url = format!("http://{}", listener.local_addr()?);
         let public_url = self.public_url.unwrap_or_else(|| url.clone());
         let client = microsoft_client(&microsoft.url, &public_url, self.tenant_concurrency)?;
-        let engine = Engine::new(store.clone(), client, Arc::new(ApiConnector), self.settings);
+        let engine = Engine::new(store.clone(), client, crate::pbx_connector(), self.settings);
 
         let demo = seed(&store, &DemoFacts::of_simulators(&pbx.base_url)?).await?;
         // Before the scheduler starts: it would queue a first sync of its own.
@@ -131,12 +142,13 @@ impl TestAppBuilder {
         }
 
         let cancel = CancellationToken::new();
-        let state = teamline_web::AppState {
-            store: store.clone(),
-            engine: engine.clone(),
-            metrics: teamline_web::metrics::install(),
+        let state = teamline_web::AppState::new(
+            store.clone(),
+            engine.clone(),
+            teamline_web::metrics::install(),
             public_url,
-        };
+        )
+        .with_options(self.web);
         let server = tokio::spawn(teamline_web::serve(
             listener,
             state,
@@ -184,7 +196,7 @@ pub struct TestApp {
     pub contoso_tenant: TenantControl,
     /// The simulated Microsoft cloud (sign-in, Graph, Teams administration).
     pub microsoft: MicrosoftSimulator,
-    /// The simulated NetSapiens PBX with Contoso's domain.
+    /// The simulated NetSapiens PBX with Contoso's and Fabrikam's domains.
     pub pbx: NetSapiensSimHandle,
     cancel: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
@@ -202,6 +214,7 @@ impl TestApp {
             public_url: None,
             worker: None,
             first_sync: FirstSync::Required,
+            web: teamline_web::WebOptions::default(),
         }
     }
 

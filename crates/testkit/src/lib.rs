@@ -7,7 +7,7 @@
 //!   simulators, a fresh SQLite or PostgreSQL database with the demo data, the engine, the
 //!   portal on a random port and, when asked, the job runner and scheduler;
 //! - the parts it is built from, for tests that need less: [`TestDatabase`],
-//!   [`MicrosoftSimulator`], [`engine_for`], [`Workers`].
+//!   [`MicrosoftSimulator`], [`engine_for`], [`pbx_connector`], [`Workers`].
 
 mod app;
 mod database;
@@ -20,5 +20,5 @@ mod workers;
 pub use app::{DatabaseChoice, FirstSync, TestApp, TestAppBuilder};
 pub use database::TestDatabase;
 pub use error::TestkitError;
-pub use simulators::{MicrosoftSimulator, engine_for, microsoft_client};
+pub use simulators::{MicrosoftSimulator, engine_for, microsoft_client, pbx_connector};
 pub use workers::Workers;

@@ -2,7 +2,7 @@ use crate::TestkitError;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use teamline_engine::{ApiConnector, Engine, EngineSettings};
+use teamline_engine::{ApiConnector, Engine, EngineSettings, PbxNetworkPolicy};
 use teamline_microsoft::{MicrosoftClient, MicrosoftCloud, MicrosoftConfig};
 use teamline_sim::microsoft::{MicrosoftSim, RunningSim, SimConfig, demo as ms};
 use teamline_store::DynStore;
@@ -73,12 +73,14 @@ pub fn engine_for(
     tenant_concurrency: usize,
 ) -> Result<Engine, TestkitError> {
     let microsoft = microsoft_client(sim_url, "http://127.0.0.1:8080", tenant_concurrency)?;
-    Ok(Engine::new(
-        store,
-        microsoft,
-        Arc::new(ApiConnector),
-        settings,
-    ))
+    Ok(Engine::new(store, microsoft, pbx_connector(), settings))
+}
+
+/// The PBX connector of the tests and the demo: the simulators serve plain http on
+/// 127.0.0.1, which Teamline only reaches when its operator allows http and private
+/// addresses (`teamline serve --pbx-allow-http --pbx-allow-private-network`).
+pub fn pbx_connector() -> Arc<ApiConnector> {
+    Arc::new(ApiConnector::new(PbxNetworkPolicy::TRUSTED_NETWORK))
 }
 
 /// One TLS crypto provider for every client and server in the process (the binary installs

@@ -11,8 +11,8 @@ use crate::{AppState, csrf};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{FromRequestParts, RawQuery, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -24,6 +24,7 @@ use teamline_microsoft::signin::{PendingSignIn, SignedInAdmin};
 use teamline_store::AuditRecord;
 use time::OffsetDateTime;
 use tower_sessions::Session;
+use tower_sessions::cookie::{Cookie, SameSite};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -157,21 +158,72 @@ async fn sign_in_page(axum::extract::Query(q): axum::extract::Query<SignInQuery>
     }
 }
 
-/// `PendingSignIn` as kept in the server-side session until Microsoft sends the admin back.
+/// A sign-in in progress travels in a cookie of its own, sealed (encrypted and authenticated)
+/// by the store, not in a session row: anonymous visits to `/auth/microsoft/start` then cost
+/// the database nothing, however many there are. The cookie is only sent back to the
+/// callback's path, expires with the sign-in, and is removed when the callback reads it.
+const PENDING_COOKIE: &str = "teamline_sign_in";
+/// What the sealed value is for: it opens for nothing else.
+const PENDING_PURPOSE: &str = "web.pending_sign_in";
+/// The path the cookie is sent to (the callback).
+const PENDING_PATH: &str = "/auth/microsoft";
+/// How long a sign-in may take at Microsoft.
+const PENDING_TTL: time::Duration = time::Duration::minutes(10);
+
+/// `PendingSignIn` as sealed in the sign-in cookie until Microsoft sends the admin back.
 #[derive(Serialize, Deserialize)]
 struct StoredPending {
     state: String,
     nonce: String,
     pkce_verifier: String,
+    /// Unix seconds after which the sign-in is refused.
+    expires_at: i64,
 }
 
-impl From<&PendingSignIn> for StoredPending {
-    fn from(p: &PendingSignIn) -> Self {
+impl StoredPending {
+    fn new(p: &PendingSignIn, now: OffsetDateTime) -> Self {
         Self {
             state: p.state.clone(),
             nonce: p.nonce.clone(),
             pkce_verifier: p.pkce_verifier.expose_secret().to_owned(),
+            expires_at: (now + PENDING_TTL).unix_timestamp(),
         }
+    }
+
+    /// The sealed cookie value (hex).
+    fn seal(&self, state: &AppState) -> Result<String, PageError> {
+        let json = serde_json::to_string(self)
+            .map_err(|e| PageError::Internal(format!("cannot encode a sign-in: {e}")))?;
+        Ok(hex::encode(state.store.seal(PENDING_PURPOSE, &json)?))
+    }
+
+    /// The sign-in of `headers`' cookie, if there is one that Teamline sealed and that has not
+    /// expired.
+    fn unseal(state: &AppState, headers: &HeaderMap, now: OffsetDateTime) -> Option<Self> {
+        let value = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == PENDING_COOKIE)
+            .map(|(_, value)| value.to_owned())?;
+        let sealed = hex::decode(value).ok()?;
+        let json = state.store.unseal(PENDING_PURPOSE, &sealed).ok()?;
+        let pending: Self = serde_json::from_str(&json).ok()?;
+        (pending.expires_at >= now.unix_timestamp()).then_some(pending)
+    }
+
+    fn cookie(value: String, max_age: time::Duration, secure: bool) -> HeaderValue {
+        let cookie = Cookie::build((PENDING_COOKIE, value))
+            .path(PENDING_PATH)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure)
+            .max_age(max_age)
+            .build();
+        // A cookie built from hex and fixed attributes is always a valid header value.
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
     }
 }
 
@@ -185,16 +237,15 @@ impl From<StoredPending> for PendingSignIn {
     }
 }
 
-async fn start_microsoft(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Redirect, PageError> {
+async fn start_microsoft(State(state): State<AppState>) -> Result<Response, PageError> {
     let start = state.engine.microsoft().sign_in().start(None);
-    session
-        .insert(keys::PENDING_SIGN_IN, StoredPending::from(&start.pending))
-        .await
-        .map_err(PageError::session)?;
-    Ok(Redirect::to(start.authorize_url.as_str()))
+    let sealed = StoredPending::new(&start.pending, OffsetDateTime::now_utc()).seal(&state)?;
+    let mut response = Redirect::to(start.authorize_url.as_str()).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        StoredPending::cookie(sealed, PENDING_TTL, state.secure_cookies()),
+    );
+    Ok(response)
 }
 
 /// Why someone who proved who they are at Microsoft still does not get in.
@@ -298,12 +349,25 @@ fn refused(title: impl Into<String>, detail: impl Into<String>) -> Response {
 async fn microsoft_callback(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Result<Response, PageError> {
+    let pending = StoredPending::unseal(&state, &headers, OffsetDateTime::now_utc());
+    let mut response = finish_microsoft(&state, session, pending, query).await?;
+    // The sign-in cookie is used once, whatever the outcome.
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        StoredPending::cookie(String::new(), time::Duration::ZERO, state.secure_cookies()),
+    );
+    Ok(response)
+}
+
+async fn finish_microsoft(
+    state: &AppState,
+    session: Session,
+    pending: Option<StoredPending>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pending: Option<StoredPending> = session
-        .remove(keys::PENDING_SIGN_IN)
-        .await
-        .map_err(PageError::session)?;
     let Some(pending) = pending else {
         return Ok(refused(
             "The sign-in could not be completed",

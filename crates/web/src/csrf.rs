@@ -104,7 +104,7 @@ pub fn check_origin(
 }
 
 /// Compares in constant time, so the token cannot be guessed byte by byte from timings.
-fn same_token(a: &str, b: &str) -> bool {
+pub(crate) fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use teamline_engine::EngineError;
@@ -29,6 +29,9 @@ pub enum PageError {
     /// A fault of Teamline itself; the detail is logged, the page stays general.
     #[error("{0}")]
     Internal(String),
+    /// A request the framework refused before any page saw it (see [`plain_rejections`]).
+    #[error("request refused with HTTP {0}")]
+    Refused(StatusCode),
 }
 
 impl PageError {
@@ -111,6 +114,7 @@ impl PageError {
                 detail.clone(),
                 "Try again in a moment. If it keeps failing, tell your Teamline operator.".to_owned(),
             ),
+            Self::Refused(status) => refused_info(*status),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong in Teamline".to_owned(),
@@ -125,6 +129,34 @@ impl PageError {
             hint,
         }
     }
+}
+
+/// What the error page says about a request the framework refused.
+fn refused_info(status: StatusCode) -> (StatusCode, String, String, String) {
+    let back = "Go back and use the page's own links and buttons.".to_owned();
+    let (title, detail) = match status.as_u16() {
+        405 => (
+            "This address does not take this request",
+            "The page exists, but not for this kind of request.",
+        ),
+        408 => (
+            "The request took too long",
+            "Teamline stopped waiting for this request to complete. Nothing was changed by it unless the page says so.",
+        ),
+        413 => (
+            "The request is too large",
+            "Teamline's forms are small; this request is larger than any of them.",
+        ),
+        415 => (
+            "The request is not a form Teamline reads",
+            "This page takes a form submitted by one of Teamline's pages.",
+        ),
+        _ => (
+            "Teamline could not read this request",
+            "A value in the address or in the form is not what this page expects (for example a page number that is not a number).",
+        ),
+    };
+    (status, title.to_owned(), detail.to_owned(), back)
 }
 
 #[derive(Template)]
@@ -188,4 +220,34 @@ pub async fn htmx_errors(req: Request, next: Next) -> Response {
     h.insert("hx-retarget", HeaderValue::from_static("#messages"));
     h.insert("hx-reswap", HeaderValue::from_static("innerHTML"));
     r
+}
+
+/// The framework answers some requests itself, in plain text, before any page sees them: a
+/// query string or form it cannot read (`?page=abc`), a wrong content type, a method the
+/// address does not take, a body too large, a request that took too long. Those answers
+/// become the portal's error page (with their status, and `Allow` for a 405); htmx requests
+/// then get it as a message, like any other error. The JSON API's get problem details instead.
+pub async fn plain_rejections(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let response = next.run(req).await;
+    if api {
+        return crate::api::problem::plain_rejections(response);
+    }
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let ours = response.extensions().get::<ErrorInfo>().is_some();
+    // 401 is /metrics asking for its token (not a page), with its WWW-Authenticate.
+    if !status.is_client_error() || status == StatusCode::UNAUTHORIZED || is_html || ours {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut page = PageError::Refused(status).into_response();
+    if let Some(allow) = allow {
+        page.headers_mut().insert(header::ALLOW, allow);
+    }
+    page
 }

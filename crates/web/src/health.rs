@@ -1,8 +1,8 @@
-//! `/healthz` (is the database reachable?) and `/metrics` (Prometheus text).
+//! `/healthz`: is the database reachable?
 
 use crate::AppState;
 use axum::extract::{FromRef, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,9 +11,7 @@ use std::sync::Arc;
 use teamline_store::StoreInfo;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    Router::new().route("/healthz", get(healthz))
 }
 
 /// `/healthz` needs only to know which database and whether it answers.
@@ -38,14 +36,4 @@ async fn healthz(State(store): State<Arc<dyn StoreInfo>>) -> impl IntoResponse {
             )
         }
     }
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
 }

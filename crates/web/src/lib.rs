@@ -13,17 +13,21 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+mod server;
 pub mod session;
 pub mod views;
 
+pub use server::WebOptions;
+
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use teamline_engine::Engine;
 use teamline_store::{DynStore, SessionStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use url::Url;
 
@@ -34,12 +38,37 @@ pub struct AppState {
     pub engine: Engine,
     pub metrics: PrometheusHandle,
     /// The URL browsers reach Teamline at (e.g. `https://teamline.example.net`), used for
-    /// sign-in redirects and the cookie's Secure flag.
+    /// sign-in redirects, the cookies' Secure flag and HSTS.
     pub public_url: String,
+    /// Time limits and who may read `/metrics`.
+    pub options: Arc<WebOptions>,
 }
 
 impl AppState {
-    /// The session cookie is marked Secure when Teamline is served over https.
+    /// With the default [`WebOptions`].
+    pub fn new(
+        store: DynStore,
+        engine: Engine,
+        metrics: PrometheusHandle,
+        public_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            engine,
+            metrics,
+            public_url: public_url.into(),
+            options: Arc::new(WebOptions::default()),
+        }
+    }
+
+    #[must_use]
+    pub fn with_options(mut self, options: WebOptions) -> Self {
+        self.options = Arc::new(options);
+        self
+    }
+
+    /// Cookies are marked Secure, and browsers told to use https only (HSTS), when Teamline
+    /// is served over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
@@ -58,6 +87,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'; object-src 'none'";
 
+/// Browsers that reached Teamline over https keep using https for a year.
+const HSTS: &str = "max-age=31536000";
+
 pub fn router(state: AppState) -> Router {
     let portal = Router::new()
         .merge(auth::routes())
@@ -68,52 +100,90 @@ pub fn router(state: AppState) -> Router {
             csrf::protect,
         ))
         .layer(session::layer(state.store.clone(), state.secure_cookies()))
-        .layer(axum::middleware::from_fn(error::htmx_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    Router::new()
+    let mut app = Router::new()
         .merge(health::routes())
         .merge(assets::routes())
         .merge(api::router(&state))
-        .merge(portal)
+        .merge(portal);
+    if state.options.metrics_on_portal {
+        app = app.merge(metrics::routes());
+    }
+    let app = app
         .fallback(|| async { error::PageError::NotFound })
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.options.request_timeout,
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("x-frame-options"),
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(axum::middleware::from_fn(metrics::track_requests))
-        .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::new())
-        .with_state(state)
+        .layer(axum::middleware::from_fn(error::plain_rejections))
+        .layer(axum::middleware::from_fn(error::htmx_errors));
+    with_common_layers(app, state.secure_cookies()).with_state(state)
 }
 
-/// Serves the router on `listener` until `shutdown` completes. Expired sessions are removed
-/// every hour meanwhile.
+/// The headers every answer carries, metrics, tracing and panic safety.
+fn with_common_layers(app: Router<AppState>, https: bool) -> Router<AppState> {
+    let app = if https {
+        app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ))
+    } else {
+        app
+    };
+    app.layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("DENY"),
+    ))
+    .layer(axum::middleware::from_fn(metrics::track_requests))
+    .layer(TraceLayer::new_for_http())
+    .layer(CatchPanicLayer::new())
+}
+
+/// Serves the portal on `listener` until `shutdown` completes, with the time limits of
+/// `state.options`. Expired sessions are removed every hour meanwhile.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let header_read_timeout = state.options.header_read_timeout;
+    let served = server::serve_router(listener, router(state), header_read_timeout, shutdown).await;
     sweeper.abort();
     served
+}
+
+/// Serves only `/metrics` on `listener` (e.g. an address only the monitoring network
+/// reaches), with the bearer token of `state.options` if one is set.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let header_read_timeout = state.options.header_read_timeout;
+    let app = metrics::routes()
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.options.request_timeout,
+        ))
+        .with_state(state);
+    server::serve_router(listener, app, header_read_timeout, shutdown).await
 }
 
 async fn sweep_sessions(store: Arc<dyn SessionStore>) {

@@ -25,7 +25,6 @@ pub const COOKIE_NAME: &str = "teamline_session";
 pub(crate) mod keys {
     pub const PRINCIPAL: &str = "principal";
     pub const CSRF: &str = "csrf";
-    pub const PENDING_SIGN_IN: &str = "pending_sign_in";
     pub const PENDING_CONSENT: &str = "pending_consent";
     pub const RENEWED_AT: &str = "renewed_at";
     /// A one-time message for the next page ("Debra Berger was deleted").

@@ -1,18 +1,18 @@
 //! `teamline pbx`: look at and act on an enterprise's PBX from the command line, with the
 //! PBX location settings Teamline has stored (e.g. against the running demo:
-//! `teamline pbx --data-dir data/demo extensions`).
+//! `teamline pbx --data-dir data/demo --pbx-allow-http --pbx-allow-private-network
+//! extensions`, as the demo's simulated PBX is on http://127.0.0.1).
 
-use crate::config::{StoreArgs, open_store_beside_server};
+use crate::config::{PbxNetworkArgs, StoreArgs, open_store_beside_server};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::audit::Actor;
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::pbx_location::PbxLocation;
 use teamline_domain::sip::Extension;
-use teamline_engine::{ApiConnector, PbxService};
+use teamline_engine::PbxService;
 use teamline_pbx::{CheckStatus, PbxError, default_emergency_address, split_device_handle};
 use teamline_store::DynStore;
 
@@ -20,6 +20,9 @@ use teamline_store::DynStore;
 pub struct PbxArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub pbx_network: PbxNetworkArgs,
 
     /// The enterprise (its short name, e.g. contoso). Optional when only one enterprise has a
     /// PBX location.
@@ -58,9 +61,17 @@ pub async fn run(args: PbxArgs) -> anyhow::Result<()> {
         pick(&store, args.enterprise.as_deref(), args.location.as_deref()).await?;
     let pbx = PbxService::new(
         store.clone(),
-        Arc::new(ApiConnector),
+        args.pbx_network.connector(),
         Duration::from_secs(20),
     );
+    if let Err(problems) = pbx.check_settings(&location.settings) {
+        bail!(
+            "PBX location {} is not reachable under this Teamline's network policy ({problems}); \
+             for a PBX on a trusted network (or the demo's simulator) pass --pbx-allow-http \
+             and/or --pbx-allow-private-network",
+            location.settings.name
+        );
+    }
     let e = enterprise.id;
     match args.command {
         PbxCommand::Extensions => {

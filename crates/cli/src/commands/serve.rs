@@ -1,6 +1,6 @@
 //! `teamline serve`: the web server and the job runner in one process.
 
-use crate::config::{StoreArgs, open_store, worker_id};
+use crate::config::{PbxNetworkArgs, StoreArgs, open_store, worker_id};
 use anyhow::Context;
 use clap::Args;
 use secrecy::SecretString;
@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use teamline_engine::{ApiConnector, Engine, EngineSettings};
+use teamline_engine::{Engine, EngineSettings};
 use teamline_microsoft::{MicrosoftClient, MicrosoftCloud, MicrosoftConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -26,6 +26,49 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub pbx_network: PbxNetworkArgs,
+
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+/// How the portal serves HTTP: time limits and who may read `/metrics`.
+#[derive(Args, Debug, Clone)]
+pub struct WebArgs {
+    /// Seconds a client has to send a request's headers; slower (or idle keep-alive)
+    /// connections are closed, so half-sent requests cannot pile up.
+    #[arg(long, env = "TEAMLINE_HEADER_READ_TIMEOUT_SECS", default_value_t = 15)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds one request may take, its body included; then it is answered 408.
+    #[arg(long, env = "TEAMLINE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+
+    /// Serve `/metrics` on this address only (e.g. one only the monitoring network reaches)
+    /// instead of next to the portal.
+    #[arg(long, env = "TEAMLINE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Answer `/metrics` only to requests with `Authorization: Bearer <token>`.
+    #[arg(long, env = "TEAMLINE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+impl WebArgs {
+    pub fn options(&self) -> teamline_web::WebOptions {
+        teamline_web::WebOptions {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            metrics_on_portal: self.metrics_listen.is_none(),
+            metrics_token: self
+                .metrics_token
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .map(SecretString::from),
+        }
+    }
 }
 
 /// How the engine schedules and runs its work.
@@ -183,41 +226,70 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Engine::new(
         opened.store.clone(),
         microsoft,
-        Arc::new(ApiConnector),
+        args.pbx_network.connector(),
         args.engine.settings(),
     );
+    let metrics_listener = match args.web.metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen for /metrics on {at}"))?,
+        ),
+        None => None,
+    };
     tracing::info!(%addr, "Teamline is listening");
     println!("Teamline is running at {public_url}");
     run_app(
         engine,
-        public_url,
-        listener,
+        Web {
+            public_url,
+            listener,
+            metrics_listener,
+            options: args.web.options(),
+        },
         CancellationToken::new(),
         shutdown_signal(),
     )
     .await
 }
 
+/// Where and how the portal is served.
+pub struct Web {
+    /// The URL browsers reach Teamline at.
+    pub public_url: String,
+    pub listener: tokio::net::TcpListener,
+    /// A separate listener for `/metrics` (then not served next to the portal).
+    pub metrics_listener: Option<tokio::net::TcpListener>,
+    pub options: teamline_web::WebOptions,
+}
+
 /// Serves the portals on `listener` with a job runner and the scheduler of periodic syncs
 /// until `shutdown` resolves or `cancel` is cancelled.
 pub async fn run_app(
     engine: Engine,
-    public_url: String,
-    listener: tokio::net::TcpListener,
+    web: Web,
     cancel: CancellationToken,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let runner = Arc::new(engine.runner(worker_id()));
     let runner_task = tokio::spawn(runner.run(cancel.clone()));
     let scheduler_task = tokio::spawn(engine.scheduler().run(cancel.clone()));
-    let state = teamline_web::AppState {
-        store: engine.store().clone(),
+    let state = teamline_web::AppState::new(
+        engine.store().clone(),
         engine,
-        metrics: teamline_web::metrics::install(),
-        public_url,
-    };
+        teamline_web::metrics::install(),
+        web.public_url,
+    )
+    .with_options(web.options);
+    let metrics_task = web.metrics_listener.map(|listener| {
+        tokio::spawn(teamline_web::serve_metrics(
+            listener,
+            state.clone(),
+            cancel.clone().cancelled_owned(),
+        ))
+    });
     let web_cancel = cancel.clone();
-    let served = teamline_web::serve(listener, state, async move {
+    let served = teamline_web::serve(web.listener, state, async move {
         tokio::select! {
             () = shutdown => {}
             () = web_cancel.cancelled() => {}
@@ -227,6 +299,9 @@ pub async fn run_app(
     cancel.cancel();
     let _ = runner_task.await;
     let _ = scheduler_task.await;
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     served.map_err(Into::into)
 }
 

@@ -6,7 +6,7 @@
 //! follows it; otherwise (or on PostgreSQL) this process also runs jobs until the sync is done.
 
 use super::serve::{EngineArgs, MicrosoftArgs};
-use crate::config::{StoreArgs, open_store_alongside_server, worker_id};
+use crate::config::{PbxNetworkArgs, StoreArgs, open_store_alongside_server, worker_id};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::job::{Job, JobState};
+use teamline_engine::Engine;
 use teamline_engine::directory::{SyncDirectory, SyncReport};
-use teamline_engine::{ApiConnector, Engine};
 use teamline_jobs::Queue;
 use teamline_store::DynStore;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,9 @@ pub struct SyncArgs {
 
     #[command(flatten)]
     pub microsoft: MicrosoftArgs,
+
+    #[command(flatten)]
+    pub pbx_network: PbxNetworkArgs,
 }
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
@@ -62,7 +65,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
         let engine = Engine::new(
             store.clone(),
             microsoft,
-            Arc::new(ApiConnector),
+            args.pbx_network.connector(),
             defaults.settings(),
         );
         let runner = Arc::new(engine.runner(worker_id()));

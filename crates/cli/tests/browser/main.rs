@@ -9,5 +9,6 @@ mod harness;
 mod pages;
 
 mod failures;
+mod pbx_form;
 mod screenshots;
 mod seed_article;

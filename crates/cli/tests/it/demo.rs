@@ -117,12 +117,16 @@ async fn demo_starts_seeds_answers_healthz_and_does_not_duplicate_on_restart() {
     assert_eq!(store.list_sbc_regions().await.unwrap().len(), 2);
 }
 
+/// Runs `teamline` on the demo's data directory, allowed to reach the demo's simulated PBX
+/// on http://127.0.0.1.
 fn teamline(args: &[&str], data: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_teamline"))
         .args(args)
         .arg("--data-dir")
         .arg(data)
         .env("TEAMLINE_LOG", "warn")
+        .env("TEAMLINE_PBX_ALLOW_HTTP", "true")
+        .env("TEAMLINE_PBX_ALLOW_PRIVATE_NETWORK", "true")
         .output()
         .unwrap()
 }
@@ -132,6 +136,20 @@ async fn pbx_cli_lists_extensions_and_creates_a_device_handle_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let (_demo, _url) = start_demo(&data);
+
+    // By default Teamline reaches only https PBX APIs on public addresses.
+    let strict = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["pbx", "extensions", "--data-dir"])
+        .arg(&data)
+        .env("TEAMLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!strict.status.success());
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(
+        err.contains("network policy") && err.contains("--pbx-allow-http"),
+        "{err}"
+    );
 
     let out = teamline(&["pbx", "extensions", "--location", "PBX"], &data);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -42,7 +42,7 @@ async fn test_connection_names_each_bad_setting() {
     let cases = [
         (
             form("http://127.0.0.1:9/ns-api/v2", "contoso", "nsk_x"),
-            "cannot reach the NetSapiens API",
+            "could not reach the PBX API",
         ),
         (
             form(&good_url, "contoso", "wrong-key-123"),

@@ -15,6 +15,10 @@ impl Engine {
         form: &PbxLocationForm,
     ) -> Result<PbxLocation, SaveError> {
         let cmd = form.validate(false).map_err(SaveError::Fields)?;
+        self.inner
+            .pbx
+            .check_settings(&cmd.settings)
+            .map_err(SaveError::Fields)?;
         let audit = Audit::new(
             actor.clone(),
             "pbx_location.create",
@@ -27,8 +31,9 @@ impl Engine {
             .await?)
     }
 
-    /// Changes a PBX location; secrets left blank keep the stored ones. The next call to this
-    /// PBX uses the new settings.
+    /// Changes a PBX location; secrets left blank keep the stored ones, unless the API base
+    /// URL, SIP domain or authentication method they were saved for changed (then they are
+    /// required again). The next call to this PBX uses the new settings.
     pub async fn update_pbx_location(
         &self,
         e: EnterpriseId,
@@ -37,8 +42,14 @@ impl Engine {
         form: &PbxLocationForm,
     ) -> Result<PbxLocation, SaveError> {
         // Another enterprise's location is not found, whatever the form holds.
-        self.inner.store.get_pbx_location(e, id).await?;
-        let cmd = form.validate(true).map_err(SaveError::Fields)?;
+        let stored = self.inner.store.get_pbx_location(e, id).await?;
+        let cmd = form
+            .validate_edit(&stored.settings.credential_binding())
+            .map_err(SaveError::Fields)?;
+        self.inner
+            .pbx
+            .check_settings(&cmd.settings)
+            .map_err(SaveError::Fields)?;
         let audit = Audit::new(
             actor.clone(),
             "pbx_location.update",

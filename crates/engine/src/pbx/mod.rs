@@ -8,14 +8,16 @@ mod access;
 mod devices;
 mod locations;
 
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, SaveError};
 use access::PbxAccess;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
+use teamline_domain::pbx_location::{BoundPbxAuth, PbxLocationForm, PbxLocationSettings};
 use teamline_domain::sip::Extension;
+use teamline_domain::{FieldError, FieldErrors};
 
 pub use access::{ApiConnector, PbxConnector};
 pub use devices::{EnsureDevice, RemoveDevice};
@@ -206,6 +208,66 @@ impl PbxService {
             .await
     }
 
+    /// Whether Teamline may reach a PBX API with these settings (the operator's network
+    /// policy): every problem as an error of the form field it is about.
+    pub fn check_settings(&self, settings: &PbxLocationSettings) -> Result<(), FieldErrors> {
+        match self.access.connector.check_settings(settings) {
+            Ok(()) => Ok(()),
+            Err(PbxError::InvalidSettings { field, problem }) => {
+                let label = match field {
+                    "SIP domain" => "SIP Domain",
+                    _ => "API Base URL",
+                };
+                Err(FieldError::new(label, problem).into())
+            }
+            Err(other) => Err(FieldError::new("API Base URL", other.to_string()).into()),
+        }
+    }
+
+    /// "Test connection" of settings as typed, before they are saved: `location` is the
+    /// location being edited (its stored secrets stand in for blank secret fields, but only
+    /// for the API base URL, SIP domain and authentication method they were saved for), or
+    /// `None` for a new one. Nothing is stored.
+    pub async fn test_unsaved_settings(
+        &self,
+        e: EnterpriseId,
+        location: Option<PbxLocationId>,
+        form: &PbxLocationForm,
+    ) -> Result<teamline_pbx::ConnectionReport, SaveError> {
+        let cmd = match location {
+            Some(id) => {
+                let stored = self.store.get_pbx_location(e, id).await?;
+                form.validate_edit(&stored.settings.credential_binding())
+            }
+            None => form.validate(false),
+        }
+        .map_err(SaveError::Fields)?;
+        self.check_settings(&cmd.settings)
+            .map_err(SaveError::Fields)?;
+        // Not even a test on another enterprise's domain (a reseller-wide key would reach it).
+        self.store
+            .check_sip_domain_free(e, &cmd.settings.sip_domain, location)
+            .await?;
+        let credentials = match (cmd.auth, location) {
+            (Some(auth), _) => BoundPbxAuth {
+                auth,
+                bound_to: cmd.settings.credential_binding(),
+            },
+            (None, Some(id)) => self.store.pbx_location_auth(e, id).await?,
+            (None, None) => {
+                return Err(
+                    EngineError::refused("a new PBX location needs its API credentials").into(),
+                );
+            }
+        };
+        let pbx = self
+            .access
+            .connector
+            .connect(&cmd.settings, credentials)
+            .await?;
+        Ok(pbx.test_connection().await)
+    }
+
     /// "Test connection": what works and what does not, each with a specific message.
     pub async fn test_pbx_connection(
         &self,
@@ -251,6 +313,20 @@ impl Engine {
         self.inner
             .pbx
             .create_device_handle(e, actor, location, ext, emergency_address_id)
+            .await
+    }
+
+    /// Test connection of PBX settings as typed, before saving (see
+    /// [`PbxService::test_unsaved_settings`]).
+    pub async fn test_unsaved_pbx_settings(
+        &self,
+        e: EnterpriseId,
+        location: Option<PbxLocationId>,
+        form: &PbxLocationForm,
+    ) -> Result<teamline_pbx::ConnectionReport, SaveError> {
+        self.inner
+            .pbx
+            .test_unsaved_settings(e, location, form)
             .await
     }
 

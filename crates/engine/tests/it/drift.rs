@@ -94,11 +94,14 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
         )
         .await
         .unwrap();
-    let pbx = NetSapiensClient::new(NetSapiensSettings::new(
-        format!("{}/ns-api/v2", c.pbx.base_url),
-        "contoso",
-        NetSapiensAuth::ApiKey(SecretString::from(DEMO_API_KEY.to_owned())),
-    ))
+    let pbx = NetSapiensClient::new(
+        NetSapiensSettings::new(
+            format!("{}/ns-api/v2", c.pbx.base_url),
+            "contoso",
+            NetSapiensAuth::ApiKey(SecretString::from(DEMO_API_KEY.to_owned())),
+        )
+        .network(teamline_pbx::NetworkPolicy::TRUSTED_NETWORK),
+    )
     .unwrap();
     pbx.delete_device("1002", "1002tm").await.unwrap();
 

@@ -15,10 +15,13 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-pub use settings::{NetSapiensAuth, NetSapiensSettings, RetryPolicy, Timeouts};
+pub use settings::{
+    CredentialScope, NetSapiensAuth, NetSapiensSettings, RetryPolicy, Timeouts, api_root,
+};
 
 use crate::error::PbxError;
 use crate::model::{Device, EmergencyAddress, Extension, NewDevice, NewEmergencyAddress};
+use crate::network::PublicOnlyResolver;
 use crate::pbx::{Check, ConnectionReport, Pbx};
 use transport::{Answer, Auth, Call, OAuth, Transport};
 
@@ -72,15 +75,25 @@ impl NetSapiensClient {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let api_root = settings::api_root(&settings.api_base_url)?;
         settings::check_domain(&settings.domain)?;
-        let http = reqwest::Client::builder()
+        settings.network.check_url(&api_root)?;
+        settings.check_credentials_scope(&api_root)?;
+        let mut http = reqwest::Client::builder()
             .connect_timeout(settings.timeouts.connect)
             .timeout(settings.timeouts.request)
             .user_agent(concat!("Teamline/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| PbxError::InvalidSettings {
-                field: "TLS",
-                problem: format!("the HTTPS client cannot start: {e}"),
-            })?;
+            // A redirect could lead the credentials, or the connection, anywhere: the API
+            // answers where it is asked, and a 3xx is an answer like any other.
+            .redirect(reqwest::redirect::Policy::none())
+            // Straight to the PBX: through an HTTP proxy, the addresses checked below would be
+            // the proxy's, not the PBX's.
+            .no_proxy();
+        if !settings.network.allow_private {
+            http = http.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
+        let http = http.build().map_err(|e| PbxError::InvalidSettings {
+            field: "TLS",
+            problem: format!("the HTTPS client cannot start: {e}"),
+        })?;
         let auth = match settings.auth {
             NetSapiensAuth::ApiKey(key) => Auth::ApiKey(key),
             NetSapiensAuth::OAuth {
@@ -361,10 +374,25 @@ impl NetSapiensClient {
             vec!["version".to_owned()],
             "reach the NetSapiens API".to_owned(),
         );
+        // Whatever else answered (another service, a refusal, an error page) is reported as
+        // not reaching the PBX, without its status or text: Test connection must not tell
+        // what else listens at an address.
+        let not_reached = || {
+            Check::failed(
+                PbxError::Unreachable {
+                    url: t.display_url.clone(),
+                    detail: String::new(),
+                }
+                .to_string(),
+            )
+        };
         match t.send(&call, None, no_retry).await {
             Ok(answer) => {
                 let version = answer
-                    .json()
+                    .status
+                    .is_success()
+                    .then(|| answer.json())
+                    .flatten()
                     .as_ref()
                     .and_then(|v| wire::text(v, "apiversion"));
                 match version {
@@ -372,14 +400,14 @@ impl NetSapiensClient {
                         "the NetSapiens API at {} answers (API version {v})",
                         t.display_url
                     )),
-                    None => Check::passed(format!(
-                        "{} answers (HTTP {})",
-                        t.display_url,
-                        answer.status.as_u16()
-                    )),
+                    None => {
+                        tracing::warn!(url = %t.display_url, status = answer.status.as_u16(), "the PBX API base URL answered, but not as a NetSapiens API");
+                        not_reached()
+                    }
                 }
             }
-            Err(e) => Check::failed(e.to_string()),
+            Err(e @ PbxError::Tls { .. }) => Check::failed(e.to_string()),
+            Err(_) => not_reached(),
         }
     }
 

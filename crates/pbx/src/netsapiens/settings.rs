@@ -1,6 +1,7 @@
-//! What a NetSapiens client needs to know: where the API is, which domain, and how to
-//! authenticate. Built by the caller from the PBX location settings (the Store decrypts the
-//! secrets); this crate stores nothing.
+//! What a NetSapiens client needs to know: where the API is, which domain, how to
+//! authenticate, where those credentials may be sent, and which network it may reach. Built
+//! by the caller from the PBX location settings (the Store decrypts the secrets); this crate
+//! stores nothing.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::error::PbxError;
+use crate::network::NetworkPolicy;
 
 /// Settings of one NetSapiens PBX location.
 #[derive(Debug, Clone)]
@@ -18,25 +20,80 @@ pub struct NetSapiensSettings {
     /// The enterprise's SIP domain on the PBX, e.g. `contoso`.
     pub domain: String,
     pub auth: NetSapiensAuth,
+    /// Where `auth` may be sent: the API and domain the credentials were entered for. The
+    /// client refuses to start when this differs from `api_base_url` and `domain`, so a stored
+    /// key never reaches a host (or a domain) other than the one it was saved with.
+    pub credentials_for: CredentialScope,
+    /// Which hosts the client may connect to (default: https on public addresses).
+    pub network: NetworkPolicy,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
 }
 
 impl NetSapiensSettings {
-    /// Settings with default timeouts and retries.
+    /// Settings for credentials entered for this API and domain, with the default network
+    /// policy, timeouts and retries.
     pub fn new(
         api_base_url: impl Into<String>,
         domain: impl Into<String>,
         auth: NetSapiensAuth,
     ) -> Self {
+        let api_base_url = api_base_url.into();
+        let domain = domain.into();
         NetSapiensSettings {
-            api_base_url: api_base_url.into(),
-            domain: domain.into(),
+            credentials_for: CredentialScope {
+                api_base_url: api_base_url.clone(),
+                domain: domain.clone(),
+            },
+            api_base_url,
+            domain,
             auth,
+            network: NetworkPolicy::default(),
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
         }
     }
+
+    /// Says where stored credentials were saved for (they are only used there).
+    #[must_use]
+    pub fn credentials_saved_for(mut self, scope: CredentialScope) -> Self {
+        self.credentials_for = scope;
+        self
+    }
+
+    #[must_use]
+    pub fn network(mut self, network: NetworkPolicy) -> Self {
+        self.network = network;
+        self
+    }
+
+    /// Checks that the credentials belong to this API and domain.
+    pub(crate) fn check_credentials_scope(&self, api_root: &Url) -> Result<(), PbxError> {
+        let bound = &self.credentials_for;
+        let bound_root = self::api_root(&bound.api_base_url)?;
+        if bound_root != *api_root {
+            return Err(PbxError::CredentialsBoundElsewhere {
+                field: "API base URL",
+                saved_for: bound_root.as_str().trim_end_matches('/').to_owned(),
+                requested: api_root.as_str().trim_end_matches('/').to_owned(),
+            });
+        }
+        if !bound.domain.trim().eq_ignore_ascii_case(self.domain.trim()) {
+            return Err(PbxError::CredentialsBoundElsewhere {
+                field: "SIP domain",
+                saved_for: bound.domain.clone(),
+                requested: self.domain.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The API and SIP domain a set of credentials was saved for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialScope {
+    pub api_base_url: String,
+    pub domain: String,
 }
 
 /// How Teamline authenticates to the NetSapiens API. `Debug` never shows the secrets.

@@ -383,24 +383,20 @@ impl Transport {
         if let Some(detail) = tls_problem(e) {
             return PbxError::Tls { url, detail };
         }
-        if e.is_connect() {
-            let detail = if e.is_timeout() {
-                "the connection timed out".to_owned()
-            } else {
-                root_cause(e)
-            };
-            return PbxError::Unreachable { url, detail };
-        }
-        if e.is_timeout() {
+        if e.is_timeout() && !e.is_connect() {
             return PbxError::Timeout {
                 url,
                 after: self.timeouts.request,
             };
         }
-        PbxError::Unreachable {
-            url,
-            detail: root_cause(e),
-        }
+        let detail = if e.is_timeout() {
+            "the connection timed out".to_owned()
+        } else {
+            root_cause(e)
+        };
+        // For the operator only: the admin's message does not say why (see `Unreachable`).
+        tracing::warn!(%url, %detail, "could not reach a PBX API");
+        PbxError::Unreachable { url, detail }
     }
 }
 

@@ -48,9 +48,10 @@ async fn an_unreachable_host_fails_the_first_check() {
         .await;
     assert_eq!(report.reachable.status, CheckStatus::Failed);
     assert!(
-        report.reachable.message.starts_with(&format!(
-            "cannot reach the NetSapiens API at {url}/ns-api/v2"
-        )),
+        report
+            .reachable
+            .message
+            .starts_with(&format!("could not reach the PBX API at {url}/ns-api/v2")),
         "{report:#?}"
     );
     assert_eq!(report.authenticated.status, CheckStatus::Skipped);

@@ -148,13 +148,11 @@ async fn an_unreachable_host_is_reported() {
     assert!(matches!(err, PbxError::Unreachable { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
-        msg.starts_with(&format!(
-            "cannot reach the NetSapiens API at {url}/ns-api/v2: "
-        )),
+        msg.starts_with(&format!("could not reach the PBX API at {url}/ns-api/v2: ")),
         "{msg}"
     );
     assert!(
-        msg.contains("Check the API base URL in PBX settings"),
+        msg.contains("check the API Base URL in PBX settings"),
         "{msg}"
     );
 }

@@ -9,5 +9,6 @@ mod devices;
 mod errors;
 mod extensions;
 mod oauth;
+mod security;
 mod sim_control;
 mod support;

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use secrecy::SecretString;
-use teamline_pbx::{NetSapiensAuth, NetSapiensClient, NetSapiensSettings, RetryPolicy, Timeouts};
+use teamline_pbx::{
+    NetSapiensAuth, NetSapiensClient, NetSapiensSettings, NetworkPolicy, RetryPolicy, Timeouts,
+};
 use teamline_sim::netsapiens::{
     CONTOSO_DOMAIN, DEMO_API_KEY, DEMO_OAUTH_CLIENT_ID, DEMO_OAUTH_CLIENT_SECRET,
     DEMO_OAUTH_PASSWORD, DEMO_OAUTH_USERNAME, NetSapiensSim, NetSapiensSimHandle,
@@ -29,16 +31,16 @@ pub fn fast_retries() -> RetryPolicy {
     }
 }
 
+/// Settings for the simulator on 127.0.0.1 over http, which only a trusting network policy
+/// allows (as the demo and the tests configure Teamline).
 pub fn settings(base_url: &str, domain: &str, auth: NetSapiensAuth) -> NetSapiensSettings {
     NetSapiensSettings {
-        api_base_url: base_url.to_owned(),
-        domain: domain.to_owned(),
-        auth,
         timeouts: Timeouts {
             connect: Duration::from_secs(10),
             request: Duration::from_secs(30),
         },
         retry: fast_retries(),
+        ..NetSapiensSettings::new(base_url, domain, auth).network(NetworkPolicy::TRUSTED_NETWORK)
     }
 }
 

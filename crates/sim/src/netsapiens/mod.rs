@@ -26,6 +26,11 @@
 //! for every user. Passwords are deterministic (same seed, same passwords); read them with
 //! [`NetSapiensSim::device_password`].
 //!
+//! [`NetSapiensSim::seed_fabrikam`] adds a second domain of the same reseller,
+//! [`FABRIKAM_DOMAIN`] (`fabrikam`), with extensions 2000–2004 ([`fabrikam_extensions`]),
+//! each with a registered desk phone and a `tm` device: another customer's PBX that the
+//! reseller's key reaches too.
+//!
 //! Credentials accepted from the start: [`DEMO_API_KEY`] (reseller `northwind`, read/write),
 //! and OAuth client [`DEMO_OAUTH_CLIENT_ID`]/[`DEMO_OAUTH_CLIENT_SECRET`] with the masquerade
 //! login [`DEMO_OAUTH_USERNAME`]/[`DEMO_OAUTH_PASSWORD`].
@@ -62,7 +67,8 @@ pub use faults::FaultConfig;
 pub use seed::{
     CONTOSO_DOMAIN, CONTOSO_HQ_ADDRESS_ID, CONTOSO_TM_EXTENSIONS, DEMO_API_KEY, DEMO_CORE_SERVER,
     DEMO_OAUTH_CLIENT_ID, DEMO_OAUTH_CLIENT_SECRET, DEMO_OAUTH_PASSWORD, DEMO_OAUTH_USERNAME,
-    DEMO_RESELLER, GENERATED_FIRST_EXTENSION, contoso_extensions,
+    DEMO_RESELLER, FABRIKAM_DOMAIN, FABRIKAM_HQ_ADDRESS_ID, GENERATED_FIRST_EXTENSION,
+    contoso_extensions, fabrikam_extensions,
 };
 pub use state::{Access, GENERATED_PASSWORD_LEN, MAX_PAGE_LIMIT, SimStats};
 
@@ -127,6 +133,20 @@ impl NetSapiensSim {
     pub fn seed_contoso(self) -> Self {
         self.add_contoso();
         self
+    }
+
+    /// Adds (or resets) the Fabrikam PBX: a second domain of the demo reseller
+    /// ([`FABRIKAM_DOMAIN`], extensions 2000–2004).
+    #[must_use]
+    pub fn seed_fabrikam(self) -> Self {
+        self.add_fabrikam();
+        self
+    }
+
+    /// [`Self::seed_fabrikam`] on a shared handle.
+    pub fn add_fabrikam(&self) {
+        let d = seed::fabrikam(SystemTime::now());
+        self.lock().domains.insert(d.name.clone(), d);
     }
 
     /// Adds (or resets) a generated domain with `extensions` users numbered from 1000.

@@ -232,6 +232,68 @@ pub fn contoso(now: SystemTime) -> Domain {
     d
 }
 
+/// The SIP domain of the demo enterprise Fabrikam: a second customer of the same reseller, so
+/// the reseller's API key reaches it too.
+pub const FABRIKAM_DOMAIN: &str = "fabrikam";
+/// The domain-wide emergency address seeded for Fabrikam.
+pub const FABRIKAM_HQ_ADDRESS_ID: &str = "9a4e2d6b8c1f3e57";
+
+/// Fabrikam's extensions as `(extension, first name, last name)`: people who are not in
+/// Contoso's directory, so a page that shows one of them shows another customer's data.
+pub fn fabrikam_extensions() -> Vec<(&'static str, &'static str, &'static str)> {
+    FABRIKAM_EXTENSIONS.to_vec()
+}
+
+const FABRIKAM_EXTENSIONS: [(&str, &str, &str); 5] = [
+    ("2000", "Ruth", "Fabrikam-Okoro"),
+    ("2001", "Tomas", "Fabrikam-Lindqvist"),
+    ("2002", "Yara", "Fabrikam-Haddad"),
+    ("2003", "Ken", "Fabrikam-Sato"),
+    ("2004", "Lea", "Fabrikam-Moreau"),
+];
+
+/// The Fabrikam PBX (replaces any existing `fabrikam` domain): extensions 2000–2004, each with
+/// a registered desk phone and a `tm` device.
+pub fn fabrikam(now: SystemTime) -> Domain {
+    let mut d = Domain::new(FABRIKAM_DOMAIN, DEMO_RESELLER, "Fabrikam");
+    d.addresses.insert(
+        FABRIKAM_HQ_ADDRESS_ID.to_owned(),
+        hq_address(FABRIKAM_DOMAIN, FABRIKAM_HQ_ADDRESS_ID, "Fabrikam"),
+    );
+    let mut rng = domain_rng(FABRIKAM_DOMAIN);
+    for (index, (ext, first, last)) in FABRIKAM_EXTENSIONS.iter().enumerate() {
+        add_user(
+            &mut d,
+            &mut rng,
+            FABRIKAM_HQ_ADDRESS_ID,
+            SeedUser {
+                ext,
+                first,
+                last,
+                email: format!("{first}@fabrikam.example"),
+                registration: Some(desk_registration(index, now)),
+            },
+        );
+        let device = format!("{ext}tm");
+        let password = generate_password(&mut rng);
+        if let Some(user) = d.users.get_mut(*ext) {
+            user.devices.insert(device.clone());
+        }
+        d.devices.insert(
+            device.clone(),
+            DeviceRec {
+                device,
+                user: (*ext).to_owned(),
+                password,
+                emergency_address_id: Some(FABRIKAM_HQ_ADDRESS_ID.to_owned()),
+                expiry_seconds: 60,
+                registration: None,
+            },
+        );
+    }
+    d
+}
+
 const FIRST_NAMES: [&str; 16] = [
     "Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kara",
     "Luis", "Mira", "Noah", "Olga", "Priya",
@@ -317,6 +379,19 @@ mod tests {
         assert_eq!(d.devices.len(), 22);
         assert!(d.require_emergency_address);
         assert!(d.addresses.contains_key(CONTOSO_HQ_ADDRESS_ID));
+    }
+
+    #[test]
+    fn fabrikam_is_a_second_domain_of_the_same_reseller() {
+        let d = fabrikam(SystemTime::now());
+        assert_eq!(d.users.len(), 5);
+        assert_eq!(d.devices.len(), 10);
+        assert!(d.users.contains_key("2000") && d.devices.contains_key("2004tm"));
+        let contoso = contoso(SystemTime::now());
+        assert!(
+            d.users.keys().all(|ext| !contoso.users.contains_key(ext)),
+            "no extension in common with Contoso"
+        );
     }
 
     #[test]

@@ -87,6 +87,157 @@ pub async fn pbx_location_secrets_are_encrypted_and_write_only(h: Arc<Harness>) 
     ));
 }
 
+pub async fn stored_secrets_stay_bound_to_their_endpoint(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = t.enterprise.id;
+    let saved_for = t.location.settings.credential_binding();
+    assert_eq!(
+        s.pbx_location_auth(e, t.location.id)
+            .await
+            .unwrap()
+            .bound_to,
+        saved_for
+    );
+
+    // Another URL, domain or method with the key left blank: refused, naming the key field,
+    // and nothing changed.
+    for (field, value) in [
+        ("api_base_url", "https://collector.example/ns-api/v2"),
+        ("sip_domain", "fabrikam"),
+    ] {
+        let mut form = location_form();
+        form.api_key = String::new();
+        match field {
+            "api_base_url" => form.api_base_url = value.into(),
+            _ => form.sip_domain = value.into(),
+        }
+        let err = s
+            .update_pbx_location(
+                e,
+                t.location.id,
+                &form.validate(true).unwrap(),
+                &audit("pbx_location.update"),
+            )
+            .await
+            .unwrap_err();
+        match err {
+            StoreError::Conflict { field, message } => {
+                assert_eq!(field, "API Key");
+                assert!(message.contains("required again"), "{message}");
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+        assert_eq!(
+            s.get_pbx_location(e, t.location.id).await.unwrap(),
+            t.location
+        );
+    }
+
+    // With the key typed again, the location moves and the key is bound to the new URL.
+    let mut form = location_form();
+    form.api_base_url = "https://pbx2.example/ns-api/v2".into();
+    form.api_key = "nsk_for_pbx2".into();
+    let moved = s
+        .update_pbx_location(
+            e,
+            t.location.id,
+            &form.validate(true).unwrap(),
+            &audit("pbx_location.update"),
+        )
+        .await
+        .unwrap();
+    let bound = s.pbx_location_auth(e, t.location.id).await.unwrap();
+    assert_eq!(api_key_of(&bound), "nsk_for_pbx2");
+    assert_eq!(bound.bound_to, moved.settings.credential_binding());
+    assert_eq!(
+        bound.bound_to.api_base_url.as_str(),
+        "https://pbx2.example/ns-api/v2"
+    );
+}
+
+pub async fn a_sip_domain_belongs_to_one_enterprise(h: Arc<Harness>) {
+    let s = &h.store;
+    let contoso = tenant(s, "Contoso").await;
+    let fabrikam = tenant(s, "Fabrikam").await;
+    assert_eq!(fabrikam.location.settings.sip_domain.as_str(), "fabrikam");
+    let refused = |err: StoreError| match err {
+        StoreError::Conflict { field, message } => {
+            assert_eq!(field, "SIP Domain");
+            message
+        }
+        other => panic!("{other:?}"),
+    };
+
+    // Contoso may not move its location onto Fabrikam's domain, even with a key that reaches
+    // it, nor add one there; nothing is said about whose domain it is.
+    let mut onto = location_form_for("Fabrikam");
+    onto.api_key = "nsr_reseller_wide".into();
+    let message = refused(
+        s.update_pbx_location(
+            contoso.enterprise.id,
+            contoso.location.id,
+            &onto.validate(true).unwrap(),
+            &audit("pbx_location.update"),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(message.contains("another enterprise"), "{message}");
+    assert!(!message.contains("Fabrikam"), "{message}");
+    onto.name = "Second PBX".into();
+    refused(
+        s.create_pbx_location(
+            contoso.enterprise.id,
+            &onto.validate(false).unwrap(),
+            &audit("pbx_location.create"),
+        )
+        .await
+        .unwrap_err(),
+    );
+    // A second location of Contoso on its own domain is pointed at the first.
+    let mut twin = location_form();
+    twin.name = "Second PBX".into();
+    let message = refused(
+        s.create_pbx_location(
+            contoso.enterprise.id,
+            &twin.validate(false).unwrap(),
+            &audit("pbx_location.create"),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(message.contains("your PBX location PBX"), "{message}");
+    // Saving a location on its own domain is fine.
+    let mut same = location_form();
+    same.api_key = String::new();
+    same.voicemail_code = "*98".into();
+    s.update_pbx_location(
+        contoso.enterprise.id,
+        contoso.location.id,
+        &same.validate(true).unwrap(),
+        &audit("pbx_location.update"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.list_pbx_locations(contoso.enterprise.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.get_pbx_location(contoso.enterprise.id, contoso.location.id)
+            .await
+            .unwrap()
+            .settings
+            .sip_domain
+            .as_str(),
+        "contoso"
+    );
+}
+
 pub async fn key_rotation_reencrypts_secrets(h: Arc<Harness>) {
     // Write with key 1, then rotate to key 2 keeping 1 as previous.
     let old = h.reopen(keyring(1, &[])).await;

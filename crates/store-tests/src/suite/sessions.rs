@@ -38,3 +38,21 @@ pub async fn sessions_expire(h: Arc<Harness>) {
     s.delete_session("def").await.unwrap();
     assert!(s.load_session("def").await.unwrap().is_none());
 }
+
+pub async fn sealed_values_open_only_for_their_purpose(h: Arc<Harness>) {
+    let s = &h.store;
+    let sealed = s.seal("web.sign_in", "state=abc").unwrap();
+    assert!(
+        !sealed.windows(9).any(|w| w == b"state=abc"),
+        "not in clear"
+    );
+    assert_eq!(s.unseal("web.sign_in", &sealed).unwrap(), "state=abc");
+    // Another purpose, or one changed byte, does not open.
+    assert!(s.unseal("web.consent", &sealed).is_err());
+    let mut altered = sealed.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    assert!(s.unseal("web.sign_in", &altered).is_err());
+    // Sealing writes nothing: the value lives with whoever keeps it.
+    assert_eq!(s.delete_expired_sessions().await.unwrap(), 0);
+}

@@ -33,6 +33,8 @@ stories!(
     enterprises: [enterprises_register_and_consent],
     secrets: [
         pbx_location_secrets_are_encrypted_and_write_only,
+        stored_secrets_stay_bound_to_their_endpoint,
+        a_sip_domain_belongs_to_one_enterprise,
         key_rotation_reencrypts_secrets,
     ],
     pbx_users: [
@@ -50,7 +52,7 @@ stories!(
         jobs_expired_lease_is_reclaimed,
         two_runners_run_every_job_exactly_once,
     ],
-    sessions: [sessions_expire],
+    sessions: [sessions_expire, sealed_values_open_only_for_their_purpose],
     api_tokens: [
         api_tokens_are_scoped_revoked_and_expire,
         idempotent_responses_are_kept_for_a_day,

@@ -186,3 +186,33 @@ impl From<SaveError> for Problem {
         }
     }
 }
+
+/// The framework's own plain-text refusals on API paths (a method the address does not take,
+/// a body too large, a request that took too long) as problem details; the API's own answers
+/// pass unchanged.
+pub fn plain_rejections(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !plain {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let title = status.canonical_reason().unwrap_or("Refused");
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "This address does not take this method; the OpenAPI document lists what it takes."
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
+        StatusCode::REQUEST_TIMEOUT => "The request took too long to arrive; send it again.",
+        _ => "The request could not be read; check it against the OpenAPI document.",
+    };
+    let mut problem = Problem::new(status, title, detail).into_response();
+    if let Some(allow) = allow {
+        problem.headers_mut().insert(header::ALLOW, allow);
+    }
+    problem
+}

@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/pbx/new", get(new_form).post(create))
         .route("/pbx/{id}/edit", get(edit_form).post(update))
         .route("/pbx/{id}/test", post(test_connection))
+        .route("/pbx/new/test", post(test_new_settings))
+        .route("/pbx/{id}/edit/test", post(test_edited_settings))
 }
 
 /// The form's inputs, by the label the domain names in its errors.
@@ -105,6 +107,38 @@ pub struct TestFragment {
     pub checks: Vec<CheckLine>,
 }
 
+/// Test connection's report, as its lines.
+pub struct TestReport {
+    pub ok: bool,
+    pub checks: Vec<CheckLine>,
+}
+
+impl TestReport {
+    fn of(report: &teamline_engine::ConnectionReport) -> Self {
+        let checks = report
+            .checks()
+            .into_iter()
+            .map(|(label, c)| {
+                let (status, class) = match c.status {
+                    CheckStatus::Passed => ("Pass", "badge badge-ok"),
+                    CheckStatus::Failed => ("Fail", "badge badge-bad"),
+                    CheckStatus::Skipped => ("Skipped", "badge"),
+                };
+                CheckLine {
+                    label,
+                    status,
+                    class,
+                    message: c.message.clone(),
+                }
+            })
+            .collect();
+        Self {
+            ok: report.ok(),
+            checks,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "pbx_form.html")]
 pub struct PbxFormPage {
@@ -113,6 +147,8 @@ pub struct PbxFormPage {
     pub id: Option<i64>,
     pub form: PbxLocationForm,
     pub errors: Vec<(&'static str, String)>,
+    /// Test connection of the settings as typed, when the admin asked for it.
+    pub report: Option<TestReport>,
 }
 
 impl PbxFormPage {
@@ -130,6 +166,11 @@ impl PbxFormPage {
     pub fn action(&self) -> String {
         self.id
             .map_or_else(|| "/pbx/new".to_owned(), |id| format!("/pbx/{id}/edit"))
+    }
+
+    /// Where "Test connection" of the typed settings posts the form.
+    pub fn test_action(&self) -> String {
+        format!("{}/test", self.action())
     }
 }
 
@@ -161,6 +202,7 @@ async fn new_form(admin: Admin) -> PbxFormPage {
         id: None,
         form,
         errors: Vec::new(),
+        report: None,
     }
 }
 
@@ -193,6 +235,7 @@ async fn edit_form(
         id: Some(id.0),
         form,
         errors: Vec::new(),
+        report: None,
     })
 }
 
@@ -218,6 +261,7 @@ fn with_errors(
         id,
         form,
         errors,
+        report: None,
     }
 }
 
@@ -298,27 +342,11 @@ async fn test_connection(
         .engine
         .test_pbx_connection(admin.enterprise.id, id)
         .await?;
-    let checks = report
-        .checks()
-        .into_iter()
-        .map(|(label, c)| {
-            let (status, class) = match c.status {
-                CheckStatus::Passed => ("Pass", "badge badge-ok"),
-                CheckStatus::Failed => ("Fail", "badge badge-bad"),
-                CheckStatus::Skipped => ("Skipped", "badge"),
-            };
-            CheckLine {
-                label,
-                status,
-                class,
-                message: c.message.clone(),
-            }
-        })
-        .collect();
+    let lines = TestReport::of(&report);
     let fragment = TestFragment {
         id: id.0,
-        ok: report.ok(),
-        checks,
+        ok: lines.ok,
+        checks: lines.checks,
     };
     if is_htmx(&headers) {
         Ok(fragment.into_response())
@@ -333,5 +361,50 @@ async fn test_connection(
         };
         admin.flash(message).await?;
         Ok(Redirect::to("/pbx").into_response())
+    }
+}
+
+async fn test_new_settings(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(posted): Form<Posted>,
+) -> Result<Response, PageError> {
+    test_typed_settings(&state, &admin, None, posted.form).await
+}
+
+async fn test_edited_settings(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(posted): Form<Posted>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    test_typed_settings(&state, &admin, Some(id), posted.form).await
+}
+
+/// "Test connection" on the form: the settings as typed, before saving. Blank secrets stand
+/// for the stored ones only where Save would keep them (same API base URL, SIP domain and
+/// authentication); otherwise the fields say what is needed and nothing is sent anywhere.
+async fn test_typed_settings(
+    state: &AppState,
+    admin: &Admin,
+    id: Option<PbxLocationId>,
+    form: PbxLocationForm,
+) -> Result<Response, PageError> {
+    let raw_id = id.map(|id| id.0);
+    match state
+        .engine
+        .test_unsaved_pbx_settings(admin.enterprise.id, id, &form)
+        .await
+    {
+        Ok(report) => {
+            let mut page = with_errors(admin, raw_id, form, Vec::new());
+            page.report = Some(TestReport::of(&report));
+            Ok(page.into_response())
+        }
+        Err(SaveError::Fields(errors)) => {
+            Ok(with_errors(admin, raw_id, form, field_errors(&errors)).into_response())
+        }
+        Err(SaveError::Engine(e)) => Err(e.into()),
     }
 }

@@ -272,21 +272,38 @@ pub async fn table(
 ) -> Result<UsersTable, PageError> {
     let tab = parse_tab(query.tab.as_deref());
     let q = query.q.as_deref().unwrap_or_default().trim().to_owned();
-    let page = query.page.unwrap_or(1).max(1);
-    let result = state
-        .store
-        .list_pbx_users(
-            admin.enterprise.id,
-            &PbxUserQuery {
-                tab,
-                search: Some(q.clone()).filter(|s| !s.is_empty()),
-                limit: PAGE_SIZE,
-                offset: (page - 1).saturating_mul(PAGE_SIZE),
-            },
-        )
-        .await?;
-    let first = u64::from((page - 1) * PAGE_SIZE) + 1;
-    let last = first + result.items.len() as u64 - 1;
+    let search = Some(q.clone()).filter(|s| !s.is_empty());
+    let fetch = |page: u32| {
+        let query = PbxUserQuery {
+            tab,
+            search: search.clone(),
+            limit: PAGE_SIZE,
+            offset: (page - 1).saturating_mul(PAGE_SIZE),
+        };
+        async move {
+            state
+                .store
+                .list_pbx_users(admin.enterprise.id, &query)
+                .await
+        }
+    };
+    let mut page = query.page.unwrap_or(1).max(1);
+    let mut result = fetch(page).await?;
+    // A page past the end (an old link, users removed since) shows the last page instead.
+    let last_page = u32::try_from(result.total.div_ceil(u64::from(PAGE_SIZE)))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    if result.items.is_empty() && page > last_page {
+        page = last_page;
+        result = fetch(page).await?;
+    }
+    let offset = u64::from(page - 1) * u64::from(PAGE_SIZE);
+    let shown = result.items.len() as u64;
+    let (first, last) = if shown == 0 {
+        (0, 0)
+    } else {
+        (offset + 1, offset + shown)
+    };
     let key = tab_key(tab);
     Ok(UsersTable {
         tab: key,
@@ -296,8 +313,8 @@ pub async fn table(
             .map(|i| UserRow::from_item(i, &admin.csrf))
             .collect(),
         total: result.total,
-        first: first.min(result.total),
-        last: last.min(result.total),
+        first,
+        last,
         prev_href: (page > 1).then(|| href(key, &q, page - 1)),
         next_href: (last < result.total).then(|| href(key, &q, page + 1)),
         q,

@@ -660,3 +660,22 @@ async fn malformed_requests_get_problem_details() {
     assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_frameworks_refusals_on_api_paths_are_problem_details() {
+    let app = TestApp::start().await;
+    let t = token(&app, &app.contoso, "billing", false, 10_000, None).await;
+    let r = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/enterprises/{}/pbx-users", app.contoso.id),
+        &t,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert!(r.headers().contains_key("allow"));
+    app.stop().await;
+}

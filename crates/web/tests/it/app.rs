@@ -41,7 +41,8 @@ impl TestApp {
         Self::from(teamline_testkit::TestApp::builder().database(DatabaseChoice::Postgres)).await
     }
 
-    async fn from(builder: teamline_testkit::TestAppBuilder) -> Self {
+    /// The portal as `builder` sets it up.
+    pub async fn from(builder: teamline_testkit::TestAppBuilder) -> Self {
         // After the app: it installs the TLS crypto provider the client needs.
         let app = builder.spawn().await.unwrap();
         let http = reqwest::Client::builder()

@@ -8,6 +8,7 @@ mod api;
 mod app;
 mod consent;
 mod foundations;
+mod hardening;
 mod pages;
 mod pbx_audit;
 mod signin;

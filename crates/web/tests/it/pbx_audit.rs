@@ -7,12 +7,13 @@ use teamline_domain::pbx_location::PbxApiAuth;
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::netsapiens::DEMO_API_KEY;
 
-async fn text(r: reqwest::RequestBuilder) -> (u16, String) {
+pub async fn text(r: reqwest::RequestBuilder) -> (u16, String) {
     let r = r.send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn form<'a>(
+/// The PBX location form as a page posts it, with an API key.
+pub fn form<'a>(
     sip_domain: &'a str,
     api_base_url: &'a str,
     api_key: &'a str,
@@ -91,7 +92,13 @@ async fn pbx_settings_are_shown_without_secrets_and_tested() {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(location_header(&r), "/pbx");
-    match app.store.pbx_location_auth(e, location.id).await.unwrap() {
+    match app
+        .store
+        .pbx_location_auth(e, location.id)
+        .await
+        .unwrap()
+        .auth
+    {
         PbxApiAuth::ApiKey { api_key } => {
             assert_eq!(secrecy::ExposeSecret::expose_secret(&api_key), DEMO_API_KEY)
         }

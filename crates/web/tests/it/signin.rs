@@ -4,12 +4,15 @@ use crate::app::{TestApp, location};
 use teamline_sim::microsoft::demo as ms;
 
 fn cookie_of(r: &reqwest::Response) -> Option<String> {
+    named_cookie(r, "teamline_session")
+}
+
+fn named_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
     r.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("teamline_session="))
-        .and_then(|c| c.split(';').next())
+        .find(|c| c.starts_with(&format!("{name}=")))
         .map(str::to_owned)
 }
 
@@ -31,11 +34,17 @@ pub fn form_action(html: &str, form_id: &str) -> String {
 }
 
 /// What the admin ends up with after signing in at the simulator as `upn`: the response of
-/// Teamline's callback, the cookie before sign-in and the cookie after.
+/// Teamline's callback, the sign-in cookie sent to the callback and the session cookie after.
 async fn sign_in(app: &TestApp, upn: &str, password: &str) -> (reqwest::Response, String, String) {
     let start = app.get("/auth/microsoft/start").send().await.unwrap();
     assert_eq!(start.status(), 303);
-    let before = cookie_of(&start).expect("the sign-in start sets a session cookie");
+    assert_eq!(cookie_of(&start), None, "no session before sign-in");
+    let before = named_cookie(&start, "teamline_sign_in")
+        .expect("the sign-in start sets its sealed cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let authorize = location(&start);
     let ms_base = authorize
         .split("/organizations/")
@@ -97,7 +106,9 @@ async fn sign_in(app: &TestApp, upn: &str, password: &str) -> (reqwest::Response
         .send()
         .await
         .unwrap();
-    let after = cookie_of(&done).unwrap_or_default();
+    let after = cookie_of(&done)
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .unwrap_or_default();
     (done, before, after)
 }
 
@@ -125,7 +136,7 @@ async fn global_administrator_gets_in_with_a_new_session_id() {
         page.contains("signed in (Global Administrator)"),
         "the sign-in is in the activity: {page}"
     );
-    // The id from before sign-in is worth nothing.
+    // The sign-in cookie is no session.
     let r = app
         .get("/dashboard")
         .header("cookie", &before)
@@ -133,6 +144,60 @@ async fn global_administrator_gets_in_with_a_new_session_id() {
         .await
         .unwrap();
     assert_eq!(location(&r), "/sign-in");
+}
+
+#[tokio::test]
+async fn anonymous_sign_in_starts_store_nothing() {
+    let app = TestApp::start().await;
+    let mut starts = Vec::new();
+    for _ in 0..10_000 {
+        let r = app.get("/auth/microsoft/start").send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        // A session row is written only with a session cookie: none here.
+        assert_eq!(cookie_of(&r), None);
+        let cookie = named_cookie(&r, "teamline_sign_in").unwrap();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("Path=/auth/microsoft"), "{cookie}");
+        assert!(cookie.contains("Max-Age=600"), "{cookie}");
+        starts.push(cookie);
+    }
+    // Each start is its own sign-in.
+    starts.sort();
+    starts.dedup();
+    assert_eq!(starts.len(), 10_000);
+}
+
+#[tokio::test]
+async fn an_altered_sign_in_cookie_is_refused() {
+    let app = TestApp::start().await;
+    let start = app.get("/auth/microsoft/start").send().await.unwrap();
+    let cookie = named_cookie(&start, "teamline_sign_in").unwrap();
+    let value = cookie.split(';').next().unwrap();
+    let last = value.chars().last().unwrap();
+    let altered = format!(
+        "{}{}",
+        &value[..value.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    let r = app
+        .get("/auth/microsoft/callback?code=x&state=y")
+        .header("cookie", altered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // The used cookie is removed.
+    assert!(
+        named_cookie(&r, "teamline_sign_in")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("not started from this browser")
+    );
 }
 
 #[tokio::test]

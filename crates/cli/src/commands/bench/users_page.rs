@@ -203,7 +203,8 @@ async fn sign_in(
         .get(format!("{base}/auth/microsoft/start"))
         .send()
         .await?;
-    let cookie = session_cookie(&start).context("no session cookie at sign-in")?;
+    let cookie =
+        cookie_named(&start, "teamline_sign_in").context("no sign-in cookie at sign-in")?;
     let authorize = location(&start)?;
     let ms_base = authorize
         .split("/organizations/")
@@ -229,7 +230,7 @@ async fn sign_in(
     if location(&done)? != "/dashboard" {
         bail!("signing in as {upn} did not reach the Dashboard");
     }
-    session_cookie(&done).context("no session cookie after sign-in")
+    cookie_named(&done, "teamline_session").context("no session cookie after sign-in")
 }
 
 fn location(r: &reqwest::Response) -> anyhow::Result<String> {
@@ -240,12 +241,15 @@ fn location(r: &reqwest::Response) -> anyhow::Result<String> {
         .with_context(|| format!("expected a redirect from {}, got {}", r.url(), r.status()))
 }
 
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
+fn cookie_named(r: &reqwest::Response, name: &str) -> Option<String> {
     r.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("teamline_session="))
+        .find(|c| {
+            c.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
 }
