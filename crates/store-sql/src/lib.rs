@@ -15,6 +15,7 @@ macro_rules! sql {
     ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
 }
 
+mod api_tokens;
 mod audit;
 mod devices;
 mod directory;

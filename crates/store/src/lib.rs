@@ -18,6 +18,7 @@
 //! | [`AuditLog`] | audit events that belong to no other change; reading the log |
 //! | [`SessionStore`] | web sessions |
 //! | [`KeyRotation`] | re-encrypting secrets after a key change |
+//! | [`ApiTokenStore`] | API tokens (hashed) and the answers kept for idempotency keys |
 //!
 //! [`Store`] is all of them at once (every type that implements them all is one), so a whole
 //! store still travels as one [`DynStore`]; a caller that needs only one aggregate takes that
@@ -32,6 +33,7 @@
 //! job takes an [`Audit`](teamline_domain::audit::Audit) and writes its audit event in the
 //! same transaction as the change.
 
+mod api_tokens;
 mod audit;
 mod clock;
 pub mod crypto;
@@ -45,6 +47,7 @@ pub mod records;
 mod registrations;
 mod sessions;
 
+pub use api_tokens::{ApiToken, ApiTokenStore, NewApiToken, StoredResponse};
 pub use audit::AuditLog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{DirectoryStore, DirectorySyncStore};
@@ -100,6 +103,7 @@ pub trait Store:
     + AuditLog
     + SessionStore
     + KeyRotation
+    + ApiTokenStore
 {
 }
 
@@ -120,6 +124,7 @@ impl<T> Store for T where
         + AuditLog
         + SessionStore
         + KeyRotation
+        + ApiTokenStore
 {
 }
 
@@ -130,8 +135,9 @@ pub type DynStore = Arc<dyn Store>;
 /// Every store trait, for code that holds a whole store: `use teamline_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AuditLog, DeviceStore, DirectoryStore, DirectorySyncStore, DynStore, EnterpriseStore,
-        JobStore, KeyRotation, LeaseStore, PbxLocationStore, PbxUserStore, PlatformStore,
-        PushStore, RegistrationStore, SessionStore, Store, StoreInfo, VoiceRouteStore,
+        ApiTokenStore, AuditLog, DeviceStore, DirectoryStore, DirectorySyncStore, DynStore,
+        EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore, PbxUserStore,
+        PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
+        VoiceRouteStore,
     };
 }

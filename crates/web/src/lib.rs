@@ -1,10 +1,11 @@
 //! Teamline's web layer: the Enterprise portal's pages (askama + htmx), sign-in, sessions and
-//! CSRF protection, health and metrics endpoints.
+//! CSRF protection, the JSON API (`api`), health and metrics endpoints.
 //!
 //! The web layer never holds a database transaction across a call to Microsoft or the PBX and
 //! knows neither SQL nor Microsoft's or the PBX's JSON: it talks to the `Store`, the engine's
 //! workflows and the `microsoft` crate's sign-in API, and renders what they return.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -100,7 +101,10 @@ fn open_routes() -> Routes {
 
 /// Sign-in and the portal's pages, behind sessions and CSRF protection.
 fn portal_routes() -> Routes {
-    Routes::new().merge(auth::routes()).merge(pages::routes())
+    Routes::new()
+        .merge(auth::routes())
+        .merge(pages::routes())
+        .merge(api::portal::routes())
 }
 
 /// Every route [`router`] serves, by path and method, with what its handler reads.
@@ -123,7 +127,10 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    let mut app = open_routes().into_router().merge(portal);
+    let mut app = open_routes()
+        .into_router()
+        .merge(api::router(&state))
+        .merge(portal);
     if state.options.metrics_on_portal {
         app = app.merge(metrics::routes().into_router());
     }

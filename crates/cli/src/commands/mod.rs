@@ -1,5 +1,6 @@
 //! The `teamline` subcommands, one module each.
 
+pub mod api_token;
 pub mod bench;
 pub mod demo;
 pub mod demo_sip;
@@ -44,6 +45,8 @@ pub enum Command {
     /// tenant behaves where Microsoft's documentation leaves it open, PBX access (read-only;
     /// --write-test <user> adds a round trip on a test user).
     Doctor(doctor::DoctorArgs),
+    /// Create, list or revoke API tokens (enterprise or reseller-wide).
+    ApiToken(api_token::ApiTokenArgs),
 }
 
 impl Command {
@@ -59,6 +62,7 @@ impl Command {
             Self::Gateway(args) => gateway::run(args).await,
             Self::Bench(args) => bench::run(args).await,
             Self::Doctor(args) => doctor::run(args).await,
+            Self::ApiToken(args) => api_token::run(args).await,
         }
     }
 }

@@ -95,7 +95,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn find_enterprise(store: &DynStore, key: &str) -> anyhow::Result<Enterprise> {
+pub(crate) async fn find_enterprise(store: &DynStore, key: &str) -> anyhow::Result<Enterprise> {
     if let Some(e) = store.enterprise_by_slug(&key.to_lowercase()).await? {
         return Ok(e);
     }

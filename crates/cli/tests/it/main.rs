@@ -3,6 +3,7 @@
 // Test code asserts by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_token_cmd;
 mod crash;
 mod demo;
 mod doctor;
