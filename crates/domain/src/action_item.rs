@@ -2,6 +2,7 @@
 //! item disappears by itself once what it asks for is done.
 
 use crate::enterprise::ConsentKind;
+use crate::registration::RegistrationStatus;
 use serde::{Deserialize, Serialize};
 
 /// The facts the action items are computed from.
@@ -18,14 +19,30 @@ pub struct EnterpriseFacts {
     pub pending_voice_routes: u64,
     /// A Sync Teams Users job is queued or running.
     pub sync_running: bool,
+    /// Device handles Teamline wants registered that do not register, and the most common
+    /// reason among them.
+    pub failing_registrations: u64,
+    pub registration_cause: Option<RegistrationStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActionItem {
     GrantConsent(ConsentKind),
-    SyncTeamsUsers { pending: u64, running: bool },
-    SyncVoiceRoutes { pending: u64 },
-    FixUsers { failed: u64 },
+    SyncTeamsUsers {
+        pending: u64,
+        running: bool,
+    },
+    SyncVoiceRoutes {
+        pending: u64,
+    },
+    FixUsers {
+        failed: u64,
+    },
+    /// Device handles that do not register to the PBX, with the most common cause.
+    FixRegistrations {
+        failing: u64,
+        cause: RegistrationStatus,
+    },
 }
 
 impl ActionItem {
@@ -47,6 +64,19 @@ impl ActionItem {
             Self::FixUsers { failed } => {
                 format!("{failed} user{} could not be configured", plural(*failed))
             }
+            Self::FixRegistrations { failing, cause } => format!(
+                "{failing} device handle{} not registered to the PBX ({})",
+                plural(*failing),
+                cause.label().to_lowercase()
+            ),
+        }
+    }
+
+    /// What to do, when the title alone does not say it.
+    pub fn fix(&self) -> Option<&'static str> {
+        match self {
+            Self::FixRegistrations { cause, .. } => cause.fix(),
+            _ => None,
         }
     }
 
@@ -55,7 +85,7 @@ impl ActionItem {
             Self::GrantConsent(_) => "Action required",
             Self::SyncTeamsUsers { running: true, .. } => "Syncing",
             Self::SyncTeamsUsers { .. } | Self::SyncVoiceRoutes { .. } => "Pending",
-            Self::FixUsers { .. } => "Failed",
+            Self::FixUsers { .. } | Self::FixRegistrations { .. } => "Failed",
         }
     }
 
@@ -66,6 +96,7 @@ impl ActionItem {
             Self::SyncTeamsUsers { .. } => "Sync Teams Users",
             Self::SyncVoiceRoutes { .. } => "Sync Voice Routes",
             Self::FixUsers { .. } => "Fix Users",
+            Self::FixRegistrations { .. } => "Troubleshoot",
         }
     }
 }
@@ -96,6 +127,14 @@ pub fn action_items(f: &EnterpriseFacts) -> Vec<ActionItem> {
     if f.failed_users > 0 {
         items.push(ActionItem::FixUsers {
             failed: f.failed_users,
+        });
+    }
+    if f.failing_registrations > 0 {
+        items.push(ActionItem::FixRegistrations {
+            failing: f.failing_registrations,
+            cause: f
+                .registration_cause
+                .unwrap_or(RegistrationStatus::PbxUnreachable),
         });
     }
     items
@@ -131,6 +170,23 @@ mod tests {
         );
         assert_eq!(items[0].button(), "Sync Teams Users");
         assert_eq!(items[0].title(), "1 pending change to sync to Teams");
+    }
+
+    #[test]
+    fn handles_that_do_not_register_say_why_and_what_to_do() {
+        let f = EnterpriseFacts {
+            user_sync_consent: true,
+            failing_registrations: 2,
+            registration_cause: Some(RegistrationStatus::AuthFailed),
+            ..Default::default()
+        };
+        let items = action_items(&f);
+        assert_eq!(
+            items[0].title(),
+            "2 device handles not registered to the PBX (authentication failed)"
+        );
+        assert!(items[0].fix().unwrap().contains("password"));
+        assert_eq!(items[0].status(), "Failed");
     }
 
     #[test]

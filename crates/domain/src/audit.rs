@@ -16,6 +16,8 @@ pub enum Actor {
     Job(String),
     /// The command line (`teamline demo`, `teamline migrate`, …).
     System(String),
+    /// A request to the JSON API, by the name its token was given.
+    ApiToken(String),
 }
 
 impl Actor {
@@ -27,6 +29,7 @@ impl Actor {
             Self::PlatformOperator(w) => ("platform_operator", w),
             Self::Job(w) => ("job", w),
             Self::System(w) => ("system", w),
+            Self::ApiToken(w) => ("api_token", w),
         };
         format!("{kind}:{who}")
     }
@@ -39,6 +42,7 @@ impl Actor {
             "reseller_admin" => Self::ResellerAdmin(who),
             "platform_operator" => Self::PlatformOperator(who),
             "job" => Self::Job(who),
+            "api_token" => Self::ApiToken(who),
             _ => Self::System(who),
         }
     }
@@ -52,6 +56,7 @@ impl fmt::Display for Actor {
             }
             Self::Job(kind) => write!(f, "Teamline ({kind})"),
             Self::System(what) => write!(f, "Teamline {what}"),
+            Self::ApiToken(name) => write!(f, "API token \"{name}\""),
         }
     }
 }
@@ -101,6 +106,7 @@ mod tests {
             Actor::EnterpriseAdmin("admin@contoso.example".into()),
             Actor::Job("sync_directory".into()),
             Actor::System("demo".into()),
+            Actor::ApiToken("billing sync".into()),
         ] {
             assert_eq!(Actor::decode(&a.encode()), a);
         }

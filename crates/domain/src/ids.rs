@@ -30,3 +30,4 @@ id_type!(PbxUserId);
 id_type!(DeviceHandleId);
 id_type!(JobId);
 id_type!(AuditEventId);
+id_type!(ApiTokenId);

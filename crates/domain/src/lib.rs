@@ -9,6 +9,7 @@
 pub mod action_item;
 pub mod audit;
 pub mod device;
+pub mod diagnosis;
 pub mod enterprise;
 pub mod error;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod job;
 pub mod pbx_location;
 pub mod pbx_user;
 pub mod phone;
+pub mod registration;
 pub mod reseller;
 pub mod sip;
 pub mod sync_group;

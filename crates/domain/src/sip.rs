@@ -126,9 +126,9 @@ impl SipDomain {
     const FIELD: &'static str = "SIP Domain";
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        HostName::parse(Self::FIELD, input).map(Self).map_err(|e| {
-            FieldError::new(Self::FIELD, e.message.replace("sbc.pbx.example", "contoso"))
-        })
+        HostName::parse(Self::FIELD, input)
+            .map(Self)
+            .map_err(|e| FieldError::new(Self::FIELD, e.message.replace("sbc.pbx.example", "acme")))
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,6 +1,6 @@
 //! Teamline's engine: the workflows behind the portals (set up a user, enable and disable
 //! calling, a user's lifecycle, the PBX, consent, directory sync, drift checks,
-//! troubleshooting) and the jobs that carry them out against Microsoft and the PBX.
+//! troubleshooting, `teamline doctor`) and the jobs that carry them out against Microsoft and the PBX.
 //!
 //! The engine talks to the store, Microsoft and the PBX only through their traits, so tests
 //! run it against the simulators and either database. Pages call [`Engine`]; it validates,
@@ -14,8 +14,10 @@ mod consent;
 mod convert;
 pub mod dashboard;
 pub mod directory;
+pub mod doctor;
 mod engine;
 mod error;
+pub mod gateway;
 mod pbx;
 pub mod reconcile;
 pub mod scheduler;
@@ -23,6 +25,7 @@ pub mod setup;
 pub mod troubleshoot;
 mod user_lifecycle;
 
+pub use calling::BulkGrants;
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx::{ApiConnector, DeviceOption, PbxConnector, PbxService};

@@ -11,8 +11,10 @@
 //! with no registrations and gets every record, SIP password included, over an RPC listener
 //! bound to loopback or a private address.
 
+pub mod calls;
 pub mod config;
 pub mod dns;
+pub mod media;
 pub mod reconcile;
 pub mod registration;
 pub mod rpc;

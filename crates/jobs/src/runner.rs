@@ -112,11 +112,15 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         let Claimed { job, holder } = claimed;
         let started = std::time::Instant::now();
         let kind = job.kind.clone();
+        // With the span's job id, these two lines let an operator (and the several-instances
+        // test) see which instance ran which job, and how often.
+        tracing::debug!(worker = %self.worker, "job started");
         let result = self.run_with_lease(&job, &holder).await;
         let deferred = matches!(result, Err(JobError::Throttled { .. }));
         let (state, error) = match result {
             Ok(()) => {
                 self.store.complete_job(job.id, &holder).await?;
+                tracing::debug!(worker = %self.worker, "job succeeded");
                 (JobState::Succeeded, None)
             }
             Err(err) => {

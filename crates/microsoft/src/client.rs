@@ -7,17 +7,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
+use teamline_domain::diagnosis::{Check, Outcome};
+
 use crate::config::MicrosoftConfig;
+use crate::direct_routing::{
+    CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DirectRouting, DnsRecord, DomainState,
+    PstnGatewaySpec, SetupChange, TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
+};
 use crate::directory::{
     BatchItem, DeltaStart, DeltaStream, Directory, DirectoryGroup, DirectoryUser, GraphDirectory,
     GroupChange, PageStream, UserChange, UserFilter,
 };
+use crate::doctor::{self, DoctorOptions};
 use crate::error::MicrosoftError;
 use crate::http::Http;
-use crate::setup::{
-    CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DnsRecord, DomainState, PstnGatewaySpec,
-    SetupChange, TenantSetup, TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
-};
 use crate::signin::{EntraSignIn, SignIn};
 use crate::tenant::TenantCore;
 use crate::tokens::AppTokens;
@@ -27,15 +30,20 @@ use crate::voice::{
 };
 
 /// Microsoft's cloud as Teamline uses it. Hold it as `Arc<dyn MicrosoftCloud>`.
+#[async_trait]
 pub trait MicrosoftCloud: Send + Sync {
     /// Admin sign-in and admin consent.
     fn sign_in(&self) -> &dyn SignIn;
 
     /// Everything Teamline does inside one customer tenant, with app-only permissions.
     fn tenant(&self, tenant_id: &str) -> Arc<dyn TenantApi>;
+
+    /// `teamline doctor` for one tenant: read-only checks, plus the write round trip when
+    /// the options ask for it. Never fails: each check says what it found.
+    async fn doctor(&self, tenant_id: &str, options: &DoctorOptions) -> Vec<Check>;
 }
 
-/// Directory, Teams voice and tenant setup of one customer tenant.
+/// Directory, Teams voice and Direct Routing setup of one customer tenant.
 pub trait TenantApi: Directory + TeamsVoice + TenantVoiceSetup {
     /// The tenant this handle talks to.
     fn tenant_id(&self) -> &str;
@@ -79,6 +87,7 @@ impl MicrosoftClient {
         let sign_in = EntraSignIn::new(
             http.clone(),
             config.login_base.clone(),
+            config.graph_base.clone(),
             config.client_id.clone(),
             config.client_secret.clone(),
             config.redirect_uri.clone(),
@@ -118,11 +127,13 @@ impl MicrosoftClient {
                     teams_admin_base: c.teams_admin_base.clone(),
                     polling: c.operation_polling.clone(),
                     retry: c.retry.clone(),
+                    policy_replication_wait: c.policy_replication_wait,
+                    learned: Default::default(),
                 });
                 Arc::new(TenantClient {
                     directory: GraphDirectory { core: core.clone() },
                     voice: GraphTeamsVoice::new(core.clone()),
-                    setup: TenantSetup { core: core.clone() },
+                    direct_routing: DirectRouting { core: core.clone() },
                     core,
                 })
             })
@@ -130,6 +141,7 @@ impl MicrosoftClient {
     }
 }
 
+#[async_trait]
 impl MicrosoftCloud for MicrosoftClient {
     fn sign_in(&self) -> &dyn SignIn {
         &self.shared.sign_in
@@ -138,13 +150,48 @@ impl MicrosoftCloud for MicrosoftClient {
     fn tenant(&self, tenant_id: &str) -> Arc<dyn TenantApi> {
         self.tenant_client(tenant_id.trim())
     }
+
+    async fn doctor(&self, tenant_id: &str, options: &DoctorOptions) -> Vec<Check> {
+        let client = self.tenant_client(tenant_id.trim());
+        let test_user = match &options.write_test {
+            Some(w) => client
+                .directory
+                .user(&w.user)
+                .await
+                .ok()
+                .flatten()
+                .map(|u| UserRef::new(u.id, u.user_principal_name)),
+            None => None,
+        };
+        let mut checks = doctor::run_read_checks(&client, options, test_user.as_ref()).await;
+        if let Some(w) = &options.write_test {
+            let blocked = checks
+                .iter()
+                .any(|c| c.outcome == Outcome::Fail && c.id.starts_with("token."));
+            if blocked {
+                checks.push(Check::new(
+                    "write",
+                    "Write round trip",
+                    Outcome::Skip,
+                    "not run: Teamline has no app token for the tenant",
+                ));
+            } else {
+                checks.extend(
+                    doctor::run_write_test(&client, &w.user, &w.number, &options.policy_names())
+                        .await,
+                );
+            }
+        }
+        checks
+    }
 }
 
-struct TenantClient {
-    core: Arc<TenantCore>,
-    directory: GraphDirectory,
-    voice: GraphTeamsVoice,
-    setup: TenantSetup,
+/// One tenant's clients, sharing the tenant's transport, tokens and learned behaviour.
+pub(crate) struct TenantClient {
+    pub(crate) core: Arc<TenantCore>,
+    pub(crate) directory: GraphDirectory,
+    pub(crate) voice: GraphTeamsVoice,
+    pub(crate) direct_routing: DirectRouting,
 }
 
 impl TenantApi for TenantClient {
@@ -235,6 +282,19 @@ impl TeamsVoice for TenantClient {
     ) -> Result<(), MicrosoftError> {
         self.voice.grant_policy(user, policy_type, name).await
     }
+    async fn grant_policy_to_users(
+        &self,
+        users: &[UserRef],
+        policy_type: PolicyType,
+        name: Option<&str>,
+    ) -> Result<(), MicrosoftError> {
+        self.voice
+            .grant_policy_to_users(users, policy_type, name)
+            .await
+    }
+    fn policy_path(&self, policy_type: PolicyType) -> Option<crate::learned::PolicyPath> {
+        self.voice.policy_path(policy_type)
+    }
     async fn user_voice_config(&self, user: &UserRef) -> Result<UserVoiceConfig, MicrosoftError> {
         self.voice.user_voice_config(user).await
     }
@@ -246,54 +306,56 @@ impl TeamsVoice for TenantClient {
 #[async_trait]
 impl TenantVoiceSetup for TenantClient {
     async fn ensure_pstn_usage(&self, usage: &str) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_pstn_usage(usage).await
+        self.direct_routing.ensure_pstn_usage(usage).await
     }
     async fn ensure_voice_route(
         &self,
         route: &VoiceRouteSpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_voice_route(route).await
+        self.direct_routing.ensure_voice_route(route).await
     }
     async fn ensure_voice_routing_policy(
         &self,
         policy: &VoiceRoutingPolicySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_voice_routing_policy(policy).await
+        self.direct_routing
+            .ensure_voice_routing_policy(policy)
+            .await
     }
     async fn ensure_dial_plan(&self, plan: &DialPlanSpec) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_dial_plan(plan).await
+        self.direct_routing.ensure_dial_plan(plan).await
     }
     async fn ensure_caller_id_policy(
         &self,
         policy: &CallerIdPolicySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_caller_id_policy(policy).await
+        self.direct_routing.ensure_caller_id_policy(policy).await
     }
     async fn ensure_calling_policy(
         &self,
         policy: &CallingPolicySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_calling_policy(policy).await
+        self.direct_routing.ensure_calling_policy(policy).await
     }
     async fn ensure_pstn_gateway(
         &self,
         gateway: &PstnGatewaySpec,
     ) -> Result<SetupChange, MicrosoftError> {
-        self.setup.ensure_pstn_gateway(gateway).await
+        self.direct_routing.ensure_pstn_gateway(gateway).await
     }
     async fn domain(&self, name: &str) -> Result<Option<DomainState>, MicrosoftError> {
-        self.setup.domain(name).await
+        self.direct_routing.domain(name).await
     }
     async fn add_domain(&self, name: &str) -> Result<DomainState, MicrosoftError> {
-        self.setup.add_domain(name).await
+        self.direct_routing.add_domain(name).await
     }
     async fn domain_verification_records(
         &self,
         name: &str,
     ) -> Result<Vec<DnsRecord>, MicrosoftError> {
-        self.setup.domain_verification_records(name).await
+        self.direct_routing.domain_verification_records(name).await
     }
     async fn verify_domain(&self, name: &str) -> Result<DomainState, MicrosoftError> {
-        self.setup.verify_domain(name).await
+        self.direct_routing.verify_domain(name).await
     }
 }

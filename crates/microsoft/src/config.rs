@@ -46,8 +46,12 @@ pub struct MicrosoftConfig {
     pub timeouts: Timeouts,
     /// How throttling (429) and transient failures (503, 504) are retried.
     pub retry: RetryPolicy,
-    /// How long-running Teams number operations are polled.
+    /// How long-running Teams number operations are polled (also the pace of waiting for a
+    /// policy Teamline just created to replicate to Graph).
     pub operation_polling: PollPolicy,
+    /// How long after creating a policy Teamline keeps asking Graph for it before reporting
+    /// it missing (Graph's policy service sees new policies after replication).
+    pub policy_replication_wait: Duration,
 }
 
 impl MicrosoftConfig {
@@ -70,6 +74,7 @@ impl MicrosoftConfig {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             operation_polling: PollPolicy::default(),
+            policy_replication_wait: Duration::from_secs(120),
         }
     }
 

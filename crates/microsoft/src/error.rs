@@ -92,6 +92,20 @@ pub enum MicrosoftError {
         problem: String,
     },
 
+    /// Microsoft Graph did not tell which directory roles the signed-in admin holds (only
+    /// asked when the ID token carries no `wids` claim).
+    #[error(
+        "Teamline could not read your directory roles from Microsoft Graph (HTTP {status}, {code}: {message}): make sure Teamline's app registration has the delegated Microsoft Graph permission User.Read, then sign in again"
+    )]
+    RoleCheckFailed {
+        /// HTTP status of Graph's answer.
+        status: u16,
+        /// Graph's error code.
+        code: String,
+        /// Graph's message.
+        message: String,
+    },
+
     // ----- Graph and Teams administration, generic -----
     /// Microsoft did not accept Teamline's app token for the tenant.
     #[error(
@@ -255,6 +269,17 @@ pub enum MicrosoftError {
         user: String,
         /// Microsoft's explanation.
         detail: String,
+    },
+    /// The user holds the number with enterprise voice off, and assigning the number again
+    /// after removing it did not change that.
+    #[error(
+        "{user} holds {number} in Teams but enterprise voice stays off: in Teams PowerShell run Set-CsPhoneNumberAssignment -Identity {user} -EnterpriseVoiceEnabled $true, then Repair the user"
+    )]
+    EnterpriseVoiceOff {
+        /// UPN of the user.
+        user: String,
+        /// The number.
+        number: String,
     },
     /// A named policy does not exist in the tenant.
     #[error(

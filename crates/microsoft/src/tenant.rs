@@ -70,6 +70,9 @@ pub(crate) struct TenantCore {
     pub teams_admin_base: Url,
     pub polling: PollPolicy,
     pub retry: RetryPolicy,
+    pub policy_replication_wait: std::time::Duration,
+    /// How this tenant turned out to behave (shared by voice, setup and the doctor).
+    pub learned: crate::learned::Learned,
 }
 
 impl TenantCore {
@@ -146,6 +149,41 @@ impl TenantCore {
             }
             return Ok(reply);
         }
+    }
+
+    /// A call to the Teams admin REST surface with the headers the Teams admin center and
+    /// Teams PowerShell send. 401/403 there mean the app's service principal lacks its Teams
+    /// admin role ([`MicrosoftError::TeamsAdminRoleMissing`]); any other answer is returned.
+    pub async fn teams_admin(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Reply, MicrosoftError> {
+        let req = Req {
+            idempotent: method != Method::POST,
+            method,
+            url,
+            audience: Audience::TeamsAdmin,
+            body,
+            headers: &[("x-authz-scope", "tenant")],
+            what,
+        };
+        let reply = self.send(&req).await?;
+        if let Some(warning) = reply.header("X-Ms-ConfigApi-PowerShell-WarningMessage") {
+            tracing::warn!(tenant = %self.tenant_id, what, warning, "Teams admin API warning");
+        }
+        if matches!(reply.status.as_u16(), 401 | 403) {
+            return Err(MicrosoftError::TeamsAdminRoleMissing {
+                tenant_id: self.tenant_id.clone(),
+                what: what.to_owned(),
+                status: reply.status.as_u16(),
+                request_id: teams_admin::request_id(&reply)
+                    .or_else(|| reply.header("x-ms-correlation-id").map(str::to_owned)),
+            });
+        }
+        Ok(reply)
     }
 
     /// Like [`send`](Self::send) but turns every non-2xx answer into an error.

@@ -35,6 +35,21 @@ impl Audience {
     }
 }
 
+/// Why no token was issued: the typed error, and Entra's own words when it gave some.
+pub(crate) struct TokenRefusal {
+    pub error: MicrosoftError,
+    pub microsoft_says: Option<String>,
+}
+
+impl From<MicrosoftError> for TokenRefusal {
+    fn from(error: MicrosoftError) -> Self {
+        Self {
+            error,
+            microsoft_says: None,
+        }
+    }
+}
+
 struct Cached {
     token: SecretString,
     refresh_at: Instant,
@@ -142,6 +157,22 @@ impl AppTokens {
         tenant: &str,
         audience: Audience,
     ) -> Result<(SecretString, Duration), MicrosoftError> {
+        self.request(tenant, audience)
+            .await
+            .map_err(|refusal| refusal.error)
+    }
+
+    /// Asks Entra ID for a token without caching it (for `teamline doctor`): the refusal
+    /// keeps Entra's own description.
+    pub async fn probe(&self, tenant: &str, audience: Audience) -> Result<(), TokenRefusal> {
+        self.request(tenant, audience).await.map(|_| ())
+    }
+
+    async fn request(
+        &self,
+        tenant: &str,
+        audience: Audience,
+    ) -> Result<(SecretString, Duration), TokenRefusal> {
         let url = format!(
             "{}/{}/oauth2/v2.0/token",
             odata::trim_base(&self.login_base),
@@ -167,32 +198,42 @@ impl AppTokens {
             .http
             .send(&info, || self.http.client().post(&url).form(&form))
             .await
-            .map_err(|e| e.into_error(aad::request_id))?;
+            .map_err(|e| TokenRefusal::from(e.into_error(aad::request_id)))?;
         if reply.status.is_success() {
             let body: TokenResponse = serde_json::from_slice(&reply.body).map_err(|e| {
-                MicrosoftError::UnexpectedResponse {
+                TokenRefusal::from(MicrosoftError::UnexpectedResponse {
                     what: what.into(),
                     detail: format!("token response: {e}"),
-                }
+                })
             })?;
             let lifetime =
                 Duration::from_secs(body.expires_in.as_ref().map_or(3600, ExpiresIn::seconds));
             return Ok((SecretString::from(body.access_token), lifetime));
         }
         match serde_json::from_slice::<OAuthErrorBody>(&reply.body) {
-            Ok(err) => Err(aad::map_error(
-                &err.error,
-                err.error_description.as_deref().unwrap_or(""),
-                &err.error_codes,
-                AadContext {
-                    tenant_id: Some(tenant),
-                    redirect_uri: None,
-                },
-            )),
-            Err(_) => Err(MicrosoftError::UnexpectedResponse {
+            Ok(err) => {
+                let description = err.error_description.as_deref().unwrap_or("");
+                Err(TokenRefusal {
+                    error: aad::map_error(
+                        &err.error,
+                        description,
+                        &err.error_codes,
+                        AadContext {
+                            tenant_id: Some(tenant),
+                            redirect_uri: None,
+                        },
+                    ),
+                    microsoft_says: Some(format!(
+                        "{}: {}",
+                        err.error,
+                        aad::clean_description(description)
+                    )),
+                })
+            }
+            Err(_) => Err(TokenRefusal::from(MicrosoftError::UnexpectedResponse {
                 what: what.into(),
                 detail: format!("HTTP {} without an OAuth error body", reply.status.as_u16()),
-            }),
+            })),
         }
     }
 }

@@ -49,6 +49,10 @@ pub trait Pbx: Send + Sync {
 
     /// Checks the settings step by step; never fails, the report says what works.
     async fn test_connection(&self) -> ConnectionReport;
+
+    /// `teamline doctor`'s read-only checks of this PBX location (`extension`: also read that
+    /// extension's devices), each with the PBX's own error text and the fix.
+    async fn doctor(&self, extension: Option<&str>) -> Vec<teamline_domain::diagnosis::Check>;
 }
 
 /// Outcome of one connection check.

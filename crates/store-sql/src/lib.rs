@@ -15,6 +15,7 @@ macro_rules! sql {
     ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
 }
 
+mod api_tokens;
 mod audit;
 mod devices;
 mod directory;
@@ -29,6 +30,7 @@ mod pbx_locations;
 mod pbx_users;
 mod platform;
 mod push;
+mod registrations;
 mod rows;
 mod sessions;
 mod voice_routes;

@@ -12,10 +12,13 @@
 //! | [`PbxUserStore`] | PBX users, the Users page, who holds an extension/number/Teams user |
 //! | [`PushStore`] | push states, read-backs and the push journal |
 //! | [`DeviceStore`] | PBX device handles and their SIP passwords |
+//! | [`RegistrationStore`] | what the SIP gateway registers, and each registration's state |
+//! | [`LeaseStore`] | named leases: one instance at a time drives the SIP gateway |
 //! | [`JobStore`] | the durable job queue |
 //! | [`AuditLog`] | audit events that belong to no other change; reading the log |
 //! | [`SessionStore`] | web sessions |
 //! | [`KeyRotation`] | re-encrypting secrets after a key change |
+//! | [`ApiTokenStore`] | API tokens (hashed) and the answers kept for idempotency keys |
 //!
 //! [`Store`] is all of them at once (every type that implements them all is one), so a whole
 //! store still travels as one [`DynStore`]; a caller that needs only one aggregate takes that
@@ -30,6 +33,7 @@
 //! job takes an [`Audit`](teamline_domain::audit::Audit) and writes its audit event in the
 //! same transaction as the change.
 
+mod api_tokens;
 mod audit;
 mod clock;
 pub mod crypto;
@@ -40,8 +44,10 @@ mod jobs;
 mod pbx_users;
 mod platform;
 pub mod records;
+mod registrations;
 mod sessions;
 
+pub use api_tokens::{ApiToken, ApiTokenStore, NewApiToken, StoredResponse};
 pub use audit::AuditLog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{DirectoryStore, DirectorySyncStore};
@@ -51,6 +57,9 @@ pub use jobs::JobStore;
 pub use pbx_users::{DeviceStore, PbxUserStore, PushStore};
 pub use platform::PlatformStore;
 pub use records::*;
+pub use registrations::{
+    Lease, LeaseStore, RegistrationRecord, RegistrationStore, RegistrationTarget,
+};
 pub use sessions::SessionStore;
 
 use async_trait::async_trait;
@@ -88,10 +97,13 @@ pub trait Store:
     + PbxUserStore
     + PushStore
     + DeviceStore
+    + RegistrationStore
+    + LeaseStore
     + JobStore
     + AuditLog
     + SessionStore
     + KeyRotation
+    + ApiTokenStore
 {
 }
 
@@ -106,10 +118,13 @@ impl<T> Store for T where
         + PbxUserStore
         + PushStore
         + DeviceStore
+        + RegistrationStore
+        + LeaseStore
         + JobStore
         + AuditLog
         + SessionStore
         + KeyRotation
+        + ApiTokenStore
 {
 }
 
@@ -120,8 +135,9 @@ pub type DynStore = Arc<dyn Store>;
 /// Every store trait, for code that holds a whole store: `use teamline_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AuditLog, DeviceStore, DirectoryStore, DirectorySyncStore, DynStore, EnterpriseStore,
-        JobStore, KeyRotation, PbxLocationStore, PbxUserStore, PlatformStore, PushStore,
-        SessionStore, Store, StoreInfo, VoiceRouteStore,
+        ApiTokenStore, AuditLog, DeviceStore, DirectoryStore, DirectorySyncStore, DynStore,
+        EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore, PbxUserStore,
+        PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
+        VoiceRouteStore,
     };
 }

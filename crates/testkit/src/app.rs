@@ -223,6 +223,11 @@ impl TestApp {
         Self::builder().spawn().await
     }
 
+    /// Its fresh database (`None` for a store the caller opened).
+    pub fn database(&self) -> Option<&TestDatabase> {
+        self.database.as_ref()
+    }
+
     /// Stops the portal, the workers and the simulators, and removes a fresh database.
     pub async fn stop(self) -> Result<(), TestkitError> {
         self.run_until(std::future::ready(())).await

@@ -40,6 +40,16 @@ impl TestDatabase {
         })
     }
 
+    /// Where it is: the SQLite file, or the PostgreSQL database's URL (for tests that read the
+    /// database itself, e.g. to prove a request changed no row).
+    pub fn location(&self) -> DatabaseLocation {
+        match self {
+            Self::Sqlite(dir) => DatabaseLocation::Sqlite(dir.path().join("teamline.db")),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(db) => DatabaseLocation::Postgres(db.url.clone()),
+        }
+    }
+
     /// Deletes the database (every store on it must be dropped first).
     pub async fn remove(self) {
         match self {
@@ -48,4 +58,11 @@ impl TestDatabase {
             Self::Postgres(db) => db.drop_database().await,
         }
     }
+}
+
+/// Where a [`TestDatabase`] is.
+#[derive(Debug, Clone)]
+pub enum DatabaseLocation {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
 }

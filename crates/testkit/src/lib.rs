@@ -18,7 +18,7 @@ pub mod testbed;
 mod workers;
 
 pub use app::{DatabaseChoice, FirstSync, TestApp, TestAppBuilder};
-pub use database::TestDatabase;
+pub use database::{DatabaseLocation, TestDatabase};
 pub use error::TestkitError;
 pub use simulators::{MicrosoftSimulator, engine_for, microsoft_client, pbx_connector};
 pub use workers::Workers;

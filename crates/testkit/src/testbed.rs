@@ -17,7 +17,7 @@ use teamline_domain::sip::Extension;
 use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::voice_route::{NewSbcRegion, NewVoiceRoute, VoiceRoute, VoiceRouteState};
 use teamline_engine::{Engine, EngineError};
-use teamline_microsoft::setup::{
+use teamline_microsoft::direct_routing::{
     CallingPolicySpec, DialPlanSpec, VoiceRoutingPolicySpec, VoicemailMode,
 };
 use teamline_store::{ConsentChange, NewPbxUser, TeamsUserQuery};

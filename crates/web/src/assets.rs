@@ -1,10 +1,8 @@
 //! The portal's static files, embedded in the binary: no CDN, nothing fetched at run time.
 
-use crate::AppState;
-use axum::Router;
+use crate::routes::{Routes, get};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
 
 /// Bumped with the files so browsers fetch the new ones (`?v=` in the layout).
 pub const VERSION: &str = "2";
@@ -13,8 +11,8 @@ const HTMX: &str = include_str!("../static/htmx.min.js");
 const APP_JS: &str = include_str!("../static/app.js");
 const APP_CSS: &str = include_str!("../static/app.css");
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/static/htmx.min.js", get(|| async { js(HTMX) }))
         .route("/static/app.js", get(|| async { js(APP_JS) }))
         .route("/static/app.css", get(|| async { css(APP_CSS) }))

@@ -5,6 +5,7 @@
 //! once the enterprise granted management consent; anyone else gets a page that says why.
 
 use crate::error::PageError;
+use crate::routes::{Routes, get, post};
 use crate::session::{EnterpriseAdmin, Principal, keys, renew_if_due};
 use crate::views::{Layout, Menu};
 use crate::{AppState, csrf};
@@ -14,8 +15,6 @@ use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use teamline_domain::audit::Actor;
@@ -26,8 +25,8 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 use tower_sessions::cookie::{Cookie, SameSite};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in_page))
         .route("/auth/microsoft/start", get(start_microsoft))
@@ -316,6 +315,11 @@ pub enum Refusal {
         username: String,
         enterprise: String,
     },
+    /// Global Administrator is only eligible through Privileged Identity Management.
+    GlobalAdminNotActivated {
+        username: String,
+        enterprise: String,
+    },
 }
 
 impl Refusal {
@@ -325,6 +329,7 @@ impl Refusal {
             Self::NotAnAdmin { .. } | Self::TeamsAdminWithoutConsent { .. } => {
                 "This account is not an administrator of the enterprise"
             }
+            Self::GlobalAdminNotActivated { .. } => "Your Global Administrator role is not active",
         }
     }
 
@@ -344,6 +349,12 @@ impl Refusal {
                 enterprise,
             } => format!(
                 "{username} is a Teams Administrator of {enterprise}, but Teams Administrators can only sign in after a Global Administrator granted enterprise management consent. Sign in as the Global Administrator, or ask them to grant that consent."
+            ),
+            Self::GlobalAdminNotActivated {
+                username,
+                enterprise,
+            } => format!(
+                "{username} is eligible for the Global Administrator role of {enterprise}'s Microsoft 365 tenant through Privileged Identity Management, but the role is not active. Activate it in the Microsoft Entra admin center (My roles, Activate), then sign in again."
             ),
         }
     }
@@ -369,6 +380,11 @@ pub fn authorize(
         Ok("Global Administrator")
     } else if admin.is_teams_admin && enterprise.consent(ConsentKind::Management) {
         Ok("Teams Administrator")
+    } else if admin.global_admin_needs_activation() {
+        Err(Refusal::GlobalAdminNotActivated {
+            username,
+            enterprise: name,
+        })
     } else if admin.is_teams_admin {
         Err(Refusal::TeamsAdminWithoutConsent {
             username,
@@ -494,16 +510,15 @@ async fn finish_microsoft(
             object_type: "enterprise".into(),
             object_id: Some(enterprise.id.to_string()),
             before: None,
-            after: None,
+            // How Microsoft told the roles (ID token or Graph), for `teamline doctor`.
+            after: serde_json::to_string(&teamline_microsoft::doctor::sign_in_check(&admin)).ok(),
         })
         .await?;
     Ok(Redirect::to(&after_sign_in(return_to)).into_response())
 }
 
-#[derive(Deserialize)]
-struct SignOutForm {}
-
-async fn sign_out(session: Session, Form(_): Form<SignOutForm>) -> Result<Redirect, PageError> {
+/// Takes no form fields: the CSRF check (origin and token) is what a sign-out needs.
+async fn sign_out(session: Session) -> Result<Redirect, PageError> {
     session.flush().await.map_err(PageError::session)?;
     Ok(Redirect::to("/sign-in?signed_out=1"))
 }
@@ -538,6 +553,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_global_administrator_only_eligible_through_pim_is_told_to_activate_the_role() {
+        let mut admin = signed_in(false, false);
+        admin.eligible_role_template_ids = Some(vec![
+            teamline_microsoft::signin::roles::GLOBAL_ADMINISTRATOR.into(),
+        ]);
+        let refusal = authorize(&admin, Some(&contoso(false))).unwrap_err();
+        assert_eq!(
+            refusal.title(),
+            "Your Global Administrator role is not active"
+        );
+        assert!(
+            refusal.detail().contains("Activate it"),
+            "{}",
+            refusal.detail()
+        );
+        // A Teams Administrator with management consent still gets in as such.
+        admin.is_teams_admin = true;
+        assert_eq!(
+            authorize(&admin, Some(&contoso(true))),
+            Ok("Teams Administrator")
+        );
+    }
+
     fn signed_in(global: bool, teams: bool) -> SignedInAdmin {
         SignedInAdmin {
             tenant_id: "8750e5a4-2c6e-4949-9e43-8043af3f92f2".into(),
@@ -548,6 +587,8 @@ mod tests {
             role_template_ids: vec![],
             is_global_admin: global,
             is_teams_admin: teams,
+            role_source: teamline_microsoft::signin::RoleSource::IdToken,
+            eligible_role_template_ids: None,
         }
     }
 

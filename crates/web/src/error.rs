@@ -236,9 +236,13 @@ pub async fn htmx_errors(req: Request, next: Next) -> Response {
 /// query string or form it cannot read (`?page=abc`), a wrong content type, a method the
 /// address does not take, a body too large, a request that took too long. Those answers
 /// become the portal's error page (with their status, and `Allow` for a 405); htmx requests
-/// then get it as a message, like any other error.
+/// then get it as a message, like any other error. The JSON API's get problem details instead.
 pub async fn plain_rejections(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
     let response = next.run(req).await;
+    if api {
+        return crate::api::problem::plain_rejections(response);
+    }
     let status = response.status();
     let is_html = response
         .headers()

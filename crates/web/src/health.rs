@@ -1,17 +1,17 @@
 //! `/healthz`: is the database reachable?
 
 use crate::AppState;
+use crate::routes::{Routes, get};
+use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
 use teamline_store::StoreInfo;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+pub fn routes() -> Routes {
+    Routes::new().route("/healthz", get(healthz))
 }
 
 /// `/healthz` needs only to know which database and whether it answers.

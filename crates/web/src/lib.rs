@@ -1,10 +1,11 @@
 //! Teamline's web layer: the Enterprise portal's pages (askama + htmx), sign-in, sessions and
-//! CSRF protection, health and metrics endpoints.
+//! CSRF protection, the JSON API (`api`), health and metrics endpoints.
 //!
 //! The web layer never holds a database transaction across a call to Microsoft or the PBX and
 //! knows neither SQL nor Microsoft's or the PBX's JSON: it talks to the `Store`, the engine's
 //! workflows and the `microsoft` crate's sign-in API, and renders what they return.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod routes;
 mod server;
 pub mod session;
 pub mod views;
@@ -21,6 +23,7 @@ pub use server::WebOptions;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
+use routes::{RouteInfo, Routes};
 use std::sync::Arc;
 use teamline_engine::Engine;
 use teamline_store::{DynStore, SessionStore};
@@ -89,10 +92,32 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// Browsers that reached Teamline over https keep using https for a year.
 const HSTS: &str = "max-age=31536000";
 
-pub fn router(state: AppState) -> Router {
-    let portal = Router::new()
+/// Health and static files: no session, no CSRF check.
+fn open_routes() -> Routes {
+    Routes::new()
+        .merge(health::routes())
+        .merge(assets::routes())
+}
+
+/// Sign-in and the portal's pages, behind sessions and CSRF protection.
+fn portal_routes() -> Routes {
+    Routes::new()
         .merge(auth::routes())
         .merge(pages::routes())
+        .merge(api::portal::routes())
+}
+
+/// Every route [`router`] serves, by path and method, with what its handler reads.
+pub fn route_table() -> Vec<RouteInfo> {
+    let mut table = open_routes().table().to_vec();
+    table.extend_from_slice(portal_routes().table());
+    table.extend_from_slice(metrics::routes().table());
+    table
+}
+
+pub fn router(state: AppState) -> Router {
+    let portal = portal_routes()
+        .into_router()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,
@@ -102,12 +127,12 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    let mut app = Router::new()
-        .merge(health::routes())
-        .merge(assets::routes())
+    let mut app = open_routes()
+        .into_router()
+        .merge(api::router(&state))
         .merge(portal);
     if state.options.metrics_on_portal {
-        app = app.merge(metrics::routes());
+        app = app.merge(metrics::routes().into_router());
     }
     let app = app
         .fallback(|| async { error::PageError::NotFound })
@@ -174,6 +199,7 @@ pub async fn serve_metrics(
 ) -> std::io::Result<()> {
     let header_read_timeout = state.options.header_read_timeout;
     let app = metrics::routes()
+        .into_router()
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

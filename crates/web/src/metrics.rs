@@ -2,18 +2,17 @@
 //! or on a listener of its own (`serve_metrics`), and behind a bearer token when one is set.
 
 use crate::AppState;
-use axum::Router;
+use crate::routes::{Routes, get};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
 use std::sync::OnceLock;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(render))
+pub fn routes() -> Routes {
+    Routes::new().route("/metrics", get(render))
 }
 
 async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -32,6 +31,7 @@ async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 .into_response();
         }
     }
+    registration_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -40,6 +40,21 @@ async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Device handles per registration state, as the SIP gateway last reported them (every state,
+/// so a state that empties shows 0).
+async fn registration_gauges(state: &AppState) {
+    use teamline_domain::registration::RegistrationStatus;
+    match state.store.registration_counts(None).await {
+        Ok(counts) => {
+            for s in RegistrationStatus::ALL {
+                let n = counts.get(&s).copied().unwrap_or(0);
+                metrics::gauge!("teamline_registrations", "state" => s.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the registration counts for /metrics"),
+    }
 }
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

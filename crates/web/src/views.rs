@@ -9,6 +9,7 @@ pub enum Menu {
     Troubleshoot,
     Pbx,
     AuditLog,
+    ApiTokens,
 }
 
 pub struct MenuItem {
@@ -48,6 +49,7 @@ impl Layout {
             item("PBX", "/pbx", Menu::Pbx),
             later("Bulk Upload"),
             item("Audit log", "/audit", Menu::AuditLog),
+            item("API tokens", "/api-tokens", Menu::ApiTokens),
         ]
     }
 

@@ -81,6 +81,15 @@ impl DemoStack {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let stack = DemoStack::start(&args).await?;
+    let sip = match super::demo_sip::DemoSip::start(&stack, &args.data_dir.join("sip")).await {
+        Ok(sip) => Some(sip),
+        Err(e) => {
+            println!(
+                "The SIP gateway is not running ({e:#}): install Kamailio with `sudo apt-get install kamailio kamailio-extra-modules` and start the demo again."
+            );
+            None
+        }
+    };
     println!();
     println!("Teamline demo is running at {}", stack.url);
     println!(
@@ -113,6 +122,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  simulated NetSapiens API: {}/ns-api/v2 (domain contoso, extensions 1000-1019)",
         stack.pbx.base_url
     );
+    if let Some(sip) = &sip {
+        println!(
+            "  SIP gateway: Kamailio RPC {}, the simulated PBX's registrar {} (`teamline gateway status --data-dir {}`)",
+            sip.gateway_rpc,
+            sip.registrar.sip_addr(),
+            args.data_dir.display()
+        );
+    }
     println!("Press Ctrl-C to stop.");
-    stack.wait().await
+    let served = stack.wait().await;
+    if let Some(sip) = sip {
+        sip.stop().await;
+    }
+    served
 }

@@ -1,7 +1,11 @@
 //! The `teamline` subcommands, one module each.
 
+pub mod api_token;
 pub mod bench;
 pub mod demo;
+pub mod demo_sip;
+pub mod doctor;
+pub mod gateway;
 pub mod migrate;
 pub mod pbx;
 pub mod rekey;
@@ -14,8 +18,8 @@ use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run Teamline: the Enterprise portal, the job runner and the scheduler.
-    Serve(serve::ServeArgs),
+    /// Run Teamline: the portals, the JSON API, the job runner and the scheduler.
+    Serve(Box<serve::ServeArgs>),
     /// Bring the database schema up to date, then exit.
     Migrate(StoreArgs),
     /// Run the demo: seeds the demo data (see the README) into a data directory and serves it
@@ -32,21 +36,33 @@ pub enum Command {
     /// Sync an enterprise's users from Microsoft 365 now (only the changes since the last
     /// sync, or everything with --full) and show the progress.
     Sync(sync::SyncArgs),
+    /// The SIP gateway: every device handle's registration state (`status`), or Kamailio's
+    /// configuration for the gateway node (`config --out DIR`).
+    Gateway(gateway::GatewayCommandArgs),
     /// Run a benchmark and print its figures: `teamline bench users-page|sync|enable`.
     Bench(bench::BenchArgs),
+    /// Check an enterprise's Microsoft 365 tenant and PBX: tokens, permissions, which way the
+    /// tenant behaves where Microsoft's documentation leaves it open, PBX access (read-only;
+    /// --write-test <user> adds a round trip on a test user).
+    Doctor(doctor::DoctorArgs),
+    /// Create, list or revoke API tokens (enterprise or reseller-wide).
+    ApiToken(api_token::ApiTokenArgs),
 }
 
 impl Command {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
-            Self::Serve(args) => serve::run(args).await,
+            Self::Serve(args) => serve::run(*args).await,
             Self::Migrate(args) => migrate::run(&args).await,
             Self::Demo(args) => demo::run(args).await,
             Self::Rekey(args) => rekey::run(&args).await,
             Self::Pbx(args) => pbx::run(args).await,
             Self::Sim(args) => sim::run(args).await,
             Self::Sync(args) => sync::run(args).await,
+            Self::Gateway(args) => gateway::run(args).await,
             Self::Bench(args) => bench::run(args).await,
+            Self::Doctor(args) => doctor::run(args).await,
+            Self::ApiToken(args) => api_token::run(args).await,
         }
     }
 }

@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use teamline_engine::{Engine, EngineSettings};
+use teamline_engine::{Engine, EngineSettings, PbxConnector};
 use teamline_microsoft::{MicrosoftClient, MicrosoftCloud, MicrosoftConfig};
+use teamline_store::DynStore;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Args, Debug, Clone)]
@@ -26,6 +27,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub gateway: super::gateway::GatewayArgs,
 
     #[command(flatten)]
     pub pbx_network: PbxNetworkArgs,
@@ -162,6 +166,23 @@ pub struct MicrosoftArgs {
 }
 
 impl MicrosoftArgs {
+    /// An engine with the default settings for a command that runs beside a server (sync,
+    /// doctor): Microsoft as configured (the public URL defaults to the local portal), the PBX
+    /// through `pbx` (the command's network policy).
+    pub fn engine_beside_server(
+        &self,
+        store: DynStore,
+        pbx: Arc<dyn PbxConnector>,
+    ) -> anyhow::Result<Engine> {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+        let defaults = EngineArgs::default();
+        let microsoft = self.client(&public_url, defaults.microsoft_tenant_concurrency)?;
+        Ok(Engine::new(store, microsoft, pbx, defaults.settings()))
+    }
+
     pub fn client(
         &self,
         public_url: &str,
@@ -237,9 +258,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let gateway = match args.gateway.sync(&engine, &worker_id())? {
+        Some(sync) => {
+            tracing::info!("driving the SIP gateway");
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(sync.run(args.gateway.interval(), rx));
+            Some((tx, task))
+        }
+        None => None,
+    };
     tracing::info!(%addr, "Teamline is listening");
     println!("Teamline is running at {public_url}");
-    run_app(
+    let served = run_app(
         engine,
         Web {
             public_url,
@@ -250,7 +280,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         CancellationToken::new(),
         shutdown_signal(),
     )
-    .await
+    .await;
+    if let Some((stop, task)) = gateway {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+    served
 }
 
 /// Where and how the portal is served.

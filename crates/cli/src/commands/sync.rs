@@ -5,7 +5,7 @@
 //! Teamline server holds the data directory, its runner does the work and this command
 //! follows it; otherwise (or on PostgreSQL) this process also runs jobs until the sync is done.
 
-use super::serve::{EngineArgs, MicrosoftArgs};
+use super::serve::MicrosoftArgs;
 use crate::config::{PbxNetworkArgs, StoreArgs, open_store_alongside_server, worker_id};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::job::{Job, JobState};
-use teamline_engine::Engine;
 use teamline_engine::directory::{SyncDirectory, SyncReport};
 use teamline_jobs::Queue;
 use teamline_store::DynStore;
@@ -53,21 +52,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     // No server holds the data directory (or the database is shared): run jobs here too.
     let cancel = CancellationToken::new();
     let runner = if run_here {
-        let public_url = args
+        let engine = args
             .microsoft
-            .public_url
-            .clone()
-            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-        let defaults = EngineArgs::default();
-        let microsoft = args
-            .microsoft
-            .client(&public_url, defaults.microsoft_tenant_concurrency)?;
-        let engine = Engine::new(
-            store.clone(),
-            microsoft,
-            args.pbx_network.connector(),
-            defaults.settings(),
-        );
+            .engine_beside_server(store.clone(), args.pbx_network.connector())?;
         let runner = Arc::new(engine.runner(worker_id()));
         Some(tokio::spawn(runner.run(cancel.clone())))
     } else {
@@ -108,7 +95,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn find_enterprise(store: &DynStore, key: &str) -> anyhow::Result<Enterprise> {
+pub(crate) async fn find_enterprise(store: &DynStore, key: &str) -> anyhow::Result<Enterprise> {
     if let Some(e) = store.enterprise_by_slug(&key.to_lowercase()).await? {
         return Ok(e);
     }

@@ -289,3 +289,25 @@ async fn csrf_refused(ctx: &Ctx) -> Result<()> {
     );
     Ok(())
 }
+
+browser_test!(
+    a_global_administrator_only_eligible_through_pim_is_told_to_activate,
+    pim_eligible_refused
+);
+
+async fn pim_eligible_refused(ctx: &Ctx) -> Result<()> {
+    // Adele may activate Global Administrator through PIM, and the ID token has no wids:
+    // the sign-in asks Microsoft Graph and says what to do.
+    let tenant = &ctx.stack.contoso_tenant;
+    tenant.update_behaviour(|b| b.id_token_wids = false);
+    tenant.set_user_roles(ms::CONTOSO_NON_ADMIN_UPN, &[], &[ms::ROLE_GLOBAL_ADMIN])?;
+    ctx.sign_in(ms::CONTOSO_NON_ADMIN_UPN, ms::USER_PASSWORD)
+        .await?;
+    let page = ctx
+        .b
+        .wait_page_text("Your Global Administrator role is not active")
+        .await?;
+    ensure!(page.contains("Activate it"), "{page}");
+    ctx.b.goto(&ctx.url("/dashboard")).await?;
+    ctx.b.wait_path("/sign-in").await
+}

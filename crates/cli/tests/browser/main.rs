@@ -12,6 +12,7 @@ mod accessibility;
 mod failures;
 mod pbx_form;
 mod phone;
+mod readiness;
 mod screenshots;
 mod seed_article;
 mod time_zone;

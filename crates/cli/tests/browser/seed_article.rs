@@ -4,11 +4,75 @@ use crate::browser_test;
 use crate::harness::Ctx;
 use crate::pages::*;
 use anyhow::{Result, ensure};
+use teamline_microsoft::voice::UserRef;
+use teamline_sim::microsoft::{ConfigCreate, ReassignHeldNumber, demo as ms};
+use teamline_testkit::microsoft_client;
 
 browser_test!(
     seed_article_sets_up_adele_vance_end_to_end,
     seed_article_for_adele
 );
+
+// The same workflow in each alternative way a real tenant may behave where Microsoft's
+// documentation leaves it open (see crates/sim/src/microsoft/FIDELITY.md).
+
+browser_test!(
+    seed_article_when_id_tokens_carry_no_wids,
+    seed_article_without_wids
+);
+
+async fn seed_article_without_wids(ctx: &Ctx) -> Result<()> {
+    ctx.stack
+        .contoso_tenant
+        .update_behaviour(|b| b.id_token_wids = false);
+    seed_article_for_adele(ctx).await
+}
+
+browser_test!(
+    seed_article_when_graph_refuses_voice_policy_types,
+    seed_article_voice_policies_on_teams_admin
+);
+
+async fn seed_article_voice_policies_on_teams_admin(ctx: &Ctx) -> Result<()> {
+    ctx.stack
+        .contoso_tenant
+        .update_behaviour(|b| b.graph_voice_policies = false);
+    seed_article_for_adele(ctx).await
+}
+
+browser_test!(
+    seed_article_when_teams_admin_objects_are_created_with_put,
+    seed_article_put_creates
+);
+
+async fn seed_article_put_creates(ctx: &Ctx) -> Result<()> {
+    ctx.stack
+        .contoso_tenant
+        .update_behaviour(|b| b.config_create = ConfigCreate::Put);
+    seed_article_for_adele(ctx).await
+}
+
+browser_test!(
+    seed_article_when_adele_holds_the_number_with_enterprise_voice_off,
+    seed_article_voice_off_on_a_held_number
+);
+
+async fn seed_article_voice_off_on_a_held_number(ctx: &Ctx) -> Result<()> {
+    // Adele already holds +11000 in Teams with enterprise voice off, and the tenant answers
+    // "already assigned" to assigning it again.
+    let tenant = &ctx.stack.contoso_tenant;
+    tenant.update_behaviour(|b| b.reassign_held_number = ReassignHeldNumber::AlreadyAssigned);
+    let adele = UserRef::new(
+        ms::contoso_user_id("Adele Vance"),
+        ms::CONTOSO_NON_ADMIN_UPN,
+    );
+    microsoft_client(&ctx.stack.microsoft.url, &ctx.stack.url, 4)?
+        .tenant(ms::CONTOSO_TENANT_ID)
+        .assign_number(&adele, "+11000")
+        .await?;
+    tenant.set_enterprise_voice(ms::CONTOSO_NON_ADMIN_UPN, false)?;
+    seed_article_for_adele(ctx).await
+}
 
 async fn seed_article_for_adele(ctx: &Ctx) -> Result<()> {
     let b = &ctx.b;

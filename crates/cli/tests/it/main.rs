@@ -3,8 +3,12 @@
 // Test code asserts by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_token_cmd;
 mod crash;
 mod demo;
+mod doctor;
+mod gateway;
+mod instances;
 mod pbx_settings;
 mod setup_user;
 mod sync_cmd;

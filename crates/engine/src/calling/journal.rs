@@ -4,11 +4,18 @@ use super::ms;
 use crate::Engine;
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
 use teamline_domain::teams_voice::{PolicyType, VoiceStep};
-use teamline_jobs::JobError;
+use teamline_store::StoreError;
 
 /// The steps a push sent that Microsoft may not show yet (policy assignments can take a while
 /// to become effective). Kept in the store between attempts, so a retry after throttling, a
 /// new push or a restart does not send them again while they propagate.
+///
+/// The push stores the journal around every step: a step is written down as *about to be
+/// sent* before its request goes out, and as *accepted* once Microsoft answered. A process
+/// killed anywhere in between leaves an entry that is not known to be accepted: it is held like
+/// a sent one (Microsoft may hold it and not show it yet), and the verify job sends it again
+/// only if Microsoft still does not show it at the first re-check, when a change that was
+/// accepted would normally show.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Journal {
     sent: Vec<SentStep>,
@@ -18,6 +25,14 @@ pub(super) struct Journal {
 struct SentStep {
     step: VoiceStep,
     at_ms: i64,
+    /// Whether Microsoft answered that it accepted the step (entries written before this was
+    /// recorded were all accepted).
+    #[serde(default = "accepted_before_recorded")]
+    accepted: bool,
+}
+
+fn accepted_before_recorded() -> bool {
+    true
 }
 
 impl Journal {
@@ -27,7 +42,7 @@ impl Journal {
         engine: &Engine,
         e: EnterpriseId,
         id: PbxUserId,
-    ) -> Result<Self, JobError> {
+    ) -> Result<Self, StoreError> {
         let store = &engine.inner.store;
         let oldest = store.clock().now_ms() - ms(engine.inner.settings.propagation_window);
         let mut journal: Self = store
@@ -43,14 +58,48 @@ impl Journal {
         self.sent.iter().any(|s| &s.step == step)
     }
 
-    /// Records a step; it replaces whatever was sent for the same setting before (a later
-    /// change to the number or to that policy supersedes the earlier one).
+    /// Records a step Microsoft accepted; it replaces whatever was sent for the same setting
+    /// before (a later change to the number or to that policy supersedes the earlier one).
     pub(super) fn sent(&mut self, step: &VoiceStep, at_ms: i64) {
+        self.record(step, at_ms, true);
+    }
+
+    /// Records a step whose request is about to go out.
+    pub(super) fn sending(&mut self, step: &VoiceStep, at_ms: i64) {
+        self.record(step, at_ms, false);
+    }
+
+    /// Forgets a step Microsoft refused: it was not applied, so a retry must send it.
+    pub(super) fn refused(&mut self, step: &VoiceStep) {
+        self.sent.retain(|s| &s.step != step);
+    }
+
+    fn record(&mut self, step: &VoiceStep, at_ms: i64, accepted: bool) {
         self.sent.retain(|s| setting(&s.step) != setting(step));
         self.sent.push(SentStep {
             step: step.clone(),
             at_ms,
+            accepted,
         });
+    }
+
+    /// Forgets the steps a crashed push may or may not have sent, so the next push sends them
+    /// if Microsoft does not show them. Whether there were any.
+    pub(super) fn forget_unconfirmed(&mut self) -> bool {
+        let before = self.sent.len();
+        self.sent.retain(|s| s.accepted);
+        self.sent.len() != before
+    }
+
+    /// Stores the journal as it is, before the push goes on: what was sent must survive a
+    /// crash of this process.
+    pub(super) async fn keep(
+        &self,
+        engine: &Engine,
+        e: EnterpriseId,
+        id: PbxUserId,
+    ) -> Result<(), StoreError> {
+        self.save(engine, e, id, false).await
     }
 
     /// Stores what is still propagating; clears it once Microsoft shows everything.
@@ -60,7 +109,7 @@ impl Journal {
         e: EnterpriseId,
         id: PbxUserId,
         converged: bool,
-    ) -> Result<(), JobError> {
+    ) -> Result<(), StoreError> {
         let json = (!converged && !self.sent.is_empty())
             .then(|| serde_json::to_string(self).ok())
             .flatten();
@@ -105,5 +154,34 @@ mod tests {
         j.sent(&global, 2);
         assert!(!j.holds(&east));
         assert!(j.holds(&global) && j.holds(&dial));
+    }
+
+    #[test]
+    fn a_step_not_known_to_be_accepted_is_held_until_the_verify_job_forgets_it() {
+        let mut j = Journal::default();
+        let east = grant(PolicyType::OnlineVoiceRoutingPolicy, Some("US East 2"));
+        let dial = grant(PolicyType::TenantDialPlan, Some("Teamline"));
+        j.sent(&dial, 1);
+        j.sending(&east, 2);
+        // A push after a crash must not send it again while it may be propagating.
+        assert!(j.holds(&east));
+        assert!(j.forget_unconfirmed());
+        assert!(!j.holds(&east) && j.holds(&dial));
+        assert!(!j.forget_unconfirmed());
+        j.sending(&east, 3);
+        j.refused(&east);
+        assert!(!j.holds(&east));
+    }
+
+    #[test]
+    fn entries_stored_before_acceptance_was_recorded_count_as_accepted() {
+        let mut j: Journal = serde_json::from_str(
+            r#"{"sent":[{"step":{"AssignNumber":{"number":"+11000"}},"at_ms":1}]}"#,
+        )
+        .unwrap();
+        assert!(j.holds(&VoiceStep::AssignNumber {
+            number: "+11000".into()
+        }));
+        assert!(!j.forget_unconfirmed());
     }
 }

@@ -2,6 +2,7 @@
 //! that makes it so (changing only what differs, `push`), and the checks that follow while
 //! Microsoft propagates the change (`verify`); Repair and Retry.
 
+mod bulk;
 mod journal;
 mod push;
 mod verify;
@@ -21,6 +22,7 @@ use teamline_microsoft::voice::UserRef;
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::{PbxUserListItem, PushOutcome};
 
+pub use bulk::BulkGrants;
 pub(crate) use push::PushUser;
 pub(crate) use verify::VerifyUser;
 

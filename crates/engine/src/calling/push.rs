@@ -12,7 +12,7 @@ use teamline_domain::ids::{EnterpriseId, PbxUserId};
 use teamline_domain::pbx_user::PushState;
 use teamline_domain::teams_voice::{ObservedVoice, PolicyType, VoiceStep, plan_voice};
 use teamline_jobs::{Attempt, Job, JobError};
-use teamline_microsoft::setup::{CallerIdPolicySpec, CallerIdSubstitute};
+use teamline_microsoft::direct_routing::{CallerIdPolicySpec, CallerIdSubstitute};
 use teamline_microsoft::voice::UserRef;
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::PushOutcome;
@@ -151,11 +151,26 @@ async fn push_user(
             let _ = attempt
                 .progress(done as u64, Some(total), &step.describe())
                 .await;
-            apply(engine, tenant.as_ref(), &who, step).await?;
+            // Written down before the request and again after Microsoft's answer, so a
+            // process killed at any moment leaves a journal that says what may have been
+            // sent (see `Journal`).
+            journal.sending(step, store.clock().now_ms());
+            journal
+                .keep(engine, e, id)
+                .await
+                .map_err(|err| Failure::Store(err.into()))?;
+            if let Err(err) = apply(engine, tenant.as_ref(), &who, step).await {
+                journal.refused(step);
+                return Err(Failure::Microsoft(err));
+            }
             journal.sent(step, store.clock().now_ms());
+            journal
+                .keep(engine, e, id)
+                .await
+                .map_err(|err| Failure::Store(err.into()))?;
         }
         let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-        Ok::<_, MicrosoftError>((steps, after))
+        Ok::<_, Failure>((steps, after))
     }
     .await;
     let converged = matches!(&outcome, Ok((_, after)) if plan_voice(&desired, after).is_empty());
@@ -189,7 +204,8 @@ async fn push_user(
             }
             Ok(())
         }
-        Err(err) => {
+        Err(Failure::Store(err)) => Err(err),
+        Err(Failure::Microsoft(err)) => {
             let job_err = microsoft_job_error(&err);
             let last_attempt = attempt.is_last();
             let (state, message) = match &job_err {
@@ -220,6 +236,18 @@ async fn push_user(
     }
 }
 
+/// Why a push stopped: Microsoft refused or failed, or the journal could not be stored.
+enum Failure {
+    Microsoft(MicrosoftError),
+    Store(JobError),
+}
+
+impl From<MicrosoftError> for Failure {
+    fn from(err: MicrosoftError) -> Self {
+        Self::Microsoft(err)
+    }
+}
+
 async fn apply(
     engine: &Engine,
     tenant: &dyn TenantApi,
@@ -232,23 +260,34 @@ async fn apply(
             tenant.unassign_number(who, number).await.map(|_| ())
         }
         VoiceStep::GrantPolicy { policy_type, name } => {
-            if let (PolicyType::CallingLineIdentity, Some(policy)) = (policy_type, name) {
-                // A caller-name policy exists per custom name; make sure this one does.
-                let company = policy
-                    .strip_prefix(engine.inner.settings.caller_id_policy_prefix.as_str())
-                    .unwrap_or(policy);
-                let spec = CallerIdPolicySpec {
-                    name: policy.clone(),
-                    substitute: CallerIdSubstitute::LineUri,
-                    company_name: Some(company.to_owned()),
-                    enable_user_override: false,
-                    description: Some("Caller Name Policy = Other, set by Teamline".to_owned()),
-                };
-                tenant.ensure_caller_id_policy(&spec).await?;
-            }
+            ensure_policy_exists(engine, tenant, *policy_type, name.as_deref()).await?;
             tenant
                 .grant_policy(who, convert::policy_type(*policy_type), name.as_deref())
                 .await
         }
     }
+}
+
+/// Before a grant: a caller-name policy exists per custom name, so Teamline makes sure this
+/// one does (the other policies are set up with the tenant).
+pub(super) async fn ensure_policy_exists(
+    engine: &Engine,
+    tenant: &dyn TenantApi,
+    policy_type: PolicyType,
+    name: Option<&str>,
+) -> Result<(), MicrosoftError> {
+    let (PolicyType::CallingLineIdentity, Some(policy)) = (policy_type, name) else {
+        return Ok(());
+    };
+    let company = policy
+        .strip_prefix(engine.inner.settings.caller_id_policy_prefix.as_str())
+        .unwrap_or(policy);
+    let spec = CallerIdPolicySpec {
+        name: policy.to_owned(),
+        substitute: CallerIdSubstitute::LineUri,
+        company_name: Some(company.to_owned()),
+        enable_user_override: false,
+        description: Some("Caller Name Policy = Other, set by Teamline".to_owned()),
+    };
+    tenant.ensure_caller_id_policy(&spec).await.map(|_| ())
 }

@@ -1,5 +1,7 @@
 //! The verify job: reads Microsoft again while a push propagates.
 
+use super::journal::Journal;
+use super::push::PushUser;
 use super::{MICROSOFT, ms, read_observed, user_lane, user_ref};
 use crate::Engine;
 use crate::error::microsoft_job_error;
@@ -82,8 +84,15 @@ impl VerifyUser {
             .map(VoiceStep::describe)
             .collect();
         let settings = &engine.inner.settings;
+        let mut journal = Journal::load(engine, e, id).await?;
         let (state, error) = if differences.is_empty() {
             (PushState::InSync, None)
+        } else if journal.forget_unconfirmed() {
+            // A push was killed around a request and Microsoft still does not show the step:
+            // it was not applied, so the next push sends it (and only it).
+            journal.keep(engine, e, id).await?;
+            engine.enqueue(&PushUser::new(e, id)).await?;
+            (PushState::Pending, None)
         } else if round < settings.propagation_rechecks {
             let delay = ms(settings.propagation_recheck).saturating_mul(1_i64 << round.min(6));
             engine
@@ -102,7 +111,7 @@ impl VerifyUser {
                 )),
             )
         };
-        if state != PushState::Propagating {
+        if matches!(state, PushState::InSync | PushState::Drift) {
             // Settled either way: nothing sent is still on its way.
             store.set_push_journal(e, id, None).await?;
         }

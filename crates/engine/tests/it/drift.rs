@@ -37,7 +37,7 @@ pub async fn form(c: &TestApp, name: &str, ext: &str) -> PbxUserForm {
     }
 }
 
-async fn set_up(c: &TestApp, name: &str, ext: &str) -> PbxUserId {
+pub async fn set_up(c: &TestApp, name: &str, ext: &str) -> PbxUserId {
     let user = c
         .engine
         .save_pbx_user(
@@ -193,4 +193,51 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
         (3, 0, 0),
         "{again:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enterprise_voice_off_while_the_number_is_held_is_drift_and_repair_turns_it_on() {
+    let c = contoso(settings(), 4).await;
+    let (engine, e) = (&c.engine, c.contoso.id);
+    // The tenant answers "already assigned" to a number the user holds, without turning
+    // enterprise voice on: re-assigning alone would never clear the drift.
+    c.contoso_tenant.update_behaviour(|b| {
+        b.reassign_held_number = teamline_sim::microsoft::ReassignHeldNumber::AlreadyAssigned;
+    });
+    engine.sync_directory(e, false).await.unwrap();
+    let admin = Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into());
+    let adele = set_up(&c, "Adele Vance", "1000").await;
+    let bg = Workers::new().runner(engine, "voice-off");
+    eventually("Adele is in sync", || async {
+        push_state(engine, e, adele).await == PushState::InSync
+    })
+    .await;
+
+    // Someone turns enterprise voice off in Teams; the number stays with Adele.
+    c.contoso_tenant
+        .set_enterprise_voice(&upn("Adele Vance"), false)
+        .unwrap();
+    let found = engine.reconcile(e).await.unwrap();
+    assert_eq!(found.newly_drifted, 1, "{found:?}");
+    let why = engine
+        .store()
+        .get_pbx_user(e, adele)
+        .await
+        .unwrap()
+        .user
+        .last_error
+        .unwrap_or_default();
+    assert!(why.contains("+11000"), "the number is named: {why}");
+
+    engine.repair_user(e, &admin, adele).await.unwrap();
+    eventually("Adele is repaired", || async {
+        push_state(engine, e, adele).await == PushState::InSync
+    })
+    .await;
+    bg.stop().await;
+    let teams = c.contoso_tenant.teams_state(&upn("Adele Vance")).unwrap();
+    assert!(teams.enterprise_voice_enabled, "{teams:?}");
+    assert_eq!(teams.numbers, vec!["+11000".to_owned()]);
+    let again = engine.reconcile(e).await.unwrap();
+    assert_eq!(again.drift, 0, "{again:?}");
 }

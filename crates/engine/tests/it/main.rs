@@ -4,6 +4,7 @@
 // Test code asserts by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bulk;
 mod directory;
 mod drift;
 mod instances;

@@ -7,6 +7,7 @@
 //! sections (TLS listeners per SBC domain, dispatcher to Microsoft's proxies, rtpengine) and
 //! `Listener` kinds; nothing here needs to change shape for that.
 
+mod direct_routing;
 mod listen;
 
 use std::fmt;
@@ -17,10 +18,21 @@ use std::time::Duration;
 use askama::Template;
 use secrecy::{ExposeSecret, SecretString};
 
+pub use direct_routing::{
+    CertificateFiles, DirectRouting, Events, Keepalive, MICROSOFT_PROXIES, Media, MicrosoftProxy,
+    Region, SBC_PRODUCT, TlsListener,
+};
 pub use listen::{Listener, RpcListener, Transport};
+
+/// What the gateway advertises in `Allow` (OPTIONS to and from Microsoft): with REFER listed,
+/// Teams hands transfers to the gateway as REFER.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, PRACK, UPDATE, REFER, NOTIFY";
 
 /// Where Debian's package puts Kamailio's modules.
 pub const DEFAULT_MODULE_DIR: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
+
+/// See [`RegistrationTimers::recent_answers_secs`].
+pub const RECENT_ANSWERS_SECS: u32 = 30;
 
 /// The uacreg table's schema version Kamailio 5.6 checks at start (`UACREG_TABLE_VERSION`).
 const UACREG_TABLE_VERSION: u32 = 5;
@@ -39,6 +51,8 @@ pub struct GatewaySettings {
     pub registrations: RegistrationTimers,
     pub logging: Logging,
     pub processes: Processes,
+    /// Calls with Microsoft Teams (Direct Routing); `None` for a registrations-only node.
+    pub direct_routing: Option<DirectRouting>,
     /// Directory the rendered files live in (the config, the empty uacreg table).
     pub config_dir: PathBuf,
     pub module_dir: PathBuf,
@@ -83,6 +97,13 @@ impl RegistrationTimers {
             .checked_next_power_of_two()
             .map_or(16, u32::trailing_zeros)
             .clamp(4, 16)
+    }
+
+    /// How long the gateway keeps an answer whose code changed in the small `uacrecent` table
+    /// (see `registrations.cfg`), i.e. the longest Teamline may go between two quick passes
+    /// without missing one (a full pass reads every record anyway).
+    pub fn recent_answers_secs(&self) -> u32 {
+        RECENT_ANSWERS_SECS
     }
 
     /// A REGISTER's Call-ID is remembered long enough for its last retransmission's answer.
@@ -189,6 +210,7 @@ impl GatewaySettings {
             registrations: RegistrationTimers::default(),
             logging: Logging::default(),
             processes: Processes::default(),
+            direct_routing: None,
             config_dir: config_dir.into(),
             module_dir: PathBuf::from(DEFAULT_MODULE_DIR),
         }
@@ -267,6 +289,19 @@ impl GatewaySettings {
                 problem: "must be at least 500 ms".to_owned(),
             });
         }
+        if let Some(dr) = &self.direct_routing {
+            dr.validate()?;
+            if self
+                .sip_listeners
+                .iter()
+                .any(|l| l.port == dr.tls.port && l.addr == dr.tls.addr)
+            {
+                return Err(ConfigError::Invalid {
+                    setting: "TLS listener",
+                    problem: format!("{} is also a SIP listener", dr.tls.socket()),
+                });
+            }
+        }
         if let Some(token) = &self.rpc.token
             && !token
                 .expose_secret()
@@ -284,14 +319,26 @@ impl GatewaySettings {
     /// Renders every file of the node's configuration.
     pub fn render(&self) -> Result<RenderedConfig, ConfigError> {
         self.validate()?;
-        let cfg = KamailioCfg { s: self }.render()?;
-        Ok(RenderedConfig {
-            files: vec![
-                (PathBuf::from("kamailio.cfg"), cfg),
-                (PathBuf::from("uacreg-db/uacreg"), uacreg_table()),
-                (PathBuf::from("uacreg-db/version"), version_table()),
-            ],
-        })
+        let cfg = KamailioCfg {
+            s: self,
+            sbc_product: SBC_PRODUCT,
+            allow: ALLOW,
+            media: MediaFlags::default(),
+        }
+        .render()?;
+        let mut files = vec![
+            (PathBuf::from("kamailio.cfg"), cfg),
+            (PathBuf::from("uacreg-db/uacreg"), uacreg_table()),
+            (PathBuf::from("uacreg-db/version"), version_table()),
+        ];
+        if self.direct_routing.is_some() {
+            files.push((PathBuf::from("tls.cfg"), TlsCfg { s: self }.render()?));
+            files.push((
+                PathBuf::from("dispatcher.list"),
+                DispatcherList { s: self }.render()?,
+            ));
+        }
+        Ok(RenderedConfig { files })
     }
 
     /// Renders and writes the configuration into `config_dir` (created if missing).
@@ -361,6 +408,59 @@ fn restrict_to_owner(_path: &Path) -> std::io::Result<()> {
 #[template(path = "kamailio.cfg", escape = "none")]
 struct KamailioCfg<'a> {
     s: &'a GatewaySettings,
+    sbc_product: &'static str,
+    allow: &'static str,
+    media: MediaFlags,
+}
+
+#[derive(Template)]
+#[template(path = "kamailio/tls.cfg", escape = "none")]
+struct TlsCfg<'a> {
+    s: &'a GatewaySettings,
+}
+
+#[derive(Template)]
+#[template(path = "kamailio/dispatcher.list", escape = "none")]
+struct DispatcherList<'a> {
+    s: &'a GatewaySettings,
+}
+
+/// rtpengine's flags for each direction of an SDP exchange. Toward Microsoft: SRTP with SDES
+/// keys (`RTP/SAVP` + `a=crypto`), ICE candidates, RTCP multiplexed when offered; toward the
+/// PBX: plain RTP, no ICE, RTCP on its own port. Codecs pass through untouched.
+pub struct MediaFlags {
+    pub to_teams_offer: &'static str,
+    pub to_teams_answer: &'static str,
+    pub to_pbx_offer: &'static str,
+    pub to_pbx_answer: &'static str,
+}
+
+impl Default for MediaFlags {
+    fn default() -> Self {
+        MediaFlags {
+            to_teams_offer: concat!(
+                "replace-origin replace-session-connection",
+                " ICE=force DTLS=off RTP/SAVP rtcp-mux-offer SDES-no-AES_CM_128_HMAC_SHA1_32",
+                " SDES-no-F8_128_HMAC_SHA1_80 SDES-no-F8_128_HMAC_SHA1_32",
+                " SDES-no-NULL_HMAC_SHA1_80 SDES-no-NULL_HMAC_SHA1_32",
+                " SDES-no-AES_192_CM_HMAC_SHA1_80 SDES-no-AES_192_CM_HMAC_SHA1_32",
+                " SDES-no-AES_256_CM_HMAC_SHA1_80 SDES-no-AES_256_CM_HMAC_SHA1_32",
+                " SDES-no-AEAD_AES_128_GCM SDES-no-AEAD_AES_256_GCM"
+            ),
+            to_teams_answer: concat!(
+                "replace-origin replace-session-connection",
+                " ICE=force DTLS=off RTP/SAVP rtcp-mux-accept"
+            ),
+            to_pbx_offer: concat!(
+                "replace-origin replace-session-connection",
+                " ICE=remove RTP/AVP rtcp-mux-demux"
+            ),
+            to_pbx_answer: concat!(
+                "replace-origin replace-session-connection",
+                " ICE=remove RTP/AVP rtcp-mux-demux"
+            ),
+        }
+    }
 }
 
 impl RpcListener {

@@ -127,3 +127,64 @@ fn a_retry_interval_within_the_register_timeout_is_refused() {
     s.registrations.retry_interval_secs = 6;
     assert!(s.render().is_ok());
 }
+
+pub(crate) fn direct_routing(dir: &std::path::Path) -> DirectRouting {
+    DirectRouting {
+        tls: TlsListener {
+            addr: "127.0.0.1".parse().unwrap(),
+            port: 5061,
+        },
+        regions: vec![Region {
+            name: "us-east-2".to_owned(),
+            base_fqdn: "use2.sbc.example.net".to_owned(),
+            certificate: CertificateFiles {
+                cert_pem: dir.join("use2.crt"),
+                key_pem: dir.join("use2.key"),
+            },
+            proxies: MICROSOFT_PROXIES
+                .iter()
+                .map(|p| MicrosoftProxy::new(*p))
+                .collect(),
+        }],
+        trusted_cas: dir.join("ca.pem"),
+        verify_peers: true,
+        keepalive: Keepalive::default(),
+        media: Media {
+            ng: "127.0.0.1:2223".parse().unwrap(),
+        },
+        events: Events {
+            listen: "127.0.0.1:5099".parse().unwrap(),
+        },
+        session_expires_secs: 1800,
+    }
+}
+
+#[test]
+fn direct_routing_renders_tls_dispatcher_and_call_routing() {
+    let mut s = settings("127.0.0.1".parse().unwrap());
+    s.direct_routing = Some(direct_routing(std::path::Path::new("/etc/teamline/certs")));
+    let cfg = s.render().unwrap();
+    let text = cfg.file("kamailio.cfg").unwrap();
+    assert!(text.contains("listen=tls:127.0.0.1:5061"), "{text}");
+    assert!(text.contains(r#"modparam("corex", "alias_subdomains", "use2.sbc.example.net")"#));
+    assert!(text.contains("route(CALLS);"));
+    let list = cfg.file("dispatcher.list").unwrap();
+    assert!(
+        list.contains("1 sip:sip.pstnhub.microsoft.com:5061;transport=tls 8 100"),
+        "{list}"
+    );
+    assert!(list.contains("1 sip:sip3.pstnhub.microsoft.com:5061;transport=tls 8 98"));
+    let tls = cfg.file("tls.cfg").unwrap();
+    assert!(tls.contains("server_name = use2.sbc.example.net"), "{tls}");
+    assert!(tls.contains("certificate = /etc/teamline/certs/use2.crt"));
+}
+
+#[test]
+fn call_events_on_a_public_address_are_refused() {
+    let mut s = settings("127.0.0.1".parse().unwrap());
+    let mut dr = direct_routing(std::path::Path::new("/etc/teamline/certs"));
+    dr.events.listen = "203.0.113.9:5099".parse().unwrap();
+    s.direct_routing = Some(dr);
+    let err = s.render().unwrap_err().to_string();
+    assert!(err.contains("203.0.113.9:5099"), "{err}");
+}

@@ -179,11 +179,16 @@ where
     F: Fn(&'a RpcClient, &'a T) -> Fut,
     Fut: std::future::Future<Output = Result<(), RpcError>> + 'a,
 {
-    let mut results = futures::stream::iter(items.iter().map(|item| {
-        let fut = step(rpc, item);
-        async move { (item.name(), fut.await) }
-    }))
-    .buffer_unordered(concurrency);
+    // Collected first: a stream over a lazy `map` keeps a closure whose lifetimes the compiler
+    // cannot prove general enough for `tokio::spawn` of a caller.
+    let steps: Vec<_> = items
+        .iter()
+        .map(|item| {
+            let fut = step(rpc, item);
+            async move { (item.name(), fut.await) }
+        })
+        .collect();
+    let mut results = futures::stream::iter(steps).buffer_unordered(concurrency);
     let mut out = Outcome {
         done: 0,
         failures: Vec::new(),

@@ -15,7 +15,9 @@ use teamline_domain::sip::{ProxyHost, SipDomain};
 
 use crate::rpc::UacRecord;
 
-pub use state::{LastReply, Observed, RegistrationState, SipReply, Unreachable, observe};
+pub use state::{
+    LastReply, Observed, RegistrationState, SipReply, Unreachable, observe, observe_answer,
+};
 
 /// A registration's stable id in Kamailio (uac_reg's `l_uuid`, also the user part of the
 /// Contact the PBX sends calls to): `<device>-<12 hex>`, derived from the enterprise, the

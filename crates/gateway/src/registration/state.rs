@@ -139,8 +139,13 @@ impl LastReply {
 pub struct Observed<'a> {
     pub record: &'a UacRecordState,
     pub last_reply: Option<&'a LastReply>,
-    /// Unix time a REGISTER was sent that has no final answer (yet).
+    /// Unix time of the first REGISTER since the record's last final answer, while no final
+    /// answer has come.
     pub awaiting_since: Option<i64>,
+    /// That REGISTER has waited longer than the REGISTER timeout. uac_reg may send the next
+    /// one at once (a send error) or after its retry interval, so the record's "in flight"
+    /// flag alone does not tell that nobody answers.
+    pub overdue: bool,
 }
 
 fn unix(secs: i64) -> SystemTime {
@@ -171,41 +176,21 @@ pub fn observe(o: &Observed<'_>) -> RegistrationState {
             expires_at: unix(rec.timer_expires),
         };
     }
-    let from_reply = |last: &LastReply| match last.reply.code {
-        200 => RegistrationState::Registered {
-            since: unix(last.since),
-            target: target(Some(last)),
-            expires_at: unix(last.at + i64::from(rec.expires)),
-        },
-        401 | 403 | 407 => RegistrationState::AuthenticationFailed {
-            reply: last.reply.clone(),
-        },
-        408 | 500..=599 => RegistrationState::PbxUnreachable(Unreachable::Unavailable {
-            target: target(Some(last)),
-            reply: last.reply.clone(),
-        }),
-        _ => RegistrationState::Rejected {
-            reply: last.reply.clone(),
-        },
-    };
+    let from_reply = |last: &LastReply| from_reply(last, rec.expires, &target(Some(last)));
+    if o.overdue {
+        return RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
+            target: proxy_host(&rec.auth_proxy),
+        });
+    }
     if flags.ongoing() {
-        // A refresh or a retry is in flight: the last answer still says how things stand —
-        // unless that answer was a 200 that had run out when this REGISTER left, which means
-        // the attempts in between went unanswered.
+        // A refresh or a retry is in flight and not overdue: the last answer still says how
+        // things stand.
         return match o.last_reply {
-            Some(last)
-                if last.reply.code == 200
-                    && o.awaiting_since
-                        .is_some_and(|sent| sent >= last.at + i64::from(rec.expires)) =>
-            {
-                RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
-                    target: proxy_host(&rec.auth_proxy),
-                })
-            }
             Some(last) => from_reply(last),
             None => RegistrationState::Registering,
         };
     }
+    // Not in flight, yet waiting: the transaction ended without a final answer.
     if o.awaiting_since.is_some() {
         return RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
             target: proxy_host(&rec.auth_proxy),
@@ -216,6 +201,55 @@ pub fn observe(o: &Observed<'_>) -> RegistrationState {
         Some(last) if last.reply.code == 200 => RegistrationState::Registering,
         Some(last) => from_reply(last),
         None => RegistrationState::Registering,
+    }
+}
+
+/// The state a final answer means, for a record asking for `expires` seconds; `target` is
+/// who answered.
+fn from_reply(last: &LastReply, expires: u32, target: &str) -> RegistrationState {
+    match last.reply.code {
+        200 => RegistrationState::Registered {
+            since: unix(last.since),
+            target: target.to_owned(),
+            expires_at: unix(last.at + i64::from(expires)),
+        },
+        401 | 403 | 407 => RegistrationState::AuthenticationFailed {
+            reply: last.reply.clone(),
+        },
+        408 | 500..=599 => RegistrationState::PbxUnreachable(Unreachable::Unavailable {
+            target: target.to_owned(),
+            reply: last.reply.clone(),
+        }),
+        _ => RegistrationState::Rejected {
+            reply: last.reply.clone(),
+        },
+    }
+}
+
+/// A record's state from its last answer alone, without uac_reg's flags: what a quick pass
+/// works out for the few records whose answer changed (reading every record's flags costs a
+/// `uac.reg_dump`). `unanswered_since` is when a REGISTER left that has had no final answer
+/// for longer than the REGISTER timeout; it wins over any earlier answer. The next full pass
+/// reads the flags again.
+pub fn observe_answer(
+    last: Option<&LastReply>,
+    unanswered_since: Option<i64>,
+    expires: u32,
+    auth_proxy: &str,
+) -> RegistrationState {
+    if unanswered_since.is_some() {
+        return RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
+            target: proxy_host(auth_proxy),
+        });
+    }
+    match last {
+        None => RegistrationState::Registering,
+        Some(last) => {
+            let target = Some(last.source.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| proxy_host(auth_proxy));
+            from_reply(last, expires, &target)
+        }
     }
 }
 
@@ -250,6 +284,7 @@ mod tests {
             record: &record(flags, 5_000),
             last_reply: last,
             awaiting_since: awaiting.then_some(4_500),
+            overdue: false,
         })
     }
 
@@ -270,11 +305,12 @@ mod tests {
         // During a refresh uac_reg clears "online": still registered.
         let refreshing = state(INIT | UacFlags::ONGOING, Some(&last), true);
         assert_eq!(refreshing.kind(), "registered");
-        // A retry long after the registration ran out: the attempts before it went unanswered.
+        // REGISTERs unanswered for longer than the timeout, one in flight again: unreachable.
         let retry = observe(&Observed {
             record: &record(INIT | UacFlags::ONGOING, 9_000),
             last_reply: Some(&last),
             awaiting_since: Some(4_400 + 600),
+            overdue: true,
         });
         assert_eq!(retry.kind(), "pbx_unreachable");
     }
@@ -333,6 +369,35 @@ mod tests {
         assert_eq!(
             state(INIT | UacFlags::DISABLED, None, false),
             RegistrationState::Disabled
+        );
+    }
+
+    #[test]
+    fn an_answer_alone_tells_the_state_and_silence_wins() {
+        let ok = reply("200|4000|4400|192.0.2.7:5060|OK");
+        let s = observe_answer(Some(&ok), None, 600, "sip:192.0.2.7:5060");
+        assert_eq!(
+            s,
+            RegistrationState::Registered {
+                since: unix(4000),
+                target: "192.0.2.7:5060".into(),
+                expires_at: unix(5000)
+            }
+        );
+        let bad = reply("401|0|4400|192.0.2.7:5060|Unauthorized");
+        assert_eq!(
+            observe_answer(Some(&bad), None, 600, "sip:x:1").kind(),
+            "auth_failed"
+        );
+        assert_eq!(
+            observe_answer(Some(&ok), Some(4500), 600, "sip:192.0.2.9:5060"),
+            RegistrationState::PbxUnreachable(Unreachable::NoAnswer {
+                target: "192.0.2.9:5060".into()
+            })
+        );
+        assert_eq!(
+            observe_answer(None, None, 600, "sip:x:1"),
+            RegistrationState::Registering
         );
     }
 

@@ -17,17 +17,19 @@ use teamline_domain::pbx_location::DnsLookup;
 use teamline_domain::sip::{ProxyHost, SipDomain};
 use tokio::sync::watch;
 
+use crate::config::RECENT_ANSWERS_SECS;
 use crate::dns::{DnsError, PbxResolver, auth_proxy};
 use crate::reconcile::{self, Applied};
 use crate::registration::{
     DesiredRegistration, LastReply, Observed, RegistrationId, RegistrationState, Unreachable,
-    observe,
+    observe, observe_answer,
 };
 use crate::rpc::{RpcClient, RpcError, UacFilter, UacRecord, UacRecordState};
 
 /// The htables the gateway's configuration keeps per record (see `registrations.cfg`).
 pub const STATE_TABLE: &str = "uacstate";
 pub const WAIT_TABLE: &str = "uacwait";
+pub const RECENT_TABLE: &str = "uacrecent";
 
 /// One handle's live state, for the store, the portal and `teamline gateway status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +42,16 @@ pub struct HandleStatus {
 }
 
 impl HandleStatus {
+    pub fn of(want: &DesiredRegistration, state: RegistrationState) -> Self {
+        HandleStatus {
+            id: want.id.clone(),
+            enterprise: want.enterprise,
+            device: want.device.clone(),
+            sip_domain: want.sip_domain.clone(),
+            state,
+        }
+    }
+
     /// The flat view `teamline gateway status --json` and the store need: one object per
     /// handle with `device`, `enterprise`, `state`, `since`, `target`, `expires_at` and
     /// `last_error` (times in Unix seconds).
@@ -106,6 +118,11 @@ pub struct ReconcileReport {
     pub dns_failures: Vec<DnsError>,
     /// Kamailio started since the previous pass (a restart, or the first pass).
     pub kamailio_restarted: bool,
+    /// The states this pass learned: every wanted handle after a full pass; after a quick
+    /// pass, the handles whose state may have changed (added or replaced, a new kind of
+    /// answer, a REGISTER that went unanswered or was answered at last, a proxy that does not
+    /// resolve). What the store keeps is updated from these.
+    pub observed: Vec<HandleStatus>,
     pub took: Duration,
 }
 
@@ -124,6 +141,19 @@ pub struct RegistrationService {
     known: std::sync::Mutex<Option<Known>>,
     /// Proxies that did not resolve at the last pass.
     dns_errors: std::sync::Mutex<HashMap<(ProxyHost, DnsLookup), DnsError>>,
+    /// How long a REGISTER may wait for its final answer (the gateway's `fr_timer`).
+    register_timeout: Duration,
+    /// What the quick passes have seen, to tell what changed since.
+    seen: std::sync::Mutex<Seen>,
+}
+
+/// What the last passes saw of the answers, between passes.
+#[derive(Default)]
+struct Seen {
+    /// `uacrecent` entries already turned into states.
+    recent: HashMap<String, String>,
+    /// Handles whose last REGISTER went unanswered.
+    unanswered: HashSet<String>,
 }
 
 impl std::fmt::Debug for RegistrationService {
@@ -144,6 +174,9 @@ struct Known {
     /// Records un-registered and not removed yet (a full pass removes them).
     unregistering: HashSet<String>,
     full_at: Instant,
+    /// When this was true: a quick pass after a longer gap than the `uacrecent` window
+    /// could miss answers, so it is a full one.
+    pass_at: Instant,
 }
 
 /// What Kamailio holds, read in one go.
@@ -151,17 +184,23 @@ struct Snapshot {
     records: Vec<UacRecordState>,
     replies: HashMap<String, LastReply>,
     waiting: HashMap<String, String>,
+    /// When it was read (Unix ms) and the REGISTER timeout, to tell overdue answers.
+    read_at_ms: i64,
+    register_timeout: Duration,
 }
 
 impl Snapshot {
     fn state_of(&self, rec: &UacRecordState) -> RegistrationState {
+        let awaiting_since = self
+            .waiting
+            .get(&rec.l_uuid)
+            .map(|t| t.parse().unwrap_or(0));
         observe(&Observed {
             record: rec,
             last_reply: self.replies.get(&rec.l_uuid),
-            awaiting_since: self
-                .waiting
-                .get(&rec.l_uuid)
-                .map(|t| t.parse().unwrap_or(0)),
+            awaiting_since,
+            overdue: awaiting_since
+                .is_some_and(|sent| overdue(sent, self.read_at_ms, self.register_timeout)),
         })
     }
 }
@@ -176,7 +215,15 @@ impl RegistrationService {
             full_pass_every: Duration::from_secs(60),
             known: std::sync::Mutex::new(None),
             dns_errors: std::sync::Mutex::new(HashMap::new()),
+            register_timeout: Duration::from_secs(5),
+            seen: std::sync::Mutex::new(Seen::default()),
         }
+    }
+
+    /// The gateway's REGISTER timeout (`RegistrationTimers::register_timeout`, default 5 s):
+    /// a REGISTER unanswered for longer counts as "PBX unreachable".
+    pub fn set_register_timeout(&mut self, timeout: Duration) {
+        self.register_timeout = timeout;
     }
 
     pub fn rpc(&self) -> &RpcClient {
@@ -244,6 +291,8 @@ impl RegistrationService {
             records,
             replies,
             waiting,
+            read_at_ms: unix_now_ms(),
+            register_timeout: self.register_timeout,
         })
     }
 
@@ -261,8 +310,13 @@ impl RegistrationService {
             tracing::warn!(up_since = %up.up_since, "the gateway's Kamailio restarted: pushing every registration again");
         }
         // On an error `known` stays empty, so the next pass is a full one.
+        let window = Duration::from_secs(u64::from(RECENT_ANSWERS_SECS.saturating_sub(5)));
         let mut report = match known {
-            Some(k) if !restarted && k.full_at.elapsed() < self.full_pass_every => {
+            Some(k)
+                if !restarted
+                    && k.full_at.elapsed() < self.full_pass_every
+                    && k.pass_at.elapsed() < window =>
+            {
                 self.quick_pass(k, up.up_since).await?
             }
             _ => self.full_pass(up.up_since).await?,
@@ -350,7 +404,39 @@ impl RegistrationService {
             .map(|r| r.l_uuid.clone())
             .chain(plan.unregister.iter().cloned())
             .collect();
-        self.remember(up_since, records, unregistering, &applied, Instant::now());
+        let pushed: HashSet<&str> = plan
+            .replace
+            .iter()
+            .chain(&plan.add)
+            .map(|r| r.l_uuid.as_str())
+            .collect();
+        let dns_errors = self.last_dns_errors();
+        let observed: Vec<HandleStatus> = desired
+            .iter()
+            .map(|want| {
+                let state = match by_id.get(want.id.as_str()) {
+                    _ if pushed.contains(want.id.as_str()) => RegistrationState::Registering,
+                    Some(have) => snap.state_of(have),
+                    None => unpushed_state(want, &dns_errors),
+                };
+                HandleStatus::of(want, state)
+            })
+            .collect();
+        {
+            let mut seen = self.seen_lock();
+            seen.unanswered = observed
+                .iter()
+                .filter(|h| {
+                    matches!(
+                        h.state,
+                        RegistrationState::PbxUnreachable(Unreachable::NoAnswer { .. })
+                    )
+                })
+                .map(|h| h.id.as_str().to_owned())
+                .collect();
+        }
+        let now = Instant::now();
+        self.remember(up_since, records, unregistering, &applied, now);
         Ok(ReconcileReport {
             full: true,
             kamailio_records: snap.records.len(),
@@ -359,8 +445,111 @@ impl RegistrationService {
             failed_over,
             dns_failures,
             kamailio_restarted: false,
+            observed,
             took: Duration::ZERO,
         })
+    }
+
+    fn seen_lock(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn last_dns_errors(&self) -> HashMap<(ProxyHost, DnsLookup), DnsError> {
+        self.dns_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Handles whose REGISTER has been waiting for its final answer for longer than the
+    /// REGISTER timeout (by the time it was sent), and every handle with a REGISTER out.
+    async fn waiting(&self) -> Result<(HashMap<String, i64>, HashSet<String>), RpcError> {
+        let now_ms = unix_now_ms();
+        let mut out = HashMap::new();
+        let mut pending = HashSet::new();
+        for (id, sent) in self.rpc.htable_dump(WAIT_TABLE).await? {
+            let sent: i64 = sent.parse().unwrap_or(0);
+            if overdue(sent, now_ms, self.register_timeout) {
+                out.insert(id.clone(), sent);
+            }
+            pending.insert(id);
+        }
+        Ok((out, pending))
+    }
+
+    /// The states a quick pass learns: handles just pushed are registering; handles whose
+    /// answer's code changed (`uacrecent`) are what that answer says; a REGISTER unanswered
+    /// for longer than the timeout makes its handle unreachable, and a handle that was
+    /// unreachable and has been answered since is what the answer says.
+    async fn observe_changes(
+        &self,
+        desired: &[DesiredRegistration],
+        records: &HashMap<&str, &UacRecord>,
+        pushed: &HashSet<&str>,
+        unanswered: &HashMap<String, i64>,
+        pending: &HashSet<String>,
+    ) -> Result<Vec<HandleStatus>, RpcError> {
+        let recent: HashMap<String, String> = self
+            .rpc
+            .htable_dump(RECENT_TABLE)
+            .await?
+            .into_iter()
+            .collect();
+        let (changed, answered_at_last) = {
+            let seen = self.seen_lock();
+            let changed: HashSet<String> = recent
+                .iter()
+                .filter(|(id, v)| seen.recent.get(*id) != Some(*v))
+                .map(|(id, _)| id.clone())
+                .collect();
+            let answered: Vec<String> = seen
+                .unanswered
+                .iter()
+                .filter(|id| !pending.contains(*id) && !changed.contains(*id))
+                .cloned()
+                .collect();
+            (changed, answered)
+        };
+        let mut answers: HashMap<String, LastReply> = recent
+            .iter()
+            .filter(|(id, _)| changed.contains(*id))
+            .filter_map(|(id, v)| LastReply::parse(v).map(|r| (id.clone(), r)))
+            .collect();
+        for id in &answered_at_last {
+            if let Some(v) = self.rpc.htable_get(STATE_TABLE, id).await?
+                && let Some(r) = LastReply::parse(&v)
+            {
+                answers.insert(id.clone(), r);
+            }
+        }
+        let dns_errors = self.last_dns_errors();
+        let mut observed = Vec::new();
+        for want in desired {
+            let id = want.id.as_str();
+            let state = match records.get(id) {
+                None => unpushed_state(want, &dns_errors),
+                Some(_) if pushed.contains(id) => RegistrationState::Registering,
+                Some(rec) => {
+                    let news = answers.get(id);
+                    let silent = unanswered.get(id).copied();
+                    if news.is_none()
+                        && silent.is_none()
+                        && !answered_at_last.iter().any(|a| a == id)
+                    {
+                        continue;
+                    }
+                    observe_answer(news, silent, rec.expires, &rec.auth_proxy)
+                }
+            };
+            observed.push(HandleStatus::of(want, state));
+        }
+        let mut seen = self.seen_lock();
+        seen.recent = recent;
+        seen.unanswered.retain(|id| pending.contains(id));
+        seen.unanswered.extend(unanswered.keys().cloned());
+        Ok(observed)
     }
 
     async fn quick_pass(
@@ -369,29 +558,21 @@ impl RegistrationService {
         up_since: String,
     ) -> Result<ReconcileReport, ServiceError> {
         let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
-        let waiting: HashMap<String, String> = self
-            .rpc
-            .htable_dump(WAIT_TABLE)
-            .await?
-            .into_iter()
-            .collect();
-        let mut unanswered = 0;
+        let now = unix_now();
+        let (unanswered, pending) = self.waiting().await?;
+        let mut silent = 0;
         for want in &desired {
-            if !waiting.contains_key(want.id.as_str()) {
+            if !unanswered.contains_key(want.id.as_str()) {
                 continue;
             }
-            let Some(rec) = self
-                .rpc
-                .uac_reg_info(UacFilter::LUuid, want.id.as_str())
-                .await?
-            else {
-                continue;
-            };
-            let idle = !rec.flags.ongoing() && !rec.flags.online() && !rec.flags.disabled();
-            if idle && let Some(addr) = parse_auth_proxy(&rec.auth_proxy) {
+            if let Some(addr) = known
+                .records
+                .get(want.id.as_str())
+                .and_then(|r| parse_auth_proxy(&r.auth_proxy))
+            {
                 self.resolver
                     .report_unreachable(&want.proxy, want.dns_lookup, addr);
-                unanswered += 1;
+                silent += 1;
             }
         }
         let (records, dns_failures) = self
@@ -416,7 +597,6 @@ impl RegistrationService {
         }
         let wanted: HashSet<&str> = records.iter().map(|r| r.l_uuid.as_str()).collect();
         // Un-registered records are forgotten once their un-REGISTER is answered.
-        let now = unix_now();
         for id in &known.unregistering {
             if wanted.contains(id.as_str()) {
                 continue;
@@ -434,12 +614,12 @@ impl RegistrationService {
             .cloned()
             .collect();
         let applied = reconcile::apply(&self.rpc, &plan, self.concurrency).await?;
-        for r in &plan.replace {
-            self.rpc.htable_delete(STATE_TABLE, &r.l_uuid).await?;
-            self.rpc.htable_delete(WAIT_TABLE, &r.l_uuid).await?;
-        }
-        for r in &plan.add {
-            if waiting.contains_key(&r.l_uuid) {
+        // A record added again starts with a clean slate (see the full pass).
+        for r in plan.replace.iter().chain(&plan.add) {
+            if known.records.contains_key(&r.l_uuid) || known.unregistering.contains(&r.l_uuid) {
+                self.rpc.htable_delete(STATE_TABLE, &r.l_uuid).await?;
+            }
+            if pending.contains(&r.l_uuid) {
                 self.rpc.htable_delete(WAIT_TABLE, &r.l_uuid).await?;
             }
         }
@@ -447,6 +627,17 @@ impl RegistrationService {
             self.rpc.htable_delete(STATE_TABLE, id).await?;
             self.rpc.htable_delete(WAIT_TABLE, id).await?;
         }
+        let pushed: HashSet<&str> = plan
+            .replace
+            .iter()
+            .chain(&plan.add)
+            .map(|r| r.l_uuid.as_str())
+            .collect();
+        let by_id: HashMap<&str, &UacRecord> =
+            records.iter().map(|r| (r.l_uuid.as_str(), r)).collect();
+        let observed = self
+            .observe_changes(&desired, &by_id, &pushed, &unanswered, &pending)
+            .await?;
         let mut unregistering = known.unregistering;
         unregistering.retain(|id| !wanted.contains(id.as_str()) && !plan.remove.contains(id));
         unregistering.extend(plan.unregister.iter().cloned());
@@ -456,9 +647,10 @@ impl RegistrationService {
             kamailio_records: known.records.len(),
             desired: desired.len(),
             applied,
-            failed_over: moved.min(unanswered),
+            failed_over: moved.min(silent),
             dns_failures,
             kamailio_restarted: false,
+            observed,
             took: Duration::ZERO,
         })
     }
@@ -525,6 +717,7 @@ impl RegistrationService {
             records: records.into_iter().map(|r| (r.l_uuid.clone(), r)).collect(),
             unregistering,
             full_at,
+            pass_at: Instant::now(),
         });
     }
 
@@ -537,11 +730,7 @@ impl RegistrationService {
             .as_ref()
             .map(|s| s.records.iter().map(|r| (r.l_uuid.as_str(), r)).collect())
             .unwrap_or_default();
-        let dns_errors = self
-            .dns_errors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let dns_errors = self.last_dns_errors();
         desired
             .into_iter()
             .map(|want| {
@@ -552,23 +741,9 @@ impl RegistrationService {
                     Ok(snap) => by_id
                         .get(want.id.as_str())
                         .map(|r| snap.state_of(r))
-                        .unwrap_or_else(|| {
-                            match dns_errors.get(&(want.proxy.clone(), want.dns_lookup)) {
-                                Some(e) => RegistrationState::PbxUnreachable(Unreachable::Dns {
-                                    proxy: want.proxy.to_string(),
-                                    error: e.to_string(),
-                                }),
-                                None => RegistrationState::Registering,
-                            }
-                        }),
+                        .unwrap_or_else(|| unpushed_state(&want, &dns_errors)),
                 };
-                HandleStatus {
-                    id: want.id,
-                    enterprise: want.enterprise,
-                    device: want.device,
-                    sip_domain: want.sip_domain,
-                    state,
-                }
+                HandleStatus::of(&want, state)
             })
             .collect()
     }
@@ -586,15 +761,11 @@ impl RegistrationService {
                 record: &rec,
                 last_reply: reply.as_ref(),
                 awaiting_since: waiting,
+                overdue: waiting
+                    .is_some_and(|sent| overdue(sent, unix_now_ms(), self.register_timeout)),
             }),
         };
-        Some(HandleStatus {
-            id: want.id,
-            enterprise: want.enterprise,
-            device: want.device,
-            sip_domain: want.sip_domain,
-            state,
-        })
+        Some(HandleStatus::of(&want, state))
     }
 
     async fn read_one(
@@ -641,6 +812,38 @@ impl RegistrationService {
             }
         }
     }
+}
+
+/// The state of a wanted handle Kamailio has no record of: its proxy did not resolve, or it
+/// is about to be pushed.
+fn unpushed_state(
+    want: &DesiredRegistration,
+    dns_errors: &HashMap<(ProxyHost, DnsLookup), DnsError>,
+) -> RegistrationState {
+    match dns_errors.get(&(want.proxy.clone(), want.dns_lookup)) {
+        Some(e) => RegistrationState::PbxUnreachable(Unreachable::Dns {
+            proxy: want.proxy.to_string(),
+            error: e.to_string(),
+        }),
+        None => RegistrationState::Registering,
+    }
+}
+
+/// A REGISTER first sent at `sent` (Unix seconds, as the gateway's `$Ts` records it) with no
+/// final answer by `now_ms` has waited longer than `timeout`.
+fn overdue(sent: i64, now_ms: i64, timeout: Duration) -> bool {
+    let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+    // `$Ts` is whole seconds: the REGISTER left before `sent + 1`.
+    sent.saturating_add(1)
+        .saturating_mul(1000)
+        .saturating_add(timeout_ms)
+        < now_ms
+}
+
+fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `sip:192.0.2.7:5060` → the socket address (what the resolver hands out).

@@ -51,6 +51,8 @@ impl KamailioProcess {
             .arg(settings.shm_mb.to_string())
             .arg("-M")
             .arg(settings.pkg_mb.to_string())
+            .arg("-x")
+            .arg("tlsf")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))

@@ -196,10 +196,12 @@ pub fn desired_in(
 }
 
 pub fn service(node: &GatewayNode, dns: DnsSettings) -> RegistrationService {
-    RegistrationService::new(
+    let mut svc = RegistrationService::new(
         RpcClient::new(&node.settings.rpc).unwrap(),
         PbxResolver::new(&dns).unwrap(),
-    )
+    );
+    svc.set_register_timeout(node.settings.registrations.register_timeout);
+    svc
 }
 
 /// Waits (reconciling between looks) until `check` holds; fails with the last value seen.
@@ -333,4 +335,15 @@ pub async fn wait_state<T>(
         pick(&s).ok_or(s)
     })
     .await
+}
+
+/// A temporary directory for one test's processes, configs and logs. With
+/// `TEAMLINE_TEST_KEEP_DIRS=1` it is kept (and named on stderr) to read the logs afterwards.
+pub fn test_dir() -> tempfile::TempDir {
+    let mut dir = tempfile::tempdir().expect("a temporary directory");
+    if std::env::var_os("TEAMLINE_TEST_KEEP_DIRS").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("test directory kept: {}", dir.path().display());
+    }
+    dir
 }

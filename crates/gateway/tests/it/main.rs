@@ -5,6 +5,7 @@
 // Test helpers outside `#[test]` functions: a failed setup should panic with its reason.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod calls;
 mod dns;
 mod faults;
 mod harness;

@@ -3,6 +3,7 @@
 //! of thousands of users never holds more than one page of Graph JSON.
 
 pub(crate) mod batch;
+pub(crate) mod group_delta;
 pub mod licences;
 mod types;
 mod wire;
@@ -78,7 +79,8 @@ pub trait Directory: Send + Sync {
     fn users_delta(&self, start: DeltaStart) -> DeltaStream<UserChange>;
 
     /// A groups delta round for the given groups (all groups when empty), with their
-    /// membership changes.
+    /// membership changes. Many groups are tracked in several rounds whose links the one
+    /// returned [`DeltaLink`] holds.
     fn groups_delta(&self, start: DeltaStart, group_ids: &[String]) -> DeltaStream<GroupChange>;
 }
 
@@ -417,27 +419,6 @@ impl Directory for GraphDirectory {
     }
 
     fn groups_delta(&self, start: DeltaStart, group_ids: &[String]) -> DeltaStream<GroupChange> {
-        let what = "track changes to the sync groups";
-        let mut q = vec![("$select", "id,displayName,members".to_owned())];
-        if !group_ids.is_empty() {
-            // Group delta can be scoped by object id only.
-            let f = group_ids
-                .iter()
-                .map(|id| format!("id eq {}", literal(id)))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            q.push(("$filter", f));
-        }
-        let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let fresh = self
-            .core
-            .graph_url(&format!("/groups/delta?{}", query(&pairs)));
-        let first = self.start_url(&start, fresh, what);
-        delta(
-            self.core.clone(),
-            first,
-            what.into(),
-            GroupWire::into_change,
-        )
+        self.chunked_groups_delta(start, group_ids)
     }
 }

@@ -52,6 +52,13 @@ impl PolicyType {
         }
     }
 
+    /// The type named as Microsoft names it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(name))
+    }
+
     /// All types Teamline manages.
     pub const ALL: [PolicyType; 4] = [
         Self::OnlineVoiceRoutingPolicy,

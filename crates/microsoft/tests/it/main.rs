@@ -4,10 +4,12 @@
 // Test code may unwrap: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alternatives;
+mod direct_routing;
 mod directory;
+mod doctor;
 mod fixture;
 mod resilience;
-mod setup;
 mod signin;
 mod sim;
 mod tokens;

@@ -182,7 +182,7 @@ async fn a_global_administrator_signs_in() {
     let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], CLIENT_ID);
     assert_eq!(q["response_type"], "code");
-    assert_eq!(q["scope"], "openid profile email offline_access");
+    assert_eq!(q["scope"], "openid profile email offline_access User.Read");
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["state"], pending.state);
     assert_eq!(q["nonce"], pending.nonce);

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use secrecy::SecretString;
-use teamline_microsoft::directory::{DeltaStart, UserChange, UserFilter};
-use teamline_microsoft::setup::{
+use teamline_microsoft::direct_routing::{
     CallingPolicySpec, DialPlanSpec, NormalizationRule, SetupChange, VoiceRouteSpec,
     VoiceRoutingPolicySpec, VoicemailMode,
 };
+use teamline_microsoft::directory::{DeltaStart, UserChange, UserFilter};
 use teamline_microsoft::signin::SignedInAdmin;
 use teamline_microsoft::voice::{NumberChange, PolicyType, UserRef};
 use teamline_microsoft::{
@@ -24,17 +24,17 @@ use url::Url;
 const CALLBACK: &str = "https://teamline.example/auth/microsoft/callback";
 const CONSENT: &str = "https://teamline.example/auth/microsoft/consent";
 
-struct Env {
-    sim: MicrosoftSim,
-    run: RunningSim,
-    ca: String,
-    ms: MicrosoftClient,
-    contoso: TenantControl,
-    fabrikam: TenantControl,
+pub(crate) struct Env {
+    pub(crate) sim: MicrosoftSim,
+    pub(crate) run: RunningSim,
+    pub(crate) ca: String,
+    pub(crate) ms: MicrosoftClient,
+    pub(crate) contoso: TenantControl,
+    pub(crate) fabrikam: TenantControl,
     _dir: tempfile::TempDir,
 }
 
-fn config(run: &RunningSim, ca: &str, secret: &str) -> MicrosoftConfig {
+pub(crate) fn config(run: &RunningSim, ca: &str, secret: &str) -> MicrosoftConfig {
     let mut c = MicrosoftConfig::new(
         demo::TEAMLINE_APP_CLIENT_ID,
         SecretString::from(secret.to_owned()),
@@ -57,7 +57,7 @@ fn config(run: &RunningSim, ca: &str, secret: &str) -> MicrosoftConfig {
     c
 }
 
-async fn start() -> Env {
+pub(crate) async fn start() -> Env {
     let sim = MicrosoftSim::new(SimConfig::default()).unwrap();
     let contoso = sim.seed_contoso();
     let fabrikam = sim.seed_fabrikam();
@@ -91,7 +91,7 @@ impl Env {
             .unwrap()
     }
 
-    fn user_ref(&self, tenant: &TenantControl, upn: &str) -> UserRef {
+    pub(crate) fn user_ref(&self, tenant: &TenantControl, upn: &str) -> UserRef {
         UserRef::new(tenant.user_id(upn).unwrap(), upn)
     }
 
@@ -149,7 +149,11 @@ impl Env {
         location.query().unwrap_or("").to_owned()
     }
 
-    async fn sign_in(&self, upn: &str, password: &str) -> Result<SignedInAdmin, MicrosoftError> {
+    pub(crate) async fn sign_in(
+        &self,
+        upn: &str,
+        password: &str,
+    ) -> Result<SignedInAdmin, MicrosoftError> {
         let start = self.ms.sign_in().start(Some(upn));
         let query = self
             .browse(&start.authorize_url, "organizations", upn, password)

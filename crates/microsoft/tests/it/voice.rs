@@ -30,12 +30,15 @@ struct Numbers {
     polls: Vec<(&'static str, Option<&'static str>)>,
     /// Who holds the number per `numberAssignments`.
     holder: Option<&'static str>,
+    /// Whether `userConfigurations` shows enterprise voice on.
+    voice_on: bool,
 }
 
 fn number_service(n: Numbers) -> impl FnOnce(url::Url) -> Router {
     move |base| {
         let polls = Arc::new(Mutex::new(n.polls.clone()));
         let holder = n.holder;
+        let voice_on = n.voice_on;
         token_route(Router::new())
             .route(
                 &format!("{NUMBERS}/{{action}}"),
@@ -83,6 +86,15 @@ fn number_service(n: Numbers) -> impl FnOnce(url::Url) -> Router {
                     axum::Json(licensed_user(&id, "MeganB@contoso.example", "Megan Bowen"))
                 }),
             )
+            .route(
+                "/v1.0/admin/teams/userConfigurations/{id}",
+                get(move |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    axum::Json(json!({"value": {"id": id, "isEnterpriseVoiceEnabled": voice_on,
+                        "accountType": "user", "featureTypes": ["Teams", "PhoneSystem"],
+                        "telephoneNumbers": [{"telephoneNumber": "+11000", "assignmentCategory": "primary"}],
+                        "effectivePolicyAssignments": []}}))
+                }),
+            )
     }
 }
 
@@ -95,6 +107,7 @@ async fn assigning_a_number_polls_the_operation_until_it_succeeds() {
     let server = serve(number_service(Numbers {
         polls: vec![("notStarted", None), ("running", None), ("succeeded", None)],
         holder: None,
+        voice_on: true,
     }))
     .await;
     let ms = fixture::client(&server.base);
@@ -124,6 +137,7 @@ async fn a_number_held_by_someone_else_names_the_holder() {
             ),
         ],
         holder: Some("5c802b19-0000-0000-0000-00000000megan"),
+        voice_on: true,
     }))
     .await;
     let ms = fixture::client(&server.base);
@@ -159,6 +173,7 @@ async fn assigning_a_number_the_user_already_holds_changes_nothing() {
             Some("Telephone number +11000 is already assigned to the user."),
         )],
         holder: Some("94ec379d-30a2-4cdb-a377-75e42f7a61e5"),
+        voice_on: true,
     }))
     .await;
     let ms = fixture::client(&server.base);
@@ -172,6 +187,37 @@ async fn assigning_a_number_the_user_already_holds_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_held_number_with_enterprise_voice_off_is_removed_and_assigned_again() {
+    let server = serve(number_service(Numbers {
+        polls: vec![
+            (
+                "failed",
+                Some("Telephone number +11000 is already assigned to the user."),
+            ),
+            ("succeeded", None),
+        ],
+        holder: Some("94ec379d-30a2-4cdb-a377-75e42f7a61e5"),
+        voice_on: false,
+    }))
+    .await;
+    let ms = fixture::client(&server.base);
+    assert_eq!(
+        ms.tenant(TENANT)
+            .assign_number(&adele(), "+11000")
+            .await
+            .unwrap(),
+        NumberChange::Applied
+    );
+    let actions: Vec<String> = server
+        .requests_to(NUMBERS)
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(actions, ["assignNumber", "unassignNumber", "assignNumber"]);
+}
+
+#[tokio::test]
 async fn a_user_without_teams_phone_gets_the_licence_message() {
     let server = serve(number_service(Numbers {
         polls: vec![(
@@ -179,6 +225,7 @@ async fn a_user_without_teams_phone_gets_the_licence_message() {
             Some("The user is not licensed for Teams Phone (Phone System)."),
         )],
         holder: None,
+        voice_on: true,
     }))
     .await;
     let ms = fixture::client(&server.base);
@@ -202,6 +249,7 @@ async fn a_failed_operation_surfaces_microsofts_status_detail() {
             Some("The telephone number is not valid for the specified phone number type."),
         )],
         holder: None,
+        voice_on: true,
     }))
     .await;
     let ms = fixture::client(&server.base);
@@ -225,6 +273,7 @@ async fn an_operation_that_keeps_running_is_handed_back_as_pending() {
     let server = serve(number_service(Numbers {
         polls: vec![("running", None)],
         holder: None,
+        voice_on: true,
     }))
     .await;
     let mut config = fixture::config(&server.base);
@@ -277,6 +326,7 @@ async fn unassigning_removes_only_the_users_own_number() {
     let server = serve(number_service(Numbers {
         polls: vec![("succeeded", None)],
         holder: Some("94ec379d-30a2-4cdb-a377-75e42f7a61e5"),
+        voice_on: true,
     }))
     .await;
     let ms = fixture::client(&server.base);
@@ -297,6 +347,7 @@ async fn unassigning_removes_only_the_users_own_number() {
     let other = serve(number_service(Numbers {
         polls: vec![("succeeded", None)],
         holder: Some("someone-else"),
+        voice_on: true,
     }))
     .await;
     let ms = fixture::client(&other.base);

@@ -2,12 +2,14 @@
 //! platforms. See `FIDELITY.md` for which parts of the wire format are documented and which
 //! are inferred.
 
+mod doctor;
 mod settings;
 mod transport;
 mod wire;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,6 +50,8 @@ pub struct NetSapiensClient {
 struct Inner {
     transport: Transport,
     domain: String,
+    /// The PBX asked for `addresses/validate` before an address create: do it first from now on.
+    validate_addresses: AtomicBool,
 }
 
 impl std::fmt::Debug for NetSapiensClient {
@@ -115,6 +119,7 @@ impl NetSapiensClient {
                     timeouts: settings.timeouts,
                 },
                 domain: settings.domain,
+                validate_addresses: AtomicBool::new(false),
             }),
         })
     }
@@ -214,6 +219,10 @@ impl NetSapiensClient {
                 ("start", out.len().to_string()),
             ];
             let answer = self.t().execute(&call).await?;
+            if answer.status == StatusCode::NOT_FOUND && wire::is_empty_list_404(&answer.message())
+            {
+                break;
+            }
             if !answer.status.is_success() {
                 return Err(self.failure(&answer, action, target));
             }
@@ -345,6 +354,62 @@ impl NetSapiensClient {
             extension: extension.to_owned(),
             domain: self.d().to_owned(),
         })
+    }
+
+    async fn post_address(
+        &self,
+        extension: &str,
+        body: Value,
+        action: &str,
+    ) -> Result<Answer, PbxError> {
+        let call = Call {
+            method: Method::POST,
+            path: self.path(&["users", extension, "addresses"]),
+            query: Vec::new(),
+            body: Some(body),
+            action: action.to_owned(),
+            idempotent: false,
+        };
+        self.t().execute(&call).await
+    }
+
+    /// Runs the address through `POST /domains/{d}/addresses/validate` and returns the create
+    /// body with the id and standardised address it handed back.
+    async fn validated_address_body(
+        &self,
+        address: &NewEmergencyAddress,
+        action: &str,
+    ) -> Result<Value, PbxError> {
+        let call = Call {
+            method: Method::POST,
+            path: self.path(&["addresses", "validate"]),
+            query: Vec::new(),
+            body: Some(wire::validate_address_body(address)),
+            action: format!("validate the address for: {action}"),
+            idempotent: true,
+        };
+        let answer = self.t().execute(&call).await?;
+        if !answer.status.is_success() {
+            return Err(PbxError::Rejected {
+                action: format!(
+                    "validate the emergency address \"{}\" (the PBX requires it before adding one)",
+                    address.name
+                ),
+                status: answer.status.as_u16(),
+                message: answer.message(),
+            });
+        }
+        let (id, pidflo) = answer
+            .json()
+            .as_ref()
+            .and_then(wire::validated_address)
+            .ok_or_else(|| {
+                Self::unexpected(
+                    action,
+                    "the address validation returned no emergency-address-id",
+                )
+            })?;
+        Ok(wire::create_validated_address_body(address, &id, &pidflo))
     }
 
     fn check_id(what: &str, id: &str) -> Result<(), PbxError> {
@@ -541,6 +606,15 @@ impl Pbx for NetSapiensClient {
         );
         let call = Call::get(self.path(&["users", extension, "devices"]), action.clone());
         let answer = self.t().execute(&call).await?;
+        if answer.status == StatusCode::NOT_FOUND && wire::is_empty_list_404(&answer.message()) {
+            // An empty list answered with 404: make sure the extension itself exists.
+            let user = Call::get(self.path(&["users", extension]), action.clone());
+            let found = self.t().execute(&user).await?;
+            if found.status.is_success() {
+                return Ok(Vec::new());
+            }
+            return Err(self.failure(&found, &action, Target::Extension(extension)));
+        }
         if !answer.status.is_success() {
             return Err(self.failure(&answer, &action, Target::Extension(extension)));
         }
@@ -717,15 +791,22 @@ impl Pbx for NetSapiensClient {
             "add an emergency address for extension {extension} in domain {}",
             self.d()
         );
-        let call = Call {
-            method: Method::POST,
-            path: self.path(&["users", extension, "addresses"]),
-            query: Vec::new(),
-            body: Some(wire::create_address_body(&address)),
-            action: action.clone(),
-            idempotent: false,
+        let validate_first = self.inner.validate_addresses.load(Ordering::Relaxed);
+        let body = if validate_first {
+            self.validated_address_body(&address, &action).await?
+        } else {
+            wire::create_address_body(&address)
         };
-        let answer = self.t().execute(&call).await?;
+        let mut answer = self.post_address(extension, body, &action).await?;
+        if !validate_first
+            && matches!(answer.status.as_u16(), 400 | 422)
+            && wire::asks_for_validation(&answer.message())
+        {
+            // The v2 spec's create takes the id and standardised address of a validation.
+            self.inner.validate_addresses.store(true, Ordering::Relaxed);
+            let body = self.validated_address_body(&address, &action).await?;
+            answer = self.post_address(extension, body, &action).await?;
+        }
         if !answer.status.is_success() {
             return Err(self.failure(&answer, &action, Target::Extension(extension)));
         }
@@ -748,6 +829,10 @@ impl Pbx for NetSapiensClient {
                     "the new address is not in the extension's list yet",
                 )
             })
+    }
+
+    async fn doctor(&self, extension: Option<&str>) -> Vec<teamline_domain::diagnosis::Check> {
+        self.run_doctor(extension).await
     }
 
     async fn test_connection(&self) -> ConnectionReport {

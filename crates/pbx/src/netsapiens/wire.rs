@@ -157,6 +157,49 @@ pub fn create_address_body(new: &NewEmergencyAddress) -> Value {
     body
 }
 
+/// The body of `POST /domains/{d}/addresses/validate`: the create fields, with the location
+/// description the v2 spec requires there (the address name when none was given).
+pub fn validate_address_body(new: &NewEmergencyAddress) -> Value {
+    let mut body = create_address_body(new);
+    if let Some(obj) = body.as_object_mut()
+        && !obj.contains_key("address-location-description")
+    {
+        obj.insert("address-location-description".into(), json!(new.name));
+    }
+    body
+}
+
+/// What the validate endpoint hands back to create the address with: its
+/// `emergency-address-id` and the carrier's `address-formatted-pidflo`.
+pub fn validated_address(v: &Value) -> Option<(String, Value)> {
+    let id = text(v, "emergency-address-id")?;
+    let pidflo = v.get("address-formatted-pidflo")?.clone();
+    Some((id, pidflo))
+}
+
+/// A create body carrying a validation's id and standardised address.
+pub fn create_validated_address_body(new: &NewEmergencyAddress, id: &str, pidflo: &Value) -> Value {
+    let mut body = validate_address_body(new);
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("emergency-address-id".into(), json!(id));
+        obj.insert("address-formatted-pidflo".into(), pidflo.clone());
+    }
+    body
+}
+
+/// Whether a refused address create asks for the validate step first.
+pub fn asks_for_validation(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("pidflo") || m.contains("validat") || m.contains("emergency-address-id")
+}
+
+/// Whether a 404 is a list with nothing in it rather than a missing domain or user (some
+/// platform versions answer an empty listing so: "No devices found").
+pub fn is_empty_list_404(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    !(m.starts_with("domain ") || m.starts_with("user ") || m.contains("access denied"))
+}
+
 /// An OAuth token answer (`AccessToken`).
 pub struct TokenAnswer {
     pub access_token: SecretString,

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod addresses;
+mod alternatives;
 mod connection;
 mod devices;
 mod errors;

@@ -5,7 +5,12 @@
 //! - `GET /Teams.Tenant/tenants` — service discovery and verified domains
 //! - `GET|POST /Skype.Policy/configurations/{Type}`
 //! - `GET|PUT|DELETE /Skype.Policy/configurations/{Type}/configuration/{Identity}`
-//! - `PATCH /Skype.Policy/users/{user}/policies/{PolicyType}` `{"PolicyName": ".."}` (grant)
+//! - `PATCH /Skype.Policy/users/{user}/policies/{PolicyType}` `{"PolicyName": ".."}` (grant,
+//!   go-msadmin's form) and `PUT /Skype.Policy/users/{user}` `{"PolicyType","PolicyName"}`
+//!   (grant, go-teams' form)
+//!
+//! Creating follows the tenant's `ConfigCreate` behaviour: by default `POST` to the collection
+//! creates and `PUT` to an instance only updates (without `Identity` in the body).
 //!
 //! Types: `OnlinePstnUsages` (Identity `Global`, `Usage` list), `OnlineVoiceRoute`,
 //! `OnlinePSTNGateway`, `OnlineVoiceRoutingPolicy`, `TenantDialPlan`, `CallingLineIdentity`,
@@ -21,6 +26,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::admission::{Audience, Caller, apply_faults, authenticate};
+use super::behaviour::ConfigCreate;
 use super::errors::{ApiResponse, RequestIds};
 use super::model::well_known;
 use super::model::{Tenant, canonical_type, is_policy_type};
@@ -117,6 +123,15 @@ async fn serve(
         (Method::GET, ["Skype.Policy", "configurations", ty]) => {
             with_type(ty, ids).map(|ty| list(&t, ty))
         }
+        (Method::POST, ["Skype.Policy", "configurations", _])
+            if t.behaviour.config_create == ConfigCreate::Put =>
+        {
+            Err(err(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The requested resource does not support http method 'POST'.".into(),
+            ))
+        }
         (Method::POST, ["Skype.Policy", "configurations", ty]) => {
             with_type(ty, ids).and_then(|ty| {
                 let b = parsed()?;
@@ -171,6 +186,14 @@ async fn serve(
             let b = parsed();
             b.and_then(|b| grant(&mut t, user, ty, &b, ids))
         }
+        (Method::PUT, ["Skype.Policy", "users", user]) => parsed().and_then(|b| {
+            let ty = b
+                .get("PolicyType")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| bad(ids, "The 'PolicyType' property is required.".into()))?;
+            grant(&mut t, user, &ty, &b, ids)
+        }),
         (Method::GET, ["Skype.Policy", "users", user, "policies"]) => {
             user_policies(&mut t, user, ids)
         }
@@ -418,13 +441,18 @@ fn create(
     let stored = stored_identity(ty, identity);
     validate(t, ty, &stored, &props, ids)?;
     t.put_config(ty, &stored, Value::Object(props));
+    if is_policy_type(ty) {
+        t.policy_created(ty, &stored);
+    }
     let created = find(t, ty, &stored)
         .map(|i| item_json(t, ty, i))
         .unwrap_or(Value::Null);
     Ok(ApiResponse::json(StatusCode::CREATED, created))
 }
 
-/// PUT: merges the given properties into the instance (creating it when missing).
+/// PUT: merges the given properties into the instance. By default only an existing instance
+/// is updated and the body must not name the `Identity` (it is the path); with the tenant's
+/// `ConfigCreate::Put` behaviour a missing instance is created.
 fn upsert(
     t: &mut Tenant,
     ty: &'static str,
@@ -433,12 +461,24 @@ fn upsert(
     ids: &RequestIds,
 ) -> Result<ApiResponse, ApiResponse> {
     let stored = stored_identity(ty, identity);
-    let mut props = find(t, ty, &stored)
-        .map(|i| i.props.clone())
-        .unwrap_or_default();
+    let existing = find(t, ty, &stored).map(|i| i.props.clone());
     let Value::Object(changes) = body else {
         return Err(bad(ids, "The request body must be a JSON object.".into()));
     };
+    let creates = t.behaviour.config_create == ConfigCreate::Put;
+    if !creates {
+        if existing.is_none() {
+            return Err(not_found(ty, identity, ids));
+        }
+        if changes.keys().any(|k| k.eq_ignore_ascii_case("Identity")) {
+            return Err(bad(
+                ids,
+                "The 'Identity' property cannot be set in the body: the instance is named by the URL.".into(),
+            ));
+        }
+    }
+    let is_new = existing.is_none();
+    let mut props = existing.unwrap_or_default();
     for (k, v) in changes {
         if k == "Identity" || k == "PolicyId" {
             continue;
@@ -477,6 +517,9 @@ fn upsert(
     }
     validate(t, ty, &stored, &props, ids)?;
     t.put_config(ty, &stored, Value::Object(props));
+    if is_new && is_policy_type(ty) {
+        t.policy_created(ty, &stored);
+    }
     let item = find(t, ty, &stored)
         .map(|i| item_json(t, ty, i))
         .unwrap_or(Value::Null);

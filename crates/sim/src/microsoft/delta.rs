@@ -159,8 +159,18 @@ fn group_filter_ids(req: &GraphRequest, t: &Tenant) -> Result<Vec<String>, ApiRe
     if !collect(&expr, &mut ids) {
         return Err(unsupported());
     }
+    let max = t.behaviour.max_filter_or_clauses as usize;
+    if ids.len() > max {
+        return Err(req.error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            format!(
+                "Too many child clauses specified in search filter expression containing 'OR' operators: {}. Max allowed: {max}.",
+                ids.len()
+            ),
+        ));
+    }
     // Unknown ids are silently absent, as in Graph.
-    let _ = t;
     Ok(ids)
 }
 

@@ -130,9 +130,16 @@ pub const TEAMLINE_GRAPH_APP_ROLES: [&str; 7] = [
     "TeamsPolicyUserAssign.ReadWrite.All",
     "TeamsUserConfiguration.Read.All",
 ];
-/// Delegated permissions for the admin sign-in.
-pub const TEAMLINE_DELEGATED_SCOPES: [&str; 5] =
-    ["openid", "profile", "email", "offline_access", "User.Read"];
+/// Delegated permissions for the admin sign-in: identity, the signed-in user's own directory
+/// roles (`User.Read`) and their Privileged Identity Management eligibilities.
+pub const TEAMLINE_DELEGATED_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "User.Read",
+    "RoleEligibilitySchedule.Read.Directory",
+];
 
 pub use super::model::ids::{group_id, stable_guid, user_id};
 pub use super::model::well_known::{

@@ -39,6 +39,9 @@ pub struct Faults {
     pub operation_failure: Option<String>,
     /// Policy assignments become visible in reads after this many milliseconds.
     pub propagation_delay_ms: u64,
+    /// A policy created through the Teams admin REST surface is invisible to Graph
+    /// (`getPolicyId`, `userAssignments`) for this many milliseconds (replication).
+    pub policy_replication_ms: u64,
     /// Extra latency added to every Graph / Teams admin request, in milliseconds.
     pub latency_ms: u64,
     /// The next requests answer this error (5xx injection).

@@ -144,6 +144,21 @@ pub(crate) fn dispatch(state: &SimState, caller: &Caller, req: &GraphRequest) ->
                 rest.first().copied(),
             )
         }
+        [
+            "roleManagement",
+            "directory",
+            "roleEligibilityScheduleInstances",
+            function,
+        ] if get && function.starts_with("filterByCurrentUser") => {
+            let Some(uid) = caller.user_id.clone().filter(|_| !caller.app_only) else {
+                return req.bad_request(
+                    "filterByCurrentUser is only valid with delegated authentication flow.",
+                );
+            };
+            guard(caller, req, &[], directory::READ_ELIGIBILITY_SCP, || {
+                directory::eligibilities_of_caller(&t, req, function, &uid)
+            })
+        }
         ["me", ..] if caller.app_only => {
             req.bad_request("/me request is only valid with delegated authentication flow.")
         }

@@ -22,6 +22,7 @@
 
 mod admission;
 mod batch;
+mod behaviour;
 mod configapi;
 pub mod control;
 mod delta;
@@ -48,8 +49,9 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::{any, get, post};
 
+pub use behaviour::{Behaviour, ConfigCreate, PolicyIdLookup, ReassignHeldNumber};
 pub use control::{
-    ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch,
+    ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch, UserRoles,
 };
 pub use faults::{Faults, InjectedErrors, RequestStats};
 pub use model::CapabilityStatus;

@@ -51,6 +51,7 @@ pub(crate) fn new_user(tenant_id: &str, upn: &str, display_name: &str, password:
         plans: Vec::new(),
         password,
         wids: vec![ROLE_DEFAULT_USER.to_string()],
+        eligible_roles: Vec::new(),
         resource_account: false,
         deleted: None,
         teams: TeamsUser::default(),

@@ -34,6 +34,14 @@ pub fn router(sim: NetSapiensSim) -> Router {
             put(require_emergency_address),
         )
         .route(
+            "/_sim/netsapiens/domains/{domain}/address-validation-required",
+            put(require_address_validation),
+        )
+        .route(
+            "/_sim/netsapiens/domains/{domain}/empty-device-list-404",
+            put(empty_device_list_404),
+        )
+        .route(
             "/_sim/netsapiens/domains/{domain}/devices/{device}/registration",
             put(register).delete(unregister),
         )
@@ -139,6 +147,35 @@ async fn require_emergency_address(
     Json(r): Json<Required>,
 ) -> Response {
     if sim.set_require_emergency_address(&domain, r.required) {
+        ok()
+    } else {
+        not_found(format!("Domain {domain} does not exist"))
+    }
+}
+
+async fn require_address_validation(
+    State(sim): State<NetSapiensSim>,
+    Path(domain): Path<String>,
+    Json(r): Json<Required>,
+) -> Response {
+    if sim.set_require_address_validation(&domain, r.required) {
+        ok()
+    } else {
+        not_found(format!("Domain {domain} does not exist"))
+    }
+}
+
+#[derive(Deserialize)]
+struct Enabled {
+    enabled: bool,
+}
+
+async fn empty_device_list_404(
+    State(sim): State<NetSapiensSim>,
+    Path(domain): Path<String>,
+    Json(e): Json<Enabled>,
+) -> Response {
+    if sim.set_empty_device_list_404(&domain, e.enabled) {
         ok()
     } else {
         not_found(format!("Domain {domain} does not exist"))

@@ -18,6 +18,8 @@ pub struct Faults {
     /// The next `count` requests are answered 429 with `Retry-After: retry_after_secs`.
     pub rate_limit_next: u32,
     pub retry_after_secs: u64,
+    /// Send `Retry-After` as an HTTP date instead of seconds (RFC 9110 allows both).
+    pub retry_after_as_date: bool,
     /// The next `count` device creations answer `202 Accepted` even when the client asked for
     /// `synchronous: "yes"` (the geo-replicated write path).
     pub accept_async_next: u32,
@@ -27,7 +29,10 @@ pub struct Faults {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forced {
     Status(u16),
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+        as_date: bool,
+    },
 }
 
 impl Faults {
@@ -38,6 +43,7 @@ impl Faults {
             self.rate_limit_next -= 1;
             return Some(Forced::RateLimited {
                 retry_after_secs: self.retry_after_secs,
+                as_date: self.retry_after_as_date,
             });
         }
         if self.fail_next > 0 {
@@ -71,6 +77,9 @@ impl Faults {
         if let Some(n) = config.accept_async_next {
             self.accept_async_next = n;
         }
+        if let Some(d) = config.retry_after_as_date {
+            self.retry_after_as_date = d;
+        }
     }
 }
 
@@ -97,6 +106,9 @@ pub struct FaultConfig {
     /// Number of upcoming device creations to answer 202 instead of 200.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_async_next: Option<u32>,
+    /// Send the 429s' `Retry-After` as an HTTP date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_as_date: Option<bool>,
 }
 
 #[cfg(test)]
@@ -116,7 +128,8 @@ mod tests {
         assert_eq!(
             f.take_forced(),
             Some(Forced::RateLimited {
-                retry_after_secs: 3
+                retry_after_secs: 3,
+                as_date: false,
             })
         );
         assert_eq!(f.take_forced(), Some(Forced::Status(502)));

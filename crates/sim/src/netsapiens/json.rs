@@ -135,6 +135,38 @@ pub fn device(domain: &Domain, d: &DeviceRec, now: SystemTime) -> Value {
     serde_json::to_value(j).unwrap_or(Value::Null)
 }
 
+/// The validate endpoint's answer: the address as the carrier standardised it and the id to
+/// create it with.
+pub fn validated_address(domain: &str, id: &str, a: &AddressRec) -> Value {
+    json!({
+        "domain": domain,
+        "object": "address",
+        "action": "validate",
+        "emergency-address-id": id,
+        "address-name": a.name,
+        "caller-name": a.caller_name,
+        "address-line-1": a.line1,
+        "address-line-2": a.line2,
+        "address-country-abbreviation": a.country,
+        "address-state-province-abbreviation": a.state,
+        "address-city": a.city,
+        "address-postal-code": a.postal_code,
+        "address-location-description": a.location_description,
+        "address-formatted-pidflo": {
+            "StreetName": a.line1.to_uppercase(),
+            "City": a.city.to_uppercase(),
+            "StateCode": a.state,
+            "Zip": a.postal_code,
+            "Country": a.country,
+            "AddressType": "E911",
+            "LocationId": id,
+            "ValidationStatus": "VALID",
+            "Adjusted": "false",
+        },
+        "address-provisioned-carrier-name": "teamline-sim",
+    })
+}
+
 pub fn address(domain: &str, a: &AddressRec, users_configured: usize) -> Value {
     let pretty = [
         a.line1.as_str(),

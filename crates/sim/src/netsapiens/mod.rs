@@ -42,6 +42,8 @@
 //! `GET /_sim/netsapiens/stats`, `POST /_sim/netsapiens/seed/contoso|generated`,
 //! `POST /_sim/netsapiens/api-keys`,
 //! `PUT /_sim/netsapiens/domains/{d}/emergency-address-required`,
+//! `PUT /_sim/netsapiens/domains/{d}/address-validation-required` (`{"required": bool}`),
+//! `PUT /_sim/netsapiens/domains/{d}/empty-device-list-404` (`{"enabled": bool}`),
 //! `PUT|DELETE /_sim/netsapiens/domains/{d}/devices/{device}/registration`.
 
 mod api;
@@ -281,6 +283,30 @@ impl NetSapiensSim {
         match self.lock().domains.get_mut(domain) {
             Some(d) => {
                 d.require_emergency_address = required;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether new addresses in `domain` must pass the validate endpoint first. Returns
+    /// `false` when the domain does not exist.
+    pub fn set_require_address_validation(&self, domain: &str, required: bool) -> bool {
+        match self.lock().domains.get_mut(domain) {
+            Some(d) => {
+                d.require_address_validation = required;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether an empty device listing in `domain` answers 404 instead of `[]`. Returns `false`
+    /// when the domain does not exist.
+    pub fn set_empty_device_list_404(&self, domain: &str, enabled: bool) -> bool {
+        match self.lock().domains.get_mut(domain) {
+            Some(d) => {
+                d.empty_device_list_404 = enabled;
                 true
             }
             None => false,

@@ -101,6 +101,15 @@ pub struct Domain {
     /// enforce this for E911 (dispatchable location per device); it is a per-platform policy,
     /// so the simulator makes it a per-domain switch.
     pub require_emergency_address: bool,
+    /// Whether a new address must first pass `POST …/addresses/validate` and be created with
+    /// the `emergency-address-id` and `address-formatted-pidflo` it returned, as the v2 spec's
+    /// create schema requires (platforms with an E911 carrier integration enforce it).
+    pub require_address_validation: bool,
+    /// Ids handed out by the validate endpoint and not used for a create yet.
+    pub validated_addresses: BTreeSet<String>,
+    /// Whether a device listing with nothing in it answers 404 instead of `[]` (seen on some
+    /// platform versions).
+    pub empty_device_list_404: bool,
     pub users: BTreeMap<String, User>,
     /// Device ids are unique within a domain (they form `sip:<device>@<domain>`).
     pub devices: BTreeMap<String, DeviceRec>,
@@ -114,6 +123,9 @@ impl Domain {
             reseller: reseller.to_owned(),
             description: description.to_owned(),
             require_emergency_address: false,
+            require_address_validation: false,
+            validated_addresses: BTreeSet::new(),
+            empty_device_list_404: false,
             users: BTreeMap::new(),
             devices: BTreeMap::new(),
             addresses: BTreeMap::new(),
@@ -354,29 +366,38 @@ impl Domain {
         Ok(())
     }
 
+    /// Checks an address the way the validate endpoint does and hands out the id to create it
+    /// with.
+    pub fn validate_address(&mut self, rec: &AddressRec, seq: u64) -> Result<String, Refusal> {
+        missing_address_field(rec)?;
+        let id = format!("a-{}", address_id(&self.name, seq));
+        self.validated_addresses.insert(id.clone());
+        Ok(id)
+    }
+
+    /// Creates an address. `validated`: the body carried the `address-formatted-pidflo` of a
+    /// validation.
     pub fn create_address(
         &mut self,
         mut rec: AddressRec,
         seq: u64,
+        validated: bool,
     ) -> Result<&AddressRec, Refusal> {
         if let Some(user) = &rec.user
             && !self.users.contains_key(user)
         {
             return Err(self.user_missing(user));
         }
-        let required = [
-            ("address-name", &rec.name),
-            ("caller-name", &rec.caller_name),
-            ("address-line-1", &rec.line1),
-            ("address-city", &rec.city),
-            ("address-state-province-abbreviation", &rec.state),
-            ("address-postal-code", &rec.postal_code),
-            ("address-country-abbreviation", &rec.country),
-        ];
-        if let Some((field, _)) = required.iter().find(|(_, v)| v.trim().is_empty()) {
-            return Err(Refusal::BadRequest(format!(
-                "Missing required field {field}"
-            )));
+        missing_address_field(&rec)?;
+        if self.require_address_validation {
+            if !validated || !self.validated_addresses.remove(&rec.id) {
+                return Err(Refusal::BadRequest(format!(
+                    "Missing required field address-formatted-pidflo: validate the address first (POST /domains/{}/addresses/validate) and create it with the emergency-address-id and address-formatted-pidflo it returns",
+                    self.name
+                )));
+            }
+        } else if !rec.id.is_empty() {
+            self.validated_addresses.remove(&rec.id);
         }
         if rec.id.is_empty() {
             rec.id = address_id(&self.name, seq);
@@ -388,6 +409,25 @@ impl Domain {
         }
         let id = rec.id.clone();
         Ok(self.addresses.entry(id).or_insert(rec))
+    }
+}
+
+/// The v2 spec's required address fields: the first one that is empty, as a refusal.
+fn missing_address_field(rec: &AddressRec) -> Result<(), Refusal> {
+    let required = [
+        ("address-name", &rec.name),
+        ("caller-name", &rec.caller_name),
+        ("address-line-1", &rec.line1),
+        ("address-city", &rec.city),
+        ("address-state-province-abbreviation", &rec.state),
+        ("address-postal-code", &rec.postal_code),
+        ("address-country-abbreviation", &rec.country),
+    ];
+    match required.iter().find(|(_, v)| v.trim().is_empty()) {
+        Some((field, _)) => Err(Refusal::BadRequest(format!(
+            "Missing required field {field}"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -594,7 +634,10 @@ mod tests {
             country: "US".into(),
             ..AddressRec::default()
         };
-        let id = d.create_address(addr, 1).map(|a| a.id.clone()).unwrap();
+        let id = d
+            .create_address(addr, 1, false)
+            .map(|a| a.id.clone())
+            .unwrap();
         let ok = d.create_device(
             "1000",
             NewDevice {
@@ -621,7 +664,10 @@ mod tests {
             country: "US".into(),
             ..AddressRec::default()
         };
-        let id = d.create_address(addr, 1).map(|a| a.id.clone()).unwrap();
+        let id = d
+            .create_address(addr, 1, false)
+            .map(|a| a.id.clone())
+            .unwrap();
         let mut rng = StdRng::seed_from_u64(4);
         let res = d.create_device(
             "1000",
@@ -651,8 +697,43 @@ mod tests {
                 ..AddressRec::default()
             },
             1,
+            false,
         );
         assert!(matches!(res, Err(Refusal::BadRequest(ref m)) if m.contains("caller-name")));
+    }
+
+    #[test]
+    fn a_domain_that_requires_validation_takes_only_validated_addresses() {
+        let mut d = domain_with_user();
+        d.require_address_validation = true;
+        let rec = AddressRec {
+            user: Some("1000".into()),
+            name: "HQ".into(),
+            caller_name: "Contoso".into(),
+            line1: "1 Main St".into(),
+            city: "Redmond".into(),
+            state: "WA".into(),
+            postal_code: "98052".into(),
+            country: "US".into(),
+            ..AddressRec::default()
+        };
+        let refused = d.create_address(rec.clone(), 1, false);
+        assert!(matches!(refused, Err(Refusal::BadRequest(ref m)) if m.contains("validate")));
+        let id = d.validate_address(&rec, 2).unwrap();
+        let created = d
+            .create_address(
+                AddressRec {
+                    id: id.clone(),
+                    ..rec.clone()
+                },
+                3,
+                true,
+            )
+            .map(|a| a.id.clone());
+        assert_eq!(created, Ok(id.clone()));
+        // A validation is used once.
+        let again = d.create_address(AddressRec { id, ..rec }, 4, true);
+        assert!(again.is_err());
     }
 
     #[test]

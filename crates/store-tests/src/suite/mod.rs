@@ -1,10 +1,12 @@
 //! The stories every store backend must pass, one module per part of the store.
 
+pub mod api_tokens;
 pub mod directory;
 pub mod enterprises;
 pub mod jobs;
 pub mod migrations;
 pub mod pbx_users;
 pub mod platform;
+pub mod registrations;
 pub mod secrets;
 pub mod sessions;

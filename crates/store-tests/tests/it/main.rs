@@ -54,6 +54,15 @@ stories!(
         two_runners_run_every_job_exactly_once,
     ],
     sessions: [sessions_expire, sealed_values_open_only_for_their_purpose],
+    api_tokens: [
+        api_tokens_are_scoped_revoked_and_expire,
+        idempotent_responses_are_kept_for_a_day,
+    ],
     migrations: [a_database_migrated_before_a_comment_edit_still_opens],
+    registrations: [
+        registration_targets_follow_users_devices_and_locations,
+        registration_states_are_kept_per_user_and_counted,
+        one_instance_at_a_time_holds_a_lease,
+    ],
     platform: [health_and_accounts],
 );

@@ -50,7 +50,7 @@ async fn a_migration_on_one_database_only_is_named() {
     let (lite, pg) = both(
         &[
             "ALTER TABLE sessions ADD COLUMN user_agent TEXT",
-            "CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, expires NUMERIC NOT NULL)",
+            "CREATE TABLE webhooks (id INTEGER PRIMARY KEY, expires NUMERIC NOT NULL)",
         ],
         &[
             "ALTER TABLE jobs ALTER COLUMN last_error SET NOT NULL",
@@ -65,7 +65,7 @@ async fn a_migration_on_one_database_only_is_named() {
     let diff = differences(&lite, &pg);
     let expected = [
         "column sessions.user_agent (TEXT NULL): only in the SQLite migrations",
-        "table api_tokens: only in the SQLite migrations",
+        "table webhooks: only in the SQLite migrations",
         "column jobs.last_error: TEXT NULL on SQLite but text NOT NULL on PostgreSQL",
         "column audit_events.object_id: type character varying on PostgreSQL is not an integer",
         "column pbx_users.version: type integer on PostgreSQL is not an integer, text or bytes",

@@ -4,15 +4,14 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
+use crate::routes::{Routes, get};
 use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/audit", get(page))
+pub fn routes() -> Routes {
+    Routes::new().route("/audit", get(page))
 }
 
 /// How many events the page shows.

@@ -7,28 +7,22 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::csrf;
 use crate::error::PageError;
+use crate::routes::{Routes, get, post};
 use crate::session::keys;
 use axum::extract::{RawQuery, State};
 use axum::response::Redirect;
-use axum::routing::{get, post};
-use axum::{Form, Router};
-use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/consent/user-sync", post(start_user_sync))
         .route("/auth/microsoft/consent", get(user_sync_callback))
         .route("/consent/management", post(grant_management))
 }
 
-#[derive(Deserialize)]
-struct ConsentForm {}
-
 /// Sends the admin to Microsoft's admin-consent page for their own tenant.
 async fn start_user_sync(
     State(state): State<AppState>,
     admin: Admin,
-    Form(_): Form<ConsentForm>,
 ) -> Result<Redirect, PageError> {
     let tenant = admin.enterprise.tenant_id.clone().ok_or_else(|| {
         PageError::BadRequest("this enterprise has no Microsoft 365 tenant registered yet".into())
@@ -98,7 +92,6 @@ async fn user_sync_callback(
 async fn grant_management(
     State(state): State<AppState>,
     admin: Admin,
-    Form(_): Form<ConsentForm>,
 ) -> Result<Redirect, PageError> {
     state
         .engine

@@ -6,22 +6,21 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use teamline_domain::action_item::ActionItem;
 use teamline_domain::enterprise::ConsentKind;
 use teamline_domain::job::Job;
 use teamline_engine::dashboard::Dashboard;
 use teamline_store::UserCounts;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/dashboard", get(dashboard))
         .route("/dashboard/live", get(live))
         .route("/dashboard/sync-teams-users", post(sync_teams_users))
@@ -42,6 +41,8 @@ pub struct ItemRow {
     pub status_class: &'static str,
     pub button: &'static str,
     pub action: ItemAction,
+    /// What to do, when the title alone does not say it.
+    pub fix: Option<&'static str>,
 }
 
 pub enum ItemAction {
@@ -60,6 +61,7 @@ impl ItemRow {
         let action = match item {
             ActionItem::SyncTeamsUsers { running, .. } => ItemAction::Sync { running: *running },
             ActionItem::FixUsers { .. } => ItemAction::Link("/users?tab=licensed&state=failed"),
+            ActionItem::FixRegistrations { .. } => ItemAction::Link("/users"),
             ActionItem::GrantConsent(ConsentKind::UserSync) => {
                 ItemAction::Post("/consent/user-sync")
             }
@@ -79,6 +81,7 @@ impl ItemRow {
             status_class,
             button: item.button(),
             action,
+            fix: item.fix(),
         }
     }
 

@@ -3,7 +3,9 @@
 pub mod audit;
 pub mod consent;
 pub mod dashboard;
+pub mod doctor;
 pub mod pbx;
+pub mod registration;
 pub mod setup;
 pub mod troubleshoot;
 pub mod user_detail;
@@ -11,16 +13,16 @@ pub mod user_list;
 pub mod user_move;
 pub mod users;
 
-use crate::AppState;
-use axum::Router;
+use crate::routes::Routes;
 use axum::http::HeaderMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .merge(audit::routes())
         .merge(consent::routes())
         .merge(pbx::routes())
         .merge(dashboard::routes())
+        .merge(doctor::routes())
         .merge(users::routes())
         .merge(user_list::routes())
         .merge(user_detail::routes())

@@ -6,22 +6,22 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use teamline_domain::ids::PbxLocationId;
 use teamline_domain::pbx_location::{ApiAuthKind, PbxLocation, PbxLocationForm};
 use teamline_engine::PbxCheckStatus as CheckStatus;
 use teamline_engine::SaveError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/pbx", get(list))
         .route("/pbx/new", get(new_form).post(create))
         .route("/pbx/{id}/edit", get(edit_form).post(update))

@@ -6,19 +6,18 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu, ago, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use teamline_engine::troubleshoot::{CheckStatus, Troubleshooting};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/troubleshoot", get(page))
         .route("/troubleshoot/sync", post(sync_teams_users))
         .route("/troubleshoot/sync-status", get(sync_status))

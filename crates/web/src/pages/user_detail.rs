@@ -9,14 +9,14 @@ use crate::error::PageError;
 use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
+
+use crate::routes::{Routes, get, post};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use teamline_domain::pbx_user::PushState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/users/{id}", get(detail))
         .route("/users/{id}/repair", post(repair))
 }

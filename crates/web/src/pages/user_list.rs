@@ -6,17 +6,17 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
+use crate::routes::{Routes, get, post};
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use teamline_domain::ids::{PbxUserId, VoiceRouteId};
 use teamline_store::{PbxUserQuery, UserFilter, UserSort, UserTab};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/users/export.csv", get(export_csv))
         .route("/users/bulk", post(bulk))
 }

@@ -5,22 +5,22 @@
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
+use crate::routes::{Routes, get};
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use serde::Deserialize;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::fields;
 use teamline_engine::SaveError;
 use teamline_store::{PbxUserListItem, TeamsUserQuery};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/users/{id}/move", get(page).post(move_user))
+pub fn routes() -> Routes {
+    Routes::new().route("/users/{id}/move", get(page).post(move_user))
 }
 
 /// One person the extension can go to.

@@ -6,24 +6,23 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{PbxUserState, PushState};
 use teamline_domain::teams_voice::PolicyType;
 use teamline_store::PbxUserListItem;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/users", get(list))
         .route("/users/{id}/row", get(row))
         .route("/users/{id}/enable-calling", post(enable_calling))
@@ -77,6 +76,8 @@ pub struct UserRow {
     pub csrf: String,
     /// How often this row has refreshed itself so far.
     pub poll: u32,
+    /// The device handle's registration to the PBX, when the gateway reported one.
+    pub registration: Option<super::registration::RegistrationCell>,
 }
 
 impl UserRow {
@@ -133,6 +134,7 @@ impl UserRow {
             push_state: u.push_state,
             csrf: csrf.to_owned(),
             poll: 0,
+            registration: None,
         }
     }
 
@@ -289,11 +291,18 @@ pub async fn table(
     } else {
         (offset + 1, offset + shown)
     };
+    let ids: Vec<PbxUserId> = result.items.iter().map(|i| i.user.id).collect();
+    let mut registrations =
+        super::registration::cells(&state.store, admin.enterprise.id, &ids).await?;
     Ok(UsersTable {
         rows: result
             .items
             .iter()
-            .map(|i| UserRow::from_item(i, &admin.csrf))
+            .map(|i| {
+                let mut r = UserRow::from_item(i, &admin.csrf);
+                r.registration = registrations.remove(&i.user.id.0);
+                r
+            })
             .collect(),
         total: result.total,
         first,
@@ -382,6 +391,9 @@ async fn row_of(
     let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
     let mut r = UserRow::from_item(&item, &admin.csrf);
     r.poll = poll;
+    r.registration = super::registration::cells(&state.store, admin.enterprise.id, &[id])
+        .await?
+        .remove(&id.0);
     Ok(UserRowFragment { r })
 }
 

@@ -85,12 +85,25 @@ impl TestApp {
         enterprise: teamline_domain::ids::EnterpriseId,
         tenant: &str,
     ) -> Browser {
+        self.session_as(enterprise, tenant, "admin@contoso.example", "Contoso Admin")
+            .await
+    }
+
+    /// A session of `username` (`display_name`), Global Administrator of `tenant`, signed in to
+    /// `enterprise`.
+    pub async fn session_as(
+        &self,
+        enterprise: teamline_domain::ids::EnterpriseId,
+        tenant: &str,
+        username: &str,
+        display_name: &str,
+    ) -> Browser {
         let principal = Principal::EnterpriseAdmin(EnterpriseAdmin {
             enterprise_id: enterprise,
             tenant_id: tenant.to_owned(),
             object_id: "admin-oid".into(),
-            username: "admin@contoso.example".into(),
-            display_name: "Contoso Admin".into(),
+            username: username.into(),
+            display_name: display_name.into(),
             role: "Global Administrator".into(),
         });
         let csrf = "a".repeat(64);

@@ -4,15 +4,18 @@
 // Test code asserts by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api;
 mod app;
 mod consent;
 mod device_on_save;
 mod edit_and_move;
 mod foundations;
 mod hardening;
+mod isolation;
 mod pages;
 mod pbx_audit;
 mod portal_truth;
+mod readiness;
 mod signin;
 mod users;
 mod users_list;

@@ -178,7 +178,11 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
     let (_, chosen) = text(htmx(
         &b,
         "/users/form/devices/select",
-        &[("sip_user", "1000"), ("choose", "1000tm")],
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1000"),
+            ("choose", "1000tm"),
+        ],
     ))
     .await;
     assert!(
@@ -188,7 +192,11 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
     let (_, refused) = text(htmx(
         &b,
         "/users/form/devices/select",
-        &[("sip_user", "1000"), ("choose", "1001tm")],
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1000"),
+            ("choose", "1001tm"),
+        ],
     ))
     .await;
     assert!(
@@ -300,6 +308,33 @@ async fn save_user_then_edit_it() {
     let (status, page) = text(b.post_form(&format!("/users/{id}/edit"), &borrowed)).await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("changed by someone else"), "{page}");
+
+    // Without the hidden version, or with a garbled one, the stale check cannot work: the save
+    // is refused with a message saying why, never compared against the current version.
+    let before = app.store.get_pbx_user(e, id).await.unwrap().user;
+    for (version, why) in [
+        (None, "field is missing"),
+        (Some(""), "field is missing"),
+        (Some("7x"), "is not a version number"),
+        (Some("1e3"), "is not a version number"),
+    ] {
+        let mut fields = form(&east);
+        fields.extend(version.map(|v| ("version", v.to_owned())));
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, page) = text(b.post_form(&format!("/users/{id}/edit"), &borrowed)).await;
+        assert_eq!(status, 400, "{version:?}: {page}");
+        assert!(
+            page.contains("Teamline saved nothing") && page.contains(why),
+            "{version:?}: {page}"
+        );
+        assert!(
+            page.contains("Open Edit for Adele Vance again"),
+            "{version:?}: {page}"
+        );
+    }
+    let after = app.store.get_pbx_user(e, id).await.unwrap().user;
+    assert_eq!(after.version, before.version, "nothing was saved");
+    assert_eq!(after.spec, before.spec);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! the figures (wall time, peak memory) are Teamline's own.
 
 mod enable;
+mod registrations;
 mod sync;
 mod users_page;
 
@@ -35,6 +36,9 @@ pub enum Bench {
     /// Enable Calling for many users under a simulated throttle of N requests per 10 s; prints
     /// the achieved rate as a fraction of N (target 0.9) as JSON last.
     Enable(enable::BenchEnableArgs),
+    /// Register many device handles through the gateway's Kamailio to the stand-in PBX
+    /// registrar (targets: all registered in 60 s, reconcile 1 s, 150 MB). Prints JSON.
+    Registrations(registrations::BenchRegistrationsArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -42,6 +46,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::UsersPage(a) => users_page::run(a).await,
         Bench::Sync(a) => sync::run(&a).await.map(drop),
         Bench::Enable(a) => enable::run(&a).await.map(drop),
+        Bench::Registrations(a) => registrations::run(&a).await,
     }
 }
 /// Median and 95th percentile, in milliseconds.

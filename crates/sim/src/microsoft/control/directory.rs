@@ -138,6 +138,23 @@ impl TenantControl {
         })
     }
 
+    /// Creates a security group (recorded for delta); returns its object id.
+    pub fn add_group(&self, name: &str) -> Result<String, ControlError> {
+        self.with(|t| {
+            if name.trim().is_empty() || t.group_by_name(name).is_some() {
+                return Err(ControlError::Invalid(format!(
+                    "a group needs a new, non-empty name ('{name}')"
+                )));
+            }
+            let domain = t.default_domain().to_owned();
+            let mut g = seed::new_group(&t.id, name, false, "", &domain);
+            g.created = now_unix();
+            let id = g.id.clone();
+            t.add_group(g);
+            Ok(id)
+        })
+    }
+
     /// Adds a user or group (id, UPN or group name) to a group (id or name).
     pub fn add_group_member(&self, group: &str, member: &str) -> Result<bool, ControlError> {
         self.with(|t| {

@@ -13,7 +13,8 @@ use axum::routing::{delete, get, patch, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ConsentState, ControlError, NewUser, TenantControl, UserPatch};
+use super::{ConsentState, ControlError, NewUser, TenantControl, UserPatch, UserRoles};
+use crate::microsoft::behaviour::Behaviour;
 use crate::microsoft::faults::Faults;
 use crate::microsoft::seed;
 use crate::microsoft::state::SimState;
@@ -26,6 +27,15 @@ pub(crate) fn routes() -> axum::Router<Arc<SimState>> {
             "/_sim/tenants/{t}/faults",
             get(get_faults).put(put_faults).patch(patch_faults),
         )
+        .route(
+            "/_sim/tenants/{t}/behaviour",
+            get(get_behaviour).put(put_behaviour).patch(patch_behaviour),
+        )
+        .route("/_sim/tenants/{t}/users/{u}/roles", put(set_roles))
+        .route(
+            "/_sim/tenants/{t}/users/{u}/enterprise-voice",
+            put(set_enterprise_voice),
+        )
         .route("/_sim/tenants/{t}/delta/expire", post(delta_expire))
         .route("/_sim/tenants/{t}/delta/reset", post(delta_reset))
         .route("/_sim/tenants/{t}/propagation/flush", post(flush))
@@ -35,6 +45,7 @@ pub(crate) fn routes() -> axum::Router<Arc<SimState>> {
             patch(update_user).delete(delete_user),
         )
         .route("/_sim/tenants/{t}/users/{u}/teams", get(teams_state))
+        .route("/_sim/tenants/{t}/groups", post(add_group))
         .route("/_sim/tenants/{t}/groups/{g}/members", post(add_member))
         .route(
             "/_sim/tenants/{t}/groups/{g}/members/{m}",
@@ -148,19 +159,24 @@ async fn put_faults(PathTenant(c): PathTenant, Json(f): Json<Faults>) -> Json<Fa
     Json(c.faults())
 }
 
-/// Merges the given fields into the current faults; a changed throttle budget starts a new
-/// throttling window.
-async fn patch_faults(PathTenant(c): PathTenant, Json(patch): Json<Value>) -> Response {
-    let mut current = match serde_json::to_value(c.faults()) {
-        Ok(v) => v,
-        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    };
-    if let (Some(cur), Some(p)) = (current.as_object_mut(), patch.as_object()) {
+/// `current` with the top-level fields of `patch` replaced.
+fn merged<T: serde::Serialize + serde::de::DeserializeOwned>(
+    current: &T,
+    patch: &Value,
+) -> Result<T, String> {
+    let mut value = serde_json::to_value(current).map_err(|e| e.to_string())?;
+    if let (Some(cur), Some(p)) = (value.as_object_mut(), patch.as_object()) {
         for (k, v) in p {
             cur.insert(k.clone(), v.clone());
         }
     }
-    match serde_json::from_value::<Faults>(current) {
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// Merges the given fields into the current faults; a changed throttle budget starts a new
+/// throttling window.
+async fn patch_faults(PathTenant(c): PathTenant, Json(patch): Json<Value>) -> Response {
+    match merged(&c.faults(), &patch) {
         Ok(f) => {
             let budget_changed = f.throttle_budget != c.faults().throttle_budget;
             c.update_faults(|cur| *cur = f);
@@ -171,6 +187,50 @@ async fn patch_faults(PathTenant(c): PathTenant, Json(patch): Json<Value>) -> Re
         }
         Err(e) => problem(StatusCode::BAD_REQUEST, &format!("invalid faults: {e}")),
     }
+}
+
+async fn get_behaviour(PathTenant(c): PathTenant) -> Json<Behaviour> {
+    Json(c.behaviour())
+}
+
+async fn put_behaviour(PathTenant(c): PathTenant, Json(b): Json<Behaviour>) -> Json<Behaviour> {
+    c.set_behaviour(b);
+    Json(c.behaviour())
+}
+
+async fn patch_behaviour(PathTenant(c): PathTenant, Json(patch): Json<Value>) -> Response {
+    match merged(&c.behaviour(), &patch) {
+        Ok(b) => {
+            c.set_behaviour(b);
+            Json(c.behaviour()).into_response()
+        }
+        Err(e) => problem(StatusCode::BAD_REQUEST, &format!("invalid behaviour: {e}")),
+    }
+}
+
+async fn set_roles(
+    PathTenant(c): PathTenant,
+    Path(UserParam { u }): Path<UserParam>,
+    Json(roles): Json<UserRoles>,
+) -> Result<StatusCode, ControlError> {
+    let active: Vec<&str> = roles.active.iter().map(String::as_str).collect();
+    let eligible: Vec<&str> = roles.eligible.iter().map(String::as_str).collect();
+    c.set_user_roles(&u, &active, &eligible)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct VoiceSwitch {
+    enabled: bool,
+}
+
+async fn set_enterprise_voice(
+    PathTenant(c): PathTenant,
+    Path(UserParam { u }): Path<UserParam>,
+    Json(v): Json<VoiceSwitch>,
+) -> Result<StatusCode, ControlError> {
+    c.set_enterprise_voice(&u, v.enabled)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn delta_expire(PathTenant(c): PathTenant) -> StatusCode {
@@ -242,6 +302,19 @@ struct GroupParams {
 #[derive(Deserialize)]
 struct MemberRef {
     id: String,
+}
+
+#[derive(Deserialize)]
+struct NewGroup {
+    name: String,
+}
+
+async fn add_group(
+    PathTenant(c): PathTenant,
+    Json(g): Json<NewGroup>,
+) -> Result<(StatusCode, Json<Value>), ControlError> {
+    let id = c.add_group(&g.name)?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
 async fn add_member(

@@ -7,6 +7,10 @@
 //! - `POST /_sim/tenants` `{"name","users","groupMembers"}` — seed a generated tenant
 //! - `GET  /_sim/tenants/{t}` — summary; `{t}` is a tenant id, domain or name
 //! - `GET|PUT|PATCH /_sim/tenants/{t}/faults` — [`Faults`] (PATCH merges)
+//! - `GET|PUT|PATCH /_sim/tenants/{t}/behaviour` — [`Behaviour`](crate::microsoft::Behaviour),
+//!   the alternative behaviours (PATCH merges)
+//! - `PUT  /_sim/tenants/{t}/users/{u}/roles` [`UserRoles`] — active and PIM-eligible roles
+//! - `PUT  /_sim/tenants/{t}/users/{u}/enterprise-voice` `{"enabled": bool}`
 //! - `POST /_sim/tenants/{t}/delta/expire` — delta tokens answer 400 `syncStateNotFound`
 //! - `POST /_sim/tenants/{t}/delta/reset` — delta tokens answer 410 Gone + Location
 //! - `POST /_sim/tenants/{t}/propagation/flush` — pending policy changes take effect now
@@ -14,6 +18,7 @@
 //! - `PATCH /_sim/tenants/{t}/users/{u}` [`UserPatch`]
 //! - `DELETE /_sim/tenants/{t}/users/{u}[?hard=true]`
 //! - `GET  /_sim/tenants/{t}/users/{u}/teams` → [`TeamsState`]
+//! - `POST /_sim/tenants/{t}/groups` `{"name"}` → `{"id"}` — a new security group
 //! - `POST /_sim/tenants/{t}/groups/{g}/members` `{"id": "<user or group id/UPN/name>"}`
 //! - `DELETE /_sim/tenants/{t}/groups/{g}/members/{m}`
 //! - `PUT  /_sim/tenants/{t}/consent` [`ConsentState`]
@@ -27,9 +32,11 @@
 
 //!
 //! The in-process handle is split by what it touches: faults, delta tokens and consent here,
-//! directory changes in `directory.rs`, reads in `reads.rs`; `http.rs` serves the same over
+//! alternative behaviours in `behaviour.rs`, directory changes in `directory.rs`, reads in
+//! `reads.rs`; `http.rs` serves the same over
 //! HTTP and `types.rs` holds the request and answer types of both.
 
+mod behaviour;
 mod directory;
 mod http;
 mod reads;
@@ -43,7 +50,9 @@ use super::model::{Change, Tenant, well_known};
 use super::state::{SimState, lock};
 
 pub(crate) use self::http::routes;
-pub use self::types::{ConsentState, ControlError, NewUser, PlanState, TeamsState, UserPatch};
+pub use self::types::{
+    ConsentState, ControlError, NewUser, PlanState, TeamsState, UserPatch, UserRoles,
+};
 
 /// In-process handle on one simulated tenant.
 #[derive(Clone)]

@@ -16,6 +16,12 @@ impl TenantControl {
         self.with(|t| t.write_counts.clone())
     }
 
+    /// Graph policy assignment requests (`userAssignments/assign|unassign`) received; one
+    /// request may grant a policy to many users.
+    pub fn policy_assignment_requests(&self) -> u64 {
+        self.with(|t| t.policy_assignment_requests)
+    }
+
     /// Traffic seen since the tenant was created or the stats were reset.
     pub fn request_stats(&self) -> RequestStats {
         self.with(|t| t.traffic.stats.clone())

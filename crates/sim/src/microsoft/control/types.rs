@@ -43,6 +43,16 @@ pub struct UserPatch {
     pub plans: Option<Vec<PlanState>>,
 }
 
+/// A user's directory roles (template ids).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserRoles {
+    /// Active roles (`wids`, `memberOf`).
+    pub active: Vec<String>,
+    /// Roles eligible through Privileged Identity Management, not activated.
+    pub eligible: Vec<String>,
+}
+
 /// Teamline's consent in a tenant.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -1,11 +1,13 @@
 //! Directory endpoints of Microsoft Graph: users, groups and their (transitive) membership,
-//! the organization and domains.//!
+//! the organization and domains, and the signed-in user's role eligibilities.
+//!
 //! Split by resource: `users`, `groups`, `domains` (with the organization); `json` shapes users
 //! and groups for every endpoint, delta included.
 
 mod domains;
 mod groups;
 mod json;
+mod roles;
 mod users;
 
 pub(crate) use self::domains::{
@@ -13,6 +15,7 @@ pub(crate) use self::domains::{
 };
 pub(crate) use self::groups::{get_group, group_members, list_groups};
 pub(crate) use self::json::{GROUP_PROPS, USER_PROPS, group_json, parse_select, user_json};
+pub(crate) use self::roles::{READ_ELIGIBILITY_SCP, eligibilities_of_caller};
 pub(crate) use self::users::{count_users, get_user, list_users, user_member_of};
 
 /// Pages through `len` candidates starting at `offset`, keeping those `keep` accepts, until

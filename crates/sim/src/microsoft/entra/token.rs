@@ -346,6 +346,15 @@ fn user_tokens(
     if resource_scopes.is_empty() {
         resource_scopes.push("User.Read".into());
     }
+    // Once the organisation consented, a token carries every delegated permission of the
+    // app registration, not only the ones this request named.
+    if t.consent.as_ref().is_some_and(|c| c.delegated_org) {
+        for s in &app.delegated_scopes {
+            if !oidc.contains(&s.as_str()) && !resource_scopes.contains(s) {
+                resource_scopes.push(s.clone());
+            }
+        }
+    }
     let mut granted: Vec<String> = scopes
         .iter()
         .filter(|s| oidc.contains(s))
@@ -354,8 +363,10 @@ fn user_tokens(
     granted.extend(resource_scopes.iter().cloned());
     let now = now_unix();
     let exp = now + state.config.token_lifetime.as_secs() as i64;
-    let wids: Vec<String> = user.wids.clone();
-    let access = state.keys.sign(&json!({
+    // `wids` is emitted only when the app registration asks for directory roles; the
+    // tenant's behaviour switch models both.
+    let wids: Option<Vec<String>> = t.behaviour.id_token_wids.then(|| user.wids.clone());
+    let mut access_claims = json!({
         "aud": well_known::GRAPH_RESOURCE,
         "iss": format!("https://sts.windows.net/{tid}/"),
         "iat": now, "nbf": now, "exp": exp,
@@ -375,8 +386,11 @@ fn user_tokens(
         "upn": user.upn,
         "uti": random_token(16),
         "ver": "1.0",
-        "wids": wids,
-    }));
+    });
+    if let (Some(m), Some(w)) = (access_claims.as_object_mut(), &wids) {
+        m.insert("wids".into(), json!(w));
+    }
+    let access = state.keys.sign(&access_claims);
     let mut out = json!({
         "token_type": "Bearer",
         "scope": granted.join(" "),
@@ -400,9 +414,11 @@ fn user_tokens(
             "tid": tid,
             "uti": random_token(16),
             "ver": "2.0",
-            "wids": user.wids,
         });
         if let Some(m) = id.as_object_mut() {
+            if let Some(w) = &wids {
+                m.insert("wids".into(), json!(w));
+            }
             if let Some(n) = nonce {
                 m.insert("nonce".into(), Value::from(n));
             }

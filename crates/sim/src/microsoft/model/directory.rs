@@ -63,7 +63,10 @@ pub(crate) struct User {
     pub created: i64,
     pub plans: Vec<AssignedPlan>,
     pub password: Arc<str>,
+    /// Active directory roles (template ids), as `wids` and `memberOf` show them.
     pub wids: Vec<String>,
+    /// Roles the user may activate through Privileged Identity Management but has not.
+    pub eligible_roles: Vec<String>,
     pub resource_account: bool,
     pub deleted: Option<Removal>,
     pub teams: TeamsUser,

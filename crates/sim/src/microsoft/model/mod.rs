@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::behaviour::Behaviour;
 use super::faults::Traffic;
 
 pub use self::directory::CapabilityStatus;
@@ -99,7 +100,14 @@ pub(crate) struct Tenant {
     transitive_cache: HashMap<u32, (u64, Arc<Vec<Member>>)>,
     /// Faults switched on for this tenant and the traffic they act on.
     pub traffic: Traffic,
+    /// Which way this tenant behaves where the documentation leaves it open.
+    pub behaviour: Behaviour,
+    /// Policies created through the Teams admin REST surface that Graph does not see yet
+    /// (replication), by (type, identity): visible from then on.
+    pub policy_visible_at: HashMap<(&'static str, String), std::time::Instant>,
     pub write_counts: BTreeMap<String, u64>,
+    /// Graph `userAssignments/assign|unassign` requests received (each may name many users).
+    pub policy_assignment_requests: u64,
     pub created: i64,
     pub op_counter: u64,
 }
@@ -132,7 +140,10 @@ impl Tenant {
             membership_version: 0,
             transitive_cache: HashMap::new(),
             traffic: Traffic::default(),
+            behaviour: Behaviour::default(),
+            policy_visible_at: HashMap::new(),
             write_counts: BTreeMap::new(),
+            policy_assignment_requests: 0,
             created: 1_704_618_530,
             op_counter: 0,
         };
@@ -213,6 +224,7 @@ mod tests {
             plans: Vec::new(),
             password: Arc::from("p"),
             wids: Vec::new(),
+            eligible_roles: Vec::new(),
             resource_account: false,
             deleted: None,
             teams: TeamsUser::default(),

@@ -115,6 +115,15 @@ pub(crate) const POLICY_TYPES: [&str; 9] = [
     "TeamsVoiceApplicationsPolicy",
 ];
 
+/// The policy types of a Direct Routing user, which Graph's documentation shows no example
+/// of (see the tenant's `graph_voice_policies` behaviour).
+pub(crate) const VOICE_POLICY_TYPES: [&str; 4] = [
+    "OnlineVoiceRoutingPolicy",
+    "TenantDialPlan",
+    "CallingLineIdentity",
+    "TeamsCallingPolicy",
+];
+
 /// Configuration types of the Teams admin REST surface that are not policies.
 pub(crate) const CONFIG_TYPES: [&str; 3] =
     ["OnlinePstnUsages", "OnlineVoiceRoute", "OnlinePSTNGateway"];
@@ -230,6 +239,30 @@ impl Tenant {
             let id = i.identity.strip_prefix("Tag:").unwrap_or(&i.identity);
             id.eq_ignore_ascii_case(wanted)
         })
+    }
+
+    /// Whether Graph sees a policy instance yet: one created through the Teams admin REST
+    /// surface reaches Graph's policy service after the tenant's replication delay.
+    pub(crate) fn policy_visible_to_graph(&self, ty: &str, identity: &str, now: Instant) -> bool {
+        self.policy_visible_at
+            .iter()
+            .find(|((t, id), _)| *t == ty && id.eq_ignore_ascii_case(identity))
+            .is_none_or(|(_, at)| *at <= now)
+    }
+
+    /// Records a policy instance just created through the Teams admin REST surface, which
+    /// Graph sees only after the replication delay of the tenant's faults.
+    pub(crate) fn policy_created(&mut self, ty: &'static str, identity: &str) {
+        let delay = Duration::from_millis(self.traffic.faults.policy_replication_ms);
+        if !delay.is_zero() {
+            self.policy_visible_at
+                .insert((ty, identity.to_string()), Instant::now() + delay);
+        }
+    }
+
+    /// Whether a policy type is one Teamline grants for voice (and Graph may refuse).
+    pub(crate) fn is_voice_policy_type(ty: &str) -> bool {
+        VOICE_POLICY_TYPES.contains(&ty)
     }
 
     /// Finds a policy instance by its opaque policy id.

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::entity;
+use crate::microsoft::behaviour::ReassignHeldNumber;
 use crate::microsoft::errors::ApiResponse;
 use crate::microsoft::model::well_known;
 use crate::microsoft::model::{
@@ -183,6 +184,12 @@ fn do_assign(
         ));
     }
     let already = user.teams.numbers.iter().any(|n| n.number == number);
+    if already && t.behaviour.reassign_held_number == ReassignHeldNumber::AlreadyAssigned {
+        return Err(format!(
+            "The telephone number {number} is already assigned to {} ({}).",
+            user.upn, user.id
+        ));
+    }
     if !already
         && category == "primary"
         && user.teams.numbers.iter().any(|n| n.category == "primary")

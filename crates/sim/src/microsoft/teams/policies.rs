@@ -1,12 +1,17 @@
 //! Policies: `getPolicyId(type, name)` and user policy assignment (assign / unassign), which
-//! takes effect after the tenant's propagation delay.
+//! takes effect after the tenant's propagation delay. The tenant's behaviour decides whether
+//! Graph accepts the voice policy types and what `getPolicyId` answers; a policy just created
+//! through the Teams admin REST surface is invisible here for the replication delay.
+
+use std::time::Instant;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::required_str;
+use crate::microsoft::behaviour::PolicyIdLookup;
 use crate::microsoft::errors::ApiResponse;
-use crate::microsoft::model::{Tenant, canonical_type, is_policy_type};
+use crate::microsoft::model::{ConfigItem, Tenant, canonical_type, is_policy_type};
 use crate::microsoft::request::GraphRequest;
 
 /// Parses `name(k='v',k2='v2')` function parameters.
@@ -63,6 +68,21 @@ fn function_params(seg: &str) -> Option<Vec<(String, String)>> {
     Some(out)
 }
 
+/// The canonical policy type if Graph's policy assignment accepts it in this tenant.
+fn supported_type(t: &Tenant, raw: &str) -> Option<&'static str> {
+    canonical_type(raw)
+        .filter(|ty| is_policy_type(ty))
+        .filter(|ty| t.behaviour.graph_voice_policies || !Tenant::is_voice_policy_type(ty))
+}
+
+fn unsupported(req: &GraphRequest, ty: &str) -> ApiResponse {
+    req.error(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        format!("The policy type '{ty}' is not supported."),
+    )
+}
+
 /// GET policy/getPolicyId(type='..',name='..')
 pub(super) fn get_policy_id(t: &Tenant, req: &GraphRequest, func: &str) -> ApiResponse {
     let Some(params) = function_params(func) else {
@@ -81,25 +101,44 @@ pub(super) fn get_policy_id(t: &Tenant, req: &GraphRequest, func: &str) -> ApiRe
             "Both 'type' and 'name' parameters are required.",
         );
     };
-    let Some(ty) = canonical_type(ty).filter(|t| is_policy_type(t)) else {
-        return req.error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!("The policy type '{ty}' is not supported."),
-        );
+    let Some(ty) = supported_type(t, ty) else {
+        return unsupported(req, ty);
     };
-    let Some(item) = t.find_policy(ty, name) else {
+    let now = Instant::now();
+    let visible = |identity: &str| t.policy_visible_to_graph(ty, identity, now);
+    let found: Vec<&ConfigItem> = match t.behaviour.policy_id_lookup {
+        PolicyIdLookup::Exact => t
+            .find_policy(ty, name)
+            .filter(|i| visible(&i.identity))
+            .into_iter()
+            .collect(),
+        PolicyIdLookup::AllOfType => {
+            let mut all: Vec<&ConfigItem> = t
+                .config_items(ty)
+                .iter()
+                .filter(|i| visible(&i.identity))
+                .collect();
+            all.sort_by_key(|i| !i.identity.eq_ignore_ascii_case("Global"));
+            all
+        }
+    };
+    if found.is_empty() {
         return req.error(
             StatusCode::NOT_FOUND,
             "NotFound",
             format!("The policy '{name}' of type '{ty}' was not found in the tenant."),
         );
-    };
-    let value = json!([{
-        "@odata.type": "#microsoft.graph.teamsAdministration.policyIdentifierDetail",
-        "name": item.identity,
-        "policyId": t.policy_id(ty, &item.identity),
-    }]);
+    }
+    let value: Vec<Value> = found
+        .iter()
+        .map(|item| {
+            json!({
+                "@odata.type": "#microsoft.graph.teamsAdministration.policyIdentifierDetail",
+                "name": item.identity,
+                "policyId": t.policy_id(ty, &item.identity),
+            })
+        })
+        .collect();
     ApiResponse::ok(json!({
         "@odata.context": format!("{}/v1.0/$metadata#Collection(microsoft.graph.teamsAdministration.policyIdentifierDetail)", req.base),
         "value": value,
@@ -108,6 +147,7 @@ pub(super) fn get_policy_id(t: &Tenant, req: &GraphRequest, func: &str) -> ApiRe
 
 /// POST policy/userAssignments/assign | unassign: 204.
 pub(super) fn user_assignments(t: &mut Tenant, req: &GraphRequest, assign: bool) -> ApiResponse {
+    t.policy_assignment_requests += 1;
     let run = |t: &mut Tenant| -> Result<ApiResponse, ApiResponse> {
         let body = req.json_body()?;
         let Some(items) = body.get("value").and_then(Value::as_array) else {
@@ -122,12 +162,8 @@ pub(super) fn user_assignments(t: &mut Tenant, req: &GraphRequest, assign: bool)
         for item in items {
             let user = required_str(req, item, "userId")?;
             let ty_raw = required_str(req, item, "policyType")?;
-            let Some(ty) = canonical_type(ty_raw).filter(|t| is_policy_type(t)) else {
-                return Err(req.error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    format!("The policy type '{ty_raw}' is not supported."),
-                ));
+            let Some(ty) = supported_type(t, ty_raw) else {
+                return Err(unsupported(req, ty_raw));
             };
             let Some(idx) = t.user_idx(user) else {
                 return Err(req.error(
@@ -138,7 +174,10 @@ pub(super) fn user_assignments(t: &mut Tenant, req: &GraphRequest, assign: bool)
             };
             let identity = if assign {
                 let pid = required_str(req, item, "policyId")?;
-                let Some(instance) = t.find_policy_by_id(ty, pid) else {
+                let Some(instance) = t
+                    .find_policy_by_id(ty, pid)
+                    .filter(|i| t.policy_visible_to_graph(ty, &i.identity, Instant::now()))
+                else {
                     return Err(req.error(
                         StatusCode::BAD_REQUEST,
                         "BadRequest",

@@ -103,6 +103,9 @@ async fn create_address(
 ) -> ApiResult<Response> {
     who.ensure_can_write()?;
     let body = parse_object(body)?;
+    let validated = body
+        .get("address-formatted-pidflo")
+        .is_some_and(|v| v.is_object() || v.as_str().is_some_and(|s| !s.is_empty()));
     let rec = address_from_body(&body, user);
     let mut st = sim.lock();
     let name = resolve_domain(&st, who, domain)?;
@@ -110,7 +113,7 @@ async fn create_address(
     let Some(d) = st.domains.get_mut(&name) else {
         return Err(ApiError::not_found(format!("Domain {name} does not exist")));
     };
-    let created = d.create_address(rec, seq)?.clone();
+    let created = d.create_address(rec, seq, validated)?.clone();
     st.stats.addresses_created += 1;
     // Not documented; 201 Created with the new object (the client also accepts 200 and 202).
     Ok((StatusCode::CREATED, Json(json::address(&name, &created, 0))).into_response())
@@ -132,4 +135,25 @@ pub(super) async fn create_user_address(
     body: Bytes,
 ) -> ApiResult<Response> {
     create_address(&sim, &who, &domain, Some(user), &body).await
+}
+
+/// POST /domains/{domain}/addresses/validate: checks the address and answers it with the
+/// `emergency-address-id` and `address-formatted-pidflo` to create it with (the v2 spec's
+/// `AddressValidate`).
+pub(super) async fn validate_address(
+    State(sim): State<NetSapiensSim>,
+    who: Principal,
+    Path(domain): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let body = parse_object(&body)?;
+    let rec = address_from_body(&body, None);
+    let mut st = sim.lock();
+    let name = resolve_domain(&st, &who, &domain)?;
+    let seq = st.next_address_seq();
+    let Some(d) = st.domains.get_mut(&name) else {
+        return Err(ApiError::not_found(format!("Domain {name} does not exist")));
+    };
+    let id = d.validate_address(&rec, seq)?;
+    Ok(Json(json::validated_address(&name, &id, &rec)))
 }

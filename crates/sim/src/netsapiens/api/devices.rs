@@ -17,6 +17,11 @@ use crate::netsapiens::NetSapiensSim;
 use crate::netsapiens::json;
 use crate::netsapiens::state::{NewDevice, page};
 
+/// How a platform that answers an empty listing with 404 says so.
+fn no_devices() -> ApiError {
+    ApiError::not_found("No devices found")
+}
+
 pub(super) async fn list_domain_devices(
     State(sim): State<NetSapiensSim>,
     who: Principal,
@@ -31,6 +36,9 @@ pub(super) async fn list_domain_devices(
     };
     let now = SystemTime::now();
     let items = page(d.devices.values(), p.start, p.limit);
+    if items.is_empty() && d.empty_device_list_404 {
+        return Err(no_devices());
+    }
     Ok(Json(Value::Array(
         items.into_iter().map(|x| json::device(d, x, now)).collect(),
     )))
@@ -62,12 +70,16 @@ pub(super) async fn list_devices(
         .get(&user)
         .ok_or_else(|| ApiError::from(d.user_missing(&user)))?;
     let now = SystemTime::now();
-    let items = u
+    let items: Vec<Value> = u
         .devices
         .iter()
         .filter_map(|id| d.devices.get(id))
-        .map(|x| json::device(d, x, now));
-    Ok(Json(Value::Array(items.collect())))
+        .map(|x| json::device(d, x, now))
+        .collect();
+    if items.is_empty() && d.empty_device_list_404 {
+        return Err(no_devices());
+    }
+    Ok(Json(Value::Array(items)))
 }
 
 pub(super) async fn count_user_devices(

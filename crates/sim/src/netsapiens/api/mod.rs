@@ -25,6 +25,7 @@ use serde_json::{Map, Value, json};
 
 use self::addresses::{
     create_domain_address, create_user_address, list_domain_addresses, list_user_addresses,
+    validate_address,
 };
 use self::auth::Principal;
 use self::devices::{
@@ -185,6 +186,10 @@ pub fn router(sim: NetSapiensSim) -> Router {
             get(list_domain_addresses).post(create_domain_address),
         )
         .route(
+            "/ns-api/v2/domains/{domain}/addresses/validate",
+            axum::routing::post(validate_address),
+        )
+        .route(
             "/ns-api/v2/domains/{domain}/users/{user}/addresses",
             get(list_user_addresses).post(create_user_address),
         )
@@ -216,13 +221,23 @@ async fn inject_faults(State(sim): State<NetSapiensSim>, req: Request, next: Nex
         tokio::time::sleep(delay).await;
     }
     match forced {
-        Some(Forced::RateLimited { retry_after_secs }) => {
+        Some(Forced::RateLimited {
+            retry_after_secs,
+            as_date,
+        }) => {
             let mut resp = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests, slow down",
             )
             .into_response();
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            let value = if as_date {
+                // Whole seconds from now, rounded up so the wait is never shorter.
+                let at = SystemTime::now() + std::time::Duration::from_secs(retry_after_secs + 1);
+                httpdate::fmt_http_date(at)
+            } else {
+                retry_after_secs.to_string()
+            };
+            if let Ok(v) = HeaderValue::from_str(&value) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
             resp

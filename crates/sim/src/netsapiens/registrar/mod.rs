@@ -127,8 +127,9 @@ struct Inner {
     sip: SocketAddr,
     rpc: RegistrarRpc,
     process: Mutex<Option<RegistrarProcess>>,
-    /// What the registrar's `creds` table holds, as last pushed.
+    /// What the registrar's `creds` and `devs` tables hold, as last pushed.
     pushed: Mutex<BTreeMap<String, String>>,
+    pushed_devs: Mutex<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Registrar {
@@ -172,6 +173,7 @@ impl Registrar {
             rpc: RegistrarRpc::new(rpc_port),
             process: Mutex::new(None),
             pushed: Mutex::new(BTreeMap::new()),
+            pushed_devs: Mutex::new(BTreeMap::new()),
         });
         inner.start_process().await?;
         let sync = tokio::spawn(sync_loop(inner.clone()));
@@ -221,6 +223,23 @@ impl Registrar {
         .map(drop)
     }
 
+    /// Forwards every call for `extension` of `domain` to `target` (an answering rule "forward
+    /// always"); `None` removes the rule. The forwarded call carries a Diversion header naming
+    /// `extension`.
+    pub async fn set_forward(
+        &self,
+        domain: &str,
+        extension: &str,
+        target: Option<&str>,
+    ) -> Result<(), RegistrarError> {
+        let key = format!("{extension}@{domain}");
+        match target {
+            Some(t) => self.inner.rpc.call("htable.sets", &["fwd", &key, t]).await,
+            None => self.inner.rpc.call("htable.delete", &["fwd", &key]).await,
+        }
+        .map(drop)
+    }
+
     /// Every binding the registrar holds now.
     pub async fn bindings(&self) -> Result<Vec<Binding>, RegistrarError> {
         self.inner.rpc.bindings().await
@@ -261,6 +280,7 @@ impl Inner {
         *self.process.lock().await = Some(p);
         // A new registrar holds no passwords: push them all.
         self.pushed.lock().await.clear();
+        self.pushed_devs.lock().await.clear();
         self.sync_once().await
     }
 
@@ -275,12 +295,24 @@ impl Inner {
     }
 
     async fn push_credentials(&self) -> Result<(), RegistrarError> {
-        let want = credentials(&self.sim);
-        let mut pushed = self.pushed.lock().await;
+        self.push_table("creds", credentials(&self.sim), &self.pushed)
+            .await?;
+        self.push_table("devs", device_lists(&self.sim), &self.pushed_devs)
+            .await
+    }
+
+    /// Makes the registrar's htable `table` hold `want`, given what was pushed before.
+    async fn push_table(
+        &self,
+        table: &str,
+        want: BTreeMap<String, String>,
+        pushed: &Mutex<BTreeMap<String, String>>,
+    ) -> Result<(), RegistrarError> {
+        let mut pushed = pushed.lock().await;
         for (key, password) in &want {
             if pushed.get(key) != Some(password) {
                 self.rpc
-                    .call("htable.sets", &["creds", key, password])
+                    .call("htable.sets", &[table, key, password])
                     .await?;
                 pushed.insert(key.clone(), password.clone());
             }
@@ -292,7 +324,7 @@ impl Inner {
             .collect();
         for key in gone {
             // Not found is fine: the registrar may have restarted since.
-            let _ = self.rpc.call("htable.delete", &["creds", &key]).await;
+            let _ = self.rpc.call("htable.delete", &[table, &key]).await;
             pushed.remove(&key);
         }
         Ok(())
@@ -310,6 +342,25 @@ async fn sync_loop(inner: Arc<Inner>) {
             tracing::debug!(error = %e, "simulated PBX registrar sync failed; retrying");
         }
     }
+}
+
+/// `<extension>@<domain>::<n>` => the extension's n-th device, for every extension: the
+/// devices a call for the extension rings.
+fn device_lists(sim: &NetSapiensSim) -> BTreeMap<String, String> {
+    let st = sim.lock();
+    let mut out = BTreeMap::new();
+    for d in st.domains.values() {
+        let mut by_user: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for dev in d.devices.values() {
+            by_user.entry(&dev.user).or_default().push(&dev.device);
+        }
+        for (user, devices) in by_user {
+            for (i, dev) in devices.into_iter().enumerate() {
+                out.insert(format!("{user}@{}::{i}", d.name), dev.to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// `device@domain` => password for every device of every domain.

@@ -164,11 +164,27 @@ pub(super) async fn list_devices(
     devices_listing(&state, &admin, &submitted, selected, None).await
 }
 
-/// SELECT: the device becomes the form's User Devices value.
+/// SELECT: the device becomes the form's User Devices value. It must be a device of the
+/// chosen SIP user, at one of this enterprise's PBX locations.
 pub(super) async fn select_device(
-    _admin: Admin,
+    State(state): State<AppState>,
+    admin: Admin,
     Form(submitted): Form<Submitted>,
 ) -> Result<DevicesFragment, PageError> {
+    let Some(location) = submitted.location() else {
+        return Ok(DevicesFragment {
+            devices: DevicesBlock::closed(
+                String::new(),
+                submitted.sip_user.clone(),
+                "Choose the PBX location first.".to_owned(),
+            ),
+        });
+    };
+    // Another enterprise's location (or none at all) is "not found", as everywhere.
+    state
+        .store
+        .get_pbx_location(admin.enterprise.id, location)
+        .await?;
     let error = match (
         DeviceAuthId::parse(&submitted.choose),
         submitted.extension(),

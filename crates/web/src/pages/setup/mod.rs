@@ -22,17 +22,15 @@ mod phone;
 mod submit;
 mod validate;
 
-use crate::AppState;
-use axum::Router;
+use crate::routes::{Routes, get, post};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
 use serde::Deserialize;
 use teamline_domain::ids::{PbxLocationId, PbxUserId};
 use teamline_domain::pbx_user::PbxUserForm;
 use teamline_domain::sip::Extension;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/users/new", get(form::new_form).post(submit::save_new))
         .route(
             "/users/{id}/edit",

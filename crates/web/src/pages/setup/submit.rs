@@ -105,11 +105,27 @@ pub(super) async fn save_edit(
 ) -> Result<Response, PageError> {
     let id = user_id(&id)?;
     let item = state.store.get_pbx_user(admin.enterprise.id, id).await?;
-    let version = submitted
-        .version
-        .trim()
-        .parse()
-        .unwrap_or(item.user.version);
+    let version = loaded_version(&submitted.version, &item.display_name)?;
     let target = Target::edit(id, &item.display_name, version);
     save(&state, &admin, target, submitted).await
+}
+
+/// The version an Edit form was loaded at, from its hidden `version` field. Without it the
+/// stale-version check could not work, so a missing or garbled value refuses the save instead
+/// of comparing against whatever is stored now (which would overwrite a change made meanwhile).
+fn loaded_version(raw: &str, display_name: &str) -> Result<i64, PageError> {
+    let raw = raw.trim();
+    raw.parse().map_err(|_| {
+        let what = if raw.is_empty() {
+            "is missing"
+        } else {
+            "is not a version number"
+        };
+        PageError::BadRequest(format!(
+            "Teamline saved nothing: this Edit form does not say which version of {display_name}'s \
+             settings it was loaded at (its hidden \"version\" field {what}), so saving it could \
+             overwrite a change someone else made meanwhile. Open Edit for {display_name} again \
+             from the Users page and repeat your change."
+        ))
+    })
 }

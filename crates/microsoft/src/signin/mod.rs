@@ -1,5 +1,7 @@
 //! Enterprise admin sign-in with Entra ID (OpenID Connect authorization code + PKCE against
-//! the `organizations` authority) and tenant-wide admin consent.
+//! the `organizations` authority) and tenant-wide admin consent. The admin's directory roles
+//! come from the ID token's `wids` claim, or from Microsoft Graph when the token has none
+//! (`roles`).
 //!
 //! Built on `jsonwebtoken` rather than `openidconnect`: Microsoft's multi-tenant metadata
 //! advertises the issuer as the template `https://login.microsoftonline.com/{tenantid}/v2.0`,
@@ -20,6 +22,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+mod role_check;
+
+use self::role_check::RoleReader;
+pub use self::role_check::RoleSource;
 use crate::aad::{self, AadContext, OAuthErrorBody};
 use crate::error::MicrosoftError;
 use crate::http::{CallInfo, Http};
@@ -35,8 +41,10 @@ pub mod roles {
     pub const TEAMS_COMMUNICATIONS_ADMINISTRATOR: &str = "baf37b3a-610e-45da-9e62-d9d1e5e8914b";
 }
 
-/// Scopes of the admin sign-in: identity only; Teamline acts with app-only tokens.
-const SIGN_IN_SCOPES: &str = "openid profile email offline_access";
+/// Scopes of the admin sign-in: identity, plus `User.Read` so Microsoft returns a Graph token
+/// with which Teamline reads the admin's own directory roles when the ID token has no `wids`.
+/// Everything else Teamline does with app-only tokens.
+const SIGN_IN_SCOPES: &str = "openid profile email offline_access User.Read";
 /// Admin consent to every permission configured on the app registration.
 const CONSENT_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// How far clocks may disagree when checking `exp` / `nbf`.
@@ -75,12 +83,29 @@ pub struct SignedInAdmin {
     pub name: Option<String>,
     /// E-mail, when Microsoft sends it.
     pub email: Option<String>,
-    /// Active directory role template ids (`wids`).
+    /// Active directory role template ids (`wids`, or read from Graph).
     pub role_template_ids: Vec<String>,
     /// Holds the Global Administrator role.
     pub is_global_admin: bool,
     /// Holds the Teams Administrator role.
     pub is_teams_admin: bool,
+    /// Where the roles came from.
+    pub role_source: RoleSource,
+    /// Roles the admin may activate through Privileged Identity Management but has not;
+    /// `None` when Microsoft did not say (asked only when Global Administrator is not active).
+    pub eligible_role_template_ids: Option<Vec<String>>,
+}
+
+impl SignedInAdmin {
+    /// Global Administrator is eligible through Privileged Identity Management but not active:
+    /// the admin must activate it and sign in again.
+    pub fn global_admin_needs_activation(&self) -> bool {
+        !self.is_global_admin
+            && self.eligible_role_template_ids.as_ref().is_some_and(|e| {
+                e.iter()
+                    .any(|r| r.eq_ignore_ascii_case(roles::GLOBAL_ADMINISTRATOR))
+            })
+    }
 }
 
 /// A tenant-wide admin consent that Microsoft confirmed.
@@ -144,6 +169,8 @@ struct Jwk {
 struct CodeTokenResponse {
     #[serde(default)]
     id_token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -161,8 +188,9 @@ struct IdClaims {
     name: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    /// Absent unless the app registration asks for directory roles.
     #[serde(default)]
-    wids: Vec<String>,
+    wids: Option<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -174,6 +202,7 @@ struct KeyCache {
 pub(crate) struct EntraSignIn {
     http: Arc<Http>,
     login_base: Url,
+    graph_base: Url,
     client_id: String,
     client_secret: SecretString,
     redirect_uri: Url,
@@ -208,6 +237,7 @@ impl EntraSignIn {
     pub fn new(
         http: Arc<Http>,
         login_base: Url,
+        graph_base: Url,
         client_id: String,
         client_secret: SecretString,
         redirect_uri: Url,
@@ -216,6 +246,7 @@ impl EntraSignIn {
         Self {
             http,
             login_base,
+            graph_base,
             client_id,
             client_secret,
             redirect_uri,
@@ -480,16 +511,42 @@ impl SignIn for EntraSignIn {
             .oid
             .filter(|o| !o.is_empty())
             .ok_or_else(|| invalid("it names no user object id"))?;
-        let has = |role: &str| claims.wids.iter().any(|w| w.eq_ignore_ascii_case(role));
+        let tenant_id = claims.tid.clone().unwrap_or_default();
+        let access_token = tokens.access_token.map(SecretString::from);
+        let reader = access_token.as_ref().map(|token| RoleReader {
+            http: &self.http,
+            graph_base: &self.graph_base,
+            tenant_id: &tenant_id,
+            token,
+        });
+        let (active, role_source) = match (claims.wids, &reader) {
+            (Some(wids), _) => (wids, RoleSource::IdToken),
+            (None, Some(reader)) => (reader.active().await?, RoleSource::Graph),
+            (None, None) => {
+                return Err(MicrosoftError::RoleCheckFailed {
+                    status: 200,
+                    code: "NoAccessToken".into(),
+                    message: "Microsoft's sign-in answer had neither a wids claim nor a Graph access token".into(),
+                });
+            }
+        };
+        let has = |role: &str| active.iter().any(|w| w.eq_ignore_ascii_case(role));
+        let is_global_admin = has(roles::GLOBAL_ADMINISTRATOR);
+        let eligible = match (&reader, is_global_admin) {
+            (Some(reader), false) => reader.eligible().await,
+            _ => None,
+        };
         Ok(SignedInAdmin {
-            is_global_admin: has(roles::GLOBAL_ADMINISTRATOR),
+            is_global_admin,
             is_teams_admin: has(roles::TEAMS_ADMINISTRATOR),
-            tenant_id: claims.tid.unwrap_or_default(),
+            tenant_id,
             object_id,
             username: claims.preferred_username,
             name: claims.name,
             email: claims.email,
-            role_template_ids: claims.wids,
+            role_template_ids: active,
+            role_source,
+            eligible_role_template_ids: eligible,
         })
     }
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use teamline_microsoft::setup::{
+use teamline_microsoft::direct_routing::{
     CallerIdPolicySpec, CallerIdSubstitute, CallingPolicySpec, DialPlanSpec, NormalizationRule,
     PstnGatewaySpec, SetupChange, VoiceRouteSpec, VoiceRoutingPolicySpec, VoicemailMode,
 };

@@ -6,6 +6,13 @@
 //! undocumented; see `FIDELITY.md` for what is inferred. The Direct Routing subdomain goes
 //! through Graph `domains`. Every call is idempotent: it reads first and changes only what
 //! differs.
+//!
+//! Public clients create an object with `POST /Skype.Policy/configurations/{Type}` (body with
+//! `Identity`) and update it with `PUT …/configuration/{Identity}` without `Identity` in the
+//! body; some create with `PUT`. Teamline creates with `POST`, falls back to `PUT` when the
+//! collection refuses it (and remembers that for the tenant), and always updates without
+//! `Identity`. Named policies may be reported as `Tag:<name>`: a read tries the plain name and
+//! then the tagged one, and an update uses the identity the service reported.
 
 mod types;
 
@@ -23,9 +30,10 @@ pub use self::types::{
 };
 use crate::error::MicrosoftError;
 use crate::http::Reply;
+use crate::learned::CreateForm;
 use crate::odata::{segment, trim_base};
 use crate::tenant::{Req, TenantCore};
-use crate::tokens::Audience;
+use crate::voice::PolicyType;
 
 /// Tenant-wide voice configuration for Direct Routing.
 #[async_trait]
@@ -73,7 +81,7 @@ pub trait TenantVoiceSetup: Send + Sync {
     async fn verify_domain(&self, name: &str) -> Result<DomainState, MicrosoftError>;
 }
 
-pub(crate) struct TenantSetup {
+pub(crate) struct DirectRouting {
     pub core: Arc<TenantCore>,
 }
 
@@ -134,7 +142,7 @@ struct DnsRecordWire {
     ttl: Option<u32>,
 }
 
-impl TenantSetup {
+impl DirectRouting {
     fn config_url(&self, config_type: &str, identity: Option<&str>) -> String {
         let base = trim_base(&self.core.teams_admin_base);
         match identity {
@@ -153,61 +161,11 @@ impl TenantSetup {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Reply, MicrosoftError> {
-        let req = Req {
-            idempotent: method != Method::POST,
-            method,
-            url,
-            audience: Audience::TeamsAdmin,
-            body,
-            // Headers the Teams admin center and Teams PowerShell send to this surface.
-            headers: &[("x-authz-scope", "tenant")],
-            what,
-        };
-        let reply = self.core.send(&req).await?;
-        if let Some(warning) = reply.header("X-Ms-ConfigApi-PowerShell-WarningMessage") {
-            tracing::warn!(tenant = %self.core.tenant_id, what, warning, "Teams admin API warning");
-        }
-        if matches!(reply.status.as_u16(), 401 | 403) {
-            return Err(MicrosoftError::TeamsAdminRoleMissing {
-                tenant_id: self.core.tenant_id.clone(),
-                what: what.to_owned(),
-                status: reply.status.as_u16(),
-                request_id: crate::teams_admin::request_id(&reply)
-                    .or_else(|| reply.header("x-ms-correlation-id").map(str::to_owned)),
-            });
-        }
-        Ok(reply)
+        self.core.teams_admin(method, url, body, what).await
     }
 
-    /// Reads `{Type}/configuration/{Identity}`; `None` when it does not exist.
-    async fn read_config(
-        &self,
-        config_type: &str,
-        identity: &str,
-        what: &str,
-    ) -> Result<Option<Value>, MicrosoftError> {
-        let reply = self
-            .admin_call(
-                Method::GET,
-                self.config_url(config_type, Some(identity)),
-                None,
-                what,
-            )
-            .await?;
-        if reply.status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !reply.status.is_success() {
-            return Err(self.core.admin_error_from(&reply, what));
-        }
-        if reply.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        let v: Value = self.core.json(&reply, what)?;
-        Ok(if v.is_null() { None } else { Some(v) })
-    }
-
-    async fn write_config(
+    /// PUTs a body to an instance's URL.
+    async fn put_config(
         &self,
         config_type: &str,
         identity: &str,
@@ -229,6 +187,104 @@ impl TenantSetup {
         }
     }
 
+    /// Reads `{Type}/configuration/{Identity}` (then `Tag:{Identity}` for a policy); `None`
+    /// when neither exists. Returns the identity the service reported with the object.
+    async fn read_config(
+        &self,
+        config_type: &str,
+        identity: &str,
+        what: &str,
+    ) -> Result<Option<(String, Value)>, MicrosoftError> {
+        let mut candidates = vec![identity.to_owned()];
+        if PolicyType::parse(config_type).is_some() && !identity.starts_with("Tag:") {
+            candidates.push(format!("Tag:{identity}"));
+        }
+        for candidate in candidates {
+            let reply = self
+                .admin_call(
+                    Method::GET,
+                    self.config_url(config_type, Some(&candidate)),
+                    None,
+                    what,
+                )
+                .await?;
+            if reply.status == reqwest::StatusCode::NOT_FOUND {
+                continue;
+            }
+            if !reply.status.is_success() {
+                return Err(self.core.admin_error_from(&reply, what));
+            }
+            if reply.body.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let v: Value = self.core.json(&reply, what)?;
+            if v.is_null() {
+                continue;
+            }
+            let reported = v
+                .as_object()
+                .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("Identity")))
+                .and_then(|(_, id)| id.as_str())
+                .map_or(candidate, str::to_owned);
+            return Ok(Some((reported, v)));
+        }
+        Ok(None)
+    }
+
+    /// PUTs properties to an existing instance (a merge); the instance is the URL, so the
+    /// body carries no `Identity`.
+    async fn update_config(
+        &self,
+        config_type: &str,
+        identity: &str,
+        mut body: Value,
+        what: &str,
+    ) -> Result<(), MicrosoftError> {
+        if let Value::Object(m) = &mut body {
+            m.retain(|k, _| !k.eq_ignore_ascii_case("Identity"));
+        }
+        self.put_config(config_type, identity, &body, what).await
+    }
+
+    /// Creates an instance: `POST` to the collection, or `PUT` to the instance where the
+    /// collection refuses `POST` (404/405; remembered for the tenant).
+    async fn create_config(
+        &self,
+        config_type: &str,
+        identity: &str,
+        mut body: Value,
+        what: &str,
+    ) -> Result<(), MicrosoftError> {
+        if let Value::Object(m) = &mut body {
+            m.insert("Identity".into(), Value::String(identity.to_owned()));
+        }
+        let learned = &self.core.learned;
+        if learned.create_form() != Some(CreateForm::Put) {
+            let reply = self
+                .admin_call(
+                    Method::POST,
+                    self.config_url(config_type, None),
+                    Some(&body),
+                    what,
+                )
+                .await?;
+            if reply.status.is_success() {
+                learned.set_create_form(CreateForm::Post);
+                return Ok(());
+            }
+            if !matches!(reply.status.as_u16(), 404 | 405) {
+                return Err(self.core.admin_error_from(&reply, what));
+            }
+            tracing::info!(
+                tenant = %self.core.tenant_id,
+                status = reply.status.as_u16(),
+                "the Teams admin REST surface refused POST to create; creating with PUT"
+            );
+            learned.set_create_form(CreateForm::Put);
+        }
+        self.put_config(config_type, identity, &body, what).await
+    }
+
     /// Creates the instance when missing, or PUTs the wanted properties (a merge) when any
     /// differs.
     async fn ensure(
@@ -241,17 +297,17 @@ impl TenantSetup {
         let want = Value::Object(want);
         match self.read_config(config_type, identity, what).await? {
             None => {
-                let mut body = want;
-                if let Value::Object(m) = &mut body {
-                    m.insert("Identity".into(), Value::String(identity.to_owned()));
-                }
-                self.write_config(config_type, identity, &body, what)
+                self.create_config(config_type, identity, want, what)
                     .await?;
+                if let Some(policy_type) = PolicyType::parse(config_type) {
+                    // Graph sees the new policy only after replication.
+                    self.core.learned.policy_created(policy_type, identity);
+                }
                 Ok(SetupChange::Created)
             }
-            Some(have) if matches(&want, &have) => Ok(SetupChange::Unchanged),
-            Some(_) => {
-                self.write_config(config_type, identity, &want, what)
+            Some((_, have)) if matches(&want, &have) => Ok(SetupChange::Unchanged),
+            Some((reported, _)) => {
+                self.update_config(config_type, &reported, want, what)
                     .await?;
                 Ok(SetupChange::Updated)
             }
@@ -284,7 +340,7 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 #[async_trait]
-impl TenantVoiceSetup for TenantSetup {
+impl TenantVoiceSetup for DirectRouting {
     async fn ensure_pstn_usage(&self, usage: &str) -> Result<SetupChange, MicrosoftError> {
         let what = format!("add the PSTN usage \"{usage}\"");
         // Usages are one global list, edited like `Set-CsOnlinePstnUsage -Identity Global
@@ -294,7 +350,7 @@ impl TenantVoiceSetup for TenantSetup {
             .await?;
         let mut usages: Vec<String> = current
             .as_ref()
-            .and_then(|v| v.as_object())
+            .and_then(|(_, v)| v.as_object())
             .and_then(|o| {
                 o.iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case("Usage"))
@@ -311,8 +367,8 @@ impl TenantVoiceSetup for TenantSetup {
             return Ok(SetupChange::Unchanged);
         }
         usages.push(usage.to_owned());
-        let body = json!({ "Identity": "Global", "Usage": usages });
-        self.write_config("OnlinePstnUsages", "Global", &body, &what)
+        let body = json!({ "Usage": usages });
+        self.update_config("OnlinePstnUsages", "Global", body, &what)
             .await?;
         Ok(SetupChange::Created)
     }

@@ -4,10 +4,12 @@
 //! time of a reconcile pass with nothing to do, CPU seconds of both Kamailios, and this
 //! process's peak RSS.
 //!
-//! `cargo run --release -p teamline-gateway --example registration_bench -- 10000`
+//! `teamline bench registrations --handles 10000` (build with `--release`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
+
+use clap::Args;
 
 use secrecy::SecretString;
 use teamline_domain::device::DeviceAuthId;
@@ -68,28 +70,55 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let n: u32 = std::env::args().nth(1).map_or(Ok(1000), |a| a.parse())?;
-    let dir = tempfile::tempdir()?;
+#[derive(Args, Debug, Clone)]
+pub struct BenchRegistrationsArgs {
+    /// Device handles of the generated PBX domain to register.
+    #[arg(long, default_value_t = 10_000)]
+    pub handles: u32,
+}
+
+/// CPU seconds (user + system) of this process.
+fn own_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+pub async fn run(args: &BenchRegistrationsArgs) -> anyhow::Result<()> {
+    let n = args.handles;
+    let dir = std::env::temp_dir().join(format!(
+        "teamline-bench-registrations-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let result = bench(n, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn bench(n: u32, dir: &std::path::Path) -> anyhow::Result<()> {
+    let teamline_cpu0 = own_cpu_secs();
     let sim = NetSapiensSim::new().seed_generated("bench", n);
     let registrar = Registrar::start(
         sim.clone(),
         SocketAddr::new(LOCALHOST, free_port()),
         free_port(),
-        &dir.path().join("registrar"),
+        &dir.join("registrar"),
     )
     .await?;
     let mut settings = GatewaySettings::new(
         "gw-bench",
         Listener::udp(LOCALHOST, free_port()),
         RpcListener::loopback(free_port()),
-        dir.path().join("config"),
+        dir.join("config"),
     );
     settings.registrations.expected_records = n;
     settings.registrations.timer_interval_secs = 1;
-    let supervisor =
-        Supervisor::start(&settings, SupervisorSettings::new(dir.path().join("run"))).await?;
+    let supervisor = Supervisor::start(&settings, SupervisorSettings::new(dir.join("run"))).await?;
     let gw_pid = supervisor.pid().unwrap_or(0);
     let svc = RegistrationService::new(
         RpcClient::new(&settings.rpc)?,
@@ -136,6 +165,9 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let dump = rpc.uac_reg_dump().await?;
     let dump_took = t.elapsed();
+    let t = Instant::now();
+    let states = rpc.htable_dump("uacstate").await?;
+    let htable_took = t.elapsed();
     let idle = svc.reconcile().await?;
     svc.force_full_pass();
     let full = svc.reconcile().await?;
@@ -153,10 +185,13 @@ async fn main() -> anyhow::Result<()> {
         "reconcile_full_in_sync_seconds": full.took.as_secs_f64(),
         "kamailio_reg_dump_seconds": dump_took.as_secs_f64(),
         "kamailio_reg_dump_records": dump.len(),
+        "kamailio_htable_dump_seconds": htable_took.as_secs_f64(),
+        "kamailio_htable_dump_records": states.len(),
         // Each registration is refreshed interval + 3 s before it runs out.
         "steady_state_registers_per_second": f64::from(n) / f64::from(600 - 1 - 3),
         "status_seconds": status_took.as_secs_f64(),
         "gateway_kamailio_cpu_seconds": group_cpu_secs(gw_pid) - gw_cpu0,
+        "teamline_cpu_seconds": own_cpu_secs() - teamline_cpu0,
         "teamline_peak_rss_mb": peak_rss_mb(),
     });
     println!("{}", serde_json::to_string_pretty(&report)?);

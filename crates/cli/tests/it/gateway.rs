@@ -1,0 +1,209 @@
+//! The SIP plane end to end: the demo stack with the simulated PBX's registrar and the
+//! gateway's Kamailio (real processes), driven from the store. Save User registers the
+//! handle; a wrong stored password is an authentication failure with an action item, repaired
+//! by reading the password from the PBX again; Disable Calling un-registers it; `teamline
+//! gateway status --json` prints what the store holds.
+
+use std::time::Duration;
+use teamline::commands::demo::{DemoArgs, DemoStack};
+use teamline::commands::demo_sip::DemoSip;
+use teamline_domain::action_item::ActionItem;
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::device::SipPassword;
+use teamline_domain::ids::PbxUserId;
+use teamline_domain::pbx_user::PbxUserForm;
+use teamline_domain::registration::RegistrationStatus;
+use teamline_sim::microsoft::demo as ms;
+use teamline_store::{NewDeviceHandle, RegistrationRecord};
+
+fn admin() -> Actor {
+    Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into())
+}
+
+async fn adele_form(stack: &DemoStack) -> PbxUserForm {
+    let e = stack.contoso.id;
+    let store = stack.engine.store();
+    let location = store.list_pbx_locations(e).await.unwrap()[0].id;
+    let route = store.list_voice_routes(e).await.unwrap()[0].id;
+    PbxUserForm {
+        pbx_location: location.to_string(),
+        voice_route: route.to_string(),
+        teams_user: ms::contoso_user_id("Adele Vance"),
+        sip_user: "1000".into(),
+        phone_number: "11000".into(),
+        device: "1000tm".into(),
+        ..PbxUserForm::new_with_defaults()
+    }
+}
+
+/// Waits until the store holds `want` for the user; fails with the last record seen.
+async fn wait_state(
+    stack: &DemoStack,
+    user: PbxUserId,
+    want: RegistrationStatus,
+) -> RegistrationRecord {
+    let mut last = None;
+    for _ in 0..600 {
+        let records = stack
+            .store
+            .list_registrations(Some(stack.contoso.id), Some(&[user]))
+            .await
+            .unwrap();
+        if let Some(r) = records.into_iter().next() {
+            if r.state == want {
+                return r;
+            }
+            last = Some(r);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the handle never became {want:?}; last stored: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let args = DemoArgs {
+        data_dir: dir.path().join("demo"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        fresh: false,
+    };
+    let stack = DemoStack::start(&args).await.unwrap();
+    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
+        .await
+        .unwrap();
+    let e = stack.contoso.id;
+
+    // SET UP PBX USER for Adele: 1000tm registers to the PBX.
+    let user = stack
+        .engine
+        .save_pbx_user(e, &admin(), &adele_form(&stack).await, None)
+        .await
+        .unwrap();
+    let registered = wait_state(&stack, user.id, RegistrationStatus::Registered).await;
+    assert_eq!(registered.device.as_str(), "1000tm");
+    assert_eq!(
+        registered.target.as_deref(),
+        Some(sip.registrar.sip_addr().to_string().as_str())
+    );
+    assert!(registered.expires_ms.is_some());
+    let bindings = sip.registrar.bindings().await.unwrap();
+    assert!(
+        bindings.iter().any(|b| b.aor.starts_with("1000tm@")),
+        "{bindings:?}"
+    );
+
+    // /metrics has a gauge per state.
+    let metrics = reqwest::get(format!("{}/metrics", stack.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"teamline_registrations{state="registered"} 1"#),
+        "{metrics}"
+    );
+
+    // `teamline gateway status --json` next to the running demo.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args([
+            "gateway",
+            "status",
+            "--json",
+            "--enterprise",
+            "contoso",
+            "--data-dir",
+        ])
+        .arg(&args.data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(line["device"], "1000tm");
+    assert_eq!(line["enterprise"], "contoso");
+    assert_eq!(line["state"], "registered");
+    assert!(
+        line["since"].is_i64() && line["target"].is_string(),
+        "{line}"
+    );
+
+    // A wrong password in Teamline's store (as after a password change on the PBX):
+    // authentication failed, an action item says what to do, and Teamline reads the
+    // password from the PBX again by itself and registers.
+    let store = stack.engine.store();
+    let handle = store
+        .device_handle(e, user.spec.pbx_location_id, &user.spec.device)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .upsert_device_handle(
+            &NewDeviceHandle {
+                enterprise_id: e,
+                pbx_location_id: user.spec.pbx_location_id,
+                extension: user.spec.sip_user.clone(),
+                auth_id: user.spec.device.clone(),
+                password: SipPassword::parse("Wr0ngPassword99").unwrap(),
+                created_by_teamline: handle.created_by_teamline,
+            },
+            &Audit::new(admin(), "device.store", "test: a stale password"),
+        )
+        .await
+        .unwrap();
+    let failed = wait_state(&stack, user.id, RegistrationStatus::AuthFailed).await;
+    assert!(
+        failed.last_error.as_deref().unwrap().contains("password"),
+        "{failed:?}"
+    );
+    let dashboard = stack.engine.dashboard(e).await.unwrap();
+    assert!(
+        dashboard
+            .action_items
+            .iter()
+            .any(|i| matches!(i, ActionItem::FixRegistrations { failing: 1, .. })),
+        "{:?}",
+        dashboard.action_items
+    );
+    wait_state(&stack, user.id, RegistrationStatus::Registered).await;
+    assert!(
+        !stack
+            .engine
+            .dashboard(e)
+            .await
+            .unwrap()
+            .action_items
+            .iter()
+            .any(|i| matches!(i, ActionItem::FixRegistrations { .. }))
+    );
+
+    // Disable Calling: not registered, and the PBX no longer holds the binding.
+    stack
+        .engine
+        .set_calling(e, &admin(), user.id, false)
+        .await
+        .unwrap();
+    wait_state(&stack, user.id, RegistrationStatus::NotRegistered).await;
+    let mut gone = false;
+    for _ in 0..100 {
+        let bindings = sip.registrar.bindings().await.unwrap();
+        if !bindings.iter().any(|b| b.aor.starts_with("1000tm@")) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        gone,
+        "the registrar still holds 1000tm after Disable Calling"
+    );
+
+    sip.stop().await;
+    stack.stop().await.unwrap();
+}

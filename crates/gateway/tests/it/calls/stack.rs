@@ -1,0 +1,688 @@
+//! The whole call path on loopback, every piece real: sipp phones → the stand-in PBX (Kamailio
+//! registrar/proxy from `teamline_sim`) → the gateway (Kamailio + rtpengine) → a stand-in for
+//! Microsoft's SIP proxies and media processor (Kamailio over mutual TLS + its own rtpengine)
+//! → sipp playing the Teams clients. Certificates are made here with rcgen.
+
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+};
+use teamline_domain::pbx_location::DnsLookup;
+use teamline_gateway::calls::{CallRecord, CallRecords, EventStream};
+use teamline_gateway::config::{
+    CertificateFiles, DirectRouting, Events, Keepalive, Media, MicrosoftProxy, Region, TlsListener,
+};
+use teamline_gateway::dns::DnsSettings;
+use teamline_gateway::media::MediaClient;
+use teamline_gateway::media::process::{Rtpengine, RtpengineSettings};
+use teamline_gateway::registration::DesiredRegistration;
+
+use crate::harness::{
+    GatewayNode, LOCALHOST, Pbx, desired_in, free_port, gateway_settings, require_tool, service,
+    wait_all_registered,
+};
+
+pub const REGION_FQDN: &str = "use2.sbc.test";
+pub const TENANT_FQDN: &str = "contoso.use2.sbc.test";
+
+/// A CA, and a certificate it signed for `names`.
+pub struct Pki {
+    pub ca_pem: PathBuf,
+    issuer: Issuer<'static, KeyPair>,
+    dir: PathBuf,
+}
+
+impl Pki {
+    pub fn new(dir: &Path, name: &str) -> Pki {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, format!("{name} test CA"));
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        let ca_pem = dir.join(format!("{name}-ca.pem"));
+        std::fs::write(&ca_pem, cert.pem()).unwrap();
+        Pki {
+            ca_pem,
+            issuer: Issuer::new(params, key),
+            dir: dir.to_owned(),
+        }
+    }
+
+    pub fn issue(&self, file: &str, names: &[&str]) -> CertificateFiles {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, names[0]);
+        params.distinguished_name = dn;
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let files = CertificateFiles {
+            cert_pem: self.dir.join(format!("{file}.crt")),
+            key_pem: self.dir.join(format!("{file}.key")),
+        };
+        std::fs::write(&files.cert_pem, cert.pem()).unwrap();
+        std::fs::write(&files.key_pem, key.serialize_pem()).unwrap();
+        files
+    }
+}
+
+pub fn rtpengine_settings(dir: &Path, name: &str) -> RtpengineSettings {
+    require_tool("rtpengine", "rtpengine-daemon");
+    let base = 20000 + (free_port() % 20000) / 100 * 100;
+    RtpengineSettings {
+        bin: PathBuf::from("rtpengine"),
+        interface: LOCALHOST,
+        ng: SocketAddr::new(LOCALHOST, free_port()),
+        ports: (base, base + 99),
+        delete_delay_secs: 30,
+        threads: 2,
+        log: dir.join(format!("rtpengine-{name}.log")),
+    }
+}
+
+/// A Kamailio process from a config file, in its own process group; killed on drop.
+pub struct KamailioProc {
+    child: Child,
+}
+
+impl KamailioProc {
+    fn start(cfg: &Path, dir: &Path, name: &str) -> KamailioProc {
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let child = Command::new("kamailio")
+            .arg("-f")
+            .arg(cfg)
+            .args(["-DD", "-E", "-m", "64", "-M", "16"])
+            .arg("-P")
+            .arg(dir.join(format!("{name}.pid")))
+            .arg("-Y")
+            .arg(dir)
+            .arg("-w")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("kamailio starts");
+        KamailioProc { child }
+    }
+}
+
+impl Drop for KamailioProc {
+    fn drop(&mut self) {
+        crate::harness::crash(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+/// The stand-in for Microsoft's proxies (two TLS listeners: `sip` and `sip2`) and media
+/// processor.
+pub struct Microsoft {
+    pub proxies: [SocketAddr; 2],
+    /// Where it sends calls for Teams users (sipp as the Teams client).
+    pub teams_uas: SocketAddr,
+    /// Where sipp playing a Teams client sends its calls.
+    pub udp: SocketAddr,
+    rpc: u16,
+    pub media: MediaClient,
+    _rtpengine: Rtpengine,
+    _kamailio: KamailioProc,
+}
+
+impl Microsoft {
+    pub async fn start(dir: &Path, cert: &CertificateFiles, ca: &Path, sbc_tls: u16) -> Microsoft {
+        let dir = dir.join("microsoft");
+        std::fs::create_dir_all(&dir).unwrap();
+        let rtpe = Rtpengine::start(&rtpengine_settings(&dir, "microsoft"))
+            .await
+            .expect("Microsoft's stand-in rtpengine starts");
+        let (tls1, tls2, udp, rpc, teams) = (
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+        );
+        std::fs::write(
+            dir.join("tls.cfg"),
+            format!(
+                "[server:default]\nmethod = TLSv1.2+\ncertificate = {c}\nprivate_key = {k}\nca_list = {ca}\nverify_certificate = yes\nrequire_certificate = yes\n\n[client:default]\nmethod = TLSv1.2+\ncertificate = {c}\nprivate_key = {k}\nca_list = {ca}\nverify_certificate = yes\nrequire_certificate = yes\n",
+                c = cert.cert_pem.display(),
+                k = cert.key_pem.display(),
+                ca = ca.display()
+            ),
+        )
+        .unwrap();
+        let cfg = include_str!("../peers/microsoft.cfg")
+            .replace("@TLS1@", &tls1.to_string())
+            .replace("@TLS2@", &tls2.to_string())
+            .replace("@UDP@", &udp.to_string())
+            .replace("@RPC@", &rpc.to_string())
+            .replace("@DIR@", &dir.display().to_string())
+            .replace("@NG@", &rtpe.client().addr().port().to_string())
+            .replace("@TEAMS_UAS@", &teams.to_string())
+            .replace("@SBC_TLS@", &sbc_tls.to_string())
+            .replace("@SBC_DOMAIN_RE@", &REGION_FQDN.replace('.', "\\."));
+        let cfg_path = dir.join("microsoft.cfg");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let kamailio = KamailioProc::start(&cfg_path, &dir, "microsoft");
+        let me = Microsoft {
+            proxies: [
+                SocketAddr::new(LOCALHOST, tls1),
+                SocketAddr::new(LOCALHOST, tls2),
+            ],
+            teams_uas: SocketAddr::new(LOCALHOST, teams),
+            udp: SocketAddr::new(LOCALHOST, udp),
+            rpc,
+            media: rtpe.client(),
+            _rtpengine: rtpe,
+            _kamailio: kamailio,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while me.rpc("core.version", &[]).await.is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "Microsoft's stand-in did not start; see {}",
+                dir.join("microsoft.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        me
+    }
+
+    pub async fn rpc(&self, method: &str, params: &[&str]) -> Option<serde_json::Value> {
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
+        let resp = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/RPC", self.rpc))
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        let v: serde_json::Value = resp.json().await.ok()?;
+        v.get("result").cloned()
+    }
+
+    /// What the last request from the SBC carried (`invite_contact`, `options_allow`, …).
+    pub async fn seen(&self, key: &str) -> Option<String> {
+        let v = self.rpc("htable.get", &["seen", key]).await?;
+        v.get("item")?.get("value")?.as_str().map(str::to_owned)
+    }
+
+    /// Makes the proxy on `proxies[i]` stop answering anything (or answer again).
+    pub async fn set_down(&self, i: usize, down: bool) {
+        let port = self.proxies[i].port().to_string();
+        if down {
+            self.rpc("htable.sets", &["fault", &port, "drop"]).await;
+        } else {
+            self.rpc("htable.delete", &["fault", &port]).await;
+        }
+    }
+}
+
+/// The whole path, with Adele's `1000tm` registered and paired with +11000 at Contoso's
+/// tenant FQDN.
+pub struct Stack {
+    pub dir: PathBuf,
+    pub pbx: Pbx,
+    pub microsoft: Microsoft,
+    pub node: GatewayNode,
+    pub adele: DesiredRegistration,
+    pub media: MediaClient,
+    pub events: EventStream,
+    _rtpengine: Rtpengine,
+}
+
+pub struct StackOptions {
+    /// Microsoft's stand-in presents a certificate from a CA the gateway does not trust.
+    pub untrusted_microsoft: bool,
+    pub keepalive: Keepalive,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            untrusted_microsoft: false,
+            keepalive: Keepalive {
+                interval: Duration::from_secs(1),
+                failures_before_down: 1,
+                successes_before_up: 1,
+            },
+        }
+    }
+}
+
+impl Stack {
+    pub async fn start(dir: &Path) -> Stack {
+        Self::start_with(dir, StackOptions::default()).await
+    }
+
+    pub async fn start_with(dir: &Path, opts: StackOptions) -> Stack {
+        require_tool("sipp", "sip-tester");
+        write_audio(dir);
+        let pki = Pki::new(dir, "trusted");
+        let sbc_cert = pki.issue("sbc", &[&format!("*.{REGION_FQDN}"), REGION_FQDN]);
+        let ms_cert = if opts.untrusted_microsoft {
+            Pki::new(dir, "rogue").issue("microsoft", &["sip.pstnhub.test"])
+        } else {
+            pki.issue("microsoft", &["sip.pstnhub.test", "sip2.pstnhub.test"])
+        };
+        let pbx = Pbx::start(dir).await;
+        let sbc_tls = free_port();
+        let microsoft = Microsoft::start(dir, &ms_cert, &pki.ca_pem, sbc_tls).await;
+        let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway"))
+            .await
+            .expect("the gateway's rtpengine starts");
+        let mut settings = gateway_settings(dir);
+        settings.direct_routing = Some(DirectRouting {
+            tls: TlsListener {
+                addr: LOCALHOST,
+                port: sbc_tls,
+            },
+            regions: vec![Region {
+                name: "us-east-2".to_owned(),
+                base_fqdn: REGION_FQDN.to_owned(),
+                certificate: sbc_cert,
+                proxies: vec![
+                    MicrosoftProxy {
+                        fqdn: "sip.pstnhub.test".to_owned(),
+                        address: Some(microsoft.proxies[0]),
+                    },
+                    MicrosoftProxy {
+                        fqdn: "sip2.pstnhub.test".to_owned(),
+                        address: Some(microsoft.proxies[1]),
+                    },
+                ],
+            }],
+            trusted_cas: pki.ca_pem.clone(),
+            verify_peers: true,
+            keepalive: opts.keepalive,
+            media: Media {
+                ng: rtpe.client().addr(),
+            },
+            events: Events {
+                listen: SocketAddr::new(LOCALHOST, free_port()),
+            },
+            session_expires_secs: 1800,
+        });
+        let events_addr = settings
+            .direct_routing
+            .as_ref()
+            .map(|d| d.events.listen)
+            .unwrap();
+        let node = GatewayNode::start_with(settings, dir).await;
+        let events = EventStream::connect(events_addr)
+            .await
+            .expect("the gateway's call events");
+        let svc = service(&node, DnsSettings::default());
+        let adele = desired_in(
+            "contoso",
+            "1000tm",
+            "+11000",
+            &pbx.password("1000tm"),
+            pbx.proxy(),
+            DnsLookup::A,
+        );
+        let mut adele = adele;
+        adele.sbc_fqdn = TENANT_FQDN.to_owned();
+        svc.upsert(adele.clone());
+        wait_all_registered(&svc).await;
+        Stack {
+            dir: dir.to_owned(),
+            pbx,
+            microsoft,
+            media: rtpe.client(),
+            node,
+            adele,
+            events,
+            _rtpengine: rtpe,
+        }
+    }
+
+    /// Waits for the next finished call record.
+    pub async fn next_record(&mut self, records: &mut CallRecords) -> CallRecord {
+        let deadline = Duration::from_secs(30);
+        tokio::time::timeout(deadline, async {
+            loop {
+                let ev = self.events.next().await.expect("a call event");
+                if let Some(r) = records.apply(&ev) {
+                    return r;
+                }
+            }
+        })
+        .await
+        .expect("a call record within 30 s")
+    }
+}
+
+/// Two seconds of a 400 Hz tone in G.711 µ-law, in a WAV file sipp streams as RTP.
+fn write_audio(dir: &Path) {
+    let samples: Vec<u8> = (0..16000)
+        .map(|i| {
+            let x = (f64::from(i) * 2.0 * std::f64::consts::PI * 400.0 / 8000.0).sin();
+            linear_to_ulaw((x * 8000.0) as i16)
+        })
+        .collect();
+    let mut wav = Vec::new();
+    let data_len = samples.len() as u32;
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&7u16.to_le_bytes()); // µ-law
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&8u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.extend_from_slice(&samples);
+    std::fs::write(dir.join("audio.wav"), wav).unwrap();
+}
+
+fn linear_to_ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    let mut s = i32::from(sample);
+    let sign = if s < 0 {
+        s = -s;
+        0x80
+    } else {
+        0
+    };
+    s = (s + BIAS).min(32635);
+    let mut exponent = 7;
+    let mut mask = 0x4000;
+    while exponent > 0 && s & mask == 0 {
+        exponent -= 1;
+        mask >>= 1;
+    }
+    let mantissa = (s >> (exponent + 3)) & 0x0f;
+    !(sign | (exponent << 4) | mantissa) as u8
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Who places a call, and where their calls go.
+pub struct Caller {
+    /// Names the sipp log.
+    pub name: String,
+    pub target: SocketAddr,
+    pub user: String,
+    pub domain: String,
+    /// Digest credentials for a proxy that challenges.
+    pub auth: Option<(String, String)>,
+}
+
+impl Caller {
+    /// A desk phone of Contoso's PBX: calls go to the PBX as `device`, with its password.
+    pub fn desk_phone(stack: &Stack, device: &str) -> Caller {
+        Caller {
+            name: format!("desk-{device}"),
+            target: stack.pbx.registrar.sip_addr(),
+            user: device.to_owned(),
+            domain: "contoso".to_owned(),
+            auth: Some((device.to_owned(), stack.pbx.password(device))),
+        }
+    }
+
+    /// A Teams client of Contoso's user with `number`: calls go through Microsoft's proxy to
+    /// the tenant FQDN.
+    pub fn teams_user(stack: &Stack, number: &str) -> Caller {
+        Caller {
+            name: format!("teams-{number}"),
+            target: stack.microsoft.udp,
+            user: number.to_owned(),
+            domain: TENANT_FQDN.to_owned(),
+            auth: None,
+        }
+    }
+}
+
+/// How a placed call ends, from the caller's side.
+#[derive(Debug, Clone, Copy)]
+pub enum Ending {
+    /// Answered, held this long, then the caller hangs up.
+    Answered { hold_ms: u32 },
+    /// The caller hangs up this long after it started ringing.
+    Cancelled { after_ms: u32 },
+    /// The callee's side ends it with a final error.
+    Refused,
+}
+
+/// sipp running a scenario from `tests/it/sipp/calls/`; killed on drop.
+pub struct SippCall {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    /// sipp's `-trace_msg` file: every SIP message it sent and received.
+    messages: PathBuf,
+}
+
+impl SippCall {
+    /// A callee (phone or Teams client) that answers one call on `port`.
+    pub fn answer(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(dir, port, name, "answer.xml", &args(&["-m", "1"]), None)
+    }
+
+    /// A callee that rings, then refuses the call with `status` (486 busy, 480 nobody
+    /// answered, 603 declined).
+    pub fn refuse(dir: &Path, port: u16, name: &str, status: u16, reason: &str) -> SippCall {
+        // sipp takes no variable in a response's status line: one scenario file per status.
+        let scenario = format!("refuse-{status}.xml");
+        let xml = include_str!("../sipp/calls/refuse.xml")
+            .replace("@STATUS@", &status.to_string())
+            .replace("@REASON@", reason);
+        std::fs::write(dir.join(&scenario), xml).unwrap();
+        Self::run(
+            dir,
+            port,
+            name,
+            dir.join(&scenario),
+            &args(&["-m", "1"]),
+            None,
+        )
+    }
+
+    /// A callee that rings until the caller gives up.
+    pub fn ring(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(dir, port, name, "ring.xml", &args(&["-m", "1"]), None)
+    }
+
+    /// `caller` places one call to `service`, which ends as `ending` says.
+    pub fn dial(dir: &Path, caller: &Caller, service: &str, ending: Ending) -> SippCall {
+        let (scenario, duration_ms) = match ending {
+            Ending::Answered { hold_ms } => ("call.xml", hold_ms),
+            Ending::Cancelled { after_ms } => ("cancel.xml", after_ms),
+            Ending::Refused => ("refused.xml", 0),
+        };
+        let display = format!("Caller {}", caller.user);
+        let duration = duration_ms.to_string();
+        let mut a = args(&[
+            "-key",
+            "caller",
+            &caller.user,
+            "-key",
+            "caller_domain",
+            &caller.domain,
+            "-key",
+            "caller_name",
+            &display,
+            "-s",
+            service,
+            "-d",
+            &duration,
+            "-m",
+            "1",
+        ]);
+        if let Some((u, p)) = &caller.auth {
+            a.extend(args(&["-au", u, "-ap", p]));
+        }
+        Self::run(
+            dir,
+            free_port(),
+            &caller.name,
+            scenario,
+            &a,
+            Some(caller.target),
+        )
+    }
+
+    /// Runs `scenario` (a path under `tests/it/sipp/calls/`, or an absolute one).
+    fn run(
+        dir: &Path,
+        port: u16,
+        name: &str,
+        scenario: impl AsRef<Path>,
+        extra: &[String],
+        target: Option<SocketAddr>,
+    ) -> SippCall {
+        let scenario = scenario.as_ref();
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/sipp/calls")
+            .join(scenario);
+        let scenario = scenario.file_name().and_then(|f| f.to_str()).unwrap();
+        let media_port = free_port() / 2 * 2;
+        let log = dir.join(format!("sipp-{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new("sipp");
+        if let Some(t) = target {
+            cmd.arg(t.to_string());
+        }
+        cmd.arg("-sf")
+            .arg(&file)
+            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .arg("-mp")
+            .arg(media_port.to_string())
+            .args(["-nostdin", "-trace_err", "-trace_msg"])
+            .args(extra)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        let child = cmd.spawn().expect("sipp starts");
+        let stem = scenario.trim_end_matches(".xml");
+        let messages = dir.join(format!("{stem}_{}_messages.log", child.id()));
+        SippCall {
+            child,
+            port,
+            log,
+            messages,
+        }
+    }
+
+    /// Waits for sipp to finish; true when its scenario succeeded.
+    pub async fn finished(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.success();
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The first header `name` (e.g. `From`) of the first `INVITE` sipp received.
+    pub fn received_invite_header(&self, name: &str) -> Option<String> {
+        let text = std::fs::read_to_string(&self.messages).ok()?;
+        let invite = text.split("message received").find_map(|m| {
+            let m = m.split_once("bytes :")?.1.trim_start();
+            m.starts_with("INVITE ").then_some(m)
+        })?;
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        invite
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
+    }
+
+    /// The final answer (>= 300, challenges aside) sipp received to its INVITE.
+    pub fn final_failure(&self) -> Option<u16> {
+        let text = std::fs::read_to_string(&self.messages).ok()?;
+        text.split("message received")
+            .filter_map(|m| {
+                let m = m.split_once("bytes :")?.1.trim_start();
+                let code: u16 = m.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()?;
+                let invite = m
+                    .lines()
+                    .any(|l| l.starts_with("CSeq:") && l.ends_with("INVITE"));
+                (invite && code >= 300 && code != 401 && code != 407).then_some(code)
+            })
+            .last()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SippCall {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Registers a sipp phone's address as `device`'s binding at the stand-in PBX (a desk phone).
+pub async fn register_phone(stack: &Stack, device: &str, phone: &SippCall) {
+    let pw = stack.pbx.password(device);
+    let reg = Command::new("sipp")
+        .arg(stack.pbx.registrar.sip_addr().to_string())
+        .arg("-sf")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/sipp/calls/register.xml"))
+        .args(["-i", "127.0.0.1", "-p"])
+        .arg(free_port().to_string())
+        .args(["-key", "device", device, "-key", "contact_port"])
+        .arg(phone.port.to_string())
+        .args(["-au", device, "-ap", &pw, "-m", "1", "-nostdin"])
+        .current_dir(&stack.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sipp registers the phone");
+    assert!(
+        reg.success(),
+        "the desk phone {device} registers at the PBX"
+    );
+}
+
+/// Media is flowing both ways through the gateway's rtpengine: SRTP (SDES) on Microsoft's
+/// side and plain RTP on the PBX's, with packets from each side and none refused; and
+/// Microsoft's media processor decrypts the gateway's SRTP without a single failed packet.
+pub async fn assert_media_flows(stack: &Stack) {
+    let calls = stack.media.list().await.unwrap();
+    assert_eq!(
+        calls.len(),
+        1,
+        "one call in the gateway's rtpengine: {calls:?}"
+    );
+    let media = stack.media.query(&calls[0]).await.unwrap();
+    let srtp = media.leg("RTP/SAVP").expect("an SRTP leg toward Microsoft");
+    let rtp = media.leg("RTP/AVP").expect("an RTP leg toward the PBX");
+    assert!(srtp.packets > 20 && rtp.packets > 20, "{media:?}");
+    assert_eq!(srtp.errors + rtp.errors, 0, "{media:?}");
+
+    let theirs = stack.microsoft.media.list().await.unwrap();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    let theirs = stack.microsoft.media.query(&theirs[0]).await.unwrap();
+    let from_sbc = theirs
+        .leg("RTP/SAVP")
+        .expect("Microsoft's SRTP leg toward the SBC");
+    assert!(from_sbc.packets > 20, "{theirs:?}");
+    assert_eq!(from_sbc.errors, 0, "{theirs:?}");
+}
