@@ -18,7 +18,7 @@ use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run Teamline: the portals, the JSON API, the job runner and the scheduler.
+    /// Run Teamline: the Enterprise portal, the JSON API, the job runner and the scheduler.
     Serve(Box<serve::ServeArgs>),
     /// Bring the database schema up to date, then exit.
     Migrate(StoreArgs),

@@ -298,8 +298,8 @@ pub struct Web {
     pub options: teamline_web::WebOptions,
 }
 
-/// Serves the portals on `listener` with a job runner and the scheduler of periodic syncs
-/// until `shutdown` resolves or `cancel` is cancelled.
+/// Serves the Enterprise portal and the JSON API on `listener` with a job runner and the
+/// scheduler of periodic syncs until `shutdown` resolves or `cancel` is cancelled.
 pub async fn run_app(
     engine: Engine,
     web: Web,
