@@ -572,6 +572,12 @@ impl SippCall {
             .stdout(out.try_clone().unwrap())
             .stderr(out);
         let child = cmd.spawn().expect("sipp starts");
+        if target.is_none() {
+            // A callee must be listening before anyone calls it: on a loaded machine sipp can
+            // take a while to bind, and a request sent before that is refused (ICMP) and the
+            // call fails with 477 at the proxy.
+            wait_until_udp_bound(port);
+        }
         let stem = scenario.trim_end_matches(".xml");
         let messages = dir.join(format!("{stem}_{}_messages.log", child.id()));
         SippCall {
@@ -685,4 +691,26 @@ pub async fn assert_media_flows(stack: &Stack) {
         .expect("Microsoft's SRTP leg toward the SBC");
     assert!(from_sbc.packets > 20, "{theirs:?}");
     assert_eq!(from_sbc.errors, 0, "{theirs:?}");
+}
+
+/// Waits (up to 10 s) until a UDP socket is bound to `port` on this host, as the kernel lists
+/// them in /proc/net/udp and udp6.
+fn wait_until_udp_bound(port: u16) {
+    let needle = format!(":{port:04X}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let bound = ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
+            std::fs::read_to_string(f).is_ok_and(|t| {
+                t.lines().skip(1).any(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .is_some_and(|local| local.ends_with(&needle))
+                })
+            })
+        });
+        if bound {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
