@@ -348,6 +348,13 @@ async fn fabrikam(app: &TestApp) -> Attacker {
         )
         .await
         .unwrap();
+    // Fabrikam's own PBX answers (the simulator's Fabrikam domain, the reseller's key), so the
+    // forms that read the PBX get past it quickly instead of waiting on a dead address.
+    let pbx_api = store.list_pbx_locations(app.contoso.id).await.unwrap()[0]
+        .settings
+        .api_base_url
+        .as_str()
+        .to_owned();
     let location = store
         .create_pbx_location(
             e,
@@ -355,12 +362,12 @@ async fn fabrikam(app: &TestApp) -> Attacker {
                 name: "Fabrikam PBX".into(),
                 pbx_type: "netsapiens".into(),
                 dns_lookup: "srv".into(),
-                sip_domain: "fabrikam-pbx".into(),
+                sip_domain: teamline_sim::netsapiens::FABRIKAM_DOMAIN.into(),
                 proxy: "sbc.pbx.example".into(),
                 voicemail_code: "9901".into(),
-                api_base_url: "http://127.0.0.1:9/ns-api/v2".into(),
+                api_base_url: pbx_api,
                 api_auth: "api_key".into(),
-                api_key: "nsk_fabrikam".into(),
+                api_key: teamline_sim::netsapiens::DEMO_API_KEY.into(),
                 ..Default::default()
             }
             .validate(false)
