@@ -137,8 +137,10 @@ pub async fn read(db: &Db) -> Schema {
 async fn sqlite(conn: &mut sqlx::SqliteConnection) -> Schema {
     let mut schema = Schema::default();
     let tables: Vec<(String,)> = sqlx::query_as(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name <> $1 ORDER BY name",
+        // Ordinary tables only: a full-text index (FTS5's virtual table and its shadow
+        // tables) is SQLite's own way to search and has no PostgreSQL twin.
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
+         AND name NOT LIKE 'sqlite_%' AND name <> $1 ORDER BY name",
     )
     .bind(MIGRATIONS_TABLE)
     .fetch_all(&mut *conn)
@@ -277,6 +279,8 @@ async fn postgres(conn: &mut sqlx::PgConnection) -> Schema {
         }
     }
 
+    // B-tree indexes only: a trigram (GIN) index is PostgreSQL's own way to search, as
+    // FTS5 is SQLite's; each backend's search hook uses its own.
     let index_columns: Vec<(String, String, bool, bool, String)> = sqlx::query_as(
         "SELECT i.relname::text, t.relname::text, x.indisunique, x.indpred IS NOT NULL, \
                 a.attname::text \
@@ -284,9 +288,11 @@ async fn postgres(conn: &mut sqlx::PgConnection) -> Schema {
          JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
+         JOIN pg_am am ON am.oid = i.relam \
          CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
          JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
-         WHERE n.nspname = 'public' AND NOT x.indisprimary AND t.relname <> $1 \
+         WHERE n.nspname = 'public' AND NOT x.indisprimary AND am.amname = 'btree' \
+           AND t.relname <> $1 \
          ORDER BY i.relname, k.ord",
     )
     .bind(MIGRATIONS_TABLE)
