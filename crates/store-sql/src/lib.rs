@@ -65,6 +65,31 @@ pub trait Backend: Send + Sync + 'static {
         now_ms: i64,
         lease_ms: i64,
     ) -> StoreResult<Option<i64>>;
+
+    /// The Users page's search: a condition on the PBX users `p` that keeps those whose
+    /// `search_text` contains `term` (lowercased, not empty) through the backend's text index,
+    /// and the value to bind to its one placeholder, `$3`. The default is a `LIKE` that a
+    /// trigram index on `search_text` can answer.
+    fn user_search(&self, term: &str) -> UserSearch {
+        UserSearch::like(term)
+    }
+}
+
+/// A search condition and the value bound to it (see [`Backend::user_search`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSearch {
+    pub condition: &'static str,
+    pub value: String,
+}
+
+impl UserSearch {
+    /// `search_text` contains `term`, `%` and `_` taken literally.
+    pub fn like(term: &str) -> Self {
+        Self {
+            condition: "p.search_text LIKE $3 ESCAPE '\\'",
+            value: format!("%{}%", like_escape(term)),
+        }
+    }
 }
 
 /// A [`Store`](teamline_store::Store) on a database reached through sqlx's `Any` driver.

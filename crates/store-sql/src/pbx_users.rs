@@ -5,7 +5,7 @@ use crate::audit::{self, Subject};
 use crate::error::DbResultExt;
 use crate::holders::{check_free, holder};
 use crate::rows::*;
-use crate::{SqlStore, b, like_escape};
+use crate::{SqlStore, b};
 use async_trait::async_trait;
 use sqlx::{AnyConnection, AssertSqlSafe};
 use teamline_domain::audit::Audit;
@@ -325,16 +325,17 @@ impl PbxUserStore for SqlStore {
         enterprise: EnterpriseId,
         q: &PbxUserQuery,
     ) -> StoreResult<Page<PbxUserListItem>> {
-        let pattern = q
+        let search = q
             .search
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
-        let filter = "p.enterprise_id = $1 AND p.state = $2 AND ($3 IS NULL OR \
-            LOWER(COALESCE(t.display_name, '')) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(t.upn, '')) LIKE $3 ESCAPE '\\' \
-            OR LOWER(p.sip_user) LIKE $3 ESCAPE '\\' OR p.phone_number LIKE $3 ESCAPE '\\' \
-            OR LOWER(COALESCE(p.tag, '')) LIKE $3 ESCAPE '\\')";
+            .map(|s| self.backend.user_search(&s.to_lowercase()));
+        let (search_condition, pattern) = match search {
+            Some(s) => (s.condition, Some(s.value)),
+            None => ("$3 IS NULL", None),
+        };
+        let filter = format!("p.enterprise_id = $1 AND p.state = $2 AND {search_condition}");
         // The voice route is the last placeholder: $4 when counting, $6 after LIMIT/OFFSET.
         let route = |n: u8| match q.voice_route {
             Some(_) => format!(" AND p.voice_route_id = ${n}"),
@@ -531,7 +532,7 @@ impl PbxUserStore for SqlStore {
 fn user_order(sort: UserSort, descending: bool) -> String {
     let dir = if descending { "DESC" } else { "ASC" };
     let keys: &[&str] = match sort {
-        UserSort::Name => &["LOWER(COALESCE(t.display_name, p.teams_user_object_id))"],
+        UserSort::Name => &["p.sort_name"],
         // Numeric extensions in numeric order (1000 before 10000), others after them.
         UserSort::Extension => &["LENGTH(p.sip_user)", "p.sip_user"],
         UserSort::Number => &["p.phone_number"],

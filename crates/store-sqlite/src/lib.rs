@@ -13,7 +13,7 @@ use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
 use teamline_store_sql::migrations::{EditedMigration, migrate};
-use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore};
+use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore, UserSearch};
 
 /// Schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -72,6 +72,19 @@ impl Backend for SqliteBackend {
         .db()?;
         tx.commit().await.db()?;
         Ok(claimed.map(|(id,)| id))
+    }
+
+    /// FTS5's trigram index answers a quoted phrase of 3 characters or more as a
+    /// case-insensitive substring; a shorter term has no trigram, so it is looked for in
+    /// the users' `search_text` directly.
+    fn user_search(&self, term: &str) -> UserSearch {
+        if term.chars().count() < 3 {
+            return UserSearch::like(term);
+        }
+        UserSearch {
+            condition: "p.id IN (SELECT rowid FROM pbx_user_search WHERE pbx_user_search MATCH $3)",
+            value: format!("\"{}\"", term.replace('"', "\"\"")),
+        }
     }
 }
 

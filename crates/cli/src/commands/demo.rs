@@ -44,13 +44,19 @@ impl std::ops::Deref for DemoStack {
 
 impl DemoStack {
     pub async fn start(args: &DemoArgs) -> anyhow::Result<Self> {
+        Self::start_on(args, None).await
+    }
+
+    /// The demo on the PostgreSQL database at `database_url` (`None`: SQLite in the data
+    /// directory), as the benchmarks run it on either backend.
+    pub async fn start_on(args: &DemoArgs, database_url: Option<String>) -> anyhow::Result<Self> {
         if args.fresh && args.data_dir.exists() {
             std::fs::remove_dir_all(&args.data_dir)
                 .with_context(|| format!("cannot delete {}", args.data_dir.display()))?;
         }
         let opened = open_store(&StoreArgs {
             data_dir: args.data_dir.clone(),
-            database_url: None,
+            database_url,
             encryption_key: None,
             previous_encryption_keys: Vec::new(),
         })

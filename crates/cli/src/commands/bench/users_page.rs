@@ -1,12 +1,14 @@
-//! `teamline bench users-page`: starts the demo stack on a fresh SQLite database, adds 20 000
-//! PBX users to Contoso, signs in through the simulated Microsoft sign-in like a browser, and
-//! times the Users page over HTTP: the first page, a search, a filtered and sorted view and its
-//! last page.
+//! `teamline bench users-page`: starts the demo stack on a fresh SQLite or PostgreSQL
+//! database, adds N PBX users to Contoso, signs in through the simulated Microsoft sign-in
+//! like a browser, and times the Users page over HTTP: the first page, searches (an
+//! extension, part of a name, part of a number), each filter, a filtered and sorted view and
+//! the last page sorted. Each view's rows are checked against what the seed holds before it
+//! is timed.
 
 use super::figures;
 use crate::commands::demo::{DemoArgs, DemoStack};
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::time::{Duration, Instant};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::DeviceAuthId;
@@ -17,6 +19,15 @@ use teamline_domain::sip::Extension;
 use teamline_domain::teams_user::{Licences, PlanState, UserType};
 use teamline_sim::microsoft::demo as ms;
 use teamline_store::{DynStore, NewPbxUser, TeamsUserUpsert};
+use teamline_store_postgres::testing::PgDatabase;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchBackend {
+    Sqlite,
+    /// A fresh database on the server at `TEAMLINE_TEST_POSTGRES_URL` (default
+    /// postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
+    Postgres,
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct UsersPageArgs {
@@ -26,22 +37,47 @@ pub struct UsersPageArgs {
     /// How many times each page is requested (after a warm-up).
     #[arg(long, default_value_t = 200)]
     pub requests: u32,
+    /// The database the demo stack runs on.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+    pub backend: BenchBackend,
 }
+
+/// Every 7th seeded user has calling off (for the Calling off filter).
+const CALLING_OFF_EVERY: u32 = 7;
 
 pub(super) async fn run(args: UsersPageArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
+    let pg = match args.backend {
+        BenchBackend::Sqlite => None,
+        BenchBackend::Postgres => Some(PgDatabase::create().await),
+    };
     eprintln!(
-        "Starting the demo stack on a fresh SQLite database in {}",
-        dir.display()
+        "Starting the demo stack on a fresh {} database",
+        match &pg {
+            Some(db) => format!("PostgreSQL ({})", db.name),
+            None => format!("SQLite (in {})", dir.display()),
+        }
     );
-    let stack = DemoStack::start(&DemoArgs {
-        data_dir: dir.join("demo"),
-        listen: "127.0.0.1:0".parse()?,
-        fresh: true,
-    })
-    .await?;
-    let result = measure(&stack, &args).await;
-    let _ = stack.stop().await;
+    let stack = DemoStack::start_on(
+        &DemoArgs {
+            data_dir: dir.join("demo"),
+            listen: "127.0.0.1:0".parse()?,
+            fresh: true,
+        },
+        pg.as_ref().map(|db| db.url.clone()),
+    )
+    .await;
+    let result = match stack {
+        Ok(stack) => {
+            let result = measure(&stack, &args).await;
+            let _ = stack.stop().await;
+            result
+        }
+        Err(e) => Err(e),
+    };
+    if let Some(db) = pg {
+        db.drop_database().await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -52,13 +88,24 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     Ok(dir)
 }
 
+/// One view of the Users page and what its answer must show.
+struct View {
+    key: &'static str,
+    path: String,
+    /// Text each of the expected rows shows (their UPNs), and whether only they are shown.
+    expect: Vec<String>,
+    only: bool,
+    /// The total the page must show ("… of N"), when the seed alone decides it.
+    total: Option<u64>,
+}
+
 async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> {
     let e = stack.contoso.id;
+    let n = args.users;
     let started = Instant::now();
-    seed_users(stack.engine.store(), e, args.users).await?;
+    seed_users(stack.engine.store(), e, n).await?;
     eprintln!(
-        "Created {} PBX users in {:.1} s",
-        args.users,
+        "Created {n} PBX users in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
@@ -68,46 +115,111 @@ async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> 
         .build()?;
     let cookie = sign_in(&http, &stack.url, ms::CONTOSO_ADMIN_UPN, ms::ADMIN_PASSWORD).await?;
 
-    // A search that finds one user among all of them (by extension).
-    let needle = 100_000 + args.users / 2;
-    let east = stack
-        .engine
-        .store()
+    let store = stack.engine.store();
+    let east = store
         .list_voice_routes(e)
         .await?
         .into_iter()
         .find(|r| r.name.as_str() == "US East 2")
         .context("the demo has no US East 2 route")?
         .id;
-    let last_page = args.users.div_ceil(50).max(1);
-    let pages = [
-        ("first page", "/users".to_owned()),
-        ("search", format!("/users?tab=licensed&q={needle}")),
-        // Filters and sorting in place: the users of one voice route by extension,
-        // descending; and the last page of every user so sorted (paging through all of them).
-        (
-            "filtered and sorted",
-            format!("/users?tab=licensed&route={east}&sort=extension&dir=desc"),
-        ),
-        (
-            "last page, sorted",
-            format!("/users?tab=licensed&sort=extension&dir=desc&page={last_page}"),
-        ),
+    let upn = |i: u32| format!("user{i:06}@contoso.example");
+    let mid = n / 2;
+    // Part of a name: "User 01000" is in Bench User 010000 … 010009 (20 000 users).
+    let name_part = format!("User {:05}", mid / 10);
+    let name_hits: Vec<u32> = (0..n).filter(|i| i / 10 == mid / 10).collect();
+    // Part of a number: the digits after +1555 and the extension's first digit.
+    let number_part = format!("555{:07}", 100_000 + mid)[..9].to_owned();
+    let number_hits: Vec<u32> = (0..n)
+        .filter(|i| (100_000 + i) / 10 == (100_000 + mid) / 10)
+        .collect();
+    let views = vec![
+        View {
+            key: "first_page",
+            path: "/users".to_owned(),
+            expect: Vec::new(),
+            only: false,
+            total: None,
+        },
+        View {
+            key: "search_extension",
+            path: format!("/users?tab=licensed&q={}", 100_000 + mid),
+            expect: vec![upn(mid)],
+            only: true,
+            total: Some(1),
+        },
+        View {
+            key: "search_name_part",
+            path: format!("/users?tab=licensed&q={}", name_part.replace(' ', "+")),
+            expect: name_hits.iter().map(|&i| upn(i)).collect(),
+            only: true,
+            total: Some(name_hits.len() as u64),
+        },
+        View {
+            key: "search_number_part",
+            path: format!("/users?tab=licensed&q={number_part}"),
+            expect: number_hits.iter().map(|&i| upn(i)).collect(),
+            only: true,
+            total: Some(number_hits.len() as u64),
+        },
+        View {
+            key: "filter_failed",
+            path: "/users?tab=licensed&state=failed".to_owned(),
+            expect: Vec::new(),
+            only: true,
+            total: None,
+        },
+        View {
+            key: "filter_pending",
+            path: "/users?tab=licensed&state=pending".to_owned(),
+            expect: Vec::new(),
+            only: false,
+            total: None,
+        },
+        View {
+            key: "filter_calling_off",
+            path: "/users?tab=licensed&state=calling-off".to_owned(),
+            expect: vec![upn(0)],
+            only: false,
+            total: None,
+        },
+        View {
+            key: "filter_drift",
+            path: "/users?tab=licensed&state=drift".to_owned(),
+            expect: Vec::new(),
+            only: true,
+            total: None,
+        },
+        // The users of one voice route by extension, descending.
+        View {
+            key: "filtered_sorted",
+            path: format!("/users?tab=licensed&route={east}&sort=extension&dir=desc"),
+            expect: Vec::new(),
+            only: false,
+            total: None,
+        },
+        // The last page of every user by extension, descending: extension 100000 ends it.
+        View {
+            key: "last_page_sorted",
+            path: format!(
+                "/users?tab=licensed&sort=extension&dir=desc&page={}",
+                n.div_ceil(50).max(1)
+            ),
+            expect: vec![upn(0)],
+            only: false,
+            total: None,
+        },
     ];
-    let mut results = Vec::new();
-    for (what, path) in &pages {
-        let url = format!("{}{path}", stack.url);
+    let mut json = serde_json::json!({
+        "bench": "users-page",
+        "backend": format!("{:?}", args.backend).to_lowercase(),
+        "users": n,
+        "requests": args.requests,
+    });
+    for view in &views {
+        let url = format!("{}{}", stack.url, view.path);
         let body = get(&http, &url, &cookie).await?;
-        if what == &"search" && !body.contains(&format!("{needle}@contoso")) {
-            bail!("the search for {needle} did not find the user");
-        }
-        // Sorted by extension, descending: the lowest extension (100000) ends the last page.
-        if what == &"last page, sorted" && !body.contains("100000@contoso") {
-            bail!(
-                "the last page of {} users does not hold extension 100000",
-                args.users
-            );
-        }
+        check(view, &body)?;
         for _ in 0..10 {
             get(&http, &url, &cookie).await?;
         }
@@ -119,21 +231,43 @@ async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> 
         }
         let f = figures(&mut samples);
         println!(
-            "Users page, {what} ({} users, {} requests): median {:.1} ms, p95 {:.1} ms",
-            args.users, args.requests, f.median_ms, f.p95_ms
+            "Users page, {} ({n} users, {} requests): median {:.1} ms, p95 {:.1} ms",
+            view.key, args.requests, f.median_ms, f.p95_ms
         );
-        results.push((*what, f));
+        json[view.key] =
+            serde_json::json!({"median_ms": round(f.median_ms), "p95_ms": round(f.p95_ms)});
     }
-    let json = serde_json::json!({
-        "bench": "users-page",
-        "users": args.users,
-        "requests": args.requests,
-        "first_page": {"median_ms": round(results[0].1.median_ms), "p95_ms": round(results[0].1.p95_ms)},
-        "search": {"median_ms": round(results[1].1.median_ms), "p95_ms": round(results[1].1.p95_ms)},
-        "filtered_sorted": {"median_ms": round(results[2].1.median_ms), "p95_ms": round(results[2].1.p95_ms)},
-        "last_page_sorted": {"median_ms": round(results[3].1.median_ms), "p95_ms": round(results[3].1.p95_ms)},
-    });
     println!("{json}");
+    Ok(())
+}
+
+/// The page shows the expected rows and total; with `only`, no other bench user.
+fn check(view: &View, body: &str) -> anyhow::Result<()> {
+    for want in &view.expect {
+        if !body.contains(want.as_str()) {
+            bail!("the Users page ({}) does not show {want}", view.path);
+        }
+    }
+    let bench_rows = body.matches(">user").count();
+    if view.only && bench_rows > view.expect.len() {
+        bail!(
+            "the Users page ({}) shows {bench_rows} bench users, expected {}",
+            view.path,
+            view.expect.len()
+        );
+    }
+    match view.total {
+        Some(0) if bench_rows > 0 => bail!(
+            "the Users page ({}) shows {bench_rows} users, expected none",
+            view.path
+        ),
+        Some(0) => {}
+        Some(total) if !body.contains(&format!(" of {total}<")) => bail!(
+            "the Users page ({}) does not show a total of {total}",
+            view.path
+        ),
+        _ => {}
+    }
     Ok(())
 }
 
@@ -210,7 +344,7 @@ async fn seed_users(store: &DynStore, e: EnterpriseId, n: u32) -> anyhow::Result
                 &NewPbxUser {
                     enterprise_id: e,
                     spec,
-                    calling_enabled: true,
+                    calling_enabled: i % CALLING_OFF_EVERY != 0,
                 },
                 &audit,
             )
