@@ -348,22 +348,28 @@ impl PbxUserStore for SqlStore {
         );
         let order = user_order(q.sort, q.descending);
         let state = pbx_user_states_for(q.tab).as_str();
-        let total: (i64,) = sqlx::query_as(sql!(
-            "SELECT COUNT(*) FROM pbx_users p LEFT JOIN teams_users t ON t.enterprise_id = p.enterprise_id \
-             AND t.object_id = p.teams_user_object_id WHERE {count_filter}"
-        ))
-        .bind(enterprise.0)
-        .bind(state)
-        .bind(pattern.clone())
-        .bind(q.voice_route.map(|r| r.0))
-        .fetch_one(&self.pool)
-        .await
-        .db()?;
+        // Without a search the total adds up the kept counts (the filters are conditions on
+        // columns that `pbx_user_counts` shares, under the same alias); a search counts its
+        // matches.
+        let count_sql = if pattern.is_some() {
+            format!("SELECT COUNT(*) FROM pbx_users p WHERE {count_filter}")
+        } else {
+            format!(
+                "SELECT CAST(COALESCE(SUM(p.n), 0) AS BIGINT) FROM pbx_user_counts p WHERE {count_filter}"
+            )
+        };
+        let total: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(enterprise.0)
+            .bind(state)
+            .bind(pattern.clone())
+            .bind(q.voice_route.map(|r| r.0))
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
         let rows: Vec<PbxUserRow> = sqlx::query_as(sql!(
             // The page's ids are picked from narrow rows first, so a deep page does not
             // build (and throw away) the full rows before it.
             "{PBX_USER_SELECT} WHERE p.id IN (SELECT p.id FROM pbx_users p \
-             LEFT JOIN teams_users t ON t.enterprise_id = p.enterprise_id AND t.object_id = p.teams_user_object_id \
              LEFT JOIN voice_routes v ON v.id = p.voice_route_id \
              WHERE {list_filter} ORDER BY {order} LIMIT $4 OFFSET $5) ORDER BY {order}"
         ))
@@ -387,8 +393,8 @@ impl PbxUserStore for SqlStore {
 
     async fn user_counts(&self, enterprise: EnterpriseId) -> StoreResult<UserCounts> {
         let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
-            "SELECT state, calling_enabled, push_state, COUNT(*) FROM pbx_users WHERE enterprise_id = $1 \
-             GROUP BY state, calling_enabled, push_state",
+            "SELECT state, calling_enabled, push_state, CAST(SUM(n) AS BIGINT) FROM pbx_user_counts \
+             WHERE enterprise_id = $1 GROUP BY state, calling_enabled, push_state",
         )
         .bind(enterprise.0)
         .fetch_all(&self.pool)
@@ -437,7 +443,8 @@ impl PbxUserStore for SqlStore {
 
     async fn tab_counts(&self, enterprise: EnterpriseId) -> StoreResult<[u64; 3]> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT state, COUNT(*) FROM pbx_users WHERE enterprise_id = $1 GROUP BY state",
+            "SELECT state, CAST(SUM(n) AS BIGINT) FROM pbx_user_counts WHERE enterprise_id = $1 \
+             GROUP BY state",
         )
         .bind(enterprise.0)
         .fetch_all(&self.pool)
