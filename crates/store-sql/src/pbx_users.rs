@@ -346,7 +346,7 @@ impl PbxUserStore for SqlStore {
             format!("{filter}{}", route(4)),
             format!("{filter}{}", route(6)),
         );
-        let order = user_order(q.sort, q.descending);
+        let order = user_order(q.sort, q.descending, pattern.is_some());
         let state = pbx_user_states_for(q.tab).as_str();
         // Without a search the total adds up the kept counts (the filters are conditions on
         // columns that `pbx_user_counts` shares, under the same alias); a search counts its
@@ -536,9 +536,14 @@ impl PbxUserStore for SqlStore {
 }
 
 /// The Users page's order (fixed SQL, no input); the id breaks ties so paging is stable.
-fn user_order(sort: UserSort, descending: bool) -> String {
+///
+/// While searching, the name is sorted as an expression no index holds: the few matches the
+/// text index finds are then sorted, where walking the name index would visit every user to
+/// find them.
+fn user_order(sort: UserSort, descending: bool, searching: bool) -> String {
     let dir = if descending { "DESC" } else { "ASC" };
     let keys: &[&str] = match sort {
+        UserSort::Name if searching => &["(p.sort_name || '')"],
         UserSort::Name => &["p.sort_name"],
         // Numeric extensions in numeric order (1000 before 10000), others after them.
         UserSort::Extension => &["LENGTH(p.sip_user)", "p.sip_user"],

@@ -22,6 +22,9 @@ pub struct BenchSyncArgs {
     /// Share of the sync group changed before the delta round, in percent.
     #[arg(long, default_value_t = 1.0)]
     pub delta_percent: f64,
+    /// Latency the simulator adds to every Graph request, as over a real network (ms).
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 /// `teamline bench sync`'s figures.
@@ -32,6 +35,11 @@ pub struct SyncFigures {
     pub full_sync_ms: u128,
     pub full_sync_users: u64,
     pub full_sync_requests: u64,
+    /// The simulator's added latency per request.
+    pub latency_ms: u64,
+    /// The full sync's requests one after the other, each taking the latency: the least
+    /// time it can take.
+    pub full_sync_floor_ms: u128,
     pub delta_changes: usize,
     pub delta_sync_ms: u128,
     pub delta_sync_seen: u64,
@@ -55,16 +63,27 @@ pub async fn run(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
     let tb = testbed_for(&engine, TENANT).await?;
     let e = tb.enterprise.id;
 
+    if args.latency_ms > 0 {
+        sim.patch_faults(TENANT, json!({ "latencyMs": args.latency_ms }))
+            .await?;
+    }
     sim.reset_stats(TENANT).await?;
     let started = Instant::now();
     let full = engine.sync_directory(e, true).await?;
     let full_ms = started.elapsed().as_millis();
     let full_requests = sim.stats(TENANT).await?.requests;
+    let floor_ms = u128::from(full_requests) * u128::from(args.latency_ms);
     println!(
-        "full sync: {} users in {full_ms} ms ({full_requests} requests): {}",
+        "full sync: {} users in {full_ms} ms ({full_requests} requests, floor {floor_ms} ms): {}",
         full.seen,
         full.summary()
     );
+    if full.seen != members as u64 {
+        bail!(
+            "the full sync saw {} users, the sync group has {members}",
+            full.seen
+        );
+    }
 
     let changes = ((members as f64) * args.delta_percent / 100.0).round() as usize;
     apply_changes(&sim, TENANT, args.users, members, changes).await?;
@@ -86,6 +105,8 @@ pub async fn run(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
         full_sync_ms: full_ms,
         full_sync_users: full.seen,
         full_sync_requests: full_requests,
+        latency_ms: args.latency_ms,
+        full_sync_floor_ms: floor_ms,
         delta_changes: changes,
         delta_sync_ms: delta_ms,
         delta_sync_seen: delta.seen,
