@@ -158,5 +158,11 @@ sqlite_ok=$(grep -cE 'PASS .*teamline-store-tests::it sqlite::' target/nextest.l
 postgres_ok=$(grep -cE 'PASS .*teamline-store-tests::it postgres::' target/nextest.log || true)
 log "Store conformance suite: $sqlite_ok stories passed on SQLite, $postgres_ok on PostgreSQL"
 [ "$status" -eq 0 ] || die "some tests failed (see above)"
+
+# The benchmarks at a small size: each checks its own results and fails when they are wrong.
+log "benchmarks, smoke run"
+cargo run -q --locked -p teamline -- bench users-page --users 300 --requests 3 --backend sqlite >/dev/null
+cargo run -q --locked -p teamline -- bench users-page --users 300 --requests 3 --backend postgres >/dev/null
+cargo run -q --locked -p teamline -- bench sync --users 2000 --members 500 --latency-ms 10 >/dev/null
 [ "$postgres_ok" -gt 0 ] || die "the PostgreSQL conformance suite did not run"
 log "All checks passed"
