@@ -610,3 +610,128 @@ pub async fn pbx_user_move_releases_and_replaces(h: Arc<Harness>) {
         .is_err()
     );
 }
+
+/// The Users page's search and totals follow every change: a rename in the directory, an
+/// edited extension or tag, a user whose Teams user is synced only after the pairing, a
+/// disabled and a deleted user. Searches find any part of a name, UPN, extension or number,
+/// in any case, however short, and take `%`, `_` and quotes literally.
+pub async fn users_page_search_follows_changes(h: Arc<Harness>) {
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = t.enterprise.id;
+    synced(
+        &h,
+        &t,
+        &[("AdeleV", "Adele Vance"), ("AlexW", "Alex Wilber")],
+    )
+    .await;
+    let adele = s
+        .create_pbx_user(&new_user(&t, "AdeleV", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    let alex = s
+        .create_pbx_user(&new_user(&t, "AlexW", "1001"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    // Paired before the directory sync brought the Teams user in.
+    let grady = s
+        .create_pbx_user(&new_user(&t, "GradyA", "1003"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    let found = |search: &'static str| {
+        let s = s.clone();
+        async move {
+            let page = s
+                .list_pbx_users(
+                    e,
+                    &PbxUserQuery {
+                        search: Some(search.into()),
+                        limit: 50,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let mut ids: Vec<_> = page.items.iter().map(|i| i.user.id).collect();
+            ids.sort();
+            assert_eq!(page.total, ids.len() as u64, "total of {search:?}");
+            ids
+        }
+    };
+    assert_eq!(found("dele").await, vec![adele.id]);
+    assert_eq!(found("VANCE").await, vec![adele.id]);
+    assert_eq!(
+        found("vance adelev").await,
+        vec![],
+        "fields are searched one by one"
+    );
+    assert_eq!(found("al").await, vec![alex.id], "two letters");
+    assert_eq!(
+        found("0").await,
+        vec![adele.id, alex.id, grady.id],
+        "one digit"
+    );
+    assert_eq!(found("001").await, vec![alex.id]);
+    assert_eq!(found("gradya").await, vec![], "no Teams user yet");
+    for literal in ["%", "_", "\"", "a%e", "\"adele\""] {
+        assert_eq!(found(literal).await, vec![], "{literal:?}");
+    }
+
+    synced(
+        &h,
+        &t,
+        &[
+            ("AdeleV", "Adele Kowalski"),
+            ("AlexW", "Alex Wilber"),
+            ("GradyA", "Grady Archie"),
+        ],
+    )
+    .await;
+    assert_eq!(found("vance").await, vec![]);
+    assert_eq!(found("kowal").await, vec![adele.id]);
+    assert_eq!(found("archie").await, vec![grady.id]);
+    assert_eq!(found("gradya@contoso").await, vec![grady.id]);
+    let by_name = s
+        .list_pbx_users(
+            e,
+            &PbxUserQuery {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let names: Vec<_> = by_name
+        .items
+        .iter()
+        .map(|i| i.display_name.as_str())
+        .collect();
+    assert_eq!(names, ["Adele Kowalski", "Alex Wilber", "Grady Archie"]);
+
+    let mut spec = alex.spec.clone();
+    spec.sip_user = Extension::parse("1234").unwrap();
+    spec.tag = Some("Front Desk".into());
+    s.update_pbx_user(e, alex.id, alex.version, &spec, &audit("pbx_user.update"))
+        .await
+        .unwrap();
+    assert_eq!(found("1001").await, vec![]);
+    assert_eq!(found("1234").await, vec![alex.id]);
+    assert_eq!(found("desk").await, vec![alex.id]);
+
+    s.set_pbx_user_state(
+        e,
+        grady.id,
+        PbxUserState::Disabled,
+        &audit("pbx_user.disable"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.tab_counts(e).await.unwrap(), [2, 1, 0]);
+    assert_eq!(found("archie").await, vec![], "the Licensed tab only");
+    s.delete_pbx_user(e, grady.id, &audit("pbx_user.delete"))
+        .await
+        .unwrap();
+    assert_eq!(s.tab_counts(e).await.unwrap(), [2, 0, 1]);
+    let counts = s.user_counts(e).await.unwrap();
+    assert_eq!((counts.active, counts.disabled, counts.deleted), (2, 0, 1));
+}

@@ -42,6 +42,7 @@ stories!(
         pbx_user_edit_calling_and_push,
         pbx_user_move_releases_and_replaces,
         users_page_search_tabs_and_paging,
+        users_page_search_follows_changes,
         push_journal_is_kept_per_user,
     ],
     directory: [directory_sync_bookkeeping, directory_delta_bookkeeping],
