@@ -26,6 +26,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::admission::{Audience, Caller, apply_faults, authenticate};
+use super::faults::Access;
 use super::behaviour::ConfigCreate;
 use super::errors::{ApiResponse, RequestIds};
 use super::model::well_known;
@@ -103,7 +104,7 @@ async fn serve(
             );
         }
     }
-    if let Some(r) = apply_faults(&caller, ids).await {
+    if let Some(r) = apply_faults(&caller, ids, Access::of(method)).await {
         return r;
     }
     let segs = segments_of(path);
