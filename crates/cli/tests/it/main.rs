@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_token_cmd;
+mod bench;
 mod crash;
 mod demo;
 mod doctor;

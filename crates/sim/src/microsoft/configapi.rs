@@ -26,9 +26,9 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::admission::{Audience, Caller, apply_faults, authenticate};
-use super::faults::Access;
 use super::behaviour::ConfigCreate;
 use super::errors::{ApiResponse, RequestIds};
+use super::faults::Access;
 use super::model::well_known;
 use super::model::{Tenant, canonical_type, is_policy_type};
 use super::request::segments_of;

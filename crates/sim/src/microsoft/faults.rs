@@ -324,7 +324,10 @@ mod tests {
         assert_eq!((stats.accepted_reads, stats.accepted_writes), (1, 2));
         let w = &stats.windows;
         assert_eq!(w.len(), 2);
-        assert_eq!((w[0].start_ms, w[0].reads, w[0].writes, w[0].throttled), (0, 1, 1, 1));
+        assert_eq!(
+            (w[0].start_ms, w[0].reads, w[0].writes, w[0].throttled),
+            (0, 1, 1, 1)
+        );
         assert!(w[0].ended);
         assert_eq!((w[1].start_ms, w[1].writes), (1_500, 1));
         assert!(!w[1].ended);

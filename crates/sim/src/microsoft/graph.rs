@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 
 use super::admission::{Audience, Caller, apply_faults, authenticate, forbidden, guard};
-use super::faults::Access;
 use super::errors::{ApiResponse, RequestIds};
+use super::faults::Access;
 use super::model::Tenant;
 use super::odata::Query;
 use super::request::{GraphRequest, segments_of};

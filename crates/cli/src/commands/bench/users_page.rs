@@ -98,6 +98,12 @@ async fn measure(stack: &DemoStack, args: &UsersPageArgs) -> anyhow::Result<()> 
     for (what, path) in &pages {
         let url = format!("{}{path}", stack.url);
         let body = get(&http, &url, &cookie).await?;
+        if what == &"first page" && !body.contains("Bench User") {
+            bail!(
+                "the first page of the Users page lists none of the {} users",
+                args.users
+            );
+        }
         if what == &"search" && !body.contains(&format!("{needle}@contoso")) {
             bail!("the search for {needle} did not find the user");
         }
