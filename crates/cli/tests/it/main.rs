@@ -8,6 +8,7 @@ mod bench;
 mod crash;
 mod demo;
 mod doctor;
+mod fleet;
 mod gateway;
 mod instances;
 mod pbx_settings;
