@@ -3,8 +3,8 @@
 //! another process), and restarted each time, on SQLite and on PostgreSQL. The simulator runs
 //! with Microsoft's timing: it shows policy grants only a while after it accepted them, so a
 //! change that was sent and is still propagating looks missing to a fresh read; and it carries
-//! out number assignments slowly, answering 202 with an operation that stays running for a
-//! poll, so many kills land while Teamline waits for one. In the end every user is configured,
+//! out number assignments slowly, answering 202 with an operation that runs for seconds (and
+//! completes whether polled or not), so many kills land while Teamline waits for one. In the end every user is configured,
 //! and the simulator saw each Microsoft-side change exactly once: four writes per user, one of
 //! them the number assignment.
 //!
@@ -29,9 +29,9 @@ const USERS: usize = 500;
 /// plus the job lease, so the job a kill interrupted runs again while its changes propagate
 /// (and shorter than Teamline's first re-check).
 const PROPAGATION_DELAY_MS: u64 = 10_000;
-/// Polls a number operation answers "running" before it completes (Teamline polls after 1 s,
-/// then 2 s more: three seconds per assignment).
-const OPERATION_RUNNING_POLLS: u32 = 1;
+/// How long a number operation runs before it completes on its own (Teamline polls after 1 s,
+/// then 2 s more: about three seconds per assignment).
+const OPERATION_DURATION_MS: u64 = 2_500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_repeatedly_loses_no_job_and_repeats_no_change_on_sqlite() {
@@ -71,7 +71,7 @@ async fn kill_repeatedly(db: Database) {
         // between one user's steps and during their requests, not only between users.
         serde_json::json!({
             "propagationDelayMs": PROPAGATION_DELAY_MS,
-            "operationRunningPolls": OPERATION_RUNNING_POLLS,
+            "operationDurationMs": OPERATION_DURATION_MS,
             "latencyMs": 20,
         }),
     )

@@ -151,6 +151,7 @@ pub(crate) async fn apply_faults(
 ) -> Option<ApiResponse> {
     let (latency, refusal) = {
         let mut t = lock(&caller.tenant);
+        super::teams::settle_due_operations(&mut t, Instant::now());
         let latency = t.traffic.faults.latency_ms;
         (latency, t.traffic.admit(Instant::now(), access))
     };

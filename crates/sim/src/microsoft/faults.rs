@@ -35,6 +35,10 @@ pub struct Faults {
     pub throttle_window_ms: Option<u64>,
     /// New number operations answer `running` for this many polls before completing.
     pub operation_running_polls: u32,
+    /// New number operations run this many milliseconds and then complete on their own,
+    /// whether anyone polls them or not, as Microsoft's do (0: as `operation_running_polls`
+    /// says).
+    pub operation_duration_ms: u64,
     /// New number operations fail with this `statusDetail`.
     pub operation_failure: Option<String>,
     /// Policy assignments become visible in reads after this many milliseconds.
