@@ -103,6 +103,21 @@ impl SimProcess {
         .map(drop)
     }
 
+    /// `assignNumber` requests per user object id.
+    pub async fn number_assignment_counts(
+        &self,
+        tenant: &str,
+    ) -> anyhow::Result<BTreeMap<String, u64>> {
+        let v = self
+            .send(
+                self.http
+                    .get(self.url(tenant, "/counters/number-assignments")),
+                "read number assignment counters",
+            )
+            .await?;
+        Ok(serde_json::from_value(v)?)
+    }
+
     /// Write requests per user object id.
     pub async fn write_counts(&self, tenant: &str) -> anyhow::Result<BTreeMap<String, u64>> {
         let v = self

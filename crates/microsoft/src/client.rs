@@ -25,8 +25,8 @@ use crate::signin::{EntraSignIn, SignIn};
 use crate::tenant::TenantCore;
 use crate::tokens::AppTokens;
 use crate::voice::{
-    GraphTeamsVoice, NumberAssignment, NumberChange, PolicyType, TeamsVoice, UserRef,
-    UserVoiceConfig,
+    GraphTeamsVoice, NumberAssignment, NumberChange, NumberOperation, NumberRequest, PolicyType,
+    TeamsVoice, UserRef, UserVoiceConfig,
 };
 
 /// Microsoft's cloud as Teamline uses it. Hold it as `Arc<dyn MicrosoftCloud>`.
@@ -253,6 +253,23 @@ impl TeamsVoice for TenantClient {
         number: &str,
     ) -> Result<NumberChange, MicrosoftError> {
         self.voice.assign_number(user, number).await
+    }
+    async fn request_number_assignment(
+        &self,
+        user: &UserRef,
+        number: &str,
+    ) -> Result<NumberRequest, MicrosoftError> {
+        self.voice.request_number_assignment(user, number).await
+    }
+    async fn finish_number_assignment(
+        &self,
+        user: &UserRef,
+        number: &str,
+        operation: &NumberOperation,
+    ) -> Result<NumberChange, MicrosoftError> {
+        self.voice
+            .finish_number_assignment(user, number, operation)
+            .await
     }
     async fn unassign_number(
         &self,

@@ -11,76 +11,28 @@
 //! counts), one instance doing all the work (both must have completed jobs), and two runs of one
 //! job at the same time while both instances live.
 
+use crate::fleet::{self, Database, WRITES_PER_USER};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
-use std::time::Duration;
 use teamline::sim_process::SimProcess;
-use teamline_domain::enterprise::TenantId;
 use teamline_domain::job::JobState;
-use teamline_domain::pbx_user::PushState;
-use teamline_engine::EngineSettings;
-use teamline_sim::microsoft::demo as ms;
-use teamline_store::crypto::{EncryptionKey, Keyring};
-use teamline_store::{DynStore, JobQuery, SystemClock};
+use teamline_store::crypto::EncryptionKey;
 use teamline_store_postgres::testing::PgDatabase;
-use teamline_testkit::{engine_for, testbed};
 
 const TENANT: &str = "twoco";
 const USERS: usize = 150;
-/// Enable Calling for a fresh user: the number and three policies.
-const WRITES_PER_USER: u64 = 4;
-
-async fn open(url: &str, key: &str) -> DynStore {
-    Arc::new(
-        teamline_store_postgres::open(
-            url,
-            Arc::new(Keyring::new(EncryptionKey::from_hex(key).unwrap(), vec![])),
-            Arc::new(SystemClock),
-        )
-        .await
-        .unwrap(),
-    )
-}
 
 /// `teamline serve` on the shared database, logging its job runs as JSON to `log`.
-fn serve(url: &str, data: &Path, key: &str, sim: &str, log: &Path) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--database-url", url])
-        .args(["--listen", "127.0.0.1:0"])
-        .args(["--microsoft-client-id", ms::TEAMLINE_APP_CLIENT_ID])
-        .args(["--microsoft-login-url", sim])
-        .args(["--microsoft-graph-url", sim])
-        .args(["--microsoft-teams-admin-url", sim])
-        .args(["--runner-concurrency", "8"])
-        .args(["--job-lease-secs", "2"])
-        .args([
-            "--sync-interval-secs",
-            "0",
-            "--reconcile-interval-secs",
-            "0",
-        ])
-        .env(
-            "TEAMLINE_MICROSOFT_CLIENT_SECRET",
-            ms::TEAMLINE_APP_CLIENT_SECRET,
-        )
-        .env("TEAMLINE_ENCRYPTION_KEY", key)
+fn serve(db: &Database, data: &Path, key: &str, sim: &str, log: &Path) -> tokio::process::Child {
+    db.serve(data, key, sim, 8)
         .env("TEAMLINE_LOG", "warn,teamline_jobs=debug")
         .env("TEAMLINE_LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
-        .kill_on_drop(true)
         .spawn()
         .unwrap()
-}
-
-async fn total_writes(sim: &SimProcess) -> u64 {
-    sim.write_counts(TENANT).await.unwrap().values().sum()
 }
 
 /// One job run as an instance logged it.
@@ -120,36 +72,12 @@ async fn two_instances_share_the_work_and_one_takes_over_from_the_other() {
     sim.patch_faults(TENANT, serde_json::json!({ "propagationDelayMs": 1500 }))
         .await
         .unwrap();
-    let db = PgDatabase::create().await;
+    let db = Database::Postgres(PgDatabase::create().await);
     let dir = tempfile::tempdir().unwrap();
     let key = EncryptionKey::generate_hex();
-
-    let (e, ids) = {
-        let engine = engine_for(
-            open(&db.url, &key).await,
-            &sim.base_url,
-            EngineSettings::default(),
-            4,
-        )
-        .unwrap();
-        let tb = testbed::seed_enterprise(
-            &engine,
-            TENANT,
-            &TenantId::parse(&ms::generated_tenant_id(TENANT)).unwrap(),
-            ms::SYNC_GROUP,
-            "http://127.0.0.1:9/ns-api/v2",
-        )
-        .await
-        .unwrap();
-        let e = tb.enterprise.id;
-        engine.sync_directory(e, false).await.unwrap();
-        let ids = testbed::seed_pbx_users(&engine, &tb, USERS, 50_000)
-            .await
-            .unwrap();
-        testbed::enable_calling(&engine, e, &ids).await.unwrap();
-        (e, ids)
-    };
-    let store = open(&db.url, &key).await;
+    let (e, ids) =
+        fleet::enable_calling_for_many(db.open(dir.path(), &key).await, &sim, TENANT, USERS).await;
+    let store = db.open(dir.path(), &key).await;
 
     let instance = |n: usize| -> (PathBuf, PathBuf) {
         let data = dir.path().join(format!("instance-{n}"));
@@ -158,38 +86,20 @@ async fn two_instances_share_the_work_and_one_takes_over_from_the_other() {
     };
     let (data_a, log_a) = instance(1);
     let (data_b, log_b) = instance(2);
-    let mut a = serve(&db.url, &data_a, &key, &sim.base_url, &log_a);
-    let mut b = serve(&db.url, &data_b, &key, &sim.base_url, &log_b);
+    let mut a = serve(&db, &data_a, &key, &sim.base_url, &log_a);
+    let mut b = serve(&db, &data_b, &key, &sim.base_url, &log_b);
 
     // Kill A once a third of the work is done, while it holds jobs.
     let total = USERS as u64 * WRITES_PER_USER;
-    let mut reached = false;
-    for _ in 0..6000 {
-        if total_writes(&sim).await >= total / 3 {
-            reached = true;
-            break;
-        }
-        for (name, child) in [("A", &mut a), ("B", &mut b)] {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("instance {name} exited by itself: {status}");
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let reached =
+        fleet::wait_for_writes(&sim, TENANT, total / 3, &mut [("A", &mut a), ("B", &mut b)]).await;
     assert!(reached, "the work did not reach {} writes", total / 3);
     // A claim's holder is `host:pid#n`.
     let a_worker = format!(":{}#", a.id().unwrap());
     a.start_kill().unwrap(); // SIGKILL
     a.wait().await.unwrap();
-    let held_by_a: Vec<String> = store
-        .list_jobs(&JobQuery {
-            enterprise_id: Some(e),
-            unfinished_only: true,
-            limit: 10_000,
-            ..Default::default()
-        })
+    let held_by_a: Vec<String> = fleet::jobs(&store, e, true)
         .await
-        .unwrap()
         .into_iter()
         .filter(|j| {
             j.state == JobState::Running
@@ -201,44 +111,12 @@ async fn two_instances_share_the_work_and_one_takes_over_from_the_other() {
         .collect();
 
     // B finishes everything, including what A held once A's lease ran out.
-    let mut finished = false;
-    for _ in 0..1800 {
-        let unfinished = store
-            .list_jobs(&JobQuery {
-                enterprise_id: Some(e),
-                unfinished_only: true,
-                limit: 1,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        if unfinished.is_empty() {
-            finished = true;
-            break;
-        }
-        if let Ok(Some(status)) = b.try_wait() {
-            panic!("instance B exited by itself: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let finished = fleet::wait_until_done(&store, e, &mut [("B", &mut b)]).await;
     b.start_kill().unwrap();
     b.wait().await.unwrap();
     assert!(finished, "instance B did not finish the work A left");
 
-    let jobs = store
-        .list_jobs(&JobQuery {
-            enterprise_id: Some(e),
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let not_done: Vec<_> = jobs
-        .iter()
-        .filter(|j| j.state != JobState::Succeeded)
-        .map(|j| (j.id, j.kind.clone(), j.state, j.last_error.clone()))
-        .collect();
-    assert!(not_done.is_empty(), "every job succeeded: {not_done:?}");
+    let jobs = fleet::assert_every_job_succeeded(&store, e).await;
     assert!(
         jobs.iter().any(|j| j.kind == "verify_user"),
         "propagation delays made verify jobs contend with the pushes in the users' lanes"
@@ -295,23 +173,7 @@ async fn two_instances_share_the_work_and_one_takes_over_from_the_other() {
     );
 
     // Every change reached Microsoft exactly once.
-    let writes = sim.write_counts(TENANT).await.unwrap();
-    let mut repeated = Vec::new();
-    for id in &ids {
-        let item = store.get_pbx_user(e, *id).await.unwrap();
-        assert_eq!(item.user.push_state, PushState::InSync, "{}", item.upn);
-        let n = writes
-            .get(&item.user.spec.teams_user_object_id)
-            .copied()
-            .unwrap_or(0);
-        if n != WRITES_PER_USER {
-            repeated.push((item.upn.clone(), n));
-        }
-    }
-    assert!(
-        repeated.is_empty(),
-        "each user configured exactly once ({WRITES_PER_USER} writes): {repeated:?}"
-    );
+    fleet::assert_each_user_configured_once(&store, &sim, TENANT, e, &ids).await;
     drop(store);
     sim.stop().await;
     db.drop_database().await;

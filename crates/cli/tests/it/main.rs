@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_token_cmd;
+mod bench;
 mod crash;
 mod demo;
 mod doctor;
+mod fleet;
 mod gateway;
 mod instances;
 mod pbx_settings;

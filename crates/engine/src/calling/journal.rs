@@ -16,6 +16,10 @@ use teamline_store::StoreError;
 /// a sent one (Microsoft may hold it and not show it yet), and the verify job sends it again
 /// only if Microsoft still does not show it at the first re-check, when a change that was
 /// accepted would normally show.
+///
+/// A number assignment Microsoft accepted with a long-running operation (202) is written down
+/// with the operation's address before Teamline waits for it: a push killed while waiting
+/// follows the same operation when it runs again and never sends the assignment twice.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Journal {
     sent: Vec<SentStep>,
@@ -29,6 +33,9 @@ struct SentStep {
     /// recorded were all accepted).
     #[serde(default = "accepted_before_recorded")]
     accepted: bool,
+    /// The long-running operation Microsoft is carrying the step out with, until it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operation: Option<String>,
 }
 
 fn accepted_before_recorded() -> bool {
@@ -69,6 +76,22 @@ impl Journal {
         self.record(step, at_ms, false);
     }
 
+    /// Records a step Microsoft accepted and carries out with the operation at `location`.
+    pub(super) fn running(&mut self, step: &VoiceStep, at_ms: i64, location: &str) {
+        self.record(step, at_ms, true);
+        if let Some(last) = self.sent.last_mut() {
+            last.operation = Some(location.to_owned());
+        }
+    }
+
+    /// The steps whose operation a killed push did not see end: (step, operation address).
+    pub(super) fn running_operations(&self) -> Vec<(VoiceStep, String)> {
+        self.sent
+            .iter()
+            .filter_map(|s| Some((s.step.clone(), s.operation.clone()?)))
+            .collect()
+    }
+
     /// Forgets a step Microsoft refused: it was not applied, so a retry must send it.
     pub(super) fn refused(&mut self, step: &VoiceStep) {
         self.sent.retain(|s| &s.step != step);
@@ -80,6 +103,7 @@ impl Journal {
             step: step.clone(),
             at_ms,
             accepted,
+            operation: None,
         });
     }
 
@@ -171,6 +195,29 @@ mod tests {
         j.sending(&east, 3);
         j.refused(&east);
         assert!(!j.holds(&east));
+    }
+
+    #[test]
+    fn an_accepted_operation_is_held_and_followed_until_the_step_is_sent() {
+        let mut j = Journal::default();
+        let number = VoiceStep::AssignNumber {
+            number: "+11000".into(),
+        };
+        j.sending(&number, 1);
+        j.running(&number, 2, "https://graph.example/operations('a')");
+        // Stored and read back, as a restarted push finds it.
+        let mut j: Journal = serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
+        assert!(j.holds(&number));
+        assert!(!j.forget_unconfirmed(), "Microsoft accepted it");
+        assert_eq!(
+            j.running_operations(),
+            vec![(
+                number.clone(),
+                "https://graph.example/operations('a')".to_owned()
+            )]
+        );
+        j.sent(&number, 3);
+        assert!(j.running_operations().is_empty() && j.holds(&number));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use teamline_domain::pbx_user::PushState;
 use teamline_domain::teams_voice::{ObservedVoice, PolicyType, VoiceStep, plan_voice};
 use teamline_jobs::{Attempt, Job, JobError};
 use teamline_microsoft::direct_routing::{CallerIdPolicySpec, CallerIdSubstitute};
-use teamline_microsoft::voice::UserRef;
+use teamline_microsoft::voice::{NumberOperation, NumberRequest, UserRef};
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::PushOutcome;
 
@@ -139,6 +139,7 @@ async fn push_user(
 
     let mut journal = Journal::load(engine, e, id).await?;
     let outcome = async {
+        follow_running_operations(engine, tenant.as_ref(), &who, &mut journal, e, id).await?;
         let observed = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
         // What Microsoft accepted recently but does not show yet is propagating, not
         // missing: sending it again would repeat a change that already happened.
@@ -159,9 +160,14 @@ async fn push_user(
                 .keep(engine, e, id)
                 .await
                 .map_err(|err| Failure::Store(err.into()))?;
-            if let Err(err) = apply(engine, tenant.as_ref(), &who, step).await {
-                journal.refused(step);
-                return Err(Failure::Microsoft(err));
+            if let Err(err) = apply(engine, tenant.as_ref(), &who, step, &mut journal, e, id).await
+            {
+                if let Failure::Microsoft(err) = &err
+                    && !still_running(err, &journal, step)
+                {
+                    journal.refused(step);
+                }
+                return Err(err);
             }
             journal.sent(step, store.clock().now_ms());
             journal
@@ -248,22 +254,93 @@ impl From<MicrosoftError> for Failure {
     }
 }
 
+/// Whether a step that failed with `err` may still be carried out by Microsoft: its operation
+/// was accepted and only waiting for it failed for a passing reason (throttling, an outage,
+/// the wait ran out). The journal then keeps the operation, so the retry follows it.
+fn still_running(err: &MicrosoftError, journal: &Journal, step: &VoiceStep) -> bool {
+    let passing = err.is_retryable() || matches!(err, MicrosoftError::Throttled { .. });
+    passing && journal.running_operations().iter().any(|(s, _)| s == step)
+}
+
+/// Follows the number operations a killed push did not see end, before anything is planned:
+/// Microsoft accepted those changes, so they are waited for, never sent again.
+async fn follow_running_operations(
+    engine: &Engine,
+    tenant: &dyn TenantApi,
+    who: &UserRef,
+    journal: &mut Journal,
+    e: EnterpriseId,
+    id: PbxUserId,
+) -> Result<(), Failure> {
+    let store = &engine.inner.store;
+    for (step, location) in journal.running_operations() {
+        let VoiceStep::AssignNumber { number } = &step else {
+            continue;
+        };
+        let operation = NumberOperation { location };
+        match tenant
+            .finish_number_assignment(who, number, &operation)
+            .await
+        {
+            Ok(_) => journal.sent(&step, store.clock().now_ms()),
+            Err(err) if still_running(&err, journal, &step) => {
+                return Err(Failure::Microsoft(err));
+            }
+            // The operation failed or is gone: Microsoft did not make the change; the plan
+            // below decides from a fresh read whether to send it again.
+            Err(err) => {
+                tracing::info!(user = %who.upn, number = %number, error = %err, "a number operation a previous push started did not complete");
+                journal.refused(&step);
+            }
+        }
+        journal
+            .keep(engine, e, id)
+            .await
+            .map_err(|err| Failure::Store(err.into()))?;
+    }
+    Ok(())
+}
+
 async fn apply(
     engine: &Engine,
     tenant: &dyn TenantApi,
     who: &UserRef,
     step: &VoiceStep,
-) -> Result<(), MicrosoftError> {
+    journal: &mut Journal,
+    e: EnterpriseId,
+    id: PbxUserId,
+) -> Result<(), Failure> {
     match step {
-        VoiceStep::AssignNumber { number } => tenant.assign_number(who, number).await.map(|_| ()),
+        VoiceStep::AssignNumber { number } => {
+            let operation = match tenant.request_number_assignment(who, number).await? {
+                NumberRequest::Finished(_) => return Ok(()),
+                NumberRequest::Accepted(operation) => operation,
+            };
+            // Accepted: written down before the wait, so a restart follows this operation.
+            journal.running(
+                step,
+                engine.inner.store.clock().now_ms(),
+                &operation.location,
+            );
+            journal
+                .keep(engine, e, id)
+                .await
+                .map_err(|err| Failure::Store(err.into()))?;
+            tenant
+                .finish_number_assignment(who, number, &operation)
+                .await?;
+            Ok(())
+        }
         VoiceStep::UnassignNumber { number } => {
-            tenant.unassign_number(who, number).await.map(|_| ())
+            tenant.unassign_number(who, number).await?;
+            Ok(())
         }
         VoiceStep::GrantPolicy { policy_type, name } => {
             ensure_policy_exists(engine, tenant, *policy_type, name.as_deref()).await?;
             tenant
                 .grant_policy(who, convert::policy_type(*policy_type), name.as_deref())
-                .await
+                .await?;
+            Ok(())
         }
     }
 }

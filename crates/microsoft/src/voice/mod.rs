@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 pub use self::types::{
-    AccountType, EffectivePolicy, NumberAssignment, NumberChange, PolicySource, PolicyType,
-    TelephoneNumber, UserRef, UserVoiceConfig,
+    AccountType, EffectivePolicy, NumberAssignment, NumberChange, NumberOperation, NumberRequest,
+    PolicySource, PolicyType, TelephoneNumber, UserRef, UserVoiceConfig,
 };
 use self::wire::UserConfigurationWire;
 use crate::directory::BatchItem;
@@ -35,6 +35,25 @@ pub trait TeamsVoice: Send + Sync {
         &self,
         user: &UserRef,
         number: &str,
+    ) -> Result<NumberChange, MicrosoftError>;
+
+    /// The first half of [`TeamsVoice::assign_number`]: sends the assignment and returns
+    /// Microsoft's first answer, an operation to follow when it accepted the change, so the
+    /// caller can write the operation down before it waits (a process killed while waiting
+    /// then follows the same operation instead of sending the assignment again).
+    async fn request_number_assignment(
+        &self,
+        user: &UserRef,
+        number: &str,
+    ) -> Result<NumberRequest, MicrosoftError>;
+
+    /// The second half: follows an accepted assignment's operation until it ends, and
+    /// explains the outcome as [`TeamsVoice::assign_number`] does.
+    async fn finish_number_assignment(
+        &self,
+        user: &UserRef,
+        number: &str,
+        operation: &NumberOperation,
     ) -> Result<NumberChange, MicrosoftError>;
 
     /// Removes `number` from the user (this turns Enterprise Voice off) and waits for
@@ -119,6 +138,23 @@ impl TeamsVoice for GraphTeamsVoice {
         number: &str,
     ) -> Result<NumberChange, MicrosoftError> {
         self.assign(user, number).await
+    }
+
+    async fn request_number_assignment(
+        &self,
+        user: &UserRef,
+        number: &str,
+    ) -> Result<NumberRequest, MicrosoftError> {
+        self.request_assign(user, number).await
+    }
+
+    async fn finish_number_assignment(
+        &self,
+        user: &UserRef,
+        number: &str,
+        operation: &NumberOperation,
+    ) -> Result<NumberChange, MicrosoftError> {
+        self.finish_assign(user, number, operation).await
     }
 
     async fn unassign_number(

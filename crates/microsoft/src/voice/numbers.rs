@@ -13,7 +13,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::wire::{self, NumberAssignmentWire, OperationWire};
-use super::{GraphTeamsVoice, NumberAssignment, NumberChange, TeamsVoice, UserRef};
+use super::{
+    GraphTeamsVoice, NumberAssignment, NumberChange, NumberOperation, NumberRequest, TeamsVoice,
+    UserRef,
+};
 use crate::directory::{Directory, GraphDirectory};
 use crate::error::MicrosoftError;
 use crate::http::Reply;
@@ -28,22 +31,33 @@ enum OperationOutcome {
     Failed(String),
 }
 
+/// A 2xx answer to a number change: an operation to follow when it names one, else done.
+fn accepted_or_done(reply: &Reply) -> (NumberRequest, Option<Duration>) {
+    match reply.header("location") {
+        Some(location) => (
+            NumberRequest::Accepted(NumberOperation {
+                location: location.to_owned(),
+            }),
+            crate::http::retry_after(&reply.headers),
+        ),
+        // Nothing to poll: Microsoft finished the work synchronously.
+        None => (NumberRequest::Finished(NumberChange::Applied), None),
+    }
+}
+
 impl GraphTeamsVoice {
-    /// Follows the `Location` of a 202 until the operation ends, with bounded back-off.
+    /// Follows an operation's `Location` until the operation ends, with bounded back-off
+    /// (the first wait as the 202's `Retry-After` suggested, when there was one).
     async fn wait_for_operation(
         &self,
-        accepted: &Reply,
+        location: &str,
+        mut suggested: Option<Duration>,
         what: &str,
     ) -> Result<OperationOutcome, MicrosoftError> {
-        let Some(location) = accepted.header("location") else {
-            // Nothing to poll: Microsoft finished the work synchronously.
-            return Ok(OperationOutcome::Succeeded);
-        };
         let url = self.core.graph_link(location, what)?;
         let policy = &self.core.polling;
         let mut interval = policy.initial_interval;
         let mut waited = Duration::ZERO;
-        let mut suggested = crate::http::retry_after(&accepted.headers);
         loop {
             let wait = suggested.map_or(interval, |s| s.min(policy.max_interval));
             if waited + wait > policy.max_total {
@@ -146,15 +160,16 @@ impl GraphTeamsVoice {
             .filter(|u| !u.is_empty())
     }
 
-    /// Runs assignNumber / unassignNumber and explains the outcome.
-    async fn number_change(
+    /// Sends assignNumber / unassignNumber: finished (or refused and explained) at once, or
+    /// accepted with an operation to follow, and the wait the 202 suggested.
+    async fn start_number_change(
         &self,
         action: &str,
         body: serde_json::Value,
         user: &UserRef,
         number: &str,
         what: &str,
-    ) -> Result<NumberChange, MicrosoftError> {
+    ) -> Result<(NumberRequest, Option<Duration>), MicrosoftError> {
         let url = self.core.graph_url(&format!("{NUMBERS}/{action}"));
         let reply = self.core.send(&Req::post(url, &body, what)).await?;
         if !reply.status.is_success() {
@@ -164,11 +179,29 @@ impl GraphTeamsVoice {
                 && !matches!(reply.status.as_u16(), 401 | 403 | 404)
                 && !err.message.is_empty()
             {
-                return self.explain_failure(user, number, &err.message, what).await;
+                let change = self
+                    .explain_failure(user, number, &err.message, what)
+                    .await?;
+                return Ok((NumberRequest::Finished(change), None));
             }
             return Err(self.core.error_from(&reply, what));
         }
-        match self.wait_for_operation(&reply, what).await? {
+        Ok(accepted_or_done(&reply))
+    }
+
+    /// Follows an accepted number change's operation and explains the outcome.
+    async fn follow_number_change(
+        &self,
+        operation: &NumberOperation,
+        suggested: Option<Duration>,
+        user: &UserRef,
+        number: &str,
+        what: &str,
+    ) -> Result<NumberChange, MicrosoftError> {
+        match self
+            .wait_for_operation(&operation.location, suggested, what)
+            .await?
+        {
             OperationOutcome::Succeeded => Ok(NumberChange::Applied),
             OperationOutcome::Skipped => Ok(NumberChange::AlreadyInPlace),
             OperationOutcome::Failed(detail) => {
@@ -177,21 +210,98 @@ impl GraphTeamsVoice {
         }
     }
 
+    /// Runs assignNumber / unassignNumber and explains the outcome.
+    async fn number_change(
+        &self,
+        action: &str,
+        body: serde_json::Value,
+        user: &UserRef,
+        number: &str,
+        what: &str,
+    ) -> Result<NumberChange, MicrosoftError> {
+        match self
+            .start_number_change(action, body, user, number, what)
+            .await?
+        {
+            (NumberRequest::Finished(change), _) => Ok(change),
+            (NumberRequest::Accepted(op), suggested) => {
+                self.follow_number_change(&op, suggested, user, number, what)
+                    .await
+            }
+        }
+    }
+
+    fn assign_what(user: &UserRef, number: &str) -> String {
+        format!("assign {number} to {}", user.upn)
+    }
+
+    fn assign_body(user: &UserRef, number: &str) -> serde_json::Value {
+        json!({
+            "telephoneNumber": number,
+            "assignmentTargetId": user.id,
+            "numberType": "directRouting",
+            "assignmentCategory": "primary",
+        })
+    }
+
     /// Assigns the number once, as Microsoft answers it.
     async fn assign_once(
         &self,
         user: &UserRef,
         number: &str,
     ) -> Result<NumberChange, MicrosoftError> {
-        let what = format!("assign {number} to {}", user.upn);
-        let body = json!({
-            "telephoneNumber": number,
-            "assignmentTargetId": user.id,
-            "numberType": "directRouting",
-            "assignmentCategory": "primary",
-        });
-        self.number_change("assignNumber", body, user, number, &what)
-            .await
+        let what = Self::assign_what(user, number);
+        self.number_change(
+            "assignNumber",
+            Self::assign_body(user, number),
+            user,
+            number,
+            &what,
+        )
+        .await
+    }
+
+    /// Sends the assignment; an answer that is final already (including "already in place",
+    /// with enterprise voice checked) is [`NumberRequest::Finished`].
+    pub(super) async fn request_assign(
+        &self,
+        user: &UserRef,
+        number: &str,
+    ) -> Result<NumberRequest, MicrosoftError> {
+        let what = Self::assign_what(user, number);
+        let (request, _) = self
+            .start_number_change(
+                "assignNumber",
+                Self::assign_body(user, number),
+                user,
+                number,
+                &what,
+            )
+            .await?;
+        match request {
+            NumberRequest::Finished(NumberChange::AlreadyInPlace) => self
+                .ensure_voice_on(user, number)
+                .await
+                .map(NumberRequest::Finished),
+            other => Ok(other),
+        }
+    }
+
+    /// Follows an accepted assignment to its end (see [`TeamsVoice::finish_number_assignment`]).
+    pub(super) async fn finish_assign(
+        &self,
+        user: &UserRef,
+        number: &str,
+        operation: &NumberOperation,
+    ) -> Result<NumberChange, MicrosoftError> {
+        let what = Self::assign_what(user, number);
+        match self
+            .follow_number_change(operation, None, user, number, &what)
+            .await?
+        {
+            NumberChange::Applied => Ok(NumberChange::Applied),
+            NumberChange::AlreadyInPlace => self.ensure_voice_on(user, number).await,
+        }
     }
 
     pub(super) async fn assign(

@@ -28,6 +28,24 @@ pub enum NumberChange {
     AlreadyInPlace,
 }
 
+/// A number change Microsoft accepted (202) and carries out in the background: the address of
+/// its long-running operation. Polling it is all that is left to do, also after a restart:
+/// sending the change again would make a second change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumberOperation {
+    /// The operation's URL, from the answer's `Location` (on the Graph host).
+    pub location: String,
+}
+
+/// Microsoft's first answer to a number change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumberRequest {
+    /// Finished already (done at once, nothing to do, or explained as already in place).
+    Finished(NumberChange),
+    /// Accepted: the operation to follow until it ends.
+    Accepted(NumberOperation),
+}
+
 /// The Teams policy types Teamline assigns to users.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PolicyType {

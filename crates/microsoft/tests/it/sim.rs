@@ -12,7 +12,7 @@ use teamline_microsoft::direct_routing::{
 };
 use teamline_microsoft::directory::{DeltaStart, UserChange, UserFilter};
 use teamline_microsoft::signin::SignedInAdmin;
-use teamline_microsoft::voice::{NumberChange, PolicyType, UserRef};
+use teamline_microsoft::voice::{NumberChange, NumberRequest, PolicyType, UserRef};
 use teamline_microsoft::{
     MicrosoftClient, MicrosoftCloud, MicrosoftConfig, MicrosoftError, PollPolicy, RetryPolicy,
 };
@@ -510,6 +510,41 @@ async fn enable_and_disable_calling_for_a_pbx_user() {
             .effective_policies
             .contains_key("OnlineVoiceRoutingPolicy"),
         "{state:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_accepted_assignment_is_followed_to_its_end_by_another_client_without_sending_it_again()
+{
+    let env = start().await;
+    env.contoso.set_operation_running_polls(2);
+    let adele = env.user_ref(&env.contoso, "AdeleV@contoso.example");
+    let first = env.ms.tenant(demo::CONTOSO_TENANT_ID);
+    let NumberRequest::Accepted(operation) = first
+        .request_number_assignment(&adele, "+11000")
+        .await
+        .unwrap()
+    else {
+        panic!("a slow assignment is accepted with an operation to follow");
+    };
+    // Another process (a restart) follows the same operation from its address alone.
+    let restarted =
+        MicrosoftClient::new(config(&env.run, &env.ca, demo::TEAMLINE_APP_CLIENT_SECRET)).unwrap();
+    let second = restarted.tenant(demo::CONTOSO_TENANT_ID);
+    assert_eq!(
+        second
+            .finish_number_assignment(&adele, "+11000", &operation)
+            .await
+            .unwrap(),
+        NumberChange::Applied
+    );
+    let state = env.contoso.teams_state(&adele.upn).unwrap();
+    assert!(state.enterprise_voice_enabled);
+    assert_eq!(state.numbers, vec!["+11000".to_owned()]);
+    assert_eq!(
+        env.contoso.number_assignment_counts().get(&adele.id),
+        Some(&1),
+        "the assignment was sent once"
     );
 }
 

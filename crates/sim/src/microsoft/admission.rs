@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::errors::{ApiResponse, RequestIds};
-use super::faults::Refusal;
+use super::faults::{Access, Refusal};
 use super::model::{Tenant, well_known};
 use super::request::GraphRequest;
 use super::state::{SimState, lock};
@@ -144,11 +144,16 @@ pub(crate) fn authenticate(
 
 /// Applies the tenant's throttling budget, latency and injected errors. Returns the response
 /// to send instead of handling the request, if any.
-pub(crate) async fn apply_faults(caller: &Caller, ids: &RequestIds) -> Option<ApiResponse> {
+pub(crate) async fn apply_faults(
+    caller: &Caller,
+    ids: &RequestIds,
+    access: Access,
+) -> Option<ApiResponse> {
     let (latency, refusal) = {
         let mut t = lock(&caller.tenant);
+        super::teams::settle_due_operations(&mut t, Instant::now());
         let latency = t.traffic.faults.latency_ms;
-        (latency, t.traffic.admit(Instant::now()))
+        (latency, t.traffic.admit(Instant::now(), access))
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

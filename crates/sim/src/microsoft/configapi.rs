@@ -28,6 +28,7 @@ use serde_json::{Map, Value, json};
 use super::admission::{Audience, Caller, apply_faults, authenticate};
 use super::behaviour::ConfigCreate;
 use super::errors::{ApiResponse, RequestIds};
+use super::faults::Access;
 use super::model::well_known;
 use super::model::{Tenant, canonical_type, is_policy_type};
 use super::request::segments_of;
@@ -103,7 +104,7 @@ async fn serve(
             );
         }
     }
-    if let Some(r) = apply_faults(&caller, ids).await {
+    if let Some(r) = apply_faults(&caller, ids, Access::of(method)).await {
         return r;
     }
     let segs = segments_of(path);

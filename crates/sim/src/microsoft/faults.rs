@@ -35,6 +35,10 @@ pub struct Faults {
     pub throttle_window_ms: Option<u64>,
     /// New number operations answer `running` for this many polls before completing.
     pub operation_running_polls: u32,
+    /// New number operations run this many milliseconds and then complete on their own,
+    /// whether anyone polls them or not, as Microsoft's do (0: as `operation_running_polls`
+    /// says).
+    pub operation_duration_ms: u64,
     /// New number operations fail with this `statusDetail`.
     pub operation_failure: Option<String>,
     /// Policy assignments become visible in reads after this many milliseconds.
@@ -65,6 +69,31 @@ pub struct RequestStats {
     /// The most requests of this tenant handled at the same time (meaningful with a latency
     /// fault, since the simulator answers instantly otherwise).
     pub max_in_flight: u64,
+    /// Requests let through that read (`GET`, `HEAD`).
+    pub accepted_reads: u64,
+    /// Requests let through that change something (any other method).
+    pub accepted_writes: u64,
+    /// The throttling windows these stats saw, oldest first (only while a throttle budget is
+    /// set), so a benchmark can measure the achieved rate over whole windows.
+    pub windows: Vec<WindowStats>,
+}
+
+/// One throttling window: it starts at the first request after the previous one ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowStats {
+    /// When the window started, in milliseconds after the first window of these stats.
+    pub start_ms: u64,
+    /// The window's length in milliseconds.
+    pub length_ms: u64,
+    /// Requests let through that read.
+    pub reads: u64,
+    /// Requests let through that change something.
+    pub writes: u64,
+    /// Requests answered 429 in this window.
+    pub throttled: u64,
+    /// Whether the window had ended when the stats were read.
+    pub ended: bool,
 }
 
 /// Why a request is answered with an error instead of being handled.
@@ -86,6 +115,23 @@ struct ThrottleWindow {
     count: u32,
 }
 
+/// What a request does, for the traffic counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    pub(crate) fn of(method: &axum::http::Method) -> Self {
+        if matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) {
+            Self::Read
+        } else {
+            Self::Write
+        }
+    }
+}
+
 /// A tenant's faults together with the traffic state they act on.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Traffic {
@@ -96,6 +142,8 @@ pub(crate) struct Traffic {
     in_flight: u64,
     /// The end of the latest wait a `Retry-After` asked for.
     retry_not_before: Option<Instant>,
+    /// When the first window of the current stats started.
+    windows_origin: Option<Instant>,
 }
 
 impl Traffic {
@@ -115,12 +163,41 @@ impl Traffic {
     pub(crate) fn reset_stats(&mut self) {
         self.stats = RequestStats::default();
         self.retry_not_before = None;
+        self.windows_origin = None;
+    }
+
+    /// The stats as of `now` (which windows have ended).
+    pub(crate) fn stats_at(&self, now: Instant) -> RequestStats {
+        let mut stats = self.stats.clone();
+        if let Some(origin) = self.windows_origin {
+            let elapsed = u64::try_from(now.duration_since(origin).as_millis()).unwrap_or(u64::MAX);
+            for w in &mut stats.windows {
+                w.ended = w.start_ms.saturating_add(w.length_ms) <= elapsed;
+            }
+        }
+        stats
     }
 
     /// Counts an arriving request and decides whether it is throttled or gets an injected
     /// error. The request is in flight until [`Traffic::finish`].
-    pub(crate) fn admit(&mut self, now: Instant) -> Option<Refusal> {
+    pub(crate) fn admit(&mut self, now: Instant, access: Access) -> Option<Refusal> {
         let refusal = self.check(now);
+        if refusal.is_none() {
+            match access {
+                Access::Read => self.stats.accepted_reads += 1,
+                Access::Write => self.stats.accepted_writes += 1,
+            }
+        }
+        if self.faults.throttle_budget.is_some()
+            && let Some(w) = self.stats.windows.last_mut()
+        {
+            match (refusal, access) {
+                (Some(Refusal::Throttled { .. }), _) => w.throttled += 1,
+                (Some(_), _) => {}
+                (None, Access::Read) => w.reads += 1,
+                (None, Access::Write) => w.writes += 1,
+            }
+        }
         self.in_flight += 1;
         self.stats.max_in_flight = self.stats.max_in_flight.max(self.in_flight);
         refusal
@@ -141,6 +218,13 @@ impl Traffic {
                 _ => {
                     self.window.start = Some(now);
                     self.window.count = 0;
+                    let origin = *self.windows_origin.get_or_insert(now);
+                    self.stats.windows.push(WindowStats {
+                        start_ms: u64::try_from(now.duration_since(origin).as_millis())
+                            .unwrap_or(u64::MAX),
+                        length_ms: u64::try_from(window.as_millis()).unwrap_or(u64::MAX),
+                        ..WindowStats::default()
+                    });
                     now
                 }
             };
@@ -209,20 +293,48 @@ mod tests {
             ..Faults::default()
         });
         let now = Instant::now();
-        assert_eq!(traffic.admit(now), None);
-        assert_eq!(traffic.admit(now), None);
+        assert_eq!(traffic.admit(now, Access::Read), None);
+        assert_eq!(traffic.admit(now, Access::Read), None);
         assert_eq!(
-            traffic.admit(now),
+            traffic.admit(now, Access::Read),
             Some(Refusal::Throttled {
                 retry_after_secs: 10
             })
         );
         // Sent while the Retry-After still runs: counted as early.
-        assert!(traffic.admit(now).is_some());
+        assert!(traffic.admit(now, Access::Read).is_some());
         assert_eq!(traffic.stats.requests, 4);
         assert_eq!(traffic.stats.throttled, 2);
         assert_eq!(traffic.stats.early, 1);
         assert_eq!(traffic.stats.max_in_flight, 4);
+    }
+
+    #[test]
+    fn windows_count_reads_and_writes_from_the_first_request() {
+        let mut traffic = Traffic::default();
+        traffic.set_faults(Faults {
+            throttle_budget: Some(2),
+            throttle_window_ms: Some(1_000),
+            ..Faults::default()
+        });
+        let t0 = Instant::now();
+        assert_eq!(traffic.admit(t0, Access::Read), None);
+        assert_eq!(traffic.admit(t0, Access::Write), None);
+        assert!(traffic.admit(t0, Access::Write).is_some());
+        // The next window starts at the first request after the first one ended.
+        let t1 = t0 + Duration::from_millis(1_500);
+        assert_eq!(traffic.admit(t1, Access::Write), None);
+        let stats = traffic.stats_at(t1 + Duration::from_millis(100));
+        assert_eq!((stats.accepted_reads, stats.accepted_writes), (1, 2));
+        let w = &stats.windows;
+        assert_eq!(w.len(), 2);
+        assert_eq!(
+            (w[0].start_ms, w[0].reads, w[0].writes, w[0].throttled),
+            (0, 1, 1, 1)
+        );
+        assert!(w[0].ended);
+        assert_eq!((w[1].start_ms, w[1].writes), (1_500, 1));
+        assert!(!w[1].ended);
     }
 
     #[test]
@@ -235,14 +347,14 @@ mod tests {
         });
         let now = Instant::now();
         assert_eq!(
-            traffic.admit(now),
+            traffic.admit(now, Access::Read),
             Some(Refusal::Injected {
                 status: 503,
                 retry_after_secs: None
             })
         );
         traffic.finish();
-        assert_eq!(traffic.admit(now), None);
+        assert_eq!(traffic.admit(now, Access::Read), None);
         assert_eq!(traffic.faults.inject_errors, None);
         assert_eq!(traffic.stats.throttled, 0);
         assert_eq!(traffic.stats.max_in_flight, 1);

@@ -10,6 +10,7 @@ use axum::response::Response;
 
 use super::admission::{Audience, Caller, apply_faults, authenticate, forbidden, guard};
 use super::errors::{ApiResponse, RequestIds};
+use super::faults::Access;
 use super::model::Tenant;
 use super::odata::Query;
 use super::request::{GraphRequest, segments_of};
@@ -51,7 +52,7 @@ pub(crate) async fn serve(state: &Arc<SimState>, req: GraphRequest) -> ApiRespon
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    if let Some(resp) = apply_faults(&caller, &req.ids).await {
+    if let Some(resp) = apply_faults(&caller, &req.ids, Access::of(&req.method)).await {
         return resp;
     }
     dispatch(state, &caller, &req)

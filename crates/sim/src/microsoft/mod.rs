@@ -53,7 +53,7 @@ pub use behaviour::{Behaviour, ConfigCreate, PolicyIdLookup, ReassignHeldNumber}
 pub use control::{
     ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch, UserRoles,
 };
-pub use faults::{Faults, InjectedErrors, RequestStats};
+pub use faults::{Faults, InjectedErrors, RequestStats, WindowStats};
 pub use model::CapabilityStatus;
 pub use state::{EntityShape, SimConfig};
 pub use teams::normalize_number;

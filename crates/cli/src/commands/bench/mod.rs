@@ -34,8 +34,9 @@ pub enum Bench {
     /// Full sync and a 1 % delta round of a large simulated tenant, and peak memory (targets:
     /// 5 s, 0.5 s, 200 MB). Prints JSON last.
     Sync(sync::BenchSyncArgs),
-    /// Enable Calling for many users under a simulated throttle of N requests per 10 s; prints
-    /// the achieved rate as a fraction of N (target 0.9) as JSON last.
+    /// Enable Calling for many users under a simulated throttle of N requests per window;
+    /// prints the achieved rate over whole windows as a fraction of N (target 0.9), reads and
+    /// writes apart and users per minute, as JSON last.
     Enable(enable::BenchEnableArgs),
     /// Register many device handles through the gateway's Kamailio to the stand-in PBX
     /// registrar (targets: all registered in 60 s, reconcile 1 s, 150 MB). Prints JSON.
@@ -50,6 +51,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Registrations(a) => registrations::run(&a).await,
     }
 }
+/// Checks a benchmark's result before its figures are printed: any problem fails the command
+/// (non-zero exit), naming what went wrong, with the figures for a closer look.
+pub(super) fn validated<F: serde::Serialize>(
+    figures: &F,
+    problems: &[String],
+) -> anyhow::Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the benchmark's result is not valid, so it prints no figures:\n- {}\n(measured: {})",
+        problems.join("\n- "),
+        serde_json::to_string(figures).unwrap_or_default()
+    )
+}
+
 /// Median and 95th percentile, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Figures {

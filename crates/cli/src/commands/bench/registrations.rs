@@ -1,6 +1,6 @@
 //! How fast the gateway registers many device handles: N handles of a generated PBX domain,
 //! the stand-in registrar (a real Kamailio) as the PBX, the gateway's Kamailio supervised.
-//! Prints one JSON object: time to push every record, time until all are registered, the
+//! Prints one JSON object (its last line): time to push every record, time until all are registered, the
 //! time of a reconcile pass with nothing to do, CPU seconds of both Kamailios, and this
 //! process's peak RSS.
 //!
@@ -194,8 +194,22 @@ async fn bench(n: u32, dir: &std::path::Path) -> anyhow::Result<()> {
         "teamline_cpu_seconds": own_cpu_secs() - teamline_cpu0,
         "teamline_peak_rss_mb": peak_rss_mb(),
     });
-    println!("{}", serde_json::to_string_pretty(&report)?);
     supervisor.stop().await;
     drop(registrar);
+    let mut problems = Vec::new();
+    if registered != n as usize {
+        problems.push(format!(
+            "{registered} of {n} handles registered: every handle must register"
+        ));
+    }
+    if first.applied.added != n as usize || dump.len() != n as usize {
+        problems.push(format!(
+            "the gateway got {} records and holds {}: it must hold all {n}",
+            first.applied.added,
+            dump.len()
+        ));
+    }
+    super::validated(&report, &problems)?;
+    println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }

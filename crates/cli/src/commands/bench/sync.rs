@@ -86,7 +86,7 @@ pub async fn run(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
     }
 
     let changes = ((members as f64) * args.delta_percent / 100.0).round() as usize;
-    apply_changes(&sim, TENANT, args.users, members, changes).await?;
+    let applied = apply_changes(&sim, TENANT, args.users, members, changes).await?;
     sim.reset_stats(TENANT).await?;
     let started = Instant::now();
     let delta = engine.sync_directory(e, false).await?;
@@ -94,6 +94,34 @@ pub async fn run(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
     let delta_requests = sim.stats(TENANT).await?.requests;
     if delta.full {
         bail!("the second sync was not a delta round: {delta:?}");
+    }
+    let mut problems = Vec::new();
+    if let Some(error) = full.error.as_ref().or(delta.error.as_ref()) {
+        problems.push(format!("a sync failed: {error}"));
+    }
+    if full.seen != members as u64 || full.added != members as u64 {
+        problems.push(format!(
+            "the full sync read {} users and added {}: it must read every one of the {members} members",
+            full.seen, full.added
+        ));
+    }
+    if delta.seen < applied.total() as u64
+        || delta.changed < applied.renamed as u64
+        || delta.added < applied.joined as u64
+        || delta.flagged < (applied.unlicensed + applied.left) as u64
+    {
+        problems.push(format!(
+            "the delta round saw {} changes ({} changed, {} added, {} flagged) of the {} made ({} renamed, {} lost Teams Phone, {} left, {} joined): it must see every change",
+            delta.seen,
+            delta.changed,
+            delta.added,
+            delta.flagged,
+            applied.total(),
+            applied.renamed,
+            applied.unlicensed,
+            applied.left,
+            applied.joined
+        ));
     }
     println!(
         "delta round after {changes} changes: {delta_ms} ms ({delta_requests} requests): {}",
@@ -107,7 +135,7 @@ pub async fn run(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
         full_sync_requests: full_requests,
         latency_ms: args.latency_ms,
         full_sync_floor_ms: floor_ms,
-        delta_changes: changes,
+        delta_changes: applied.total(),
         delta_sync_ms: delta_ms,
         delta_sync_seen: delta.seen,
         delta_sync_requests: delta_requests,
@@ -115,8 +143,23 @@ pub async fn run(args: &BenchSyncArgs) -> anyhow::Result<SyncFigures> {
     };
     println!("peak RSS of Teamline: {:.1} MiB", figures.peak_rss_mb);
     sim.stop().await;
+    super::validated(&figures, &problems)?;
     println!("{}", serde_json::to_string(&figures)?);
     Ok(figures)
+}
+
+/// The changes made before the delta round.
+struct Changes {
+    renamed: usize,
+    unlicensed: usize,
+    left: usize,
+    joined: usize,
+}
+
+impl Changes {
+    fn total(&self) -> usize {
+        self.renamed + self.unlicensed + self.left + self.joined
+    }
 }
 
 /// Changes `n` members: half renamed, a quarter lose Teams Phone, an eighth leave the sync
@@ -127,7 +170,7 @@ async fn apply_changes(
     users: usize,
     members: usize,
     n: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Changes> {
     let renamed = n / 2;
     let unlicensed = n / 4;
     let leaving = n / 8;
@@ -159,5 +202,11 @@ async fn apply_changes(
         .buffer_unordered(16)
         .collect()
         .await;
-    results.into_iter().collect()
+    results.into_iter().collect::<anyhow::Result<()>>()?;
+    Ok(Changes {
+        renamed,
+        unlicensed,
+        left: leaving,
+        joined: joining,
+    })
 }

@@ -53,6 +53,10 @@ pub(crate) fn routes() -> axum::Router<Arc<SimState>> {
         )
         .route("/_sim/tenants/{t}/consent", put(set_consent))
         .route("/_sim/tenants/{t}/counters", get(counters))
+        .route(
+            "/_sim/tenants/{t}/counters/number-assignments",
+            get(number_assignment_counters),
+        )
         .route("/_sim/tenants/{t}/stats", get(stats))
         .route("/_sim/tenants/{t}/stats/reset", post(reset_stats))
         .route("/_sim/tenants/{t}/numbers", get(numbers))
@@ -341,6 +345,10 @@ async fn set_consent(PathTenant(c): PathTenant, Json(consent): Json<ConsentState
 
 async fn counters(PathTenant(c): PathTenant) -> impl IntoResponse {
     Json(c.write_counts())
+}
+
+async fn number_assignment_counters(PathTenant(c): PathTenant) -> impl IntoResponse {
+    Json(c.number_assignment_counts())
 }
 
 async fn stats(PathTenant(c): PathTenant) -> impl IntoResponse {

@@ -23,8 +23,10 @@
 //! - `DELETE /_sim/tenants/{t}/groups/{g}/members/{m}`
 //! - `PUT  /_sim/tenants/{t}/consent` [`ConsentState`]
 //! - `GET  /_sim/tenants/{t}/counters` — write requests per user id
+//! - `GET  /_sim/tenants/{t}/counters/number-assignments` — `assignNumber` requests per user id
 //! - `GET  /_sim/tenants/{t}/stats` — [`RequestStats`](crate::microsoft::RequestStats)
-//!   (requests, 429s, early requests, peak concurrency); `POST /_sim/tenants/{t}/stats/reset`
+//!   (requests, 429s, early requests, peak concurrency, accepted reads and writes, the
+//!   throttling windows); `POST /_sim/tenants/{t}/stats/reset`
 //!   starts counting afresh
 //! - `GET  /_sim/tenants/{t}/numbers` — number inventory
 //! - `GET  /_sim/tenants/{t}/voice-config` — tenant voice configuration

@@ -16,6 +16,11 @@ impl TenantControl {
         self.with(|t| t.write_counts.clone())
     }
 
+    /// `assignNumber` requests per target user id.
+    pub fn number_assignment_counts(&self) -> BTreeMap<String, u64> {
+        self.with(|t| t.number_assignments.clone())
+    }
+
     /// Graph policy assignment requests (`userAssignments/assign|unassign`) received; one
     /// request may grant a policy to many users.
     pub fn policy_assignment_requests(&self) -> u64 {
@@ -24,7 +29,7 @@ impl TenantControl {
 
     /// Traffic seen since the tenant was created or the stats were reset.
     pub fn request_stats(&self) -> RequestStats {
-        self.with(|t| t.traffic.stats.clone())
+        self.with(|t| t.traffic.stats_at(Instant::now()))
     }
 
     /// Starts counting traffic afresh (write counts are kept).

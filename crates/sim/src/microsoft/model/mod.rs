@@ -106,6 +106,8 @@ pub(crate) struct Tenant {
     /// (replication), by (type, identity): visible from then on.
     pub policy_visible_at: HashMap<(&'static str, String), std::time::Instant>,
     pub write_counts: BTreeMap<String, u64>,
+    /// `assignNumber` requests per target user id (a subset of `write_counts`).
+    pub number_assignments: BTreeMap<String, u64>,
     /// Graph `userAssignments/assign|unassign` requests received (each may name many users).
     pub policy_assignment_requests: u64,
     pub created: i64,
@@ -143,6 +145,7 @@ impl Tenant {
             behaviour: Behaviour::default(),
             policy_visible_at: HashMap::new(),
             write_counts: BTreeMap::new(),
+            number_assignments: BTreeMap::new(),
             policy_assignment_requests: 0,
             created: 1_704_618_530,
             op_counter: 0,

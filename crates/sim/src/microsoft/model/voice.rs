@@ -90,6 +90,8 @@ pub(crate) struct Operation {
     pub kind: OperationKind,
     pub status: OperationStatus,
     pub polls_left: u32,
+    /// When the operation completes on its own, polled or not (see `Faults`).
+    pub due: Option<std::time::Instant>,
     pub forced_failure: Option<String>,
     pub detail: Option<String>,
     pub polls: u32,

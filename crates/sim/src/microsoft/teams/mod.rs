@@ -31,6 +31,7 @@ use super::request::GraphRequest;
 use super::state::{EntityShape, SimState};
 
 pub use self::numbers::normalize_number;
+pub(crate) use self::operations::settle_due_operations;
 
 const NUMBERS_READ: &[&str] = &[
     "TeamsTelephoneNumber.Read.All",

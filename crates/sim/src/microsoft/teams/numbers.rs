@@ -196,6 +196,7 @@ pub(super) fn assign_number(t: &mut Tenant, req: &GraphRequest) -> ApiResponse {
             .map(|i| t.user(i).id.clone())
             .unwrap_or(target.clone());
         t.count_write(&target_id);
+        *t.number_assignments.entry(target_id).or_default() += 1;
         let op = create_operation(
             t,
             "Assignment",

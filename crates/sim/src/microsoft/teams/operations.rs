@@ -33,13 +33,22 @@ pub(super) fn accepted(req: &GraphRequest, op_id: &str) -> ApiResponse {
 /// Creates an operation; runs it at once unless the tenant's faults keep it running.
 pub(super) fn create_operation(t: &mut Tenant, prefix: &str, kind: OperationKind) -> String {
     let id = t.next_operation_id(prefix);
-    let polls_left = t.traffic.faults.operation_running_polls;
+    let duration = t.traffic.faults.operation_duration_ms;
+    let due = (duration > 0)
+        .then(|| std::time::Instant::now() + std::time::Duration::from_millis(duration));
+    // A timed operation runs until it is due, however often it is polled.
+    let polls_left = if due.is_some() {
+        u32::MAX
+    } else {
+        t.traffic.faults.operation_running_polls
+    };
     let mut op = Operation {
         id: id.clone(),
         created: now_unix(),
         kind,
         status: OperationStatus::NotStarted,
         polls_left,
+        due,
         forced_failure: t.traffic.faults.operation_failure.clone(),
         detail: None,
         polls: 0,
@@ -77,6 +86,29 @@ pub(super) fn create_operation(t: &mut Tenant, prefix: &str, kind: OperationKind
     }
     t.operations.insert(id.clone(), op);
     id
+}
+
+/// Completes the timed operations that are due, polled or not (called before the tenant
+/// handles any request, so reads see what Microsoft would show by then).
+pub(crate) fn settle_due_operations(t: &mut Tenant, now: std::time::Instant) {
+    let due: Vec<String> = t
+        .operations
+        .values()
+        .filter(|op| {
+            op.due.is_some_and(|d| d <= now)
+                && matches!(
+                    op.status,
+                    OperationStatus::NotStarted | OperationStatus::Running
+                )
+        })
+        .map(|op| op.id.clone())
+        .collect();
+    for id in due {
+        if let Some(mut op) = t.operations.remove(&id) {
+            execute(t, &mut op);
+            t.operations.insert(id, op);
+        }
+    }
 }
 
 /// Applies an operation to the tenant, setting its final status and detail.
@@ -287,7 +319,9 @@ pub(super) fn get_operation(
         op.status,
         OperationStatus::NotStarted | OperationStatus::Running
     ) {
-        if op.polls_left > 0 {
+        if op.due.is_some_and(|d| d <= std::time::Instant::now()) {
+            execute(t, &mut op);
+        } else if op.polls_left > 0 {
             op.polls_left -= 1;
             op.status = OperationStatus::Running;
         } else {

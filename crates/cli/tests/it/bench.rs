@@ -1,0 +1,84 @@
+//! Every `teamline bench` once at a small size (a smoke test, not a measurement): each run
+//! validates its own result and exits non-zero when it is not valid, and ends with its figures
+//! as JSON on the last line.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn bench(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .arg("bench")
+        .args(args)
+        .env("TEAMLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "teamline bench {} failed:\n{stdout}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("the last line is not JSON ({e}): {last}"))
+}
+
+#[test]
+fn bench_enable_measures_whole_windows_and_every_user_ends_in_sync() {
+    let f = bench(&[
+        "enable",
+        "--users",
+        "30",
+        "--budget",
+        "30",
+        "--window-ms",
+        "1000",
+    ]);
+    assert_eq!(f["users_in_sync"], 30);
+    assert!(f["whole_windows"].as_u64().unwrap() >= 1, "{f}");
+    let fraction = f["rate_fraction"].as_f64().unwrap();
+    assert!(fraction > 0.0 && fraction <= 1.0, "{f}");
+    assert!(f["measured_writes"].as_u64().unwrap() > 0, "{f}");
+}
+
+#[test]
+fn bench_enable_prints_no_figures_for_a_run_without_a_whole_window() {
+    // Three users finish well inside the first 10 s window: nothing to measure a rate over.
+    let out = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["bench", "enable", "--users", "3", "--budget", "2000"])
+        .env("TEAMLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stderr.contains("no whole throttling window"), "{stderr}");
+    assert!(!stdout.contains("rate_fraction"), "{stdout}");
+}
+
+#[test]
+fn bench_sync_reads_every_member_and_sees_every_change() {
+    let f = bench(&[
+        "sync",
+        "--users",
+        "2000",
+        "--members",
+        "400",
+        "--delta-percent",
+        "10",
+    ]);
+    assert_eq!(f["full_sync_users"], 400);
+    assert_eq!(f["delta_changes"], 40);
+}
+
+#[test]
+fn bench_users_page_finds_its_users() {
+    let f = bench(&["users-page", "--users", "200", "--requests", "5"]);
+    assert_eq!(f["users"], 200);
+}
+
+#[test]
+fn bench_registrations_registers_every_handle() {
+    let f = bench(&["registrations", "--handles", "20"]);
+    assert_eq!(f["registered"], 20);
+}
