@@ -168,3 +168,77 @@ pub fn readiness_check(records: &[RegistrationRecord]) -> Option<diagnosis::Chec
         )),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teamline_domain::device::DeviceAuthId;
+    use teamline_domain::ids::{EnterpriseId, PbxUserId};
+
+    fn record(device: &str, state: RegistrationStatus, error: Option<&str>) -> RegistrationRecord {
+        RegistrationRecord {
+            enterprise_id: EnterpriseId(1),
+            pbx_user_id: PbxUserId(1),
+            device: DeviceAuthId::parse(device).unwrap(),
+            registration: format!("{device}-0123456789ab"),
+            state,
+            since_ms: Some(1_796_000_000_000),
+            target: Some("192.0.2.7:5060".into()),
+            expires_ms: None,
+            last_error: error.map(str::to_owned),
+            observed_ms: 1_796_000_000_000,
+        }
+    }
+
+    #[test]
+    fn readiness_names_the_failing_handles_with_the_pbx_answer_and_a_fix_per_state() {
+        assert_eq!(readiness_check(&[]), None);
+        assert_eq!(
+            readiness_check(&[record("1000tm", RegistrationStatus::NotRegistered, None)]),
+            None
+        );
+        let ok =
+            readiness_check(&[record("1000tm", RegistrationStatus::Registered, None)]).unwrap();
+        assert_eq!(ok.outcome, Outcome::Pass);
+        assert_eq!(ok.found, "1 of 1 handles registered");
+
+        let records = [
+            record("1000tm", RegistrationStatus::Registered, None),
+            record(
+                "1001tm",
+                RegistrationStatus::AuthFailed,
+                Some("the PBX refused the device's SIP password (401 Unauthorized)"),
+            ),
+            record(
+                "1002tm",
+                RegistrationStatus::PbxUnreachable,
+                Some("the PBX at 192.0.2.7:5060 does not answer REGISTER"),
+            ),
+        ];
+        let check = readiness_check(&records).unwrap();
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(
+            check
+                .found
+                .starts_with("1 of 3 handles registered, 2 failing"),
+            "{}",
+            check.found
+        );
+        assert!(
+            check.found.contains("1001tm: Authentication failed"),
+            "{}",
+            check.found
+        );
+        assert!(check.found.contains("401 Unauthorized"), "{}", check.found);
+        assert!(
+            check.found.contains("does not answer REGISTER"),
+            "{}",
+            check.found
+        );
+        let fix = check.fix.unwrap();
+        assert!(
+            fix.contains("Authentication failed: ") && fix.contains("PBX unreachable: "),
+            "{fix}"
+        );
+    }
+}

@@ -338,10 +338,16 @@ mod tests {
             msg.contains("401 Unauthorized") && msg.contains("password"),
             "{msg}"
         );
-        assert_eq!(
-            state(INIT, Some(&reply("403|0|1|x:1|Forbidden")), false).kind(),
-            "auth_failed"
+        let forbidden = state(INIT, Some(&reply("403|0|1|x:1|Forbidden")), false);
+        assert_eq!(forbidden.kind(), "auth_failed");
+        let msg = forbidden.last_error().unwrap();
+        assert!(
+            msg.contains("403 Forbidden") && msg.contains("disabled on the PBX"),
+            "{msg}"
         );
+        let unknown = state(INIT, Some(&reply("404|0|1|x:1|Not Found")), false);
+        assert_eq!(unknown.kind(), "rejected");
+        assert!(unknown.last_error().unwrap().contains("does not exist"));
     }
 
     #[test]
