@@ -1,7 +1,7 @@
 //! The SIP plane end to end: the demo stack with the simulated PBX's registrar and the
 //! gateway's Kamailio (real processes), driven from the store. Save User registers the
 //! handle; a wrong stored password is an authentication failure with an action item, repaired
-//! by reading the password from the PBX again; Disable Calling un-registers it; `teamline
+//! by reading the password from the PBX again, and Troubleshoot explains it; Disable Calling un-registers it; `teamline
 //! gateway status --json` prints what the store holds; a PBX location moved to another proxy
 //! re-registers its handles there.
 
@@ -14,6 +14,7 @@ use teamline_domain::device::SipPassword;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::PbxUserForm;
 use teamline_domain::registration::RegistrationStatus;
+use teamline_engine::troubleshoot::{CheckStatus, Troubleshooting};
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::netsapiens::registrar::Registrar;
 use teamline_store::{NewDeviceHandle, RegistrationRecord};
@@ -164,6 +165,22 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         failed.last_error.as_deref().unwrap().contains("password"),
         "{failed:?}"
     );
+    // Troubleshoot, asked about the handle, explains it with the PBX's answer.
+    let Troubleshooting::Checklist { checks, .. } =
+        stack.engine.troubleshoot(e, "1000tm").await.unwrap()
+    else {
+        panic!("Troubleshoot did not find 1000tm's user");
+    };
+    let line = checks
+        .iter()
+        .find(|c| c.label == "Device registered to the PBX")
+        .unwrap();
+    assert_eq!(line.status, CheckStatus::Fail, "{line:?}");
+    assert!(
+        line.detail.contains("Authentication failed") && line.detail.contains("password"),
+        "{line:?}"
+    );
+    assert!(line.fix.is_some(), "{line:?}");
     let dashboard = stack.engine.dashboard(e).await.unwrap();
     assert!(
         dashboard
