@@ -82,7 +82,7 @@ impl RegistrationStatus {
     pub fn fix(self) -> Option<&'static str> {
         match self {
             Self::AuthFailed => Some(
-                "the device's SIP password was probably changed on the PBX: Teamline reads it again from the PBX API and re-registers by itself; if it keeps failing, check the device on the PBX (its password must be 8 to 64 letters and digits), then use Repair on the user",
+                "the device's SIP password was probably changed on the PBX: Teamline reads it again from the PBX API and re-registers by itself; if it keeps failing (or the PBX answered 403), check on the PBX that the device is enabled, that its password is 8 to 64 letters and digits and that the PBX accepts SIP from the gateway's address, then use Repair on the user",
             ),
             Self::PbxUnreachable => Some(
                 "check the PBX location's SIP domain proxy and DNS lookup type (PBX page), that the name resolves, and that the PBX accepts SIP from the gateway's address; Teamline keeps retrying and tries the next DNS target",

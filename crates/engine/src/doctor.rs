@@ -103,6 +103,8 @@ impl Engine {
                 ),
             }
         }
+        let registrations = store.list_registrations(Some(e), None).await?;
+        checks.extend(crate::registration_check::readiness_check(&registrations));
         let report = DoctorReport { tenant_id, checks };
         // Audited when the round trip touched Teams; a test user the tenant does not have
         // stops it before any write.

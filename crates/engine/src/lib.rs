@@ -20,6 +20,7 @@ mod error;
 pub mod gateway;
 mod pbx;
 pub mod reconcile;
+pub mod registration_check;
 pub mod scheduler;
 pub mod setup;
 pub mod troubleshoot;

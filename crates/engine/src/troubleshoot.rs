@@ -2,6 +2,7 @@
 //! never synced) and lists every cause with its fix.
 
 use crate::directory::SyncReport;
+use crate::registration_check;
 use crate::{Engine, EngineError};
 use teamline_domain::enterprise::ConsentKind;
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
@@ -117,7 +118,10 @@ impl Engine {
             });
         }
         let tenant = self.tenant_api(&enterprise)?;
-        let user = if query.contains('@') {
+        let by_device = self.user_of_device(e, query).await?;
+        let user = if let Some(upn) = by_device {
+            tenant.user(&upn).await?
+        } else if query.contains('@') {
             tenant.user(query).await?
         } else {
             let mut found = tenant.search_users(query, 10).await?;
@@ -196,7 +200,8 @@ impl Engine {
             Check::pass("\"All Company\" not relied upon", "syncing uses dedicated groups")
         });
 
-        match store.holder_of_teams_user(e, &user.id).await? {
+        let holder = store.holder_of_teams_user(e, &user.id).await?;
+        match &holder {
             Some(h) if h.state == PbxUserState::Disabled => checks.push(Check {
                 pbx_user: Some(h.id),
                 ..Check::fail(
@@ -220,6 +225,12 @@ impl Engine {
                 "no Teamline record holds this user",
             )),
         }
+        if let Some(h) = holder
+            .as_ref()
+            .filter(|h| h.state != PbxUserState::Disabled)
+        {
+            checks.push(self.registration_check(e, h.id).await?);
+        }
         checks.push(consent_check);
 
         let last = self.last_sync(e).await?;
@@ -229,6 +240,45 @@ impl Engine {
             upn: Some(user.user_principal_name.clone()),
             display_name: Some(user.display_name.clone()),
             checks,
+        })
+    }
+}
+
+impl Engine {
+    /// Whether the PBX user's device handle registers, from the SIP gateway's last report.
+    async fn registration_check(
+        &self,
+        e: EnterpriseId,
+        id: PbxUserId,
+    ) -> Result<Check, EngineError> {
+        let store = &self.inner.store;
+        let user = store.get_pbx_user(e, id).await?.user;
+        let record = store.list_registrations(Some(e), Some(&[id])).await?;
+        Ok(registration_check::troubleshoot_check(
+            &user,
+            record.first(),
+        ))
+    }
+
+    /// The UPN of the PBX user whose device handle is `query` (e.g. `1000tm`), so a handle
+    /// that does not register can be looked up by its name.
+    async fn user_of_device(
+        &self,
+        e: EnterpriseId,
+        query: &str,
+    ) -> Result<Option<String>, EngineError> {
+        if query.contains('@') || query.contains(' ') {
+            return Ok(None);
+        }
+        let store = &self.inner.store;
+        let found = store
+            .list_registrations(Some(e), None)
+            .await?
+            .into_iter()
+            .find(|r| r.device.as_str().eq_ignore_ascii_case(query));
+        Ok(match found {
+            Some(r) => Some(store.get_pbx_user(e, r.pbx_user_id).await?.upn),
+            None => None,
         })
     }
 }

@@ -91,8 +91,9 @@ impl DemoSip {
     }
 }
 
-/// Contoso's PBX location registers to `registrar` (an A lookup of an address: no DNS).
-async fn point_pbx_at(app: &TestApp, registrar: SocketAddr) -> anyhow::Result<()> {
+/// Contoso's PBX location registers to `registrar` (an A lookup of an address: no DNS): the
+/// change an admin makes on the PBX page when the PBX moves.
+pub async fn point_pbx_at(app: &TestApp, registrar: SocketAddr) -> anyhow::Result<()> {
     let e = app.contoso.id;
     let locations = app.store.list_pbx_locations(e).await?;
     let Some(l) = locations.into_iter().next() else {

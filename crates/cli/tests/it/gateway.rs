@@ -1,19 +1,22 @@
 //! The SIP plane end to end: the demo stack with the simulated PBX's registrar and the
 //! gateway's Kamailio (real processes), driven from the store. Save User registers the
 //! handle; a wrong stored password is an authentication failure with an action item, repaired
-//! by reading the password from the PBX again; Disable Calling un-registers it; `teamline
-//! gateway status --json` prints what the store holds.
+//! by reading the password from the PBX again, and Troubleshoot explains it; Disable Calling un-registers it; `teamline
+//! gateway status --json` prints what the store holds; a PBX location moved to another proxy
+//! re-registers its handles there.
 
 use std::time::Duration;
 use teamline::commands::demo::{DemoArgs, DemoStack};
-use teamline::commands::demo_sip::DemoSip;
+use teamline::commands::demo_sip::{DemoSip, point_pbx_at};
 use teamline_domain::action_item::ActionItem;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::SipPassword;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::PbxUserForm;
 use teamline_domain::registration::RegistrationStatus;
+use teamline_engine::troubleshoot::{CheckStatus, Troubleshooting};
 use teamline_sim::microsoft::demo as ms;
+use teamline_sim::netsapiens::registrar::Registrar;
 use teamline_store::{NewDeviceHandle, RegistrationRecord};
 
 fn admin() -> Actor {
@@ -162,6 +165,22 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         failed.last_error.as_deref().unwrap().contains("password"),
         "{failed:?}"
     );
+    // Troubleshoot, asked about the handle, explains it with the PBX's answer.
+    let Troubleshooting::Checklist { checks, .. } =
+        stack.engine.troubleshoot(e, "1000tm").await.unwrap()
+    else {
+        panic!("Troubleshoot did not find 1000tm's user");
+    };
+    let line = checks
+        .iter()
+        .find(|c| c.label == "Device registered to the PBX")
+        .unwrap();
+    assert_eq!(line.status, CheckStatus::Fail, "{line:?}");
+    assert!(
+        line.detail.contains("Authentication failed") && line.detail.contains("password"),
+        "{line:?}"
+    );
+    assert!(line.fix.is_some(), "{line:?}");
     let dashboard = stack.engine.dashboard(e).await.unwrap();
     assert!(
         dashboard
@@ -204,6 +223,106 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         "the registrar still holds 1000tm after Disable Calling"
     );
 
+    sip.stop().await;
+    stack.stop().await.unwrap();
+}
+
+/// Waits until the store's record of the user satisfies `want`; fails with the last one seen.
+async fn wait_for(
+    stack: &DemoStack,
+    user: PbxUserId,
+    what: &str,
+    want: impl Fn(&RegistrationRecord) -> bool,
+) -> RegistrationRecord {
+    let mut last = None;
+    for _ in 0..600 {
+        let records = stack
+            .store
+            .list_registrations(Some(stack.contoso.id), Some(&[user]))
+            .await
+            .unwrap();
+        if let Some(r) = records.into_iter().next() {
+            if want(&r) {
+                return r;
+            }
+            last = Some(r);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the handle never became {what}; last stored: {last:?}");
+}
+
+/// A loopback port free on both UDP and TCP a moment ago.
+fn free_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pbx_location_moved_to_another_proxy_re_registers_its_handles_there() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let args = DemoArgs {
+        data_dir: dir.path().join("demo"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        fresh: false,
+    };
+    let stack = DemoStack::start(&args).await.unwrap();
+    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
+        .await
+        .unwrap();
+    let e = stack.contoso.id;
+    let user = stack
+        .engine
+        .save_pbx_user(e, &admin(), &adele_form(&stack).await, None)
+        .await
+        .unwrap();
+    let old = sip.registrar.sip_addr().to_string();
+    wait_for(&stack, user.id, "registered at the first proxy", |r| {
+        r.state == RegistrationStatus::Registered && r.target.as_deref() == Some(old.as_str())
+    })
+    .await;
+
+    // The PBX's SIP core moves: a second registrar (another real Kamailio with the same
+    // devices) and the PBX location's proxy changed to it, as an admin does on the PBX page.
+    let moved = Registrar::start(
+        stack.pbx.sim().clone(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
+        free_port(),
+        &dir.path().join("registrar-2"),
+    )
+    .await
+    .unwrap();
+    let new = moved.sip_addr().to_string();
+    point_pbx_at(&stack, moved.sip_addr()).await.unwrap();
+
+    let r = wait_for(&stack, user.id, "registered at the new proxy", |r| {
+        r.state == RegistrationStatus::Registered && r.target.as_deref() == Some(new.as_str())
+    })
+    .await;
+    assert_eq!(r.device.as_str(), "1000tm");
+    let mut bound = false;
+    for _ in 0..100 {
+        if moved
+            .bindings()
+            .await
+            .unwrap()
+            .iter()
+            .any(|b| b.aor.starts_with("1000tm@"))
+        {
+            bound = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(bound, "the new registrar does not hold 1000tm");
+
+    moved.stop().await;
     sip.stop().await;
     stack.stop().await.unwrap();
 }

@@ -83,6 +83,11 @@ impl RegistrationState {
     /// What went wrong, for an admin, or `None` when nothing did.
     pub fn last_error(&self) -> Option<String> {
         match self {
+            RegistrationState::AuthenticationFailed { reply } if reply.code == 403 => {
+                Some(format!(
+                    "the PBX forbade the device's registration ({reply}): its password may be wrong, the device may be disabled on the PBX, or the PBX may not accept SIP from the gateway's address"
+                ))
+            }
             RegistrationState::AuthenticationFailed { reply } => Some(format!(
                 "the PBX refused the device's SIP password ({reply}): re-read the device's password from the PBX"
             )),
@@ -93,8 +98,16 @@ impl RegistrationState {
                 "the PBX's SIP proxy {proxy} could not be resolved ({error}): check the PBX location's SIP domain proxy and DNS lookup type"
             )),
             RegistrationState::PbxUnreachable(Unreachable::Unavailable { target, reply }) => {
-                Some(format!("the PBX at {target} answered {reply}"))
+                Some(format!(
+                    "the PBX at {target} answered {reply}: it cannot take registrations now (overloaded or in maintenance); the gateway retries and tries the next DNS target"
+                ))
             }
+            RegistrationState::Rejected { reply } if reply.code == 404 => Some(format!(
+                "the PBX does not know the device ({reply}): it does not exist in the PBX location's SIP domain"
+            )),
+            RegistrationState::Rejected { reply } if reply.code == 423 => Some(format!(
+                "the PBX wants a longer registration interval ({reply}): the gateway retries with the interval the PBX asks for"
+            )),
             RegistrationState::Rejected { reply } => {
                 Some(format!("the PBX refused the registration: {reply}"))
             }
@@ -325,10 +338,16 @@ mod tests {
             msg.contains("401 Unauthorized") && msg.contains("password"),
             "{msg}"
         );
-        assert_eq!(
-            state(INIT, Some(&reply("403|0|1|x:1|Forbidden")), false).kind(),
-            "auth_failed"
+        let forbidden = state(INIT, Some(&reply("403|0|1|x:1|Forbidden")), false);
+        assert_eq!(forbidden.kind(), "auth_failed");
+        let msg = forbidden.last_error().unwrap();
+        assert!(
+            msg.contains("403 Forbidden") && msg.contains("disabled on the PBX"),
+            "{msg}"
         );
+        let unknown = state(INIT, Some(&reply("404|0|1|x:1|Not Found")), false);
+        assert_eq!(unknown.kind(), "rejected");
+        assert!(unknown.last_error().unwrap().contains("does not exist"));
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::routes::{Routes, get, post};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::pbx_user::PushState;
+use teamline_domain::registration::RegistrationStatus;
+use teamline_store::RegistrationRecord;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -146,7 +148,7 @@ async fn detail(
         .store
         .device_handle(e, spec.pbx_location_id, &spec.device)
         .await?;
-    let device = vec![
+    let mut device = vec![
         Fact {
             label: "Device",
             value: spec.device.to_string(),
@@ -162,11 +164,9 @@ async fn detail(
                 (None, None) => "not read yet".to_owned(),
             },
         },
-        Fact {
-            label: "Registration",
-            value: "shown here once Teamline's SIP gateway runs".to_owned(),
-        },
     ];
+    let registration = state.store.list_registrations(Some(e), Some(&[id])).await?;
+    device.extend(registration_facts(registration.first(), now));
     let history = state
         .store
         .audit_of(e, "pbx_user", &id.to_string(), HISTORY)
@@ -210,6 +210,59 @@ async fn detail(
         r,
         notice: admin.take_flash().await?,
     })
+}
+
+/// The handle's registration as the SIP gateway last reported it.
+fn registration_facts(r: Option<&RegistrationRecord>, now: i64) -> Vec<Fact> {
+    let Some(r) = r else {
+        return vec![Fact {
+            label: "Registration",
+            value: "not reported yet: Teamline's SIP gateway registers the handle once calling is enabled and the gateway runs".to_owned(),
+        }];
+    };
+    let at = |ms: i64| format!("{} ({})", timestamp(ms), ago(now, ms));
+    let mut facts = vec![Fact {
+        label: "Registration",
+        value: r.state.label().to_owned(),
+    }];
+    if let Some(since) = r.since_ms {
+        facts.push(Fact {
+            label: "Since",
+            value: at(since),
+        });
+    }
+    if let Some(target) = &r.target {
+        facts.push(Fact {
+            label: if r.state == RegistrationStatus::Registered {
+                "Registered to"
+            } else {
+                "PBX address"
+            },
+            value: target.clone(),
+        });
+    }
+    if let Some(expires) = r
+        .expires_ms
+        .filter(|_| r.state == RegistrationStatus::Registered)
+    {
+        facts.push(Fact {
+            label: "Expires",
+            value: format!("{} (refreshed before then)", timestamp(expires)),
+        });
+    }
+    if let Some(error) = &r.last_error {
+        facts.push(Fact {
+            label: "Last error",
+            value: error.clone(),
+        });
+    }
+    if let Some(fix) = r.state.fix() {
+        facts.push(Fact {
+            label: "What to do",
+            value: fix.to_owned(),
+        });
+    }
+    facts
 }
 
 fn yes_no(b: bool) -> String {

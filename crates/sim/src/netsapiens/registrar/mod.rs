@@ -188,6 +188,11 @@ impl Registrar {
         self.inner.sip
     }
 
+    /// The registrar Kamailio's process id (also its process group's), while it runs.
+    pub async fn pid(&self) -> Option<u32> {
+        self.inner.process.lock().await.as_ref().map(|p| p.pid())
+    }
+
     /// Kills the registrar (as a crash or an outage would): REGISTERs go unanswered.
     pub async fn stop(&self) {
         if let Some(p) = self.inner.process.lock().await.take() {

@@ -14,6 +14,10 @@ pub(super) struct RegistrarProcess {
 }
 
 impl RegistrarProcess {
+    pub(super) fn pid(&self) -> u32 {
+        self.pid
+    }
+
     pub(super) fn spawn(config: &Path, dir: &Path) -> Result<RegistrarProcess, RegistrarError> {
         let files = |source| RegistrarError::Files {
             dir: dir.display().to_string(),
