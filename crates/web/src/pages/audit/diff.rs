@@ -176,6 +176,25 @@ fn show(kind: Kind, value: &Value, names: &Names) -> String {
     }
 }
 
+/// A PBX user's fields as SET UP PBX USER has them, then its state.
+const ORDER: [&str; 15] = [
+    "pbx_location_id",
+    "voice_route_id",
+    "teams_user_object_id",
+    "sip_user",
+    "phone_number",
+    "tag",
+    "use_teams_voicemail",
+    "caller_name",
+    "forwarded_caller_id",
+    "assign_dial_plan",
+    "device",
+    "device_creation",
+    "state",
+    "calling_enabled",
+    "push_state",
+];
+
 /// The object's fields in order, a PBX user's form (`spec`) flattened among its state.
 fn fields(json: Option<&str>) -> Option<Vec<(String, Value)>> {
     let value: Value = serde_json::from_str(json?).ok()?;
@@ -192,23 +211,12 @@ fn fields(json: Option<&str>) -> Option<Vec<(String, Value)>> {
         // e.g. the sync groups: a list of names.
         other => out.push(("value".to_owned(), other)),
     }
-    // The spec's fields first, as the form has them.
+    // In the form's order, then the state; anything else after them.
     out.sort_by_key(|(k, _)| {
-        !matches!(
-            k.as_str(),
-            "pbx_location_id"
-                | "voice_route_id"
-                | "teams_user_object_id"
-                | "sip_user"
-                | "phone_number"
-                | "tag"
-                | "use_teams_voicemail"
-                | "caller_name"
-                | "forwarded_caller_id"
-                | "assign_dial_plan"
-                | "device"
-                | "device_creation"
-        )
+        ORDER
+            .iter()
+            .position(|o| o == k)
+            .unwrap_or(ORDER.len())
     });
     Some(out)
 }
