@@ -1,9 +1,9 @@
 //! The audit log. Changes write their event through [`write`] on the change's own transaction,
 //! so a change is never recorded without its event, nor an event without its change.
 
-use crate::{SqlStore, like_escape};
 use crate::error::DbResultExt;
 use crate::rows::AuditRow;
+use crate::{SqlStore, like_escape};
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use teamline_domain::audit::{Actor, Audit, AuditEvent};

@@ -9,10 +9,7 @@ use anyhow::{Result, ensure};
 use teamline_domain::audit::Actor;
 use teamline_store::AuditRecord;
 
-browser_test!(
-    audit_log_filters_pages_and_shows_what_changed,
-    audit_log
-);
+browser_test!(audit_log_filters_pages_and_shows_what_changed, audit_log);
 
 async fn audit_log(ctx: &Ctx) -> Result<()> {
     set_up_directly(ctx, "Adele Vance", "1000", "1000tm").await?;
@@ -54,14 +51,32 @@ async fn audit_log(ctx: &Ctx) -> Result<()> {
     // Her set-up opens as the form's fields, the new values marked.
     b.click("#audit-events details.change summary").await?;
     let table = b.text("#audit-events table.diff").await?;
-    for want in ["Teams User", "Adele Vance (AdeleV@contoso.example)", "Voice Route", "US East 2", "Phone Number", "Device", "1000tm"] {
-        ensure!(table.contains(want), "the change does not show {want}: {table}");
+    for want in [
+        "Teams User",
+        "Adele Vance (AdeleV@contoso.example)",
+        "Voice Route",
+        "US East 2",
+        "Phone Number",
+        "Device",
+        "1000tm",
+    ] {
+        ensure!(
+            table.contains(want),
+            "the change does not show {want}: {table}"
+        );
     }
     ensure!(!table.contains('{'), "no JSON: {table}");
-    ensure!(b.exists("table.diff tr.changed ins").await?, "what changed is not marked");
+    ensure!(
+        b.exists("table.diff tr.changed ins").await?,
+        "what changed is not marked"
+    );
 
     let axe = axe_source()?;
     let found = violations(b, &axe).await?;
-    ensure!(found.is_empty(), "axe-core on the Audit log:\n{}", found.join("\n"));
+    ensure!(
+        found.is_empty(),
+        "axe-core on the Audit log:\n{}",
+        found.join("\n")
+    );
     Ok(())
 }

@@ -131,7 +131,10 @@ fn show(kind: Kind, value: &Value, names: &Names) -> String {
     };
     let id = || value.as_i64();
     let named = |map: &HashMap<i64, String>, what: &str| match id() {
-        Some(i) => map.get(&i).cloned().unwrap_or_else(|| format!("a {what} since removed")),
+        Some(i) => map
+            .get(&i)
+            .cloned()
+            .unwrap_or_else(|| format!("a {what} since removed")),
         None => text(),
     };
     match kind {
@@ -212,12 +215,7 @@ fn fields(json: Option<&str>) -> Option<Vec<(String, Value)>> {
         other => out.push(("value".to_owned(), other)),
     }
     // In the form's order, then the state; anything else after them.
-    out.sort_by_key(|(k, _)| {
-        ORDER
-            .iter()
-            .position(|o| o == k)
-            .unwrap_or(ORDER.len())
-    });
+    out.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
     Some(out)
 }
 
@@ -252,7 +250,8 @@ pub fn diff(
             }
             let b = value_of(&before, key);
             let a = value_of(&after, key);
-            let shown = |v: &Option<Value>| v.as_ref().map_or(NONE.to_owned(), |v| show(kind, v, names));
+            let shown =
+                |v: &Option<Value>| v.as_ref().map_or(NONE.to_owned(), |v| show(kind, v, names));
             let (before, after) = (shown(&b), shown(&a));
             Some(FieldChange {
                 label,
@@ -313,11 +312,20 @@ mod tests {
         assert_eq!(row("Voice Route").before, "US East 2");
         assert_eq!(row("Voice Route").after, "US West");
         assert!(row("Voice Route").changed && row("Phone Number").changed);
-        assert_eq!(row("Teams User").after, "Adele Vance (AdeleV@contoso.example)");
+        assert_eq!(
+            row("Teams User").after,
+            "Adele Vance (AdeleV@contoso.example)"
+        );
         assert!(!row("Teams User").changed);
         assert_eq!(row("Caller Name Policy").after, "Other: Contoso Sales");
         assert_eq!(row("Caller ID on Forwarded Calls").after, "Original Caller");
-        assert_eq!((row("Calling").before.as_str(), row("Calling").after.as_str()), ("Enabled", "Disabled"));
+        assert_eq!(
+            (
+                row("Calling").before.as_str(),
+                row("Calling").after.as_str()
+            ),
+            ("Enabled", "Disabled")
+        );
         assert_eq!(row("Microsoft Teams").after, "In sync");
         assert_eq!(row("User Tag").after, NONE);
         // The form's fields come first, in the form's order.
@@ -325,7 +333,10 @@ mod tests {
         // Nothing internal is shown.
         for f in &d {
             for text in [&f.label, &f.before, &f.after] {
-                assert!(!text.contains('{') && !text.contains("oid-") && !text.contains("_id"), "{f:?}");
+                assert!(
+                    !text.contains('{') && !text.contains("oid-") && !text.contains("_id"),
+                    "{f:?}"
+                );
             }
         }
     }
@@ -336,12 +347,23 @@ mod tests {
             "read_only": true, "rate_per_minute": 120, "expires_ms": null, "revoked_ms": null})
         .to_string();
         let d = diff("api_token", None, Some(&token), &Names::default());
-        assert!(d.iter().all(|f| f.before == NONE && f.label != "Enterprise"));
+        assert!(
+            d.iter()
+                .all(|f| f.before == NONE && f.label != "Enterprise")
+        );
         let access = d.iter().find(|f| f.label == "Access").unwrap();
         assert_eq!(access.after, "Read only");
-        let groups = diff("sync_groups", Some(r#"["Sales"]"#), Some(r#"["Sales","Support"]"#), &Names::default());
+        let groups = diff(
+            "sync_groups",
+            Some(r#"["Sales"]"#),
+            Some(r#"["Sales","Support"]"#),
+            &Names::default(),
+        );
         assert_eq!(groups.len(), 1);
-        assert_eq!((groups[0].label.as_str(), groups[0].after.as_str()), ("Sync groups", "Sales, Support"));
+        assert_eq!(
+            (groups[0].label.as_str(), groups[0].after.as_str()),
+            ("Sync groups", "Sales, Support")
+        );
         assert!(diff("pbx_user", None, None, &Names::default()).is_empty());
     }
 }

@@ -154,7 +154,10 @@ impl View {
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k, v.clone()))
-        .chain((self.tz != 0 && !(self.from.is_empty() && self.to.is_empty())).then(|| ("tz", self.tz.to_string())))
+        .chain(
+            (self.tz != 0 && !(self.from.is_empty() && self.to.is_empty()))
+                .then(|| ("tz", self.tz.to_string())),
+        )
         .collect()
     }
 
@@ -209,14 +212,20 @@ mod tests {
             v.older_href(5, 3),
             "/audit?q=Adele&action=pbx_user.update&from=2026-11-27&to=2026-11-27&tz=-300&older=5.3"
         );
-        assert_eq!(v.export_href(), "/audit/export.csv?q=Adele&action=pbx_user.update&from=2026-11-27&to=2026-11-27&tz=-300");
+        assert_eq!(
+            v.export_href(),
+            "/audit/export.csv?q=Adele&action=pbx_user.update&from=2026-11-27&to=2026-11-27&tz=-300"
+        );
         let q = v.query(50, None);
         // 2026-11-27 00:00 at UTC−5 is 05:00 UTC; the day ends 24 hours later.
         assert_eq!(q.from_ms, Some(1_795_755_600_000));
         assert_eq!(q.until_ms, Some(1_795_755_600_000 + 86_400_000));
         assert_eq!(
             q.cursor,
-            Some(AuditCursor::Older { at_ms: 1000, id: AuditEventId(7) })
+            Some(AuditCursor::Older {
+                at_ms: 1000,
+                id: AuditEventId(7)
+            })
         );
         let odd = View::of(&AuditParams {
             from: Some("27/11/2026".into()),
