@@ -1,14 +1,14 @@
 //! The audit log. Changes write their event through [`write`] on the change's own transaction,
 //! so a change is never recorded without its event, nor an event without its change.
 
-use crate::SqlStore;
 use crate::error::DbResultExt;
 use crate::rows::AuditRow;
+use crate::{SqlStore, like_escape};
 use async_trait::async_trait;
 use sqlx::AnyConnection;
-use teamline_domain::audit::{Audit, AuditEvent};
+use teamline_domain::audit::{Actor, Audit, AuditEvent};
 use teamline_domain::ids::EnterpriseId;
-use teamline_store::{AuditLog, AuditRecord, StoreResult};
+use teamline_store::{AuditCursor, AuditFacets, AuditLog, AuditQuery, AuditRecord, StoreResult};
 
 /// The object an audit event is about, with its state before and after (JSON, no secrets).
 pub struct Subject<'a> {
@@ -120,5 +120,142 @@ impl AuditLog for SqlStore {
             .await
             .db()?;
         Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+    }
+
+    async fn search_audit(
+        &self,
+        enterprise: EnterpriseId,
+        q: &AuditQuery,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let search = AuditSearch::of(enterprise, q);
+        let mut query = sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(search.sql));
+        for arg in search.args {
+            query = match arg {
+                Arg::Int(i) => query.bind(i),
+                Arg::Text(t) => query.bind(t),
+            };
+        }
+        let mut rows = query.fetch_all(&self.pool).await.db()?;
+        if search.ascending {
+            rows.reverse();
+        }
+        Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+    }
+
+    async fn audit_facets(&self, enterprise: EnterpriseId) -> StoreResult<AuditFacets> {
+        let actors: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT actor FROM audit_events WHERE enterprise_id = $1 ORDER BY actor",
+        )
+        .bind(enterprise.0)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        let actions: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT action FROM audit_events WHERE enterprise_id = $1 ORDER BY action",
+        )
+        .bind(enterprise.0)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        Ok(AuditFacets {
+            actors: actors.into_iter().map(|(a,)| Actor::decode(&a)).collect(),
+            actions: actions.into_iter().map(|(a,)| a).collect(),
+        })
+    }
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// The Audit log's statement: only the conditions of the filters given, so each database
+/// picks the index that fits (by actor, by action, by object, or by time) and reads one page
+/// of it in order, however deep the page (keyset paging on time and id, never an OFFSET).
+struct AuditSearch {
+    sql: String,
+    args: Vec<Arg>,
+    /// Read oldest first (a page of newer events); the rows are turned round afterwards.
+    ascending: bool,
+}
+
+impl AuditSearch {
+    fn of(enterprise: EnterpriseId, q: &AuditQuery) -> Self {
+        let mut args = vec![Arg::Int(enterprise.0)];
+        let mut conditions = vec!["enterprise_id = $1".to_owned()];
+        let push = |args: &mut Vec<Arg>, arg: Arg| {
+            args.push(arg);
+            format!("${}", args.len())
+        };
+        if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+            let p = push(&mut args, Arg::Text(pattern));
+            conditions.push(format!(
+                "(LOWER(summary) LIKE {p} ESCAPE '\\' OR LOWER(actor) LIKE {p} ESCAPE '\\')"
+            ));
+        }
+        if let Some(actor) = &q.actor {
+            let p = push(&mut args, Arg::Text(actor.encode()));
+            conditions.push(format!("actor = {p}"));
+        }
+        if let Some(action) = &q.action {
+            let p = push(&mut args, Arg::Text(action.clone()));
+            conditions.push(format!("action = {p}"));
+        }
+        if let Some((object_type, ids)) = &q.objects {
+            let t = push(&mut args, Arg::Text(object_type.clone()));
+            if ids.is_empty() {
+                conditions.push("1 = 0".to_owned());
+            } else {
+                let list: Vec<String> = ids
+                    .iter()
+                    .map(|id| push(&mut args, Arg::Text(id.clone())))
+                    .collect();
+                conditions.push(format!(
+                    "object_type = {t} AND object_id IN ({})",
+                    list.join(", ")
+                ));
+            }
+        }
+        if let Some(from) = q.from_ms {
+            let p = push(&mut args, Arg::Int(from));
+            conditions.push(format!("at_ms >= {p}"));
+        }
+        if let Some(until) = q.until_ms {
+            let p = push(&mut args, Arg::Int(until));
+            conditions.push(format!("at_ms < {p}"));
+        }
+        let ascending = matches!(q.cursor, Some(AuditCursor::Newer { .. }));
+        // `at_ms <= t` is the index range; the rest only settles the events of that very
+        // millisecond.
+        match q.cursor {
+            Some(AuditCursor::Older { at_ms, id }) => {
+                let t = push(&mut args, Arg::Int(at_ms));
+                let i = push(&mut args, Arg::Int(id.0));
+                conditions.push(format!("at_ms <= {t} AND (at_ms < {t} OR id < {i})"));
+            }
+            Some(AuditCursor::Newer { at_ms, id }) => {
+                let t = push(&mut args, Arg::Int(at_ms));
+                let i = push(&mut args, Arg::Int(id.0));
+                conditions.push(format!("at_ms >= {t} AND (at_ms > {t} OR id > {i})"));
+            }
+            None => {}
+        }
+        let order = if ascending {
+            "at_ms ASC, id ASC"
+        } else {
+            "at_ms DESC, id DESC"
+        };
+        let limit = push(&mut args, Arg::Int(i64::from(q.limit.max(1))));
+        let sql = format!(
+            "SELECT id, enterprise_id, at_ms, actor, action, summary, object_type, object_id, \
+             before_json, after_json FROM audit_events WHERE {} ORDER BY {order} LIMIT {limit}",
+            conditions.join(" AND ")
+        );
+        Self {
+            sql,
+            args,
+            ascending,
+        }
     }
 }

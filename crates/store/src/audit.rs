@@ -1,4 +1,4 @@
-use crate::{AuditRecord, StoreResult};
+use crate::{AuditFacets, AuditQuery, AuditRecord, StoreResult};
 use async_trait::async_trait;
 use teamline_domain::audit::AuditEvent;
 use teamline_domain::ids::EnterpriseId;
@@ -24,4 +24,13 @@ pub trait AuditLog: Send + Sync + 'static {
         object_id: &str,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
+    /// One page of the enterprise's log matching `query`, newest first (also when the cursor
+    /// asks for newer events), at most `query.limit` events.
+    async fn search_audit(
+        &self,
+        enterprise: EnterpriseId,
+        query: &AuditQuery,
+    ) -> StoreResult<Vec<AuditEvent>>;
+    /// Who appears in the enterprise's log and which actions, each once, sorted.
+    async fn audit_facets(&self, enterprise: EnterpriseId) -> StoreResult<AuditFacets>;
 }

@@ -371,3 +371,40 @@ pub fn pbx_user_states_for(tab: UserTab) -> PbxUserState {
         UserTab::Deleted => PbxUserState::Deleted,
     }
 }
+
+/// What the Audit log shows: the enterprise's events matching every given filter, newest
+/// first, one page at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Words in the summary or the actor's name (case-insensitive).
+    pub text: Option<String>,
+    pub actor: Option<Actor>,
+    /// e.g. `pbx_user.update`.
+    pub action: Option<String>,
+    /// Events about these objects of one type (e.g. `pbx_user` and the ids of the users a
+    /// name matched); an empty list matches nothing.
+    pub objects: Option<(String, Vec<String>)>,
+    /// At or after this instant.
+    pub from_ms: Option<i64>,
+    /// Before this instant.
+    pub until_ms: Option<i64>,
+    /// Where the page starts; `None` is the newest event.
+    pub cursor: Option<AuditCursor>,
+    pub limit: u32,
+}
+
+/// A position in the Audit log (events are ordered by time, then id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditCursor {
+    /// The events older than this one.
+    Older { at_ms: i64, id: AuditEventId },
+    /// The events newer than this one (the page just before it).
+    Newer { at_ms: i64, id: AuditEventId },
+}
+
+/// The actors and actions that appear in an enterprise's log, for the log's filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFacets {
+    pub actors: Vec<Actor>,
+    pub actions: Vec<String>,
+}

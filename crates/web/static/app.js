@@ -140,6 +140,21 @@
       localize(document);
     });
   }
+  // The Audit log's From/To days are the admin's days: tell the server the zone's offset
+  // (minutes east of UTC) when the filters are sent.
+  function zoneOffset() {
+    try {
+      var name = new Intl.DateTimeFormat("en-US", { timeZone: zone(), timeZoneName: "longOffset" })
+        .formatToParts(new Date()).find(function (p) { return p.type === "timeZoneName"; });
+      var m = name && /GMT([+-])(\d{2}):(\d{2})/.exec(name.value);
+      if (!m) return 0;
+      return (m[1] === "-" ? -1 : 1) * (parseInt(m[2], 10) * 60 + parseInt(m[3], 10));
+    } catch (e) { return -new Date().getTimezoneOffset(); }
+  }
+  document.addEventListener("submit", function (ev) {
+    var input = ev.target.querySelector && ev.target.querySelector("input[data-time-zone-offset]");
+    if (input) input.value = String(zoneOffset());
+  });
   document.addEventListener("DOMContentLoaded", function () { fillZones(); localize(document); });
   document.addEventListener("htmx:afterSettle", function (ev) { localize(ev.detail.target || document); });
 

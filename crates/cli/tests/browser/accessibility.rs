@@ -8,7 +8,7 @@ use crate::phone::every_page;
 use anyhow::{Context, Result, ensure};
 
 /// axe-core's script, as `npm ci --prefix scripts/axe` installs it.
-fn axe_source() -> Result<String> {
+pub fn axe_source() -> Result<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../scripts/axe/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path).with_context(|| {
@@ -20,7 +20,7 @@ fn axe_source() -> Result<String> {
 }
 
 /// The serious and critical violations axe-core finds on the open page, one line each.
-async fn violations(b: &Browser, axe: &str) -> Result<Vec<String>> {
+pub async fn violations(b: &Browser, axe: &str) -> Result<Vec<String>> {
     b.client
         .execute(&format!("{axe}\nreturn typeof window.axe;"), vec![])
         .await?;

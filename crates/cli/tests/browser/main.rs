@@ -9,6 +9,7 @@ mod harness;
 mod pages;
 
 mod accessibility;
+mod audit_log;
 mod failures;
 mod pbx_form;
 mod phone;

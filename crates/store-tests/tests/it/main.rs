@@ -59,6 +59,7 @@ stories!(
         api_tokens_are_scoped_revoked_and_expire,
         idempotent_responses_are_kept_for_a_day,
     ],
+    audit: [audit_log_filters_and_pages_past_one_page],
     migrations: [a_database_migrated_before_a_comment_edit_still_opens],
     registrations: [
         registration_targets_follow_users_devices_and_locations,

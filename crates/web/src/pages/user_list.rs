@@ -223,7 +223,7 @@ impl View {
 /// A CSV field: quoted when it holds a separator, a quote or a line break; a value a
 /// spreadsheet would run as a formula (a leading `=` or `@`, or `+`/`-` before anything but
 /// digits, so `+11000` stays a number) is prefixed with `'`.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     let signed_number =
         s.len() > 1 && s.starts_with(['+', '-']) && s[1..].chars().all(|c| c.is_ascii_digit());
     let s = if s.starts_with(['=', '+', '-', '@']) && !signed_number {
