@@ -17,6 +17,7 @@ pub mod directory;
 pub mod doctor;
 mod engine;
 mod error;
+pub mod import;
 pub mod gateway;
 mod pbx;
 pub mod reconcile;
