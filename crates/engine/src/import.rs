@@ -14,7 +14,9 @@ use teamline_domain::audit::Actor;
 use teamline_domain::bulk_import::{self, Column, FileError, Names};
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
-use teamline_domain::pbx_user::{Holder, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext};
+use teamline_domain::pbx_user::{
+    Holder, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext,
+};
 use teamline_domain::sip::Extension;
 use teamline_domain::teams_user::TeamsUser;
 use teamline_domain::voice_route::VoiceRouteState;
@@ -82,7 +84,11 @@ struct Snapshot {
 
 impl Engine {
     /// Checks every row of a Bulk Upload file; writes nothing.
-    pub async fn check_import(&self, e: EnterpriseId, text: &str) -> Result<ImportCheck, ImportError> {
+    pub async fn check_import(
+        &self,
+        e: EnterpriseId,
+        text: &str,
+    ) -> Result<ImportCheck, ImportError> {
         let rows = bulk_import::parse(text)?;
         let snapshot = self.import_snapshot(e).await?;
         let forms: Vec<(PbxUserForm, FieldErrors)> =
@@ -102,8 +108,11 @@ impl Engine {
             snapshot.pbx.insert(l, devices);
         }
         let addresses = self.emergency_addresses_needed(e, &forms, &snapshot).await;
-        let keyed: Vec<(usize, &PbxUserForm)> =
-            rows.iter().zip(&forms).map(|(r, (f, _))| (r.row, f)).collect();
+        let keyed: Vec<(usize, &PbxUserForm)> = rows
+            .iter()
+            .zip(&forms)
+            .map(|(r, (f, _))| (r.row, f))
+            .collect();
         let mut duplicates = bulk_import::duplicates(&keyed);
         let mut accepted = 0;
         let mut out = Vec::with_capacity(rows.len());

@@ -286,7 +286,10 @@ impl Engine {
             .await?;
         match editing {
             None => self.create_configured_user(e, actor, spec).await,
-            Some((id, version)) => self.store_and_queue(e, actor, spec, Some((id, version))).await,
+            Some((id, version)) => {
+                self.store_and_queue(e, actor, spec, Some((id, version)))
+                    .await
+            }
         }
     }
 

@@ -81,7 +81,11 @@ pub fn spreadsheet_number(raw: &str) -> String {
 
 fn expand_scientific(s: &str) -> Option<String> {
     let (mantissa, exponent) = s.split_once(['E', 'e'])?;
-    let exponent: usize = exponent.strip_prefix('+').unwrap_or(exponent).parse().ok()?;
+    let exponent: usize = exponent
+        .strip_prefix('+')
+        .unwrap_or(exponent)
+        .parse()
+        .ok()?;
     let (whole, fraction) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, ""));
     let all_digits = |p: &str| p.chars().all(|c| c.is_ascii_digit());
     if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || fraction.len() > exponent

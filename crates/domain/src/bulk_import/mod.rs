@@ -90,8 +90,11 @@ impl ImportRow {
         form.sip_user = self.get(Column::SipUser).to_owned();
         form.phone_number = self.get(Column::PhoneNumber).to_owned();
         form.tag = self.get(Column::UserTag).to_owned();
-        form.use_teams_voicemail =
-            errors.check(yes_no(Column::Voicemail, self.get(Column::Voicemail), false)) == Some(true);
+        form.use_teams_voicemail = errors.check(yes_no(
+            Column::Voicemail,
+            self.get(Column::Voicemail),
+            false,
+        )) == Some(true);
         form.assign_dial_plan =
             errors.check(yes_no(Column::DialPlan, self.get(Column::DialPlan), true)) != Some(false);
         form.caller_name_policy = self.get(Column::CallerNamePolicy).to_owned();
@@ -187,7 +190,9 @@ fn yes_no(column: Column, raw: &str, default: bool) -> Result<bool, FieldError> 
         "no" | "n" | "false" | "0" | "off" => Ok(false),
         other => Err(FieldError::new(
             column.header(),
-            format!("'{other}' is not yes or no: write Yes or No (or leave it empty for the default)"),
+            format!(
+                "'{other}' is not yes or no: write Yes or No (or leave it empty for the default)"
+            ),
         )),
     }
 }

@@ -63,8 +63,18 @@ fn names_that_match_nothing_name_their_column_and_the_choices() {
             "Use Voicemail in Teams"
         ]
     );
-    assert!(errors.for_field("Available Voice Routes").unwrap().contains("'US West'"));
-    assert!(errors.for_field("Teams User").unwrap().contains("nobody@contoso.com"));
+    assert!(
+        errors
+            .for_field("Available Voice Routes")
+            .unwrap()
+            .contains("'US West'")
+    );
+    assert!(
+        errors
+            .for_field("Teams User")
+            .unwrap()
+            .contains("nobody@contoso.com")
+    );
 }
 
 #[test]
