@@ -8,6 +8,7 @@
 
 pub mod action_item;
 pub mod audit;
+pub mod bulk_import;
 pub mod device;
 pub mod diagnosis;
 pub mod enterprise;

@@ -18,6 +18,7 @@ pub mod doctor;
 mod engine;
 mod error;
 pub mod gateway;
+pub mod import;
 mod pbx;
 pub mod reconcile;
 pub mod registration_check;

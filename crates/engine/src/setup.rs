@@ -284,6 +284,33 @@ impl Engine {
         let spec = self
             .validate_pbx_user(e, form, editing.map(|(id, _)| id))
             .await?;
+        match editing {
+            None => self.create_configured_user(e, actor, spec).await,
+            Some((id, version)) => {
+                self.store_and_queue(e, actor, spec, Some((id, version)))
+                    .await
+            }
+        }
+    }
+
+    /// Stores a validated new PBX user and queues its work, as Save User does (also each row
+    /// of a Bulk Upload).
+    pub(crate) async fn create_configured_user(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        spec: PbxUserSpec,
+    ) -> Result<PbxUser, SaveError> {
+        self.store_and_queue(e, actor, spec, None).await
+    }
+
+    async fn store_and_queue(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        spec: PbxUserSpec,
+        editing: Option<(PbxUserId, i64)>,
+    ) -> Result<PbxUser, SaveError> {
         let store = &self.inner.store;
         let name = store
             .get_teams_user(e, &spec.teams_user_object_id)

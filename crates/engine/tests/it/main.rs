@@ -7,6 +7,7 @@
 mod bulk;
 mod directory;
 mod drift;
+mod import;
 mod instances;
 mod support;
 mod throttling;

@@ -1,0 +1,406 @@
+//! Bulk Upload: checks every row of a file against the live PBX and Teams data with the SET UP
+//! PBX USER form's own rules, then sets up every row as Save User would, or nothing at all.
+//!
+//! The look-ups a form makes one at a time (holders, the Teams user, the PBX's extensions and
+//! their devices) are read once for the whole file here, so a file of ten thousand rows costs
+//! one PBX call per PBX location plus one per device Teamline is to create (its emergency
+//! addresses), not one per row and field.
+
+use crate::{Engine, EngineError, SaveError};
+use futures::StreamExt;
+use std::collections::HashMap;
+use teamline_domain::FieldErrors;
+use teamline_domain::audit::Actor;
+use teamline_domain::bulk_import::{self, Column, FileError, Names};
+use teamline_domain::device::DeviceAuthId;
+use teamline_domain::ids::{EnterpriseId, PbxLocationId};
+use teamline_domain::pbx_user::{
+    Holder, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext,
+};
+use teamline_domain::sip::Extension;
+use teamline_domain::teams_user::TeamsUser;
+use teamline_domain::voice_route::VoiceRouteState;
+use teamline_store::{PbxUserQuery, TeamsUserQuery, UserTab};
+
+/// How many PBX requests a check makes at once (emergency addresses of devices to create).
+const PBX_CONCURRENCY: usize = 8;
+
+/// One data row's result: the user it sets up, or every problem with it by column.
+#[derive(Debug, Clone)]
+pub struct RowCheck {
+    /// The row number a spreadsheet shows (the header is row 1).
+    pub row: usize,
+    pub upn: String,
+    pub sip_user: String,
+    pub outcome: Result<PbxUserSpec, FieldErrors>,
+}
+
+/// A whole file's check.
+#[derive(Debug, Clone, Default)]
+pub struct ImportCheck {
+    pub rows: Vec<RowCheck>,
+}
+
+impl ImportCheck {
+    pub fn bad_rows(&self) -> impl Iterator<Item = &RowCheck> {
+        self.rows.iter().filter(|r| r.outcome.is_err())
+    }
+
+    /// Every row can be set up.
+    pub fn is_clean(&self) -> bool {
+        self.bad_rows().next().is_none()
+    }
+}
+
+/// Why a file cannot be checked or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<teamline_store::StoreError> for ImportError {
+    fn from(e: teamline_store::StoreError) -> Self {
+        Self::Engine(e.into())
+    }
+}
+
+/// What the file's rows are checked against, read once.
+struct Snapshot {
+    names: Names,
+    locations: Vec<PbxLocationId>,
+    voice_routes: Vec<teamline_domain::ids::VoiceRouteId>,
+    teams_users: HashMap<String, TeamsUser>,
+    by_extension: HashMap<(PbxLocationId, String), Holder>,
+    by_number: HashMap<String, Holder>,
+    by_teams_user: HashMap<String, Holder>,
+    /// Per PBX location: its extensions with their devices, or why the PBX could not say.
+    pbx: HashMap<PbxLocationId, Result<HashMap<String, Vec<DeviceAuthId>>, String>>,
+    user_limit: Option<u32>,
+    configured_users: u64,
+}
+
+impl Engine {
+    /// Checks every row of a Bulk Upload file; writes nothing.
+    pub async fn check_import(
+        &self,
+        e: EnterpriseId,
+        text: &str,
+    ) -> Result<ImportCheck, ImportError> {
+        let rows = bulk_import::parse(text)?;
+        let snapshot = self.import_snapshot(e).await?;
+        let forms: Vec<(PbxUserForm, FieldErrors)> =
+            rows.iter().map(|r| r.to_form(&snapshot.names)).collect();
+        let locations: Vec<PbxLocationId> = {
+            let mut used: Vec<PbxLocationId> = forms
+                .iter()
+                .filter_map(|(f, _)| location_of(f, &snapshot.locations))
+                .collect();
+            used.sort_by_key(|l| l.0);
+            used.dedup();
+            used
+        };
+        let mut snapshot = snapshot;
+        for l in locations {
+            let devices = self.devices_by_extension(e, l).await;
+            snapshot.pbx.insert(l, devices);
+        }
+        let addresses = self.emergency_addresses_needed(e, &forms, &snapshot).await;
+        let keyed: Vec<(usize, &PbxUserForm)> = rows
+            .iter()
+            .zip(&forms)
+            .map(|(r, (f, _))| (r.row, f))
+            .collect();
+        let mut duplicates = bulk_import::duplicates(&keyed);
+        let mut accepted = 0;
+        let mut out = Vec::with_capacity(rows.len());
+        for (index, (row, (form, name_errors))) in rows.iter().zip(forms.iter()).enumerate() {
+            let ctx = snapshot.context(form, accepted, addresses.get(&index).cloned());
+            let mut errors = name_errors.clone();
+            let validated = form.validate(&ctx);
+            if let Err(found) = &validated {
+                for err in found.iter() {
+                    if errors.for_field(err.field).is_none() {
+                        errors.push(err.clone());
+                    }
+                }
+            }
+            if let Some(dups) = duplicates.remove(&index) {
+                for err in dups.iter() {
+                    errors.push(err.clone());
+                }
+            }
+            let outcome = match validated {
+                Ok(spec) if errors.is_empty() => {
+                    accepted += 1;
+                    Ok(spec)
+                }
+                _ => Err(errors),
+            };
+            out.push(RowCheck {
+                row: row.row,
+                upn: row.get(Column::TeamsUser).to_owned(),
+                sip_user: row.get(Column::SipUser).to_owned(),
+                outcome,
+            });
+        }
+        Ok(ImportCheck { rows: out })
+    }
+
+    /// Checks the file and, when every row can be set up, sets each up as Save User does
+    /// (the pairing stored with its audit event, the device and Microsoft work queued). When
+    /// any row cannot, nothing is written and the check says why.
+    pub async fn apply_import(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        text: &str,
+    ) -> Result<(ImportCheck, Vec<PbxUser>), ImportError> {
+        let check = self.check_import(e, text).await?;
+        if !check.is_clean() {
+            return Ok((check, Vec::new()));
+        }
+        let mut created = Vec::with_capacity(check.rows.len());
+        for row in &check.rows {
+            let Ok(spec) = &row.outcome else { continue };
+            match self.create_configured_user(e, actor, spec.clone()).await {
+                Ok(user) => created.push(user),
+                Err(SaveError::Engine(err)) => return Err(err.into()),
+                // Someone set up the same extension, number or user since the check: the
+                // rows before stay set up; the report says which row stopped.
+                Err(SaveError::Fields(errors)) => {
+                    let mut check = check.clone();
+                    if let Some(r) = check.rows.iter_mut().find(|r| r.row == row.row) {
+                        r.outcome = Err(errors);
+                    }
+                    return Ok((check, created));
+                }
+            }
+        }
+        Ok((check, created))
+    }
+
+    async fn import_snapshot(&self, e: EnterpriseId) -> Result<Snapshot, ImportError> {
+        let store = &self.inner.store;
+        let enterprise = store.get_enterprise(e).await?;
+        let locations = store.list_pbx_locations(e).await?;
+        let routes: Vec<_> = store
+            .list_voice_routes(e)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == VoiceRouteState::Provisioned)
+            .collect();
+        let teams_users: HashMap<String, TeamsUser> = store
+            .list_teams_users(
+                e,
+                &TeamsUserQuery {
+                    limit: u32::MAX,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .items
+            .into_iter()
+            .map(|t| (t.upn.to_lowercase(), t))
+            .collect();
+        let mut by_extension = HashMap::new();
+        let mut by_number = HashMap::new();
+        let mut by_teams_user = HashMap::new();
+        for tab in [UserTab::Licensed, UserTab::Disabled] {
+            let users = store
+                .list_pbx_users(
+                    e,
+                    &PbxUserQuery {
+                        tab,
+                        limit: u32::MAX,
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .items;
+            for item in users {
+                let spec = &item.user.spec;
+                let holder = Holder {
+                    id: item.user.id,
+                    display_name: item.display_name.clone(),
+                    upn: item.upn.clone(),
+                    state: item.user.state,
+                };
+                by_extension.insert(
+                    (spec.pbx_location_id, spec.sip_user.to_string()),
+                    holder.clone(),
+                );
+                by_number.insert(spec.phone_number.to_string(), holder.clone());
+                by_teams_user.insert(spec.teams_user_object_id.clone(), holder);
+            }
+        }
+        let counts = store.user_counts(e).await?;
+        Ok(Snapshot {
+            names: Names {
+                locations: locations
+                    .iter()
+                    .map(|l| (l.settings.name.to_string(), l.id))
+                    .collect(),
+                voice_routes: routes.iter().map(|r| (r.name.to_string(), r.id)).collect(),
+                teams_users: teams_users
+                    .iter()
+                    .map(|(upn, t)| (upn.clone(), t.object_id.clone()))
+                    .collect(),
+            },
+            locations: locations.iter().map(|l| l.id).collect(),
+            voice_routes: routes.iter().map(|r| r.id).collect(),
+            teams_users: teams_users
+                .into_values()
+                .map(|t| (t.object_id.clone(), t))
+                .collect(),
+            by_extension,
+            by_number,
+            by_teams_user,
+            pbx: HashMap::new(),
+            user_limit: enterprise.user_limit,
+            configured_users: counts.active + counts.disabled,
+        })
+    }
+
+    /// One read of the PBX location's extensions, with each one's devices.
+    async fn devices_by_extension(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+    ) -> Result<HashMap<String, Vec<DeviceAuthId>>, String> {
+        let pbx = self
+            .inner
+            .pbx
+            .pbx(e, location)
+            .await
+            .map_err(|err| err.to_string())?;
+        let list = self
+            .inner
+            .pbx
+            .pbx_read("list its extensions", pbx.list_extensions())
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok(list
+            .into_iter()
+            .map(|x| {
+                let devices = x
+                    .devices
+                    .iter()
+                    .filter_map(|d| DeviceAuthId::parse(d).ok())
+                    .collect();
+                (x.id, devices)
+            })
+            .collect())
+    }
+
+    /// The PBX's emergency addresses for each row whose device Teamline is to create (the
+    /// only rows the form's rule asks them for), by row index.
+    async fn emergency_addresses_needed(
+        &self,
+        e: EnterpriseId,
+        forms: &[(PbxUserForm, FieldErrors)],
+        snapshot: &Snapshot,
+    ) -> HashMap<usize, PbxLookup<String>> {
+        let wanted: Vec<(usize, PbxLocationId, Extension)> = forms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (form, _))| {
+                let location = location_of(form, &snapshot.locations)?;
+                let ext = Extension::parse(&form.sip_user).ok()?;
+                let devices = snapshot.devices(location, &ext);
+                let missing = matches!(&devices, PbxLookup::Known(list)
+                    if !list.iter().any(|d| d.as_str() == form.device.trim()));
+                (form.create_device && missing).then_some((i, location, ext))
+            })
+            .collect();
+        futures::stream::iter(wanted)
+            .map(|(i, location, ext)| async move {
+                let lookup = match self.inner.pbx.emergency_addresses(e, location, &ext).await {
+                    Ok(list) => PbxLookup::Known(list.into_iter().map(|a| a.id).collect()),
+                    Err(err) => PbxLookup::Unavailable(err.to_string()),
+                };
+                (i, lookup)
+            })
+            .buffer_unordered(PBX_CONCURRENCY)
+            .collect()
+            .await
+    }
+}
+
+/// The row's PBX location: the one named, or the only one there is.
+fn location_of(form: &PbxUserForm, locations: &[PbxLocationId]) -> Option<PbxLocationId> {
+    match form.lookup_keys().pbx_location {
+        Some(l) => locations.contains(&l).then_some(l),
+        None if form.pbx_location.trim().is_empty() && locations.len() == 1 => Some(locations[0]),
+        None => None,
+    }
+}
+
+impl Snapshot {
+    fn devices(&self, location: PbxLocationId, ext: &Extension) -> PbxLookup<DeviceAuthId> {
+        match self.pbx.get(&location) {
+            Some(Ok(map)) => map
+                .get(ext.as_str())
+                .map_or(PbxLookup::NotAsked, |d| PbxLookup::Known(d.clone())),
+            _ => PbxLookup::NotAsked,
+        }
+    }
+
+    /// The form's context for one row, as [`Engine::setup_context`] would build it, with the
+    /// rows accepted before it counted against the user limit.
+    fn context(
+        &self,
+        form: &PbxUserForm,
+        accepted_before: u64,
+        emergency_addresses: Option<PbxLookup<String>>,
+    ) -> SetupContext {
+        let keys = form.lookup_keys();
+        let location = location_of(form, &self.locations);
+        let (pbx_extensions, devices) = match location.and_then(|l| self.pbx.get(&l)) {
+            None => (PbxLookup::NotAsked, PbxLookup::NotAsked),
+            Some(Err(why)) => (PbxLookup::Unavailable(why.clone()), PbxLookup::NotAsked),
+            // Only whether this row's extension is on the PBX matters to the rule: the list
+            // holds it or is empty (not all ten thousand extensions for every row).
+            Some(Ok(map)) => (
+                PbxLookup::Known(
+                    keys.sip_user
+                        .iter()
+                        .filter(|x| map.contains_key(x.as_str()))
+                        .cloned()
+                        .collect(),
+                ),
+                match (&keys.sip_user, location) {
+                    (Some(ext), Some(l)) => self.devices(l, ext),
+                    _ => PbxLookup::NotAsked,
+                },
+            ),
+        };
+        SetupContext {
+            editing: None,
+            edited_teams_user: None,
+            pbx_locations: self.locations.clone(),
+            voice_routes: self.voice_routes.clone(),
+            teams_user: keys
+                .teams_user
+                .as_ref()
+                .and_then(|id| self.teams_users.get(id).cloned()),
+            pbx_extensions,
+            devices,
+            emergency_addresses: emergency_addresses.unwrap_or(PbxLookup::NotAsked),
+            sip_user_holder: match (location, &keys.sip_user) {
+                (Some(l), Some(x)) => self.by_extension.get(&(l, x.to_string())).cloned(),
+                _ => None,
+            },
+            number_holder: keys
+                .phone_number
+                .and_then(|n| self.by_number.get(&n.to_string()).cloned()),
+            teams_user_holder: keys
+                .teams_user
+                .and_then(|id| self.by_teams_user.get(&id).cloned()),
+            user_limit: self.user_limit,
+            configured_users: self.configured_users + accepted_before,
+        }
+    }
+}
