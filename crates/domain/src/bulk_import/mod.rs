@@ -145,10 +145,8 @@ impl Names {
     }
 
     fn voice_route(&self, name: &str) -> Result<VoiceRouteId, FieldError> {
-        if name.is_empty() {
-            if let [(_, only)] = self.voice_routes.as_slice() {
-                return Ok(*only);
-            }
+        if let ([(_, only)], true) = (self.voice_routes.as_slice(), name.is_empty()) {
+            return Ok(*only);
         }
         find(&self.voice_routes, name).ok_or_else(|| {
             FieldError::new(
