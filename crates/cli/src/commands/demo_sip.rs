@@ -13,7 +13,7 @@ use anyhow::Context;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use super::direct_routing::{DEMO_ADDR, DirectRoutingFile, demo_files};
 use std::path::{Path, PathBuf};
-use teamline_gateway::config::MICROSOFT_PROXIES;
+use teamline_gateway::config::{DEFAULT_MODULE_DIR, MICROSOFT_PROXIES};
 use teamline_gateway::media::process::{Rtpengine, RtpengineSettings};
 use std::sync::Arc;
 use teamline_domain::audit::Actor;
@@ -115,6 +115,12 @@ impl DemoSip {
 
 /// rtpengine for the demo's calls, or `None` (with a warning) when it cannot run here.
 async fn start_media(dir: &Path) -> Option<Rtpengine> {
+    if !Path::new(DEFAULT_MODULE_DIR).join("tls.so").is_file() {
+        eprintln!(
+            "Calls through the gateway are off: Kamailio's TLS module is missing (`sudo apt-get install kamailio-tls-modules rtpengine-daemon` adds it)."
+        );
+        return None;
+    }
     let port = free_port().ok()?;
     // Media ports: a block of 100 away from the ephemeral range's busiest part.
     let base = 20000 + (port % 20000) / 100 * 100;

@@ -41,7 +41,8 @@ pub struct DirectRoutingFile {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionFile {
-    /// The SBC region's name, as in Teamline (`US East 2`).
+    /// The region's name in the gateway's logs and health (`us-east-2`: letters, digits,
+    /// `-`, `_`, `.`).
     pub name: String,
     /// The region's gateway FQDN; each tenant's SBC FQDN is a subdomain of it.
     pub base_fqdn: String,
@@ -189,7 +190,7 @@ pub fn demo_files(
         write_private(&dir.join(&key_file), &cert.signing_key.serialize_pem())?;
         bundle.push_str(&pem);
         files.push(RegionFile {
-            name: name.clone(),
+            name: slug(name),
             base_fqdn: fqdn.clone(),
             certificate: cert_file.into(),
             key: key_file.into(),
@@ -210,6 +211,19 @@ pub fn demo_files(
     let path = dir.join("direct-routing.json");
     write_private(&path, &serde_json::to_string_pretty(&file)?)?;
     Ok(path)
+}
+
+/// `US East 2` → `us-east-2`: a region name Kamailio's files can hold.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
 }
 
 /// Private keys are for the gateway's user only.
@@ -258,7 +272,7 @@ mod tests {
         assert_eq!(
             dr.region_of("contoso.useast2.sbc.example.net")
                 .map(|r| r.name.as_str()),
-            Some("US East 2")
+            Some("us-east-2")
         );
         assert!(dr.regions[0].certificate.key_pem.is_file());
     }

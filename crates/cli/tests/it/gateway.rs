@@ -13,6 +13,10 @@ use teamline_domain::device::SipPassword;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::PbxUserForm;
 use teamline_domain::registration::RegistrationStatus;
+use teamline_gateway::calls::{CallSettings, CallerName, ForwardedCallerId};
+use teamline_gateway::config::RpcListener;
+use teamline_gateway::registration::RegistrationId;
+use teamline_gateway::rpc::RpcClient;
 use teamline_sim::microsoft::demo as ms;
 use teamline_store::{NewDeviceHandle, RegistrationRecord};
 
@@ -60,6 +64,20 @@ async fn wait_state(
     panic!("the handle never became {want:?}; last stored: {last:?}");
 }
 
+/// Waits until the gateway applies `want` to registration `id`.
+async fn wait_call_settings(rpc: &RpcClient, id: &RegistrationId, want: CallSettings) {
+    let mut last = None;
+    for _ in 0..600 {
+        let now = rpc.call_settings(id).await.unwrap();
+        if now == want {
+            return;
+        }
+        last = Some(now);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the gateway never applied {want:?} to {id}; last: {last:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -93,6 +111,39 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         bindings.iter().any(|b| b.aor.starts_with("1000tm@")),
         "{bindings:?}"
     );
+
+    // The demo's gateway carries calls, and Adele's call settings reach it through the same
+    // loop: the form's defaults first, then an edit (caller name Other, Original Caller).
+    assert!(sip.direct_routing.is_some(), "the demo's gateway has no calls");
+    let rpc = RpcClient::new(&RpcListener::loopback(sip.gateway_rpc.port())).unwrap();
+    let id = RegistrationId::from_kamailio(&registered.registration);
+    wait_call_settings(
+        &rpc,
+        &id,
+        CallSettings {
+            caller_name: CallerName::Transparent,
+            forwarded_caller_id: ForwardedCallerId::UsersCallerId,
+        },
+    )
+    .await;
+    let mut form = adele_form(&stack).await;
+    form.caller_name_policy = "other".into();
+    form.caller_name = "Contoso Reception".into();
+    form.forwarded_caller_id = "original_caller".into();
+    stack
+        .engine
+        .save_pbx_user(e, &admin(), &form, Some((user.id, user.version)))
+        .await
+        .unwrap();
+    wait_call_settings(
+        &rpc,
+        &id,
+        CallSettings {
+            caller_name: CallerName::Other("Contoso Reception".into()),
+            forwarded_caller_id: ForwardedCallerId::OriginalCaller,
+        },
+    )
+    .await;
 
     // /metrics has a gauge per state.
     let metrics = reqwest::get(format!("{}/metrics", stack.url))
@@ -206,4 +257,61 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
 
     sip.stop().await;
     stack.stop().await.unwrap();
+}
+
+/// `teamline gateway config --direct-routing FILE` renders the calls with Microsoft too: the
+/// TLS listener, each region's certificate and Microsoft's proxies in dispatcher's list.
+#[test]
+fn gateway_config_renders_the_calls_from_the_direct_routing_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls: std::net::SocketAddr = "127.0.0.1:5061".parse().unwrap();
+    let settings = teamline::commands::direct_routing::demo_files(
+        &dir.path().join("dr"),
+        &[("US East 2".into(), "useast2.sbc.example.net".into())],
+        tls,
+        "127.0.0.1:2223".parse().unwrap(),
+        "127.0.0.1:5065".parse().unwrap(),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["gateway", "config", "--gateway-rpc", "127.0.0.1:5090", "--out"])
+        .arg(&out_dir)
+        .arg("--direct-routing")
+        .arg(&settings)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = std::fs::read_to_string(out_dir.join("kamailio.cfg")).unwrap();
+    assert!(cfg.contains("listen=tls:127.0.0.1:5061"), "{cfg}");
+    let list = std::fs::read_to_string(out_dir.join("dispatcher.list")).unwrap();
+    assert!(
+        list.contains("1 sip:sip.pstnhub.microsoft.com:5061;transport=tls 8 100")
+            && list.contains("region=us-east-2"),
+        "{list}"
+    );
+    let tls_cfg = std::fs::read_to_string(out_dir.join("tls.cfg")).unwrap();
+    assert!(
+        tls_cfg.contains("server_name = useast2.sbc.example.net"),
+        "{tls_cfg}"
+    );
+
+    // A missing certificate is named with its region.
+    std::fs::remove_file(dir.path().join("dr/region-0.crt")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["gateway", "config", "--gateway-rpc", "127.0.0.1:5090", "--out"])
+        .arg(&out_dir)
+        .arg("--direct-routing")
+        .arg(&settings)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("certificate of SBC region us-east-2"),
+        "{err}"
+    );
 }
