@@ -1,6 +1,7 @@
 //! The stories every store backend must pass, one module per part of the store.
 
 pub mod api_tokens;
+pub mod calls;
 pub mod directory;
 pub mod enterprises;
 pub mod jobs;
