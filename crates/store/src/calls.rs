@@ -59,9 +59,11 @@ pub trait CallStore: Send + Sync + 'static {
         filter: &CallFilter,
     ) -> StoreResult<Vec<StoredCall>>;
     /// One of the enterprise's calls (`None` for another enterprise's).
-    async fn get_call(&self, enterprise: EnterpriseId, call_id: &str)
-    -> StoreResult<Option<StoredCall>>;
+    async fn get_call(
+        &self,
+        enterprise: EnterpriseId,
+        call_id: &str,
+    ) -> StoreResult<Option<StoredCall>>;
     /// Deletes calls that started before `before_ms` (the retention period); returns how many.
     async fn delete_calls_before(&self, before_ms: i64) -> StoreResult<u64>;
 }
-

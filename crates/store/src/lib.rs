@@ -140,9 +140,9 @@ pub type DynStore = Arc<dyn Store>;
 /// Every store trait, for code that holds a whole store: `use teamline_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore, DynStore,
-        EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore, PbxUserStore,
-        PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
+        ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
+        DynStore, EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore,
+        PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
         VoiceRouteStore,
     };
 }

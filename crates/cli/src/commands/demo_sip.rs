@@ -8,17 +8,17 @@
 //! rtpengine, and the gateway listens for Microsoft on a loopback TLS port. The demo has no
 //! Microsoft to call: its proxies are pinned to a closed loopback port and show as down.
 
+use super::direct_routing::{DEMO_ADDR, DirectRoutingFile, demo_files};
 use super::gateway::GatewayArgs;
 use anyhow::Context;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
-use super::direct_routing::{DEMO_ADDR, DirectRoutingFile, demo_files};
 use std::path::{Path, PathBuf};
-use teamline_gateway::config::{DEFAULT_MODULE_DIR, MICROSOFT_PROXIES};
-use teamline_gateway::media::process::{Rtpengine, RtpengineSettings};
 use std::sync::Arc;
 use teamline_domain::audit::Actor;
 use teamline_domain::pbx_location::PbxLocationForm;
 use teamline_engine::gateway::GatewaySync;
+use teamline_gateway::config::{DEFAULT_MODULE_DIR, MICROSOFT_PROXIES};
+use teamline_gateway::media::process::{Rtpengine, RtpengineSettings};
 use teamline_gateway::supervisor::{Supervisor, SupervisorSettings};
 use teamline_sim::netsapiens::registrar::Registrar;
 use teamline_testkit::TestApp;
@@ -34,7 +34,7 @@ pub struct DemoSip {
     media: Option<Rtpengine>,
     supervisor: Supervisor,
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 /// A loopback port free on both UDP and TCP a moment ago.
@@ -75,6 +75,7 @@ impl DemoSip {
             gateway_sip: format!("udp:127.0.0.1:{}", free_port()?),
             gateway_dns: Vec::new(),
             direct_routing: direct_routing.clone(),
+            call_retention_days: teamline_engine::calls::DEFAULT_RETENTION_DAYS,
             gateway_interval_secs: 1,
         };
         let mut settings = args.settings(dir.join("gateway"))?;
@@ -90,7 +91,10 @@ impl DemoSip {
             .sync(&app.engine, "demo")?
             .context("the demo's gateway has an RPC address")?;
         let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(sync.run(args.interval(), rx));
+        let mut tasks = vec![tokio::spawn(sync.run(args.interval(), rx.clone()))];
+        if let Some(recorder) = args.recorder(&app.engine)? {
+            tasks.push(tokio::spawn(recorder.run(rx)));
+        }
         Ok(DemoSip {
             registrar,
             gateway_rpc,
@@ -98,13 +102,15 @@ impl DemoSip {
             media,
             supervisor,
             stop,
-            task,
+            tasks,
         })
     }
 
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
         self.supervisor.stop().await;
         if let Some(m) = self.media {
             m.stop().await;

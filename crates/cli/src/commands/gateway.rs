@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use teamline_engine::Engine;
+use teamline_engine::calls::{CallRecorder, DEFAULT_RETENTION_DAYS};
 use teamline_engine::gateway::GatewaySync;
 use teamline_gateway::config::{DirectRouting, GatewaySettings, Listener, RpcListener, Transport};
 use teamline_gateway::dns::{DnsSettings, PbxResolver};
@@ -82,6 +83,10 @@ pub struct GatewayArgs {
     /// the gateway only registers device handles.
     #[arg(long, env = "TEAMLINE_DIRECT_ROUTING")]
     pub direct_routing: Option<PathBuf>,
+
+    /// Days call records are kept (with --direct-routing).
+    #[arg(long, env = "TEAMLINE_CALL_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
+    pub call_retention_days: u32,
 
     /// Seconds between two reconcile passes of the gateway.
     #[arg(long, env = "TEAMLINE_GATEWAY_INTERVAL_SECS", default_value_t = 2)]
@@ -158,6 +163,17 @@ impl GatewayArgs {
         // Caller settings live in htables only a calling node's configuration declares.
         sync.set_push_call_settings(self.direct_routing()?.is_some());
         Ok(Some(Arc::new(sync)))
+    }
+
+    /// The recorder of the gateway's calls, when it carries calls (`--direct-routing`) and
+    /// `--gateway-rpc` says Teamline drives it.
+    pub fn recorder(&self, engine: &Engine) -> anyhow::Result<Option<CallRecorder>> {
+        if self.gateway_rpc.is_none() {
+            return Ok(None);
+        }
+        Ok(self.direct_routing()?.map(|dr| {
+            CallRecorder::new(engine.clone(), dr.events.listen, self.call_retention_days)
+        }))
     }
 
     pub fn interval(&self) -> Duration {

@@ -64,6 +64,83 @@ async fn wait_state(
     panic!("the handle never became {want:?}; last stored: {last:?}");
 }
 
+/// The call records of Adele's handle: a stand-in for the gateway's event stream (Kamailio's
+/// evapi: JSON in netstrings, as `calls.cfg` sends them) tells of an answered call and a busy
+/// one; the recorder stores both for Contoso, with what happened, and nothing for another
+/// enterprise or an unknown registration.
+async fn record_calls_of(stack: &DemoStack, registered: &RegistrationRecord) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rid = registered.registration.clone();
+    let feed = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let base = format!(
+            r#""registration":"{rid}","from":"+12125550100","to":"+11000","tenant_fqdn":"contoso.useast2.sbc.example.net""#
+        );
+        let events = [
+            format!(r#"{{"event":"start","call_id":"a1","direction":"to_teams",{base},"at":"1800000000.0"}}"#),
+            format!(r#"{{"event":"ringing","call_id":"a1","direction":"to_teams",{base},"at":"1800000001.0"}}"#),
+            format!(r#"{{"event":"answer","call_id":"a1","direction":"to_teams",{base},"at":"1800000003.0"}}"#),
+            format!(r#"{{"event":"end","call_id":"a1","direction":"to_teams",{base},"at":"1800000033.0"}}"#),
+            format!(r#"{{"event":"start","call_id":"b2","direction":"to_pbx",{base},"at":"1800000100.0"}}"#),
+            format!(r#"{{"event":"failed","call_id":"b2","direction":"to_pbx",{base},"at":"1800000101.0","code":486}}"#),
+            r#"{"event":"start","call_id":"x9","direction":"to_pbx","registration":"9999tm-000000000000","at":"1800000200.0"}"#.to_owned(),
+        ];
+        for e in events {
+            sock.write_all(format!("{}:{},", e.len(), e).as_bytes())
+                .await
+                .unwrap();
+        }
+        // Kamailio keeps the stream open.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let recorder = tokio::spawn(
+        teamline_engine::calls::CallRecorder::new(stack.engine.clone(), addr, 90).run(rx),
+    );
+    let all = teamline_store::CallFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let mut calls = Vec::new();
+    for _ in 0..300 {
+        calls = stack
+            .store
+            .list_calls(stack.contoso.id, &all)
+            .await
+            .unwrap();
+        if calls.len() == 2 && calls.iter().all(|c| c.result != "in_progress") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    recorder.await.unwrap();
+    feed.abort();
+    let summary: Vec<(&str, &str, &str, Option<u16>, Option<i64>)> = calls
+        .iter()
+        .map(|c| {
+            (
+                c.call_id.as_str(),
+                c.direction.as_str(),
+                c.result.as_str(),
+                c.sip_code,
+                c.ended_ms.zip(c.answered_ms).map(|(e, a)| e - a),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("b2", "to_pbx", "busy", Some(486), None),
+            ("a1", "to_teams", "answered", Some(200), Some(30_000)),
+        ]
+    );
+    assert_eq!(calls[1].pbx_user_id, Some(registered.pbx_user_id));
+    assert_eq!(calls[1].device, "1000tm");
+}
+
 /// Waits until the gateway applies `want` to registration `id`.
 async fn wait_call_settings(rpc: &RpcClient, id: &RegistrationId, want: CallSettings) {
     let mut last = None;
@@ -114,7 +191,10 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
 
     // The demo's gateway carries calls, and Adele's call settings reach it through the same
     // loop: the form's defaults first, then an edit (caller name Other, Original Caller).
-    assert!(sip.direct_routing.is_some(), "the demo's gateway has no calls");
+    assert!(
+        sip.direct_routing.is_some(),
+        "the demo's gateway has no calls"
+    );
     let rpc = RpcClient::new(&RpcListener::loopback(sip.gateway_rpc.port())).unwrap();
     let id = RegistrationId::from_kamailio(&registered.registration);
     wait_call_settings(
@@ -126,6 +206,7 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         },
     )
     .await;
+    record_calls_of(&stack, &registered).await;
     let mut form = adele_form(&stack).await;
     form.caller_name_policy = "other".into();
     form.caller_name = "Contoso Reception".into();
@@ -275,7 +356,13 @@ fn gateway_config_renders_the_calls_from_the_direct_routing_settings() {
     .unwrap();
     let out_dir = dir.path().join("out");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
-        .args(["gateway", "config", "--gateway-rpc", "127.0.0.1:5090", "--out"])
+        .args([
+            "gateway",
+            "config",
+            "--gateway-rpc",
+            "127.0.0.1:5090",
+            "--out",
+        ])
         .arg(&out_dir)
         .arg("--direct-routing")
         .arg(&settings)
@@ -303,7 +390,13 @@ fn gateway_config_renders_the_calls_from_the_direct_routing_settings() {
     // A missing certificate is named with its region.
     std::fs::remove_file(dir.path().join("dr/region-0.crt")).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
-        .args(["gateway", "config", "--gateway-rpc", "127.0.0.1:5090", "--out"])
+        .args([
+            "gateway",
+            "config",
+            "--gateway-rpc",
+            "127.0.0.1:5090",
+            "--out",
+        ])
         .arg(&out_dir)
         .arg("--direct-routing")
         .arg(&settings)

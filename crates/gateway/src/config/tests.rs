@@ -196,5 +196,8 @@ fn a_region_name_kamailio_cannot_hold_is_refused_with_the_rule() {
     dr.regions[0].name = "US East 2".to_owned();
     s.direct_routing = Some(dr);
     let err = s.render().unwrap_err().to_string();
-    assert!(err.contains("`US East 2`") && err.contains("us-east-2"), "{err}");
+    assert!(
+        err.contains("`US East 2`") && err.contains("us-east-2"),
+        "{err}"
+    );
 }

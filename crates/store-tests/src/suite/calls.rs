@@ -81,7 +81,10 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
     assert_eq!(only(f(Some("to_pbx"), None, None)).await, vec!["c2"]);
     assert_eq!(only(f(None, Some("answered"), None)).await, vec!["c1"]);
     assert_eq!(only(f(None, None, Some("2125550"))).await, vec!["c1"]);
-    assert_eq!(only(f(None, None, Some("5550%"))).await, Vec::<String>::new());
+    assert_eq!(
+        only(f(None, None, Some("5550%"))).await,
+        Vec::<String>::new()
+    );
 
     // Another enterprise sees none of them, and cannot overwrite one with the same Call-ID.
     assert!(
@@ -90,7 +93,10 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
             .unwrap()
             .is_empty()
     );
-    assert_eq!(s.get_call(fabrikam.enterprise.id, "c1").await.unwrap(), None);
+    assert_eq!(
+        s.get_call(fabrikam.enterprise.id, "c1").await.unwrap(),
+        None
+    );
     s.record_call(&call(&fabrikam, "c1", 9_000, "+1999", "failed"))
         .await
         .unwrap();
