@@ -118,7 +118,7 @@ async fn record_calls_of(stack: &DemoStack, registered: &RegistrationRecord) {
     let _ = stop.send(true);
     recorder.await.unwrap();
     feed.abort();
-    let summary: Vec<(&str, &str, &str, Option<u16>, Option<i64>)> = calls
+    let summary: Vec<_> = calls
         .iter()
         .map(|c| {
             (
@@ -130,13 +130,13 @@ async fn record_calls_of(stack: &DemoStack, registered: &RegistrationRecord) {
             )
         })
         .collect();
-    assert_eq!(
-        summary,
-        vec![
-            ("b2", "to_pbx", "busy", Some(486), None),
-            ("a1", "to_teams", "answered", Some(200), Some(30_000)),
-        ]
-    );
+    /// Call-ID, direction, result, SIP code, talk time.
+    type Summary<'a> = (&'a str, &'a str, &'a str, Option<u16>, Option<i64>);
+    let expected: Vec<Summary> = vec![
+        ("b2", "to_pbx", "busy", Some(486), None),
+        ("a1", "to_teams", "answered", Some(200), Some(30_000)),
+    ];
+    assert_eq!(summary, expected);
     assert_eq!(calls[1].pbx_user_id, Some(registered.pbx_user_id));
     assert_eq!(calls[1].device, "1000tm");
 }
