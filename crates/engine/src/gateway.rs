@@ -6,6 +6,11 @@
 //! `RegistrationService` and reconciles. Each tick records the live states it learned, so
 //! the portal, `teamline gateway status` and `/metrics` read them from the store.
 //!
+//! On a node that carries calls (Direct Routing), each user's caller name policy and
+//! forwarded-call caller ID are pushed the same way: a tick whose targets changed, or after
+//! Kamailio restarted (its htables start empty), pushes every setting that differs from what
+//! the gateway was last given.
+//!
 //! One instance at a time drives the gateway (a lease in the store); an authentication failure
 //! queues a fresh read of the device's password from the PBX (`EnsureDevice`), at most once
 //! per [`REREAD_PASSWORD_EVERY`] per handle.
@@ -17,7 +22,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use teamline_domain::ids::PbxUserId;
+use teamline_domain::pbx_user::{CallerNamePolicy, ForwardedCallerId};
 use teamline_domain::registration::RegistrationStatus;
+use teamline_gateway::calls::{CallSettings, CallerName, ForwardedCallerId as GatewayForwarded};
 use teamline_gateway::registration::{DesiredRegistration, RegistrationId, RegistrationState};
 use teamline_gateway::service::{HandleStatus, RegistrationService};
 use teamline_store::{RegistrationRecord, RegistrationTarget};
@@ -41,6 +48,8 @@ pub struct TickReport {
     pub recorded: usize,
     /// The gateway's RPC failed (every wanted handle is recorded as Gateway down).
     pub gateway_error: Option<String>,
+    /// Users whose call settings were pushed to the gateway this tick.
+    pub call_settings_pushed: usize,
 }
 
 /// Keeps the gateway equal to the store, and the store's registration states equal to the
@@ -51,6 +60,7 @@ pub struct GatewaySync {
     holder: String,
     lease_ttl_ms: i64,
     expires_secs: u32,
+    push_call_settings: bool,
     state: Mutex<SyncState>,
 }
 
@@ -62,6 +72,8 @@ struct SyncState {
     /// What the store holds, as last written, by PBX user.
     recorded: Option<HashMap<PbxUserId, RegistrationRecord>>,
     reread: HashMap<PbxUserId, Instant>,
+    /// The call settings the gateway holds, as last pushed (forgotten when it restarts).
+    pushed: HashMap<RegistrationId, CallSettings>,
 }
 
 impl std::fmt::Debug for GatewaySync {
@@ -86,6 +98,7 @@ impl GatewaySync {
             holder: holder.into(),
             lease_ttl_ms: i64::try_from(lease_ttl.as_millis()).unwrap_or(i64::MAX),
             expires_secs: 600,
+            push_call_settings: false,
             state: Mutex::new(SyncState::default()),
         }
     }
@@ -93,6 +106,12 @@ impl GatewaySync {
     /// The registration lifetime asked of the PBX (default 600 s).
     pub fn set_expires_secs(&mut self, secs: u32) {
         self.expires_secs = secs;
+    }
+
+    /// The gateway carries calls (its configuration has Direct Routing): push each user's
+    /// caller name policy and forwarded-call caller ID too.
+    pub fn set_push_call_settings(&mut self, on: bool) {
+        self.push_call_settings = on;
     }
 
     pub fn service(&self) -> &Arc<RegistrationService> {
@@ -132,8 +151,17 @@ impl GatewaySync {
         }
         let now = store.clock().now_ms();
         let observed: Vec<HandleStatus> = match self.service.reconcile().await {
-            Ok(r) => r.observed,
+            Ok(r) => {
+                if r.kamailio_restarted {
+                    st.pushed.clear();
+                }
+                if self.push_call_settings {
+                    report.call_settings_pushed = self.push_settings(&mut st).await;
+                }
+                r.observed
+            }
             Err(e) => {
+                st.pushed.clear();
                 let error = format!(
                     "the SIP gateway's Kamailio does not answer its RPC ({e}): start it and check Teamline's gateway RPC address"
                 );
@@ -214,6 +242,41 @@ impl GatewaySync {
         Ok(report)
     }
 
+    /// Pushes the call settings that differ from what the gateway holds, and resets those of
+    /// handles no longer wanted. Returns how many were pushed; a failure is logged and retried
+    /// on the next tick (the setting stays unrecorded as pushed).
+    async fn push_settings(&self, st: &mut SyncState) -> usize {
+        let mut changes: Vec<(RegistrationId, CallSettings)> = st
+            .wanted
+            .iter()
+            .map(|(id, t)| (id.clone(), call_settings_of(t)))
+            .filter(|(id, want)| st.pushed.get(id) != Some(want))
+            .collect();
+        changes.extend(
+            st.pushed
+                .keys()
+                .filter(|id| !st.wanted.contains_key(*id))
+                .map(|id| (id.clone(), CallSettings::default())),
+        );
+        let mut pushed = 0;
+        for (id, settings) in changes {
+            match self.service.rpc().set_call_settings(&id, &settings).await {
+                Ok(()) => {
+                    pushed += 1;
+                    if st.wanted.contains_key(&id) {
+                        st.pushed.insert(id, settings);
+                    } else {
+                        st.pushed.remove(&id);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(registration = %id, error = %e, "could not push a user's call settings to the SIP gateway; trying again on the next tick");
+                }
+            }
+        }
+        pushed
+    }
+
     fn desired(&self, t: &RegistrationTarget) -> DesiredRegistration {
         let mut d = DesiredRegistration::new(
             t.enterprise_id,
@@ -256,6 +319,20 @@ impl GatewaySync {
         if let Err(e) = self.engine.store().release_lease(LEASE, &self.holder).await {
             tracing::warn!(error = %e, "could not give the SIP gateway lease up");
         }
+    }
+}
+
+/// What the gateway applies to calls toward this user.
+fn call_settings_of(t: &RegistrationTarget) -> CallSettings {
+    CallSettings {
+        caller_name: match &t.caller_name {
+            CallerNamePolicy::Transparent => CallerName::Transparent,
+            CallerNamePolicy::Other(name) => CallerName::Other(name.clone()),
+        },
+        forwarded_caller_id: match t.forwarded_caller_id {
+            ForwardedCallerId::UserCallerId => GatewayForwarded::UsersCallerId,
+            ForwardedCallerId::OriginalCaller => GatewayForwarded::OriginalCaller,
+        },
     }
 }
 

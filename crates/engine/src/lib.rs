@@ -10,6 +10,7 @@
 
 pub mod accounts;
 mod calling;
+pub mod calls;
 mod consent;
 mod convert;
 pub mod dashboard;

@@ -17,6 +17,7 @@ macro_rules! sql {
 
 mod api_tokens;
 mod audit;
+mod calls;
 mod devices;
 mod directory;
 mod directory_sync;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
 use teamline_domain::pbx_location::DnsLookup;
+use teamline_domain::pbx_user::{CallerNamePolicy, ForwardedCallerId};
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::registration::RegistrationStatus;
 use teamline_domain::sip::{ProxyHost, SipDomain};
@@ -36,6 +37,9 @@ struct TargetRow {
     password_enc: Vec<u8>,
     proxy: String,
     dns_lookup: String,
+    caller_name_policy: String,
+    caller_name: Option<String>,
+    forwarded_caller_id: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -93,6 +97,13 @@ impl SqlStore {
             proxy: ProxyHost::parse(&row.proxy).map_err(|err| corrupt("proxy", err))?,
             dns_lookup: DnsLookup::parse(&row.dns_lookup)
                 .map_err(|err| corrupt("DNS lookup type", err))?,
+            caller_name: match (row.caller_name_policy.as_str(), row.caller_name) {
+                ("other", Some(name)) => CallerNamePolicy::Other(name),
+                ("transparent", _) => CallerNamePolicy::Transparent,
+                (other, _) => return Err(corrupt("caller name policy", other)),
+            },
+            forwarded_caller_id: ForwardedCallerId::parse(&row.forwarded_caller_id)
+                .map_err(|err| corrupt("forwarded caller ID", err))?,
         })
     }
 }
@@ -110,7 +121,8 @@ impl RegistrationStore for SqlStore {
         };
         let sql = format!(
             "SELECT p.enterprise_id, p.id AS pbx_user_id, p.phone_number, v.subdomain, p.device, \
-             l.sip_domain, d.password_enc, l.proxy, l.dns_lookup \
+             l.sip_domain, d.password_enc, l.proxy, l.dns_lookup, \
+             p.caller_name_policy, p.caller_name, p.forwarded_caller_id \
              FROM pbx_users p \
              JOIN voice_routes v ON v.id = p.voice_route_id \
              JOIN pbx_locations l ON l.id = p.pbx_location_id \

@@ -13,6 +13,7 @@
 //! | [`PushStore`] | push states, read-backs and the push journal |
 //! | [`DeviceStore`] | PBX device handles and their SIP passwords |
 //! | [`RegistrationStore`] | what the SIP gateway registers, and each registration's state |
+//! | [`CallStore`] | calls through the SIP gateway, per enterprise |
 //! | [`LeaseStore`] | named leases: one instance at a time drives the SIP gateway |
 //! | [`JobStore`] | the durable job queue |
 //! | [`AuditLog`] | audit events that belong to no other change; reading the log |
@@ -35,6 +36,7 @@
 
 mod api_tokens;
 mod audit;
+mod calls;
 mod clock;
 pub mod crypto;
 mod directory;
@@ -49,6 +51,7 @@ mod sessions;
 
 pub use api_tokens::{ApiToken, ApiTokenStore, NewApiToken, StoredResponse};
 pub use audit::AuditLog;
+pub use calls::{CallFilter, CallStore, StoredCall};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{DirectoryStore, DirectorySyncStore};
 pub use enterprises::{EnterpriseStore, PbxLocationStore, VoiceRouteStore};
@@ -98,6 +101,7 @@ pub trait Store:
     + PushStore
     + DeviceStore
     + RegistrationStore
+    + CallStore
     + LeaseStore
     + JobStore
     + AuditLog
@@ -119,6 +123,7 @@ impl<T> Store for T where
         + PushStore
         + DeviceStore
         + RegistrationStore
+        + CallStore
         + LeaseStore
         + JobStore
         + AuditLog
@@ -135,9 +140,9 @@ pub type DynStore = Arc<dyn Store>;
 /// Every store trait, for code that holds a whole store: `use teamline_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ApiTokenStore, AuditLog, DeviceStore, DirectoryStore, DirectorySyncStore, DynStore,
-        EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore, PbxUserStore,
-        PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
+        ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
+        DynStore, EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore,
+        PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
         VoiceRouteStore,
     };
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
 use teamline_domain::pbx_location::DnsLookup;
+use teamline_domain::pbx_user::{CallerNamePolicy, ForwardedCallerId};
 use teamline_domain::phone::PhoneNumber;
 use teamline_domain::registration::RegistrationStatus;
 use teamline_domain::sip::{ProxyHost, SipDomain};
@@ -29,6 +30,10 @@ pub struct RegistrationTarget {
     pub password: SipPassword,
     pub proxy: ProxyHost,
     pub dns_lookup: DnsLookup,
+    /// The caller name Teams shows for calls from the PBX to this user.
+    pub caller_name: CallerNamePolicy,
+    /// Which caller a call the PBX forwarded to this user shows in Teams.
+    pub forwarded_caller_id: ForwardedCallerId,
 }
 
 /// A PBX user's registration as the gateway last reported it.

@@ -135,6 +135,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             sip.registrar.sip_addr(),
             args.data_dir.display()
         );
+        if let Some(dr) = &sip.direct_routing {
+            println!(
+                "  calls (Direct Routing): rtpengine and a TLS listener with self-signed certificates per SBC region, settings in {}",
+                dr.display()
+            );
+        }
     }
     println!("Press Ctrl-C to stop.");
     let served = stack.wait().await;

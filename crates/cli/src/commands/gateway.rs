@@ -3,6 +3,7 @@
 //! next to a running server); `config` renders the gateway node's Kamailio configuration for
 //! systemd to run. [`GatewayArgs`] are also `serve`'s options for reaching the gateway.
 
+use super::direct_routing::DirectRoutingFile;
 use crate::config::{StoreArgs, open_store_beside_server};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -12,8 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use teamline_engine::Engine;
+use teamline_engine::calls::{CallRecorder, DEFAULT_RETENTION_DAYS};
 use teamline_engine::gateway::GatewaySync;
-use teamline_gateway::config::{GatewaySettings, Listener, RpcListener, Transport};
+use teamline_gateway::config::{DirectRouting, GatewaySettings, Listener, RpcListener, Transport};
 use teamline_gateway::dns::{DnsSettings, PbxResolver};
 use teamline_gateway::rpc::RpcClient;
 use teamline_gateway::service::RegistrationService;
@@ -39,7 +41,9 @@ pub enum GatewayCommand {
         json: bool,
     },
     /// Write the gateway node's Kamailio configuration (kamailio.cfg and its empty uacreg
-    /// table) into a directory, for systemd's kamailio to run.
+    /// table; with --direct-routing also the calls with Microsoft: TLS, dispatcher's list of
+    /// Microsoft's proxies, rtpengine, call events) into a directory, for systemd's kamailio
+    /// to run.
     Config {
         /// The directory to write into (created if missing).
         #[arg(long)]
@@ -72,6 +76,17 @@ pub struct GatewayArgs {
     /// Nameservers for the PBX proxies' SRV/A lookups (default: the system's).
     #[arg(long, env = "TEAMLINE_GATEWAY_DNS", value_delimiter = ',')]
     pub gateway_dns: Vec<SocketAddr>,
+
+    /// The Microsoft side of the gateway (calls through Direct Routing): a JSON file with the
+    /// TLS listener, the CA bundle, and per SBC region its base FQDN, certificate, key and
+    /// Microsoft's proxies (see `teamline gateway config --help` and the README). Without it
+    /// the gateway only registers device handles.
+    #[arg(long, env = "TEAMLINE_DIRECT_ROUTING")]
+    pub direct_routing: Option<PathBuf>,
+
+    /// Days call records are kept (with --direct-routing).
+    #[arg(long, env = "TEAMLINE_CALL_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
+    pub call_retention_days: u32,
 
     /// Seconds between two reconcile passes of the gateway.
     #[arg(long, env = "TEAMLINE_GATEWAY_INTERVAL_SECS", default_value_t = 2)]
@@ -110,12 +125,22 @@ impl GatewayArgs {
 
     /// The gateway node's settings, its files under `config_dir`.
     pub fn settings(&self, config_dir: PathBuf) -> anyhow::Result<GatewaySettings> {
-        Ok(GatewaySettings::new(
+        let mut settings = GatewaySettings::new(
             "teamline-gateway",
             self.sip_listener()?,
             self.rpc_listener()?,
             config_dir,
-        ))
+        );
+        settings.direct_routing = self.direct_routing()?;
+        Ok(settings)
+    }
+
+    /// The Microsoft side, when `--direct-routing` names its settings.
+    pub fn direct_routing(&self) -> anyhow::Result<Option<DirectRouting>> {
+        self.direct_routing
+            .as_deref()
+            .map(DirectRoutingFile::load)
+            .transpose()
     }
 
     /// The loop that drives the gateway from the store, when `--gateway-rpc` is set.
@@ -129,12 +154,26 @@ impl GatewayArgs {
             max_cache: None,
         })?;
         let interval = self.interval();
-        Ok(Some(Arc::new(GatewaySync::new(
+        let mut sync = GatewaySync::new(
             engine.clone(),
             Arc::new(RegistrationService::new(rpc, resolver)),
             holder,
             interval * 5,
-        ))))
+        );
+        // Caller settings live in htables only a calling node's configuration declares.
+        sync.set_push_call_settings(self.direct_routing()?.is_some());
+        Ok(Some(Arc::new(sync)))
+    }
+
+    /// The recorder of the gateway's calls, when it carries calls (`--direct-routing`) and
+    /// `--gateway-rpc` says Teamline drives it.
+    pub fn recorder(&self, engine: &Engine) -> anyhow::Result<Option<CallRecorder>> {
+        if self.gateway_rpc.is_none() {
+            return Ok(None);
+        }
+        Ok(self.direct_routing()?.map(|dr| {
+            CallRecorder::new(engine.clone(), dr.events.listen, self.call_retention_days)
+        }))
     }
 
     pub fn interval(&self) -> Duration {

@@ -4,6 +4,7 @@ pub mod api_token;
 pub mod bench;
 pub mod demo;
 pub mod demo_sip;
+pub mod direct_routing;
 pub mod doctor;
 pub mod gateway;
 pub mod migrate;

@@ -262,8 +262,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(sync) => {
             tracing::info!("driving the SIP gateway");
             let (tx, rx) = tokio::sync::watch::channel(false);
-            let task = tokio::spawn(sync.run(args.gateway.interval(), rx));
-            Some((tx, task))
+            let mut tasks = vec![tokio::spawn(sync.run(args.gateway.interval(), rx.clone()))];
+            if let Some(recorder) = args.gateway.recorder(&engine)? {
+                tracing::info!("recording calls through the SIP gateway");
+                tasks.push(tokio::spawn(recorder.run(rx)));
+            }
+            Some((tx, tasks))
         }
         None => None,
     };
@@ -281,9 +285,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await;
-    if let Some((stop, task)) = gateway {
+    if let Some((stop, tasks)) = gateway {
         let _ = stop.send(true);
-        let _ = task.await;
+        for task in tasks {
+            let _ = task.await;
+        }
     }
     served
 }

@@ -15,6 +15,10 @@ use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::PbxUserForm;
 use teamline_domain::registration::RegistrationStatus;
 use teamline_engine::troubleshoot::{CheckStatus, Troubleshooting};
+use teamline_gateway::calls::{CallSettings, CallerName, ForwardedCallerId};
+use teamline_gateway::config::RpcListener;
+use teamline_gateway::registration::RegistrationId;
+use teamline_gateway::rpc::RpcClient;
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::netsapiens::registrar::Registrar;
 use teamline_store::{NewDeviceHandle, RegistrationRecord};
@@ -63,6 +67,97 @@ async fn wait_state(
     panic!("the handle never became {want:?}; last stored: {last:?}");
 }
 
+/// The call records of Adele's handle: a stand-in for the gateway's event stream (Kamailio's
+/// evapi: JSON in netstrings, as `calls.cfg` sends them) tells of an answered call and a busy
+/// one; the recorder stores both for Contoso, with what happened, and nothing for another
+/// enterprise or an unknown registration.
+async fn record_calls_of(stack: &DemoStack, registered: &RegistrationRecord) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rid = registered.registration.clone();
+    let feed = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let base = format!(
+            r#""registration":"{rid}","from":"+12125550100","to":"+11000","tenant_fqdn":"contoso.useast2.sbc.example.net""#
+        );
+        let events = [
+            format!(r#"{{"event":"start","call_id":"a1","direction":"to_teams",{base},"at":"1800000000.0"}}"#),
+            format!(r#"{{"event":"ringing","call_id":"a1","direction":"to_teams",{base},"at":"1800000001.0"}}"#),
+            format!(r#"{{"event":"answer","call_id":"a1","direction":"to_teams",{base},"at":"1800000003.0"}}"#),
+            format!(r#"{{"event":"end","call_id":"a1","direction":"to_teams",{base},"at":"1800000033.0"}}"#),
+            format!(r#"{{"event":"start","call_id":"b2","direction":"to_pbx",{base},"at":"1800000100.0"}}"#),
+            format!(r#"{{"event":"failed","call_id":"b2","direction":"to_pbx",{base},"at":"1800000101.0","code":486}}"#),
+            r#"{"event":"start","call_id":"x9","direction":"to_pbx","registration":"9999tm-000000000000","at":"1800000200.0"}"#.to_owned(),
+        ];
+        for e in events {
+            sock.write_all(format!("{}:{},", e.len(), e).as_bytes())
+                .await
+                .unwrap();
+        }
+        // Kamailio keeps the stream open.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let recorder = tokio::spawn(
+        teamline_engine::calls::CallRecorder::new(stack.engine.clone(), addr, 90).run(rx),
+    );
+    let all = teamline_store::CallFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let mut calls = Vec::new();
+    for _ in 0..300 {
+        calls = stack
+            .store
+            .list_calls(stack.contoso.id, &all)
+            .await
+            .unwrap();
+        if calls.len() == 2 && calls.iter().all(|c| c.result != "in_progress") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    recorder.await.unwrap();
+    feed.abort();
+    let summary: Vec<_> = calls
+        .iter()
+        .map(|c| {
+            (
+                c.call_id.as_str(),
+                c.direction.as_str(),
+                c.result.as_str(),
+                c.sip_code,
+                c.ended_ms.zip(c.answered_ms).map(|(e, a)| e - a),
+            )
+        })
+        .collect();
+    /// Call-ID, direction, result, SIP code, talk time.
+    type Summary<'a> = (&'a str, &'a str, &'a str, Option<u16>, Option<i64>);
+    let expected: Vec<Summary> = vec![
+        ("b2", "to_pbx", "busy", Some(486), None),
+        ("a1", "to_teams", "answered", Some(200), Some(30_000)),
+    ];
+    assert_eq!(summary, expected);
+    assert_eq!(calls[1].pbx_user_id, Some(registered.pbx_user_id));
+    assert_eq!(calls[1].device, "1000tm");
+}
+
+/// Waits until the gateway applies `want` to registration `id`.
+async fn wait_call_settings(rpc: &RpcClient, id: &RegistrationId, want: CallSettings) {
+    let mut last = None;
+    for _ in 0..600 {
+        let now = rpc.call_settings(id).await.unwrap();
+        if now == want {
+            return;
+        }
+        last = Some(now);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the gateway never applied {want:?} to {id}; last: {last:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -96,6 +191,43 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         bindings.iter().any(|b| b.aor.starts_with("1000tm@")),
         "{bindings:?}"
     );
+
+    // The demo's gateway carries calls, and Adele's call settings reach it through the same
+    // loop: the form's defaults first, then an edit (caller name Other, Original Caller).
+    assert!(
+        sip.direct_routing.is_some(),
+        "the demo's gateway has no calls"
+    );
+    let rpc = RpcClient::new(&RpcListener::loopback(sip.gateway_rpc.port())).unwrap();
+    let id = RegistrationId::from_kamailio(&registered.registration);
+    wait_call_settings(
+        &rpc,
+        &id,
+        CallSettings {
+            caller_name: CallerName::Transparent,
+            forwarded_caller_id: ForwardedCallerId::UsersCallerId,
+        },
+    )
+    .await;
+    record_calls_of(&stack, &registered).await;
+    let mut form = adele_form(&stack).await;
+    form.caller_name_policy = "other".into();
+    form.caller_name = "Contoso Reception".into();
+    form.forwarded_caller_id = "original_caller".into();
+    stack
+        .engine
+        .save_pbx_user(e, &admin(), &form, Some((user.id, user.version)))
+        .await
+        .unwrap();
+    wait_call_settings(
+        &rpc,
+        &id,
+        CallSettings {
+            caller_name: CallerName::Other("Contoso Reception".into()),
+            forwarded_caller_id: ForwardedCallerId::OriginalCaller,
+        },
+    )
+    .await;
 
     // /metrics has a gauge per state.
     let metrics = reqwest::get(format!("{}/metrics", stack.url))
@@ -325,4 +457,73 @@ async fn a_pbx_location_moved_to_another_proxy_re_registers_its_handles_there() 
     moved.stop().await;
     sip.stop().await;
     stack.stop().await.unwrap();
+}
+
+/// `teamline gateway config --direct-routing FILE` renders the calls with Microsoft too: the
+/// TLS listener, each region's certificate and Microsoft's proxies in dispatcher's list.
+#[test]
+fn gateway_config_renders_the_calls_from_the_direct_routing_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls: std::net::SocketAddr = "127.0.0.1:5061".parse().unwrap();
+    let settings = teamline::commands::direct_routing::demo_files(
+        &dir.path().join("dr"),
+        &[("US East 2".into(), "useast2.sbc.example.net".into())],
+        tls,
+        "127.0.0.1:2223".parse().unwrap(),
+        "127.0.0.1:5065".parse().unwrap(),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args([
+            "gateway",
+            "config",
+            "--gateway-rpc",
+            "127.0.0.1:5090",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .arg("--direct-routing")
+        .arg(&settings)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = std::fs::read_to_string(out_dir.join("kamailio.cfg")).unwrap();
+    assert!(cfg.contains("listen=tls:127.0.0.1:5061"), "{cfg}");
+    let list = std::fs::read_to_string(out_dir.join("dispatcher.list")).unwrap();
+    assert!(
+        list.contains("1 sip:sip.pstnhub.microsoft.com:5061;transport=tls 8 100")
+            && list.contains("region=us-east-2"),
+        "{list}"
+    );
+    let tls_cfg = std::fs::read_to_string(out_dir.join("tls.cfg")).unwrap();
+    assert!(
+        tls_cfg.contains("server_name = useast2.sbc.example.net"),
+        "{tls_cfg}"
+    );
+
+    // A missing certificate is named with its region.
+    std::fs::remove_file(dir.path().join("dr/region-0.crt")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args([
+            "gateway",
+            "config",
+            "--gateway-rpc",
+            "127.0.0.1:5090",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .arg("--direct-routing")
+        .arg(&settings)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("certificate of SBC region us-east-2"),
+        "{err}"
+    );
 }

@@ -152,6 +152,16 @@ impl DirectRouting {
             ));
         }
         for r in &self.regions {
+            let token = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+            if r.name.is_empty() || !r.name.bytes().all(token) {
+                return Err(invalid(
+                    "region name",
+                    format!(
+                        "`{}` is used in Kamailio's TLS profiles and dispatcher list: use letters, digits, `-`, `_` or `.` (e.g. us-east-2)",
+                        r.name
+                    ),
+                ));
+            }
             if !is_fqdn(&r.base_fqdn) {
                 return Err(invalid(
                     "region base FQDN",

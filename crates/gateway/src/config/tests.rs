@@ -188,3 +188,16 @@ fn call_events_on_a_public_address_are_refused() {
     let err = s.render().unwrap_err().to_string();
     assert!(err.contains("203.0.113.9:5099"), "{err}");
 }
+
+#[test]
+fn a_region_name_kamailio_cannot_hold_is_refused_with_the_rule() {
+    let mut s = settings("127.0.0.1".parse().unwrap());
+    let mut dr = direct_routing(std::path::Path::new("/etc/teamline/certs"));
+    dr.regions[0].name = "US East 2".to_owned();
+    s.direct_routing = Some(dr);
+    let err = s.render().unwrap_err().to_string();
+    assert!(
+        err.contains("`US East 2`") && err.contains("us-east-2"),
+        "{err}"
+    );
+}

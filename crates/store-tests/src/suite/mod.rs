@@ -2,6 +2,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod calls;
 pub mod directory;
 pub mod enterprises;
 pub mod jobs;

@@ -66,5 +66,6 @@ stories!(
         registration_states_are_kept_per_user_and_counted,
         one_instance_at_a_time_holds_a_lease,
     ],
+    calls: [calls_are_kept_per_enterprise_filtered_and_expire],
     platform: [health_and_accounts],
 );

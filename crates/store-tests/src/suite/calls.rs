@@ -1,0 +1,118 @@
+//! Call records: stored per enterprise, replaced by later events of the same call, listed
+//! newest first with filters, never shown to or overwritten by another enterprise, and
+//! deleted after the retention period.
+
+use crate::Harness;
+use crate::fixtures::*;
+use std::sync::Arc;
+use teamline_store::*;
+
+fn call(t: &Tenant, id: &str, started_ms: i64, from: &str, result: &str) -> StoredCall {
+    StoredCall {
+        call_id: id.to_owned(),
+        enterprise_id: t.enterprise.id,
+        pbx_user_id: None,
+        direction: "to_teams".to_owned(),
+        device: "1000tm".to_owned(),
+        from_number: from.to_owned(),
+        to_number: "+11000".to_owned(),
+        tenant_fqdn: "contoso.useast2.sbc.example.net".to_owned(),
+        microsoft_proxy: Some("sip.pstnhub.microsoft.com".to_owned()),
+        started_ms,
+        ringing_ms: None,
+        answered_ms: None,
+        ended_ms: None,
+        result: result.to_owned(),
+        sip_code: None,
+        codec: None,
+        srtp: None,
+        observed_ms: started_ms,
+    }
+}
+
+pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) {
+    let s = &h.store;
+    let contoso = tenant(s, "Contoso").await;
+    let fabrikam = tenant(s, "Fabrikam").await;
+    let all = CallFilter {
+        limit: 100,
+        ..CallFilter::default()
+    };
+
+    // A call in progress, then its answer and end replace it.
+    s.record_call(&call(&contoso, "c1", 1_000, "+12125550100", "in_progress"))
+        .await
+        .unwrap();
+    let mut done = call(&contoso, "c1", 1_000, "+12125550100", "answered");
+    done.answered_ms = Some(3_000);
+    done.ended_ms = Some(33_000);
+    done.sip_code = Some(200);
+    done.codec = Some("PCMU".to_owned());
+    done.srtp = Some(true);
+    s.record_call(&done).await.unwrap();
+    let mut busy = call(&contoso, "c2", 2_000, "+13035550111", "busy");
+    busy.direction = "to_pbx".to_owned();
+    busy.sip_code = Some(486);
+    s.record_call(&busy).await.unwrap();
+
+    let listed = s.list_calls(contoso.enterprise.id, &all).await.unwrap();
+    assert_eq!(listed, vec![busy.clone(), done.clone()], "newest first");
+    assert_eq!(
+        s.get_call(contoso.enterprise.id, "c1").await.unwrap(),
+        Some(done.clone())
+    );
+
+    // Filters: direction, result, a part of a number.
+    let only = |f: CallFilter| async move {
+        s.list_calls(contoso.enterprise.id, &f)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.call_id)
+            .collect::<Vec<_>>()
+    };
+    let f = |direction: Option<&str>, result: Option<&str>, search: Option<&str>| CallFilter {
+        direction: direction.map(str::to_owned),
+        result: result.map(str::to_owned),
+        search: search.map(str::to_owned),
+        since_ms: None,
+        limit: 100,
+    };
+    assert_eq!(only(f(Some("to_pbx"), None, None)).await, vec!["c2"]);
+    assert_eq!(only(f(None, Some("answered"), None)).await, vec!["c1"]);
+    assert_eq!(only(f(None, None, Some("2125550"))).await, vec!["c1"]);
+    assert_eq!(
+        only(f(None, None, Some("5550%"))).await,
+        Vec::<String>::new()
+    );
+
+    // Another enterprise sees none of them, and cannot overwrite one with the same Call-ID.
+    assert!(
+        s.list_calls(fabrikam.enterprise.id, &all)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.get_call(fabrikam.enterprise.id, "c1").await.unwrap(),
+        None
+    );
+    s.record_call(&call(&fabrikam, "c1", 9_000, "+1999", "failed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_call(contoso.enterprise.id, "c1").await.unwrap(),
+        Some(done)
+    );
+
+    // Retention: calls that started before the cut are deleted.
+    assert_eq!(s.delete_calls_before(1_500).await.unwrap(), 1);
+    let left: Vec<String> = s
+        .list_calls(contoso.enterprise.id, &all)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.call_id)
+        .collect();
+    assert_eq!(left, vec!["c2"]);
+}

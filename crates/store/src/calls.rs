@@ -1,0 +1,69 @@
+//! Calls through the SIP gateway: one record per call leg, made from the gateway's call
+//! events, scoped to an enterprise, kept for a retention period.
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use teamline_domain::ids::{EnterpriseId, PbxUserId};
+
+/// One call leg as Teamline keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCall {
+    /// The SIP Call-ID of the leg through the gateway.
+    pub call_id: String,
+    pub enterprise_id: EnterpriseId,
+    /// The PBX user whose device handle carried the call (when still known).
+    pub pbx_user_id: Option<PbxUserId>,
+    /// `to_teams` (the PBX called the user) or `to_pbx` (the user called out).
+    pub direction: String,
+    /// The device handle (`1000tm`).
+    pub device: String,
+    pub from_number: String,
+    pub to_number: String,
+    pub tenant_fqdn: String,
+    /// Which of Microsoft's proxies carried it, when the gateway said.
+    pub microsoft_proxy: Option<String>,
+    pub started_ms: i64,
+    pub ringing_ms: Option<i64>,
+    pub answered_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
+    /// `in_progress`, `answered`, `busy`, `no_answer`, `cancelled`, `rejected`, `failed`.
+    pub result: String,
+    /// 200 for an answered call, else the final SIP code.
+    pub sip_code: Option<u16>,
+    pub codec: Option<String>,
+    /// Whether the Microsoft side's media was SRTP.
+    pub srtp: Option<bool>,
+    pub observed_ms: i64,
+}
+
+/// Which calls to list; every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallFilter {
+    pub direction: Option<String>,
+    pub result: Option<String>,
+    /// Part of a number or device handle.
+    pub search: Option<String>,
+    /// Calls that started at or after this.
+    pub since_ms: Option<i64>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait CallStore: Send + Sync + 'static {
+    /// Stores a call leg; a later record of the same Call-ID replaces the earlier one.
+    async fn record_call(&self, call: &StoredCall) -> StoreResult<()>;
+    /// An enterprise's calls, newest first.
+    async fn list_calls(
+        &self,
+        enterprise: EnterpriseId,
+        filter: &CallFilter,
+    ) -> StoreResult<Vec<StoredCall>>;
+    /// One of the enterprise's calls (`None` for another enterprise's).
+    async fn get_call(
+        &self,
+        enterprise: EnterpriseId,
+        call_id: &str,
+    ) -> StoreResult<Option<StoredCall>>;
+    /// Deletes calls that started before `before_ms` (the retention period); returns how many.
+    async fn delete_calls_before(&self, before_ms: i64) -> StoreResult<u64>;
+}
