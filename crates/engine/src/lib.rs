@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod directory;
 pub mod doctor;
 mod engine;
+pub mod onboarding;
 mod error;
 pub mod gateway;
 mod pbx;

@@ -22,6 +22,7 @@ mod directory;
 mod directory_sync;
 mod enterprises;
 mod error;
+mod invitations;
 mod holders;
 mod jobs;
 mod key_rotation;
