@@ -30,6 +30,8 @@ pub struct Invitations {
     pub portal_url: Url,
     /// How long a link works.
     pub validity: time::Duration,
+    /// When the mailer is an outbox (the demo), the same outbox, for its page.
+    pub outbox: Option<teamline_mail::Outbox>,
 }
 
 impl Invitations {
@@ -39,6 +41,15 @@ impl Invitations {
             mailer,
             portal_url,
             validity: DEFAULT_VALIDITY,
+            outbox: None,
+        }
+    }
+
+    /// Keeps messages in `outbox` instead of sending them.
+    pub fn into_outbox(key: InvitationKey, outbox: teamline_mail::Outbox, portal_url: Url) -> Self {
+        Self {
+            outbox: Some(outbox.clone()),
+            ..Self::new(key, Arc::new(outbox), portal_url)
         }
     }
 }

@@ -262,8 +262,8 @@ impl EnterpriseStore for SqlStore {
         crate::invitations::record(self, invitation, audit).await
     }
 
-    async fn latest_invitation(&self, id: EnterpriseId) -> StoreResult<Option<InvitationRecord>> {
-        crate::invitations::latest(self, id).await
+    async fn list_invitations(&self, id: EnterpriseId) -> StoreResult<Vec<InvitationRecord>> {
+        crate::invitations::list(self, id).await
     }
 
     async fn use_invitation(&self, id: EnterpriseId, nonce: &str) -> StoreResult<InvitationUse> {

@@ -75,15 +75,15 @@ pub async fn record(store: &SqlStore, inv: &InvitationRecord, audit: &Audit) -> 
     Ok(())
 }
 
-pub async fn latest(store: &SqlStore, id: EnterpriseId) -> StoreResult<Option<InvitationRecord>> {
-    let row: Option<Row> = sqlx::query_as(sql!(
-        "SELECT {COLUMNS} FROM invitations WHERE enterprise_id = $1 ORDER BY id DESC LIMIT 1"
+pub async fn list(store: &SqlStore, id: EnterpriseId) -> StoreResult<Vec<InvitationRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM invitations WHERE enterprise_id = $1 ORDER BY id DESC"
     ))
     .bind(id.0)
-    .fetch_optional(&store.pool)
+    .fetch_all(&store.pool)
     .await
     .db()?;
-    Ok(row.map(Into::into))
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn use_nonce(

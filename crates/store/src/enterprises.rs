@@ -47,8 +47,8 @@ pub trait EnterpriseStore: Send + Sync + 'static {
         invitation: &InvitationRecord,
         audit: &Audit,
     ) -> StoreResult<()>;
-    /// The enterprise's latest invitation.
-    async fn latest_invitation(&self, id: EnterpriseId) -> StoreResult<Option<InvitationRecord>>;
+    /// The enterprise's invitations, newest first.
+    async fn list_invitations(&self, id: EnterpriseId) -> StoreResult<Vec<InvitationRecord>>;
     /// Records the invitation with `nonce` as used, atomically: of two calls with one nonce,
     /// one sees `Fresh`.
     async fn use_invitation(&self, id: EnterpriseId, nonce: &str) -> StoreResult<InvitationUse>;
