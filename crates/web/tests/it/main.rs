@@ -16,6 +16,7 @@ mod pages;
 mod pbx_audit;
 mod portal_truth;
 mod readiness;
+mod reseller;
 mod signin;
 mod users;
 mod users_list;
