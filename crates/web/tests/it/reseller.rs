@@ -275,3 +275,47 @@ async fn no_reseller_route_reaches_another_resellers_enterprise() {
     );
     app.stop().await;
 }
+
+/// The invitation travels over SMTP to a real mail server; the link in the received message
+/// opens the invitation of the enterprise that was added, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invitation_arrives_at_an_smtp_server_and_its_link_works_once() {
+    use teamline_mail::testing::SmtpServer;
+    use teamline_mail::{MailAddress, SmtpMailer, SmtpSecurity};
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path(), SmtpSecurity::None, None)
+        .await
+        .unwrap();
+    let from = MailAddress::parse(teamline_testkit::INVITATION_FROM).unwrap();
+    let mailer = SmtpMailer::new(smtp.settings(from, None)).unwrap();
+    let app = TestApp::from(teamline_testkit::TestApp::builder().mailer(std::sync::Arc::new(mailer))).await;
+    let northwind = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD).await.unwrap();
+    let r = northwind
+        .post_form(
+            "/reseller/enterprises/new",
+            &[("name", "Litware"), ("global_admin_email", "admin@litware.example")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let mail = smtp.wait_for_mail(1).await.unwrap().remove(0);
+    assert_eq!(mail.rcpt_to, vec!["admin@litware.example".to_owned()]);
+    let text = mail.text.unwrap();
+    assert!(text.contains("Litware") && text.contains("Northwind Voice"), "{text}");
+    let token = invitation_link(&text);
+    let config = app.engine.invitations().unwrap();
+    let ledger = StoreLedger(app.store.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let opened = config.key.open(&token, now).unwrap();
+    let litware = app
+        .store
+        .enterprise_by_slug("litware")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(opened.enterprise(), litware.id);
+    opened.clone().redeem(now, &ledger).await.unwrap();
+    assert!(opened.redeem(now, &ledger).await.is_err(), "a link works once");
+    app.stop().await;
+}
