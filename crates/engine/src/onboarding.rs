@@ -95,7 +95,9 @@ impl Engine {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        let new = form.validate(&regions).map_err(AddEnterpriseError::Fields)?;
+        let new = form
+            .validate(&regions)
+            .map_err(AddEnterpriseError::Fields)?;
         let audit = Audit::new(
             actor.clone(),
             "enterprise.create",
@@ -128,7 +130,11 @@ impl Engine {
         let store = &self.inner.store;
         let enterprise = store.get_enterprise(enterprise).await?;
         if enterprise.reseller_id != reseller.id {
-            return Err(teamline_store::StoreError::not_found(format!("enterprise {}", enterprise.id)).into());
+            return Err(teamline_store::StoreError::not_found(format!(
+                "enterprise {}",
+                enterprise.id
+            ))
+            .into());
         }
         if enterprise.state != EnterpriseState::Invited {
             return Err(EngineError::refused(format!(

@@ -10,9 +10,7 @@ use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::ids::{AccountId, ResellerId};
 use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::voice_route::{NewSbcRegion, SbcRegion};
-use teamline_store::{
-    Account, LockoutPolicy, NewAccount, PlatformStore, StoreError, StoreResult,
-};
+use teamline_store::{Account, LockoutPolicy, NewAccount, PlatformStore, StoreError, StoreResult};
 
 const RESELLER_COLUMNS: &str = "id, name, contact_email, services, billing_reference";
 const ACCOUNT_COLUMNS: &str =

@@ -209,7 +209,10 @@ fn invitations(
             let from = teamline_mail::MailAddress::parse(INVITATION_FROM)
                 .map_err(|e| TestkitError::Setup(e.to_string()))?;
             let outbox = teamline_mail::Outbox::new(from);
-            (Invitations::into_outbox(key, outbox.clone(), portal), Some(outbox))
+            (
+                Invitations::into_outbox(key, outbox.clone(), portal),
+                Some(outbox),
+            )
         }
     };
     engine.set_invitations(config);

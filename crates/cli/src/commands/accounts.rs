@@ -132,7 +132,10 @@ async fn create(
             &Audit::new(
                 Actor::System("account".into()),
                 "account.create",
-                format!("Created the account {} from the command line", email.as_str()),
+                format!(
+                    "Created the account {} from the command line",
+                    email.as_str()
+                ),
             ),
         )
         .await?;
@@ -183,7 +186,10 @@ pub async fn run_account(args: AccountArgs) -> anyhow::Result<()> {
                     ),
                 )
                 .await?;
-            println!("new password set for {}; the account is unlocked", email.as_str());
+            println!(
+                "new password set for {}; the account is unlocked",
+                email.as_str()
+            );
             announce(&email, &password, generated);
             Ok(())
         }

@@ -99,7 +99,10 @@ fn help_and_the_demo_banner_promise_only_what_exists() {
         (r.status().as_u16(), r.headers().get("location").cloned())
     });
     drop(demo);
-    assert_eq!(status.0, 303, "the printed reseller sign-in did not work: {line}");
+    assert_eq!(
+        status.0, 303,
+        "the printed reseller sign-in did not work: {line}"
+    );
     assert_eq!(status.1.unwrap(), "/reseller/enterprises");
 }
 

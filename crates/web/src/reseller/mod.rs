@@ -62,7 +62,11 @@ pub struct ResellerMenuItem {
 impl ResellerLayout {
     pub fn menu(&self) -> Vec<ResellerMenuItem> {
         [
-            ("Enterprises", "/reseller/enterprises", ResellerMenu::Enterprises),
+            (
+                "Enterprises",
+                "/reseller/enterprises",
+                ResellerMenu::Enterprises,
+            ),
             ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
         ]
         .into_iter()

@@ -30,16 +30,20 @@ struct OutboxPage {
     messages: Vec<MessageView>,
 }
 
-async fn page(State(state): State<AppState>, admin: ResellerAdmin) -> Result<OutboxPage, PageError> {
-    let outbox = state
-        .engine
-        .invitations()
-        .and_then(|i| i.outbox.clone());
+async fn page(
+    State(state): State<AppState>,
+    admin: ResellerAdmin,
+) -> Result<OutboxPage, PageError> {
+    let outbox = state.engine.invitations().and_then(|i| i.outbox.clone());
     let mut messages = Vec::new();
     if let Some(outbox) = &outbox {
         // By Message-ID, not by recipient: another reseller may invite the same address.
         let mut own = std::collections::HashSet::new();
-        for e in state.store.list_enterprises(Some(admin.reseller.id)).await? {
+        for e in state
+            .store
+            .list_enterprises(Some(admin.reseller.id))
+            .await?
+        {
             for i in state.store.list_invitations(e.id).await? {
                 own.extend(i.message_id);
             }

@@ -104,22 +104,40 @@ async fn rows_of(app: &TestApp) -> Rows {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reseller_adds_an_enterprise_and_its_invitation_is_in_the_outbox() {
     let app = TestApp::start().await;
-    let northwind = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD).await.unwrap();
+    let northwind = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD)
+        .await
+        .unwrap();
     let (_, list) = text(northwind.get("/reseller/enterprises")).await;
-    assert!(list.contains("Contoso") && list.contains("Fabrikam"), "{list}");
-    assert!(list.contains("Direct Routing ready") || list.contains("Direct Routing Ready"), "{list}");
+    assert!(
+        list.contains("Contoso") && list.contains("Fabrikam"),
+        "{list}"
+    );
+    assert!(
+        list.contains("Direct Routing ready") || list.contains("Direct Routing Ready"),
+        "{list}"
+    );
 
     // A form with mistakes keeps what was typed and names each field.
     let (status, page) = text(northwind.post_form(
         "/reseller/enterprises/new",
-        &[("name", "Litware"), ("global_admin_email", "not an address"), ("user_limit", "five")],
+        &[
+            ("name", "Litware"),
+            ("global_admin_email", "not an address"),
+            ("user_limit", "five"),
+        ],
     ))
     .await;
     assert_eq!(status, 422, "{page}");
-    assert!(page.contains("Global Admin E-mail") && page.contains("User Limit"), "{page}");
+    assert!(
+        page.contains("Global Admin E-mail") && page.contains("User Limit"),
+        "{page}"
+    );
     assert!(page.contains("value=\"Litware\""), "{page}");
 
-    let region = app.store.list_sbc_regions().await.unwrap()[0].id.0.to_string();
+    let region = app.store.list_sbc_regions().await.unwrap()[0]
+        .id
+        .0
+        .to_string();
     let r = northwind
         .post_form(
             "/reseller/enterprises/new",
@@ -156,13 +174,19 @@ async fn a_reseller_adds_an_enterprise_and_its_invitation_is_in_the_outbox() {
 
     // Resending supersedes the first link.
     let r = northwind
-        .post_form(&format!("/reseller/enterprises/{}/invitation", litware.id.0), &[])
+        .post_form(
+            &format!("/reseller/enterprises/{}/invitation", litware.id.0),
+            &[],
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let (_, page) = text(northwind.get(&location(&r))).await;
-    assert!(page.contains("the links sent before no longer work"), "{page}");
+    assert!(
+        page.contains("the links sent before no longer work"),
+        "{page}"
+    );
     let (_, outbox) = text(northwind.get("/reseller/outbox")).await;
     let second = invitation_link(&outbox);
     assert_ne!(first, second);
@@ -171,7 +195,10 @@ async fn a_reseller_adds_an_enterprise_and_its_invitation_is_in_the_outbox() {
     let ledger = StoreLedger(app.store.clone());
     let now = time::OffsetDateTime::now_utc();
     let old = config.key.open(&first, now).unwrap();
-    assert!(old.redeem(now, &ledger).await.is_err(), "a superseded link must not work");
+    assert!(
+        old.redeem(now, &ledger).await.is_err(),
+        "a superseded link must not work"
+    );
     let new = config.key.open(&second, now).unwrap();
     assert_eq!(new.enterprise(), litware.id);
     new.clone().redeem(now, &ledger).await.unwrap();
@@ -179,9 +206,14 @@ async fn a_reseller_adds_an_enterprise_and_its_invitation_is_in_the_outbox() {
 
     // Another reseller sees neither the enterprise nor its e-mail.
     southridge(&app).await;
-    let other = sign_in(&app, SOUTHRIDGE_ADMIN, SOUTHRIDGE_PASSWORD).await.unwrap();
+    let other = sign_in(&app, SOUTHRIDGE_ADMIN, SOUTHRIDGE_PASSWORD)
+        .await
+        .unwrap();
     let (_, list) = text(other.get("/reseller/enterprises")).await;
-    assert!(!list.contains("Litware") && !list.contains("Contoso"), "{list}");
+    assert!(
+        !list.contains("Litware") && !list.contains("Contoso"),
+        "{list}"
+    );
     let (_, outbox) = text(other.get("/reseller/outbox")).await;
     assert!(!outbox.contains("litware"), "{outbox}");
     app.stop().await;
@@ -200,29 +232,64 @@ fn invitation_link(outbox: &str) -> String {
 async fn wrong_passwords_lock_the_account_until_the_operator_resets_it() {
     let app = TestApp::start().await;
     for _ in 0..4 {
-        let (status, page) = sign_in(&app, RESELLER_ADMIN, "wrong-password-123").await.err().unwrap();
+        let (status, page) = sign_in(&app, RESELLER_ADMIN, "wrong-password-123")
+            .await
+            .err()
+            .unwrap();
         assert_eq!(status, 401);
-        assert!(page.contains("The e-mail address or the password is wrong."), "{page}");
+        assert!(
+            page.contains("The e-mail address or the password is wrong."),
+            "{page}"
+        );
     }
-    let (_, page) = sign_in(&app, RESELLER_ADMIN, "wrong-password-123").await.err().unwrap();
-    assert!(page.contains("This account is locked after 5 wrong passwords"), "{page}");
+    let (_, page) = sign_in(&app, RESELLER_ADMIN, "wrong-password-123")
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        page.contains("This account is locked after 5 wrong passwords"),
+        "{page}"
+    );
     // Even the right password is refused while locked.
-    let (_, page) = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD).await.err().unwrap();
-    assert!(page.contains("ask your platform operator to reset the password"), "{page}");
+    let (_, page) = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        page.contains("ask your platform operator to reset the password"),
+        "{page}"
+    );
     // An unknown address reads like a wrong password.
-    let (_, page) = sign_in(&app, "nobody@northwind.example", "whatever-password").await.err().unwrap();
-    assert!(page.contains("The e-mail address or the password is wrong."), "{page}");
+    let (_, page) = sign_in(&app, "nobody@northwind.example", "whatever-password")
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        page.contains("The e-mail address or the password is wrong."),
+        "{page}"
+    );
 
-    let account = app.store.account_by_email(RESELLER_ADMIN).await.unwrap().unwrap();
+    let account = app
+        .store
+        .account_by_email(RESELLER_ADMIN)
+        .await
+        .unwrap()
+        .unwrap();
     app.store
         .set_account_password(
             account.id,
             &hash_password("a-new-password-2026").unwrap(),
-            &Audit::new(Actor::PlatformOperator("ops@teamline.example".into()), "account.password_reset", "Reset"),
+            &Audit::new(
+                Actor::PlatformOperator("ops@teamline.example".into()),
+                "account.password_reset",
+                "Reset",
+            ),
         )
         .await
         .unwrap();
-    sign_in(&app, RESELLER_ADMIN, "a-new-password-2026").await.unwrap();
+    sign_in(&app, RESELLER_ADMIN, "a-new-password-2026")
+        .await
+        .unwrap();
     app.stop().await;
 }
 
@@ -233,12 +300,18 @@ async fn the_reseller_portal_is_not_found_for_enterprise_admins_and_asks_strange
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(location(&r), "/reseller/sign-in");
     let contoso = app.signed_in().await;
-    for path in ["/reseller/enterprises", "/reseller/outbox", "/reseller/enterprises/new"] {
+    for path in [
+        "/reseller/enterprises",
+        "/reseller/outbox",
+        "/reseller/enterprises/new",
+    ] {
         let (status, _) = text(contoso.get(path)).await;
         assert_eq!(status, 404, "{path}");
     }
     // And a reseller admin's session opens no Enterprise portal page.
-    let northwind = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD).await.unwrap();
+    let northwind = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD)
+        .await
+        .unwrap();
     let (status, _) = text(northwind.get("/users")).await;
     assert_eq!(status, 403);
     app.stop().await;
@@ -248,7 +321,9 @@ async fn the_reseller_portal_is_not_found_for_enterprise_admins_and_asks_strange
 async fn no_reseller_route_reaches_another_resellers_enterprise() {
     let app = TestApp::start().await;
     southridge(&app).await;
-    let attacker = sign_in(&app, SOUTHRIDGE_ADMIN, SOUTHRIDGE_PASSWORD).await.unwrap();
+    let attacker = sign_in(&app, SOUTHRIDGE_ADMIN, SOUTHRIDGE_PASSWORD)
+        .await
+        .unwrap();
     let routes: Vec<_> = teamline_web::route_table()
         .into_iter()
         .filter(|r| r.path.starts_with("/reseller/") && r.inputs.path)
@@ -265,7 +340,10 @@ async fn no_reseller_route_reaches_another_resellers_enterprise() {
             };
             let (status, page) = text(request).await;
             assert_eq!(status, 404, "{} {path}: {page}", r.method);
-            assert!(!page.contains("Contoso") && !page.contains("Fabrikam"), "{path}: {page}");
+            assert!(
+                !page.contains("Contoso") && !page.contains("Fabrikam"),
+                "{path}: {page}"
+            );
         }
     }
     let after = rows_of(&app).await;
@@ -288,12 +366,19 @@ async fn the_invitation_arrives_at_an_smtp_server_and_its_link_works_once() {
         .unwrap();
     let from = MailAddress::parse(teamline_testkit::INVITATION_FROM).unwrap();
     let mailer = SmtpMailer::new(smtp.settings(from, None)).unwrap();
-    let app = TestApp::from(teamline_testkit::TestApp::builder().mailer(std::sync::Arc::new(mailer))).await;
-    let northwind = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD).await.unwrap();
+    let app =
+        TestApp::from(teamline_testkit::TestApp::builder().mailer(std::sync::Arc::new(mailer)))
+            .await;
+    let northwind = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD)
+        .await
+        .unwrap();
     let r = northwind
         .post_form(
             "/reseller/enterprises/new",
-            &[("name", "Litware"), ("global_admin_email", "admin@litware.example")],
+            &[
+                ("name", "Litware"),
+                ("global_admin_email", "admin@litware.example"),
+            ],
         )
         .send()
         .await
@@ -302,7 +387,10 @@ async fn the_invitation_arrives_at_an_smtp_server_and_its_link_works_once() {
     let mail = smtp.wait_for_mail(1).await.unwrap().remove(0);
     assert_eq!(mail.rcpt_to, vec!["admin@litware.example".to_owned()]);
     let text = mail.text.unwrap();
-    assert!(text.contains("Litware") && text.contains("Northwind Voice"), "{text}");
+    assert!(
+        text.contains("Litware") && text.contains("Northwind Voice"),
+        "{text}"
+    );
     let token = invitation_link(&text);
     let config = app.engine.invitations().unwrap();
     let ledger = StoreLedger(app.store.clone());
@@ -316,6 +404,9 @@ async fn the_invitation_arrives_at_an_smtp_server_and_its_link_works_once() {
         .unwrap();
     assert_eq!(opened.enterprise(), litware.id);
     opened.clone().redeem(now, &ledger).await.unwrap();
-    assert!(opened.redeem(now, &ledger).await.is_err(), "a link works once");
+    assert!(
+        opened.redeem(now, &ledger).await.is_err(),
+        "a link works once"
+    );
     app.stop().await;
 }
