@@ -3,6 +3,7 @@
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use teamline_store::{Account, LockoutPolicy, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -36,6 +37,82 @@ pub fn verify_password(password: &str, stored_hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// Why a local sign-in was refused, worded for the person signing in. A wrong e-mail and a
+/// wrong password read the same, so the form does not tell which accounts exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInRefusal {
+    #[error("The e-mail address or the password is wrong.")]
+    WrongCredentials,
+    #[error(
+        "This account is locked after {failures} wrong passwords, until {until} UTC. Wait until then, or ask your platform operator to reset the password."
+    )]
+    Locked { failures: u32, until: String },
+}
+
+/// A hash that no password matches quickly: checking against it when the e-mail is unknown
+/// takes as long as checking a real account, so timing does not reveal accounts either.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        hash_password("teamline-decoy-password-that-nobody-has").unwrap_or_default()
+    })
+}
+
+impl crate::Engine {
+    /// Signs in a local account (platform operator or reseller admin): counts wrong passwords
+    /// and locks the account after `policy.max_failures` of them.
+    pub async fn sign_in_local(
+        &self,
+        email: &str,
+        password: &str,
+        policy: LockoutPolicy,
+    ) -> Result<Account, SignInError> {
+        let store = &self.inner.store;
+        let Some(account) = store.account_by_email(email).await? else {
+            verify_password(password, decoy_hash());
+            return Err(SignInRefusal::WrongCredentials.into());
+        };
+        let now = store.clock().now_ms();
+        if let Some(until) = account.locked_until_ms.filter(|u| *u > now) {
+            return Err(locked(policy, until).into());
+        }
+        if verify_password(password, &account.password_hash) {
+            store.record_sign_in(account.id).await?;
+            return Ok(account);
+        }
+        let after = store.record_failed_sign_in(account.id, policy).await?;
+        match after.locked_until_ms.filter(|u| *u > now) {
+            Some(until) => Err(locked(policy, until).into()),
+            None => Err(SignInRefusal::WrongCredentials.into()),
+        }
+    }
+}
+
+fn locked(policy: LockoutPolicy, until_ms: i64) -> SignInRefusal {
+    let until = time::OffsetDateTime::from_unix_timestamp(until_ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]"
+            ))
+            .ok()
+        })
+        .unwrap_or_default();
+    SignInRefusal::Locked {
+        failures: policy.max_failures,
+        until,
+    }
+}
+
+/// A refused sign-in, or the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error(transparent)]
+    Refused(#[from] SignInRefusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[cfg(test)]

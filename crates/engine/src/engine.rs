@@ -74,6 +74,8 @@ pub(crate) struct Inner {
     pub pbx: PbxService,
     pub settings: EngineSettings,
     pub jobs: Queue,
+    /// How invitations are signed and sent, once configured (`serve`, the demo, tests).
+    pub invitations: std::sync::OnceLock<Arc<crate::onboarding::Invitations>>,
 }
 
 /// Cheap to clone: everything is shared.
@@ -97,6 +99,7 @@ impl Engine {
                 microsoft,
                 pbx,
                 settings,
+                invitations: std::sync::OnceLock::new(),
             }),
         }
     }

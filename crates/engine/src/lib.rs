@@ -20,6 +20,7 @@ mod engine;
 mod error;
 pub mod gateway;
 pub mod import;
+pub mod onboarding;
 mod pbx;
 pub mod reconcile;
 pub mod registration_check;

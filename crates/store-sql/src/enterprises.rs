@@ -11,7 +11,9 @@ use sqlx::{AnyConnection, AssertSqlSafe};
 use teamline_domain::audit::Audit;
 use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
 use teamline_domain::ids::{EnterpriseId, ResellerId};
-use teamline_store::{ConsentChange, EnterpriseStore, StoreError, StoreResult};
+use teamline_store::{
+    ConsentChange, EnterpriseStore, InvitationRecord, InvitationUse, StoreError, StoreResult,
+};
 
 const ENTERPRISE_COLUMNS: &str = "id, reseller_id, name, slug, tenant_id, global_admin_email, \
     user_limit, pbx_music_on_hold, access_sip_data, request_management_consent, state";
@@ -250,5 +252,21 @@ impl EnterpriseStore for SqlStore {
             "INSERT INTO consents (enterprise_id, kind, granted_ms, granted_by) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (enterprise_id, kind) DO UPDATE SET granted_ms = excluded.granted_ms, granted_by = excluded.granted_by",
             |q| q.bind(id.0).bind(change.kind.as_str()).bind(granted_ms).bind(by)).await
+    }
+
+    async fn record_invitation(
+        &self,
+        invitation: &InvitationRecord,
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        crate::invitations::record(self, invitation, audit).await
+    }
+
+    async fn list_invitations(&self, id: EnterpriseId) -> StoreResult<Vec<InvitationRecord>> {
+        crate::invitations::list(self, id).await
+    }
+
+    async fn use_invitation(&self, id: EnterpriseId, nonce: &str) -> StoreResult<InvitationUse> {
+        crate::invitations::use_nonce(self, id, nonce).await
     }
 }

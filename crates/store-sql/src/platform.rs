@@ -6,13 +6,15 @@ use crate::error::DbResultExt;
 use crate::rows::{AccountRow, ResellerRow, SbcRegionRow};
 use async_trait::async_trait;
 use serde_json::json;
-use teamline_domain::audit::Audit;
-use teamline_domain::ids::ResellerId;
+use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::ids::{AccountId, ResellerId};
 use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::voice_route::{NewSbcRegion, SbcRegion};
-use teamline_store::{Account, NewAccount, PlatformStore, StoreError, StoreResult};
+use teamline_store::{Account, LockoutPolicy, NewAccount, PlatformStore, StoreError, StoreResult};
 
 const RESELLER_COLUMNS: &str = "id, name, contact_email, services, billing_reference";
+const ACCOUNT_COLUMNS: &str =
+    "id, email, role, reseller_id, password_hash, failed_sign_ins, locked_until_ms";
 
 #[async_trait]
 impl PlatformStore for SqlStore {
@@ -81,10 +83,10 @@ impl PlatformStore for SqlStore {
     async fn create_account(&self, new: &NewAccount, audit: &Audit) -> StoreResult<Account> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let row: AccountRow = sqlx::query_as(
+        let row: AccountRow = sqlx::query_as(sql!(
             "INSERT INTO accounts (email, role, reseller_id, password_hash, created_ms) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id, email, role, reseller_id, password_hash",
-        )
+             VALUES ($1, $2, $3, $4, $5) RETURNING {ACCOUNT_COLUMNS}"
+        ))
         .bind(new.email.as_str().to_lowercase())
         .bind(new.role.as_str())
         .bind(new.reseller_id.map(|r| r.0))
@@ -108,14 +110,113 @@ impl PlatformStore for SqlStore {
     }
 
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
-        let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT id, email, role, reseller_id, password_hash FROM accounts WHERE email = $1",
-        )
+        let row: Option<AccountRow> = sqlx::query_as(sql!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1"
+        ))
         .bind(email.trim().to_lowercase())
         .fetch_optional(&self.pool)
         .await
         .db()?;
         row.map(AccountRow::into_domain).transpose()
+    }
+
+    async fn list_accounts(&self, reseller: Option<ResellerId>) -> StoreResult<Vec<Account>> {
+        let rows: Vec<AccountRow> = match reseller {
+            Some(r) => sqlx::query_as(sql!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE reseller_id = $1 ORDER BY email"
+            ))
+            .bind(r.0),
+            None => sqlx::query_as(sql!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE reseller_id IS NULL ORDER BY email"
+            )),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.into_iter().map(AccountRow::into_domain).collect()
+    }
+
+    async fn record_failed_sign_in(
+        &self,
+        id: AccountId,
+        policy: LockoutPolicy,
+    ) -> StoreResult<Account> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        // One statement counts the failure, so parallel wrong guesses each count.
+        let row: Option<AccountRow> = sqlx::query_as(sql!(
+            "UPDATE accounts SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 \
+             RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let mut account = row
+            .ok_or_else(|| StoreError::not_found(format!("account {id}")))?
+            .into_domain()?;
+        if account.failed_sign_ins >= policy.max_failures {
+            let until = now + policy.lock_ms;
+            sqlx::query(
+                "UPDATE accounts SET failed_sign_ins = 0, locked_until_ms = $2 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(until)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            let audit = Audit::new(
+                Actor::System("sign-in".into()),
+                "account.locked",
+                format!(
+                    "Locked {} after {} wrong passwords",
+                    account.email.as_str(),
+                    account.failed_sign_ins
+                ),
+            );
+            audit::write(&mut tx, now, None, &audit, Subject::new("account", id)).await?;
+            account.failed_sign_ins = 0;
+            account.locked_until_ms = Some(until);
+        }
+        tx.commit().await.db()?;
+        Ok(account)
+    }
+
+    async fn record_sign_in(&self, id: AccountId) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE accounts SET failed_sign_ins = 0, locked_until_ms = NULL \
+             WHERE id = $1 AND (failed_sign_ins <> 0 OR locked_until_ms IS NOT NULL)",
+        )
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn set_account_password(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        audit: &Audit,
+    ) -> StoreResult<Account> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<AccountRow> = sqlx::query_as(sql!(
+            "UPDATE accounts SET password_hash = $2, failed_sign_ins = 0, locked_until_ms = NULL \
+             WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(id.0)
+        .bind(password_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let account = row
+            .ok_or_else(|| StoreError::not_found(format!("account {id}")))?
+            .into_domain()?;
+        audit::write(&mut tx, now, None, audit, Subject::new("account", id)).await?;
+        tx.commit().await.db()?;
+        Ok(account)
     }
 
     async fn create_sbc_region(&self, new: &NewSbcRegion, audit: &Audit) -> StoreResult<SbcRegion> {

@@ -85,6 +85,8 @@ pub struct AccountRow {
     pub role: String,
     pub reseller_id: Option<i64>,
     pub password_hash: String,
+    pub failed_sign_ins: i64,
+    pub locked_until_ms: Option<i64>,
 }
 
 impl AccountRow {
@@ -95,6 +97,8 @@ impl AccountRow {
             role: parse("account role", AccountRole::parse(&self.role))?,
             reseller_id: self.reseller_id.map(ResellerId),
             password_hash: self.password_hash,
+            failed_sign_ins: u32::try_from(self.failed_sign_ins).unwrap_or(u32::MAX),
+            locked_until_ms: self.locked_until_ms,
         })
     }
 }

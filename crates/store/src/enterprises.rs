@@ -1,4 +1,4 @@
-use crate::{ConsentChange, StoreResult};
+use crate::{ConsentChange, InvitationRecord, InvitationUse, StoreResult};
 use async_trait::async_trait;
 use teamline_domain::audit::Audit;
 use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
@@ -40,6 +40,18 @@ pub trait EnterpriseStore: Send + Sync + 'static {
         change: &ConsentChange,
         audit: &Audit,
     ) -> StoreResult<Enterprise>;
+    /// Records an invitation that was sent; earlier unused ones of the enterprise are
+    /// superseded (their links stop working).
+    async fn record_invitation(
+        &self,
+        invitation: &InvitationRecord,
+        audit: &Audit,
+    ) -> StoreResult<()>;
+    /// The enterprise's invitations, newest first.
+    async fn list_invitations(&self, id: EnterpriseId) -> StoreResult<Vec<InvitationRecord>>;
+    /// Records the invitation with `nonce` as used, atomically: of two calls with one nonce,
+    /// one sees `Fresh`.
+    async fn use_invitation(&self, id: EnterpriseId, nonce: &str) -> StoreResult<InvitationUse>;
 }
 
 /// An enterprise's voice routes (its Direct Routing domains in one SBC region each).

@@ -1,7 +1,7 @@
-use crate::{Account, NewAccount, StoreResult};
+use crate::{Account, LockoutPolicy, NewAccount, StoreResult};
 use async_trait::async_trait;
 use teamline_domain::audit::Audit;
-use teamline_domain::ids::ResellerId;
+use teamline_domain::ids::{AccountId, ResellerId};
 use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::voice_route::{NewSbcRegion, SbcRegion};
 
@@ -16,6 +16,25 @@ pub trait PlatformStore: Send + Sync + 'static {
     async fn create_account(&self, new: &NewAccount, audit: &Audit) -> StoreResult<Account>;
     /// Case-insensitive.
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
+    /// A reseller's admin accounts, or the platform operators (`None`).
+    async fn list_accounts(&self, reseller: Option<ResellerId>) -> StoreResult<Vec<Account>>;
+    /// Counts a wrong password; the failure that reaches `policy.max_failures` locks the
+    /// account for `policy.lock_ms` (and writes an audit event). Atomic, so parallel guesses
+    /// each count. Returns the account as it is now.
+    async fn record_failed_sign_in(
+        &self,
+        id: AccountId,
+        policy: LockoutPolicy,
+    ) -> StoreResult<Account>;
+    /// A successful sign-in: the failure count starts again.
+    async fn record_sign_in(&self, id: AccountId) -> StoreResult<()>;
+    /// A new password (its Argon2id hash); also unlocks the account.
+    async fn set_account_password(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        audit: &Audit,
+    ) -> StoreResult<Account>;
 
     async fn create_sbc_region(&self, new: &NewSbcRegion, audit: &Audit) -> StoreResult<SbcRegion>;
     async fn list_sbc_regions(&self) -> StoreResult<Vec<SbcRegion>>;

@@ -21,6 +21,54 @@ pub struct Account {
     pub reseller_id: Option<ResellerId>,
     /// An argon2 PHC string; never the password.
     pub password_hash: String,
+    /// Failed sign-ins since the last successful one or the last lock.
+    pub failed_sign_ins: u32,
+    /// Sign-ins are refused until then (Unix ms).
+    pub locked_until_ms: Option<i64>,
+}
+
+/// How many wrong passwords lock an account, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub lock_ms: i64,
+}
+
+impl Default for LockoutPolicy {
+    /// 5 wrong passwords lock the account for 15 minutes.
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            lock_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// An invitation sent to an enterprise's Global Administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub enterprise_id: EnterpriseId,
+    /// The token's nonce (hex); the token itself is never stored.
+    pub nonce: String,
+    pub sent_ms: i64,
+    pub expires_ms: i64,
+    /// The e-mail's Message-ID.
+    pub message_id: Option<String>,
+    pub used_ms: Option<i64>,
+    /// A later invitation replaced this one.
+    pub superseded_ms: Option<i64>,
+}
+
+/// What recording an invitation's nonce as used found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationUse {
+    /// The enterprise's current invitation; recorded as used now.
+    Fresh,
+    AlreadyUsed,
+    /// A newer invitation was sent.
+    Superseded,
+    /// No invitation of this enterprise has this nonce.
+    Unknown,
 }
 
 #[derive(Debug, Clone)]

@@ -46,6 +46,7 @@ pub struct TestAppBuilder {
     worker: Option<String>,
     first_sync: FirstSync,
     web: teamline_web::WebOptions,
+    mailer: Option<std::sync::Arc<dyn teamline_mail::Mailer>>,
 }
 
 impl TestAppBuilder {
@@ -96,6 +97,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Sends invitations with `mailer` (e.g. to a test SMTP server) instead of keeping them in
+    /// the outbox.
+    pub fn mailer(mut self, mailer: std::sync::Arc<dyn teamline_mail::Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     pub async fn spawn(self) -> Result<TestApp, TestkitError> {
         let localhost = SocketAddr::from(([127, 0, 0, 1], 0));
         let microsoft = MicrosoftSimulator::start().await?;
@@ -124,6 +132,7 @@ impl TestAppBuilder {
         let public_url = self.public_url.unwrap_or_else(|| url.clone());
         let client = microsoft_client(&microsoft.url, &public_url, self.tenant_concurrency)?;
         let engine = Engine::new(store.clone(), client, crate::pbx_connector(), self.settings);
+        let outbox = invitations(&engine, &public_url, self.mailer)?;
 
         let demo = seed(&store, &DemoFacts::of_simulators(&pbx.base_url)?).await?;
         // Before the scheduler starts: it would queue a first sync of its own.
@@ -170,12 +179,44 @@ impl TestAppBuilder {
             contoso_tenant,
             microsoft,
             pbx,
+            outbox,
             cancel,
             server,
             workers,
             database,
         })
     }
+}
+
+/// The sender of the demo's and tests' invitations.
+pub const INVITATION_FROM: &str = "Teamline <noreply@teamline.example>";
+
+/// Invitations signed with a key of this run, sent with `mailer` or kept in an outbox (which is
+/// returned).
+fn invitations(
+    engine: &Engine,
+    public_url: &str,
+    mailer: Option<std::sync::Arc<dyn teamline_mail::Mailer>>,
+) -> Result<Option<teamline_mail::Outbox>, TestkitError> {
+    use teamline_engine::onboarding::Invitations;
+    use teamline_mail::invitation::InvitationKey;
+    let portal = url::Url::parse(public_url)
+        .map_err(|e| TestkitError::Setup(format!("the public URL {public_url}: {e}")))?;
+    let key = InvitationKey::generate();
+    let (config, outbox) = match mailer {
+        Some(mailer) => (Invitations::new(key, mailer, portal), None),
+        None => {
+            let from = teamline_mail::MailAddress::parse(INVITATION_FROM)
+                .map_err(|e| TestkitError::Setup(e.to_string()))?;
+            let outbox = teamline_mail::Outbox::new(from);
+            (
+                Invitations::into_outbox(key, outbox.clone(), portal),
+                Some(outbox),
+            )
+        }
+    };
+    engine.set_invitations(config);
+    Ok(outbox)
 }
 
 /// Teamline with the demo data against the Microsoft and NetSapiens simulators: the engine,
@@ -198,6 +239,8 @@ pub struct TestApp {
     pub microsoft: MicrosoftSimulator,
     /// The simulated NetSapiens PBX with Contoso's and Fabrikam's domains.
     pub pbx: NetSapiensSimHandle,
+    /// Where invitations are kept, unless the builder was given a mailer.
+    pub outbox: Option<teamline_mail::Outbox>,
     cancel: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     workers: Option<Workers>,
@@ -214,6 +257,7 @@ impl TestApp {
             public_url: None,
             worker: None,
             first_sync: FirstSync::Required,
+            mailer: None,
             web: teamline_web::WebOptions::default(),
         }
     }

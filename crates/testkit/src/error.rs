@@ -17,4 +17,6 @@ pub enum TestkitError {
     Demo(#[from] DemoError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error("the test stack could not be set up: {0}")]
+    Setup(String),
 }

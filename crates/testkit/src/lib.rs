@@ -17,7 +17,7 @@ mod simulators;
 pub mod testbed;
 mod workers;
 
-pub use app::{DatabaseChoice, FirstSync, TestApp, TestAppBuilder};
+pub use app::{DatabaseChoice, FirstSync, INVITATION_FROM, TestApp, TestAppBuilder};
 pub use database::{DatabaseLocation, TestDatabase};
 pub use error::TestkitError;
 pub use simulators::{MicrosoftSimulator, engine_for, microsoft_client, pbx_connector};

@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod reseller;
 pub mod routes;
 mod server;
 pub mod session;
@@ -104,6 +105,7 @@ fn portal_routes() -> Routes {
     Routes::new()
         .merge(auth::routes())
         .merge(pages::routes())
+        .merge(reseller::routes())
         .merge(api::portal::routes())
 }
 

@@ -118,7 +118,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ms::USER_PASSWORD
     );
     println!(
-        "  reseller account in the demo data: {RESELLER_ADMIN} / {RESELLER_PASSWORD} (no Reseller portal in this release)"
+        "  Reseller portal (Northwind Voice): {}/reseller as {RESELLER_ADMIN} / {RESELLER_PASSWORD} (invitations go to its Outbox page)",
+        stack.url
     );
     println!(
         "  simulated Microsoft 365: {} (tenant contoso.example)",

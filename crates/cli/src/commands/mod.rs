@@ -1,5 +1,6 @@
 //! The `teamline` subcommands, one module each.
 
+pub mod accounts;
 pub mod api_token;
 pub mod bench;
 pub mod demo;
@@ -19,7 +20,8 @@ use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run Teamline: the Enterprise portal, the JSON API, the job runner and the scheduler.
+    /// Run Teamline: the Enterprise portal, the Reseller portal, the JSON API, the job runner
+    /// and the scheduler.
     Serve(Box<serve::ServeArgs>),
     /// Bring the database schema up to date, then exit.
     Migrate(StoreArgs),
@@ -48,6 +50,10 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Create, list or revoke API tokens (enterprise or reseller-wide).
     ApiToken(api_token::ApiTokenArgs),
+    /// Platform operator accounts: `teamline operator create --email …` makes the first one.
+    Operator(accounts::OperatorArgs),
+    /// Local accounts: create a reseller admin, reset a password (also unlocks the account).
+    Account(accounts::AccountArgs),
 }
 
 impl Command {
@@ -64,6 +70,8 @@ impl Command {
             Self::Bench(args) => bench::run(args).await,
             Self::Doctor(args) => doctor::run(args).await,
             Self::ApiToken(args) => api_token::run(args).await,
+            Self::Operator(args) => accounts::run_operator(args).await,
+            Self::Account(args) => accounts::run_account(args).await,
         }
     }
 }

@@ -39,8 +39,8 @@ fn start_demo_logging(data_dir: &std::path::Path, level: &str, stderr: Stdio) ->
     panic!("the demo exited without printing its URL");
 }
 
-/// `--help` and the demo's banner describe only what this release has: the Enterprise portal
-/// and the JSON API (no Reseller portal yet).
+/// `--help` and the demo's banner describe what this release has: the Enterprise portal, the
+/// Reseller portal and the JSON API; the reseller sign-in the banner prints works.
 #[test]
 fn help_and_the_demo_banner_promise_only_what_exists() {
     let help = |args: &[&str]| {
@@ -52,12 +52,8 @@ fn help_and_the_demo_banner_promise_only_what_exists() {
     };
     for args in [&["--help"][..], &["serve", "--help"][..]] {
         let text = help(args);
-        for promise in ["the portals", "Reseller portal"] {
-            assert!(
-                !text.contains(promise),
-                "{args:?} promises {promise}: {text}"
-            );
-        }
+        assert!(!text.contains("the portals"), "{args:?}: {text}");
+        assert!(text.contains("Reseller portal"), "{args:?}: {text}");
     }
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_teamline"))
@@ -75,13 +71,39 @@ fn help_and_the_demo_banner_promise_only_what_exists() {
         .map(Result::unwrap)
         .take_while(|l| !l.starts_with("Press Ctrl-C"))
         .collect();
-    drop(demo);
     let banner = banner.join("\n");
     assert!(banner.contains("Enterprise portal (Contoso)"), "{banner}");
-    assert!(
-        !banner.contains("Reseller portal:"),
-        "the banner offers a Reseller portal sign-in that does not exist: {banner}"
+    // "  Reseller portal (Northwind Voice): <url>/reseller as <e-mail> / <password> (…"
+    let line = banner
+        .lines()
+        .find(|l| l.contains("Reseller portal (Northwind Voice):"))
+        .unwrap_or_else(|| panic!("no reseller sign-in in the banner: {banner}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = |w: &str| words.iter().position(|x| *x == w).unwrap();
+    let portal = words[at("as") - 1].trim_end_matches("/reseller").to_owned();
+    let email = words[at("as") + 1].to_owned();
+    let password = words[at("as") + 3].to_owned();
+    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = client
+            .post(format!("{portal}/reseller/sign-in"))
+            .header("origin", &portal)
+            .form(&[("email", email.as_str()), ("password", password.as_str())])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.headers().get("location").cloned())
+    });
+    drop(demo);
+    assert_eq!(
+        status.0, 303,
+        "the printed reseller sign-in did not work: {line}"
     );
+    assert_eq!(status.1.unwrap(), "/reseller/enterprises");
 }
 
 async fn get_json(url: &str) -> serde_json::Value {

@@ -435,8 +435,17 @@ async fn fabrikam(app: &TestApp) -> Attacker {
 async fn vocabulary(app: &TestApp, table: &[RouteInfo], victim: &Victim) -> BTreeSet<String> {
     let mut texts = Vec::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    // The templates and those of sub-directories (the Reseller portal's `reseller/`).
+    let mut dirs = vec![dir];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                texts.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
     }
     let own = app.signed_in().await;
     for r in table.iter().filter(|r| r.method == "GET") {

@@ -18,6 +18,7 @@ mod pbx_audit;
 mod portal_truth;
 mod readiness;
 mod registrations;
+mod reseller;
 mod signin;
 mod users;
 mod users_list;
