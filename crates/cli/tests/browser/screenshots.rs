@@ -82,7 +82,14 @@ async fn take_screenshots(ctx: &Ctx) -> Result<()> {
     b.select_label("#voice_route", "US East 2").await?;
     b.select_label("#teams_user", &teams_user_label("Megan Bowen"))
         .await?;
-    choose_sip_user(b, "1011").await?;
+    // The extension with her name on the PBX is suggested; Use chooses it as the seed's
+    // SIP User step does, pre-filling the Phone Number.
+    b.wait_text("#sip_user-suggestion", "1011 — Megan Bowen")
+        .await?;
+    b.click("#sip_user-suggestion button[data-fill='sip_user']")
+        .await?;
+    b.wait_value("#sip_user", "1011").await?;
+    b.find("#add-new-device:not([disabled])").await?;
     b.wait_value("#phone_number", "+11011").await?;
     b.click("#add-new-device").await?;
     b.wait_text("#create-device", "Use 1011tm (created on Save)")
