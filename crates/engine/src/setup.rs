@@ -441,7 +441,11 @@ mod tests {
             Some("1011")
         );
         // The PBX knows her by another name but has her address.
-        let list = [extension("1020", "M. Bowen", Some("meganb@CONTOSO.example"))];
+        let list = [extension(
+            "1020",
+            "M. Bowen",
+            Some("meganb@CONTOSO.example"),
+        )];
         assert_eq!(
             suggested_extension(&megan, &list).map(|x| x.extension.as_str()),
             Some("1020")

@@ -171,7 +171,8 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
     .await;
     assert_eq!(status, 200);
     assert!(
-        hint.contains("1011 — Megan Bowen") && hint.contains(r#"data-fill="sip_user" data-value="1011""#),
+        hint.contains("1011 — Megan Bowen")
+            && hint.contains(r#"data-fill="sip_user" data-value="1011""#),
         "{hint}"
     );
     // ...but never overrides an extension already chosen.

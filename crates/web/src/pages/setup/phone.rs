@@ -13,8 +13,8 @@ use axum::Form;
 use axum::extract::State;
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::ids::PbxLocationId;
-use teamline_domain::sip::Extension;
 use teamline_domain::phone::PhoneNumber;
+use teamline_domain::sip::Extension;
 
 /// The Phone Number combobox.
 pub struct PhoneField {
