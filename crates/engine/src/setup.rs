@@ -20,9 +20,53 @@ use teamline_store::{NewPbxUser, TeamsUserQuery};
 pub struct ExtensionOption {
     pub extension: Extension,
     pub name: String,
+    /// The e-mail address the PBX has for the extension's owner.
+    pub email: Option<String>,
     pub devices: Vec<String>,
     /// The PBX user that already holds it (active or disabled), if any.
     pub holder: Option<Holder>,
+}
+
+impl ExtensionOption {
+    /// Whether the extension belongs to this Teams user by the PBX's records: the same e-mail
+    /// address as the user's sign-in name, or the same name (case and spacing aside).
+    pub fn matches(&self, user: &TeamsUser) -> bool {
+        let same_mail = self
+            .email
+            .as_deref()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case(user.upn.trim()));
+        same_mail || normalized_name(&self.name) == normalized_name(&user.display_name)
+    }
+}
+
+fn normalized_name(name: &str) -> String {
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The free extension that matches the chosen Teams user, when exactly one does (a guess
+/// between two would mislead more than it helps).
+pub fn suggested_extension<'a>(
+    user: &TeamsUser,
+    extensions: &'a [ExtensionOption],
+) -> Option<&'a ExtensionOption> {
+    let mut found = extensions
+        .iter()
+        .filter(|x| x.holder.is_none() && x.matches(user));
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// The Teams user that matches the chosen extension, when exactly one does.
+pub fn suggested_teams_user<'a>(
+    extension: &ExtensionOption,
+    users: &'a [TeamsUser],
+) -> Option<&'a TeamsUser> {
+    let mut found = users.iter().filter(|u| extension.matches(u));
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 /// Everything the SET UP PBX USER form offers.
@@ -116,6 +160,7 @@ impl Engine {
             };
             out.push(ExtensionOption {
                 name: x.display_name(),
+                email: x.email.clone().filter(|m| !m.trim().is_empty()),
                 holder: holders.get(extension.as_str()).cloned(),
                 devices: x.devices.clone(),
                 extension,
@@ -347,5 +392,101 @@ impl Engine {
             .await?;
         self.push_if_allowed(e, user.id).await?;
         Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teamline_domain::ids::TeamsUserId;
+    use teamline_domain::pbx_user::PbxUserState;
+    use teamline_domain::teams_user::{Licences, UserType};
+
+    fn teams_user(name: &str, upn: &str) -> TeamsUser {
+        TeamsUser {
+            id: TeamsUserId(1),
+            enterprise_id: EnterpriseId(1),
+            object_id: format!("oid-{upn}"),
+            upn: upn.to_owned(),
+            display_name: name.to_owned(),
+            account_enabled: true,
+            user_type: UserType::Member,
+            licences: Licences::NONE,
+            sync_groups: Vec::new(),
+            in_scope: true,
+            last_seen_ms: 0,
+            deleted_in_tenant: false,
+        }
+    }
+
+    fn extension(ext: &str, name: &str, email: Option<&str>) -> ExtensionOption {
+        ExtensionOption {
+            extension: Extension::parse(ext).unwrap(),
+            name: name.to_owned(),
+            email: email.map(str::to_owned),
+            devices: vec![ext.to_owned()],
+            holder: None,
+        }
+    }
+
+    #[test]
+    fn the_extension_with_the_same_name_or_mail_is_suggested() {
+        let megan = teams_user("Megan Bowen", "MeganB@contoso.example");
+        let list = [
+            extension("1010", "Lynne Robbins", None),
+            extension("1011", "megan  bowen", None),
+        ];
+        assert_eq!(
+            suggested_extension(&megan, &list).map(|x| x.extension.as_str()),
+            Some("1011")
+        );
+        // The PBX knows her by another name but has her address.
+        let list = [extension(
+            "1020",
+            "M. Bowen",
+            Some("meganb@CONTOSO.example"),
+        )];
+        assert_eq!(
+            suggested_extension(&megan, &list).map(|x| x.extension.as_str()),
+            Some("1020")
+        );
+        let list = [extension("1030", "Lynne Robbins", None)];
+        assert!(suggested_extension(&megan, &list).is_none());
+    }
+
+    #[test]
+    fn no_guess_between_two_matches_nor_an_extension_already_set_up() {
+        let megan = teams_user("Megan Bowen", "MeganB@contoso.example");
+        let two = [
+            extension("1011", "Megan Bowen", None),
+            extension("1012", "Megan Bowen", None),
+        ];
+        assert!(suggested_extension(&megan, &two).is_none());
+        let mut held = extension("1011", "Megan Bowen", None);
+        held.holder = Some(Holder {
+            id: teamline_domain::ids::PbxUserId(9),
+            display_name: "Megan Bowen".into(),
+            upn: "MeganB@contoso.example".into(),
+            state: PbxUserState::Active,
+        });
+        assert!(suggested_extension(&megan, &[held]).is_none());
+    }
+
+    #[test]
+    fn the_teams_user_matching_the_extension_is_suggested() {
+        let users = [
+            teams_user("Adele Vance", "AdeleV@contoso.example"),
+            teams_user("Alex Wilber", "AlexW@contoso.example"),
+        ];
+        let x = extension("1001", "Alex Wilber", None);
+        assert_eq!(
+            suggested_teams_user(&x, &users).map(|u| u.upn.as_str()),
+            Some("AlexW@contoso.example")
+        );
+        let x = extension("1099", "Front Desk", Some("adelev@contoso.example"));
+        assert_eq!(
+            suggested_teams_user(&x, &users).map(|u| u.display_name.as_str()),
+            Some("Adele Vance")
+        );
     }
 }

@@ -167,3 +167,15 @@
     }
   });
 })();
+
+// SET UP PBX USER: a "Use" button next to a dropdown chooses the suggested option, as if the
+// admin had picked it (the dropdown's own change handling runs).
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-fill]');
+  if (!button) return;
+  const select = document.getElementById(button.dataset.fill);
+  if (!select) return;
+  select.value = button.dataset.value;
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  select.focus();
+});

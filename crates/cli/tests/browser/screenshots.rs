@@ -1,11 +1,12 @@
-//! Screenshots of the Dashboard, Users and the SET UP PBX USER form, taken from the running
-//! demo at 1280×800. They go to `target/e2e-screenshots/pages/`, or to
+//! Screenshots of the Dashboard, Users, a user's detail page and the SET UP PBX USER form,
+//! taken from the running demo at 1280×800, and of the Dashboard and Users at phone width
+//! (390×844). They go to `target/e2e-screenshots/pages/`, or to
 //! `$TEAMLINE_SCREENSHOT_DIR` (the README's images: `TEAMLINE_SCREENSHOT_DIR=docs/screenshots`).
 
 use crate::browser_test;
 use crate::harness::{Ctx, screenshot_dir};
 use crate::pages::*;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 fn out_dir() -> PathBuf {
@@ -53,18 +54,52 @@ async fn take_screenshots(ctx: &Ctx) -> Result<()> {
     b.find_xpath(&row("Grady Archie")).await?;
     b.save_screenshot(&dir.join("users.png")).await?;
 
+    b.set_viewport(390, 844).await?;
+    b.save_screenshot(&dir.join("users-phone.png")).await?;
+    menu(b, "Dashboard").await?;
+    b.wait_gone("#sync-progress").await?;
+    b.save_screenshot(&dir.join("dashboard-phone.png")).await?;
+    b.set_viewport(1280, 800).await?;
+
+    // Adele's detail page: the pairing, what Microsoft holds, the device, the last push.
+    menu(b, "Users").await?;
+    let id = b
+        .find_xpath(&row("Adele Vance"))
+        .await?
+        .attr("id")
+        .await?
+        .and_then(|i| i.strip_prefix("user-").map(str::to_owned))
+        .context("Adele Vance's row has no id")?;
+    b.goto(&ctx.url(&format!("/users/{id}"))).await?;
+    b.wait_text("h1", "Adele Vance").await?;
+    save_full_page(b, &dir.join("user-detail.png")).await?;
+
+    menu(b, "Users").await?;
+
     b.click_xpath("//a[normalize-space()='SET UP PBX USER']")
         .await?;
     b.wait_text("h1", "SET UP PBX USER").await?;
     b.select_label("#voice_route", "US East 2").await?;
     b.select_label("#teams_user", &teams_user_label("Megan Bowen"))
         .await?;
-    choose_sip_user(b, "1011").await?;
+    // The extension with her name on the PBX is suggested; Use chooses it as the seed's
+    // SIP User step does, pre-filling the Phone Number.
+    b.wait_text("#sip_user-suggestion", "1011 — Megan Bowen")
+        .await?;
+    b.click("#sip_user-suggestion button[data-fill='sip_user']")
+        .await?;
+    b.wait_value("#sip_user", "1011").await?;
+    b.find("#add-new-device:not([disabled])").await?;
     b.wait_value("#phone_number", "+11011").await?;
     b.click("#add-new-device").await?;
     b.wait_text("#create-device", "Use 1011tm (created on Save)")
         .await?;
-    // The whole form in one picture: as tall as the page.
+    save_full_page(b, &dir.join("set-up-pbx-user.png")).await?;
+    Ok(())
+}
+
+/// The whole page in one picture at desktop width: as tall as the page.
+async fn save_full_page(b: &crate::harness::Browser, path: &std::path::Path) -> Result<()> {
     let height = b
         .client
         .execute("return document.documentElement.scrollHeight", vec![])
@@ -73,7 +108,7 @@ async fn take_screenshots(ctx: &Ctx) -> Result<()> {
         .and_then(|h| u32::try_from(h).ok())
         .unwrap_or(800);
     b.set_viewport(1280, height.max(800)).await?;
-    b.save_screenshot(&dir.join("set-up-pbx-user.png")).await?;
+    b.save_screenshot(path).await?;
     b.set_viewport(1280, 800).await?;
     Ok(())
 }

@@ -138,9 +138,55 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
         "{swap}"
     );
     assert!(
-        swap.contains(r#"name="device" id="device" value="""#),
-        "another extension's device is dropped"
+        swap.contains(r#"name="device" id="device" value="1000tm""#),
+        "another extension's device is dropped and 1000's own tm device chosen: {swap}"
     );
+    // No Teams user chosen yet: the one matching extension 1000 by name is suggested.
+    assert!(
+        swap.contains(r#"id="teams_user-suggestion""#)
+            && swap.contains(&format!(
+                r#"data-fill="teams_user" data-value="{}""#,
+                ms::contoso_user_id("Adele Vance")
+            )),
+        "{swap}"
+    );
+    // An extension without its tm device on the PBX gets none pre-selected.
+    let (_, swap) = text(htmx(
+        &b,
+        "/users/form/sip-user",
+        &[("pbx_location", &pbx_location), ("sip_user", "1011")],
+    ))
+    .await;
+    assert!(
+        swap.contains(r#"name="device" id="device" value="""#),
+        "{swap}"
+    );
+    // Choosing the Teams user first suggests her extension.
+    let megan = ms::contoso_user_id("Megan Bowen");
+    let (status, hint) = text(htmx(
+        &b,
+        "/users/form/teams-user",
+        &[("pbx_location", &pbx_location), ("teams_user", &megan)],
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        hint.contains("1011 — Megan Bowen")
+            && hint.contains(r#"data-fill="sip_user" data-value="1011""#),
+        "{hint}"
+    );
+    // ...but never overrides an extension already chosen.
+    let (_, hint) = text(htmx(
+        &b,
+        "/users/form/teams-user",
+        &[
+            ("pbx_location", &pbx_location),
+            ("teams_user", &megan),
+            ("sip_user", "1003"),
+        ],
+    ))
+    .await;
+    assert!(!hint.contains("data-fill"), "{hint}");
     // A number the admin typed is kept.
     let (_, swap) = text(htmx(
         &b,

@@ -3,14 +3,18 @@
 //! The dropdowns come from the engine (the enterprise's PBX locations and voice routes, the
 //! eligible synced Teams users, the PBX's live extension list). While the admin types, htmx
 //! asks the engine to validate and shows each problem next to its field; choosing the SIP
-//! User pre-fills the Phone Number and resets User Devices; Add New Device lists the SIP
-//! user's devices with SELECT buttons and offers to create the `tm` handle when it is missing.
+//! User pre-fills the Phone Number and resets User Devices (pre-selecting the extension's `tm`
+//! device when the PBX has it); the Teams User and SIP User dropdowns each suggest the match of
+//! the other by name or e-mail; Add New Device lists the SIP user's devices with SELECT
+//! buttons and offers to create the `tm` handle when it is missing.
 //!
 //! - `form.rs`: the page and the form's view (values, choices, errors by field), and the whole
 //!   form again when another PBX location is chosen.
 //! - `submit.rs`: Save User, for a new user and for Edit.
 //! - `validate.rs`: validation as the admin types.
 //! - `phone.rs`: the Phone Number combobox, and the SIP User change that pre-fills it.
+//! - `suggest.rs`: the extension matching the chosen Teams user by name or e-mail, and the
+//!   Teams user matching an extension chosen first.
 //! - `devices.rs`: User Devices: Add New Device, SELECT, or the `tm` handle created on Save.
 //!
 //! Every piece of HTML is an askama template (`templates/setup*.html`), so every value is
@@ -20,6 +24,7 @@ mod devices;
 mod form;
 mod phone;
 mod submit;
+mod suggest;
 mod validate;
 
 use crate::routes::{Routes, get, post};
@@ -38,6 +43,7 @@ pub fn routes() -> Routes {
         )
         .route("/users/form/refresh", post(form::refresh))
         .route("/users/form/validate", post(validate::validate))
+        .route("/users/form/teams-user", post(suggest::teams_user_changed))
         .route("/users/form/sip-user", post(phone::sip_user_changed))
         .route("/users/form/phone-options", post(phone::phone_options))
         .route("/users/form/devices", post(devices::list_devices))

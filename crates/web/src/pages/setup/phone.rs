@@ -3,6 +3,7 @@
 
 use super::Submitted;
 use super::devices::DevicesBlock;
+use super::suggest::{Suggestion, teams_user_for_extension};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
@@ -11,7 +12,9 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
 use teamline_domain::device::DeviceAuthId;
+use teamline_domain::ids::PbxLocationId;
 use teamline_domain::phone::PhoneNumber;
+use teamline_domain::sip::Extension;
 
 /// The Phone Number combobox.
 pub struct PhoneField {
@@ -29,12 +32,16 @@ pub struct PhoneField {
 pub struct SipUserChanged {
     pub devices: DevicesBlock,
     pub phone: PhoneField,
+    /// The Teams user matching the extension, while none is chosen.
+    pub s: Suggestion,
 }
 
 /// The SIP User changed: pre-fill the Phone Number with `+1<ext>` (unless the admin typed
-/// another number) and reset User Devices for the new extension.
+/// another number), reset User Devices for the new extension (pre-selecting its `tm` device
+/// when the PBX has it) and suggest the matching Teams user.
 pub(super) async fn sip_user_changed(
-    _admin: Admin,
+    State(state): State<AppState>,
+    admin: Admin,
     Form(submitted): Form<Submitted>,
 ) -> Result<SipUserChanged, PageError> {
     let ext = submitted.extension();
@@ -54,12 +61,20 @@ pub(super) async fn sip_user_changed(
         (Some(ext), Ok(d)) if d.belongs_to(ext) => d.to_string(),
         _ => String::new(),
     };
+    let selected = match (&ext, submitted.location()) {
+        (Some(ext), Some(location)) if selected.is_empty() => {
+            existing_tm_device(&state, &admin, location, ext).await
+        }
+        _ => selected,
+    };
     let mut devices = DevicesBlock::closed(selected, submitted.sip_user.clone(), String::new());
     if !devices.selected.is_empty() && submitted.form().create_device {
         devices.planned = true;
         devices.emergency_address = submitted.emergency_address.clone();
     }
+    let s = teams_user_for_extension(&state, &admin, &submitted).await?;
     Ok(SipUserChanged {
+        s,
         devices,
         phone: PhoneField {
             value,
@@ -68,6 +83,25 @@ pub(super) async fn sip_user_changed(
             oob: true,
         },
     })
+}
+
+/// The extension's recommended `tm` device when it already exists on the PBX; nothing when
+/// it does not (Add New Device then offers to create it) or the PBX cannot be read.
+async fn existing_tm_device(
+    state: &AppState,
+    admin: &Admin,
+    location: PbxLocationId,
+    ext: &Extension,
+) -> String {
+    let tm = DeviceAuthId::suggested(ext).to_string();
+    match state
+        .engine
+        .extension_devices(admin.enterprise.id, location, ext)
+        .await
+    {
+        Ok(devices) if devices.iter().any(|d| d.auth_id == tm) => tm,
+        _ => String::new(),
+    }
 }
 
 #[derive(Template, WebTemplate)]
