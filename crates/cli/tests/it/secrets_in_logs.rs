@@ -1,0 +1,408 @@
+//! Secrets never reach the log, in any flow and in either log format: the real `teamline`
+//! binary at trace level (every crate, hyper, reqwest and sqlx included) signs an admin in
+//! through the simulated Microsoft authorization-code flow, grants consent, creates a device
+//! on the PBX (a generated SIP password), calls the PBX with an API key and with OAuth, and
+//! runs `pbx` and `sync`; every line it printed is scanned for every secret value involved.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use teamline_sim::microsoft::demo as ms;
+use teamline_sim::netsapiens as ns;
+
+/// The demo process; its stdout and stderr are collected into one text.
+struct Running {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops the process and returns everything it printed.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        self.output.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(from).lines();
+        while let Some(Ok(line)) = lines.next() {
+            let mut out = into.lock().unwrap();
+            out.push_str(&line);
+            out.push('\n');
+        }
+    })
+}
+
+/// Starts `teamline demo` at trace level in `format` and waits for its banner; returns the
+/// process, the portal's URL and the simulated Microsoft 365's URL.
+fn start_demo(data: &Path, format: &str) -> (Running, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("TEAMLINE_LOG", "trace")
+        .env("TEAMLINE_LOG_FORMAT", format)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = Arc::new(Mutex::new(String::new()));
+    let readers = vec![
+        collect(child.stdout.take().unwrap(), output.clone()),
+        collect(child.stderr.take().unwrap(), output.clone()),
+    ];
+    let running = Running {
+        child,
+        output,
+        readers,
+    };
+    for _ in 0..1200 {
+        let text = running.output.lock().unwrap().clone();
+        let after = |prefix: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(prefix))
+                .map(|rest| rest.split_whitespace().next().unwrap_or_default().to_owned())
+        };
+        if text.contains("Press Ctrl-C to stop.") {
+            let portal = after("Teamline demo is running at ").unwrap();
+            let microsoft = after("simulated Microsoft 365: ").unwrap();
+            return (running, portal, microsoft);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the demo did not start: {}", running.stop());
+}
+
+/// Runs `teamline` on the data directory at trace level in `format`; returns its output
+/// after asserting it succeeded.
+fn teamline(args: &[&str], data: &Path, format: &str, extra_env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("TEAMLINE_LOG", "trace")
+        .env("TEAMLINE_LOG_FORMAT", format)
+        .env("TEAMLINE_PBX_ALLOW_HTTP", "true")
+        .env("TEAMLINE_PBX_ALLOW_PRIVATE_NETWORK", "true")
+        .envs(extra_env.iter().copied())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "teamline {args:?} failed: {text}");
+    text
+}
+
+/// The value of the cookie `name` the response sets.
+fn cookie_value(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|h| h.to_str().unwrap().split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, v)| *n == name && !v.is_empty())
+        .unwrap_or_else(|| panic!("no cookie {name} in {:?}", response.headers()))
+        .1
+        .to_owned()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
+}
+
+/// What the browser flows exposed that must never be logged.
+#[derive(Default)]
+struct Observed {
+    secrets: Vec<(String, String)>,
+}
+
+impl Observed {
+    fn add(&mut self, what: &str, value: &str) {
+        assert!(value.len() >= 8, "{what} is too short to scan for: {value:?}");
+        self.secrets.push((what.to_owned(), value.to_owned()));
+    }
+}
+
+/// Signs the Contoso admin in through the simulated Microsoft sign-in page (cookies by hand,
+/// as a browser would) and grants the user-sync consent; returns the portal session cookie.
+async fn sign_in_and_consent(portal: &str, microsoft: &str, seen: &mut Observed) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = http
+        .get(format!("{portal}/auth/microsoft/start"))
+        .send()
+        .await
+        .unwrap();
+    let pending = cookie_value(&start, "teamline_sign_in");
+    seen.add("the sealed sign-in cookie", &pending);
+    let authorize = start.headers()["location"].to_str().unwrap().to_owned();
+    let page = http.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let flow = hidden(&page, "flow");
+    let back = http
+        .post(format!("{microsoft}/organizations/login"))
+        .form(&[
+            ("flow", flow.as_str()),
+            ("loginfmt", ms::CONTOSO_ADMIN_UPN),
+            ("passwd", ms::ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let ms_session = back
+        .headers()
+        .get("set-cookie")
+        .map(|h| h.to_str().unwrap().split(';').next().unwrap().to_owned());
+    let callback = back.headers()["location"].to_str().unwrap().to_owned();
+    let code = query_param(&callback, "code").expect("an authorization code");
+    seen.add("the authorization code", &code);
+    let done = http
+        .get(&callback)
+        .header("cookie", format!("teamline_sign_in={pending}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.headers()["location"].to_str().unwrap(), "/dashboard");
+    let session = cookie_value(&done, "teamline_session");
+    seen.add("the portal session id", &session);
+    let session_cookie = format!("teamline_session={session}");
+
+    // Consent: Dashboard → Grant Consent → Microsoft's admin consent → back to the portal.
+    let dashboard = http
+        .get(format!("{portal}/dashboard"))
+        .header("cookie", &session_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&dashboard, "csrf_token");
+    seen.add("the CSRF token", &csrf);
+    let to_microsoft = http
+        .post(format!("{portal}/consent/user-sync"))
+        .header("cookie", &session_cookie)
+        .header("origin", portal)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let consent_url = to_microsoft.headers()["location"].to_str().unwrap().to_owned();
+    let mut request = http.get(&consent_url);
+    if let Some(c) = &ms_session {
+        request = request.header("cookie", c);
+    }
+    let mut answer = request.send().await.unwrap();
+    // Up to a login page and a consent page, each a form with the flow id.
+    for _ in 0..3 {
+        if answer.status().is_redirection() {
+            break;
+        }
+        let page = answer.text().await.unwrap();
+        let flow = hidden(&page, "flow");
+        let form_action = {
+            let marker = "action=\"";
+            let at = page.find(marker).unwrap() + marker.len();
+            page[at..at + page[at..].find('"').unwrap()].to_owned()
+        };
+        let target = if form_action.starts_with("http") {
+            form_action
+        } else {
+            format!("{microsoft}{form_action}")
+        };
+        answer = if page.contains("passwd") {
+            http.post(&target)
+                .form(&[
+                    ("flow", flow.as_str()),
+                    ("loginfmt", ms::CONTOSO_ADMIN_UPN),
+                    ("passwd", ms::ADMIN_PASSWORD),
+                ])
+                .send()
+                .await
+                .unwrap()
+        } else {
+            http.post(&target)
+                .form(&[("flow", flow.as_str()), ("decision", "accept")])
+                .send()
+                .await
+                .unwrap()
+        };
+    }
+    let back = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.contains("admin_consent=True"), "{back}");
+    let granted = http
+        .get(&back)
+        .header("cookie", &session_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(granted.status().is_redirection(), "consent refused: {}", granted.text().await.unwrap());
+    session_cookie
+}
+
+/// Reads the device's SIP password the way Teamline does, from the simulated PBX's API.
+async fn sip_password(pbx_api: &str, device: &str) -> String {
+    let ext = &device[..4];
+    let url = format!(
+        "{pbx_api}/domains/{}/users/{ext}/devices/{device}",
+        ns::CONTOSO_DOMAIN
+    );
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(ns::DEMO_API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found = ["device-sip-registration-password", "sip-password", "password"]
+        .iter()
+        .find_map(|k| body[*k].as_str().map(str::to_owned));
+    found.unwrap_or_else(|| panic!("no SIP password in {body}"))
+}
+
+/// The shapes of the simulated Microsoft's tokens and codes: a JWT (access and ID tokens),
+/// a refresh token (`0.A…`) and an authorization code (`1.A…`). Any of them in the log is a
+/// leak even when the test could not observe the value itself.
+fn token_shapes(log: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let url_safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    for prefix in ["eyJ", "0.A", "1.A"] {
+        for (at, _) in log.match_indices(prefix) {
+            let rest = &log[at + prefix.len()..];
+            let run = rest.chars().take_while(|c| url_safe(*c)).count();
+            if run >= 40 {
+                found.push(log[at..at + prefix.len() + run.min(60)].to_owned());
+            }
+        }
+    }
+    found
+}
+
+fn assert_clean(format: &str, log: &str, secrets: &[(String, String)]) {
+    for (what, value) in secrets {
+        assert!(
+            !log.contains(value.as_str()),
+            "{what} appeared in the {format} log, e.g. {}",
+            log.lines().find(|l| l.contains(value.as_str())).unwrap_or_default()
+        );
+    }
+    let shapes = token_shapes(log);
+    assert!(
+        shapes.is_empty(),
+        "token-shaped values in the {format} log: {shapes:?}\n{}",
+        log.lines()
+            .find(|l| l.contains(&shapes[0]))
+            .unwrap_or_default()
+    );
+}
+
+async fn every_flow_at_trace(format: &str) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut seen = Observed::default();
+    for (what, value) in [
+        ("the Microsoft client secret", ms::TEAMLINE_APP_CLIENT_SECRET),
+        ("the admin's Microsoft password", ms::ADMIN_PASSWORD),
+        ("the PBX API key", ns::DEMO_API_KEY),
+        ("the PBX OAuth client secret", ns::DEMO_OAUTH_CLIENT_SECRET),
+        ("the PBX OAuth password", ns::DEMO_OAUTH_PASSWORD),
+        ("the reseller's password", teamline_testkit::demo::RESELLER_PASSWORD),
+    ] {
+        seen.add(what, value);
+    }
+    let mut log = String::new();
+
+    let (demo, portal, microsoft) = start_demo(&data, format);
+    let key_file = std::fs::read_to_string(data.join("encryption.key")).unwrap();
+    seen.add("the encryption key", key_file.trim());
+    let _session = sign_in_and_consent(&portal, &microsoft, &mut seen).await;
+
+    // PBX calls with the API key; a device with a generated SIP password.
+    log.push_str(&teamline(&["pbx", "extensions"], &data, format, &[]));
+    log.push_str(&teamline(&["pbx", "create-device", "1003tm"], &data, format, &[]));
+    log.push_str(&teamline(&["pbx", "test"], &data, format, &[]));
+    let pbx_api = format!("{}/ns-api/v2", pbx_base(&log, &demo));
+    seen.add("the new device's SIP password", &sip_password(&pbx_api, "1003tm").await);
+    // A sync followed through the running demo.
+    log.push_str(&teamline(&["sync", "--enterprise", "contoso"], &data, format, &[]));
+    log.push_str(&without_banner_sign_ins(&demo.stop()));
+    assert!(log.len() > 10_000, "the trace log should not be empty:\n{log}");
+    if format == "json" {
+        assert!(log.lines().any(|l| l.starts_with("{\"timestamp\"")), "{log}");
+    }
+    assert_clean(format, &log, &seen.secrets);
+}
+
+/// The demo's banner prints the demo accounts' passwords on purpose (that is how one signs
+/// in to a demo); those lines, and only those, are not log output.
+fn without_banner_sign_ins(output: &str) -> String {
+    let banner = [
+        "  Enterprise portal (Contoso): sign in with Microsoft as ",
+        "  a non-admin to see the refusal: ",
+        "  Reseller portal (Northwind Voice): ",
+    ];
+    let kept: Vec<&str> = output
+        .lines()
+        .filter(|l| !banner.iter().any(|b| l.starts_with(b)))
+        .collect();
+    assert_eq!(
+        output.lines().count() - kept.len(),
+        banner.len(),
+        "the banner's sign-in lines, once each"
+    );
+    kept.join("\n")
+}
+
+fn pbx_base(_log: &str, demo: &Running) -> String {
+    let text = demo.output.lock().unwrap().clone();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("simulated NetSapiens API: "))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .trim_end_matches("/ns-api/v2")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_the_text_log_of_any_flow() {
+    every_flow_at_trace("text").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_the_json_log_of_any_flow() {
+    every_flow_at_trace("json").await;
+}
