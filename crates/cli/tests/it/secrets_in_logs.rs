@@ -271,6 +271,93 @@ async fn sign_in_and_consent(portal: &str, microsoft: &str, seen: &mut Observed)
     session_cookie
 }
 
+/// The `value` of the form control named `name` (an `<input>` tag, attributes in any order).
+fn input_value(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\"");
+    let at = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {page}"));
+    let start = page[..at].rfind('<').unwrap();
+    let tag = &page[start..start + page[start..].find('>').unwrap()];
+    let v = tag.find("value=\"").map(|i| i + "value=\"".len());
+    v.map(|i| tag[i..i + tag[i..].find('"').unwrap()].to_owned())
+        .unwrap_or_default()
+}
+
+/// Switches Contoso's PBX location to OAuth on the portal's PBX page and presses Test
+/// connection: the portal calls the PBX with the OAuth password grant.
+async fn switch_pbx_to_oauth(portal: &str, session_cookie: &str) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{portal}{path}"))
+                .header("cookie", session_cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let list = get("/pbx".into()).await;
+    let edit = list
+        .match_indices("\"/pbx/")
+        .map(|(at, _)| list[at + 1..].split('"').next().unwrap())
+        .find(|link| link.ends_with("/edit"))
+        .unwrap_or_else(|| panic!("no PBX location to edit: {list}"))
+        .to_owned();
+    let page = get(edit.clone()).await;
+    let csrf = hidden(&page, "csrf_token");
+    let fields = ["name", "proxy", "voicemail_code", "api_base_url", "sip_domain"]
+        .map(|f| (f, input_value(&page, f)));
+    let mut form: Vec<(&str, String)> = fields.to_vec();
+    form.extend([
+        ("csrf_token", csrf),
+        ("pbx_type", "netsapiens".into()),
+        ("dns_lookup", "srv".into()),
+        ("api_auth", "oauth".into()),
+        ("api_key", String::new()),
+        ("oauth_client_id", ns::DEMO_OAUTH_CLIENT_ID.into()),
+        ("oauth_client_secret", ns::DEMO_OAUTH_CLIENT_SECRET.into()),
+        ("oauth_username", ns::DEMO_OAUTH_USERNAME.into()),
+        ("oauth_password", ns::DEMO_OAUTH_PASSWORD.into()),
+    ]);
+    let saved = http
+        .post(format!("{portal}{edit}"))
+        .header("cookie", session_cookie)
+        .header("origin", portal)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        saved.status().is_redirection(),
+        "the OAuth settings were not saved: {}",
+        saved.text().await.unwrap()
+    );
+    let page = get(edit.clone()).await;
+    let csrf = hidden(&page, "csrf_token");
+    let test = http
+        .post(format!("{portal}{}", edit.replace("/edit", "/test")))
+        .header("cookie", session_cookie)
+        .header("origin", portal)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(test.status().is_redirection());
+    let list = get("/pbx".into()).await;
+    assert!(
+        list.contains("Test connection: everything works."),
+        "Test connection with OAuth failed: {list}"
+    );
+}
+
 /// Reads the device's SIP password the way Teamline does, from the simulated PBX's API.
 async fn sip_password(pbx_api: &str, device: &str) -> String {
     let ext = &device[..4];
@@ -311,6 +398,56 @@ fn token_shapes(log: &str) -> Vec<String> {
     found
 }
 
+/// The simulated PBX's OAuth access tokens are 32 hex digits: every such value in the log is
+/// tried against the PBX API, and one it accepts is a leaked token.
+async fn live_pbx_tokens(log: &str, pbx_api: &str) -> Vec<String> {
+    let mut candidates: Vec<&str> = log
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|w| w.len() == 32)
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let http = reqwest::Client::new();
+    let mut live = Vec::new();
+    for token in candidates {
+        let answer = http
+            .get(format!("{pbx_api}/domains/{}", ns::CONTOSO_DOMAIN))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        if answer.status().is_success() {
+            live.push(token.to_owned());
+        }
+    }
+    live
+}
+
+/// A token the simulated Microsoft issues, to prove [`token_shapes`] recognises one.
+async fn a_microsoft_token(microsoft: &str) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{microsoft}/{}/oauth2/v2.0/token",
+            ms::CONTOSO_TENANT_ID
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", ms::TEAMLINE_APP_CLIENT_ID),
+            ("client_secret", ms::TEAMLINE_APP_CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {answer}"))
+        .to_owned()
+}
+
 fn assert_clean(format: &str, log: &str, secrets: &[(String, String)]) {
     for (what, value) in secrets {
         assert!(
@@ -349,7 +486,7 @@ async fn every_flow_at_trace(format: &str) {
     let (demo, portal, microsoft) = start_demo(&data, format);
     let key_file = std::fs::read_to_string(data.join("encryption.key")).unwrap();
     seen.add("the encryption key", key_file.trim());
-    let _session = sign_in_and_consent(&portal, &microsoft, &mut seen).await;
+    let session = sign_in_and_consent(&portal, &microsoft, &mut seen).await;
 
     // PBX calls with the API key; a device with a generated SIP password.
     log.push_str(&teamline(&["pbx", "extensions"], &data, format, &[]));
@@ -357,8 +494,20 @@ async fn every_flow_at_trace(format: &str) {
     log.push_str(&teamline(&["pbx", "test"], &data, format, &[]));
     let pbx_api = format!("{}/ns-api/v2", pbx_base(&log, &demo));
     seen.add("the new device's SIP password", &sip_password(&pbx_api, "1003tm").await);
+    // PBX calls with OAuth, from the portal and from the command line.
+    switch_pbx_to_oauth(&portal, &session).await;
+    log.push_str(&teamline(&["pbx", "test"], &data, format, &[]));
+    log.push_str(&teamline(&["pbx", "create-device", "1004tm"], &data, format, &[]));
+    seen.add("the second device's SIP password", &sip_password(&pbx_api, "1004tm").await);
     // A sync followed through the running demo.
     log.push_str(&teamline(&["sync", "--enterprise", "contoso"], &data, format, &[]));
+
+    // Tokens the test cannot observe are found by their shape, or by the PBX accepting them.
+    let token = a_microsoft_token(&microsoft).await;
+    assert!(!token_shapes(&format!("x {token} y")).is_empty(), "{token}");
+    let so_far = format!("{log}{}", demo.output.lock().unwrap());
+    let live = live_pbx_tokens(&so_far, &pbx_api).await;
+    assert!(live.is_empty(), "PBX access tokens in the {format} log: {live:?}");
     log.push_str(&without_banner_sign_ins(&demo.stop()));
     assert!(log.len() > 10_000, "the trace log should not be empty:\n{log}");
     if format == "json" {
