@@ -48,14 +48,19 @@ fn collect(from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> std::t
     })
 }
 
-/// Starts `teamline demo` at trace level in `format` and waits for its banner; returns the
-/// process, the portal's URL and the simulated Microsoft 365's URL.
-fn start_demo(data: &Path, format: &str) -> (Running, String, String) {
+/// Starts `teamline args…` at trace level in `format` and waits until it printed `ready`;
+/// returns the process and what it printed so far.
+fn start_teamline(
+    args: &[&std::ffi::OsStr],
+    format: &str,
+    extra_env: &[(&str, &str)],
+    ready: &str,
+) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_teamline"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
+        .args(args)
         .env("TEAMLINE_LOG", "trace")
         .env("TEAMLINE_LOG_FORMAT", format)
+        .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -72,19 +77,84 @@ fn start_demo(data: &Path, format: &str) -> (Running, String, String) {
     };
     for _ in 0..1200 {
         let text = running.output.lock().unwrap().clone();
-        let after = |prefix: &str| {
-            text.lines()
-                .find_map(|l| l.trim().strip_prefix(prefix))
-                .map(|rest| rest.split_whitespace().next().unwrap_or_default().to_owned())
-        };
-        if text.contains("Press Ctrl-C to stop.") {
-            let portal = after("Teamline demo is running at ").unwrap();
-            let microsoft = after("simulated Microsoft 365: ").unwrap();
-            return (running, portal, microsoft);
+        if text.contains(ready) {
+            return (running, text);
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    panic!("the demo did not start: {}", running.stop());
+    panic!("teamline did not start: {}", running.stop());
+}
+
+/// The first word after `prefix` on a line of `text`.
+fn word_after(text: &str, prefix: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"))
+        .to_owned()
+}
+
+/// Starts `teamline demo` at trace level in `format`; returns the process, the portal's URL,
+/// the simulated Microsoft 365's URL and the simulated PBX API's URL.
+fn start_demo(data: &Path, format: &str) -> (Running, String, String, String) {
+    let args = ["demo", "--listen", "127.0.0.1:0", "--data-dir"].map(std::ffi::OsStr::new);
+    let mut args = args.to_vec();
+    args.push(data.as_os_str());
+    let (running, banner) = start_teamline(&args, format, &[], "Press Ctrl-C to stop.");
+    let portal = word_after(&banner, "Teamline demo is running at ");
+    let microsoft = word_after(&banner, "simulated Microsoft 365: ");
+    let pbx_api = word_after(&banner, "simulated NetSapiens API: ");
+    (running, portal, microsoft, pbx_api)
+}
+
+/// `teamline serve` on the demo's data directory (the demo stopped), pointed at a simulated
+/// Microsoft 365 of its own, with the client secret and the encryption key in its
+/// environment; a visitor starts a sign-in. Returns what it printed and the sign-in cookie.
+async fn serve_once(data: &Path, key: &str, format: &str) -> (String, String) {
+    let exe = Path::new(env!("CARGO_BIN_EXE_teamline"));
+    let sim = teamline::sim_process::SimProcess::start(exe, "secretco:5:5")
+        .await
+        .unwrap();
+    let words = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--microsoft-client-id",
+        ms::TEAMLINE_APP_CLIENT_ID,
+        "--microsoft-login-url",
+        &sim.base_url,
+        "--microsoft-graph-url",
+        &sim.base_url,
+        "--microsoft-teams-admin-url",
+        &sim.base_url,
+        "--data-dir",
+    ];
+    let args: Vec<&std::ffi::OsStr> = words
+        .iter()
+        .map(std::ffi::OsStr::new)
+    .chain([data.as_os_str()])
+    .collect();
+    let env = [
+        ("TEAMLINE_MICROSOFT_CLIENT_SECRET", ms::TEAMLINE_APP_CLIENT_SECRET),
+        ("TEAMLINE_ENCRYPTION_KEY", key),
+        ("TEAMLINE_PBX_ALLOW_HTTP", "true"),
+        ("TEAMLINE_PBX_ALLOW_PRIVATE_NETWORK", "true"),
+    ];
+    let (server, started) = start_teamline(&args, format, &env, "Teamline is running at ");
+    let url = word_after(&started, "Teamline is running at ");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let health = http.get(format!("{url}/healthz")).send().await.unwrap();
+    assert!(health.status().is_success());
+    let start = http
+        .get(format!("{url}/auth/microsoft/start"))
+        .send()
+        .await
+        .unwrap();
+    let pending = cookie_value(&start, "teamline_sign_in");
+    (server.stop(), pending)
 }
 
 /// Runs `teamline` on the data directory at trace level in `format`; returns its output
@@ -423,6 +493,29 @@ async fn live_pbx_tokens(log: &str, pbx_api: &str) -> Vec<String> {
     live
 }
 
+/// An OAuth access token the simulated PBX issues, to prove [`live_pbx_tokens`] finds one.
+async fn a_pbx_token(pbx_api: &str) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{pbx_api}/tokens"))
+        .json(&serde_json::json!({
+            "grant_type": "password",
+            "client_id": ns::DEMO_OAUTH_CLIENT_ID,
+            "client_secret": ns::DEMO_OAUTH_CLIENT_SECRET,
+            "username": ns::DEMO_OAUTH_USERNAME,
+            "password": ns::DEMO_OAUTH_PASSWORD,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {answer}"))
+        .to_owned()
+}
+
 /// A token the simulated Microsoft issues, to prove [`token_shapes`] recognises one.
 async fn a_microsoft_token(microsoft: &str) -> String {
     let answer: serde_json::Value = reqwest::Client::new()
@@ -483,7 +576,7 @@ async fn every_flow_at_trace(format: &str) {
     }
     let mut log = String::new();
 
-    let (demo, portal, microsoft) = start_demo(&data, format);
+    let (demo, portal, microsoft, pbx_api) = start_demo(&data, format);
     let key_file = std::fs::read_to_string(data.join("encryption.key")).unwrap();
     seen.add("the encryption key", key_file.trim());
     let session = sign_in_and_consent(&portal, &microsoft, &mut seen).await;
@@ -492,7 +585,6 @@ async fn every_flow_at_trace(format: &str) {
     log.push_str(&teamline(&["pbx", "extensions"], &data, format, &[]));
     log.push_str(&teamline(&["pbx", "create-device", "1003tm"], &data, format, &[]));
     log.push_str(&teamline(&["pbx", "test"], &data, format, &[]));
-    let pbx_api = format!("{}/ns-api/v2", pbx_base(&log, &demo));
     seen.add("the new device's SIP password", &sip_password(&pbx_api, "1003tm").await);
     // PBX calls with OAuth, from the portal and from the command line.
     switch_pbx_to_oauth(&portal, &session).await;
@@ -505,11 +597,27 @@ async fn every_flow_at_trace(format: &str) {
     // Tokens the test cannot observe are found by their shape, or by the PBX accepting them.
     let token = a_microsoft_token(&microsoft).await;
     assert!(!token_shapes(&format!("x {token} y")).is_empty(), "{token}");
+    let pbx_token = a_pbx_token(&pbx_api).await;
+    assert_eq!(
+        live_pbx_tokens(&format!("x {pbx_token} y"), &pbx_api).await,
+        [pbx_token]
+    );
     let so_far = format!("{log}{}", demo.output.lock().unwrap());
     let live = live_pbx_tokens(&so_far, &pbx_api).await;
     assert!(live.is_empty(), "PBX access tokens in the {format} log: {live:?}");
     log.push_str(&without_banner_sign_ins(&demo.stop()));
+    let (served, pending) = serve_once(&data, key_file.trim(), format).await;
+    seen.add("the sealed sign-in cookie of serve", &pending);
+    log.push_str(&served);
     assert!(log.len() > 10_000, "the trace log should not be empty:\n{log}");
+    // The text format colours its output: a secret split by colour codes is still a secret.
+    let log = without_colours(&log);
+    // Trace level really is on, in the format asked for.
+    let trace = match format {
+        "json" => "\"level\":\"TRACE\"",
+        _ => " TRACE ",
+    };
+    assert!(log.contains(trace), "no trace lines in the {format} log");
     if format == "json" {
         assert!(log.lines().any(|l| l.starts_with("{\"timestamp\"")), "{log}");
     }
@@ -536,14 +644,22 @@ fn without_banner_sign_ins(output: &str) -> String {
     kept.join("\n")
 }
 
-fn pbx_base(_log: &str, demo: &Running) -> String {
-    let text = demo.output.lock().unwrap().clone();
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix("simulated NetSapiens API: "))
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap()
-        .trim_end_matches("/ns-api/v2")
-        .to_owned()
+/// `text` without ANSI colour sequences (ESC `[` … letter).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
