@@ -428,6 +428,77 @@ async fn switch_pbx_to_oauth(portal: &str, session_cookie: &str) {
     );
 }
 
+/// The first non-empty option of the `<select name="name">` on `page`.
+fn first_option(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no {name} on {page}"));
+    let select = &page[at..at + page[at..].find("</select>").unwrap()];
+    select
+        .match_indices("value=\"")
+        .map(|(i, m)| &select[i + m.len()..])
+        .map(|v| &v[..v.find('"').unwrap()])
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("no {name} option in {select}"))
+        .to_owned()
+}
+
+/// Sets Joni Sherman up on extension 1007 on the portal's SET UP PBX USER form, with a new
+/// device 1007tm: the engine creates the device with a generated SIP password.
+async fn set_up_user_with_device(portal: &str, session_cookie: &str) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{portal}/users/new"))
+        .header("cookie", session_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = teamline_domain::pbx_user::PbxUserForm {
+        pbx_location: first_option(&page, "pbx_location"),
+        voice_route: first_option(&page, "voice_route"),
+        teams_user: ms::contoso_user_id("Joni Sherman"),
+        sip_user: "1007".into(),
+        phone_number: "11007".into(),
+        device: "1007tm".into(),
+        create_device: true,
+        emergency_address: ns::CONTOSO_HQ_ADDRESS_ID.into(),
+        ..teamline_domain::pbx_user::PbxUserForm::new_with_defaults()
+    };
+    let mut fields: Vec<(String, String)> = serde_json::to_value(&form)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            (k.clone(), v)
+        })
+        .collect();
+    fields.push(("csrf_token".into(), hidden(&page, "csrf_token")));
+    let saved = http
+        .post(format!("{portal}/users/new"))
+        .header("cookie", session_cookie)
+        .header("origin", portal)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    if !saved.status().is_redirection() {
+        let page = saved.text().await.unwrap();
+        let errors: Vec<&str> = page
+            .lines()
+            .filter(|l| l.contains("error") && !l.contains("<meta"))
+            .collect();
+        panic!("the user was not saved: {errors:#?}");
+    }
+}
+
 /// Reads the device's SIP password the way Teamline does, from the simulated PBX's API.
 async fn sip_password(pbx_api: &str, device: &str) -> String {
     let ext = &device[..4];
@@ -435,15 +506,21 @@ async fn sip_password(pbx_api: &str, device: &str) -> String {
         "{pbx_api}/domains/{}/users/{ext}/devices/{device}",
         ns::CONTOSO_DOMAIN
     );
-    let body: serde_json::Value = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(ns::DEMO_API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut body = serde_json::Value::Null;
+    // The engine creates a device in the background: wait for it.
+    for _ in 0..200 {
+        let answer = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(ns::DEMO_API_KEY)
+            .send()
+            .await
+            .unwrap();
+        if answer.status().is_success() {
+            body = answer.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let found = ["device-sip-registration-password", "sip-password", "password"]
         .iter()
         .find_map(|k| body[*k].as_str().map(str::to_owned));
@@ -591,6 +668,9 @@ async fn every_flow_at_trace(format: &str) {
     log.push_str(&teamline(&["pbx", "test"], &data, format, &[]));
     log.push_str(&teamline(&["pbx", "create-device", "1004tm"], &data, format, &[]));
     seen.add("the second device's SIP password", &sip_password(&pbx_api, "1004tm").await);
+    // A user saved on the portal with a new device.
+    set_up_user_with_device(&portal, &session).await;
+    seen.add("the portal-created device's SIP password", &sip_password(&pbx_api, "1007tm").await);
     // A sync followed through the running demo.
     log.push_str(&teamline(&["sync", "--enterprise", "contoso"], &data, format, &[]));
 
