@@ -37,7 +37,10 @@ impl Drop for Running {
     }
 }
 
-fn collect(from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
+fn collect(
+    from: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut lines = BufReader::new(from).lines();
         while let Some(Ok(line)) = lines.next() {
@@ -132,10 +135,13 @@ async fn serve_once(data: &Path, key: &str, format: &str) -> (String, String) {
     let args: Vec<&std::ffi::OsStr> = words
         .iter()
         .map(std::ffi::OsStr::new)
-    .chain([data.as_os_str()])
-    .collect();
+        .chain([data.as_os_str()])
+        .collect();
     let env = [
-        ("TEAMLINE_MICROSOFT_CLIENT_SECRET", ms::TEAMLINE_APP_CLIENT_SECRET),
+        (
+            "TEAMLINE_MICROSOFT_CLIENT_SECRET",
+            ms::TEAMLINE_APP_CLIENT_SECRET,
+        ),
         ("TEAMLINE_ENCRYPTION_KEY", key),
         ("TEAMLINE_PBX_ALLOW_HTTP", "true"),
         ("TEAMLINE_PBX_ALLOW_PRIVATE_NETWORK", "true"),
@@ -218,7 +224,10 @@ struct Observed {
 
 impl Observed {
     fn add(&mut self, what: &str, value: &str) {
-        assert!(value.len() >= 8, "{what} is too short to scan for: {value:?}");
+        assert!(
+            value.len() >= 8,
+            "{what} is too short to scan for: {value:?}"
+        );
         self.secrets.push((what.to_owned(), value.to_owned()));
     }
 }
@@ -238,7 +247,14 @@ async fn sign_in_and_consent(portal: &str, microsoft: &str, seen: &mut Observed)
     let pending = cookie_value(&start, "teamline_sign_in");
     seen.add("the sealed sign-in cookie", &pending);
     let authorize = start.headers()["location"].to_str().unwrap().to_owned();
-    let page = http.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let flow = hidden(&page, "flow");
     let back = http
         .post(format!("{microsoft}/organizations/login"))
@@ -288,7 +304,10 @@ async fn sign_in_and_consent(portal: &str, microsoft: &str, seen: &mut Observed)
         .send()
         .await
         .unwrap();
-    let consent_url = to_microsoft.headers()["location"].to_str().unwrap().to_owned();
+    let consent_url = to_microsoft.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let mut request = http.get(&consent_url);
     if let Some(c) = &ms_session {
         request = request.header("cookie", c);
@@ -337,7 +356,11 @@ async fn sign_in_and_consent(portal: &str, microsoft: &str, seen: &mut Observed)
         .send()
         .await
         .unwrap();
-    assert!(granted.status().is_redirection(), "consent refused: {}", granted.text().await.unwrap());
+    assert!(
+        granted.status().is_redirection(),
+        "consent refused: {}",
+        granted.text().await.unwrap()
+    );
     session_cookie
 }
 
@@ -383,8 +406,14 @@ async fn switch_pbx_to_oauth(portal: &str, session_cookie: &str) {
         .to_owned();
     let page = get(edit.clone()).await;
     let csrf = hidden(&page, "csrf_token");
-    let fields = ["name", "proxy", "voicemail_code", "api_base_url", "sip_domain"]
-        .map(|f| (f, input_value(&page, f)));
+    let fields = [
+        "name",
+        "proxy",
+        "voicemail_code",
+        "api_base_url",
+        "sip_domain",
+    ]
+    .map(|f| (f, input_value(&page, f)));
     let mut form: Vec<(&str, String)> = fields.to_vec();
     form.extend([
         ("csrf_token", csrf),
@@ -521,9 +550,13 @@ async fn sip_password(pbx_api: &str, device: &str) -> String {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let found = ["device-sip-registration-password", "sip-password", "password"]
-        .iter()
-        .find_map(|k| body[*k].as_str().map(str::to_owned));
+    let found = [
+        "device-sip-registration-password",
+        "sip-password",
+        "password",
+    ]
+    .iter()
+    .find_map(|k| body[*k].as_str().map(str::to_owned));
     found.unwrap_or_else(|| panic!("no SIP password in {body}"))
 }
 
@@ -623,7 +656,9 @@ fn assert_clean(format: &str, log: &str, secrets: &[(String, String)]) {
         assert!(
             !log.contains(value.as_str()),
             "{what} appeared in the {format} log, e.g. {}",
-            log.lines().find(|l| l.contains(value.as_str())).unwrap_or_default()
+            log.lines()
+                .find(|l| l.contains(value.as_str()))
+                .unwrap_or_default()
         );
     }
     let shapes = token_shapes(log);
@@ -642,12 +677,18 @@ async fn every_flow_at_trace(format: &str) {
     let data = dir.path().join("demo");
     let mut seen = Observed::default();
     for (what, value) in [
-        ("the Microsoft client secret", ms::TEAMLINE_APP_CLIENT_SECRET),
+        (
+            "the Microsoft client secret",
+            ms::TEAMLINE_APP_CLIENT_SECRET,
+        ),
         ("the admin's Microsoft password", ms::ADMIN_PASSWORD),
         ("the PBX API key", ns::DEMO_API_KEY),
         ("the PBX OAuth client secret", ns::DEMO_OAUTH_CLIENT_SECRET),
         ("the PBX OAuth password", ns::DEMO_OAUTH_PASSWORD),
-        ("the reseller's password", teamline_testkit::demo::RESELLER_PASSWORD),
+        (
+            "the reseller's password",
+            teamline_testkit::demo::RESELLER_PASSWORD,
+        ),
     ] {
         seen.add(what, value);
     }
@@ -660,19 +701,43 @@ async fn every_flow_at_trace(format: &str) {
 
     // PBX calls with the API key; a device with a generated SIP password.
     log.push_str(&teamline(&["pbx", "extensions"], &data, format, &[]));
-    log.push_str(&teamline(&["pbx", "create-device", "1003tm"], &data, format, &[]));
+    log.push_str(&teamline(
+        &["pbx", "create-device", "1003tm"],
+        &data,
+        format,
+        &[],
+    ));
     log.push_str(&teamline(&["pbx", "test"], &data, format, &[]));
-    seen.add("the new device's SIP password", &sip_password(&pbx_api, "1003tm").await);
+    seen.add(
+        "the new device's SIP password",
+        &sip_password(&pbx_api, "1003tm").await,
+    );
     // PBX calls with OAuth, from the portal and from the command line.
     switch_pbx_to_oauth(&portal, &session).await;
     log.push_str(&teamline(&["pbx", "test"], &data, format, &[]));
-    log.push_str(&teamline(&["pbx", "create-device", "1004tm"], &data, format, &[]));
-    seen.add("the second device's SIP password", &sip_password(&pbx_api, "1004tm").await);
+    log.push_str(&teamline(
+        &["pbx", "create-device", "1004tm"],
+        &data,
+        format,
+        &[],
+    ));
+    seen.add(
+        "the second device's SIP password",
+        &sip_password(&pbx_api, "1004tm").await,
+    );
     // A user saved on the portal with a new device.
     set_up_user_with_device(&portal, &session).await;
-    seen.add("the portal-created device's SIP password", &sip_password(&pbx_api, "1007tm").await);
+    seen.add(
+        "the portal-created device's SIP password",
+        &sip_password(&pbx_api, "1007tm").await,
+    );
     // A sync followed through the running demo.
-    log.push_str(&teamline(&["sync", "--enterprise", "contoso"], &data, format, &[]));
+    log.push_str(&teamline(
+        &["sync", "--enterprise", "contoso"],
+        &data,
+        format,
+        &[],
+    ));
 
     // Tokens the test cannot observe are found by their shape, or by the PBX accepting them.
     let token = a_microsoft_token(&microsoft).await;
@@ -684,12 +749,18 @@ async fn every_flow_at_trace(format: &str) {
     );
     let so_far = format!("{log}{}", demo.output.lock().unwrap());
     let live = live_pbx_tokens(&so_far, &pbx_api).await;
-    assert!(live.is_empty(), "PBX access tokens in the {format} log: {live:?}");
+    assert!(
+        live.is_empty(),
+        "PBX access tokens in the {format} log: {live:?}"
+    );
     log.push_str(&without_banner_sign_ins(&demo.stop()));
     let (served, pending) = serve_once(&data, key_file.trim(), format).await;
     seen.add("the sealed sign-in cookie of serve", &pending);
     log.push_str(&served);
-    assert!(log.len() > 10_000, "the trace log should not be empty:\n{log}");
+    assert!(
+        log.len() > 10_000,
+        "the trace log should not be empty:\n{log}"
+    );
     // The text format colours its output: a secret split by colour codes is still a secret.
     let log = without_colours(&log);
     // Trace level really is on, in the format asked for.
@@ -699,7 +770,10 @@ async fn every_flow_at_trace(format: &str) {
     };
     assert!(log.contains(trace), "no trace lines in the {format} log");
     if format == "json" {
-        assert!(log.lines().any(|l| l.starts_with("{\"timestamp\"")), "{log}");
+        assert!(
+            log.lines().any(|l| l.starts_with("{\"timestamp\"")),
+            "{log}"
+        );
     }
     assert_clean(format, &log, &seen.secrets);
 }
