@@ -174,8 +174,19 @@ fn with_common_layers(app: Router<AppState>, https: bool) -> Router<AppState> {
         HeaderValue::from_static("DENY"),
     ))
     .layer(axum::middleware::from_fn(metrics::track_requests))
-    .layer(TraceLayer::new_for_http())
+    .layer(TraceLayer::new_for_http().make_span_with(request_span))
     .layer(CatchPanicLayer::new())
+}
+
+/// The span of a request names its path but never its query string: Microsoft's redirects
+/// carry the authorization code there, and no secret may reach the log.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// Serves the portal on `listener` until `shutdown` completes, with the time limits of

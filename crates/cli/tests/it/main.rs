@@ -12,5 +12,6 @@ mod fleet;
 mod gateway;
 mod instances;
 mod pbx_settings;
+mod secrets_in_logs;
 mod setup_user;
 mod sync_cmd;
