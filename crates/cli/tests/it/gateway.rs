@@ -49,22 +49,7 @@ async fn wait_state(
     user: PbxUserId,
     want: RegistrationStatus,
 ) -> RegistrationRecord {
-    let mut last = None;
-    for _ in 0..600 {
-        let records = stack
-            .store
-            .list_registrations(Some(stack.contoso.id), Some(&[user]))
-            .await
-            .unwrap();
-        if let Some(r) = records.into_iter().next() {
-            if r.state == want {
-                return r;
-            }
-            last = Some(r);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the handle never became {want:?}; last stored: {last:?}");
+    wait_for(stack, user, &format!("{want:?}"), |r| r.state == want).await
 }
 
 /// The call records of Adele's handle: a stand-in for the gateway's event stream (Kamailio's
