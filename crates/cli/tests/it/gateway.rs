@@ -3,7 +3,7 @@
 //! handle; a wrong stored password is an authentication failure with an action item, repaired
 //! by reading the password from the PBX again, and Troubleshoot explains it; Disable Calling un-registers it; `teamline
 //! gateway status --json` prints what the store holds; a PBX location moved to another proxy
-//! re-registers its handles there.
+//! or another SIP domain re-registers its handles there (and the old domain's bindings go).
 
 use std::time::Duration;
 use teamline::commands::demo::{DemoArgs, DemoStack};
@@ -440,6 +440,100 @@ async fn a_pbx_location_moved_to_another_proxy_re_registers_its_handles_there() 
     assert!(bound, "the new registrar does not hold 1000tm");
 
     moved.stop().await;
+    sip.stop().await;
+    stack.stop().await.unwrap();
+}
+
+/// Whether the registrar holds a binding for `aor` (`device@domain`), waiting up to 10 s for
+/// it to become `want`.
+async fn registrar_holds(registrar: &Registrar, aor: &str, want: bool) -> bool {
+    for _ in 0..100 {
+        let held = registrar
+            .bindings()
+            .await
+            .unwrap()
+            .iter()
+            .any(|b| b.aor == aor);
+        if held == want {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pbx_location_moved_to_another_sip_domain_re_registers_its_handles_there() {
+    use teamline_domain::pbx_location::PbxLocationForm;
+    use teamline_sim::netsapiens as ns;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let args = DemoArgs {
+        data_dir: dir.path().join("demo"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        fresh: false,
+    };
+    let stack = DemoStack::start(&args).await.unwrap();
+    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
+        .await
+        .unwrap();
+    let e = stack.contoso.id;
+    let user = stack
+        .engine
+        .save_pbx_user(e, &admin(), &adele_form(&stack).await, None)
+        .await
+        .unwrap();
+    wait_state(&stack, user.id, RegistrationStatus::Registered).await;
+    let old_aor = format!("1000tm@{}", ns::CONTOSO_DOMAIN);
+    assert!(
+        registrar_holds(&sip.registrar, &old_aor, true).await,
+        "the registrar does not hold {old_aor}"
+    );
+
+    // The provider moves Contoso to a new domain on the same PBX (same devices and
+    // passwords), and the admin changes the PBX location's SIP domain on the PBX page; a new
+    // domain needs the API credentials again.
+    let new_domain = "contoso-voice";
+    assert!(stack.pbx.sim().copy_domain(ns::CONTOSO_DOMAIN, new_domain));
+    let store = stack.engine.store();
+    let location = store.list_pbx_locations(e).await.unwrap().remove(0);
+    let s = &location.settings;
+    let form = PbxLocationForm {
+        name: s.name.to_string(),
+        pbx_type: s.pbx_type.as_str().into(),
+        dns_lookup: s.dns_lookup.as_str().into(),
+        sip_domain: new_domain.into(),
+        proxy: s.proxy.to_string(),
+        voicemail_code: s.voicemail_code.to_string(),
+        api_base_url: s.api_base_url.as_str().into(),
+        api_auth: s.api_auth_kind.as_str().into(),
+        api_key: ns::DEMO_API_KEY.into(),
+        oauth_client_id: s.oauth_client_id.clone().unwrap_or_default(),
+        oauth_client_secret: ns::DEMO_OAUTH_CLIENT_SECRET.into(),
+        oauth_username: s.oauth_username.clone().unwrap_or_default(),
+        oauth_password: ns::DEMO_OAUTH_PASSWORD.into(),
+        ..Default::default()
+    };
+    stack
+        .engine
+        .update_pbx_location(e, &admin(), location.id, &form)
+        .await
+        .unwrap();
+
+    let new_aor = format!("1000tm@{new_domain}");
+    assert!(
+        registrar_holds(&sip.registrar, &new_aor, true).await,
+        "the registrar does not hold {new_aor}: {:?}",
+        sip.registrar.bindings().await
+    );
+    assert!(
+        registrar_holds(&sip.registrar, &old_aor, false).await,
+        "the registrar still holds the old domain's {old_aor}: {:?}",
+        sip.registrar.bindings().await
+    );
+    let r = wait_state(&stack, user.id, RegistrationStatus::Registered).await;
+    assert_eq!(r.device.as_str(), "1000tm");
+
     sip.stop().await;
     stack.stop().await.unwrap();
 }

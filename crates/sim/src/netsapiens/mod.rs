@@ -172,6 +172,28 @@ impl NetSapiensSim {
         self.devices_changed();
     }
 
+    /// Copies domain `from` to a new domain `to` of the same reseller: the same users, devices
+    /// and SIP passwords, no registrations (a customer moved to a new domain on the same PBX,
+    /// the old one still serving until the move is done). Returns `false` when `from` does not
+    /// exist or `to` does.
+    pub fn copy_domain(&self, from: &str, to: &str) -> bool {
+        let mut st = self.lock();
+        if st.domains.contains_key(to) {
+            return false;
+        }
+        let Some(mut copy) = st.domains.get(from).cloned() else {
+            return false;
+        };
+        copy.name = to.to_owned();
+        for dev in copy.devices.values_mut() {
+            dev.registration = None;
+        }
+        st.domains.insert(to.to_owned(), copy);
+        drop(st);
+        self.devices_changed();
+        true
+    }
+
     /// Tells whoever mirrors the devices (the SIP registrar) that they changed.
     pub(crate) fn devices_changed(&self) {
         self.device_changes.notify_one();
