@@ -34,6 +34,10 @@ pub trait Pbx: Send + Sync {
     /// Deletes a device handle.
     async fn delete_device(&self, extension: &str, auth_id: &str) -> Result<(), PbxError>;
 
+    /// The phone numbers (DIDs) the PBX routes to an extension, in E.164 digits without the
+    /// `+` as the PBX stores them (e.g. `12125551000`), sorted.
+    async fn list_phone_numbers(&self, extension: &str) -> Result<Vec<String>, PbxError>;
+
     /// Emergency addresses usable by an extension's devices: its own and the domain's.
     async fn list_emergency_addresses(
         &self,

@@ -16,6 +16,7 @@ use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::device::{DeviceAuthId, SipPassword};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
 use teamline_domain::pbx_location::{BoundPbxAuth, PbxLocationForm, PbxLocationSettings};
+use teamline_domain::phone::PhoneNumber;
 use teamline_domain::sip::Extension;
 use teamline_domain::{FieldError, FieldErrors};
 
@@ -82,6 +83,27 @@ impl PbxService {
                 self.read_timeout.as_secs()
             ))),
         }
+    }
+
+    /// The phone numbers (DIDs) the PBX routes to the SIP user, as Teams stores numbers;
+    /// a number the PBX holds in a form Teams cannot take is left out.
+    pub async fn extension_phone_numbers(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<PhoneNumber>, EngineError> {
+        let pbx = self.pbx(e, location).await?;
+        let numbers = self
+            .pbx_read(
+                "list the phone numbers",
+                pbx.list_phone_numbers(ext.as_str()),
+            )
+            .await?;
+        Ok(numbers
+            .iter()
+            .filter_map(|n| PhoneNumber::parse(&format!("+{n}")).ok())
+            .collect())
     }
 
     /// The SIP user's devices on the PBX, for Add New Device.
@@ -282,6 +304,19 @@ impl PbxService {
 }
 
 impl Engine {
+    /// The phone numbers the PBX routes to the SIP user, offered for Phone Number.
+    pub async fn extension_phone_numbers(
+        &self,
+        e: EnterpriseId,
+        location: PbxLocationId,
+        ext: &Extension,
+    ) -> Result<Vec<PhoneNumber>, EngineError> {
+        self.inner
+            .pbx
+            .extension_phone_numbers(e, location, ext)
+            .await
+    }
+
     /// The SIP user's devices on the PBX, for Add New Device.
     pub async fn extension_devices(
         &self,

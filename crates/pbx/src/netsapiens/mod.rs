@@ -742,6 +742,25 @@ impl Pbx for NetSapiensClient {
         }
     }
 
+    async fn list_phone_numbers(&self, extension: &str) -> Result<Vec<String>, PbxError> {
+        Self::check_id("extension", extension)?;
+        // NetSapiens v2 lists a domain's numbers in one collection (each a dial rule whose
+        // destination user is the extension it rings); there is no per-user listing.
+        let action = format!("list the phone numbers of domain {}", self.d());
+        let rows = self
+            .list_all(self.path(&["phonenumbers"]), &action, Target::Domain)
+            .await?;
+        let mut numbers: Vec<String> = rows
+            .iter()
+            .filter_map(wire::phone_number)
+            .filter(|n| n.enabled && n.extension == extension)
+            .map(|n| n.number)
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        Ok(numbers)
+    }
+
     async fn list_emergency_addresses(
         &self,
         extension: &str,

@@ -255,6 +255,41 @@ pub fn compare_extensions(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// One row of `GET /domains/{domain}/phonenumbers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneNumberRow {
+    /// Digits only, as the PBX stores them (`12125551000`).
+    pub number: String,
+    /// The extension the number's dial rule rings (`dial-rule-translation-destination-user`).
+    pub extension: String,
+    pub enabled: bool,
+}
+
+/// A phone number row; `None` without a number or a destination user (a number routed to a
+/// queue or off-net has a user too, so the caller compares it with the extension it asks for).
+pub fn phone_number(v: &Value) -> Option<PhoneNumberRow> {
+    let number: String = first_text(v, &["phonenumber", "phone-number"])?
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let extension = text(v, "dial-rule-translation-destination-user")?;
+    if number.is_empty() {
+        return None;
+    }
+    let enabled = !matches!(
+        text(v, "enabled")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("no" | "false" | "0")
+    );
+    Some(PhoneNumberRow {
+        number,
+        extension,
+        enabled,
+    })
+}
+
 pub fn extension(row: UserRow, mut devices: Vec<String>) -> Extension {
     devices.sort_by(|a, b| compare_extensions(a, b));
     devices.dedup();
@@ -361,6 +396,30 @@ mod tests {
         let a = address(&ret).unwrap();
         assert_eq!(a.scope, AddressScope::Extension("1000".into()));
         assert_eq!((a.name.as_str(), a.postal_code.as_str()), ("Home", "98101"));
+    }
+
+    #[test]
+    fn phone_number_rows_name_their_extension() {
+        let row = phone_number(&json!({
+            "phonenumber": "+1 (212) 555-1000",
+            "enabled": "yes",
+            "dial-rule-application": "to-user",
+            "dial-rule-translation-destination-user": "1000",
+        }))
+        .unwrap();
+        assert_eq!(
+            (row.number.as_str(), row.extension.as_str()),
+            ("12125551000", "1000")
+        );
+        assert!(row.enabled);
+        let off = phone_number(&json!({
+            "phonenumber": "12125551001",
+            "enabled": "no",
+            "dial-rule-translation-destination-user": "1001",
+        }))
+        .unwrap();
+        assert!(!off.enabled);
+        assert!(phone_number(&json!({ "phonenumber": "12125551002" })).is_none());
     }
 
     #[test]

@@ -60,3 +60,24 @@ async fn a_domain_of_20000_extensions_is_read_completely_by_paging() {
         "only {requests} requests: the client did not page"
     );
 }
+
+#[tokio::test]
+async fn an_extensions_phone_numbers_are_the_dids_the_pbx_routes_to_it() {
+    let sim = contoso().await;
+    let pbx = client(&sim);
+    assert_eq!(
+        pbx.list_phone_numbers("1002").await.unwrap(),
+        ["14255550102", "14255550122"]
+    );
+    assert_eq!(
+        pbx.list_phone_numbers("1000").await.unwrap(),
+        ["14255550100"]
+    );
+    assert!(pbx.list_phone_numbers("1011").await.unwrap().is_empty());
+    // A number routed to the extension later is listed too.
+    assert!(sim.sim().add_phone_number("contoso", "14255550111", "1011"));
+    assert_eq!(
+        pbx.list_phone_numbers("1011").await.unwrap(),
+        ["14255550111"]
+    );
+}

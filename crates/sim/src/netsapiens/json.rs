@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::state::{AddressRec, ApiKey, DeviceRec, Domain, User, unix_seconds};
+use super::state::{AddressRec, ApiKey, DeviceRec, Domain, PhoneNumberRec, User, unix_seconds};
 
 /// RFC 3339 timestamp, the `date-time` format of the v2 schema.
 pub fn datetime(t: SystemTime) -> Option<String> {
@@ -214,6 +214,22 @@ pub fn api_key(k: &ApiKey) -> Value {
 }
 
 /// `ErrorResponse` / `SuccessResponse`: `{code, message}`.
+/// A phone number as `GET /domains/{domain}/phonenumbers` answers it: a dial rule sending the
+/// number to a user of the domain.
+pub fn phone_number(domain: &str, n: &PhoneNumberRec) -> Value {
+    json!({
+        "domain": domain,
+        "phonenumber": n.number,
+        "enabled": if n.enabled { "yes" } else { "no" },
+        "dial-rule-application": "to-user",
+        "dial-rule-parameter": "",
+        "dial-rule-description": "",
+        "dial-rule-translation-destination-user": n.user,
+        "dial-rule-translation-destination-host": domain,
+        "dial-rule-translation-source-name": "[*]",
+    })
+}
+
 pub fn code_message(code: u16, message: &str) -> Value {
     json!({ "code": code, "message": message })
 }

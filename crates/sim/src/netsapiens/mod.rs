@@ -67,10 +67,10 @@ use tokio::task::JoinHandle;
 
 pub use faults::FaultConfig;
 pub use seed::{
-    CONTOSO_DOMAIN, CONTOSO_HQ_ADDRESS_ID, CONTOSO_TM_EXTENSIONS, DEMO_API_KEY, DEMO_CORE_SERVER,
-    DEMO_OAUTH_CLIENT_ID, DEMO_OAUTH_CLIENT_SECRET, DEMO_OAUTH_PASSWORD, DEMO_OAUTH_USERNAME,
-    DEMO_RESELLER, FABRIKAM_DOMAIN, FABRIKAM_HQ_ADDRESS_ID, GENERATED_FIRST_EXTENSION,
-    contoso_extensions, fabrikam_extensions,
+    CONTOSO_DOMAIN, CONTOSO_HQ_ADDRESS_ID, CONTOSO_PHONE_NUMBERS, CONTOSO_TM_EXTENSIONS,
+    DEMO_API_KEY, DEMO_CORE_SERVER, DEMO_OAUTH_CLIENT_ID, DEMO_OAUTH_CLIENT_SECRET,
+    DEMO_OAUTH_PASSWORD, DEMO_OAUTH_USERNAME, DEMO_RESELLER, FABRIKAM_DOMAIN,
+    FABRIKAM_HQ_ADDRESS_ID, GENERATED_FIRST_EXTENSION, contoso_extensions, fabrikam_extensions,
 };
 pub use state::{Access, GENERATED_PASSWORD_LEN, MAX_PAGE_LIMIT, SimStats};
 
@@ -381,6 +381,27 @@ impl NetSapiensSim {
                 department: String::new(),
                 emergency_address_id: None,
                 devices: Default::default(),
+            },
+        );
+        true
+    }
+
+    /// Routes phone number `number` (digits) to `extension`. Returns `false` when the domain
+    /// or the extension does not exist.
+    pub fn add_phone_number(&self, domain: &str, number: &str, extension: &str) -> bool {
+        let mut st = self.lock();
+        let Some(d) = st.domains.get_mut(domain) else {
+            return false;
+        };
+        if !d.users.contains_key(extension) {
+            return false;
+        }
+        d.phone_numbers.insert(
+            number.to_owned(),
+            state::PhoneNumberRec {
+                number: number.to_owned(),
+                user: extension.to_owned(),
+                enabled: true,
             },
         );
         true

@@ -9,8 +9,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::state::{
-    Access, AddressRec, ApiKey, DeviceRec, Domain, Login, Registration, SimState, User,
-    generate_password,
+    Access, AddressRec, ApiKey, DeviceRec, Domain, Login, PhoneNumberRec, Registration, SimState,
+    User, generate_password,
 };
 
 /// The SIP domain of the demo enterprise Contoso.
@@ -69,6 +69,14 @@ const CONTOSO_EXTENSIONS: [(&str, &str, &str); 20] = [
 
 /// Extensions that already have a `tm` device handle (`1000tm`, `1001tm`).
 pub const CONTOSO_TM_EXTENSIONS: [&str; 2] = ["1000", "1001"];
+
+/// Contoso's phone numbers (DIDs) on the PBX as `(number, extension)`: Adele has one, Diego
+/// two, everybody else none (the seed's `1<extension>` convention stands in for them).
+pub const CONTOSO_PHONE_NUMBERS: [(&str, &str); 3] = [
+    ("14255550100", "1000"),
+    ("14255550102", "1002"),
+    ("14255550122", "1002"),
+];
 
 /// Desk phones that are not registered: Debra Berger (disabled in Teamline) and Enrico
 /// Cattaneo (account disabled). Every other desk phone keeps re-registering.
@@ -226,6 +234,16 @@ pub fn contoso(now: SystemTime) -> Domain {
                 emergency_address_id: Some(CONTOSO_HQ_ADDRESS_ID.to_owned()),
                 expiry_seconds: 60,
                 registration: None,
+            },
+        );
+    }
+    for (number, ext) in CONTOSO_PHONE_NUMBERS {
+        d.phone_numbers.insert(
+            number.to_owned(),
+            PhoneNumberRec {
+                number: number.to_owned(),
+                user: ext.to_owned(),
+                enabled: true,
             },
         );
     }

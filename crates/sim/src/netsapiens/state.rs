@@ -114,6 +114,8 @@ pub struct Domain {
     /// Device ids are unique within a domain (they form `sip:<device>@<domain>`).
     pub devices: BTreeMap<String, DeviceRec>,
     pub addresses: BTreeMap<String, AddressRec>,
+    /// The domain's phone numbers (DIDs) by number (digits, `12125551000`).
+    pub phone_numbers: BTreeMap<String, PhoneNumberRec>,
 }
 
 impl Domain {
@@ -129,6 +131,7 @@ impl Domain {
             users: BTreeMap::new(),
             devices: BTreeMap::new(),
             addresses: BTreeMap::new(),
+            phone_numbers: BTreeMap::new(),
         }
     }
 
@@ -155,6 +158,15 @@ pub struct User {
     pub department: String,
     pub emergency_address_id: Option<String>,
     pub devices: BTreeSet<String>,
+}
+
+/// A phone number (DID) of a domain: a dial rule that rings one extension.
+#[derive(Debug, Clone)]
+pub struct PhoneNumberRec {
+    pub number: String,
+    /// The extension it rings (`dial-rule-translation-destination-user`).
+    pub user: String,
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone)]

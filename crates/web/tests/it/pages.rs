@@ -121,6 +121,68 @@ async fn the_forms_helpers_answer_what_the_admin_chose() {
     .await;
     assert!(options.contains(r#"data-value="+11000""#), "{options}");
 
+    // With a SIP User chosen, its own phone numbers on the PBX are offered next to +1<ext>
+    // (Diego's two DIDs), while the field holds the pre-filled number...
+    let (_, options) = text(htmx(
+        &b,
+        "/users/form/phone-options",
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1002"),
+            ("phone_number", "+11002"),
+            ("phone_autofill", "+11002"),
+        ],
+    ))
+    .await;
+    let offered: Vec<&str> = options
+        .split(r#"data-value=""#)
+        .skip(1)
+        .filter_map(|o| o.split('"').next())
+        .collect();
+    assert_eq!(
+        offered,
+        ["+11002", "+14255550102", "+14255550122"],
+        "{options}"
+    );
+    assert!(
+        options.contains("+14255550122</span> <span class=\"muted small\">(on the PBX for 1002)"),
+        "{options}"
+    );
+    // ... and only those starting with what the admin types.
+    let (_, options) = text(htmx(
+        &b,
+        "/users/form/phone-options",
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1002"),
+            ("phone_number", "1425555012"),
+            ("phone_autofill", "+11002"),
+        ],
+    ))
+    .await;
+    let offered: Vec<&str> = options
+        .split(r#"data-value=""#)
+        .skip(1)
+        .filter_map(|o| o.split('"').next())
+        .collect();
+    assert_eq!(offered, ["+1425555012", "+14255550122"], "{options}");
+    // An extension without DIDs is offered the convention only.
+    let (_, options) = text(htmx(
+        &b,
+        "/users/form/phone-options",
+        &[
+            ("pbx_location", &pbx_location),
+            ("sip_user", "1011"),
+            ("phone_number", "+11011"),
+            ("phone_autofill", "+11011"),
+        ],
+    ))
+    .await;
+    assert!(
+        options.contains(r#"data-value="+11011""#) && !options.contains("on the PBX"),
+        "{options}"
+    );
+
     // Choosing the SIP User pre-fills +1<ext> and resets User Devices.
     let (_, swap) = text(htmx(
         &b,

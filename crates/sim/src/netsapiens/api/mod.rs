@@ -1,13 +1,15 @@
-//! The `/ns-api/v2` surface: authentication, domains, users, devices, emergency addresses.
+//! The `/ns-api/v2` surface: authentication, domains, users, devices, emergency addresses,
+//! phone numbers.
 //!
 //! Split by resource: `auth` (the caller), `tokens` (OAuth, API key), `domains` (with their
-//! users), `devices`, `addresses`. This module routes, applies armed faults, and holds the
+//! users), `devices`, `addresses`, `phonenumbers`. This module routes, applies armed faults, and holds the
 //! error type and the paging and body helpers they share.
 
 mod addresses;
 mod auth;
 mod devices;
 mod domains;
+mod phonenumbers;
 mod tokens;
 
 use std::collections::HashMap;
@@ -33,6 +35,7 @@ use self::devices::{
     list_devices, list_domain_devices,
 };
 use self::domains::{count_users, domain_exists, get_domain, get_user, list_domains, list_users};
+use self::phonenumbers::list_phone_numbers;
 use self::tokens::{my_api_key, tokens};
 use super::NetSapiensSim;
 use super::faults::Forced;
@@ -180,6 +183,10 @@ pub fn router(sim: NetSapiensSim) -> Router {
         .route(
             "/ns-api/v2/domains/{domain}/users/{user}/devices/{device}",
             get(get_device).delete(delete_device),
+        )
+        .route(
+            "/ns-api/v2/domains/{domain}/phonenumbers",
+            get(list_phone_numbers),
         )
         .route(
             "/ns-api/v2/domains/{domain}/addresses",

@@ -116,36 +116,58 @@ pub struct PhoneOption {
 }
 
 /// The Phone Number combobox's choices for what was typed: the number as Teams will store it
-/// (`11000` → `+11000`), and `+1<ext>` for the chosen SIP User. A number already in use says
-/// by whom.
+/// (`11000` → `+11000`), the chosen SIP User's own phone numbers (DIDs) on the PBX, and
+/// `+1<ext>` for it (the convention when it has none). While the field holds the pre-filled
+/// number, every choice is offered; once the admin types, only those starting with it. A
+/// number already in use says by whom.
 pub(super) async fn phone_options(
     State(state): State<AppState>,
     admin: Admin,
     Form(submitted): Form<Submitted>,
 ) -> Result<PhoneOptions, PageError> {
     let typed = submitted.phone_number.trim();
-    let mut numbers: Vec<PhoneNumber> = Vec::new();
+    let prefilled = typed.is_empty() || typed == submitted.phone_autofill.trim();
+    let prefix = format!("+{}", typed.trim_start_matches('+'));
+    let fits = |n: &PhoneNumber| prefilled || n.to_string().starts_with(&prefix);
+    let mut numbers: Vec<(PhoneNumber, Option<String>)> = Vec::new();
     if !typed.is_empty()
         && let Ok(n) = PhoneNumber::parse(typed)
     {
-        numbers.push(n);
+        numbers.push((n, None));
     }
-    if let Some(ext) = submitted.extension()
-        && let Ok(n) = PhoneNumber::parse(&format!("+1{ext}"))
-        && !numbers.contains(&n)
-        && n.to_string()
-            .starts_with(&format!("+{}", typed.trim_start_matches('+')))
-    {
-        numbers.push(n);
+    if let Some(ext) = submitted.extension() {
+        if let Some(location) = submitted.location() {
+            // A PBX that cannot be read now only costs the suggestion.
+            let dids = state
+                .engine
+                .extension_phone_numbers(admin.enterprise.id, location, &ext)
+                .await
+                .unwrap_or_default();
+            for n in dids {
+                if fits(&n) && !numbers.iter().any(|(have, _)| *have == n) {
+                    numbers.push((n, Some(format!("on the PBX for {ext}"))));
+                }
+            }
+        }
+        if let Ok(n) = PhoneNumber::parse(&format!("+1{ext}"))
+            && fits(&n)
+            && !numbers.iter().any(|(have, _)| *have == n)
+        {
+            numbers.push((n, None));
+        }
     }
     let mut options = Vec::new();
-    for n in numbers {
-        let note = state
+    for (n, origin) in numbers {
+        let held = state
             .store
             .holder_of_number(admin.enterprise.id, &n)
             .await?
             .filter(|h| h.state.reserves())
             .map(|h| format!("used by {}", h.display_name));
+        let note = match (origin, held) {
+            (Some(o), Some(h)) => Some(format!("{o}, {h}")),
+            (o, h) => o.or(h),
+        };
         options.push(PhoneOption {
             value: n.to_string(),
             note,
