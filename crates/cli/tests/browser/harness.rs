@@ -90,37 +90,13 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-/// A Chrome DevTools command through ChromeDriver (`goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: serde_json::Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
 /// The screen a test's browser has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     /// 1280×800.
     Desktop,
-    /// 390×844, emulated through DevTools (a real window does not get narrower than 500 px).
+    /// 390×844 at a device pixel ratio of 3, through ChromeDriver's `mobileEmulation` (a
+    /// headless window does not get narrower than 500 px).
     Phone,
 }
 
@@ -140,7 +116,14 @@ impl Browser {
             "--window-size=1280,800".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
-        let options = serde_json::json!({ "binary": CHROMIUM, "args": args });
+        let mut options = serde_json::json!({ "binary": CHROMIUM, "args": args });
+        if screen == Screen::Phone {
+            // Chromium's own phone emulation (viewport, device pixel ratio, mobile layout,
+            // touch): a headless window cannot be sized below 500 px.
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true }
+            });
+        }
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".to_owned(), options);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -152,20 +135,8 @@ impl Browser {
             client,
             _profile: profile,
         };
-        match screen {
-            Screen::Desktop => browser.set_viewport(1280, 800).await?,
-            Screen::Phone => {
-                browser
-                    .client
-                    .issue_cmd(Cdp {
-                        cmd: "Emulation.setDeviceMetricsOverride",
-                        params: serde_json::json!({
-                            "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": false
-                        }),
-                    })
-                    .await
-                    .context("cannot emulate a phone's screen")?;
-            }
+        if screen == Screen::Desktop {
+            browser.set_viewport(1280, 800).await?;
         }
         Ok(browser)
     }
@@ -425,7 +396,7 @@ pub struct Ctx {
     pub stack: DemoStack,
     pub b: Browser,
     name: String,
-    _driver: Chromedriver,
+    driver: Chromedriver,
     _dir: tempfile::TempDir,
 }
 
@@ -453,7 +424,7 @@ impl Ctx {
             stack,
             b,
             name: name.to_owned(),
-            _driver: driver,
+            driver,
             _dir: dir,
         }
     }
@@ -464,7 +435,20 @@ impl Ctx {
 
     /// Signs in from the sign-in page through the simulated Microsoft sign-in page.
     pub async fn sign_in(&self, upn: &str, password: &str) -> Result<()> {
-        let b = &self.b;
+        self.sign_in_on(&self.b, upn, password).await
+    }
+
+    /// A second browser on a phone's screen, signed in as the demo's admin (close it with
+    /// `b.client.close()`).
+    pub async fn phone_browser(&self) -> Result<Browser> {
+        let b = Browser::open_on(&self.driver, Screen::Phone).await?;
+        self.sign_in_on(&b, ms::CONTOSO_ADMIN_UPN, ms::ADMIN_PASSWORD)
+            .await?;
+        b.wait_path("/dashboard").await?;
+        Ok(b)
+    }
+
+    async fn sign_in_on(&self, b: &Browser, upn: &str, password: &str) -> Result<()> {
         b.goto(&self.url("/")).await?;
         b.wait_path("/sign-in").await?;
         b.click("a.btn-microsoft").await?;

@@ -72,12 +72,19 @@ browser_test!(every_page_is_usable_at_phone_width, phone_width, Phone);
 
 async fn phone_width(ctx: &Ctx) -> Result<()> {
     let b = &ctx.b;
-    let width = b.client.execute("return window.innerWidth", vec![]).await?;
-    ensure!(
-        width.as_u64() == Some(390),
-        "the phone screen is {width} px wide"
-    );
     b.goto(&ctx.url("/sign-in")).await?;
+    // A phone lays a page out 980 px wide unless the page asks for the device's width.
+    let width = b
+        .client
+        .execute(
+            "return [window.innerWidth, window.devicePixelRatio]",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        width[0].as_u64() == Some(390) && width[1].as_f64() == Some(3.0),
+        "the phone screen is [width, pixel ratio] {width}"
+    );
     if let Some(p) = layout_problems(b).await? {
         anyhow::bail!("/sign-in: {p}");
     }

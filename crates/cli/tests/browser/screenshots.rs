@@ -1,6 +1,6 @@
 //! Screenshots of the Dashboard, Users, a user's detail page and the SET UP PBX USER form,
 //! taken from the running demo at 1280×800, and of the Dashboard and Users at phone width
-//! (390×844). They go to `target/e2e-screenshots/pages/`, or to
+//! (390×844, Chromium's phone emulation). They go to `target/e2e-screenshots/pages/`, or to
 //! `$TEAMLINE_SCREENSHOT_DIR` (the README's images: `TEAMLINE_SCREENSHOT_DIR=docs/screenshots`).
 
 use crate::browser_test;
@@ -54,12 +54,20 @@ async fn take_screenshots(ctx: &Ctx) -> Result<()> {
     b.find_xpath(&row("Grady Archie")).await?;
     b.save_screenshot(&dir.join("users.png")).await?;
 
-    b.set_viewport(390, 844).await?;
-    b.save_screenshot(&dir.join("users-phone.png")).await?;
-    menu(b, "Dashboard").await?;
-    b.wait_gone("#sync-progress").await?;
-    b.save_screenshot(&dir.join("dashboard-phone.png")).await?;
-    b.set_viewport(1280, 800).await?;
+    {
+        // A phone as Chromium emulates one (390×844 at 3× pixels).
+        let phone = ctx.phone_browser().await?;
+        phone.goto(&ctx.url("/users")).await?;
+        phone.find_xpath(&row("Grady Archie")).await?;
+        phone.save_screenshot(&dir.join("users-phone.png")).await?;
+        phone.goto(&ctx.url("/dashboard")).await?;
+        phone.find("h1").await?;
+        phone.wait_gone("#sync-progress").await?;
+        phone
+            .save_screenshot(&dir.join("dashboard-phone.png"))
+            .await?;
+        phone.client.close().await?;
+    }
 
     // Adele's detail page: the pairing, what Microsoft holds, the device, the last push.
     menu(b, "Users").await?;
