@@ -512,7 +512,6 @@ async fn a_pbx_location_moved_to_another_sip_domain_re_registers_its_handles_the
         oauth_client_secret: ns::DEMO_OAUTH_CLIENT_SECRET.into(),
         oauth_username: s.oauth_username.clone().unwrap_or_default(),
         oauth_password: ns::DEMO_OAUTH_PASSWORD.into(),
-        ..Default::default()
     };
     stack
         .engine
