@@ -75,8 +75,8 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
         direction: direction.map(str::to_owned),
         result: result.map(str::to_owned),
         search: search.map(str::to_owned),
-        since_ms: None,
         limit: 100,
+        ..CallFilter::default()
     };
     assert_eq!(only(f(Some("to_pbx"), None, None)).await, vec!["c2"]);
     assert_eq!(only(f(None, Some("answered"), None)).await, vec!["c1"]);
@@ -85,6 +85,42 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
         only(f(None, None, Some("5550%"))).await,
         Vec::<String>::new()
     );
+
+    // A user is found by name: the call of the handle Adele's PBX user holds.
+    synced(&h, &contoso, &[("AdeleV", "Adele Vance")]).await;
+    let adele = s
+        .create_pbx_user(&new_user(&contoso, "AdeleV", "1000"), &audit("pbx_user.create"))
+        .await
+        .unwrap();
+    let mut hers = call(&contoso, "c3", 2_500, "+14155550123", "no_answer");
+    hers.pbx_user_id = Some(adele.id);
+    s.record_call(&hers).await.unwrap();
+    assert_eq!(only(f(None, None, Some("adele v"))).await, vec!["c3"]);
+
+    // Keyset paging, newest first, ties by Call-ID; a date range.
+    let mut tie = call(&contoso, "c0", 2_500, "+14155550124", "answered");
+    tie.sip_code = Some(200);
+    s.record_call(&tie).await.unwrap();
+    let page = |after: Option<CallCursor>| CallFilter {
+        after,
+        limit: 2,
+        ..CallFilter::default()
+    };
+    let first = only(page(None)).await;
+    assert_eq!(first, vec!["c0", "c3"]);
+    let next = only(page(Some(CallCursor {
+        started_ms: 2_500,
+        call_id: "c3".to_owned(),
+    })))
+    .await;
+    assert_eq!(next, vec!["c2", "c1"]);
+    let range = CallFilter {
+        since_ms: Some(1_500),
+        until_ms: Some(2_500),
+        limit: 100,
+        ..CallFilter::default()
+    };
+    assert_eq!(only(range).await, vec!["c2"]);
 
     // Another enterprise sees none of them, and cannot overwrite one with the same Call-ID.
     assert!(
@@ -114,5 +150,5 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
         .into_iter()
         .map(|c| c.call_id)
         .collect();
-    assert_eq!(left, vec!["c2"]);
+    assert_eq!(left, vec!["c0", "c3", "c2"]);
 }
