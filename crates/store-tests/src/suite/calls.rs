@@ -89,7 +89,10 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
     // A user is found by name: the call of the handle Adele's PBX user holds.
     synced(&h, &contoso, &[("AdeleV", "Adele Vance")]).await;
     let adele = s
-        .create_pbx_user(&new_user(&contoso, "AdeleV", "1000"), &audit("pbx_user.create"))
+        .create_pbx_user(
+            &new_user(&contoso, "AdeleV", "1000"),
+            &audit("pbx_user.create"),
+        )
         .await
         .unwrap();
     let mut hers = call(&contoso, "c3", 2_500, "+14155550123", "no_answer");

@@ -7,6 +7,7 @@
 mod api;
 mod app;
 mod audit_log;
+mod calls;
 mod consent;
 mod device_on_save;
 mod edit_and_move;
