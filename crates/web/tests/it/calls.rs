@@ -172,6 +172,20 @@ async fn the_calls_page_searches_filters_pages_exports_and_shows_a_call(app: Tes
     );
     assert_eq!(text(b.get("/calls/no-such-call")).await.0, 404);
 
+    // Troubleshoot: "a call did not reach Teams / the PBX", from the call records.
+    let (status, check) = text(b.get("/troubleshoot?call=%2B14155550123")).await;
+    assert_eq!(status, 200);
+    assert!(
+        check.contains("Microsoft&#39;s SIP proxies did not take the call")
+            || check.contains("Microsoft&#x27;s SIP proxies did not take the call"),
+        "{check}"
+    );
+    assert!(check.contains(r#"href="/calls/refused-1""#), "{check}");
+    let (_, fine) = text(b.get("/troubleshoot?call=adele")).await;
+    assert!(fine.contains("The call was answered."), "{fine}");
+    let (_, none) = text(b.get("/troubleshoot?call=%2B19990000000")).await;
+    assert!(none.contains("reached Teamline"), "{none}");
+
     // 120 more calls: the list pages through all of them, 50 at a time, none twice.
     for i in 0..120 {
         let c = call(
@@ -283,5 +297,9 @@ async fn without_access_to_sip_data_the_page_says_why() {
         assert!(page.contains("Access SIP Data"), "{path}: {page}");
         assert!(!page.contains("+19995550100"), "{path}: {page}");
     }
+    let (status, check) = text(b.get("/troubleshoot?call=%2B19995550100")).await;
+    assert_eq!(status, 200);
+    assert!(check.contains("Access SIP Data"), "{check}");
+    assert!(!check.contains("woodgrove-call"), "{check}");
     app.stop().await;
 }

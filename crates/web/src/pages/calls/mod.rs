@@ -80,6 +80,11 @@ fn path_segment(s: &str) -> String {
         .collect()
 }
 
+/// The call's own page.
+pub fn call_href(call_id: &str) -> String {
+    format!("/calls/{}", path_segment(call_id))
+}
+
 /// The result's style on the page: answered calls plain, failures marked.
 fn result_class(result: &str) -> &'static str {
     match result {
@@ -132,7 +137,7 @@ async fn user_names(
 
 fn row(now: i64, c: &StoredCall, names: &HashMap<PbxUserId, String>) -> CallRow {
     CallRow {
-        href: format!("/calls/{}", path_segment(&c.call_id)),
+        href: call_href(&c.call_id),
         started: timestamp(c.started_ms),
         iso: iso(c.started_ms),
         when: ago(now, c.started_ms),
