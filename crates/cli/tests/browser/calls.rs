@@ -37,12 +37,24 @@ fn call(ctx: &Ctx, id: &str, started_ms: i64, from: &str, result: &str) -> Store
 async fn calls(ctx: &Ctx) -> Result<()> {
     let store = ctx.stack.engine.store();
     let now = store.clock().now_ms();
-    let mut answered = call(ctx, "answered-1@10.0.0.5", now - 600_000, "+12125550100", "answered");
+    let mut answered = call(
+        ctx,
+        "answered-1@10.0.0.5",
+        now - 600_000,
+        "+12125550100",
+        "answered",
+    );
     answered.answered_ms = Some(answered.started_ms + 3_000);
     answered.sip_code = Some(200);
     answered.codec = Some("PCMA".into());
     answered.srtp = Some(true);
-    let mut failed = call(ctx, "failed-1@10.0.0.5", now - 60_000, "+14155550123", "failed");
+    let mut failed = call(
+        ctx,
+        "failed-1@10.0.0.5",
+        now - 60_000,
+        "+14155550123",
+        "failed",
+    );
     failed.sip_code = Some(404);
     store.record_call(&answered).await?;
     store.record_call(&failed).await?;
@@ -79,6 +91,10 @@ async fn calls(ctx: &Ctx) -> Result<()> {
         "{steps}"
     );
     let found = violations(b, &axe).await?;
-    ensure!(found.is_empty(), "axe-core on a call:\n{}", found.join("\n"));
+    ensure!(
+        found.is_empty(),
+        "axe-core on a call:\n{}",
+        found.join("\n")
+    );
     Ok(())
 }

@@ -155,3 +155,74 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
         .collect();
     assert_eq!(left, vec!["c0", "c3", "c2"]);
 }
+
+fn proxy(fqdn: &str, state: &str, since_ms: i64) -> ProxyHealthRecord {
+    ProxyHealthRecord {
+        fqdn: fqdn.to_owned(),
+        uri: format!("sip:{fqdn}:5061;transport=tls"),
+        state: state.to_owned(),
+        since_ms,
+    }
+}
+
+fn region(name: &str, proxies: Vec<ProxyHealthRecord>, observed_ms: i64) -> RegionHealthRecord {
+    RegionHealthRecord {
+        region: name.to_owned(),
+        base_fqdn: format!("{name}.sbc.example.net"),
+        proxies,
+        certificate_expires_ms: Some(90 * 86_400_000),
+        certificate_problem: None,
+        observed_ms,
+    }
+}
+
+pub async fn gateway_health_is_replaced_and_keeps_when_a_state_began(h: Arc<Harness>) {
+    let s = &h.store;
+    assert!(s.gateway_health().await.unwrap().is_empty());
+    let first = vec![
+        region(
+            "us-east-2",
+            vec![
+                proxy("sip.pstnhub.microsoft.com", "up", 1_000),
+                proxy("sip2.pstnhub.microsoft.com", "up", 1_000),
+            ],
+            1_000,
+        ),
+        region(
+            "us-west",
+            vec![proxy("sip3.pstnhub.microsoft.com", "up", 1_000)],
+            1_000,
+        ),
+    ];
+    s.record_gateway_health(&first).await.unwrap();
+    assert_eq!(s.gateway_health().await.unwrap(), first);
+
+    // Later: sip2 went down, sip stayed up (still "since 1 000"), us-west is gone.
+    let mut second = vec![region(
+        "us-east-2",
+        vec![
+            proxy("sip.pstnhub.microsoft.com", "up", 5_000),
+            proxy("sip2.pstnhub.microsoft.com", "down", 5_000),
+        ],
+        5_000,
+    )];
+    second[0].certificate_expires_ms = None;
+    second[0].certificate_problem = Some("cannot read /etc/teamline/use2.pem".to_owned());
+    s.record_gateway_health(&second).await.unwrap();
+    let stored = s.gateway_health().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].observed_ms, 5_000);
+    assert_eq!(stored[0].certificate_problem, second[0].certificate_problem);
+    let states: Vec<(&str, &str, i64)> = stored[0]
+        .proxies
+        .iter()
+        .map(|p| (p.fqdn.as_str(), p.state.as_str(), p.since_ms))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("sip.pstnhub.microsoft.com", "up", 1_000),
+            ("sip2.pstnhub.microsoft.com", "down", 5_000)
+        ]
+    );
+}

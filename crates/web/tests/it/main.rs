@@ -12,6 +12,7 @@ mod consent;
 mod device_on_save;
 mod edit_and_move;
 mod foundations;
+mod gateway_health;
 mod hardening;
 mod isolation;
 mod pages;
