@@ -57,6 +57,13 @@ pub fn sip_code_meaning(code: u16) -> &'static str {
         603 => "Declined: the callee rejected the call",
         604 => "Does not exist anywhere",
         606 => "Not acceptable: the callee cannot take this kind of call",
+        _ => code_class_meaning(code),
+    }
+}
+
+/// What a code of a class means when the code itself has no words of its own.
+fn code_class_meaning(code: u16) -> &'static str {
+    match code {
         100..=199 => "Provisional answer (the call had not ended)",
         201..=299 => "Success",
         300..=399 => "Redirected",
