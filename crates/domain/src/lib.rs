@@ -9,6 +9,7 @@
 pub mod action_item;
 pub mod audit;
 pub mod bulk_import;
+pub mod call;
 pub mod device;
 pub mod diagnosis;
 pub mod enterprise;

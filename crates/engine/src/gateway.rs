@@ -25,9 +25,13 @@ use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{CallerNamePolicy, ForwardedCallerId};
 use teamline_domain::registration::RegistrationStatus;
 use teamline_gateway::calls::{CallSettings, CallerName, ForwardedCallerId as GatewayForwarded};
+use teamline_gateway::calls::{RegionHealth, health};
+use teamline_gateway::config::DirectRouting;
 use teamline_gateway::registration::{DesiredRegistration, RegistrationId, RegistrationState};
 use teamline_gateway::service::{HandleStatus, RegistrationService};
-use teamline_store::{RegistrationRecord, RegistrationTarget};
+use teamline_store::{
+    ProxyHealthRecord, RegionHealthRecord, RegistrationRecord, RegistrationTarget,
+};
 use tokio::sync::{Mutex, watch};
 
 /// The lease's name in the store.
@@ -61,6 +65,9 @@ pub struct GatewaySync {
     lease_ttl_ms: i64,
     expires_secs: u32,
     push_call_settings: bool,
+    /// The gateway's Direct Routing settings, when it carries calls: each tick also reads the
+    /// health of its Microsoft side (proxies, certificates) into the store.
+    direct_routing: Option<DirectRouting>,
     state: Mutex<SyncState>,
 }
 
@@ -74,7 +81,13 @@ struct SyncState {
     reread: HashMap<PbxUserId, Instant>,
     /// The call settings the gateway holds, as last pushed (forgotten when it restarts).
     pushed: HashMap<RegistrationId, CallSettings>,
+    /// The Microsoft side's health as last stored, and when.
+    health: Option<(Vec<RegionHealthRecord>, Instant)>,
 }
+
+/// How often the Microsoft side's health is stored when nothing in it changed (so its
+/// "observed" time shows the reading is current).
+pub const HEALTH_REFRESH: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for GatewaySync {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,6 +112,7 @@ impl GatewaySync {
             lease_ttl_ms: i64::try_from(lease_ttl.as_millis()).unwrap_or(i64::MAX),
             expires_secs: 600,
             push_call_settings: false,
+            direct_routing: None,
             state: Mutex::new(SyncState::default()),
         }
     }
@@ -112,6 +126,12 @@ impl GatewaySync {
     /// caller name policy and forwarded-call caller ID too.
     pub fn set_push_call_settings(&mut self, on: bool) {
         self.push_call_settings = on;
+    }
+
+    /// The gateway carries calls with these Direct Routing settings: read and store the health
+    /// of its Microsoft side (each proxy's OPTIONS state, each region's certificate) too.
+    pub fn set_direct_routing(&mut self, dr: DirectRouting) {
+        self.direct_routing = Some(dr);
     }
 
     pub fn service(&self) -> &Arc<RegistrationService> {
@@ -239,7 +259,37 @@ impl GatewaySync {
                     .await?;
             }
         }
+        self.record_health(&mut st).await?;
         Ok(report)
+    }
+
+    /// Reads the Microsoft side's health from the gateway and stores it when it changed (or
+    /// every [`HEALTH_REFRESH`]). A gateway that does not answer leaves the last reading, whose
+    /// time then shows its age.
+    async fn record_health(&self, st: &mut SyncState) -> Result<(), EngineError> {
+        let Some(dr) = &self.direct_routing else {
+            return Ok(());
+        };
+        let regions = match health::region_health(self.service.rpc(), dr).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the health of the gateway's Microsoft side");
+                return Ok(());
+            }
+        };
+        let store = self.engine.store();
+        let now = store.clock().now_ms();
+        let records: Vec<RegionHealthRecord> =
+            regions.iter().map(|r| health_record(r, now)).collect();
+        let unchanged = st
+            .health
+            .as_ref()
+            .is_some_and(|(last, at)| at.elapsed() < HEALTH_REFRESH && same_health(last, &records));
+        if !unchanged {
+            store.record_gateway_health(&records).await?;
+            st.health = Some((records, Instant::now()));
+        }
+        Ok(())
     }
 
     /// Pushes the call settings that differ from what the gateway holds, and resets those of
@@ -377,4 +427,59 @@ fn same(a: &RegistrationRecord, b: &RegistrationRecord) -> bool {
         && a.since_ms == b.since_ms
         && a.target == b.target
         && a.last_error == b.last_error
+}
+
+/// A region's health as the store keeps it; `now` is when it was read (and when a proxy's
+/// state began, unless the store already knew it in that state).
+fn health_record(r: &RegionHealth, now: i64) -> RegionHealthRecord {
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_millis()).ok())
+    };
+    RegionHealthRecord {
+        region: r.region.clone(),
+        base_fqdn: r.base_fqdn.clone(),
+        proxies: r
+            .proxies
+            .iter()
+            .map(|p| ProxyHealthRecord {
+                fqdn: p.fqdn.clone(),
+                uri: p.uri.clone(),
+                state: proxy_state(p.state).to_owned(),
+                since_ms: now,
+            })
+            .collect(),
+        certificate_expires_ms: r.certificate_expires.and_then(ms),
+        certificate_problem: r.certificate_problem.clone(),
+        observed_ms: now,
+    }
+}
+
+fn proxy_state(s: teamline_gateway::calls::ProxyState) -> &'static str {
+    use teamline_gateway::calls::ProxyState;
+    match s {
+        ProxyState::Up => "up",
+        ProxyState::Down => "down",
+        ProxyState::Trying => "trying",
+        ProxyState::Disabled => "disabled",
+    }
+}
+
+/// The same regions, proxies in the same states and certificates: only the reading's time
+/// differs.
+fn same_health(a: &[RegionHealthRecord], b: &[RegionHealthRecord]) -> bool {
+    let key = |r: &RegionHealthRecord| {
+        (
+            r.region.clone(),
+            r.base_fqdn.clone(),
+            r.certificate_expires_ms,
+            r.certificate_problem.clone(),
+            r.proxies
+                .iter()
+                .map(|p| (p.fqdn.clone(), p.state.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }

@@ -111,20 +111,31 @@ impl CallStore for SqlStore {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        // A user is found by the search text the Users page keeps (name, UPN, …, lowercased).
         let sql = format!(
             "SELECT {COLUMNS} FROM call_records WHERE enterprise_id = $1 \
              AND ($2 IS NULL OR direction = $2) AND ($3 IS NULL OR result = $3) \
              AND ($4 IS NULL OR LOWER(from_number) LIKE $4 ESCAPE '\\' \
-                  OR LOWER(to_number) LIKE $4 ESCAPE '\\' OR LOWER(device) LIKE $4 ESCAPE '\\') \
-             AND started_ms >= $5 \
-             ORDER BY started_ms DESC, call_id LIMIT $6"
+                  OR LOWER(to_number) LIKE $4 ESCAPE '\\' OR LOWER(device) LIKE $4 ESCAPE '\\' \
+                  OR pbx_user_id IN (SELECT u.id FROM pbx_users u WHERE u.enterprise_id = $1 \
+                                     AND u.search_text LIKE $4 ESCAPE '\\')) \
+             AND started_ms >= $5 AND started_ms < $6 \
+             AND (started_ms < $7 OR (started_ms = $7 AND call_id > $8)) \
+             ORDER BY started_ms DESC, call_id LIMIT $9"
         );
+        let (after_ms, after_id) = match &filter.after {
+            Some(c) => (c.started_ms, c.call_id.clone()),
+            None => (i64::MAX, String::new()),
+        };
         let rows: Vec<CallRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(enterprise.0)
             .bind(filter.direction.clone())
             .bind(filter.result.clone())
             .bind(search)
             .bind(filter.since_ms.unwrap_or(i64::MIN))
+            .bind(filter.until_ms.unwrap_or(i64::MAX))
+            .bind(after_ms)
+            .bind(after_id)
             .bind(i64::from(filter.limit.clamp(1, 1000)))
             .fetch_all(&self.pool)
             .await

@@ -23,6 +23,7 @@ mod directory;
 mod directory_sync;
 mod enterprises;
 mod error;
+mod gateway_health;
 mod holders;
 mod invitations;
 mod jobs;

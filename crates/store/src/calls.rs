@@ -36,15 +36,27 @@ pub struct StoredCall {
     pub observed_ms: i64,
 }
 
+/// Where a page of calls continues: after the call that started at `started_ms` with this
+/// Call-ID, in the list's order (newest first, then by Call-ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallCursor {
+    pub started_ms: i64,
+    pub call_id: String,
+}
+
 /// Which calls to list; every field narrows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallFilter {
     pub direction: Option<String>,
     pub result: Option<String>,
-    /// Part of a number or device handle.
+    /// Part of a number, a device handle, or the name or UPN of the call's Teams user.
     pub search: Option<String>,
     /// Calls that started at or after this.
     pub since_ms: Option<i64>,
+    /// Calls that started before this.
+    pub until_ms: Option<i64>,
+    /// Only the calls after this one (keyset paging).
+    pub after: Option<CallCursor>,
     pub limit: u32,
 }
 

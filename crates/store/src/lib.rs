@@ -14,6 +14,7 @@
 //! | [`DeviceStore`] | PBX device handles and their SIP passwords |
 //! | [`RegistrationStore`] | what the SIP gateway registers, and each registration's state |
 //! | [`CallStore`] | calls through the SIP gateway, per enterprise |
+//! | [`GatewayHealthStore`] | the gateway's Microsoft proxies and certificates, per region |
 //! | [`LeaseStore`] | named leases: one instance at a time drives the SIP gateway |
 //! | [`JobStore`] | the durable job queue |
 //! | [`AuditLog`] | audit events that belong to no other change; reading the log |
@@ -42,6 +43,7 @@ pub mod crypto;
 mod directory;
 mod enterprises;
 mod error;
+mod gateway_health;
 mod jobs;
 mod pbx_users;
 mod platform;
@@ -51,11 +53,12 @@ mod sessions;
 
 pub use api_tokens::{ApiToken, ApiTokenStore, NewApiToken, StoredResponse};
 pub use audit::AuditLog;
-pub use calls::{CallFilter, CallStore, StoredCall};
+pub use calls::{CallCursor, CallFilter, CallStore, StoredCall};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{DirectoryStore, DirectorySyncStore};
 pub use enterprises::{EnterpriseStore, PbxLocationStore, VoiceRouteStore};
 pub use error::{DatabaseError, StoreError, StoreResult};
+pub use gateway_health::{GatewayHealthStore, ProxyHealthRecord, RegionHealthRecord};
 pub use jobs::JobStore;
 pub use pbx_users::{DeviceStore, PbxUserStore, PushStore};
 pub use platform::PlatformStore;
@@ -102,6 +105,7 @@ pub trait Store:
     + DeviceStore
     + RegistrationStore
     + CallStore
+    + GatewayHealthStore
     + LeaseStore
     + JobStore
     + AuditLog
@@ -124,6 +128,7 @@ impl<T> Store for T where
         + DeviceStore
         + RegistrationStore
         + CallStore
+        + GatewayHealthStore
         + LeaseStore
         + JobStore
         + AuditLog
@@ -141,8 +146,8 @@ pub type DynStore = Arc<dyn Store>;
 pub mod prelude {
     pub use crate::{
         ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
-        DynStore, EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore,
-        PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
-        VoiceRouteStore,
+        DynStore, EnterpriseStore, GatewayHealthStore, JobStore, KeyRotation, LeaseStore,
+        PbxLocationStore, PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore,
+        Store, StoreInfo, VoiceRouteStore,
     };
 }

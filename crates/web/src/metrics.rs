@@ -32,6 +32,7 @@ async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
         }
     }
     registration_gauges(&state).await;
+    gateway_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -54,6 +55,29 @@ async fn registration_gauges(state: &AppState) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot read the registration counts for /metrics"),
+    }
+}
+
+/// The gateway's Microsoft side as last stored: each proxy up (1) or not (0), and the seconds
+/// left on each region's certificate (negative once expired).
+async fn gateway_gauges(state: &AppState) {
+    let regions = match state.store.gateway_health().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the gateway's health for /metrics");
+            return;
+        }
+    };
+    let now = state.store.clock().now_ms();
+    for r in regions {
+        for p in &r.proxies {
+            metrics::gauge!("teamline_gateway_microsoft_proxy_up", "region" => r.region.clone(), "proxy" => p.fqdn.clone())
+                .set(if p.state == "up" { 1.0 } else { 0.0 });
+        }
+        if let Some(at) = r.certificate_expires_ms {
+            metrics::gauge!("teamline_gateway_certificate_expiry_seconds", "region" => r.region.clone(), "fqdn" => r.base_fqdn.clone())
+                .set(((at - now) / 1000) as f64);
+        }
     }
 }
 

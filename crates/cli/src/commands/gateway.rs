@@ -161,7 +161,10 @@ impl GatewayArgs {
             interval * 5,
         );
         // Caller settings live in htables only a calling node's configuration declares.
-        sync.set_push_call_settings(self.direct_routing()?.is_some());
+        if let Some(dr) = self.direct_routing()? {
+            sync.set_push_call_settings(true);
+            sync.set_direct_routing(dr);
+        }
         Ok(Some(Arc::new(sync)))
     }
 

@@ -10,6 +10,7 @@ mod pages;
 
 mod accessibility;
 mod audit_log;
+mod calls;
 mod failures;
 mod pbx_form;
 mod phone;

@@ -2,8 +2,9 @@
 //! gateway's Kamailio (real processes), driven from the store. Save User registers the
 //! handle; a wrong stored password is an authentication failure with an action item, repaired
 //! by reading the password from the PBX again, and Troubleshoot explains it; Disable Calling un-registers it; `teamline
-//! gateway status --json` prints what the store holds; a PBX location moved to another proxy
-//! or another SIP domain re-registers its handles there (and the old domain's bindings go).
+//! gateway status --json` prints what the store holds; the gateway's Microsoft side (proxies,
+//! certificates) is stored and in `/metrics`; a PBX location moved to another proxy or
+//! another SIP domain re-registers its handles there (and the old domain's bindings go).
 
 use std::time::Duration;
 use teamline::commands::demo::{DemoArgs, DemoStack};
@@ -223,6 +224,45 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         .unwrap();
     assert!(
         metrics.contains(r#"teamline_registrations{state="registered"} 1"#),
+        "{metrics}"
+    );
+
+    // The gateway's Microsoft side is stored: each region's proxies as Kamailio's dispatcher
+    // reports them, and its certificate; /metrics shows each proxy as stored.
+    let mut health = Vec::new();
+    for _ in 0..600 {
+        health = stack.store.gateway_health().await.unwrap();
+        if !health.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let regions: Vec<&str> = health.iter().map(|r| r.region.as_str()).collect();
+    assert_eq!(regions, ["us-east-2", "us-west"], "{health:?}");
+    assert!(
+        health
+            .iter()
+            .all(|r| r.certificate_expires_ms.is_some() && r.proxies.len() == 3),
+        "{health:?}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", stack.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let stored = stack.store.gateway_health().await.unwrap();
+    for r in &stored {
+        for p in &r.proxies {
+            let gauge = format!(
+                r#"teamline_gateway_microsoft_proxy_up{{region="{}",proxy="{}"}}"#,
+                r.region, p.fqdn
+            );
+            assert!(metrics.contains(&gauge), "{gauge}: {metrics}");
+        }
+    }
+    assert!(
+        metrics.contains("teamline_gateway_certificate_expiry_seconds{"),
         "{metrics}"
     );
 

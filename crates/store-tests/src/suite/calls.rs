@@ -75,8 +75,8 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
         direction: direction.map(str::to_owned),
         result: result.map(str::to_owned),
         search: search.map(str::to_owned),
-        since_ms: None,
         limit: 100,
+        ..CallFilter::default()
     };
     assert_eq!(only(f(Some("to_pbx"), None, None)).await, vec!["c2"]);
     assert_eq!(only(f(None, Some("answered"), None)).await, vec!["c1"]);
@@ -85,6 +85,45 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
         only(f(None, None, Some("5550%"))).await,
         Vec::<String>::new()
     );
+
+    // A user is found by name: the call of the handle Adele's PBX user holds.
+    synced(&h, &contoso, &[("AdeleV", "Adele Vance")]).await;
+    let adele = s
+        .create_pbx_user(
+            &new_user(&contoso, "AdeleV", "1000"),
+            &audit("pbx_user.create"),
+        )
+        .await
+        .unwrap();
+    let mut hers = call(&contoso, "c3", 2_500, "+14155550123", "no_answer");
+    hers.pbx_user_id = Some(adele.id);
+    s.record_call(&hers).await.unwrap();
+    assert_eq!(only(f(None, None, Some("adele v"))).await, vec!["c3"]);
+
+    // Keyset paging, newest first, ties by Call-ID; a date range.
+    let mut tie = call(&contoso, "c0", 2_500, "+14155550124", "answered");
+    tie.sip_code = Some(200);
+    s.record_call(&tie).await.unwrap();
+    let page = |after: Option<CallCursor>| CallFilter {
+        after,
+        limit: 2,
+        ..CallFilter::default()
+    };
+    let first = only(page(None)).await;
+    assert_eq!(first, vec!["c0", "c3"]);
+    let next = only(page(Some(CallCursor {
+        started_ms: 2_500,
+        call_id: "c3".to_owned(),
+    })))
+    .await;
+    assert_eq!(next, vec!["c2", "c1"]);
+    let range = CallFilter {
+        since_ms: Some(1_500),
+        until_ms: Some(2_500),
+        limit: 100,
+        ..CallFilter::default()
+    };
+    assert_eq!(only(range).await, vec!["c2"]);
 
     // Another enterprise sees none of them, and cannot overwrite one with the same Call-ID.
     assert!(
@@ -114,5 +153,76 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
         .into_iter()
         .map(|c| c.call_id)
         .collect();
-    assert_eq!(left, vec!["c2"]);
+    assert_eq!(left, vec!["c0", "c3", "c2"]);
+}
+
+fn proxy(fqdn: &str, state: &str, since_ms: i64) -> ProxyHealthRecord {
+    ProxyHealthRecord {
+        fqdn: fqdn.to_owned(),
+        uri: format!("sip:{fqdn}:5061;transport=tls"),
+        state: state.to_owned(),
+        since_ms,
+    }
+}
+
+fn region(name: &str, proxies: Vec<ProxyHealthRecord>, observed_ms: i64) -> RegionHealthRecord {
+    RegionHealthRecord {
+        region: name.to_owned(),
+        base_fqdn: format!("{name}.sbc.example.net"),
+        proxies,
+        certificate_expires_ms: Some(90 * 86_400_000),
+        certificate_problem: None,
+        observed_ms,
+    }
+}
+
+pub async fn gateway_health_is_replaced_and_keeps_when_a_state_began(h: Arc<Harness>) {
+    let s = &h.store;
+    assert!(s.gateway_health().await.unwrap().is_empty());
+    let first = vec![
+        region(
+            "us-east-2",
+            vec![
+                proxy("sip.pstnhub.microsoft.com", "up", 1_000),
+                proxy("sip2.pstnhub.microsoft.com", "up", 1_000),
+            ],
+            1_000,
+        ),
+        region(
+            "us-west",
+            vec![proxy("sip3.pstnhub.microsoft.com", "up", 1_000)],
+            1_000,
+        ),
+    ];
+    s.record_gateway_health(&first).await.unwrap();
+    assert_eq!(s.gateway_health().await.unwrap(), first);
+
+    // Later: sip2 went down, sip stayed up (still "since 1 000"), us-west is gone.
+    let mut second = vec![region(
+        "us-east-2",
+        vec![
+            proxy("sip.pstnhub.microsoft.com", "up", 5_000),
+            proxy("sip2.pstnhub.microsoft.com", "down", 5_000),
+        ],
+        5_000,
+    )];
+    second[0].certificate_expires_ms = None;
+    second[0].certificate_problem = Some("cannot read /etc/teamline/use2.pem".to_owned());
+    s.record_gateway_health(&second).await.unwrap();
+    let stored = s.gateway_health().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].observed_ms, 5_000);
+    assert_eq!(stored[0].certificate_problem, second[0].certificate_problem);
+    let states: Vec<(&str, &str, i64)> = stored[0]
+        .proxies
+        .iter()
+        .map(|p| (p.fqdn.as_str(), p.state.as_str(), p.since_ms))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("sip.pstnhub.microsoft.com", "up", 1_000),
+            ("sip2.pstnhub.microsoft.com", "down", 5_000)
+        ]
+    );
 }

@@ -66,6 +66,9 @@ stories!(
         registration_states_are_kept_per_user_and_counted,
         one_instance_at_a_time_holds_a_lease,
     ],
-    calls: [calls_are_kept_per_enterprise_filtered_and_expire],
+    calls: [
+        calls_are_kept_per_enterprise_filtered_and_expire,
+        gateway_health_is_replaced_and_keeps_when_a_state_began,
+    ],
     platform: [health_and_accounts],
 );

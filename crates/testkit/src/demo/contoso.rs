@@ -51,6 +51,7 @@ async fn ensure_onboarded(
                 name: "Contoso".into(),
                 global_admin_email: "admin@contoso.example".into(),
                 pbx_music_on_hold: true,
+                access_sip_data: true,
                 request_management_consent: true,
                 sbc_regions: region_ids.clone(),
                 ..Default::default()

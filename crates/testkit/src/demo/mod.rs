@@ -177,6 +177,7 @@ async fn ensure_fabrikam(
     let form = EnterpriseForm {
         name: "Fabrikam".into(),
         global_admin_email: "admin@fabrikam.example".into(),
+        access_sip_data: true,
         sbc_regions: ids.clone(),
         ..Default::default()
     };

@@ -1,11 +1,13 @@
 //! Troubleshoot: "a Microsoft 365 user is not syncing". Asks Microsoft about a name or UPN
 //! (even a user Teamline never synced) and shows each cause as a pass/fail line with its fix,
-//! plus Sync Teams Users with visible progress.
+//! plus Sync Teams Users with visible progress; and "a call did not reach Teams / the PBX":
+//! the latest calls of a number, handle or user from the call records, each with its likely
+//! cause and fix.
 
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
-use crate::pages::is_htmx;
+use crate::pages::{calls, is_htmx};
 use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu, ago, timestamp};
 use askama::Template;
@@ -14,7 +16,9 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use teamline_domain::call;
 use teamline_engine::troubleshoot::{CheckStatus, Troubleshooting};
+use teamline_store::CallFilter;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -57,6 +61,9 @@ pub struct SyncStatus {
 pub struct TroubleshootPage {
     pub layout: Layout,
     pub q: String,
+    /// What the call check was asked about ("" when not asked).
+    pub call_q: String,
+    pub call_check: Option<CallChecks>,
     pub problem: Option<String>,
     pub candidates: Vec<Candidate>,
     pub checklist: Option<Checklist>,
@@ -73,6 +80,96 @@ pub struct SyncFragment {
 struct TroubleshootQuery {
     #[serde(default)]
     q: String,
+    /// A number, device handle or user whose call did not get through.
+    #[serde(default)]
+    call: String,
+}
+
+/// One of the latest calls of the "a call did not reach Teams / the PBX" check.
+pub struct CallCheck {
+    pub href: String,
+    pub summary: String,
+    pub status: &'static str,
+    pub class: &'static str,
+    pub cause: String,
+    pub fix: Option<String>,
+}
+
+/// The answer of the call check: the latest matching calls explained, or why none is shown.
+pub struct CallChecks {
+    pub q: String,
+    /// The enterprise may see its calls (Access SIP Data).
+    pub allowed: bool,
+    pub calls: Vec<CallCheck>,
+    /// Set when no call matched: what that means.
+    pub none: Option<CallCheck>,
+}
+
+/// How many of the latest matching calls the check explains.
+const CALLS_CHECKED: u32 = 5;
+
+async fn call_checks(
+    state: &AppState,
+    admin: &Admin,
+    q: &str,
+) -> Result<Option<CallChecks>, PageError> {
+    if q.is_empty() {
+        return Ok(None);
+    }
+    let allowed = admin.enterprise.access_sip_data;
+    let mut out = CallChecks {
+        q: q.to_owned(),
+        allowed,
+        calls: Vec::new(),
+        none: None,
+    };
+    if !allowed {
+        return Ok(Some(out));
+    }
+    let filter = CallFilter {
+        search: Some(q.to_owned()),
+        limit: CALLS_CHECKED,
+        ..Default::default()
+    };
+    let calls = state.store.list_calls(admin.enterprise.id, &filter).await?;
+    let row = |d: call::Diagnosis, href: String, summary: String| CallCheck {
+        href,
+        summary,
+        status: if d.fine { "Fine" } else { "Fix" },
+        class: if d.fine {
+            "badge badge-ok"
+        } else {
+            "badge badge-bad"
+        },
+        cause: d.cause,
+        fix: d.fix,
+    };
+    out.calls = calls
+        .iter()
+        .map(|c| {
+            let code = c.sip_code.map(|c| format!(", SIP {c}")).unwrap_or_default();
+            row(
+                call::diagnose(&c.direction, &c.result, c.sip_code),
+                calls::call_href(&c.call_id),
+                format!(
+                    "{} · {} {} → {}: {}{code}",
+                    timestamp(c.started_ms),
+                    call::direction_label(&c.direction),
+                    c.from_number,
+                    c.to_number,
+                    call::result_label(&c.result),
+                ),
+            )
+        })
+        .collect();
+    if out.calls.is_empty() {
+        out.none = Some(row(
+            call::never_reached_gateway(),
+            String::new(),
+            format!("No call of \u{201c}{q}\u{201d} in the call records"),
+        ));
+    }
+    Ok(Some(out))
 }
 
 fn href(q: &str) -> String {
@@ -116,6 +213,7 @@ async fn page(
     Query(query): Query<TroubleshootQuery>,
 ) -> Result<TroubleshootPage, PageError> {
     let q = query.q.trim().to_owned();
+    let call_check = call_checks(&state, &admin, query.call.trim()).await?;
     let mut problem = None;
     let mut candidates = Vec::new();
     let mut checklist = None;
@@ -176,6 +274,8 @@ async fn page(
         sync: sync_status_of(&state, &admin).await?,
         layout: admin.layout(Menu::Troubleshoot),
         q,
+        call_check,
+        call_q: query.call.trim().to_owned(),
         problem,
         candidates,
         checklist,

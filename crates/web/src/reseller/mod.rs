@@ -1,12 +1,14 @@
 //! The Reseller portal under `/reseller`: a service provider's admins sign in with a local
 //! account (e-mail and password, Argon2id, locked after repeated wrong passwords), see their
-//! own enterprises, add one and invite its Global Administrator, and see what was e-mailed.
+//! own enterprises, add one and invite its Global Administrator, see what was e-mailed, and the
+//! SIP gateway's health (Microsoft's proxies, certificates).
 //!
 //! Every page takes [`ResellerAdmin`] and scopes every read and write by its reseller: another
 //! reseller's enterprise answers "not found", as does any reseller page for a session that is
 //! not a reseller admin's.
 
 mod enterprises;
+mod gateway;
 mod outbox;
 mod sign_in;
 
@@ -29,6 +31,7 @@ pub fn routes() -> Routes {
         .merge(sign_in::routes())
         .merge(enterprises::routes())
         .merge(outbox::routes())
+        .merge(gateway::routes())
 }
 
 /// The signed-in reseller admin of a Reseller portal request, with their reseller.
@@ -51,6 +54,7 @@ pub struct ResellerLayout {
 pub enum ResellerMenu {
     Enterprises,
     Outbox,
+    Gateway,
 }
 
 pub struct ResellerMenuItem {
@@ -68,6 +72,7 @@ impl ResellerLayout {
                 ResellerMenu::Enterprises,
             ),
             ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
+            ("Gateway", "/reseller/gateway", ResellerMenu::Gateway),
         ]
         .into_iter()
         .map(|(label, href, menu)| ResellerMenuItem {

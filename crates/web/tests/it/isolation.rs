@@ -3,8 +3,8 @@
 //! reads), so a new route is attacked without editing this test.
 //!
 //! Fabrikam's admin calls every route that reads an id, a query or a form with each kind of
-//! Contoso's objects — PBX user, PBX location, voice route, device, job, audit event and Teams
-//! user — in the path and in every form field the portal uses (the field names come from the
+//! Contoso's objects — PBX user, PBX location, voice route, device, job, audit event, call and
+//! Teams user — in the path and in every form field the portal uses (the field names come from the
 //! templates and from Contoso's own rendered pages). Every answer must be "not found" (an id in
 //! the path), a refusal or a field error (a form), or a page showing none of Contoso's data (a
 //! search); and after every single request nothing may have changed: not a row of the
@@ -24,7 +24,9 @@ use teamline_domain::sip::Extension;
 use teamline_domain::teams_user::{Licences, PlanState, UserType};
 use teamline_domain::voice_route::NewVoiceRoute;
 use teamline_sim::microsoft::demo as ms;
-use teamline_store::{JobQuery, NewPbxUser, PbxUserQuery, TeamsUserQuery, TeamsUserUpsert};
+use teamline_store::{
+    JobQuery, NewPbxUser, PbxUserQuery, StoredCall, TeamsUserQuery, TeamsUserUpsert,
+};
 use teamline_store_tests::rows::{self, Rows, differences};
 use teamline_testkit::DatabaseLocation;
 use teamline_web::routes::RouteInfo;
@@ -220,6 +222,28 @@ async fn contoso(app: &TestApp, attacker: &Attacker) -> Victim {
         .unwrap();
     assert!(!jobs.is_empty());
     let audit = store.list_audit(Some(e), 100).await.unwrap();
+    // A call of Adele's through the gateway (the Calls page and a call's own page).
+    let call = StoredCall {
+        call_id: "6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f".to_owned(),
+        enterprise_id: e,
+        pbx_user_id: Some(adele.user.id),
+        direction: "to_teams".to_owned(),
+        device: adele.user.spec.device.to_string(),
+        from_number: "+12125550199".to_owned(),
+        to_number: adele.user.spec.phone_number.to_string(),
+        tenant_fqdn: "contoso.useast2.sbc.example.net".to_owned(),
+        microsoft_proxy: None,
+        started_ms: 1_795_132_800_000,
+        ringing_ms: None,
+        answered_ms: None,
+        ended_ms: Some(1_795_132_801_000),
+        result: "failed".to_owned(),
+        sip_code: Some(503),
+        codec: None,
+        srtp: None,
+        observed_ms: 1_795_132_801_000,
+    };
+    store.record_call(&call).await.unwrap();
     let teams_users = store
         .list_teams_users(
             e,
@@ -258,6 +282,10 @@ async fn contoso(app: &TestApp, attacker: &Attacker) -> Victim {
             values: audit.iter().take(3).map(|a| a.id.to_string()).collect(),
         },
         Kind {
+            name: "call",
+            values: vec![call.call_id.clone()],
+        },
+        Kind {
             name: "Teams user",
             values: vec![
                 adele.user.spec.teams_user_object_id.clone(),
@@ -294,7 +322,7 @@ async fn contoso(app: &TestApp, attacker: &Attacker) -> Victim {
         ("tab", "licensed".to_owned()),
         ("version", adele.user.version.to_string()),
     ]);
-    let mut markers: Vec<String> = vec!["contoso".into()];
+    let mut markers: Vec<String> = vec!["contoso".into(), call.from_number.clone()];
     for u in &teams_users {
         markers.push(u.display_name.clone());
         markers.push(u.upn.clone());

@@ -7,10 +7,12 @@
 mod api;
 mod app;
 mod audit_log;
+mod calls;
 mod consent;
 mod device_on_save;
 mod edit_and_move;
 mod foundations;
+mod gateway_health;
 mod hardening;
 mod isolation;
 mod pages;

@@ -3,7 +3,7 @@
 //! the whole log, and the CSV export of the filtered view.
 
 mod diff;
-mod view;
+pub(crate) mod view;
 
 use crate::AppState;
 use crate::auth::Admin;

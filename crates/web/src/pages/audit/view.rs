@@ -55,7 +55,7 @@ pub struct View {
     pub problems: Vec<String>,
 }
 
-fn trimmed(s: &Option<String>) -> String {
+pub(crate) fn trimmed(s: &Option<String>) -> String {
     s.as_deref().unwrap_or_default().trim().to_owned()
 }
 
@@ -64,8 +64,25 @@ fn cursor(s: &Option<String>) -> Option<(i64, AuditEventId)> {
     Some((at.parse().ok()?, AuditEventId(id.parse().ok()?)))
 }
 
-fn day(s: &str) -> Option<Date> {
+/// A day as the portal's date fields send it (`2026-11-27`).
+pub(crate) fn day(s: &str) -> Option<Date> {
     Date::parse(s, format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// The admin's time zone from the page's `tz` field (minutes east of UTC; UTC when missing
+/// or impossible: time zones lie between UTC−12 and UTC+14).
+pub(crate) fn time_zone(s: &Option<String>) -> i32 {
+    trimmed(s)
+        .parse::<i32>()
+        .ok()
+        .filter(|m| (-12 * 60..=14 * 60).contains(m))
+        .unwrap_or(0)
+}
+
+/// The instant the day `date` starts in the time zone `tz` (minutes east of UTC).
+pub(crate) fn midnight_ms(tz: i32, date: Date) -> i64 {
+    let utc = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc();
+    (utc - Duration::minutes(i64::from(tz))).unix_timestamp() * 1000
 }
 
 impl View {
@@ -83,12 +100,7 @@ impl View {
         };
         let from = date("From", trimmed(&p.from));
         let to = date("To", trimmed(&p.to));
-        // Time zones lie between UTC−12 and UTC+14.
-        let tz = trimmed(&p.tz)
-            .parse::<i32>()
-            .ok()
-            .filter(|m| (-12 * 60..=14 * 60).contains(m))
-            .unwrap_or(0);
+        let tz = time_zone(&p.tz);
         let cursor = match (cursor(&p.older), cursor(&p.newer)) {
             (Some((at_ms, id)), _) => Some(AuditCursor::Older { at_ms, id }),
             (None, Some((at_ms, id))) => Some(AuditCursor::Newer { at_ms, id }),
@@ -109,8 +121,7 @@ impl View {
 
     /// The instant the admin's day `date` starts.
     fn midnight_ms(&self, date: Date) -> i64 {
-        let utc = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc();
-        (utc - Duration::minutes(i64::from(self.tz))).unix_timestamp() * 1000
+        midnight_ms(self.tz, date)
     }
 
     /// Whether any filter is set (the page then offers to clear them).
