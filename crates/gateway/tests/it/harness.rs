@@ -33,13 +33,51 @@ pub fn require_kamailio() {
     );
 }
 
+/// The ports the tests hand out themselves (`free_port`, `free_media_ports`): below the
+/// kernel's ephemeral range (32768 and up), so no outgoing connection or DNS query of any
+/// process on the machine can take one between the moment it was found free and the moment
+/// Kamailio or sipp binds it. rtpengine gets [`RTPENGINE_PORTS`], also apart.
+const TEST_PORTS: std::ops::Range<u16> = 10_000..20_000;
+/// Where the tests' rtpengines pick their media port blocks (blocks of 100).
+pub const RTPENGINE_PORTS: std::ops::Range<u16> = 20_000..32_700;
+
+/// A random number, different in every call and every process.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+fn random_in(range: &std::ops::Range<u16>) -> u16 {
+    let span = u64::from(range.end - range.start);
+    range.start + u16::try_from(random_u64() % span).expect("below the span")
+}
+
 /// A port that was free a moment ago on both UDP and TCP.
 pub fn free_port() -> u16 {
     loop {
-        let tcp = TcpListener::bind((LOCALHOST, 0)).expect("bind a TCP port");
-        let port = tcp.local_addr().expect("local addr").port();
-        if UdpSocket::bind((LOCALHOST, port)).is_ok() {
+        let port = random_in(&TEST_PORTS);
+        let tcp = TcpListener::bind((LOCALHOST, port));
+        if tcp.is_ok() && UdpSocket::bind((LOCALHOST, port)).is_ok() {
             return port;
+        }
+    }
+}
+
+/// The first of four consecutive UDP ports (even) that were free a moment ago: sipp's media
+/// port `-mp` takes it and the next three (audio RTP/RTCP, video RTP/RTCP), and fails the whole
+/// scenario when any of them is taken.
+pub fn free_media_ports() -> u16 {
+    loop {
+        let base = random_in(&TEST_PORTS) / 2 * 2;
+        let socks: Vec<_> = (base..base + 4)
+            .map(|p| UdpSocket::bind((LOCALHOST, p)))
+            .collect();
+        if socks.iter().all(Result::is_ok) {
+            return base;
         }
     }
 }

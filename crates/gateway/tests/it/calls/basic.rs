@@ -23,7 +23,6 @@ async fn a_pbx_call_to_the_extension_rings_teams_and_media_flows_both_ways() {
         "1000",
         Ending::Answered { hold_ms: 3000 },
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 
     assert!(
@@ -82,7 +81,6 @@ async fn a_teams_call_reaches_the_pbx_as_the_users_device_and_media_flows_both_w
         "1001",
         Ending::Answered { hold_ms: 3000 },
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 
     assert!(
