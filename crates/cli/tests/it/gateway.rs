@@ -214,6 +214,29 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
     )
     .await;
 
+    // The gateway's Kamailio crashes and its supervisor starts it again, with empty htables:
+    // the loop notices the restart and pushes Adele's settings again.
+    let pid = sip.gateway().pid().expect("the gateway's Kamailio runs");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    sip.gateway()
+        .wait_running(2, Duration::from_secs(30))
+        .await
+        .expect("the supervisor restarts the gateway's Kamailio");
+    wait_call_settings(
+        &rpc,
+        &id,
+        CallSettings {
+            caller_name: CallerName::Other("Contoso Reception".into()),
+            forwarded_caller_id: ForwardedCallerId::OriginalCaller,
+        },
+    )
+    .await;
+    wait_state(&stack, user.id, RegistrationStatus::Registered).await;
+
     // /metrics has a gauge per state.
     let metrics = reqwest::get(format!("{}/metrics", stack.url))
         .await
