@@ -1,6 +1,7 @@
 //! Calls through the gateway with real peers on every side (see `stack`).
 
 mod basic;
+mod features;
 mod microsoft_side;
 mod policies;
 pub mod stack;

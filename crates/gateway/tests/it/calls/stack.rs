@@ -460,6 +460,9 @@ pub enum Ending {
     Cancelled { after_ms: u32 },
     /// The callee's side ends it with a final error.
     Refused,
+    /// Answered; after this long the caller puts the call on hold (re-INVITE, a=sendonly),
+    /// takes it back (a=sendrecv), talks as long again and hangs up.
+    HoldsAndResumes { talk_ms: u32 },
 }
 
 /// sipp running a scenario from `tests/it/sipp/calls/`; killed on drop.
@@ -496,6 +499,30 @@ impl SippCall {
         )
     }
 
+    /// A callee that answers one call, is put on hold and taken back (answer-hold.xml).
+    pub fn answer_hold(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(
+            dir,
+            port,
+            name,
+            "answer-hold.xml",
+            &args(&["-m", "1"]),
+            None,
+        )
+    }
+
+    /// A callee that plays early media (183 with SDP) for 1.5 s, then is busy (486).
+    pub fn early_media(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(
+            dir,
+            port,
+            name,
+            "early-media.xml",
+            &args(&["-m", "1"]),
+            None,
+        )
+    }
+
     /// A callee that rings until the caller gives up.
     pub fn ring(dir: &Path, port: u16, name: &str) -> SippCall {
         Self::run(dir, port, name, "ring.xml", &args(&["-m", "1"]), None)
@@ -507,6 +534,7 @@ impl SippCall {
             Ending::Answered { hold_ms } => ("call.xml", hold_ms),
             Ending::Cancelled { after_ms } => ("cancel.xml", after_ms),
             Ending::Refused => ("refused.xml", 0),
+            Ending::HoldsAndResumes { talk_ms } => ("hold.xml", talk_ms),
         };
         let display = format!("Caller {}", caller.user);
         let duration = duration_ms.to_string();
@@ -616,6 +644,38 @@ impl SippCall {
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
             .map(|l| l[prefix.len()..].trim().to_owned())
+    }
+
+    /// Every message sipp received, in order.
+    fn received(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.messages).unwrap_or_default();
+        text.split("message received")
+            .skip(1)
+            .filter_map(|m| Some(m.split_once("bytes :")?.1.trim_start().to_owned()))
+            .collect()
+    }
+
+    /// The `method` requests sipp received (whole messages).
+    pub fn received_requests(&self, method: &str) -> Vec<String> {
+        let start = format!("{method} ");
+        self.received()
+            .into_iter()
+            .filter(|m| m.starts_with(&start))
+            .collect()
+    }
+
+    /// The first response with `code` sipp received (whole message).
+    pub fn received_response(&self, code: u16) -> Option<String> {
+        self.received_responses(code).into_iter().next()
+    }
+
+    /// The responses with `code` sipp received (whole messages).
+    pub fn received_responses(&self, code: u16) -> Vec<String> {
+        let start = format!("SIP/2.0 {code} ");
+        self.received()
+            .into_iter()
+            .filter(|m| m.starts_with(&start))
+            .collect()
     }
 
     /// The final answer (>= 300, challenges aside) sipp received to its INVITE.
