@@ -1,13 +1,14 @@
 //! Calls that do more than ring and answer: early media (an announcement before the call is
-//! answered or refused) and hold/resume (re-INVITEs), each through both rtpengines.
+//! answered or refused), hold/resume (re-INVITEs through both rtpengines) and a transfer made
+//! in Teams (REFER) completed by the PBX.
 
 use std::time::{Duration, Instant};
 
 use teamline_gateway::calls::{CallRecords, Direction, Outcome};
 use teamline_gateway::media::{CallMedia, MediaClient};
 
-use super::stack::{Caller, Ending, SippCall, Stack, assert_media_flows};
-use crate::harness::test_dir;
+use super::stack::{Caller, Ending, SippCall, Stack, assert_media_flows, register_phone};
+use crate::harness::{free_port, test_dir};
 
 /// The one call `client` holds, as it is now.
 async fn only_call(client: &MediaClient) -> CallMedia {
@@ -126,4 +127,53 @@ async fn the_pbx_caller_puts_teams_on_hold_and_takes_the_call_back() {
         rec.duration().is_some_and(|d| d >= Duration::from_secs(4)),
         "{rec:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_in_teams_goes_to_the_pbx_as_a_refer_to_the_extension() {
+    let dir = test_dir();
+    let mut stack = Stack::start(dir.path()).await;
+    // Adele calls Alex's desk phone (1001) from Teams, then transfers him to Diego (1002).
+    let mut desk = SippCall::answer_refer(dir.path(), free_port(), "alex-desk");
+    register_phone(&stack, "1001", &desk).await;
+    let adele = Caller::teams_user(&stack, "+11000");
+    let mut call = SippCall::dial(
+        dir.path(),
+        &adele,
+        "1001",
+        Ending::Transfers {
+            talk_ms: 1000,
+            to: "1002",
+        },
+    );
+    assert!(
+        call.finished(Duration::from_secs(30)).await,
+        "{}",
+        call.log()
+    );
+    assert!(
+        desk.finished(Duration::from_secs(5)).await,
+        "{}",
+        desk.log()
+    );
+
+    // The PBX side got the REFER with the target in the PBX's own domain, so the PBX routes
+    // the transfer by its rules; Teams heard it accepted (202) and done (NOTIFY).
+    let refers = desk.received_requests("REFER");
+    assert_eq!(refers.len(), 1, "{refers:?}");
+    let refer_to = refers[0]
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("refer-to:"))
+        .unwrap();
+    assert!(refer_to.contains("<sip:1002@contoso>"), "{refer_to}");
+    assert!(call.received_response(202).is_some());
+    let notify = call.received_requests("NOTIFY");
+    assert!(
+        notify.first().is_some_and(|n| n.contains("SIP/2.0 200 OK")),
+        "{notify:?}"
+    );
+
+    let rec = stack.next_record(&mut CallRecords::default()).await;
+    assert_eq!(rec.direction, Some(Direction::ToPbx));
+    assert_eq!(rec.outcome, Outcome::Answered);
 }

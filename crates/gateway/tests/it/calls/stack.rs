@@ -463,6 +463,9 @@ pub enum Ending {
     /// Answered; after this long the caller puts the call on hold (re-INVITE, a=sendonly),
     /// takes it back (a=sendrecv), talks as long again and hangs up.
     HoldsAndResumes { talk_ms: u32 },
+    /// Answered; after this long the caller transfers the call to `to` (REFER), waits for
+    /// the NOTIFY saying it went through and hangs up.
+    Transfers { talk_ms: u32, to: &'static str },
 }
 
 /// sipp running a scenario from `tests/it/sipp/calls/`; killed on drop.
@@ -511,6 +514,18 @@ impl SippCall {
         )
     }
 
+    /// A callee that answers one call and accepts the caller's transfer (answer-refer.xml).
+    pub fn answer_refer(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(
+            dir,
+            port,
+            name,
+            "answer-refer.xml",
+            &args(&["-m", "1"]),
+            None,
+        )
+    }
+
     /// A callee that plays early media (183 with SDP) for 1.5 s, then is busy (486).
     pub fn early_media(dir: &Path, port: u16, name: &str) -> SippCall {
         Self::run(
@@ -535,6 +550,7 @@ impl SippCall {
             Ending::Cancelled { after_ms } => ("cancel.xml", after_ms),
             Ending::Refused => ("refused.xml", 0),
             Ending::HoldsAndResumes { talk_ms } => ("hold.xml", talk_ms),
+            Ending::Transfers { talk_ms, .. } => ("refer.xml", talk_ms),
         };
         let display = format!("Caller {}", caller.user);
         let duration = duration_ms.to_string();
@@ -557,6 +573,9 @@ impl SippCall {
         ]);
         if let Some((u, p)) = &caller.auth {
             a.extend(args(&["-au", u, "-ap", p]));
+        }
+        if let Ending::Transfers { to, .. } = ending {
+            a.extend(args(&["-key", "refer_to", to]));
         }
         Self::run(
             dir,
