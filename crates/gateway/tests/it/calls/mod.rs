@@ -3,6 +3,7 @@
 mod basic;
 mod features;
 mod microsoft_side;
+mod offers;
 mod policies;
 pub mod stack;
 mod unanswered;

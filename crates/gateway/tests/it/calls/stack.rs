@@ -451,6 +451,44 @@ impl Caller {
     }
 }
 
+/// What a caller's INVITE carries beyond the usual: extra headers (History-Info,
+/// Session-Expires…) and its own codecs instead of PCMU and PCMA.
+#[derive(Debug, Clone, Default)]
+pub struct Offer {
+    pub headers: Vec<String>,
+    /// `(payload type, rtpmap)`, e.g. `(3, "GSM/8000")`.
+    pub codecs: Vec<(u8, &'static str)>,
+}
+
+impl Offer {
+    /// The scenario to run: `scenario` itself, or a copy in `dir` with the INVITEs changed.
+    fn apply(&self, dir: &Path, scenario: &str) -> PathBuf {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/sipp/calls");
+        if self.headers.is_empty() && self.codecs.is_empty() {
+            return source.join(scenario);
+        }
+        let mut xml = std::fs::read_to_string(source.join(scenario)).unwrap();
+        let usual_media =
+            "m=audio [media_port] RTP/AVP 0 8\na=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n";
+        if !self.codecs.is_empty() {
+            let pts: Vec<String> = self.codecs.iter().map(|(pt, _)| pt.to_string()).collect();
+            let mut media = format!("m=audio [media_port] RTP/AVP {}\n", pts.join(" "));
+            for (pt, map) in &self.codecs {
+                media.push_str(&format!("a=rtpmap:{pt} {map}\n"));
+            }
+            assert!(xml.contains(usual_media), "{scenario} offers no PCMU/PCMA");
+            xml = xml.replace(usual_media, &media);
+        }
+        // Only INVITEs carry an SDP body.
+        let body = "Content-Type: application/sdp\n";
+        let headers: String = self.headers.iter().map(|h| format!("{h}\n")).collect();
+        xml = xml.replace(body, &format!("{headers}{body}"));
+        let copy = dir.join(scenario);
+        std::fs::write(&copy, xml).unwrap();
+        copy
+    }
+}
+
 /// How a placed call ends, from the caller's side.
 #[derive(Debug, Clone, Copy)]
 pub enum Ending {
@@ -545,6 +583,17 @@ impl SippCall {
 
     /// `caller` places one call to `service`, which ends as `ending` says.
     pub fn dial(dir: &Path, caller: &Caller, service: &str, ending: Ending) -> SippCall {
+        Self::dial_offering(dir, caller, service, ending, &Offer::default())
+    }
+
+    /// [`SippCall::dial`] with an INVITE that differs as `offer` says.
+    pub fn dial_offering(
+        dir: &Path,
+        caller: &Caller,
+        service: &str,
+        ending: Ending,
+        offer: &Offer,
+    ) -> SippCall {
         let (scenario, duration_ms) = match ending {
             Ending::Answered { hold_ms } => ("call.xml", hold_ms),
             Ending::Cancelled { after_ms } => ("cancel.xml", after_ms),
@@ -577,6 +626,7 @@ impl SippCall {
         if let Ending::Transfers { to, .. } = ending {
             a.extend(args(&["-key", "refer_to", to]));
         }
+        let scenario = offer.apply(dir, scenario);
         Self::run(
             dir,
             free_port(),
