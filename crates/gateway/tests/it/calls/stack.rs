@@ -221,12 +221,22 @@ impl Microsoft {
 
     /// Makes the proxy on `proxies[i]` stop answering anything (or answer again).
     pub async fn set_down(&self, i: usize, down: bool) {
-        let port = self.proxies[i].port().to_string();
         if down {
-            self.rpc("htable.sets", &["fault", &port, "drop"]).await;
+            self.set_fault(i, "drop").await;
         } else {
+            let port = self.proxies[i].port().to_string();
             self.rpc("htable.delete", &["fault", &port]).await;
         }
+    }
+
+    /// Makes the proxy on `proxies[i]` answer OPTIONS but refuse every new call with 503.
+    pub async fn refuse_calls(&self, i: usize) {
+        self.set_fault(i, "invite503").await;
+    }
+
+    async fn set_fault(&self, i: usize, fault: &str) {
+        let port = self.proxies[i].port().to_string();
+        self.rpc("htable.sets", &["fault", &port, fault]).await;
     }
 }
 
@@ -246,6 +256,8 @@ pub struct Stack {
 pub struct StackOptions {
     /// Microsoft's stand-in presents a certificate from a CA the gateway does not trust.
     pub untrusted_microsoft: bool,
+    /// The gateway presents a certificate from a CA Microsoft's stand-in does not trust.
+    pub untrusted_sbc: bool,
     pub keepalive: Keepalive,
 }
 
@@ -253,6 +265,7 @@ impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
             untrusted_microsoft: false,
+            untrusted_sbc: false,
             keepalive: Keepalive {
                 interval: Duration::from_secs(1),
                 failures_before_down: 1,
@@ -271,7 +284,13 @@ impl Stack {
         require_tool("sipp", "sip-tester");
         write_audio(dir);
         let pki = Pki::new(dir, "trusted");
-        let sbc_cert = pki.issue("sbc", &[&format!("*.{REGION_FQDN}"), REGION_FQDN]);
+        let sbc_names = [format!("*.{REGION_FQDN}"), REGION_FQDN.to_owned()];
+        let sbc_names: Vec<&str> = sbc_names.iter().map(String::as_str).collect();
+        let sbc_cert = if opts.untrusted_sbc {
+            Pki::new(dir, "rogue-sbc").issue("sbc", &sbc_names)
+        } else {
+            pki.issue("sbc", &sbc_names)
+        };
         let ms_cert = if opts.untrusted_microsoft {
             Pki::new(dir, "rogue").issue("microsoft", &["sip.pstnhub.test"])
         } else {
