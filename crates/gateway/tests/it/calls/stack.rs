@@ -74,16 +74,43 @@ impl Pki {
     }
 }
 
-pub fn rtpengine_settings(dir: &Path, name: &str) -> RtpengineSettings {
+/// A block of 100 media ports held for one rtpengine of this machine's tests: a lock file per
+/// block, held (flock) while the rtpengine runs and let go when the process ends, however it
+/// ends. rtpengine binds its media sockets so that a second rtpengine on the same ports gets
+/// them too and the kernel hands each packet to one of the two: two rtpengines sharing a block
+/// made SRTP fail to decrypt and media vanish. The OS cannot be asked for a free block.
+pub struct PortBlock {
+    pub ports: (u16, u16),
+    _lock: std::fs::File,
+}
+
+impl PortBlock {
+    pub fn take() -> PortBlock {
+        let dir = std::env::temp_dir().join("teamline-test-rtpengine-blocks");
+        std::fs::create_dir_all(&dir).unwrap();
+        let blocks = (RTPENGINE_PORTS.end - RTPENGINE_PORTS.start) / 100;
+        loop {
+            let block = u16::try_from(random_u64() % u64::from(blocks)).unwrap();
+            let file = std::fs::File::create(dir.join(format!("{block}.lock"))).unwrap();
+            if file.try_lock().is_ok() {
+                let base = RTPENGINE_PORTS.start + block * 100;
+                return PortBlock {
+                    ports: (base, base + 99),
+                    _lock: file,
+                };
+            }
+        }
+    }
+}
+
+/// rtpengine settings for a test, on `block`'s ports.
+pub fn rtpengine_settings(dir: &Path, name: &str, block: &PortBlock) -> RtpengineSettings {
     require_tool("rtpengine", "rtpengine-daemon");
-    let blocks = (RTPENGINE_PORTS.end - RTPENGINE_PORTS.start) / 100;
-    let block = u16::try_from(random_u64() % u64::from(blocks)).unwrap();
-    let base = RTPENGINE_PORTS.start + block * 100;
     RtpengineSettings {
         bin: PathBuf::from("rtpengine"),
         interface: LOCALHOST,
         ng: SocketAddr::new(LOCALHOST, free_port()),
-        ports: (base, base + 99),
+        ports: block.ports,
         delete_delay_secs: 30,
         threads: 2,
         log: dir.join(format!("rtpengine-{name}.log")),
@@ -136,6 +163,7 @@ pub struct Microsoft {
     rpc: u16,
     pub media: MediaClient,
     _rtpengine: Rtpengine,
+    _ports: PortBlock,
     _kamailio: KamailioProc,
 }
 
@@ -143,7 +171,8 @@ impl Microsoft {
     pub async fn start(dir: &Path, cert: &CertificateFiles, ca: &Path, sbc_tls: u16) -> Microsoft {
         let dir = dir.join("microsoft");
         std::fs::create_dir_all(&dir).unwrap();
-        let rtpe = Rtpengine::start(&rtpengine_settings(&dir, "microsoft"))
+        let block = PortBlock::take();
+        let rtpe = Rtpengine::start(&rtpengine_settings(&dir, "microsoft", &block))
             .await
             .expect("Microsoft's stand-in rtpengine starts");
         let (tls1, tls2, udp, rpc, teams) = (
@@ -186,6 +215,7 @@ impl Microsoft {
             rpc,
             media: rtpe.client(),
             _rtpengine: rtpe,
+            _ports: block,
             _kamailio: kamailio,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -251,6 +281,7 @@ pub struct Stack {
     pub media: MediaClient,
     pub events: EventStream,
     _rtpengine: Rtpengine,
+    _ports: PortBlock,
 }
 
 pub struct StackOptions {
@@ -299,7 +330,8 @@ impl Stack {
         let pbx = Pbx::start(dir).await;
         let sbc_tls = free_port();
         let microsoft = Microsoft::start(dir, &ms_cert, &pki.ca_pem, sbc_tls).await;
-        let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway"))
+        let block = PortBlock::take();
+        let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway", &block))
             .await
             .expect("the gateway's rtpengine starts");
         let mut settings = gateway_settings(dir);
@@ -365,6 +397,7 @@ impl Stack {
             adele,
             events,
             _rtpengine: rtpe,
+            _ports: block,
         }
     }
 
