@@ -17,6 +17,7 @@ use teamline_gateway::calls::events::EventsError;
 use teamline_gateway::calls::{
     CallEvent, CallRecord, CallRecords, Direction, EventStream, Outcome,
 };
+use teamline_gateway::media::{CallMedia, MediaClient};
 use teamline_store::StoredCall;
 use tokio::sync::watch;
 
@@ -29,6 +30,8 @@ pub struct CallRecorder {
     events: SocketAddr,
     retention: Duration,
     records: CallRecords,
+    /// The gateway's rtpengine: codec and SRTP of answered calls.
+    media: Option<MediaClient>,
     /// Registration id → its enterprise and PBX user, from the store.
     owners: HashMap<String, (EnterpriseId, PbxUserId)>,
     last_purge: Option<Instant>,
@@ -68,8 +71,29 @@ impl CallRecorder {
             events,
             retention: Duration::from_secs(u64::from(retention_days.max(1)) * 86_400),
             records: CallRecords::default(),
+            media: None,
             owners: HashMap::new(),
             last_purge: None,
+        }
+    }
+
+    /// Reads each answered call's codec and SRTP from the gateway's rtpengine (its ng control
+    /// socket).
+    pub fn with_media(mut self, media: MediaClient) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// What rtpengine says of an answered call; nothing when it does not know the call (it
+    /// forgets calls some time after they end) or does not answer.
+    async fn media_of(&self, rec: &CallRecord) -> Option<CallMedia> {
+        rec.answered_at?;
+        match self.media.as_ref()?.query(&rec.call_id).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::debug!(call_id = %rec.call_id, error = %e, "no media statistics for a call");
+                None
+            }
         }
     }
 
@@ -106,6 +130,7 @@ impl CallRecorder {
             tracing::warn!(call_id = %rec.call_id, registration = %rec.registration, "a call through the gateway names a registration Teamline does not hold: not recorded");
             return Ok(None);
         };
+        let media = self.media_of(&rec).await;
         let store = self.engine.store();
         let call = StoredCall {
             call_id: rec.call_id.clone(),
@@ -120,15 +145,15 @@ impl CallRecorder {
             from_number: rec.from.clone(),
             to_number: rec.to.clone(),
             tenant_fqdn: rec.tenant_fqdn.clone(),
-            microsoft_proxy: None,
+            microsoft_proxy: rec.microsoft_proxy.clone(),
             started_ms: ms(rec.started_at),
             ringing_ms: rec.ringing_at.map(ms),
             answered_ms: rec.answered_at.map(ms),
             ended_ms: rec.ended_at.map(ms),
             result: outcome_str(rec.outcome).to_owned(),
             sip_code: rec.final_code,
-            codec: None,
-            srtp: None,
+            codec: media.as_ref().and_then(|m| m.codec().map(str::to_owned)),
+            srtp: media.as_ref().map(CallMedia::srtp),
             observed_ms: store.clock().now_ms(),
         };
         store.record_call(&call).await?;

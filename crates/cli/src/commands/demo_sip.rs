@@ -106,6 +106,11 @@ impl DemoSip {
         })
     }
 
+    /// The gateway's Kamailio, as its supervisor runs it.
+    pub fn gateway(&self) -> &Supervisor {
+        &self.supervisor
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {

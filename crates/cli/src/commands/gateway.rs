@@ -17,6 +17,7 @@ use teamline_engine::calls::{CallRecorder, DEFAULT_RETENTION_DAYS};
 use teamline_engine::gateway::GatewaySync;
 use teamline_gateway::config::{DirectRouting, GatewaySettings, Listener, RpcListener, Transport};
 use teamline_gateway::dns::{DnsSettings, PbxResolver};
+use teamline_gateway::media::MediaClient;
 use teamline_gateway::rpc::RpcClient;
 use teamline_gateway::service::RegistrationService;
 use teamline_store::RegistrationRecord;
@@ -176,6 +177,7 @@ impl GatewayArgs {
         }
         Ok(self.direct_routing()?.map(|dr| {
             CallRecorder::new(engine.clone(), dr.events.listen, self.call_retention_days)
+                .with_media(MediaClient::new(dr.media.ng))
         }))
     }
 

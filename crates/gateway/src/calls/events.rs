@@ -73,6 +73,10 @@ pub struct CallEvent {
     pub at: SystemTime,
     /// The final SIP code of a failed call.
     pub code: Option<u16>,
+    /// Microsoft's SIP proxy the call went through: the FQDN the gateway sent it to, or the
+    /// host that sent it (absent when none was reached).
+    #[serde(default)]
+    pub microsoft_proxy: Option<String>,
 }
 
 fn unix_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
@@ -214,6 +218,8 @@ pub struct CallRecord {
     /// 200 for an answered call, else the final SIP code.
     pub final_code: Option<u16>,
     pub outcome: Outcome,
+    /// Microsoft's SIP proxy of the call, as last reported (a failover changes it).
+    pub microsoft_proxy: Option<String>,
 }
 
 impl CallRecord {
@@ -253,7 +259,11 @@ impl CallRecords {
                 ended_at: None,
                 final_code: None,
                 outcome: Outcome::InProgress,
+                microsoft_proxy: None,
             });
+        if ev.microsoft_proxy.is_some() {
+            rec.microsoft_proxy.clone_from(&ev.microsoft_proxy);
+        }
         match ev.event {
             EventKind::Start => {}
             EventKind::Ringing => {

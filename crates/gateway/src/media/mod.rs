@@ -54,6 +54,10 @@ pub struct MediaLeg {
     pub bytes: u64,
     /// Packets rtpengine could not use (e.g. failed SRTP authentication).
     pub errors: u64,
+    /// The codec negotiated on that side (`PCMU/8000`).
+    pub codec: Option<String>,
+    /// The SRTP crypto suite on that side (`AES_CM_128_HMAC_SHA1_80`); none for plain RTP.
+    pub crypto_suite: Option<String>,
 }
 
 /// A call's media (`query`).
@@ -66,6 +70,20 @@ impl CallMedia {
     /// The leg on `protocol` (`RTP/SAVP` for Microsoft's side, `RTP/AVP` for the PBX's).
     pub fn leg(&self, protocol: &str) -> Option<&MediaLeg> {
         self.legs.iter().find(|l| l.protocol == protocol)
+    }
+
+    /// The call's codec: Microsoft's side's, else the first one negotiated (codecs pass
+    /// through, so both sides normally agree).
+    pub fn codec(&self) -> Option<&str> {
+        self.leg("RTP/SAVP")
+            .and_then(|l| l.codec.as_deref())
+            .or_else(|| self.legs.iter().find_map(|l| l.codec.as_deref()))
+    }
+
+    /// Whether Microsoft's side of the call is SRTP with keys agreed (SDES).
+    pub fn srtp(&self) -> bool {
+        self.leg("RTP/SAVP")
+            .is_some_and(|l| l.crypto_suite.is_some())
     }
 }
 
@@ -191,6 +209,8 @@ fn parse_query(v: &Value) -> CallMedia {
             packets: 0,
             bytes: 0,
             errors: 0,
+            codec: None,
+            crypto_suite: None,
         };
         for m in medias.into_iter().flatten() {
             if leg.protocol.is_empty()
@@ -198,8 +218,18 @@ fn parse_query(v: &Value) -> CallMedia {
             {
                 leg.protocol = p.to_owned();
             }
+            if leg.codec.is_none()
+                && let Some(c) = m.get("codec").and_then(Value::as_str)
+            {
+                leg.codec = Some(c.to_owned());
+            }
             let streams = m.get("streams").and_then(Value::as_array);
             for s in streams.into_iter().flatten() {
+                if leg.crypto_suite.is_none()
+                    && let Some(c) = s.get("crypto suite").and_then(Value::as_str)
+                {
+                    leg.crypto_suite = Some(c.to_owned());
+                }
                 if let Some(st) = s.get("stats") {
                     leg.packets += num(st, "packets");
                     leg.bytes += num(st, "bytes");
@@ -210,4 +240,41 @@ fn parse_query(v: &Value) -> CallMedia {
         legs.push(leg);
     }
     CallMedia { legs }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `query` answer as rtpengine 10 gives it for a bridged call (trimmed).
+    const QUERY: &str = r#"{"result":"ok","tags":{
+        "t1":{"medias":[{"codec":"PCMU/8000","protocol":"RTP/SAVP","streams":[
+            {"crypto suite":"AES_CM_128_HMAC_SHA1_80","stats":{"bytes":42312,"errors":1,"packets":246}},
+            {"crypto suite":"AES_CM_128_HMAC_SHA1_80","stats":{"bytes":0,"errors":0,"packets":0}}]}]},
+        "t2":{"medias":[{"codec":"PCMU/8000","protocol":"RTP/AVP","streams":[
+            {"stats":{"bytes":38012,"errors":0,"packets":221}}]}]}}}"#;
+
+    #[test]
+    fn a_query_gives_each_sides_protocol_codec_crypto_and_packets() {
+        let media = parse_query(&serde_json::from_str(QUERY).unwrap());
+        let srtp = media.leg("RTP/SAVP").unwrap();
+        assert_eq!((srtp.packets, srtp.errors), (246, 1));
+        assert_eq!(
+            srtp.crypto_suite.as_deref(),
+            Some("AES_CM_128_HMAC_SHA1_80")
+        );
+        let rtp = media.leg("RTP/AVP").unwrap();
+        assert_eq!((rtp.packets, rtp.crypto_suite.as_deref()), (221, None));
+        assert_eq!(media.codec(), Some("PCMU/8000"));
+        assert!(media.srtp());
+    }
+
+    #[test]
+    fn a_call_without_microsofts_srtp_leg_is_not_srtp() {
+        let media = parse_query(&serde_json::json!({"tags": {"t2": {"medias": [
+            {"codec": "PCMA/8000", "protocol": "RTP/AVP", "streams": []}
+        ]}}}));
+        assert!(!media.srtp());
+        assert_eq!(media.codec(), Some("PCMA/8000"));
+    }
 }

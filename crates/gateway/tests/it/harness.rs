@@ -33,13 +33,72 @@ pub fn require_kamailio() {
     );
 }
 
-/// A port that was free a moment ago on both UDP and TCP.
+/// The ports the tests hand out themselves (`free_port`, `free_media_ports`): below the
+/// kernel's ephemeral range (32768 and up), so no outgoing connection or DNS query of any
+/// process on the machine can take one between the moment it was found free and the moment
+/// Kamailio or sipp binds it. rtpengine gets [`RTPENGINE_PORTS`], also apart (and apart from
+/// the demo's rtpengine, 20000–39999).
+const TEST_PORTS: std::ops::Range<u16> = 10_000..15_000;
+/// Where the tests' rtpengines take their media port blocks (of 100, one lock file each).
+pub const RTPENGINE_PORTS: std::ops::Range<u16> = 15_000..20_000;
+
+/// A random number, different in every call and every process.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+fn random_in(range: &std::ops::Range<u16>) -> u16 {
+    let span = u64::from(range.end - range.start);
+    range.start + u16::try_from(random_u64() % span).expect("below the span")
+}
+
+/// Claims `port` for this test process until it ends: a lock file per port (flock), so that
+/// two tests running at once never hand out the same port before either has bound it.
+fn claim(port: u16) -> bool {
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("teamline-test-ports");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return false;
+    }
+    let Ok(file) = std::fs::File::create(dir.join(format!("{port}.lock"))) else {
+        return false;
+    };
+    if file.try_lock().is_err() {
+        return false;
+    }
+    HELD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(file);
+    true
+}
+
+/// A port free on both UDP and TCP a moment ago, and claimed by no other test.
 pub fn free_port() -> u16 {
     loop {
-        let tcp = TcpListener::bind((LOCALHOST, 0)).expect("bind a TCP port");
-        let port = tcp.local_addr().expect("local addr").port();
-        if UdpSocket::bind((LOCALHOST, port)).is_ok() {
+        let port = random_in(&TEST_PORTS);
+        let tcp = TcpListener::bind((LOCALHOST, port));
+        if tcp.is_ok() && UdpSocket::bind((LOCALHOST, port)).is_ok() && claim(port) {
             return port;
+        }
+    }
+}
+
+/// The first of four consecutive UDP ports (even) that were free a moment ago: sipp's media
+/// port `-mp` takes it and the next three (audio RTP/RTCP, video RTP/RTCP), and fails the whole
+/// scenario when any of them is taken.
+pub fn free_media_ports() -> u16 {
+    loop {
+        let base = random_in(&TEST_PORTS) / 2 * 2;
+        let socks: Vec<_> = (base..base + 4)
+            .map(|p| UdpSocket::bind((LOCALHOST, p)))
+            .collect();
+        if socks.iter().all(Result::is_ok) && (base..base + 4).all(claim) {
+            return base;
         }
     }
 }

@@ -23,7 +23,6 @@ async fn a_pbx_call_to_the_extension_rings_teams_and_media_flows_both_ways() {
         "1000",
         Ending::Answered { hold_ms: 3000 },
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 
     assert!(
@@ -60,6 +59,11 @@ async fn a_pbx_call_to_the_extension_rings_teams_and_media_flows_both_ways() {
     assert_eq!(rec.device, "1000tm");
     assert_eq!(rec.to, "+11000");
     assert_eq!(rec.from, "+1001");
+    // The record names the Microsoft proxy the call went to, and rtpengine the codec and SRTP.
+    assert_eq!(rec.microsoft_proxy.as_deref(), Some("sip.pstnhub.test"));
+    let media = stack.media.query(&rec.call_id).await.unwrap();
+    assert_eq!(media.codec(), Some("PCMU/8000"));
+    assert!(media.srtp(), "{media:?}");
     assert!(
         rec.duration().is_some_and(|d| d >= Duration::from_secs(2)),
         "{rec:?}"
@@ -82,7 +86,6 @@ async fn a_teams_call_reaches_the_pbx_as_the_users_device_and_media_flows_both_w
         "1001",
         Ending::Answered { hold_ms: 3000 },
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_media_flows(&stack).await;
 
     assert!(
@@ -108,6 +111,12 @@ async fn a_teams_call_reaches_the_pbx_as_the_users_device_and_media_flows_both_w
     assert_eq!(rec.device, "1000tm");
     assert_eq!(rec.from, "+11000");
     assert_eq!(rec.to, "1001");
+    // The proxy that sent the call, as it record-routed (Microsoft's own put their FQDN there;
+    // the stand-in its address).
+    assert_eq!(rec.microsoft_proxy.as_deref(), Some("127.0.0.1"));
+    let media = stack.media.query(&rec.call_id).await.unwrap();
+    assert_eq!(media.codec(), Some("PCMU/8000"));
+    assert!(media.srtp(), "{media:?}");
     assert!(
         rec.duration().is_some_and(|d| d >= Duration::from_secs(2)),
         "{rec:?}"

@@ -116,3 +116,44 @@ async fn a_microsoft_proxy_whose_certificate_the_gateway_does_not_trust_gets_no_
     assert_eq!(rec.direction, Some(Direction::ToTeams));
     assert_eq!((rec.final_code, rec.outcome), (Some(503), Outcome::Failed));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_that_refuses_a_call_with_503_hands_it_to_the_next_one_and_the_record_says_which() {
+    let dir = test_dir();
+    let mut stack = Stack::start(dir.path()).await;
+    let [_, sip2] = stack.microsoft.proxies;
+    wait_proxies(&stack, [ProxyState::Up, ProxyState::Up]).await;
+    // sip keeps answering OPTIONS but refuses new calls: the call goes on to sip2 at once.
+    stack.microsoft.refuse_calls(0).await;
+    assert_eq!(call_adele(&stack, dir.path()).await, Some(603));
+    let port = stack.microsoft.seen("invite_port").await.unwrap();
+    assert_eq!(
+        port,
+        sip2.port().to_string(),
+        "the second proxy took the call"
+    );
+    let rec = stack.next_record(&mut CallRecords::default()).await;
+    assert_eq!(
+        (rec.final_code, rec.outcome),
+        (Some(603), Outcome::Rejected)
+    );
+    assert_eq!(rec.microsoft_proxy.as_deref(), Some("sip2.pstnhub.test"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn microsoft_refuses_a_gateway_whose_certificate_it_does_not_trust() {
+    let dir = test_dir();
+    let opts = StackOptions {
+        untrusted_sbc: true,
+        ..StackOptions::default()
+    };
+    let mut stack = Stack::start_with(dir.path(), opts).await;
+    // Microsoft's proxies refuse the TLS handshake: no OPTIONS gets an answer, no call goes.
+    let r = wait_proxies(&stack, [ProxyState::Down, ProxyState::Down]).await;
+    assert!(!r.can_call());
+    assert_eq!(stack.microsoft.seen("options_allow").await, None);
+    assert_eq!(call_adele(&stack, dir.path()).await, Some(500));
+    assert_eq!(stack.microsoft.seen("invite_to").await, None);
+    let rec = stack.next_record(&mut CallRecords::default()).await;
+    assert_eq!((rec.final_code, rec.outcome), (Some(503), Outcome::Failed));
+}

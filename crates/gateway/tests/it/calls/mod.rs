@@ -1,7 +1,9 @@
 //! Calls through the gateway with real peers on every side (see `stack`).
 
 mod basic;
+mod features;
 mod microsoft_side;
+mod offers;
 mod policies;
 pub mod stack;
 mod unanswered;

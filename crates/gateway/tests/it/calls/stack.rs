@@ -13,18 +13,19 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
 };
 use teamline_domain::pbx_location::DnsLookup;
+use teamline_gateway::calls::health::{self, ProxyState};
 use teamline_gateway::calls::{CallRecord, CallRecords, EventStream};
 use teamline_gateway::config::{
     CertificateFiles, DirectRouting, Events, Keepalive, Media, MicrosoftProxy, Region, TlsListener,
 };
 use teamline_gateway::dns::DnsSettings;
-use teamline_gateway::media::MediaClient;
 use teamline_gateway::media::process::{Rtpengine, RtpengineSettings};
+use teamline_gateway::media::{MediaClient, MediaLeg};
 use teamline_gateway::registration::DesiredRegistration;
 
 use crate::harness::{
-    GatewayNode, LOCALHOST, Pbx, desired_in, free_port, gateway_settings, require_tool, service,
-    wait_all_registered,
+    GatewayNode, LOCALHOST, Pbx, RTPENGINE_PORTS, desired_in, free_media_ports, free_port,
+    gateway_settings, random_u64, require_tool, service, wait_all_registered,
 };
 
 pub const REGION_FQDN: &str = "use2.sbc.test";
@@ -74,14 +75,43 @@ impl Pki {
     }
 }
 
-pub fn rtpengine_settings(dir: &Path, name: &str) -> RtpengineSettings {
+/// A block of 100 media ports held for one rtpengine of this machine's tests: a lock file per
+/// block, held (flock) while the rtpengine runs and let go when the process ends, however it
+/// ends. rtpengine binds its media sockets so that a second rtpengine on the same ports gets
+/// them too and the kernel hands each packet to one of the two: two rtpengines sharing a block
+/// made SRTP fail to decrypt and media vanish. The OS cannot be asked for a free block.
+pub struct PortBlock {
+    pub ports: (u16, u16),
+    _lock: std::fs::File,
+}
+
+impl PortBlock {
+    pub fn take() -> PortBlock {
+        let dir = std::env::temp_dir().join("teamline-test-rtpengine-blocks");
+        std::fs::create_dir_all(&dir).unwrap();
+        let blocks = (RTPENGINE_PORTS.end - RTPENGINE_PORTS.start) / 100;
+        loop {
+            let block = u16::try_from(random_u64() % u64::from(blocks)).unwrap();
+            let file = std::fs::File::create(dir.join(format!("{block}.lock"))).unwrap();
+            if file.try_lock().is_ok() {
+                let base = RTPENGINE_PORTS.start + block * 100;
+                return PortBlock {
+                    ports: (base, base + 99),
+                    _lock: file,
+                };
+            }
+        }
+    }
+}
+
+/// rtpengine settings for a test, on `block`'s ports.
+pub fn rtpengine_settings(dir: &Path, name: &str, block: &PortBlock) -> RtpengineSettings {
     require_tool("rtpengine", "rtpengine-daemon");
-    let base = 20000 + (free_port() % 20000) / 100 * 100;
     RtpengineSettings {
         bin: PathBuf::from("rtpengine"),
         interface: LOCALHOST,
         ng: SocketAddr::new(LOCALHOST, free_port()),
-        ports: (base, base + 99),
+        ports: block.ports,
         delete_delay_secs: 30,
         threads: 2,
         log: dir.join(format!("rtpengine-{name}.log")),
@@ -134,6 +164,7 @@ pub struct Microsoft {
     rpc: u16,
     pub media: MediaClient,
     _rtpengine: Rtpengine,
+    _ports: PortBlock,
     _kamailio: KamailioProc,
 }
 
@@ -141,7 +172,8 @@ impl Microsoft {
     pub async fn start(dir: &Path, cert: &CertificateFiles, ca: &Path, sbc_tls: u16) -> Microsoft {
         let dir = dir.join("microsoft");
         std::fs::create_dir_all(&dir).unwrap();
-        let rtpe = Rtpengine::start(&rtpengine_settings(&dir, "microsoft"))
+        let block = PortBlock::take();
+        let rtpe = Rtpengine::start(&rtpengine_settings(&dir, "microsoft", &block))
             .await
             .expect("Microsoft's stand-in rtpengine starts");
         let (tls1, tls2, udp, rpc, teams) = (
@@ -184,6 +216,7 @@ impl Microsoft {
             rpc,
             media: rtpe.client(),
             _rtpengine: rtpe,
+            _ports: block,
             _kamailio: kamailio,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -219,12 +252,22 @@ impl Microsoft {
 
     /// Makes the proxy on `proxies[i]` stop answering anything (or answer again).
     pub async fn set_down(&self, i: usize, down: bool) {
-        let port = self.proxies[i].port().to_string();
         if down {
-            self.rpc("htable.sets", &["fault", &port, "drop"]).await;
+            self.set_fault(i, "drop").await;
         } else {
+            let port = self.proxies[i].port().to_string();
             self.rpc("htable.delete", &["fault", &port]).await;
         }
+    }
+
+    /// Makes the proxy on `proxies[i]` answer OPTIONS but refuse every new call with 503.
+    pub async fn refuse_calls(&self, i: usize) {
+        self.set_fault(i, "invite503").await;
+    }
+
+    async fn set_fault(&self, i: usize, fault: &str) {
+        let port = self.proxies[i].port().to_string();
+        self.rpc("htable.sets", &["fault", &port, fault]).await;
     }
 }
 
@@ -239,11 +282,14 @@ pub struct Stack {
     pub media: MediaClient,
     pub events: EventStream,
     _rtpengine: Rtpengine,
+    _ports: PortBlock,
 }
 
 pub struct StackOptions {
     /// Microsoft's stand-in presents a certificate from a CA the gateway does not trust.
     pub untrusted_microsoft: bool,
+    /// The gateway presents a certificate from a CA Microsoft's stand-in does not trust.
+    pub untrusted_sbc: bool,
     pub keepalive: Keepalive,
 }
 
@@ -251,9 +297,12 @@ impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
             untrusted_microsoft: false,
+            untrusted_sbc: false,
             keepalive: Keepalive {
                 interval: Duration::from_secs(1),
-                failures_before_down: 1,
+                // Two: under load one OPTIONS can miss its 1 s transaction timeout, and a
+                // proxy marked down for that would refuse a test's call with 503.
+                failures_before_down: 2,
                 successes_before_up: 1,
             },
         }
@@ -269,7 +318,13 @@ impl Stack {
         require_tool("sipp", "sip-tester");
         write_audio(dir);
         let pki = Pki::new(dir, "trusted");
-        let sbc_cert = pki.issue("sbc", &[&format!("*.{REGION_FQDN}"), REGION_FQDN]);
+        let sbc_names = [format!("*.{REGION_FQDN}"), REGION_FQDN.to_owned()];
+        let sbc_names: Vec<&str> = sbc_names.iter().map(String::as_str).collect();
+        let sbc_cert = if opts.untrusted_sbc {
+            Pki::new(dir, "rogue-sbc").issue("sbc", &sbc_names)
+        } else {
+            pki.issue("sbc", &sbc_names)
+        };
         let ms_cert = if opts.untrusted_microsoft {
             Pki::new(dir, "rogue").issue("microsoft", &["sip.pstnhub.test"])
         } else {
@@ -278,7 +333,8 @@ impl Stack {
         let pbx = Pbx::start(dir).await;
         let sbc_tls = free_port();
         let microsoft = Microsoft::start(dir, &ms_cert, &pki.ca_pem, sbc_tls).await;
-        let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway"))
+        let block = PortBlock::take();
+        let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway", &block))
             .await
             .expect("the gateway's rtpengine starts");
         let mut settings = gateway_settings(dir);
@@ -335,7 +391,8 @@ impl Stack {
         adele.sbc_fqdn = TENANT_FQDN.to_owned();
         svc.upsert(adele.clone());
         wait_all_registered(&svc).await;
-        Stack {
+        let trusted = !opts.untrusted_microsoft && !opts.untrusted_sbc;
+        let stack = Stack {
             dir: dir.to_owned(),
             pbx,
             microsoft,
@@ -344,6 +401,31 @@ impl Stack {
             adele,
             events,
             _rtpengine: rtpe,
+            _ports: block,
+        };
+        if trusted {
+            stack.wait_proxies_up().await;
+        }
+        stack
+    }
+
+    /// Waits until dispatcher has every Microsoft proxy up: calls to Teams go through.
+    async fn wait_proxies_up(&self) {
+        let dr = self.node.settings.direct_routing.as_ref().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let regions = health::region_health(&self.node.rpc, dr).await.unwrap();
+            if regions
+                .iter()
+                .all(|r| r.proxies.iter().all(|p| p.state == ProxyState::Up))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Microsoft's proxies never all came up: {regions:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -449,6 +531,44 @@ impl Caller {
     }
 }
 
+/// What a caller's INVITE carries beyond the usual: extra headers (History-Info,
+/// Session-Expires…) and its own codecs instead of PCMU and PCMA.
+#[derive(Debug, Clone, Default)]
+pub struct Offer {
+    pub headers: Vec<String>,
+    /// `(payload type, rtpmap)`, e.g. `(3, "GSM/8000")`.
+    pub codecs: Vec<(u8, &'static str)>,
+}
+
+impl Offer {
+    /// The scenario to run: `scenario` itself, or a copy in `dir` with the INVITEs changed.
+    fn apply(&self, dir: &Path, scenario: &str) -> PathBuf {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/sipp/calls");
+        if self.headers.is_empty() && self.codecs.is_empty() {
+            return source.join(scenario);
+        }
+        let mut xml = std::fs::read_to_string(source.join(scenario)).unwrap();
+        let usual_media =
+            "m=audio [media_port] RTP/AVP 0 8\na=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n";
+        if !self.codecs.is_empty() {
+            let pts: Vec<String> = self.codecs.iter().map(|(pt, _)| pt.to_string()).collect();
+            let mut media = format!("m=audio [media_port] RTP/AVP {}\n", pts.join(" "));
+            for (pt, map) in &self.codecs {
+                media.push_str(&format!("a=rtpmap:{pt} {map}\n"));
+            }
+            assert!(xml.contains(usual_media), "{scenario} offers no PCMU/PCMA");
+            xml = xml.replace(usual_media, &media);
+        }
+        // Only INVITEs carry an SDP body.
+        let body = "Content-Type: application/sdp\n";
+        let headers: String = self.headers.iter().map(|h| format!("{h}\n")).collect();
+        xml = xml.replace(body, &format!("{headers}{body}"));
+        let copy = dir.join(scenario);
+        std::fs::write(&copy, xml).unwrap();
+        copy
+    }
+}
+
 /// How a placed call ends, from the caller's side.
 #[derive(Debug, Clone, Copy)]
 pub enum Ending {
@@ -458,6 +578,12 @@ pub enum Ending {
     Cancelled { after_ms: u32 },
     /// The callee's side ends it with a final error.
     Refused,
+    /// Answered; after this long the caller puts the call on hold (re-INVITE, a=sendonly),
+    /// takes it back (a=sendrecv), talks as long again and hangs up.
+    HoldsAndResumes { talk_ms: u32 },
+    /// Answered; after this long the caller transfers the call to `to` (REFER), waits for
+    /// the NOTIFY saying it went through and hangs up.
+    Transfers { talk_ms: u32, to: &'static str },
 }
 
 /// sipp running a scenario from `tests/it/sipp/calls/`; killed on drop.
@@ -494,6 +620,42 @@ impl SippCall {
         )
     }
 
+    /// A callee that answers one call, is put on hold and taken back (answer-hold.xml).
+    pub fn answer_hold(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(
+            dir,
+            port,
+            name,
+            "answer-hold.xml",
+            &args(&["-m", "1"]),
+            None,
+        )
+    }
+
+    /// A callee that answers one call and accepts the caller's transfer (answer-refer.xml).
+    pub fn answer_refer(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(
+            dir,
+            port,
+            name,
+            "answer-refer.xml",
+            &args(&["-m", "1"]),
+            None,
+        )
+    }
+
+    /// A callee that plays early media (183 with SDP) for 1.5 s, then is busy (486).
+    pub fn early_media(dir: &Path, port: u16, name: &str) -> SippCall {
+        Self::run(
+            dir,
+            port,
+            name,
+            "early-media.xml",
+            &args(&["-m", "1"]),
+            None,
+        )
+    }
+
     /// A callee that rings until the caller gives up.
     pub fn ring(dir: &Path, port: u16, name: &str) -> SippCall {
         Self::run(dir, port, name, "ring.xml", &args(&["-m", "1"]), None)
@@ -501,10 +663,23 @@ impl SippCall {
 
     /// `caller` places one call to `service`, which ends as `ending` says.
     pub fn dial(dir: &Path, caller: &Caller, service: &str, ending: Ending) -> SippCall {
+        Self::dial_offering(dir, caller, service, ending, &Offer::default())
+    }
+
+    /// [`SippCall::dial`] with an INVITE that differs as `offer` says.
+    pub fn dial_offering(
+        dir: &Path,
+        caller: &Caller,
+        service: &str,
+        ending: Ending,
+        offer: &Offer,
+    ) -> SippCall {
         let (scenario, duration_ms) = match ending {
             Ending::Answered { hold_ms } => ("call.xml", hold_ms),
             Ending::Cancelled { after_ms } => ("cancel.xml", after_ms),
             Ending::Refused => ("refused.xml", 0),
+            Ending::HoldsAndResumes { talk_ms } => ("hold.xml", talk_ms),
+            Ending::Transfers { talk_ms, .. } => ("refer.xml", talk_ms),
         };
         let display = format!("Caller {}", caller.user);
         let duration = duration_ms.to_string();
@@ -528,6 +703,10 @@ impl SippCall {
         if let Some((u, p)) = &caller.auth {
             a.extend(args(&["-au", u, "-ap", p]));
         }
+        if let Ending::Transfers { to, .. } = ending {
+            a.extend(args(&["-key", "refer_to", to]));
+        }
+        let scenario = offer.apply(dir, scenario);
         Self::run(
             dir,
             free_port(),
@@ -552,7 +731,7 @@ impl SippCall {
             .join("tests/it/sipp/calls")
             .join(scenario);
         let scenario = scenario.file_name().and_then(|f| f.to_str()).unwrap();
-        let media_port = free_port() / 2 * 2;
+        let media_port = free_media_ports();
         let log = dir.join(format!("sipp-{name}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new("sipp");
@@ -616,6 +795,38 @@ impl SippCall {
             .map(|l| l[prefix.len()..].trim().to_owned())
     }
 
+    /// Every message sipp received, in order.
+    fn received(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.messages).unwrap_or_default();
+        text.split("message received")
+            .skip(1)
+            .filter_map(|m| Some(m.split_once("bytes :")?.1.trim_start().to_owned()))
+            .collect()
+    }
+
+    /// The `method` requests sipp received (whole messages).
+    pub fn received_requests(&self, method: &str) -> Vec<String> {
+        let start = format!("{method} ");
+        self.received()
+            .into_iter()
+            .filter(|m| m.starts_with(&start))
+            .collect()
+    }
+
+    /// The first response with `code` sipp received (whole message).
+    pub fn received_response(&self, code: u16) -> Option<String> {
+        self.received_responses(code).into_iter().next()
+    }
+
+    /// The responses with `code` sipp received (whole messages).
+    pub fn received_responses(&self, code: u16) -> Vec<String> {
+        let start = format!("SIP/2.0 {code} ");
+        self.received()
+            .into_iter()
+            .filter(|m| m.starts_with(&start))
+            .collect()
+    }
+
     /// The final answer (>= 300, challenges aside) sipp received to its INVITE.
     pub fn final_failure(&self) -> Option<u16> {
         let text = std::fs::read_to_string(&self.messages).ok()?;
@@ -668,29 +879,88 @@ pub async fn register_phone(stack: &Stack, device: &str, phone: &SippCall) {
 }
 
 /// Media is flowing both ways through the gateway's rtpengine: SRTP (SDES) on Microsoft's
-/// side and plain RTP on the PBX's, with packets from each side and none refused; and
-/// Microsoft's media processor decrypts the gateway's SRTP without a single failed packet.
+/// side and plain RTP on the PBX's, with packets from each side; and Microsoft's media
+/// processor decrypts the gateway's SRTP, as the gateway decrypts Microsoft's, without a single
+/// failed packet. Waits (up to 20 s) for the call to be answered and the packets to come: on a
+/// loaded machine, call set-up takes what it takes.
 pub async fn assert_media_flows(stack: &Stack) {
-    let calls = stack.media.list().await.unwrap();
-    assert_eq!(
-        calls.len(),
-        1,
-        "one call in the gateway's rtpengine: {calls:?}"
-    );
-    let media = stack.media.query(&calls[0]).await.unwrap();
-    let srtp = media.leg("RTP/SAVP").expect("an SRTP leg toward Microsoft");
-    let rtp = media.leg("RTP/AVP").expect("an RTP leg toward the PBX");
-    assert!(srtp.packets > 20 && rtp.packets > 20, "{media:?}");
-    assert_eq!(srtp.errors + rtp.errors, 0, "{media:?}");
+    let seen = wait_media(stack, 20).await;
+    assert_eq!(seen.errors(), [0, 0, 0], "SRTP failed to decrypt: {seen:?}");
+}
 
-    let theirs = stack.microsoft.media.list().await.unwrap();
-    assert_eq!(theirs.len(), 1, "{theirs:?}");
-    let theirs = stack.microsoft.media.query(&theirs[0]).await.unwrap();
-    let from_sbc = theirs
-        .leg("RTP/SAVP")
-        .expect("Microsoft's SRTP leg toward the SBC");
-    assert!(from_sbc.packets > 20, "{theirs:?}");
-    assert_eq!(from_sbc.errors, 0, "{theirs:?}");
+/// Both rtpengines' view of the one call: the gateway's SRTP and RTP legs, and Microsoft's SRTP
+/// leg toward the SBC.
+#[derive(Debug)]
+pub struct MediaSeen {
+    srtp: MediaLeg,
+    rtp: MediaLeg,
+    at_microsoft: MediaLeg,
+}
+
+impl MediaSeen {
+    fn min_packets(&self) -> u64 {
+        self.srtp
+            .packets
+            .min(self.rtp.packets)
+            .min(self.at_microsoft.packets)
+    }
+
+    fn errors(&self) -> [u64; 3] {
+        [self.srtp.errors, self.rtp.errors, self.at_microsoft.errors]
+    }
+}
+
+/// Waits until every leg has received more than `packets`.
+async fn wait_media(stack: &Stack, packets: u64) -> MediaSeen {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let why = match media_seen(stack).await {
+            Ok(m) if m.min_packets() > packets => return m,
+            Ok(m) => format!("more than {packets} packets on every leg: {m:?}"),
+            Err(why) => why,
+        };
+        assert!(Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn media_seen(stack: &Stack) -> Result<MediaSeen, String> {
+    let calls = stack.media.list().await.map_err(|e| e.to_string())?;
+    let [call] = calls.as_slice() else {
+        return Err(format!("one call in the gateway's rtpengine: {calls:?}"));
+    };
+    let media = stack.media.query(call).await.map_err(|e| e.to_string())?;
+    let theirs = stack
+        .microsoft
+        .media
+        .list()
+        .await
+        .map_err(|e| e.to_string())?;
+    let [theirs] = theirs.as_slice() else {
+        return Err(format!(
+            "one call at Microsoft's media processor: {theirs:?}"
+        ));
+    };
+    let theirs = stack
+        .microsoft
+        .media
+        .query(theirs)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(MediaSeen {
+        srtp: media
+            .leg("RTP/SAVP")
+            .ok_or(format!("an SRTP leg toward Microsoft: {media:?}"))?
+            .clone(),
+        rtp: media
+            .leg("RTP/AVP")
+            .ok_or(format!("an RTP leg toward the PBX: {media:?}"))?
+            .clone(),
+        at_microsoft: theirs
+            .leg("RTP/SAVP")
+            .ok_or(format!("Microsoft's SRTP leg toward the SBC: {theirs:?}"))?
+            .clone(),
+    })
 }
 
 /// Waits (up to 10 s) until a UDP socket is bound to `port` on this host, as the kernel lists
