@@ -23,6 +23,7 @@ pub mod import;
 pub mod onboarding;
 mod pbx;
 pub mod reconcile;
+pub mod registration;
 pub mod registration_check;
 pub mod scheduler;
 pub mod setup;

@@ -181,10 +181,17 @@ pub struct LiveFragment {
     pub live: Live,
 }
 
-async fn dashboard(
-    State(state): State<AppState>,
-    admin: Admin,
-) -> Result<DashboardPage, PageError> {
+async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Response, PageError> {
+    // Manage User Groups comes first: without a sync group there is nobody to set up.
+    if admin.enterprise.consent(ConsentKind::UserSync)
+        && state
+            .store
+            .list_sync_groups(admin.enterprise.id)
+            .await?
+            .is_empty()
+    {
+        return Ok(Redirect::to("/groups").into_response());
+    }
     let d = state.engine.dashboard(admin.enterprise.id).await?;
     let now = state.store.clock().now_ms();
     let activity = d
@@ -203,7 +210,8 @@ async fn dashboard(
         live: Live::of(&d, now, &admin.csrf),
         activity,
         notice: admin.take_flash().await?,
-    })
+    }
+    .into_response())
 }
 
 async fn live_fragment(state: &AppState, admin: &Admin) -> Result<LiveFragment, PageError> {

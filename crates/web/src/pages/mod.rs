@@ -4,9 +4,11 @@ pub mod audit;
 pub mod consent;
 pub mod dashboard;
 pub mod doctor;
+pub mod invitation;
 pub mod pbx;
 pub mod registration;
 pub mod setup;
+pub mod sync_groups;
 pub mod troubleshoot;
 pub mod user_detail;
 pub mod user_list;
@@ -29,6 +31,8 @@ pub fn routes() -> Routes {
         .merge(user_move::routes())
         .merge(setup::routes())
         .merge(troubleshoot::routes())
+        .merge(invitation::routes())
+        .merge(sync_groups::routes())
 }
 
 /// Whether htmx sent the request (it then gets a fragment, not a page or a redirect).

@@ -13,6 +13,7 @@ mod edit_and_move;
 mod foundations;
 mod hardening;
 mod isolation;
+mod onboarding;
 mod pages;
 mod pbx_audit;
 mod portal_truth;

@@ -20,7 +20,11 @@ const SOUTHRIDGE_PASSWORD: &str = "southridge-password-1";
 
 /// Signs in with the form, as a browser would; the browser then carries the session and the
 /// token of the page it lands on.
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<Browser, (u16, String)> {
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> Result<Browser, (u16, String)> {
     let r = app
         .http
         .post(format!("{}/reseller/sign-in", app.url))
@@ -220,7 +224,7 @@ async fn a_reseller_adds_an_enterprise_and_its_invitation_is_in_the_outbox() {
 }
 
 /// The token of the newest invitation link on the outbox page.
-fn invitation_link(outbox: &str) -> String {
+pub(crate) fn invitation_link(outbox: &str) -> String {
     let start = outbox.find("/register?invitation=").unwrap() + "/register?invitation=".len();
     outbox[start..]
         .chars()
