@@ -104,6 +104,7 @@ fn domain(name: &str, default: bool, initial: bool) -> Domain {
         },
         verification_code: ids::verification_code(name),
         dns_published: true,
+        dns_seen_at: None,
     }
 }
 
