@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bulk_import;
 pub mod device;
 pub mod diagnosis;
+pub mod direct_routing;
 pub mod enterprise;
 pub mod error;
 pub mod ids;

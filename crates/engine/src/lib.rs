@@ -14,6 +14,7 @@ pub mod calls;
 mod consent;
 mod convert;
 pub mod dashboard;
+pub mod direct_routing;
 pub mod directory;
 pub mod doctor;
 mod engine;
