@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod consent;
 pub mod dashboard;
+pub mod direct_routing;
 pub mod doctor;
 pub mod invitation;
 pub mod pbx;
@@ -32,6 +33,7 @@ pub fn routes() -> Routes {
         .merge(setup::routes())
         .merge(troubleshoot::routes())
         .merge(invitation::routes())
+        .merge(direct_routing::routes())
         .merge(sync_groups::routes())
 }
 
