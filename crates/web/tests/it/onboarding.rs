@@ -1,11 +1,18 @@
 //! Registration behind the invitation link, hop by hop over HTTP: the link's page, Sign in
 //! with Microsoft (an account of another tenant refused with the reason, the link still
 //! unused), registration (invited → registered), Microsoft's admin consent, Manage User Groups
-//! forced before the Dashboard ("All Company" refused with the fix), then the Dashboard.
+//! forced before the Dashboard ("All Company" refused with the fix), then the Dashboard with
+//! Teamline's Direct Routing set-up (its TXT record published in a real Knot DNS zone that the
+//! simulated Microsoft checks), the reseller's page showing the same steps, and the region
+//! selectable in SET UP PBX USER.
 
 use crate::app::{Browser, TestApp, location, text};
 use crate::reseller::{invitation_link, sign_in as reseller_sign_in};
 use crate::signin::{form_action, hidden, sign_in_from};
+use secrecy::SecretString;
+use std::sync::Arc;
+use teamline_dns::testing::{KnotConfig, TestTsigKey};
+use teamline_dns::{Rfc2136Publisher, Rfc2136Settings, TsigKey};
 use teamline_domain::enterprise::{ConsentKind, EnterpriseState};
 use teamline_sim::microsoft::demo as ms;
 use teamline_testkit::demo::{RESELLER_ADMIN, RESELLER_PASSWORD};
@@ -56,8 +63,36 @@ async fn consent_at_microsoft(app: &TestApp, consent_url: &str, upn: &str) -> St
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_invited_global_admin_registers_consents_and_chooses_sync_groups() {
-    let app = TestApp::start().await;
+async fn the_invited_global_admin_registers_consents_chooses_sync_groups_and_gets_direct_routing() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestTsigKey::generate("teamline.");
+    let knot = KnotConfig::new("sbc.example.net")
+        .update_key(key.clone())
+        .start(dir.path())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let settings = teamline_engine::EngineSettings {
+        directory_sync_every: None,
+        reconcile_every: None,
+        ..Default::default()
+    };
+    let app = TestApp::from(
+        teamline_testkit::TestApp::builder()
+            .settings(settings)
+            .run_jobs("onboarding-tests")
+            .microsoft_config(teamline_sim::microsoft::SimConfig {
+                dns_nameserver: Some(knot.addr),
+                ..Default::default()
+            }),
+    )
+    .await;
+    let publisher = Rfc2136Publisher::new(&Rfc2136Settings::new(
+        knot.server(),
+        "sbc.example.net",
+        TsigKey::hmac_sha256(&key.name, SecretString::from(key.secret_base64.clone())),
+    ))
+    .unwrap();
+    assert!(app.engine.set_dns_publisher(Arc::new(publisher)));
     let fabrikam = app
         .store
         .enterprise_by_slug("fabrikam")
@@ -184,5 +219,84 @@ async fn the_invited_global_admin_registers_consents_and_chooses_sync_groups() {
     let groups = app.store.list_sync_groups(fabrikam.id).await.unwrap();
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].display_name, ms::SYNC_GROUP);
+
+    // Consent started Teamline's Direct Routing set-up of both regions. Admin consent alone
+    // does not give Teamline's app the Teams Administrator role the Teams admin surface needs:
+    // the step stops with Microsoft's refusal and what to do, on the Dashboard.
+    crate::app::eventually("the SBC step is refused", || async {
+        app.engine
+            .direct_routing_setups(fabrikam.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, s)| s.summary() == teamline_domain::direct_routing::StepState::Failed)
+    })
+    .await;
+    let (_, page) = text(browser.get("/dashboard")).await;
+    assert!(
+        page.contains("fabrikam.useast2.sbc.example.net verified"),
+        "{page}"
+    );
+    assert!(
+        page.contains("the Teams Administrator role in that tenant"),
+        "{page}"
+    );
+    assert!(page.contains(r#"action="/direct-routing""#), "{page}");
+    // The Global Administrator assigns the role in Entra, and sets up Direct Routing again.
+    app.microsoft
+        .sim
+        .tenant(ms::FABRIKAM_TENANT_ID)
+        .unwrap()
+        .set_consent(teamline_sim::microsoft::ConsentState {
+            granted: true,
+            graph_roles: None,
+            teams_admin: None,
+            service_principal_roles: None,
+        });
+    let r = browser
+        .post_form("/direct-routing", &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    crate::app::eventually("Fabrikam is ready for Direct Routing", || async {
+        app.store.get_enterprise(fabrikam.id).await.unwrap().state
+            == EnterpriseState::DirectRoutingReady
+            && app
+                .store
+                .list_voice_routes(fabrikam.id)
+                .await
+                .unwrap()
+                .len()
+                == 2
+    })
+    .await;
+    let (_, page) = text(browser.get("/dashboard")).await;
+    assert!(page.contains("Direct Routing: US East 2"), "{page}");
+    assert!(page.contains("Direct Routing set-up started"), "{page}");
+    assert!(
+        page.contains("Publish its TXT verification record"),
+        "{page}"
+    );
+    assert!(page.contains("US East 2 created"), "{page}");
+    assert!(!page.contains("badge badge-bad"), "{page}");
+    assert_eq!(
+        knot.txt("fabrikam.uswest.sbc.example.net").unwrap().len(),
+        1,
+        "the record is in the zone"
+    );
+    // The reseller sees the same steps and the new state.
+    let (_, page) = text(northwind.get(&format!("/reseller/enterprises/{}", fabrikam.id.0))).await;
+    assert!(page.contains("Direct Routing ready"), "{page}");
+    assert!(page.contains("Direct Routing: US West"), "{page}");
+    // Both regions are selectable in SET UP PBX USER.
+    let (status, page) = text(browser.get("/users/new")).await;
+    assert_eq!(status, 200, "{page}");
+    let select = &page[page.find(r#"name="voice_route""#).unwrap()..];
+    let select = &select[..select.find("</select>").unwrap()];
+    assert!(
+        select.contains("US East 2") && select.contains("US West"),
+        "{select}"
+    );
     app.stop().await;
 }
