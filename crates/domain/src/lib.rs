@@ -12,6 +12,7 @@ pub mod bulk_import;
 pub mod call;
 pub mod device;
 pub mod diagnosis;
+pub mod direct_routing;
 pub mod enterprise;
 pub mod error;
 pub mod ids;

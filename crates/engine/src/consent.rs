@@ -3,7 +3,7 @@
 
 use crate::{Engine, EngineError};
 use teamline_domain::audit::{Actor, Audit};
-use teamline_domain::enterprise::{ConsentKind, Enterprise};
+use teamline_domain::enterprise::{ConsentKind, Enterprise, EnterpriseState};
 use teamline_domain::ids::EnterpriseId;
 use teamline_store::ConsentChange;
 
@@ -26,6 +26,20 @@ impl Engine {
         // Dashboard starts it again.
         if let Err(err) = self.sync_teams_users(e, actor).await {
             tracing::warn!(error = %err, enterprise = %e, "could not start the first sync after consent");
+        }
+        // The first consent of a newly registered enterprise starts Teamline's Direct Routing
+        // set-up of its regions.
+        if enterprise.state == EnterpriseState::Registered
+            && !enterprise.sbc_regions.is_empty()
+            && self
+                .inner
+                .store
+                .list_direct_routing_setups(e)
+                .await?
+                .is_empty()
+            && let Err(err) = self.set_up_direct_routing(e, actor).await
+        {
+            tracing::warn!(error = %err, enterprise = %e, "could not start the Direct Routing set-up after consent");
         }
         Ok(enterprise)
     }

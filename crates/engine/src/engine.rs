@@ -47,6 +47,9 @@ pub struct EngineSettings {
     /// How long a runner holds a job before another may take it over: after a crash, the
     /// job is picked up again once its lease runs out. Renewed every third of it.
     pub job_lease: Duration,
+    /// How often a Direct Routing set-up asks Microsoft again to verify the tenant's
+    /// subdomain while Microsoft does not see the TXT record yet.
+    pub direct_routing_recheck: Duration,
 }
 
 impl Default for EngineSettings {
@@ -64,6 +67,7 @@ impl Default for EngineSettings {
             job_throttle_wait: Duration::from_secs(2),
             runner_concurrency: 8,
             job_lease: Duration::from_secs(60),
+            direct_routing_recheck: Duration::from_secs(30),
         }
     }
 }
@@ -76,6 +80,8 @@ pub(crate) struct Inner {
     pub jobs: Queue,
     /// How invitations are signed and sent, once configured (`serve`, the demo, tests).
     pub invitations: std::sync::OnceLock<Arc<crate::onboarding::Invitations>>,
+    /// The DNS zone of Direct Routing verification records, once configured.
+    pub dns: std::sync::OnceLock<Arc<dyn teamline_dns::ZonePublisher>>,
 }
 
 /// Cheap to clone: everything is shared.
@@ -100,6 +106,7 @@ impl Engine {
                 pbx,
                 settings,
                 invitations: std::sync::OnceLock::new(),
+                dns: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -134,6 +141,7 @@ impl Engine {
             .register::<crate::directory::SyncDirectory>()
             .register::<crate::directory::SyncTeamsUsers>()
             .register::<crate::reconcile::Reconcile>()
+            .register::<crate::direct_routing::SetUpDirectRouting>()
     }
 
     /// Queues a job (a waiting one with the same idempotency key covers it).

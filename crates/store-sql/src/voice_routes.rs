@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 use teamline_domain::audit::Audit;
-use teamline_domain::ids::{EnterpriseId, VoiceRouteId};
+use teamline_domain::direct_routing::DirectRoutingSetup;
+use teamline_domain::ids::{EnterpriseId, SbcRegionId, VoiceRouteId};
 use teamline_domain::voice_route::{NewVoiceRoute, VoiceRoute, VoiceRouteState};
 use teamline_store::{StoreError, StoreResult, VoiceRouteStore};
 
@@ -120,5 +121,52 @@ impl VoiceRouteStore for SqlStore {
         .await
         .db()?;
         rows.into_iter().map(VoiceRouteRow::into_domain).collect()
+    }
+
+    async fn put_direct_routing_setup(
+        &self,
+        enterprise: EnterpriseId,
+        setup: &DirectRoutingSetup,
+    ) -> StoreResult<()> {
+        let steps = serde_json::to_string(&setup.steps)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode set-up steps: {e}")))?;
+        sqlx::query(
+            "INSERT INTO direct_routing_setups (enterprise_id, region_id, steps, updated_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (enterprise_id, region_id) \
+             DO UPDATE SET steps = excluded.steps, updated_ms = excluded.updated_ms",
+        )
+        .bind(enterprise.0)
+        .bind(setup.region_id.0)
+        .bind(steps)
+        .bind(setup.updated_ms)
+        .execute(&self.pool)
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn list_direct_routing_setups(
+        &self,
+        enterprise: EnterpriseId,
+    ) -> StoreResult<Vec<DirectRoutingSetup>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT region_id, steps, updated_ms FROM direct_routing_setups \
+             WHERE enterprise_id = $1 ORDER BY region_id",
+        )
+        .bind(enterprise.0)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|(region, steps, updated_ms)| {
+                Ok(DirectRoutingSetup {
+                    region_id: SbcRegionId(region),
+                    steps: serde_json::from_str(&steps).map_err(|e| {
+                        StoreError::Corrupt(format!("set-up steps of region {region}: {e}"))
+                    })?,
+                    updated_ms,
+                })
+            })
+            .collect()
     }
 }

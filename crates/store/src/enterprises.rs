@@ -1,6 +1,7 @@
 use crate::{ConsentChange, InvitationRecord, InvitationUse, StoreResult};
 use async_trait::async_trait;
 use teamline_domain::audit::Audit;
+use teamline_domain::direct_routing::DirectRoutingSetup;
 use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId, ResellerId, VoiceRouteId};
 use teamline_domain::pbx_location::{BoundPbxAuth, PbxLocation, PbxLocationCommand};
@@ -71,6 +72,18 @@ pub trait VoiceRouteStore: Send + Sync + 'static {
         audit: &Audit,
     ) -> StoreResult<VoiceRoute>;
     async fn list_voice_routes(&self, enterprise: EnterpriseId) -> StoreResult<Vec<VoiceRoute>>;
+    /// Records the steps of the Direct Routing set-up of one of the enterprise's regions (the
+    /// job's progress, replaced as it goes).
+    async fn put_direct_routing_setup(
+        &self,
+        enterprise: EnterpriseId,
+        setup: &DirectRoutingSetup,
+    ) -> StoreResult<()>;
+    /// The Direct Routing set-ups of the enterprise's regions, by region.
+    async fn list_direct_routing_setups(
+        &self,
+        enterprise: EnterpriseId,
+    ) -> StoreResult<Vec<DirectRoutingSetup>>;
 }
 
 /// An enterprise's PBX locations and their API credentials (encrypted, write-only except for

@@ -47,6 +47,7 @@ pub struct TestAppBuilder {
     first_sync: FirstSync,
     web: teamline_web::WebOptions,
     mailer: Option<std::sync::Arc<dyn teamline_mail::Mailer>>,
+    microsoft: teamline_sim::microsoft::SimConfig,
 }
 
 impl TestAppBuilder {
@@ -104,9 +105,16 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs the Microsoft simulator with `config` (e.g. the DNS server its domain
+    /// verification asks).
+    pub fn microsoft_config(mut self, config: teamline_sim::microsoft::SimConfig) -> Self {
+        self.microsoft = config;
+        self
+    }
+
     pub async fn spawn(self) -> Result<TestApp, TestkitError> {
         let localhost = SocketAddr::from(([127, 0, 0, 1], 0));
-        let microsoft = MicrosoftSimulator::start().await?;
+        let microsoft = MicrosoftSimulator::start_with(self.microsoft).await?;
         let contoso_tenant = microsoft.sim.seed_contoso();
         microsoft.sim.seed_fabrikam();
         let pbx = NetSapiensSim::new()
@@ -258,6 +266,7 @@ impl TestApp {
             worker: None,
             first_sync: FirstSync::Required,
             mailer: None,
+            microsoft: Default::default(),
             web: teamline_web::WebOptions::default(),
         }
     }

@@ -18,10 +18,15 @@ pub struct MicrosoftSimulator {
 
 impl MicrosoftSimulator {
     pub async fn start() -> Result<Self, TestkitError> {
+        Self::start_with(SimConfig::default()).await
+    }
+
+    /// With `config` (e.g. the DNS server domain verification asks).
+    pub async fn start_with(config: SimConfig) -> Result<Self, TestkitError> {
         install_crypto();
         let simulator =
             |e: teamline_sim::microsoft::SimError| TestkitError::Simulator(e.to_string());
-        let sim = MicrosoftSim::new(SimConfig::default()).map_err(simulator)?;
+        let sim = MicrosoftSim::new(config).map_err(simulator)?;
         let running = sim
             .spawn_http(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await

@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use teamline_domain::audit::Actor;
 use teamline_domain::enterprise::{ConsentKind, Enterprise, TenantId};
+use teamline_engine::registration::{RegisteringAdmin, RegistrationError};
 use teamline_microsoft::signin::{PendingSignIn, SignedInAdmin};
 use teamline_store::AuditRecord;
 use time::OffsetDateTime;
@@ -187,6 +188,9 @@ struct SignInQuery {
     signed_out: Option<String>,
     #[serde(default)]
     next: Option<String>,
+    /// The invitation link's token when the sign-in registers an invited enterprise.
+    #[serde(default)]
+    invitation: Option<String>,
 }
 
 async fn sign_in_page(axum::extract::Query(q): axum::extract::Query<SignInQuery>) -> SignInPage {
@@ -225,6 +229,9 @@ struct StoredPending {
     /// The page to open after sign-in.
     #[serde(default)]
     next: Option<String>,
+    /// The invitation token, when this sign-in registers an invited enterprise.
+    #[serde(default)]
+    invitation: Option<String>,
 }
 
 impl StoredPending {
@@ -235,6 +242,7 @@ impl StoredPending {
             pkce_verifier: p.pkce_verifier.expose_secret().to_owned(),
             expires_at: (now + PENDING_TTL).unix_timestamp(),
             next: None,
+            invitation: None,
         }
     }
 
@@ -289,9 +297,24 @@ async fn start_microsoft(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<SignInQuery>,
 ) -> Result<Response, PageError> {
-    let start = state.engine.microsoft().sign_in().start(None);
+    // Registering: Microsoft's page starts with the invited address filled in.
+    let login_hint = match &q.invitation {
+        Some(token) => state
+            .engine
+            .open_invitation(token)
+            .await
+            .ok()
+            .map(|i| i.enterprise.global_admin_email.as_str().to_owned()),
+        None => None,
+    };
+    let start = state
+        .engine
+        .microsoft()
+        .sign_in()
+        .start(login_hint.as_deref());
     let mut pending = StoredPending::new(&start.pending, OffsetDateTime::now_utc());
     pending.next = safe_next(q.next);
+    pending.invitation = q.invitation;
     let sealed = pending.seal(&state)?;
     let mut response = Redirect::to(start.authorize_url.as_str()).into_response();
     response.headers_mut().append(
@@ -445,6 +468,7 @@ async fn finish_microsoft(
         ));
     };
     let return_to = pending.next.clone();
+    let invitation = pending.invitation.clone();
     let admin = match state
         .engine
         .microsoft()
@@ -461,6 +485,28 @@ async fn finish_microsoft(
             ));
         }
     };
+    let username = admin
+        .username
+        .clone()
+        .or_else(|| admin.email.clone())
+        .unwrap_or_else(|| admin.object_id.clone());
+    if let Some(token) = &invitation {
+        let who = RegisteringAdmin {
+            tenant_id: admin.tenant_id.clone(),
+            username: username.clone(),
+            is_global_admin: admin.is_global_admin,
+        };
+        match state.engine.register_from_invitation(token, &who).await {
+            Ok(e) => {
+                tracing::info!(enterprise = %e.id, tenant = %admin.tenant_id, "registered an invited enterprise")
+            }
+            Err(RegistrationError::Engine(e)) => return Err(e.into()),
+            Err(refusal) => {
+                tracing::info!(tenant = %admin.tenant_id, %refusal, "refused a registration");
+                return Ok(refused("Registration refused", refusal.to_string()));
+            }
+        }
+    }
     let enterprise = match TenantId::parse(&admin.tenant_id) {
         Ok(t) => state.store.enterprise_by_tenant(&t).await?,
         Err(_) => None,
@@ -477,11 +523,6 @@ async fn finish_microsoft(
             "authorized without an enterprise".into(),
         ));
     };
-    let username = admin
-        .username
-        .clone()
-        .or_else(|| admin.email.clone())
-        .unwrap_or_else(|| admin.object_id.clone());
     let principal = EnterpriseAdmin {
         enterprise_id: enterprise.id,
         tenant_id: admin.tenant_id.clone(),
@@ -514,6 +555,17 @@ async fn finish_microsoft(
             after: serde_json::to_string(&teamline_microsoft::doctor::sign_in_check(&admin)).ok(),
         })
         .await?;
+    if invitation.is_some() {
+        // Registered: straight on to Microsoft's admin consent for the tenant.
+        let tenant = enterprise.tenant_id.clone().ok_or_else(|| {
+            PageError::Internal("a registered enterprise without its tenant".into())
+        })?;
+        return Ok(
+            crate::pages::consent::to_admin_consent(state, &session, &tenant)
+                .await?
+                .into_response(),
+        );
+    }
     Ok(Redirect::to(&after_sign_in(return_to)).into_response())
 }
 

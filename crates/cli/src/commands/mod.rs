@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod demo_sip;
 pub mod direct_routing;
+pub mod dns_zone;
 pub mod doctor;
 pub mod gateway;
 pub mod migrate;

@@ -36,6 +36,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub web: WebArgs,
+
+    #[command(flatten)]
+    pub dns_zone: super::dns_zone::DnsZoneArgs,
 }
 
 /// How the portal serves HTTP: time limits and who may read `/metrics`.
@@ -250,6 +253,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.pbx_network.connector(),
         args.engine.settings(),
     );
+    if let Some(publisher) = args.dns_zone.publisher()? {
+        engine.set_dns_publisher(std::sync::Arc::new(publisher));
+    }
     let metrics_listener = match args.web.metrics_listen {
         Some(at) => Some(
             tokio::net::TcpListener::bind(at)

@@ -30,6 +30,11 @@ pub struct SimArgs {
     /// Directory where the HTTPS CA certificate is written for clients to trust.
     #[arg(long, default_value = "teamline-sim-ca", env = "TEAMLINE_SIM_CA_DIR")]
     pub ca_dir: PathBuf,
+    /// The DNS server (`ip:port`, asked over TCP) where domain verification looks for the TXT
+    /// record, as Microsoft looks in public DNS; without it, verification needs the control
+    /// API's publish (or nothing, by default).
+    #[arg(long, env = "TEAMLINE_SIM_DNS_NAMESERVER")]
+    pub dns_nameserver: Option<std::net::SocketAddr>,
 }
 
 fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<TenantControl> {
@@ -63,8 +68,11 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<TenantControl> {
 
 /// Runs the simulator until Ctrl-C.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    let sim = MicrosoftSim::new(SimConfig::default())
-        .context("could not start the Microsoft simulator")?;
+    let sim = MicrosoftSim::new(SimConfig {
+        dns_nameserver: args.dns_nameserver,
+        ..SimConfig::default()
+    })
+    .context("could not start the Microsoft simulator")?;
     let mut seeded = Vec::new();
     for spec in &args.tenants {
         seeded.push(seed(&sim, spec)?);

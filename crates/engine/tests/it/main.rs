@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bulk;
+mod direct_routing;
 mod directory;
 mod drift;
 mod import;

@@ -52,6 +52,9 @@ pub struct Faults {
     pub inject_errors: Option<InjectedErrors>,
     /// `POST /domains/{id}/verify` fails until the TXT record was published via the control API.
     pub require_dns_for_domain_verification: bool,
+    /// With a DNS nameserver configured: how long after Microsoft first finds a domain's TXT
+    /// record in DNS verification still fails (its own propagation), in milliseconds.
+    pub domain_verification_delay_ms: u64,
 }
 
 /// What the simulator saw of one tenant's traffic (Graph, each `$batch` item, and the Teams

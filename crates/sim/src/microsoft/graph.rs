@@ -55,6 +55,15 @@ pub(crate) async fn serve(state: &Arc<SimState>, req: GraphRequest) -> ApiRespon
     if let Some(resp) = apply_faults(&caller, &req.ids, Access::of(&req.method)).await {
         return resp;
     }
+    if let (Some(server), true, [domains, id, verify]) = (
+        state.config.dns_nameserver,
+        req.method == Method::POST,
+        req.segments.as_slice(),
+    ) && domains == "domains"
+        && verify == "verify"
+    {
+        directory::look_up_verification(server, &caller.tenant, id).await;
+    }
     dispatch(state, &caller, &req)
 }
 

@@ -28,6 +28,7 @@ pub mod control;
 mod delta;
 pub mod demo;
 mod directory;
+mod dns_check;
 mod entra;
 mod errors;
 mod faults;

@@ -104,6 +104,7 @@ fn domain(name: &str, default: bool, initial: bool) -> Domain {
         },
         verification_code: ids::verification_code(name),
         dns_published: true,
+        dns_seen_at: None,
     }
 }
 
@@ -338,6 +339,17 @@ pub(crate) fn fabrikam() -> Tenant {
         "Everyone in Fabrikam",
         FABRIKAM_DOMAIN,
     ));
+    // The users with Teams Phone, in a dedicated group for registration to choose.
+    let sync = t.add_group(new_group(
+        tid,
+        SYNC_GROUP,
+        false,
+        "Users whose Teams calling goes through the PBX",
+        FABRIKAM_DOMAIN,
+    ));
+    for &m in members.iter().skip(1) {
+        t.add_member(sync, Member::User(m));
+    }
     for m in members {
         t.add_member(all, Member::User(m));
     }

@@ -36,6 +36,11 @@ pub struct SimConfig {
     /// Base URL printed in issuers, links and `Location` headers. When `None`, it is taken from
     /// each request's `Host` header and the listener's scheme.
     pub public_base_url: Option<String>,
+    /// Where domain verification looks up a domain's TXT records (the platform's
+    /// authoritative server). `None`: the record counts as published once the control API
+    /// says so (`/_sim/…/domains/{id}/publish`), or always without
+    /// `require_dns_for_domain_verification`.
+    pub dns_nameserver: Option<std::net::SocketAddr>,
 }
 
 impl Default for SimConfig {
@@ -47,6 +52,7 @@ impl Default for SimConfig {
             token_lifetime: Duration::from_secs(3599),
             delta_token_max_age: Duration::from_secs(7 * 24 * 3600),
             public_base_url: None,
+            dns_nameserver: None,
         }
     }
 }

@@ -11,6 +11,8 @@ use crate::routes::{Routes, get, post};
 use crate::session::keys;
 use axum::extract::{RawQuery, State};
 use axum::response::Redirect;
+use teamline_domain::enterprise::TenantId;
+use tower_sessions::Session;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -27,9 +29,18 @@ async fn start_user_sync(
     let tenant = admin.enterprise.tenant_id.clone().ok_or_else(|| {
         PageError::BadRequest("this enterprise has no Microsoft 365 tenant registered yet".into())
     })?;
+    to_admin_consent(&state, &admin.session, &tenant).await
+}
+
+/// Microsoft's admin-consent page for `tenant`, remembering in `session` the state value its
+/// answer must carry (also where a registration continues).
+pub(crate) async fn to_admin_consent(
+    state: &AppState,
+    session: &Session,
+    tenant: &TenantId,
+) -> Result<Redirect, PageError> {
     let expected = csrf::new_token();
-    admin
-        .session
+    session
         .insert(keys::PENDING_CONSENT, expected.clone())
         .await
         .map_err(PageError::session)?;
@@ -82,6 +93,18 @@ async fn user_sync_callback(
             &admin.principal.username,
         )
         .await?;
+    // The first consent comes before any sync group is chosen: Manage User Groups next.
+    if state
+        .store
+        .list_sync_groups(admin.enterprise.id)
+        .await?
+        .is_empty()
+    {
+        admin
+            .flash("Consent granted. Now choose the groups whose members Teamline syncs.")
+            .await?;
+        return Ok(Redirect::to("/groups"));
+    }
     admin
         .flash("Consent granted: Teamline is syncing your Teams users now.")
         .await?;

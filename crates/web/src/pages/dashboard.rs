@@ -52,8 +52,6 @@ pub enum ItemAction {
     Link(&'static str),
     /// A form that posts here (e.g. Grant Consent).
     Post(&'static str),
-    /// Handled by a later release (onboarding, Direct Routing).
-    Later,
 }
 
 impl ItemRow {
@@ -68,7 +66,7 @@ impl ItemRow {
             ActionItem::GrantConsent(ConsentKind::Management) => {
                 ItemAction::Post("/consent/management")
             }
-            ActionItem::SyncVoiceRoutes { .. } => ItemAction::Later,
+            ActionItem::SyncVoiceRoutes { .. } => ItemAction::Post("/direct-routing"),
         };
         let status_class = match item.status() {
             "Failed" => "badge badge-bad",
@@ -173,6 +171,8 @@ pub struct DashboardPage {
     pub activity: Vec<ActivityRow>,
     /// What the previous action did (e.g. "Consent granted").
     pub notice: Option<String>,
+    /// Teamline's Direct Routing set-up, region by region.
+    pub direct_routing: Vec<super::direct_routing::RegionSetup>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -181,10 +181,17 @@ pub struct LiveFragment {
     pub live: Live,
 }
 
-async fn dashboard(
-    State(state): State<AppState>,
-    admin: Admin,
-) -> Result<DashboardPage, PageError> {
+async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Response, PageError> {
+    // Manage User Groups comes first: without a sync group there is nobody to set up.
+    if admin.enterprise.consent(ConsentKind::UserSync)
+        && state
+            .store
+            .list_sync_groups(admin.enterprise.id)
+            .await?
+            .is_empty()
+    {
+        return Ok(Redirect::to("/groups").into_response());
+    }
     let d = state.engine.dashboard(admin.enterprise.id).await?;
     let now = state.store.clock().now_ms();
     let activity = d
@@ -203,7 +210,9 @@ async fn dashboard(
         live: Live::of(&d, now, &admin.csrf),
         activity,
         notice: admin.take_flash().await?,
-    })
+        direct_routing: super::direct_routing::region_setups(&state, admin.enterprise.id).await?,
+    }
+    .into_response())
 }
 
 async fn live_fragment(state: &AppState, admin: &Admin) -> Result<LiveFragment, PageError> {

@@ -4,10 +4,13 @@ pub mod audit;
 pub mod calls;
 pub mod consent;
 pub mod dashboard;
+pub mod direct_routing;
 pub mod doctor;
+pub mod invitation;
 pub mod pbx;
 pub mod registration;
 pub mod setup;
+pub mod sync_groups;
 pub mod troubleshoot;
 pub mod user_detail;
 pub mod user_list;
@@ -31,6 +34,9 @@ pub fn routes() -> Routes {
         .merge(user_move::routes())
         .merge(setup::routes())
         .merge(troubleshoot::routes())
+        .merge(invitation::routes())
+        .merge(direct_routing::routes())
+        .merge(sync_groups::routes())
 }
 
 /// Whether htmx sent the request (it then gets a fragment, not a page or a redirect).

@@ -254,6 +254,8 @@ struct DetailPage {
     tenant_id: Option<String>,
     regions: Vec<String>,
     can_invite: bool,
+    /// Teamline's Direct Routing set-up, region by region.
+    direct_routing: Vec<crate::pages::direct_routing::RegionSetup>,
 }
 
 async fn detail(
@@ -276,6 +278,7 @@ async fn detail(
             .map(|r| r.name.as_str().to_owned())
             .collect(),
         can_invite: e.state == EnterpriseState::Invited,
+        direct_routing: crate::pages::direct_routing::region_setups(&state, e.id).await?,
     })
 }
 

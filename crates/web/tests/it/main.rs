@@ -15,6 +15,7 @@ mod foundations;
 mod gateway_health;
 mod hardening;
 mod isolation;
+mod onboarding;
 mod pages;
 mod pbx_audit;
 mod portal_truth;

@@ -224,7 +224,7 @@ async fn a_reseller_adds_an_enterprise_and_its_invitation_is_in_the_outbox() {
 }
 
 /// The token of the newest invitation link on the outbox page.
-fn invitation_link(outbox: &str) -> String {
+pub(crate) fn invitation_link(outbox: &str) -> String {
     let start = outbox.find("/register?invitation=").unwrap() + "/register?invitation=".len();
     outbox[start..]
         .chars()

@@ -40,7 +40,7 @@ async fn sign_in(app: &TestApp, upn: &str, password: &str) -> (reqwest::Response
 }
 
 /// [`sign_in`] from the sign-in link `start` (e.g. one carrying the page to open afterwards).
-async fn sign_in_from(
+pub(crate) async fn sign_in_from(
     app: &TestApp,
     start: &str,
     upn: &str,

@@ -138,6 +138,7 @@ pub(crate) fn add_domain(state: &SimState, caller: &Caller, req: &GraphRequest) 
         supported_services: Vec::new(),
         verification_code: ids::verification_code(&name),
         dns_published: !t.traffic.faults.require_dns_for_domain_verification,
+        dns_seen_at: None,
     };
     let mut v = domain_json(&d);
     t.domains.push(d);
@@ -193,13 +194,52 @@ pub(crate) fn verification_records(t: &Tenant, req: &GraphRequest, id: &str) -> 
     )
 }
 
+/// Before `POST /domains/{id}/verify` with a configured nameserver: looks the domain's TXT
+/// records up there (outside the tenant's lock) and records whether the verification code is
+/// published, and since when.
+pub(crate) async fn look_up_verification(
+    server: std::net::SocketAddr,
+    tenant: &std::sync::Mutex<Tenant>,
+    id: &str,
+) {
+    let code = lock(tenant)
+        .domains
+        .iter()
+        .find(|d| d.id.eq_ignore_ascii_case(id) && !d.is_verified)
+        .map(|d| d.verification_code.clone());
+    let Some(code) = code else { return };
+    let found = match crate::microsoft::dns_check::txt_values(server, id).await {
+        Ok(values) => values.contains(&code),
+        Err(e) => {
+            tracing::info!(domain = id, error = %e, "domain verification: DNS lookup failed");
+            false
+        }
+    };
+    let mut t = lock(tenant);
+    if let Some(d) = t.domains.iter_mut().find(|d| d.id.eq_ignore_ascii_case(id)) {
+        d.dns_published = found;
+        d.dns_seen_at = if found {
+            d.dns_seen_at.or_else(|| Some(std::time::Instant::now()))
+        } else {
+            None
+        };
+    }
+}
+
 /// POST /domains/{id}/verify
 pub(crate) fn verify_domain(t: &mut Tenant, req: &GraphRequest, id: &str) -> ApiResponse {
+    let Some(d) = t.domains.iter().find(|d| d.id.eq_ignore_ascii_case(id)) else {
+        return req.not_found(id);
+    };
+    let propagated = d.dns_seen_at.is_none_or(|seen| {
+        seen.elapsed()
+            >= std::time::Duration::from_millis(t.traffic.faults.domain_verification_delay_ms)
+    });
     let Some(d) = t.domains.iter_mut().find(|d| d.id.eq_ignore_ascii_case(id)) else {
         return req.not_found(id);
     };
     if !d.is_verified {
-        if !d.dns_published {
+        if !d.dns_published || !propagated {
             return req.bad_request(format!(
                 "Domain verification failed because the required DNS record was not found. Add a TXT record '{}' to the DNS zone of '{}' and try again.",
                 d.verification_code, d.id

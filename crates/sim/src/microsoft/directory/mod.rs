@@ -11,7 +11,8 @@ mod roles;
 mod users;
 
 pub(crate) use self::domains::{
-    add_domain, get_domain, list_domains, organization, verification_records, verify_domain,
+    add_domain, get_domain, list_domains, look_up_verification, organization, verification_records,
+    verify_domain,
 };
 pub(crate) use self::groups::{get_group, group_members, list_groups};
 pub(crate) use self::json::{GROUP_PROPS, USER_PROPS, group_json, parse_select, user_json};

@@ -155,6 +155,8 @@ pub(crate) struct Domain {
     pub verification_code: String,
     /// Whether the TXT record `MS=...` is "published" in DNS (see the control API).
     pub dns_published: bool,
+    /// When a DNS lookup first found the TXT record (with a configured nameserver).
+    pub dns_seen_at: Option<std::time::Instant>,
 }
 
 impl Tenant {
