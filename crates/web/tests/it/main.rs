@@ -13,6 +13,7 @@ mod edit_and_move;
 mod foundations;
 mod hardening;
 mod isolation;
+mod operator;
 mod pages;
 mod pbx_audit;
 mod portal_truth;
