@@ -8,6 +8,7 @@ pub mod demo_sip;
 pub mod direct_routing;
 pub mod doctor;
 pub mod gateway;
+pub mod mail;
 pub mod migrate;
 pub mod pbx;
 pub mod rekey;

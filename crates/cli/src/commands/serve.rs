@@ -36,6 +36,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub web: WebArgs,
+
+    #[command(flatten)]
+    pub smtp: super::mail::SmtpArgs,
 }
 
 /// How the portal serves HTTP: time limits and who may read `/metrics`.
@@ -250,6 +253,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.pbx_network.connector(),
         args.engine.settings(),
     );
+    if let Some(invitations) = args.smtp.invitations(&args.store.data_dir, &public_url)? {
+        tracing::info!("invitations are e-mailed over SMTP");
+        engine.set_invitations(invitations);
+    }
     let metrics_listener = match args.web.metrics_listen {
         Some(at) => Some(
             tokio::net::TcpListener::bind(at)
