@@ -265,6 +265,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    if let Some(dr) = args.gateway.direct_routing()? {
+        let stored = opened.store.list_sbc_regions().await?;
+        for problem in super::direct_routing::region_mismatches(&stored, &dr) {
+            tracing::warn!("{problem}");
+        }
+    }
     let gateway = match args.gateway.sync(&engine, &worker_id())? {
         Some(sync) => {
             tracing::info!("driving the SIP gateway");
