@@ -244,7 +244,7 @@ fn key_from_file(path: &Path) -> anyhow::Result<EncryptionKey> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = File::options()
         .write(true)
@@ -257,7 +257,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::fs::write(path, format!("{contents}\n"))
         .with_context(|| format!("cannot create {}", path.display()))
 }

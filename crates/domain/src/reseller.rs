@@ -12,10 +12,38 @@ pub struct Reseller {
     pub contact_email: Email,
     pub services: Option<String>,
     pub billing_reference: Option<String>,
+    /// Why the platform operator suspended it (its admins cannot sign in and are shown this),
+    /// or `None` while it is active.
+    pub suspended: Option<String>,
 }
 
-/// The Reseller form, as typed.
+impl Reseller {
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.is_some()
+    }
+}
+
+/// The reason given when suspending a reseller, checked: its admins read it at sign-in.
+pub fn suspension_reason(text: &str) -> Result<String, FieldError> {
+    let reason = text.trim();
+    if reason.is_empty() {
+        return Err(FieldError::new(
+            "Reason",
+            "Say why the reseller is suspended: its admins are shown the reason when they sign in.",
+        ));
+    }
+    if reason.chars().count() > 300 {
+        return Err(FieldError::new(
+            "Reason",
+            "Keep the reason under 300 characters.",
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// The Reseller form, as typed (a field left out of a posted form is empty).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ResellerForm {
     pub name: String,
     pub contact_email: String,

@@ -49,6 +49,10 @@ pub enum SignInRefusal {
         "This account is locked after {failures} wrong passwords, until {until} UTC. Wait until then, or ask your platform operator to reset the password."
     )]
     Locked { failures: u32, until: String },
+    #[error(
+        "{reseller} is suspended by the platform operator: {reason} Its admins cannot sign in until the operator reinstates it."
+    )]
+    Suspended { reseller: String, reason: String },
 }
 
 /// A hash that no password matches quickly: checking against it when the e-mail is unknown
@@ -80,6 +84,17 @@ impl crate::Engine {
         }
         if verify_password(password, &account.password_hash) {
             store.record_sign_in(account.id).await?;
+            // Only someone who knows the password learns that the reseller is suspended.
+            if let Some(reseller_id) = account.reseller_id {
+                let reseller = store.get_reseller(reseller_id).await?;
+                if let Some(reason) = reseller.suspended {
+                    return Err(SignInRefusal::Suspended {
+                        reseller: reseller.name.as_str().to_owned(),
+                        reason: with_full_stop(&reason),
+                    }
+                    .into());
+                }
+            }
             return Ok(account);
         }
         let after = store.record_failed_sign_in(account.id, policy).await?;
@@ -87,6 +102,14 @@ impl crate::Engine {
             Some(until) => Err(locked(policy, until).into()),
             None => Err(SignInRefusal::WrongCredentials.into()),
         }
+    }
+}
+
+fn with_full_stop(text: &str) -> String {
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
     }
 }
 
@@ -130,5 +153,76 @@ mod tests {
             hash_password("short"),
             Err(PasswordError::TooShort)
         ));
+    }
+}
+
+/// A password for a new account, shown once to whoever created it (18 random bytes, hex).
+pub fn generate_password() -> String {
+    let mut bytes = [0u8; 18];
+    rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Adding a reseller admin failed: the e-mail needs fixing, or something else went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum AddAdminError {
+    #[error("{0}")]
+    Field(teamline_domain::FieldError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new account and its generated first password (shown once; the store keeps only its hash).
+pub struct NewAdmin {
+    pub account: Account,
+    pub password: String,
+}
+
+impl crate::Engine {
+    /// Adds an admin account to `reseller` (by the operator or another of its admins), with a
+    /// generated password.
+    pub async fn add_reseller_admin(
+        &self,
+        reseller: &teamline_domain::reseller::Reseller,
+        email: &str,
+        actor: teamline_domain::audit::Actor,
+    ) -> Result<NewAdmin, AddAdminError> {
+        use teamline_domain::reseller::AccountRole;
+        let store = &self.inner.store;
+        let email =
+            teamline_domain::text::Email::parse("E-mail", email).map_err(AddAdminError::Field)?;
+        if store.account_by_email(email.as_str()).await?.is_some() {
+            return Err(AddAdminError::Field(teamline_domain::FieldError::new(
+                "E-mail",
+                format!(
+                    "{} already has an account; each person signs in with one account.",
+                    email.as_str()
+                ),
+            )));
+        }
+        let password = generate_password();
+        let audit = teamline_domain::audit::Audit::new(
+            actor,
+            "account.create",
+            format!(
+                "Added {} as an admin of {}",
+                email.as_str(),
+                reseller.name.as_str()
+            ),
+        );
+        let account = store
+            .create_account(
+                &teamline_store::NewAccount {
+                    email,
+                    role: AccountRole::ResellerAdmin,
+                    reseller_id: Some(reseller.id),
+                    password_hash: hash_password(&password)?,
+                },
+                &audit,
+            )
+            .await?;
+        Ok(NewAdmin { account, password })
     }
 }

@@ -12,7 +12,8 @@ use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::voice_route::{NewSbcRegion, SbcRegion};
 use teamline_store::{Account, LockoutPolicy, NewAccount, PlatformStore, StoreError, StoreResult};
 
-const RESELLER_COLUMNS: &str = "id, name, contact_email, services, billing_reference";
+const RESELLER_COLUMNS: &str =
+    "id, name, contact_email, services, billing_reference, suspended_reason";
 const ACCOUNT_COLUMNS: &str =
     "id, email, role, reseller_id, password_hash, failed_sign_ins, locked_until_ms";
 
@@ -78,6 +79,40 @@ impl PlatformStore for SqlStore {
         .await
         .db()?;
         rows.into_iter().map(ResellerRow::into_domain).collect()
+    }
+
+    async fn set_reseller_suspension(
+        &self,
+        id: ResellerId,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<Reseller> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<ResellerRow> = sqlx::query_as(sql!(
+            "UPDATE resellers SET suspended_reason = $2, suspended_ms = $3 WHERE id = $1 \
+             RETURNING {RESELLER_COLUMNS}"
+        ))
+        .bind(id.0)
+        .bind(reason)
+        .bind(reason.map(|_| now))
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let reseller = row
+            .ok_or_else(|| StoreError::not_found(format!("reseller {id}")))?
+            .into_domain()?;
+        let after = json!({"suspended": reseller.suspended});
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("reseller", reseller.id).after(after.to_string()),
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(reseller)
     }
 
     async fn create_account(&self, new: &NewAccount, audit: &Audit) -> StoreResult<Account> {

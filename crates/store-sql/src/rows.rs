@@ -61,6 +61,7 @@ pub struct ResellerRow {
     pub contact_email: String,
     pub services: Option<String>,
     pub billing_reference: Option<String>,
+    pub suspended_reason: Option<String>,
 }
 
 impl ResellerRow {
@@ -74,6 +75,7 @@ impl ResellerRow {
             )?,
             services: self.services,
             billing_reference: self.billing_reference,
+            suspended: self.suspended_reason,
         })
     }
 }

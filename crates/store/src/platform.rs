@@ -12,6 +12,14 @@ pub trait PlatformStore: Send + Sync + 'static {
     async fn get_reseller(&self, id: ResellerId) -> StoreResult<Reseller>;
     async fn reseller_by_name(&self, name: &str) -> StoreResult<Option<Reseller>>;
     async fn list_resellers(&self) -> StoreResult<Vec<Reseller>>;
+    /// Suspends the reseller with `reason` (its admins cannot sign in), or reinstates it
+    /// (`None`).
+    async fn set_reseller_suspension(
+        &self,
+        id: ResellerId,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<Reseller>;
 
     async fn create_account(&self, new: &NewAccount, audit: &Audit) -> StoreResult<Account>;
     /// Case-insensitive.

@@ -94,6 +94,12 @@ impl FromRequestParts<AppState> for Admin {
         let principal = match principal {
             None => return Err(deep_link(parts)),
             Some(Principal::EnterpriseAdmin(a)) => a,
+            Some(Principal::PlatformOperator { .. }) => {
+                return Err(PageError::Forbidden {
+                    title: "This is the Enterprise portal".into(),
+                    detail: "You are signed in as a platform operator: the operator area is at /operator.".into(),
+                });
+            }
             Some(Principal::ResellerAdmin { .. }) => {
                 return Err(PageError::Forbidden {
                     title: "This is the Enterprise portal".into(),
@@ -531,16 +537,7 @@ async fn finish_microsoft(
         username: username.clone(),
         role: role.to_owned(),
     };
-    // A new session id at sign-in: an id planted before sign-in (session fixation) is worthless.
-    session.cycle_id().await.map_err(PageError::session)?;
-    session
-        .insert(keys::PRINCIPAL, Principal::EnterpriseAdmin(principal))
-        .await
-        .map_err(PageError::session)?;
-    session
-        .insert(keys::CSRF, csrf::new_token())
-        .await
-        .map_err(PageError::session)?;
+    crate::session::begin(&session, Principal::EnterpriseAdmin(principal)).await?;
     state
         .store
         .record_audit(&AuditRecord {

@@ -11,7 +11,9 @@ pub mod auth;
 pub mod csrf;
 pub mod error;
 pub mod health;
+mod local_sign_in;
 pub mod metrics;
+pub mod operator;
 pub mod pages;
 pub mod reseller;
 pub mod routes;
@@ -105,7 +107,9 @@ fn portal_routes() -> Routes {
     Routes::new()
         .merge(auth::routes())
         .merge(pages::routes())
+        .merge(local_sign_in::routes())
         .merge(reseller::routes())
+        .merge(operator::routes())
         .merge(api::portal::routes())
 }
 

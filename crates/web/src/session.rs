@@ -42,6 +42,11 @@ pub enum Principal {
         reseller_id: ResellerId,
         email: String,
     },
+    /// A platform operator's local account: the operator area only.
+    PlatformOperator {
+        account_id: AccountId,
+        email: String,
+    },
 }
 
 /// An enterprise admin signed in with Microsoft.
@@ -62,8 +67,24 @@ impl Principal {
         match self {
             Self::EnterpriseAdmin(a) => Actor::EnterpriseAdmin(a.username.clone()),
             Self::ResellerAdmin { email, .. } => Actor::ResellerAdmin(email.clone()),
+            Self::PlatformOperator { email, .. } => Actor::PlatformOperator(email.clone()),
         }
     }
+}
+
+/// Starts a signed-in session for `principal`: a new session id (an id planted before sign-in,
+/// session fixation, is then worthless) and a new form token.
+pub async fn begin(session: &Session, principal: Principal) -> Result<(), crate::error::PageError> {
+    use crate::error::PageError;
+    session.cycle_id().await.map_err(PageError::session)?;
+    session
+        .insert(keys::PRINCIPAL, principal)
+        .await
+        .map_err(PageError::session)?;
+    session
+        .insert(keys::CSRF, crate::csrf::new_token())
+        .await
+        .map_err(PageError::session)
 }
 
 /// `tower_sessions` store over Teamline's [`SessionStore`](teamline_store::SessionStore).

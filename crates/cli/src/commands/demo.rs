@@ -9,7 +9,9 @@ use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use teamline_sim::microsoft::demo as ms;
-use teamline_testkit::demo::{RESELLER_ADMIN, RESELLER_PASSWORD};
+use teamline_testkit::demo::{
+    OPERATOR_EMAIL, OPERATOR_PASSWORD, RESELLER_ADMIN, RESELLER_PASSWORD,
+};
 use teamline_testkit::{DatabaseChoice, FirstSync, TestApp};
 
 #[derive(Args, Debug, Clone)]
@@ -119,6 +121,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!(
         "  Reseller portal (Northwind Voice): {}/reseller as {RESELLER_ADMIN} / {RESELLER_PASSWORD} (invitations go to its Outbox page)",
+        stack.url
+    );
+    println!(
+        "  operator area (resellers, SBC regions): {}/operator as {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}",
         stack.url
     );
     println!(

@@ -243,6 +243,43 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 /// The loopback address the demo's Direct Routing listens on.
 pub const DEMO_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
+/// Where the SBC regions of the operator area and the regions of the Direct Routing settings
+/// disagree. They describe one thing from two sides: the store's region (name, gateway FQDN)
+/// is what resellers choose and what each tenant's subdomain is made from; the file's region
+/// (the same FQDN as `base_fqdn`, with its certificate, key and Microsoft's proxies) is what the
+/// gateway node needs to carry the calls. They are joined by that FQDN.
+pub fn region_mismatches(
+    stored: &[teamline_domain::voice_route::SbcRegion],
+    file: &DirectRouting,
+) -> Vec<String> {
+    let same = |a: &str, b: &str| {
+        a.trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim_end_matches('.'))
+    };
+    let mut out = Vec::new();
+    for r in stored {
+        let fqdn = r.gateway_fqdn.as_str();
+        if !file.regions.iter().any(|f| same(&f.base_fqdn, fqdn)) {
+            out.push(format!(
+                "SBC region {} ({fqdn}) has no region with base_fqdn {fqdn} in the Direct Routing settings: this gateway cannot carry the calls of its enterprises; add one (certificate, key, proxies) to the --direct-routing file",
+                r.name.as_str()
+            ));
+        }
+    }
+    for f in &file.regions {
+        if !stored
+            .iter()
+            .any(|r| same(r.gateway_fqdn.as_str(), &f.base_fqdn))
+        {
+            out.push(format!(
+                "the Direct Routing settings' region {} ({}) is not an SBC region of the operator area: add it at /operator/regions with gateway FQDN {} so resellers can choose it",
+                f.name, f.base_fqdn, f.base_fqdn
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,5 +312,38 @@ mod tests {
             Some("us-east-2")
         );
         assert!(dr.regions[0].certificate.key_pem.is_file());
+    }
+
+    #[test]
+    fn the_operator_areas_regions_and_the_files_are_joined_by_fqdn() {
+        use teamline_domain::ids::SbcRegionId;
+        use teamline_domain::text::{HostName, Name};
+        use teamline_domain::voice_route::SbcRegion;
+        let dir = tempfile::tempdir().unwrap();
+        let a: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        let path = demo_files(
+            dir.path(),
+            &[("US East 2".into(), "useast2.sbc.example.net".into())],
+            a,
+            a,
+            a,
+        )
+        .unwrap();
+        let dr = DirectRoutingFile::load(&path).unwrap();
+        let region = |id, name, fqdn| SbcRegion {
+            id: SbcRegionId(id),
+            name: Name::parse("n", name).unwrap(),
+            gateway_fqdn: HostName::parse("g", fqdn).unwrap(),
+        };
+        assert!(
+            region_mismatches(&[region(1, "US East 2", "UsEast2.sbc.example.net")], &dr).is_empty()
+        );
+        let problems = region_mismatches(&[region(2, "EU West", "euwest.sbc.example.net")], &dr);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("SBC region EU West (euwest.sbc.example.net) has no region"));
+        assert!(
+            problems[1]
+                .contains("add it at /operator/regions with gateway FQDN useast2.sbc.example.net")
+        );
     }
 }

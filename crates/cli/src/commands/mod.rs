@@ -9,6 +9,7 @@ pub mod direct_routing;
 pub mod dns_zone;
 pub mod doctor;
 pub mod gateway;
+pub mod mail;
 pub mod migrate;
 pub mod pbx;
 pub mod rekey;

@@ -39,6 +39,7 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub dns_zone: super::dns_zone::DnsZoneArgs,
+    pub smtp: super::mail::SmtpArgs,
 }
 
 /// How the portal serves HTTP: time limits and who may read `/metrics`.
@@ -256,6 +257,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(publisher) = args.dns_zone.publisher()? {
         engine.set_dns_publisher(std::sync::Arc::new(publisher));
     }
+    if let Some(invitations) = args.smtp.invitations(&args.store.data_dir, &public_url)? {
+        tracing::info!("invitations are e-mailed over SMTP");
+        engine.set_invitations(invitations);
+    }
     let metrics_listener = match args.web.metrics_listen {
         Some(at) => Some(
             tokio::net::TcpListener::bind(at)
@@ -264,6 +269,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    if let Some(dr) = args.gateway.direct_routing()? {
+        let stored = opened.store.list_sbc_regions().await?;
+        for problem in super::direct_routing::region_mismatches(&stored, &dr) {
+            tracing::warn!("{problem}");
+        }
+    }
     let gateway = match args.gateway.sync(&engine, &worker_id())? {
         Some(sync) => {
             tracing::info!("driving the SIP gateway");

@@ -73,37 +73,53 @@ fn help_and_the_demo_banner_promise_only_what_exists() {
         .collect();
     let banner = banner.join("\n");
     assert!(banner.contains("Enterprise portal (Contoso)"), "{banner}");
-    // "  Reseller portal (Northwind Voice): <url>/reseller as <e-mail> / <password> (…"
-    let line = banner
-        .lines()
-        .find(|l| l.contains("Reseller portal (Northwind Voice):"))
-        .unwrap_or_else(|| panic!("no reseller sign-in in the banner: {banner}"));
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let at = |w: &str| words.iter().position(|x| *x == w).unwrap();
-    let portal = words[at("as") - 1].trim_end_matches("/reseller").to_owned();
-    let email = words[at("as") + 1].to_owned();
-    let password = words[at("as") + 3].to_owned();
-    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
+    // "  Reseller portal (Northwind Voice): <url>/reseller as <e-mail> / <password> (…" and
+    // "  operator area (…): <url>/operator as <e-mail> / <password>"
+    let sign_ins = [
+        (
+            "Reseller portal (Northwind Voice):",
+            "/reseller",
+            "/reseller/enterprises",
+        ),
+        ("operator area (", "/operator", "/operator/resellers"),
+    ]
+    .map(|(marker, base, home)| {
+        let line = banner
+            .lines()
+            .find(|l| l.contains(marker))
+            .unwrap_or_else(|| panic!("no {base} sign-in in the banner: {banner}"))
+            .to_owned();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = |w: &str| words.iter().position(|x| *x == w).unwrap();
+        let portal = words[at("as") - 1].trim_end_matches(base).to_owned();
+        let email = words[at("as") + 1].to_owned();
+        let password = words[at("as") + 3].to_owned();
+        (line, portal, base, email, password, home)
+    });
+    let answers = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let r = client
-            .post(format!("{portal}/reseller/sign-in"))
-            .header("origin", &portal)
-            .form(&[("email", email.as_str()), ("password", password.as_str())])
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.headers().get("location").cloned())
+        let mut answers = Vec::new();
+        for (_, portal, base, email, password, _) in &sign_ins {
+            let r = client
+                .post(format!("{portal}{base}/sign-in"))
+                .header("origin", portal)
+                .form(&[("email", email.as_str()), ("password", password.as_str())])
+                .send()
+                .await
+                .unwrap();
+            answers.push((r.status().as_u16(), r.headers().get("location").cloned()));
+        }
+        answers
     });
     drop(demo);
-    assert_eq!(
-        status.0, 303,
-        "the printed reseller sign-in did not work: {line}"
-    );
-    assert_eq!(status.1.unwrap(), "/reseller/enterprises");
+    for ((line, .., home), (status, location)) in sign_ins.iter().zip(answers) {
+        assert_eq!(status, 303, "the printed sign-in did not work: {line}");
+        assert_eq!(location.unwrap(), *home);
+    }
 }
 
 async fn get_json(url: &str) -> serde_json::Value {

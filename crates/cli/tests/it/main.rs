@@ -13,5 +13,6 @@ mod gateway;
 mod instances;
 mod pbx_settings;
 mod secrets_in_logs;
+mod serve_smtp;
 mod setup_user;
 mod sync_cmd;

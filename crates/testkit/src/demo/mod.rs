@@ -24,6 +24,10 @@ pub const RESELLER_ADMIN: &str = "reseller@northwind.example";
 /// The demo reseller admin's password (printed by `teamline demo`; demo only).
 pub const RESELLER_PASSWORD: &str = "northwind-demo-2026";
 
+/// The demo's platform operator (printed by `teamline demo`; demo only).
+pub const OPERATOR_EMAIL: &str = "operator@teamline.example";
+pub const OPERATOR_PASSWORD: &str = "teamline-operator-2026";
+
 /// Facts the demo takes from the simulators it runs against (tenant ids, URLs, keys).
 #[derive(Debug, Clone)]
 pub struct DemoFacts {
@@ -95,6 +99,7 @@ fn invalid(e: impl std::fmt::Display) -> DemoError {
 pub async fn seed(store: &DynStore, facts: &DemoFacts) -> Result<DemoSummary, DemoError> {
     let created = store.reseller_by_name(RESELLER_NAME).await?.is_none();
     let reseller = ensure_reseller(store, facts).await?;
+    ensure_account(store, OPERATOR_EMAIL, OPERATOR_PASSWORD, None).await?;
     let regions = ensure_regions(store).await?;
     let contoso = contoso::ensure(store, &reseller, &regions, facts).await?;
     let fabrikam = ensure_fabrikam(store, &reseller, &regions).await?;
@@ -125,20 +130,39 @@ async fn ensure_reseller(store: &DynStore, facts: &DemoFacts) -> Result<Reseller
                 .await?
         }
     };
-    if store.account_by_email(RESELLER_ADMIN).await?.is_none() {
-        let hash = hash_password(facts.reseller_password.expose_secret()).map_err(invalid)?;
-        let email = Email::parse("E-mail", RESELLER_ADMIN).map_err(invalid)?;
-        let new = NewAccount {
-            email,
-            role: AccountRole::ResellerAdmin,
-            reseller_id: Some(reseller.id),
-            password_hash: hash,
-        };
-        store
-            .create_account(&new, &audit("Created reseller admin account"))
-            .await?;
-    }
+    ensure_account(
+        store,
+        RESELLER_ADMIN,
+        facts.reseller_password.expose_secret(),
+        Some(reseller.id),
+    )
+    .await?;
     Ok(reseller)
+}
+
+/// A local account: a reseller admin of `reseller`, or a platform operator (`None`).
+async fn ensure_account(
+    store: &DynStore,
+    email: &str,
+    password: &str,
+    reseller: Option<teamline_domain::ids::ResellerId>,
+) -> Result<(), DemoError> {
+    if store.account_by_email(email).await?.is_some() {
+        return Ok(());
+    }
+    let new = NewAccount {
+        email: Email::parse("E-mail", email).map_err(invalid)?,
+        role: match reseller {
+            Some(_) => AccountRole::ResellerAdmin,
+            None => AccountRole::PlatformOperator,
+        },
+        reseller_id: reseller,
+        password_hash: hash_password(password).map_err(invalid)?,
+    };
+    store
+        .create_account(&new, &audit(&format!("Created the demo account {email}")))
+        .await?;
+    Ok(())
 }
 
 async fn ensure_regions(store: &DynStore) -> Result<Vec<SbcRegion>, DemoError> {

@@ -7,10 +7,10 @@
 //! reseller's enterprise answers "not found", as does any reseller page for a session that is
 //! not a reseller admin's.
 
+mod admins;
 mod enterprises;
 mod gateway;
 mod outbox;
-mod sign_in;
 
 use crate::AppState;
 use crate::csrf;
@@ -28,8 +28,8 @@ use tower_sessions::Session;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .merge(sign_in::routes())
         .merge(enterprises::routes())
+        .merge(admins::routes())
         .merge(outbox::routes())
         .merge(gateway::routes())
 }
@@ -55,6 +55,7 @@ pub enum ResellerMenu {
     Enterprises,
     Outbox,
     Gateway,
+    Admins,
 }
 
 pub struct ResellerMenuItem {
@@ -73,6 +74,7 @@ impl ResellerLayout {
             ),
             ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
             ("Gateway", "/reseller/gateway", ResellerMenu::Gateway),
+            ("Admins", "/reseller/admins", ResellerMenu::Admins),
         ]
         .into_iter()
         .map(|(label, href, menu)| ResellerMenuItem {
@@ -167,7 +169,9 @@ impl FromRequestParts<AppState> for ResellerAdmin {
                 account_id, email, ..
             }) => (account_id, email),
             // The Reseller portal does not exist for anyone else.
-            Some(Principal::EnterpriseAdmin(_)) => return Err(PageError::NotFound.into()),
+            Some(Principal::EnterpriseAdmin(_) | Principal::PlatformOperator { .. }) => {
+                return Err(PageError::NotFound.into());
+            }
         };
         // The account may have been removed, moved or had its password reset since: the
         // session then grants nothing.
@@ -182,6 +186,11 @@ impl FromRequestParts<AppState> for ResellerAdmin {
             return Err(PageError::NotFound.into());
         };
         let reseller = state.store.get_reseller(reseller_id).await?;
+        // A suspended reseller's sessions end: the sign-in page then says why.
+        if reseller.is_suspended() {
+            session.flush().await.map_err(PageError::session)?;
+            return Err(NotResellerAdmin::SignIn);
+        }
         renew_if_due(&session, OffsetDateTime::now_utc()).await;
         let csrf = csrf::token(&session).await?;
         Ok(Self {

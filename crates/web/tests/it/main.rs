@@ -16,6 +16,7 @@ mod gateway_health;
 mod hardening;
 mod isolation;
 mod onboarding;
+mod operator;
 mod pages;
 mod pbx_audit;
 mod portal_truth;

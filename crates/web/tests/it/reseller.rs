@@ -20,14 +20,22 @@ const SOUTHRIDGE_PASSWORD: &str = "southridge-password-1";
 
 /// Signs in with the form, as a browser would; the browser then carries the session and the
 /// token of the page it lands on.
-pub(crate) async fn sign_in(
+pub(crate) async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<Browser, (u16, String)> {
+    sign_in_at(app, "/reseller", "/reseller/enterprises", email, password).await
+}
+
+/// Signs in at `<base>/sign-in` (the Reseller portal or the operator area), which must send
+/// the browser to `home`.
+pub async fn sign_in_at(
     app: &TestApp,
+    base: &str,
+    home: &str,
     email: &str,
     password: &str,
 ) -> Result<Browser, (u16, String)> {
     let r = app
         .http
-        .post(format!("{}/reseller/sign-in", app.url))
+        .post(format!("{}{base}/sign-in", app.url))
         .header("origin", &app.url)
         .header("sec-fetch-site", "same-origin")
         .form(&[("email", email), ("password", password)])
@@ -37,7 +45,7 @@ pub(crate) async fn sign_in(
     if r.status().as_u16() != 303 {
         return Err((r.status().as_u16(), r.text().await.unwrap()));
     }
-    assert_eq!(location(&r), "/reseller/enterprises");
+    assert_eq!(location(&r), home);
     let cookie = r
         .headers()
         .get_all("set-cookie")
@@ -53,7 +61,7 @@ pub(crate) async fn sign_in(
         csrf: String::new(),
         http: app.http.clone(),
     };
-    let (status, page) = text(browser.get("/reseller/enterprises")).await;
+    let (status, page) = text(browser.get(home)).await;
     assert_eq!(status, 200, "{page}");
     browser.csrf = page
         .split("name=\"csrf_token\" value=\"")
@@ -96,7 +104,7 @@ async fn southridge(app: &TestApp) {
         .unwrap();
 }
 
-async fn rows_of(app: &TestApp) -> Rows {
+pub async fn rows_of(app: &TestApp) -> Rows {
     let skip = ["sessions"];
     match app.database().unwrap().location() {
         DatabaseLocation::Sqlite(path) => rows::sqlite(&path, &skip).await,
