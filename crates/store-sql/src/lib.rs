@@ -24,6 +24,7 @@ mod directory_sync;
 mod enterprises;
 mod error;
 mod holders;
+mod imports;
 mod invitations;
 mod jobs;
 mod key_rotation;

@@ -42,6 +42,7 @@ pub mod crypto;
 mod directory;
 mod enterprises;
 mod error;
+mod imports;
 mod jobs;
 mod pbx_users;
 mod platform;
@@ -56,6 +57,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{DirectoryStore, DirectorySyncStore};
 pub use enterprises::{EnterpriseStore, PbxLocationStore, VoiceRouteStore};
 pub use error::{DatabaseError, StoreError, StoreResult};
+pub use imports::{
+    ImportRowRecord, ImportState, ImportStore, NewImport, RowOutcome, RowProblem, StoredImport,
+};
 pub use jobs::JobStore;
 pub use pbx_users::{DeviceStore, PbxUserStore, PushStore};
 pub use platform::PlatformStore;
@@ -108,6 +112,7 @@ pub trait Store:
     + SessionStore
     + KeyRotation
     + ApiTokenStore
+    + ImportStore
 {
 }
 
@@ -130,6 +135,7 @@ impl<T> Store for T where
         + SessionStore
         + KeyRotation
         + ApiTokenStore
+        + ImportStore
 {
 }
 
@@ -141,7 +147,7 @@ pub type DynStore = Arc<dyn Store>;
 pub mod prelude {
     pub use crate::{
         ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
-        DynStore, EnterpriseStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore,
+        DynStore, EnterpriseStore, ImportStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore,
         PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
         VoiceRouteStore,
     };

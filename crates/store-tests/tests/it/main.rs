@@ -67,5 +67,6 @@ stories!(
         one_instance_at_a_time_holds_a_lease,
     ],
     calls: [calls_are_kept_per_enterprise_filtered_and_expire],
+    imports: [imports_keep_rows_scope_and_apply_once],
     platform: [health_and_accounts],
 );
