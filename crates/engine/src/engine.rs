@@ -134,6 +134,7 @@ impl Engine {
             .register::<crate::directory::SyncDirectory>()
             .register::<crate::directory::SyncTeamsUsers>()
             .register::<crate::reconcile::Reconcile>()
+            .register::<crate::import::ApplyImport>()
     }
 
     /// Queues a job (a waiting one with the same idempotency key covers it).

@@ -99,8 +99,9 @@ impl RowRow {
             row: count(self.row_number),
             upn: self.upn,
             sip_user: self.sip_user,
-            outcome: RowOutcome::parse(&self.outcome)
-                .ok_or_else(|| StoreError::corrupt(format!("import row outcome '{}'", self.outcome)))?,
+            outcome: RowOutcome::parse(&self.outcome).ok_or_else(|| {
+                StoreError::corrupt(format!("import row outcome '{}'", self.outcome))
+            })?,
             problems: problems
                 .into_iter()
                 .map(|p| RowProblem {
@@ -204,11 +205,7 @@ impl ImportStore for SqlStore {
             .ok_or_else(|| StoreError::not_found(format!("import {id}")))
     }
 
-    async fn get_import(
-        &self,
-        e: EnterpriseId,
-        id: ImportId,
-    ) -> StoreResult<Option<StoredImport>> {
+    async fn get_import(&self, e: EnterpriseId, id: ImportId) -> StoreResult<Option<StoredImport>> {
         self.fetch_import(e, id).await
     }
 

@@ -123,8 +123,7 @@ pub trait ImportStore: Send + Sync + 'static {
     /// Stores a checked upload and its rows (state `checked`), with its audit event.
     async fn create_import(&self, new: &NewImport, audit: &Audit) -> StoreResult<StoredImport>;
     /// One of the enterprise's imports (`None` for another enterprise's).
-    async fn get_import(&self, e: EnterpriseId, id: ImportId)
-    -> StoreResult<Option<StoredImport>>;
+    async fn get_import(&self, e: EnterpriseId, id: ImportId) -> StoreResult<Option<StoredImport>>;
     /// The enterprise's imports, newest first.
     async fn list_imports(&self, e: EnterpriseId, limit: u32) -> StoreResult<Vec<StoredImport>>;
     /// The import's rows in file order (empty for another enterprise's import).

@@ -147,8 +147,8 @@ pub type DynStore = Arc<dyn Store>;
 pub mod prelude {
     pub use crate::{
         ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
-        DynStore, EnterpriseStore, ImportStore, JobStore, KeyRotation, LeaseStore, PbxLocationStore,
-        PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore, Store, StoreInfo,
-        VoiceRouteStore,
+        DynStore, EnterpriseStore, ImportStore, JobStore, KeyRotation, LeaseStore,
+        PbxLocationStore, PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore,
+        Store, StoreInfo, VoiceRouteStore,
     };
 }

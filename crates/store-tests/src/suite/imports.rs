@@ -57,10 +57,17 @@ pub async fn imports_keep_rows_scope_and_apply_once(h: Arc<Harness>) {
         .await
         .unwrap();
     assert_eq!(bad.state, ImportState::Checked);
-    assert_eq!((bad.row_count, bad.bad_rows, bad.applied_rows), (1200, 1, 0));
+    assert_eq!(
+        (bad.row_count, bad.bad_rows, bad.applied_rows),
+        (1200, 1, 0)
+    );
     assert_eq!(s.import_rows(e, bad.id).await.unwrap(), rows);
     // A file with a bad row is never applied.
-    assert!(!s.start_import(e, bad.id, JobId(1), &audit("import.apply")).await.unwrap());
+    assert!(
+        !s.start_import(e, bad.id, JobId(1), &audit("import.apply"))
+            .await
+            .unwrap()
+    );
 
     let good_rows = vec![row(2, RowOutcome::Ready), row(3, RowOutcome::Ready)];
     let good = s
@@ -90,12 +97,24 @@ pub async fn imports_keep_rows_scope_and_apply_once(h: Arc<Harness>) {
     assert_eq!(s.get_import(f, good.id).await.unwrap(), None);
     assert!(s.import_rows(f, good.id).await.unwrap().is_empty());
     assert!(s.list_imports(f, 10).await.unwrap().is_empty());
-    assert!(!s.start_import(f, good.id, JobId(1), &audit("import.apply")).await.unwrap());
+    assert!(
+        !s.start_import(f, good.id, JobId(1), &audit("import.apply"))
+            .await
+            .unwrap()
+    );
     assert!(s.record_import_rows(f, good.id, &[], 1).await.is_err());
 
     // Applied once: a second start is refused.
-    assert!(s.start_import(e, good.id, JobId(9), &audit("import.apply")).await.unwrap());
-    assert!(!s.start_import(e, good.id, JobId(10), &audit("import.apply")).await.unwrap());
+    assert!(
+        s.start_import(e, good.id, JobId(9), &audit("import.apply"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.start_import(e, good.id, JobId(10), &audit("import.apply"))
+            .await
+            .unwrap()
+    );
     let mut first = good_rows[0].clone();
     first.outcome = RowOutcome::SetUp;
     s.record_import_rows(e, good.id, std::slice::from_ref(&first), 1)
@@ -107,7 +126,9 @@ pub async fn imports_keep_rows_scope_and_apply_once(h: Arc<Harness>) {
         (ImportState::Applying, Some(JobId(9)), 1)
     );
     assert_eq!(s.import_rows(e, good.id).await.unwrap()[0], first);
-    s.finish_import(e, good.id, ImportState::Done, None).await.unwrap();
+    s.finish_import(e, good.id, ImportState::Done, None)
+        .await
+        .unwrap();
     let done = s.get_import(e, good.id).await.unwrap().unwrap();
     assert_eq!(done.state, ImportState::Done);
     assert!(done.finished_ms.is_some());
