@@ -114,9 +114,7 @@ pub async fn run(args: &BenchImportArgs) -> anyhow::Result<ImportFigures> {
 
     let admin = Actor::System("bench import".into());
     let started = Instant::now();
-    let (import, _) = engine
-        .upload_import(e, &admin, "bench.csv", &file)
-        .await?;
+    let (import, _) = engine.upload_import(e, &admin, "bench.csv", &file).await?;
     let upload = started.elapsed();
 
     let mut reports = 0;
@@ -168,8 +166,7 @@ pub async fn run(args: &BenchImportArgs) -> anyhow::Result<ImportFigures> {
         validate_target_met: validate.as_millis() < VALIDATE_TARGET_MS,
         upload_ms: upload.as_millis(),
         apply_ms: apply.as_millis(),
-        rows_applied_per_second: (finished.applied_rows as f64
-            / apply.as_secs_f64().max(0.001)
+        rows_applied_per_second: (finished.applied_rows as f64 / apply.as_secs_f64().max(0.001)
             * 10.0)
             .round()
             / 10.0,
@@ -179,7 +176,10 @@ pub async fn run(args: &BenchImportArgs) -> anyhow::Result<ImportFigures> {
     };
     let mut problems = Vec::new();
     if !bad.is_empty() {
-        problems.push(format!("the generated file has bad rows: {}", bad.join("; ")));
+        problems.push(format!(
+            "the generated file has bad rows: {}",
+            bad.join("; ")
+        ));
     }
     if finished.state != ImportState::Done || finished.applied_rows != n as u64 {
         problems.push(format!(
