@@ -31,3 +31,7 @@ id_type!(DeviceHandleId);
 id_type!(JobId);
 id_type!(AuditEventId);
 id_type!(ApiTokenId);
+id_type!(
+    /// A Bulk Upload file and its check.
+    ImportId
+);

@@ -142,6 +142,7 @@ impl Engine {
             .register::<crate::directory::SyncTeamsUsers>()
             .register::<crate::reconcile::Reconcile>()
             .register::<crate::direct_routing::SetUpDirectRouting>()
+            .register::<crate::import::ApplyImport>()
     }
 
     /// Queues a job (a waiting one with the same idempotency key covers it).

@@ -25,6 +25,7 @@ mod enterprises;
 mod error;
 mod gateway_health;
 mod holders;
+mod imports;
 mod invitations;
 mod jobs;
 mod key_rotation;

@@ -44,6 +44,7 @@ mod directory;
 mod enterprises;
 mod error;
 mod gateway_health;
+mod imports;
 mod jobs;
 mod pbx_users;
 mod platform;
@@ -59,6 +60,9 @@ pub use directory::{DirectoryStore, DirectorySyncStore};
 pub use enterprises::{EnterpriseStore, PbxLocationStore, VoiceRouteStore};
 pub use error::{DatabaseError, StoreError, StoreResult};
 pub use gateway_health::{GatewayHealthStore, ProxyHealthRecord, RegionHealthRecord};
+pub use imports::{
+    ImportRowRecord, ImportState, ImportStore, NewImport, RowOutcome, RowProblem, StoredImport,
+};
 pub use jobs::JobStore;
 pub use pbx_users::{DeviceStore, PbxUserStore, PushStore};
 pub use platform::PlatformStore;
@@ -112,6 +116,7 @@ pub trait Store:
     + SessionStore
     + KeyRotation
     + ApiTokenStore
+    + ImportStore
 {
 }
 
@@ -135,6 +140,7 @@ impl<T> Store for T where
         + SessionStore
         + KeyRotation
         + ApiTokenStore
+        + ImportStore
 {
 }
 
@@ -146,7 +152,8 @@ pub type DynStore = Arc<dyn Store>;
 pub mod prelude {
     pub use crate::{
         ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
-        DynStore, EnterpriseStore, GatewayHealthStore, JobStore, KeyRotation, LeaseStore,
+        DynStore, EnterpriseStore, GatewayHealthStore, ImportStore, JobStore, KeyRotation,
+        LeaseStore,
         PbxLocationStore, PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore,
         Store, StoreInfo, VoiceRouteStore,
     };

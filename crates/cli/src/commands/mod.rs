@@ -10,6 +10,7 @@ pub mod dns_zone;
 pub mod doctor;
 pub mod gateway;
 pub mod mail;
+pub mod import;
 pub mod migrate;
 pub mod pbx;
 pub mod rekey;
@@ -50,6 +51,9 @@ pub enum Command {
     /// tenant behaves where Microsoft's documentation leaves it open, PBX access (read-only;
     /// --write-test <user> adds a round trip on a test user).
     Doctor(doctor::DoctorArgs),
+    /// Bulk Upload a CSV file of users: check every row against the live PBX and Teams data,
+    /// then (unless --dry-run or a row is bad) set every row up, showing the progress.
+    Import(import::ImportArgs),
     /// Create, list or revoke API tokens (enterprise or reseller-wide).
     ApiToken(api_token::ApiTokenArgs),
     /// Platform operator accounts: `teamline operator create --email …` makes the first one.
@@ -71,6 +75,7 @@ impl Command {
             Self::Gateway(args) => gateway::run(args).await,
             Self::Bench(args) => bench::run(args).await,
             Self::Doctor(args) => doctor::run(args).await,
+            Self::Import(args) => import::run(args).await,
             Self::ApiToken(args) => api_token::run(args).await,
             Self::Operator(args) => accounts::run_operator(args).await,
             Self::Account(args) => accounts::run_account(args).await,

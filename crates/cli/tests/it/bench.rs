@@ -82,3 +82,13 @@ fn bench_registrations_registers_every_handle() {
     let f = bench(&["registrations", "--handles", "20"]);
     assert_eq!(f["registered"], 20);
 }
+
+#[test]
+fn bench_import_checks_and_applies_every_row_with_progress() {
+    let f = bench(&["import", "--rows", "60"]);
+    assert_eq!(f["rows"], 60);
+    assert_eq!(f["bad_rows"], 0);
+    assert_eq!(f["users_set_up"], 60);
+    assert!(f["validate_ms"].is_u64(), "{f}");
+    assert!(f["progress_reports"].as_u64().unwrap() >= 1, "{f}");
+}

@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod fleet;
 mod gateway;
+mod import_cmd;
 mod instances;
 mod pbx_settings;
 mod secrets_in_logs;

@@ -11,13 +11,16 @@
 //!   numbers in scientific notation).
 //! - `columns.rs`: the columns, their headers and the template.
 //! - `duplicates.rs`: what two rows of one file must not share.
+//! - `result.rs`: the result file (each row with what became of it).
 
 mod columns;
 mod csv;
 mod duplicates;
+mod result;
 
 pub use columns::{COLUMNS, Column, template};
 pub use duplicates::duplicates;
+pub use result::{RowResult, result_csv};
 
 use crate::error::{FieldError, FieldErrors};
 use crate::ids::{PbxLocationId, VoiceRouteId};

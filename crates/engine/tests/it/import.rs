@@ -1,12 +1,14 @@
 //! Bulk Upload: a file is checked against the live PBX and Teams data with the form's rules;
 //! a file with bad rows writes nothing, a good one sets every row up as Save User does.
 
-use crate::support::{contoso, settings, upn};
+use crate::support::{contoso, eventually, settings, upn};
 use teamline_domain::audit::Actor;
 use teamline_domain::bulk_import::{COLUMNS, template};
-use teamline_engine::import::ImportError;
+use teamline_engine::import::{ApplyError, ImportError};
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::netsapiens::CONTOSO_HQ_ADDRESS_ID;
+use teamline_store::{ImportState, RowOutcome};
+use teamline_testkit::Workers;
 
 const HEADER: &str = "Teams User,PBX Locations,Available Voice Routes,SIP User,Phone Number,User Tag,Use Voicemail in Teams,Caller Name Policy,Custom Caller Name,Caller ID on Forwarded Calls,Assign Default Dial Plan Policy,User Devices,Emergency Address";
 
@@ -242,4 +244,114 @@ async fn a_good_file_sets_up_every_row_and_a_file_that_is_no_bulk_upload_is_refu
     let (again, none) = engine.apply_import(e, &admin, &text).await.unwrap();
     assert!(none.is_empty());
     assert_eq!(again.bad_rows().count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_is_kept_with_its_rows_applied_as_a_job_and_its_result_downloaded() {
+    let c = contoso(settings(), 4).await;
+    let (engine, e) = (&c.engine, c.contoso.id);
+    engine.sync_directory(e, false).await.unwrap();
+    let admin = Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into());
+    let store = engine.store();
+
+    // A file with a bad row is kept with each row's problems, and cannot be applied.
+    let bad_file = file(&[
+        row("Adele Vance", "1000"),
+        with(row("Diego Siciliani", "1002"), 4, "12ab"),
+    ]);
+    let (bad, _) = engine
+        .upload_import(e, &admin, "users.csv", &bad_file)
+        .await
+        .unwrap();
+    assert_eq!(
+        (bad.row_count, bad.bad_rows, bad.state),
+        (2, 1, ImportState::Checked)
+    );
+    let rows = store.import_rows(e, bad.id).await.unwrap();
+    assert_eq!(rows[0].outcome, RowOutcome::Ready);
+    assert_eq!(rows[1].outcome, RowOutcome::Invalid);
+    assert_eq!(rows[1].problems[0].field, "Phone Number");
+    let refused = engine.apply_import_later(e, &admin, bad.id).await;
+    assert!(
+        matches!(refused, Err(ApplyError::BadRows { bad: 1, .. })),
+        "{refused:?}"
+    );
+
+    // The fixed file, uploaded twice before either is applied.
+    let good_file = file(&[row("Adele Vance", "1000"), row("Diego Siciliani", "1002")]);
+    let (good, _) = engine
+        .upload_import(e, &admin, "users-fixed.csv", &good_file)
+        .await
+        .unwrap();
+    let (twice, _) = engine
+        .upload_import(e, &admin, "users-fixed.csv", &good_file)
+        .await
+        .unwrap();
+    assert_eq!(good.bad_rows, 0);
+    let before = store.user_counts(e).await.unwrap();
+    let job = engine.apply_import_later(e, &admin, good.id).await.unwrap();
+    let again = engine.apply_import_later(e, &admin, good.id).await;
+    assert!(
+        matches!(again, Err(ApplyError::NotCheckedState { .. })),
+        "{again:?}"
+    );
+    let _bg = Workers::new().runner(engine, "import");
+    eventually("the import is applied", || async {
+        store.get_import(e, good.id).await.unwrap().unwrap().state == ImportState::Done
+    })
+    .await;
+    let applied = store.get_import(e, good.id).await.unwrap().unwrap();
+    assert_eq!((applied.applied_rows, applied.job_id), (2, Some(job)));
+    let rows = store.import_rows(e, good.id).await.unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.outcome == RowOutcome::SetUp && r.pbx_user_id.is_some())
+    );
+    assert_eq!(
+        store.user_counts(e).await.unwrap().active,
+        before.active + 2
+    );
+    let result = engine.import_result_csv(e, good.id).await.unwrap().unwrap();
+    assert_eq!(result.lines().count(), 3);
+    assert!(
+        result.lines().skip(1).all(|l| l.ends_with(",set_up,")),
+        "{result}"
+    );
+
+    // The second upload no longer holds: applying it writes nothing and says why per row.
+    engine
+        .apply_import_later(e, &admin, twice.id)
+        .await
+        .unwrap();
+    eventually("the stale import fails", || async {
+        store.get_import(e, twice.id).await.unwrap().unwrap().state == ImportState::Failed
+    })
+    .await;
+    let failed = store.get_import(e, twice.id).await.unwrap().unwrap();
+    assert!(failed.error.unwrap().contains("nothing was set up"));
+    assert_eq!(failed.applied_rows, 0);
+    assert_eq!(
+        store.user_counts(e).await.unwrap().active,
+        before.active + 2
+    );
+    let result = engine
+        .import_result_csv(e, twice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(result.contains("Adele Vance"), "{result}");
+    assert!(
+        result.lines().skip(1).all(|l| l.contains(",invalid,")),
+        "{result}"
+    );
+
+    // Another enterprise's import is not found.
+    let other = teamline_domain::ids::EnterpriseId(e.0 + 1000);
+    assert!(
+        engine
+            .import_result_csv(other, good.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

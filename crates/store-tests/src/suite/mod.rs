@@ -5,6 +5,7 @@ pub mod audit;
 pub mod calls;
 pub mod directory;
 pub mod enterprises;
+pub mod imports;
 pub mod jobs;
 pub mod migrations;
 pub mod pbx_users;

@@ -67,7 +67,7 @@ impl Routes {
 
 /// Every authenticated route of the API.
 fn resources() -> Routes {
-    use v1::{audit, enterprises, jobs, pbx_users, teams_users};
+    use v1::{audit, enterprises, imports, jobs, pbx_users, teams_users};
     Routes::new()
         .get("/api/v1/enterprises", enterprises::list)
         .get("/api/v1/enterprises/{enterprise}", enterprises::get)
@@ -127,6 +127,24 @@ fn resources() -> Routes {
         .get("/api/v1/enterprises/{enterprise}/jobs", jobs::list)
         .get("/api/v1/enterprises/{enterprise}/jobs/{id}", jobs::get)
         .get("/api/v1/enterprises/{enterprise}/audit", audit::list)
+        .get("/api/v1/enterprises/{enterprise}/imports", imports::list)
+        .post("/api/v1/enterprises/{enterprise}/imports", imports::upload)
+        .get(
+            "/api/v1/enterprises/{enterprise}/imports/{id}",
+            imports::get,
+        )
+        .get(
+            "/api/v1/enterprises/{enterprise}/imports/{id}/rows",
+            imports::rows,
+        )
+        .get(
+            "/api/v1/enterprises/{enterprise}/imports/{id}/result.csv",
+            imports::result_csv,
+        )
+        .post(
+            "/api/v1/enterprises/{enterprise}/imports/{id}/apply",
+            imports::apply,
+        )
 }
 
 /// Every route of the API as `(method, path)`, the OpenAPI document's included.

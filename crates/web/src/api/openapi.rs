@@ -2,7 +2,7 @@
 
 use super::paging::Paged;
 use super::problem::{FieldProblem, Problem};
-use super::v1::{audit, enterprises, jobs, pbx_users, teams_users};
+use super::v1::{audit, enterprises, imports, jobs, pbx_users, teams_users};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -36,6 +36,12 @@ pub const PATH: &str = "/api/v1/openapi.json";
         jobs::list,
         jobs::get,
         audit::list,
+        imports::list,
+        imports::upload,
+        imports::get,
+        imports::rows,
+        imports::result_csv,
+        imports::apply,
         document,
     ),
     components(schemas(

@@ -210,8 +210,14 @@ async fn every_route_is_in_the_openapi_document() {
 }
 
 /// Every route, with the enterprise and object ids filled in.
-fn concrete(path: &str, enterprise: i64, user: i64, job: i64) -> String {
-    let id = if path.contains("/jobs/") { job } else { user };
+fn concrete(path: &str, enterprise: i64, user: i64, job: i64, import: i64) -> String {
+    let id = if path.contains("/jobs/") {
+        job
+    } else if path.contains("/imports/") {
+        import
+    } else {
+        user
+    };
     path.replace("{enterprise}", &enterprise.to_string())
         .replace("{id}", &id.to_string())
 }
@@ -245,6 +251,19 @@ async fn token_scope_and_read_only_hold_on_every_route() {
         .await
         .unwrap()
         .0;
+    let import = app
+        .engine
+        .upload_import(
+            app.contoso.id,
+            &Actor::System("test".into()),
+            "users.csv",
+            "Teams User,SIP User,Phone Number\nAdeleV@contoso.example,1000,\n",
+        )
+        .await
+        .unwrap()
+        .0
+        .id
+        .0;
     let reader = token(&app, &app.contoso, "reader", true, 10_000, None).await;
     let foreign = token(&app, &app.fabrikam, "fabrikam", false, 10_000, None).await;
     let audit_before = app
@@ -258,7 +277,7 @@ async fn token_scope_and_read_only_hold_on_every_route() {
         if path.ends_with("openapi.json") {
             continue;
         }
-        let url = concrete(path, contoso, user.id.0, job);
+        let url = concrete(path, contoso, user.id.0, job, import);
         let body = adele(location, route);
         // Without a token: 401.
         let r = app
@@ -293,7 +312,7 @@ async fn token_scope_and_read_only_hold_on_every_route() {
         }
         // Contoso's objects under Fabrikam's own enterprise id: still not found.
         if path.contains("{id}") {
-            let own = concrete(path, app.fabrikam.id.0, user.id.0, job);
+            let own = concrete(path, app.fabrikam.id.0, user.id.0, job, import);
             let r = call(&app, method(m), &own, &foreign)
                 .json(&body)
                 .send()
@@ -678,5 +697,157 @@ async fn the_frameworks_refusals_on_api_paths_are_problem_details() {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     assert!(r.headers().contains_key("allow"));
+    app.stop().await;
+}
+
+const IMPORT_HEADER: &str = "Teams User,SIP User,Phone Number,Available Voice Routes,User Devices";
+
+#[tokio::test]
+async fn a_csv_is_checked_kept_applied_and_its_result_downloaded_through_the_api() {
+    let app = TestApp::start_with_jobs().await;
+    let writer = token(&app, &app.contoso, "billing", false, 10_000, None).await;
+    let e = app.contoso.id.0;
+    let path = format!("/api/v1/enterprises/{e}/imports");
+    let bad = format!(
+        "{IMPORT_HEADER}\nAdeleV@contoso.example,1000,+11000,US East 2,1000\nAlexW@contoso.example,1001,12ab,US East 2,1001\n"
+    );
+    let before = app.store.user_counts(app.contoso.id).await.unwrap();
+
+    // A dry run answers the problems by row and column and keeps nothing.
+    let dry = call(&app, Method::POST, &format!("{path}?dry_run=true"), &writer)
+        .header("content-type", "text/csv")
+        .body(bad.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dry.status(), StatusCode::OK);
+    let dry = json_of(dry).await;
+    assert_eq!(dry["id"], Value::Null);
+    assert_eq!(dry["bad_rows"], 1);
+    assert_eq!(dry["rows"][0]["row"], 3);
+    assert_eq!(dry["rows"][0]["problems"][0]["field"], "Phone Number");
+    assert!(
+        app.store
+            .list_imports(app.contoso.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Kept with its problems (as a multipart form's file); it cannot be applied.
+    let form = format!(
+        "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"users.csv\"\r\nContent-Type: text/csv\r\n\r\n{bad}\r\n--b0undary--\r\n"
+    );
+    let kept = call(&app, Method::POST, &path, &writer)
+        .header("content-type", "multipart/form-data; boundary=b0undary")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.status(), StatusCode::CREATED);
+    let kept = json_of(kept).await;
+    assert_eq!(kept["file_name"], "users.csv");
+    assert_eq!(
+        (kept["row_count"].clone(), kept["bad_rows"].clone()),
+        (json!(2), json!(1))
+    );
+    let id = kept["id"].as_i64().unwrap();
+    let refused = call(&app, Method::POST, &format!("{path}/{id}/apply"), &writer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        json_of(refused).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 rows")
+    );
+
+    // The fixed file, applied: progress until done, then the result file.
+    let good = format!(
+        "{IMPORT_HEADER}\nAdeleV@contoso.example,1000,+11000,US East 2,1000\nAlexW@contoso.example,1001,+11001,US East 2,1001\n"
+    );
+    let kept = call(
+        &app,
+        Method::POST,
+        &format!("{path}?file_name=fixed.csv"),
+        &writer,
+    )
+    .header("content-type", "text/csv")
+    .body(good)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(kept.status(), StatusCode::CREATED);
+    let id = json_of(kept).await["id"].as_i64().unwrap();
+    let applying = call(&app, Method::POST, &format!("{path}/{id}/apply"), &writer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(applying.status(), StatusCode::ACCEPTED);
+    let mut state = json_of(applying).await;
+    for _ in 0..600 {
+        if state["state"] == "done" || state["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        state = json_of(
+            call(&app, Method::GET, &format!("{path}/{id}"), &writer)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
+    assert_eq!(state["state"], "done", "{state}");
+    assert_eq!(state["applied_rows"], 2);
+    let rows = json_of(
+        call(&app, Method::GET, &format!("{path}/{id}/rows"), &writer)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        rows["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "set_up")
+    );
+    let result = call(
+        &app,
+        Method::GET,
+        &format!("{path}/{id}/result.csv"),
+        &writer,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(
+        result.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let result = result.text().await.unwrap();
+    assert_eq!(
+        result.lines().filter(|l| l.contains(",set_up,")).count(),
+        2,
+        "{result}"
+    );
+    assert_eq!(
+        app.store.user_counts(app.contoso.id).await.unwrap().active,
+        before.active + 2
+    );
+    let list = json_of(
+        call(&app, Method::GET, &path, &writer)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
     app.stop().await;
 }

@@ -4,6 +4,7 @@
 //! the figures (wall time, peak memory) are Teamline's own.
 
 mod enable;
+mod import;
 mod registrations;
 mod sync;
 mod users_page;
@@ -41,6 +42,10 @@ pub enum Bench {
     /// Register many device handles through the gateway's Kamailio to the stand-in PBX
     /// registrar (targets: all registered in 60 s, reconcile 1 s, 150 MB). Prints JSON.
     Registrations(registrations::BenchRegistrationsArgs),
+    /// Bulk Upload of a file of N rows (default 10 000): the check against the live PBX and
+    /// Teams data (target 2 s), keeping the upload, and the apply with its progress. Prints
+    /// JSON last.
+    Import(import::BenchImportArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -49,6 +54,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Sync(a) => sync::run(&a).await.map(drop),
         Bench::Enable(a) => enable::run(&a).await.map(drop),
         Bench::Registrations(a) => registrations::run(&a).await,
+        Bench::Import(a) => import::run(&a).await.map(drop),
     }
 }
 /// Checks a benchmark's result before its figures are printed: any problem fails the command

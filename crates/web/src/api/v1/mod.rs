@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod enterprises;
+pub mod imports;
 pub mod jobs;
 pub mod pbx_users;
 pub mod teams_users;

@@ -6,6 +6,10 @@
 //! one PBX call per PBX location plus one per device Teamline is to create (its emergency
 //! addresses), not one per row and field.
 
+mod upload;
+
+pub use upload::{ApplyError, ApplyImport};
+
 use crate::{Engine, EngineError, SaveError};
 use futures::StreamExt;
 use std::collections::HashMap;
