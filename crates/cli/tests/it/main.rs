@@ -12,6 +12,7 @@ mod fleet;
 mod gateway;
 mod instances;
 mod pbx_settings;
+mod remote_cli;
 mod secrets_in_logs;
 mod setup_user;
 mod sync_cmd;

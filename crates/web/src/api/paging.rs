@@ -62,7 +62,7 @@ fn encode(offset: u32) -> String {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     /// How many items the whole list has.

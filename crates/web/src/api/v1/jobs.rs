@@ -16,7 +16,7 @@ use teamline_domain::job::Job;
 use teamline_store::JobQuery;
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobOut {
     pub id: i64,
     /// e.g. `sync_teams_users`, `push_user`.
@@ -53,7 +53,7 @@ impl From<&Job> for JobOut {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobList {
     /// Newest first.
     pub items: Vec<JobOut>,
