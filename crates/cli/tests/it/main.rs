@@ -13,6 +13,7 @@ mod gateway;
 mod instances;
 mod pbx_settings;
 mod remote_cli;
+mod schemathesis;
 mod secrets_in_logs;
 mod setup_user;
 mod sync_cmd;

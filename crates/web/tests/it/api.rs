@@ -551,6 +551,91 @@ async fn lists_are_cursor_paged() {
     app.stop().await;
 }
 
+/// The audit list answers the Audit log page's filters (the same search) and pages from the
+/// newest event to the oldest by cursor.
+#[tokio::test]
+async fn the_audit_log_is_filtered_like_its_page_and_cursor_paged() {
+    let app = TestApp::start().await;
+    set_up(&app, "Adele Vance", "1000").await;
+    set_up(&app, "Alex Wilber", "1001").await;
+    set_up(&app, "Diego Siciliani", "1002").await;
+    let t = token(&app, &app.contoso, "reader", true, 10_000, None).await;
+    let audit = format!("/api/v1/enterprises/{}/audit", app.contoso.id);
+    let get = |query: String| {
+        let t = t.clone();
+        let url = format!("{audit}?{query}");
+        let app = &app;
+        async move { call(app, Method::GET, &url, &t).send().await.unwrap() }
+    };
+
+    let created = json_of(get("action=pbx_user.create".into()).await).await;
+    let created = created["items"].as_array().unwrap().clone();
+    assert_eq!(created.len(), 3, "{created:?}");
+    assert!(created.iter().all(|e| e["action"] == "pbx_user.create"));
+
+    // Page by page, one event each: every set-up once, newest first, then the end.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = json_of(get(format!("action=pbx_user.create&limit=1{cursor}")).await).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].clone()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    let ids: Vec<Value> = created.iter().map(|e| e["id"].clone()).collect();
+    assert_eq!(seen, ids);
+
+    // The User filter finds the events about one PBX user, by extension or UPN.
+    for user in ["1001", "AlexW%40contoso.example"] {
+        let about = json_of(get(format!("user={user}&action=pbx_user.create")).await).await;
+        let about = about["items"].as_array().unwrap();
+        assert_eq!(about.len(), 1, "{user}: {about:?}");
+        assert!(
+            about[0]["summary"].as_str().unwrap().contains("1001"),
+            "{about:?}"
+        );
+    }
+    // Who, by the actor id the events carry.
+    let actor = created[0]["actor_id"].as_str().unwrap().to_owned();
+    let by_actor = json_of(
+        get(format!(
+            "actor={}",
+            actor.replace(':', "%3A").replace('@', "%40")
+        ))
+        .await,
+    )
+    .await;
+    assert!(
+        by_actor["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor_id"] == actor.as_str())
+    );
+    // Days: nothing happened in 2001.
+    let old = json_of(get("from=2001-01-01&to=2001-01-02".into()).await).await;
+    assert!(old["items"].as_array().unwrap().is_empty());
+
+    for (query, field) in [
+        ("from=yesterday", "from"),
+        ("cursor=o%3A2", "cursor"),
+        ("limit=0", "limit"),
+    ] {
+        let r = get(query.into()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(json_of(r).await["errors"][0]["field"], field, "{query}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_token_is_held_to_its_rate_limit_and_its_expiry() {
     let app = TestApp::start().await;
