@@ -7,7 +7,8 @@
 //! the pages' changes do and is audited with the token's name as the actor. Errors are RFC 9457
 //! problem details (`problem`), lists are cursor-paged (`paging`), POSTs honour
 //! `Idempotency-Key` (`idempotency`), updates take `If-Match`. The OpenAPI 3.1 document is
-//! generated from the handlers (`openapi`), served at `/api/v1/openapi.json`.
+//! generated from the handlers (`openapi`), served at `/api/v1/openapi.json` and rendered as a
+//! browsable page at `/api/v1/reference` (`reference`).
 
 pub mod auth;
 pub mod idempotency;
@@ -15,6 +16,7 @@ pub mod openapi;
 pub mod paging;
 pub mod portal;
 pub mod problem;
+pub mod reference;
 pub mod v1;
 
 use crate::AppState;
@@ -67,7 +69,7 @@ impl Routes {
 
 /// Every authenticated route of the API.
 fn resources() -> Routes {
-    use v1::{audit, enterprises, jobs, pbx_users, teams_users};
+    use v1::{audit, enterprises, jobs, pbx_users, teams_users, troubleshoot};
     Routes::new()
         .get("/api/v1/enterprises", enterprises::list)
         .get("/api/v1/enterprises/{enterprise}", enterprises::get)
@@ -127,6 +129,10 @@ fn resources() -> Routes {
         .get("/api/v1/enterprises/{enterprise}/jobs", jobs::list)
         .get("/api/v1/enterprises/{enterprise}/jobs/{id}", jobs::get)
         .get("/api/v1/enterprises/{enterprise}/audit", audit::list)
+        .get(
+            "/api/v1/enterprises/{enterprise}/troubleshoot",
+            troubleshoot::troubleshoot,
+        )
 }
 
 /// Every route of the API as `(method, path)`, the OpenAPI document's included.

@@ -209,11 +209,97 @@ async fn every_route_is_in_the_openapi_document() {
     app.stop().await;
 }
 
+/// The browsable reference needs no token, lists every operation and schema of the document,
+/// and loads nothing from elsewhere.
+#[tokio::test]
+async fn the_reference_page_shows_every_operation_from_our_own_assets() {
+    let app = TestApp::start().await;
+    let page = app.get("/api/v1/reference").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    for (m, path) in route_table() {
+        let shown = format!("{}</span> <code>{path}</code>", m.to_uppercase());
+        assert!(
+            html.contains(&shown),
+            "{m} {path} is not on the reference page"
+        );
+    }
+    for schema in ["PbxUserOut", "Problem", "JobOut", "AuditList"] {
+        assert!(
+            html.contains(&format!("id=\"schema-{schema}\"")),
+            "{schema}"
+        );
+    }
+    assert!(html.contains("phone_number"));
+    for attr in ["src=", "href="] {
+        for (i, _) in html.match_indices(attr) {
+            let value = &html[i + attr.len()..];
+            assert!(
+                value.starts_with("\"/") || value.starts_with("\"#"),
+                "{}",
+                &value[..40.min(value.len())]
+            );
+        }
+    }
+    let css = app.get("/static/api-reference.css").send().await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+/// Troubleshoot answers the portal's checklist for a user, and the candidates for a name
+/// several users share.
+#[tokio::test]
+async fn troubleshoot_answers_the_checklist_of_the_page() {
+    let app = TestApp::start().await;
+    set_up(&app, "Alex Wilber", "1001").await;
+    let t = token(&app, &app.contoso, "reader", true, 10_000, None).await;
+    let url = |q: &str| format!("/api/v1/enterprises/{}/troubleshoot?q={q}", app.contoso.id);
+    let r = call(&app, Method::GET, &url("AlexW%40contoso.example"), &t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let found = json_of(r).await;
+    assert_eq!(found["upn"], "AlexW@contoso.example", "{found}");
+    let checks = found["checks"].as_array().unwrap();
+    assert!(!checks.is_empty());
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["label"] == "User-sync consent granted" && c["status"] == "pass"),
+        "{found}"
+    );
+    assert!(
+        checks
+            .iter()
+            .filter(|c| c["status"] != "pass")
+            .all(|c| c["fix"].is_string()),
+        "every check that did not pass says what to do: {found}"
+    );
+    let empty = call(&app, Method::GET, &url(""), &t).send().await.unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(empty).await["errors"][0]["field"], "q");
+    app.stop().await;
+}
+
 /// Every route, with the enterprise and object ids filled in.
 fn concrete(path: &str, enterprise: i64, user: i64, job: i64) -> String {
     let id = if path.contains("/jobs/") { job } else { user };
-    path.replace("{enterprise}", &enterprise.to_string())
-        .replace("{id}", &id.to_string())
+    let url = path
+        .replace("{enterprise}", &enterprise.to_string())
+        .replace("{id}", &id.to_string());
+    // Troubleshoot needs its question.
+    if path.ends_with("/troubleshoot") {
+        format!("{url}?q=AlexW@contoso.example")
+    } else {
+        url
+    }
 }
 
 #[tokio::test]

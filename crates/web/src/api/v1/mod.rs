@@ -6,6 +6,7 @@ pub mod enterprises;
 pub mod jobs;
 pub mod pbx_users;
 pub mod teams_users;
+pub mod troubleshoot;
 
 use super::problem::{FieldProblem, Problem};
 use axum::extract::rejection::{PathRejection, QueryRejection};
