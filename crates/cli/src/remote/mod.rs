@@ -24,12 +24,24 @@ use teamline_web::api::v1::enterprises::{EnterpriseList, EnterpriseOut};
 pub struct RemoteArgs {
     /// A Teamline server's address (e.g. https://teamline.example.net): run the command
     /// through its JSON API. Works for `users`, `sync` and `jobs`.
-    #[arg(long, global = true, env = "TEAMLINE_SERVER", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "TEAMLINE_SERVER",
+        value_name = "URL",
+        help_heading = "Through a server's API"
+    )]
     pub server: Option<String>,
 
     /// The API token for --server (create one in the portal under API tokens, or with
     /// `teamline api-token create`).
-    #[arg(long, global = true, env = "TEAMLINE_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TEAMLINE_TOKEN",
+        hide_env_values = true,
+        help_heading = "Through a server's API"
+    )]
     pub token: Option<String>,
 }
 

@@ -69,9 +69,15 @@ impl Routes {
 
 /// Every authenticated route of the API.
 fn resources() -> Routes {
-    use v1::{audit, enterprises, jobs, pbx_users, teams_users, troubleshoot};
+    use v1::{audit, enterprises, jobs, pbx_users, reseller, teams_users, troubleshoot};
     Routes::new()
         .get("/api/v1/enterprises", enterprises::list)
+        .post("/api/v1/enterprises", reseller::create)
+        .get("/api/v1/sbc-regions", reseller::sbc_regions)
+        .post(
+            "/api/v1/enterprises/{enterprise}/invitation",
+            reseller::resend_invitation,
+        )
         .get("/api/v1/enterprises/{enterprise}", enterprises::get)
         .get(
             "/api/v1/enterprises/{enterprise}/voice-routes",

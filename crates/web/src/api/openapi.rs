@@ -2,7 +2,7 @@
 
 use super::paging::Paged;
 use super::problem::{FieldProblem, Problem};
-use super::v1::{audit, enterprises, jobs, pbx_users, teams_users, troubleshoot};
+use super::v1::{audit, enterprises, jobs, pbx_users, reseller, teams_users, troubleshoot};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -14,7 +14,7 @@ pub const PATH: &str = "/api/v1/openapi.json";
     info(
         title = "Teamline API",
         version = "1",
-        description = "Teamline's JSON API: PBX users and their lifecycle, Teams users, directory sync, troubleshooting, jobs and the audit log of the enterprises an API token reaches. Authenticate with `Authorization: Bearer <token>` (create tokens in the Enterprise portal under API tokens). Errors are RFC 9457 problem details."
+        description = "Teamline's JSON API: PBX users and their lifecycle, Teams users, directory sync, troubleshooting, jobs and the audit log of the enterprises an API token reaches; with a reseller-wide token also Add Enterprise and its invitation. Authenticate with `Authorization: Bearer <token>` (create tokens in the Enterprise portal under API tokens). Errors are RFC 9457 problem details."
     ),
     paths(
         enterprises::list,
@@ -37,6 +37,9 @@ pub const PATH: &str = "/api/v1/openapi.json";
         jobs::get,
         audit::list,
         troubleshoot::troubleshoot,
+        reseller::create,
+        reseller::resend_invitation,
+        reseller::sbc_regions,
         document,
     ),
     components(schemas(

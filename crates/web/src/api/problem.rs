@@ -120,6 +120,10 @@ fn api_field(label: &str) -> String {
         fields::FORWARDED_CALLER_ID => "forwarded_caller_id",
         fields::USER_DEVICES => "device",
         fields::USER_TAG => "tag",
+        // Add Enterprise's labels.
+        "Enterprise Name" => "name",
+        "Global Admin E-mail" => "global_admin_email",
+        "SBC Regions" => "sbc_region_ids",
         other => return other.to_lowercase().replace(' ', "_"),
     }
     .into()

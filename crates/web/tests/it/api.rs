@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::enterprise::Enterprise;
+use teamline_domain::ids::EnterpriseId;
 use teamline_store::NewApiToken;
 use teamline_web::api::auth::mint;
 use teamline_web::api::route_table;
@@ -288,6 +289,123 @@ async fn troubleshoot_answers_the_checklist_of_the_page() {
     app.stop().await;
 }
 
+/// A reseller-wide token adds an enterprise (invited, with its invitation sent) and resends
+/// the invitation; an enterprise token may do neither.
+#[tokio::test]
+async fn a_reseller_token_adds_enterprises_and_resends_invitations() {
+    let app = TestApp::start().await;
+    let minted = mint();
+    app.store
+        .create_api_token(
+            &NewApiToken {
+                reseller_id: app.contoso.reseller_id,
+                enterprise_id: None,
+                name: "provisioning".into(),
+                prefix: minted.prefix,
+                secret_sha256: minted.secret_sha256,
+                read_only: false,
+                rate_per_minute: 10_000,
+                expires_ms: None,
+            },
+            &Audit::new(Actor::System("test".into()), "api_token.create", "test"),
+        )
+        .await
+        .unwrap();
+    let wide = minted.token;
+    let regions = json_of(
+        call(&app, Method::GET, "/api/v1/sbc-regions", &wide)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let region = regions["items"][0]["id"].clone();
+    let added = call(&app, Method::POST, "/api/v1/enterprises", &wide)
+        .json(
+            &json!({"name": "Litware", "global_admin_email": "admin@litware.example",
+            "user_limit": 25, "sbc_region_ids": [region]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let location = added.headers()["location"].to_str().unwrap().to_owned();
+    let added = json_of(added).await;
+    assert_eq!(added["enterprise"]["name"], "Litware");
+    assert_eq!(added["enterprise"]["state"], "invited");
+    assert_eq!(added["enterprise"]["user_limit"], 25);
+    let got = json_of(
+        call(&app, Method::GET, &location, &wide)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(got["slug"], added["enterprise"]["slug"]);
+
+    let bad = call(&app, Method::POST, "/api/v1/enterprises", &wide)
+        .json(&json!({"name": " ", "global_admin_email": "nobody", "sbc_region_ids": [999_999]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<String> = json_of(bad).await["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    for f in ["name", "global_admin_email", "sbc_region_ids"] {
+        assert!(fields.contains(&f.to_owned()), "{f} in {fields:?}");
+    }
+
+    let id = added["enterprise"]["id"].as_i64().unwrap();
+    let resent = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/enterprises/{id}/invitation"),
+        &wide,
+    )
+    .send()
+    .await
+    .unwrap();
+    if added["invitation_sent"] == true {
+        assert_eq!(resent.status(), StatusCode::ACCEPTED);
+        assert_eq!(json_of(resent).await["sent_to"], "admin@litware.example");
+    } else {
+        assert!(resent.status().is_client_error() || resent.status().is_server_error());
+    }
+    let log = app
+        .store
+        .list_audit(Some(EnterpriseId(id)), 50)
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.actor == Actor::ApiToken("provisioning".into())),
+        "{log:?}"
+    );
+
+    let own = token(&app, &app.contoso, "contoso", false, 10_000, None).await;
+    let refused = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/enterprises/{}/invitation", app.contoso.id),
+        &own,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        json_of(refused).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("reseller-wide")
+    );
+    app.stop().await;
+}
+
 /// Every route, with the enterprise and object ids filled in.
 fn concrete(path: &str, enterprise: i64, user: i64, job: i64) -> String {
     let id = if path.contains("/jobs/") { job } else { user };
@@ -365,10 +483,16 @@ async fn token_scope_and_read_only_hold_on_every_route() {
             .send()
             .await
             .unwrap();
-        if path == "/api/v1/enterprises" {
+        if path == "/api/v1/enterprises" && m == "get" {
             let list = json_of(r).await;
             assert_eq!(list["items"][0]["id"], json!(app.fabrikam.id.0));
             assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        } else if path == "/api/v1/enterprises" {
+            // Adding an enterprise is the reseller's: an enterprise token cannot.
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{m} {url}");
+        } else if path == "/api/v1/sbc-regions" {
+            // The platform's regions belong to no enterprise.
+            assert_eq!(r.status(), StatusCode::OK, "{m} {url}");
         } else {
             assert_eq!(
                 r.status(),

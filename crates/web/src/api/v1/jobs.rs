@@ -64,6 +64,8 @@ pub struct JobList {
 pub struct JobFilter {
     /// Only queued or running jobs.
     pub unfinished: Option<bool>,
+    /// Only jobs of this kind, e.g. `sync_teams_users`.
+    pub kind: Option<String>,
     /// How many, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -87,7 +89,7 @@ pub async fn list(
         .store
         .list_jobs(&JobQuery {
             enterprise_id: Some(e.id),
-            kind: None,
+            kind: filter.kind.filter(|k| !k.trim().is_empty()),
             unfinished_only: filter.unfinished.unwrap_or(false),
             limit,
         })

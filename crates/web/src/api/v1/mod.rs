@@ -5,6 +5,7 @@ pub mod audit;
 pub mod enterprises;
 pub mod jobs;
 pub mod pbx_users;
+pub mod reseller;
 pub mod teams_users;
 pub mod troubleshoot;
 
