@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::ids::EnterpriseId;
+use teamline_domain::reseller::ResellerForm;
 use teamline_store::NewApiToken;
 use teamline_web::api::auth::mint;
 use teamline_web::api::route_table;
@@ -406,6 +407,44 @@ async fn a_reseller_token_adds_enterprises_and_resends_invitations() {
     app.stop().await;
 }
 
+/// A read-write reseller-wide token of a second reseller, Southridge, with no enterprises.
+async fn southridge_token(app: &TestApp) -> String {
+    let audit = Audit::new(Actor::System("test".into()), "test", "Southridge");
+    let reseller = app
+        .store
+        .create_reseller(
+            &ResellerForm {
+                name: "Southridge Telecom".into(),
+                contact_email: "admin@southridge.example".into(),
+                services: String::new(),
+                billing_reference: String::new(),
+            }
+            .validate()
+            .unwrap(),
+            &audit,
+        )
+        .await
+        .unwrap();
+    let minted = mint();
+    app.store
+        .create_api_token(
+            &NewApiToken {
+                reseller_id: reseller.id,
+                enterprise_id: None,
+                name: "southridge".into(),
+                prefix: minted.prefix,
+                secret_sha256: minted.secret_sha256,
+                read_only: false,
+                rate_per_minute: 10_000,
+                expires_ms: None,
+            },
+            &audit,
+        )
+        .await
+        .unwrap();
+    minted.token
+}
+
 /// Every route, with the enterprise and object ids filled in.
 fn concrete(path: &str, enterprise: i64, user: i64, job: i64) -> String {
     let id = if path.contains("/jobs/") { job } else { user };
@@ -451,6 +490,7 @@ async fn token_scope_and_read_only_hold_on_every_route() {
         .0;
     let reader = token(&app, &app.contoso, "reader", true, 10_000, None).await;
     let foreign = token(&app, &app.fabrikam, "fabrikam", false, 10_000, None).await;
+    let other_reseller = southridge_token(&app).await;
     let audit_before = app
         .store
         .list_audit(Some(app.contoso.id), 500)
@@ -514,6 +554,28 @@ async fn token_scope_and_read_only_hold_on_every_route() {
                 StatusCode::NOT_FOUND,
                 "{m} {own} with Fabrikam's token"
             );
+        }
+        // Another reseller's reseller-wide token: none of Contoso's objects exist for it.
+        let r = call(&app, method(m), &url, &other_reseller)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        match (m, path) {
+            ("get", "/api/v1/enterprises") => {
+                assert_eq!(json_of(r).await["items"], json!([]), "{m} {url}");
+            }
+            ("get", "/api/v1/sbc-regions") => assert_eq!(status, StatusCode::OK),
+            // A body that is not an enterprise: refused, and nothing is added.
+            ("post", "/api/v1/enterprises") => {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{m} {url}");
+            }
+            _ => assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{m} {url} with another reseller's token"
+            ),
         }
         // A read-only token reads everything and changes nothing.
         let r = call(&app, method(m), &url, &reader)
