@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use teamline::commands::Command;
+use teamline::remote::{self, RemoteArgs};
 
 #[derive(Parser)]
 #[command(
@@ -11,6 +12,9 @@ use teamline::commands::Command;
     about = "Connect a hosted PBX to Microsoft Teams through Direct Routing"
 )]
 struct Cli {
+    #[command(flatten)]
+    remote: RemoteArgs,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -23,7 +27,10 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(cli.command.run())
+    match cli.remote.server {
+        Some(server) => runtime.block_on(remote::run(&server, cli.remote.token, cli.command)),
+        None => runtime.block_on(cli.command.run()),
+    }
 }
 
 fn init_tracing() {

@@ -100,6 +100,7 @@ fn open_routes() -> Routes {
     Routes::new()
         .merge(health::routes())
         .merge(assets::routes())
+        .merge(api::reference::routes())
 }
 
 /// Sign-in and the portal's pages, behind sessions and CSRF protection.

@@ -19,6 +19,7 @@ pub mod sim;
 pub mod sync;
 
 use crate::config::StoreArgs;
+use crate::remote;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -60,6 +61,11 @@ pub enum Command {
     Operator(accounts::OperatorArgs),
     /// Local accounts: create a reseller admin, reset a password (also unlocks the account).
     Account(accounts::AccountArgs),
+    /// PBX users through a server's API (needs --server and --token): list, setup,
+    /// enable-calling, disable-calling.
+    Users(remote::users::UsersArgs),
+    /// Jobs through a server's API (needs --server and --token): `jobs wait ID`.
+    Jobs(remote::jobs::JobsArgs),
 }
 
 impl Command {
@@ -79,6 +85,9 @@ impl Command {
             Self::ApiToken(args) => api_token::run(args).await,
             Self::Operator(args) => accounts::run_operator(args).await,
             Self::Account(args) => accounts::run_account(args).await,
+            Self::Users(_) | Self::Jobs(_) => anyhow::bail!(
+                "this command talks to a Teamline server: pass --server URL and --token (or set TEAMLINE_SERVER and TEAMLINE_TOKEN)"
+            ),
         }
     }
 }

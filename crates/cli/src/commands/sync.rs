@@ -30,6 +30,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub full: bool,
 
+    /// Print the outcome as JSON (the sync's report, or the job through --server).
+    #[arg(long)]
+    pub json: bool,
+
     #[command(flatten)]
     pub store: StoreArgs,
 
@@ -72,6 +76,10 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
         .last_result
         .and_then(|r| serde_json::from_str(&r).ok());
     match (job.state, report) {
+        (JobState::Succeeded, Some(r)) if args.json => {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }
         (JobState::Succeeded, Some(r)) => {
             println!("{}: {}", enterprise.name, r.summary());
             if let Some(why) = &r.reason

@@ -13,6 +13,8 @@ mod gateway;
 mod import_cmd;
 mod instances;
 mod pbx_settings;
+mod remote_cli;
+mod schemathesis;
 mod secrets_in_logs;
 mod serve_smtp;
 mod setup_user;

@@ -7,7 +7,8 @@
 //! the pages' changes do and is audited with the token's name as the actor. Errors are RFC 9457
 //! problem details (`problem`), lists are cursor-paged (`paging`), POSTs honour
 //! `Idempotency-Key` (`idempotency`), updates take `If-Match`. The OpenAPI 3.1 document is
-//! generated from the handlers (`openapi`), served at `/api/v1/openapi.json`.
+//! generated from the handlers (`openapi`), served at `/api/v1/openapi.json` and rendered as a
+//! browsable page at `/api/v1/reference` (`reference`).
 
 pub mod auth;
 pub mod idempotency;
@@ -15,6 +16,7 @@ pub mod openapi;
 pub mod paging;
 pub mod portal;
 pub mod problem;
+pub mod reference;
 pub mod v1;
 
 use crate::AppState;
@@ -67,9 +69,15 @@ impl Routes {
 
 /// Every authenticated route of the API.
 fn resources() -> Routes {
-    use v1::{audit, enterprises, imports, jobs, pbx_users, teams_users};
+    use v1::{audit, enterprises, imports, jobs, pbx_users, reseller, teams_users, troubleshoot};
     Routes::new()
         .get("/api/v1/enterprises", enterprises::list)
+        .post("/api/v1/enterprises", reseller::create)
+        .get("/api/v1/sbc-regions", reseller::sbc_regions)
+        .post(
+            "/api/v1/enterprises/{enterprise}/invitation",
+            reseller::resend_invitation,
+        )
         .get("/api/v1/enterprises/{enterprise}", enterprises::get)
         .get(
             "/api/v1/enterprises/{enterprise}/voice-routes",
@@ -144,6 +152,10 @@ fn resources() -> Routes {
         .post(
             "/api/v1/enterprises/{enterprise}/imports/{id}/apply",
             imports::apply,
+        )
+        .get(
+            "/api/v1/enterprises/{enterprise}/troubleshoot",
+            troubleshoot::troubleshoot,
         )
 }
 

@@ -61,8 +61,23 @@ fn encode(offset: u32) -> String {
     URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
 }
 
+/// A cursor for lists paged by position in time (the audit log): the last item's time and id,
+/// so events written meanwhile neither repeat nor go missing.
+pub fn encode_keyset(at_ms: i64, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("k:{at_ms}.{id}"))
+}
+
+pub fn decode_keyset(cursor: &str) -> Option<(i64, i64)> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let (at, id) = std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("k:")?
+        .split_once('.')?;
+    Some((at.parse().ok()?, id.parse().ok()?))
+}
+
 /// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     /// How many items the whole list has.
@@ -120,5 +135,7 @@ mod tests {
             },
         );
         assert!(last.next_cursor.is_none());
+        assert_eq!(decode_keyset(&encode_keyset(17, 4)), Some((17, 4)));
+        assert_eq!(decode_keyset(&encode(150)), None);
     }
 }

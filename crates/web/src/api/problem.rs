@@ -4,14 +4,14 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use teamline_domain::FieldErrors;
 use teamline_engine::{EngineError, SaveError};
 use teamline_store::StoreError;
 use utoipa::ToSchema;
 
 /// A problem with the request or with carrying it out (RFC 9457).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem; `about:blank` when the status says it all.
     #[serde(rename = "type")]
@@ -20,7 +20,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// The fields to correct, when the request body was at fault.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
     /// Seconds to wait before trying again (also sent as `Retry-After`).
     #[serde(skip)]
@@ -28,7 +28,7 @@ pub struct Problem {
 }
 
 /// One field of the request and what is wrong with it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FieldProblem {
     /// The request's field name (e.g. `phone_number`).
     pub field: String,
@@ -120,6 +120,10 @@ fn api_field(label: &str) -> String {
         fields::FORWARDED_CALLER_ID => "forwarded_caller_id",
         fields::USER_DEVICES => "device",
         fields::USER_TAG => "tag",
+        // Add Enterprise's labels.
+        "Enterprise Name" => "name",
+        "Global Admin E-mail" => "global_admin_email",
+        "SBC Regions" => "sbc_region_ids",
         other => return other.to_lowercase().replace(' ', "_"),
     }
     .into()

@@ -7,6 +7,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::enterprise::Enterprise;
+use teamline_domain::ids::EnterpriseId;
+use teamline_domain::reseller::ResellerForm;
 use teamline_store::NewApiToken;
 use teamline_web::api::auth::mint;
 use teamline_web::api::route_table;
@@ -209,6 +211,240 @@ async fn every_route_is_in_the_openapi_document() {
     app.stop().await;
 }
 
+/// The browsable reference needs no token, lists every operation and schema of the document,
+/// and loads nothing from elsewhere.
+#[tokio::test]
+async fn the_reference_page_shows_every_operation_from_our_own_assets() {
+    let app = TestApp::start().await;
+    let page = app.get("/api/v1/reference").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    for (m, path) in route_table() {
+        let shown = format!("{}</span> <code>{path}</code>", m.to_uppercase());
+        assert!(
+            html.contains(&shown),
+            "{m} {path} is not on the reference page"
+        );
+    }
+    for schema in ["PbxUserOut", "Problem", "JobOut", "AuditList"] {
+        assert!(
+            html.contains(&format!("id=\"schema-{schema}\"")),
+            "{schema}"
+        );
+    }
+    assert!(html.contains("phone_number"));
+    for attr in ["src=", "href="] {
+        for (i, _) in html.match_indices(attr) {
+            let value = &html[i + attr.len()..];
+            assert!(
+                value.starts_with("\"/") || value.starts_with("\"#"),
+                "{}",
+                &value[..40.min(value.len())]
+            );
+        }
+    }
+    let css = app.get("/static/api-reference.css").send().await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+/// Troubleshoot answers the portal's checklist for a user, and the candidates for a name
+/// several users share.
+#[tokio::test]
+async fn troubleshoot_answers_the_checklist_of_the_page() {
+    let app = TestApp::start().await;
+    set_up(&app, "Alex Wilber", "1001").await;
+    let t = token(&app, &app.contoso, "reader", true, 10_000, None).await;
+    let url = |q: &str| format!("/api/v1/enterprises/{}/troubleshoot?q={q}", app.contoso.id);
+    let r = call(&app, Method::GET, &url("AlexW%40contoso.example"), &t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let found = json_of(r).await;
+    assert_eq!(found["upn"], "AlexW@contoso.example", "{found}");
+    let checks = found["checks"].as_array().unwrap();
+    assert!(!checks.is_empty());
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["label"] == "User-sync consent granted" && c["status"] == "pass"),
+        "{found}"
+    );
+    assert!(
+        checks
+            .iter()
+            .filter(|c| c["status"] != "pass")
+            .all(|c| c["fix"].is_string()),
+        "every check that did not pass says what to do: {found}"
+    );
+    let empty = call(&app, Method::GET, &url(""), &t).send().await.unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(empty).await["errors"][0]["field"], "q");
+    app.stop().await;
+}
+
+/// A reseller-wide token adds an enterprise (invited, with its invitation sent) and resends
+/// the invitation; an enterprise token may do neither.
+#[tokio::test]
+async fn a_reseller_token_adds_enterprises_and_resends_invitations() {
+    let app = TestApp::start().await;
+    let minted = mint();
+    app.store
+        .create_api_token(
+            &NewApiToken {
+                reseller_id: app.contoso.reseller_id,
+                enterprise_id: None,
+                name: "provisioning".into(),
+                prefix: minted.prefix,
+                secret_sha256: minted.secret_sha256,
+                read_only: false,
+                rate_per_minute: 10_000,
+                expires_ms: None,
+            },
+            &Audit::new(Actor::System("test".into()), "api_token.create", "test"),
+        )
+        .await
+        .unwrap();
+    let wide = minted.token;
+    let regions = json_of(
+        call(&app, Method::GET, "/api/v1/sbc-regions", &wide)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let region = regions["items"][0]["id"].clone();
+    let added = call(&app, Method::POST, "/api/v1/enterprises", &wide)
+        .json(
+            &json!({"name": "Litware", "global_admin_email": "admin@litware.example",
+            "user_limit": 25, "sbc_region_ids": [region]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let location = added.headers()["location"].to_str().unwrap().to_owned();
+    let added = json_of(added).await;
+    assert_eq!(added["enterprise"]["name"], "Litware");
+    assert_eq!(added["enterprise"]["state"], "invited");
+    assert_eq!(added["enterprise"]["user_limit"], 25);
+    let got = json_of(
+        call(&app, Method::GET, &location, &wide)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(got["slug"], added["enterprise"]["slug"]);
+
+    let bad = call(&app, Method::POST, "/api/v1/enterprises", &wide)
+        .json(&json!({"name": " ", "global_admin_email": "nobody", "sbc_region_ids": [999_999]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<String> = json_of(bad).await["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    for f in ["name", "global_admin_email", "sbc_region_ids"] {
+        assert!(fields.contains(&f.to_owned()), "{f} in {fields:?}");
+    }
+
+    let id = added["enterprise"]["id"].as_i64().unwrap();
+    let resent = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/enterprises/{id}/invitation"),
+        &wide,
+    )
+    .send()
+    .await
+    .unwrap();
+    if added["invitation_sent"] == true {
+        assert_eq!(resent.status(), StatusCode::ACCEPTED);
+        assert_eq!(json_of(resent).await["sent_to"], "admin@litware.example");
+    } else {
+        assert!(resent.status().is_client_error() || resent.status().is_server_error());
+    }
+    let log = app
+        .store
+        .list_audit(Some(EnterpriseId(id)), 50)
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.actor == Actor::ApiToken("provisioning".into())),
+        "{log:?}"
+    );
+
+    let own = token(&app, &app.contoso, "contoso", false, 10_000, None).await;
+    let refused = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/enterprises/{}/invitation", app.contoso.id),
+        &own,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        json_of(refused).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("reseller-wide")
+    );
+    app.stop().await;
+}
+
+/// A read-write reseller-wide token of a second reseller, Southridge, with no enterprises.
+async fn southridge_token(app: &TestApp) -> String {
+    let audit = Audit::new(Actor::System("test".into()), "test", "Southridge");
+    let reseller = app
+        .store
+        .create_reseller(
+            &ResellerForm {
+                name: "Southridge Telecom".into(),
+                contact_email: "admin@southridge.example".into(),
+                services: String::new(),
+                billing_reference: String::new(),
+            }
+            .validate()
+            .unwrap(),
+            &audit,
+        )
+        .await
+        .unwrap();
+    let minted = mint();
+    app.store
+        .create_api_token(
+            &NewApiToken {
+                reseller_id: reseller.id,
+                enterprise_id: None,
+                name: "southridge".into(),
+                prefix: minted.prefix,
+                secret_sha256: minted.secret_sha256,
+                read_only: false,
+                rate_per_minute: 10_000,
+                expires_ms: None,
+            },
+            &audit,
+        )
+        .await
+        .unwrap();
+    minted.token
+}
+
 /// Every route, with the enterprise and object ids filled in.
 fn concrete(path: &str, enterprise: i64, user: i64, job: i64, import: i64) -> String {
     let id = if path.contains("/jobs/") {
@@ -218,8 +454,15 @@ fn concrete(path: &str, enterprise: i64, user: i64, job: i64, import: i64) -> St
     } else {
         user
     };
-    path.replace("{enterprise}", &enterprise.to_string())
-        .replace("{id}", &id.to_string())
+    let url = path
+        .replace("{enterprise}", &enterprise.to_string())
+        .replace("{id}", &id.to_string());
+    // Troubleshoot needs its question.
+    if path.ends_with("/troubleshoot") {
+        format!("{url}?q=AlexW@contoso.example")
+    } else {
+        url
+    }
 }
 
 #[tokio::test]
@@ -266,6 +509,7 @@ async fn token_scope_and_read_only_hold_on_every_route() {
         .0;
     let reader = token(&app, &app.contoso, "reader", true, 10_000, None).await;
     let foreign = token(&app, &app.fabrikam, "fabrikam", false, 10_000, None).await;
+    let other_reseller = southridge_token(&app).await;
     let audit_before = app
         .store
         .list_audit(Some(app.contoso.id), 500)
@@ -298,10 +542,16 @@ async fn token_scope_and_read_only_hold_on_every_route() {
             .send()
             .await
             .unwrap();
-        if path == "/api/v1/enterprises" {
+        if path == "/api/v1/enterprises" && m == "get" {
             let list = json_of(r).await;
             assert_eq!(list["items"][0]["id"], json!(app.fabrikam.id.0));
             assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        } else if path == "/api/v1/enterprises" {
+            // Adding an enterprise is the reseller's: an enterprise token cannot.
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{m} {url}");
+        } else if path == "/api/v1/sbc-regions" {
+            // The platform's regions belong to no enterprise.
+            assert_eq!(r.status(), StatusCode::OK, "{m} {url}");
         } else {
             assert_eq!(
                 r.status(),
@@ -323,6 +573,28 @@ async fn token_scope_and_read_only_hold_on_every_route() {
                 StatusCode::NOT_FOUND,
                 "{m} {own} with Fabrikam's token"
             );
+        }
+        // Another reseller's reseller-wide token: none of Contoso's objects exist for it.
+        let r = call(&app, method(m), &url, &other_reseller)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        match (m, path) {
+            ("get", "/api/v1/enterprises") => {
+                assert_eq!(json_of(r).await["items"], json!([]), "{m} {url}");
+            }
+            ("get", "/api/v1/sbc-regions") => assert_eq!(status, StatusCode::OK),
+            // A body that is not an enterprise: refused, and nothing is added.
+            ("post", "/api/v1/enterprises") => {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{m} {url}");
+            }
+            _ => assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{m} {url} with another reseller's token"
+            ),
         }
         // A read-only token reads everything and changes nothing.
         let r = call(&app, method(m), &url, &reader)
@@ -567,6 +839,91 @@ async fn lists_are_cursor_paged() {
         .unwrap();
     assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json_of(forged).await["errors"][0]["field"], "cursor");
+    app.stop().await;
+}
+
+/// The audit list answers the Audit log page's filters (the same search) and pages from the
+/// newest event to the oldest by cursor.
+#[tokio::test]
+async fn the_audit_log_is_filtered_like_its_page_and_cursor_paged() {
+    let app = TestApp::start().await;
+    set_up(&app, "Adele Vance", "1000").await;
+    set_up(&app, "Alex Wilber", "1001").await;
+    set_up(&app, "Diego Siciliani", "1002").await;
+    let t = token(&app, &app.contoso, "reader", true, 10_000, None).await;
+    let audit = format!("/api/v1/enterprises/{}/audit", app.contoso.id);
+    let get = |query: String| {
+        let t = t.clone();
+        let url = format!("{audit}?{query}");
+        let app = &app;
+        async move { call(app, Method::GET, &url, &t).send().await.unwrap() }
+    };
+
+    let created = json_of(get("action=pbx_user.create".into()).await).await;
+    let created = created["items"].as_array().unwrap().clone();
+    assert_eq!(created.len(), 3, "{created:?}");
+    assert!(created.iter().all(|e| e["action"] == "pbx_user.create"));
+
+    // Page by page, one event each: every set-up once, newest first, then the end.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = json_of(get(format!("action=pbx_user.create&limit=1{cursor}")).await).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].clone()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    let ids: Vec<Value> = created.iter().map(|e| e["id"].clone()).collect();
+    assert_eq!(seen, ids);
+
+    // The User filter finds the events about one PBX user, by extension or UPN.
+    for user in ["1001", "AlexW%40contoso.example"] {
+        let about = json_of(get(format!("user={user}&action=pbx_user.create")).await).await;
+        let about = about["items"].as_array().unwrap();
+        assert_eq!(about.len(), 1, "{user}: {about:?}");
+        assert!(
+            about[0]["summary"].as_str().unwrap().contains("1001"),
+            "{about:?}"
+        );
+    }
+    // Who, by the actor id the events carry.
+    let actor = created[0]["actor_id"].as_str().unwrap().to_owned();
+    let by_actor = json_of(
+        get(format!(
+            "actor={}",
+            actor.replace(':', "%3A").replace('@', "%40")
+        ))
+        .await,
+    )
+    .await;
+    assert!(
+        by_actor["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor_id"] == actor.as_str())
+    );
+    // Days: nothing happened in 2001.
+    let old = json_of(get("from=2001-01-01&to=2001-01-02".into()).await).await;
+    assert!(old["items"].as_array().unwrap().is_empty());
+
+    for (query, field) in [
+        ("from=yesterday", "from"),
+        ("cursor=o%3A2", "cursor"),
+        ("limit=0", "limit"),
+    ] {
+        let r = get(query.into()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(json_of(r).await["errors"][0]["field"], field, "{query}");
+    }
     app.stop().await;
 }
 

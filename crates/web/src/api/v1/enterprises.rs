@@ -7,11 +7,11 @@ use crate::api::auth::Caller;
 use crate::api::problem::Problem;
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use teamline_domain::enterprise::{ConsentKind, Enterprise};
 use utoipa::ToSchema;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EnterpriseOut {
     pub id: i64,
     pub name: String,
@@ -43,7 +43,7 @@ impl From<&Enterprise> for EnterpriseOut {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EnterpriseList {
     pub items: Vec<EnterpriseOut>,
 }
@@ -81,7 +81,7 @@ pub async fn get(
     Ok(Json(EnterpriseOut::from(&e)))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct VoiceRouteOut {
     pub id: i64,
     pub name: String,
@@ -90,7 +90,7 @@ pub struct VoiceRouteOut {
     pub state: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct VoiceRouteList {
     pub items: Vec<VoiceRouteOut>,
 }
@@ -120,14 +120,14 @@ pub async fn voice_routes(
     Ok(Json(VoiceRouteList { items }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PbxLocationOut {
     pub id: i64,
     pub name: String,
     pub sip_domain: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PbxLocationList {
     pub items: Vec<PbxLocationOut>,
 }

@@ -16,7 +16,7 @@ use teamline_domain::job::Job;
 use teamline_store::JobQuery;
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobOut {
     pub id: i64,
     /// e.g. `sync_teams_users`, `push_user`.
@@ -53,7 +53,7 @@ impl From<&Job> for JobOut {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobList {
     /// Newest first.
     pub items: Vec<JobOut>,
@@ -64,6 +64,8 @@ pub struct JobList {
 pub struct JobFilter {
     /// Only queued or running jobs.
     pub unfinished: Option<bool>,
+    /// Only jobs of this kind, e.g. `sync_teams_users`.
+    pub kind: Option<String>,
     /// How many, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -87,7 +89,7 @@ pub async fn list(
         .store
         .list_jobs(&JobQuery {
             enterprise_id: Some(e.id),
-            kind: None,
+            kind: filter.kind.filter(|k| !k.trim().is_empty()),
             unfinished_only: filter.unfinished.unwrap_or(false),
             limit,
         })

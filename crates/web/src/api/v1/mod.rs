@@ -6,7 +6,9 @@ pub mod enterprises;
 pub mod imports;
 pub mod jobs;
 pub mod pbx_users;
+pub mod reseller;
 pub mod teams_users;
+pub mod troubleshoot;
 
 use super::problem::{FieldProblem, Problem};
 use axum::extract::rejection::{PathRejection, QueryRejection};

@@ -21,7 +21,7 @@ use teamline_store::{PbxUserListItem, PbxUserQuery, UserSort, UserTab};
 use utoipa::{IntoParams, ToSchema};
 
 /// What Microsoft Teams held when Teamline last read it back.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ObservedOut {
     pub enterprise_voice: bool,
     pub numbers: Vec<String>,
@@ -30,7 +30,7 @@ pub struct ObservedOut {
     pub read_at: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PbxUserOut {
     pub id: i64,
     /// `active`, `disabled` or `deleted`.
@@ -119,7 +119,7 @@ impl From<&PbxUserListItem> for PbxUserOut {
 
 /// A PBX user to set up, or the whole new configuration of one (PUT). The rules are those of
 /// the SET UP PBX USER form; every field at fault is reported at once.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PbxUserIn {
     pub pbx_location_id: i64,

@@ -12,7 +12,7 @@ use teamline_domain::teams_user::TeamsUser;
 use teamline_store::TeamsUserQuery;
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TeamsUserOut {
     /// The Entra object id.
     pub object_id: String,

@@ -106,12 +106,13 @@ pub struct AuditPage {
     pub no_user: bool,
 }
 
-/// The ids of the PBX users (of any tab) the User filter matches; `None` without one.
-async fn matching_users(
+/// The ids of the PBX users (of any tab) the User filter matches; `None` without one. (The
+/// API's audit list filters by user the same way.)
+pub(crate) async fn matching_users(
     store: &dyn Store,
     enterprise: EnterpriseId,
     view: &View,
-) -> Result<Option<Vec<String>>, PageError> {
+) -> Result<Option<Vec<String>>, teamline_store::StoreError> {
     if view.user.is_empty() {
         return Ok(None);
     }
