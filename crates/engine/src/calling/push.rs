@@ -167,19 +167,28 @@ async fn push_user(
                 attempt,
             )
             .await?;
+            // Microsoft's answers (an accepted number operation's address above all) are
+            // stored while the read-back is on its way: nothing waits for an operation
+            // before they are.
+            let answered = !steps.is_empty();
             sent.extend(steps);
-            let mut after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
+            let keep = async {
+                if answered {
+                    journal.keep(engine, e, id).await
+                } else {
+                    Ok(())
+                }
+            };
+            let read = read_observed(tenant.as_ref(), &who, store.clock().now_ms());
+            let (kept, after) = futures::join!(keep, read);
+            kept.map_err(|err| Failure::Store(err.into()))?;
+            let mut after = after?;
             if !confirm_operations(&mut journal, &after, store.clock().now_ms()) {
                 // A number operation Microsoft does not show as done yet: follow it, then
                 // read again.
                 follow_running_operations(engine, tenant.as_ref(), &who, &mut journal, e, id)
                     .await?;
                 after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-            } else {
-                journal
-                    .keep(engine, e, id)
-                    .await
-                    .map_err(|err| Failure::Store(err.into()))?;
             }
             // Microsoft holds something other than what Teamline knew (changed outside
             // Teamline): plan once more from what it holds now.
@@ -325,9 +334,9 @@ enum Taken {
 
 /// Sends the planned steps: the number changes in order, the policy grants alongside them
 /// (each grant may share its request with other users' pushes, see `teamline_microsoft`'s
-/// voice client). Every step is written down before any request and each answer after, so a
-/// process killed at any moment leaves a journal that says what may have been sent (see
-/// `Journal`).
+/// voice client). Every step is stored in the journal before any request; the answers are
+/// recorded in it for the caller to store, so a process killed at any moment leaves a journal
+/// that says what may have been sent (see `Journal`).
 async fn apply_all(
     engine: &Engine,
     tenant: &dyn TenantApi,
@@ -380,8 +389,8 @@ async fn apply_all(
     for (step, answer) in number_answers.into_iter().chain(grant_answers) {
         match answer {
             Ok(Taken::Done) => journal.sent(step, now),
-            // Accepted: written down before anything waits for it, so a restart follows
-            // this operation instead of sending the change again.
+            // Accepted: stored (by the caller) before anything waits for it, so a restart
+            // follows this operation instead of sending the change again.
             Ok(Taken::Running(location)) => journal.running(step, now, &location),
             Err(err) => {
                 journal.refused(step);
@@ -389,10 +398,6 @@ async fn apply_all(
             }
         }
     }
-    journal
-        .keep(engine, e, id)
-        .await
-        .map_err(|err| Failure::Store(err.into()))?;
     first_error.map_or(Ok(()), |err| Err(Failure::Microsoft(err)))
 }
 

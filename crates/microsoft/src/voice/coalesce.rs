@@ -27,16 +27,34 @@ struct Gathering<I, R> {
     items: Vec<(I, oneshot::Sender<R>)>,
 }
 
-struct State<K, I, R> {
-    next: u64,
-    gathering: HashMap<K, Gathering<I, R>>,
+/// A key's state: the batch being gathered, and whether a batch of the key is on its way
+/// (while one is, the next gathers until it comes back, so batches grow with the load).
+struct Slot<I, R> {
+    gathering: Option<Gathering<I, R>>,
+    in_flight: bool,
 }
 
-/// Gathers calls under a key for `window` or until `max` of them wait, then runs them as one.
+struct State<K, I, R> {
+    next: u64,
+    slots: HashMap<K, Slot<I, R>>,
+}
+
+/// Gathers calls under a key, then runs them as one: after `window` when nothing of the key
+/// is on its way, else when that comes back, and at once when `max` callers wait.
 pub(crate) struct Coalescer<K, I, R> {
     state: Mutex<State<K, I, R>>,
     max: usize,
     window: Duration,
+}
+
+/// What a call has to do after adding its item.
+enum Then<I, R> {
+    /// Send this full batch now.
+    Send(Vec<(I, oneshot::Sender<R>)>),
+    /// Start the window of the batch with this number.
+    Time(u64),
+    /// Nothing: a timer or a batch on its way will send it.
+    Wait,
 }
 
 impl<K, I, R> Coalescer<K, I, R>
@@ -49,11 +67,15 @@ where
         Self {
             state: Mutex::new(State {
                 next: 0,
-                gathering: HashMap::new(),
+                slots: HashMap::new(),
             }),
             max: max.max(1),
             window,
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<K, I, R>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds `item` to the batch gathering under `key` and waits for its answer. `run` sends a
@@ -62,59 +84,92 @@ where
     /// an answer for this item.
     pub(crate) async fn call<F, Fut>(self: &Arc<Self>, key: K, item: I, run: F) -> Option<R>
     where
-        F: FnOnce(K, Vec<I>) -> Fut + Send + 'static,
+        F: Fn(K, Vec<I>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Vec<R>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let patience = crate::throttle::max_wait();
-        let (first, full) = {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let then = {
+            let mut state = self.lock();
             let state = &mut *state;
-            let batch = state
-                .gathering
-                .entry(key.clone())
-                .or_insert_with(|| Gathering {
+            let slot = state.slots.entry(key.clone()).or_insert(Slot {
+                gathering: None,
+                in_flight: false,
+            });
+            let batch = slot.gathering.get_or_insert_with(|| {
+                state.next += 1;
+                Gathering {
                     number: state.next,
                     items: Vec::new(),
-                });
-            let first = batch.items.is_empty();
-            let this = batch.number;
+                }
+            });
             batch.items.push((item, tx));
-            let len = batch.items.len();
-            if first {
-                state.next += 1;
-            }
-            let full = if len >= self.max {
-                state.gathering.remove(&key)
+            if batch.items.len() >= self.max {
+                slot.in_flight = true;
+                Then::Send(slot.gathering.take().map(|b| b.items).unwrap_or_default())
+            } else if batch.items.len() == 1 && !slot.in_flight {
+                Then::Time(batch.number)
             } else {
-                None
-            };
-            (first.then_some(this), full)
+                Then::Wait
+            }
         };
         let me = Arc::clone(self);
-        match (full, first) {
-            // Full: sent at once; its timer (if any) finds nothing to send.
-            (Some(batch), _) => {
-                tokio::spawn(send(batch.items, key, run, patience));
+        match then {
+            Then::Send(items) => {
+                tokio::spawn(me.send_from(key, items, run, patience));
             }
-            (None, Some(number)) => {
+            Then::Time(number) => {
                 tokio::spawn(async move {
                     tokio::time::sleep(me.window).await;
                     let due = {
-                        let mut state = me.state.lock().unwrap_or_else(PoisonError::into_inner);
-                        match state.gathering.get(&key) {
-                            Some(b) if b.number == number => state.gathering.remove(&key),
+                        let mut state = me.lock();
+                        match state.slots.get_mut(&key) {
+                            Some(slot)
+                                if !slot.in_flight
+                                    && slot.gathering.as_ref().map(|b| b.number)
+                                        == Some(number) =>
+                            {
+                                slot.in_flight = true;
+                                slot.gathering.take().map(|b| b.items)
+                            }
                             _ => None,
                         }
                     };
-                    if let Some(batch) = due {
-                        send(batch.items, key, run, patience).await;
+                    if let Some(items) = due {
+                        me.send_from(key, items, run, patience).await;
                     }
                 });
             }
-            (None, None) => {}
+            Then::Wait => {}
         }
         rx.await.ok()
+    }
+
+    /// Sends `items`, then whatever gathered under the key meanwhile, until nothing is left.
+    async fn send_from<F, Fut>(
+        self: Arc<Self>,
+        key: K,
+        mut items: Vec<(I, oneshot::Sender<R>)>,
+        run: F,
+        patience: Option<Duration>,
+    ) where
+        F: Fn(K, Vec<I>) -> Fut,
+        Fut: Future<Output = Vec<R>>,
+    {
+        loop {
+            send(items, key.clone(), &run, patience).await;
+            let mut state = self.lock();
+            let Some(slot) = state.slots.get_mut(&key) else {
+                return;
+            };
+            match slot.gathering.take() {
+                Some(next) => items = next.items,
+                None => {
+                    state.slots.remove(&key);
+                    return;
+                }
+            }
+        }
     }
 }
 
@@ -122,10 +177,10 @@ where
 async fn send<K, I, R, F, Fut>(
     items: Vec<(I, oneshot::Sender<R>)>,
     key: K,
-    run: F,
+    run: &F,
     patience: Option<Duration>,
 ) where
-    F: FnOnce(K, Vec<I>) -> Fut,
+    F: Fn(K, Vec<I>) -> Fut,
     Fut: Future<Output = Vec<R>>,
 {
     let (inputs, senders): (Vec<I>, Vec<oneshot::Sender<R>>) = items.into_iter().unzip();
@@ -154,9 +209,9 @@ mod tests {
         let call = |key: &'static str, n: u32| {
             let (c, runs) = (coalescer.clone(), runs.clone());
             async move {
-                c.call(key, n, move |_, items: Vec<u32>| async move {
+                c.call(key, n, move |_, items: Vec<u32>| {
                     runs.fetch_add(1, Ordering::SeqCst);
-                    items.into_iter().map(|i| i * 10).collect()
+                    async move { items.into_iter().map(|i| i * 10).collect() }
                 })
                 .await
             }
@@ -175,6 +230,32 @@ mod tests {
             vec![Some(10), Some(20), Some(30), Some(40), Some(50)]
         );
         assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn callers_arriving_while_a_batch_is_on_its_way_go_together_in_the_next() {
+        let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(20, Duration::from_millis(5)));
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let call = |n: u32| {
+            let (c, sizes) = (coalescer.clone(), sizes.clone());
+            async move {
+                c.call((), n, move |_, items: Vec<u32>| {
+                    sizes.lock().unwrap().push(items.len());
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        items
+                    }
+                })
+                .await
+            }
+        };
+        let first = tokio::spawn(call(0));
+        // The first batch (one caller) leaves after the window and takes 50 ms.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let rest = futures::future::join_all((1..=5).map(call)).await;
+        assert_eq!(first.await.unwrap(), Some(0));
+        assert_eq!(rest, (1..=5).map(Some).collect::<Vec<_>>());
+        assert_eq!(*sizes.lock().unwrap(), vec![1, 5]);
     }
 
     #[tokio::test]

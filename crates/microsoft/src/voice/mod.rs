@@ -311,11 +311,10 @@ impl TeamsVoice for GraphTeamsVoice {
         let me = self.clone();
         let answer = self
             .grants
-            .call(
-                (policy_type, name),
-                user.clone(),
-                move |key, users| async move { me.grant_gathered(key, users).await },
-            )
+            .call((policy_type, name), user.clone(), move |key, users| {
+                let me = me.clone();
+                async move { me.grant_gathered(key, users).await }
+            })
             .await;
         Self::gathered(answer, &what)
     }
@@ -341,8 +340,9 @@ impl TeamsVoice for GraphTeamsVoice {
         let me = self.clone();
         let answer = self
             .reads
-            .call((), user.clone(), move |(), users| async move {
-                me.read_gathered(users).await
+            .call((), user.clone(), move |(), users| {
+                let me = me.clone();
+                async move { me.read_gathered(users).await }
             })
             .await;
         Self::gathered(answer, &what)
