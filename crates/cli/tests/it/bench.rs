@@ -42,6 +42,16 @@ fn bench_enable_measures_whole_windows_and_every_user_ends_in_sync() {
 }
 
 #[test]
+fn bench_save_times_each_save_against_the_floor_of_its_sequential_requests() {
+    let f = bench(&["save", "--samples", "2", "--latency-ms", "20"]);
+    assert_eq!(f["floor_ms"], 40, "two sequential requests at 20 ms: {f}");
+    assert!(f["median_ms"].as_f64().unwrap() >= 40.0, "{f}");
+    // Every save is read back once; the grants and the number are the writes.
+    assert_eq!(f["reads_per_save"], 1.0, "{f}");
+    assert_eq!(f["writes_per_save"], 4.0, "{f}");
+}
+
+#[test]
 fn bench_enable_prints_no_figures_for_a_run_without_a_whole_window() {
     // Three users finish well inside the first 10 s window: nothing to measure a rate over.
     let out = Command::new(env!("CARGO_BIN_EXE_teamline"))

@@ -93,6 +93,11 @@ impl Journal {
     }
 
     /// Forgets a step Microsoft refused: it was not applied, so a retry must send it.
+    /// Whether nothing was sent recently (or is under way) for the user.
+    pub(super) fn is_empty(&self) -> bool {
+        self.sent.is_empty()
+    }
+
     pub(super) fn refused(&mut self, step: &VoiceStep) {
         self.sent.retain(|s| &s.step != step);
     }

@@ -140,43 +140,68 @@ async fn push_user(
     let mut journal = Journal::load(engine, e, id).await?;
     let outcome = async {
         follow_running_operations(engine, tenant.as_ref(), &who, &mut journal, e, id).await?;
-        let observed = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-        // What Microsoft accepted recently but does not show yet is propagating, not
-        // missing: sending it again would repeat a change that already happened.
-        let steps: Vec<VoiceStep> = plan_voice(&desired, &observed)
-            .into_iter()
-            .filter(|s| !journal.holds(s))
-            .collect();
-        let total = steps.len() as u64;
-        for (done, step) in steps.iter().enumerate() {
-            let _ = attempt
-                .progress(done as u64, Some(total), &step.describe())
-                .await;
-            // Written down before the request and again after Microsoft's answer, so a
-            // process killed at any moment leaves a journal that says what may have been
-            // sent (see `Journal`).
-            journal.sending(step, store.clock().now_ms());
-            journal
-                .keep(engine, e, id)
-                .await
-                .map_err(|err| Failure::Store(err.into()))?;
-            if let Err(err) = apply(engine, tenant.as_ref(), &who, step, &mut journal, e, id).await
-            {
-                if let Failure::Microsoft(err) = &err
-                    && !still_running(err, &journal, step)
-                {
-                    journal.refused(step);
+        // Nothing sent recently and no change under way: what Teamline last read back (for a
+        // user never read: that Teams holds nothing of Teamline's) is what Microsoft holds,
+        // and the read after the changes checks it. Otherwise read first.
+        let mut from_knowledge = journal.is_empty() && item.user.replaces.is_none();
+        let mut observed = if from_knowledge {
+            item.observed.clone().unwrap_or_default()
+        } else {
+            read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?
+        };
+        let mut sent = Vec::new();
+        loop {
+            // What Microsoft accepted recently but does not show yet is propagating, not
+            // missing: sending it again would repeat a change that already happened.
+            let steps: Vec<VoiceStep> = plan_voice(&desired, &observed)
+                .into_iter()
+                .filter(|s| !journal.holds(s))
+                .collect();
+            apply_all(
+                engine,
+                tenant.as_ref(),
+                &who,
+                &steps,
+                &mut journal,
+                (e, id),
+                attempt,
+            )
+            .await?;
+            // Microsoft's answers (an accepted number operation's address above all) are
+            // stored while the read-back is on its way: nothing waits for an operation
+            // before they are.
+            let answered = !steps.is_empty();
+            sent.extend(steps);
+            let keep = async {
+                if answered {
+                    journal.keep(engine, e, id).await
+                } else {
+                    Ok(())
                 }
-                return Err(err);
+            };
+            let read = read_observed(tenant.as_ref(), &who, store.clock().now_ms());
+            let (kept, after) = futures::join!(keep, read);
+            kept.map_err(|err| Failure::Store(err.into()))?;
+            let mut after = after?;
+            if !confirm_operations(&mut journal, &after, store.clock().now_ms()) {
+                // A number operation Microsoft does not show as done yet: follow it, then
+                // read again.
+                follow_running_operations(engine, tenant.as_ref(), &who, &mut journal, e, id)
+                    .await?;
+                after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
             }
-            journal.sent(step, store.clock().now_ms());
-            journal
-                .keep(engine, e, id)
-                .await
-                .map_err(|err| Failure::Store(err.into()))?;
+            // Microsoft holds something other than what Teamline knew (changed outside
+            // Teamline): plan once more from what it holds now.
+            let unknown = plan_voice(&desired, &after)
+                .iter()
+                .any(|s| !journal.holds(s));
+            if from_knowledge && unknown {
+                from_knowledge = false;
+                observed = after;
+                continue;
+            }
+            break Ok::<_, Failure>((sent, after));
         }
-        let after = read_observed(tenant.as_ref(), &who, store.clock().now_ms()).await?;
-        Ok::<_, Failure>((steps, after))
     }
     .await;
     let converged = matches!(&outcome, Ok((_, after)) if plan_voice(&desired, after).is_empty());
@@ -301,46 +326,121 @@ async fn follow_running_operations(
     Ok(())
 }
 
-async fn apply(
+/// How Microsoft took one step: done, or accepted as an operation still running.
+enum Taken {
+    Done,
+    Running(String),
+}
+
+/// Sends the planned steps: the number changes in order, the policy grants alongside them
+/// (each grant may share its request with other users' pushes, see `teamline_microsoft`'s
+/// voice client). Every step is stored in the journal before any request; the answers are
+/// recorded in it for the caller to store, so a process killed at any moment leaves a journal
+/// that says what may have been sent (see `Journal`).
+async fn apply_all(
+    engine: &Engine,
+    tenant: &dyn TenantApi,
+    who: &UserRef,
+    steps: &[VoiceStep],
+    journal: &mut Journal,
+    (e, id): (EnterpriseId, PbxUserId),
+    attempt: &Attempt,
+) -> Result<(), Failure> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let clock = engine.inner.store.clock();
+    let what: Vec<String> = steps.iter().map(VoiceStep::describe).collect();
+    let _ = attempt
+        .progress(0, Some(steps.len() as u64), &what.join("; "))
+        .await;
+    for step in steps {
+        journal.sending(step, clock.now_ms());
+    }
+    journal
+        .keep(engine, e, id)
+        .await
+        .map_err(|err| Failure::Store(err.into()))?;
+
+    let (numbers, grants): (Vec<&VoiceStep>, Vec<&VoiceStep>) = steps
+        .iter()
+        .partition(|s| !matches!(s, VoiceStep::GrantPolicy { .. }));
+    let number_changes = async {
+        let mut answers = Vec::new();
+        for step in numbers {
+            let answer = take(engine, tenant, who, step).await;
+            let failed = answer.is_err();
+            answers.push((step, answer));
+            if failed {
+                break;
+            }
+        }
+        answers
+    };
+    let policy_grants = futures::future::join_all(
+        grants
+            .into_iter()
+            .map(|step| async move { (step, take(engine, tenant, who, step).await) }),
+    );
+    let (number_answers, grant_answers) = futures::join!(number_changes, policy_grants);
+
+    let mut first_error = None;
+    let now = clock.now_ms();
+    for (step, answer) in number_answers.into_iter().chain(grant_answers) {
+        match answer {
+            Ok(Taken::Done) => journal.sent(step, now),
+            // Accepted: stored (by the caller) before anything waits for it, so a restart
+            // follows this operation instead of sending the change again.
+            Ok(Taken::Running(location)) => journal.running(step, now, &location),
+            Err(err) => {
+                journal.refused(step);
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), |err| Err(Failure::Microsoft(err)))
+}
+
+/// Marks the number operations whose number Microsoft now shows (with enterprise voice on) as
+/// done. False when one is still to follow.
+fn confirm_operations(journal: &mut Journal, after: &ObservedVoice, now_ms: i64) -> bool {
+    let mut all = true;
+    for (step, _) in journal.running_operations() {
+        match &step {
+            VoiceStep::AssignNumber { number }
+                if after.enterprise_voice && after.numbers.contains(number) =>
+            {
+                journal.sent(&step, now_ms);
+            }
+            _ => all = false,
+        }
+    }
+    all
+}
+
+async fn take(
     engine: &Engine,
     tenant: &dyn TenantApi,
     who: &UserRef,
     step: &VoiceStep,
-    journal: &mut Journal,
-    e: EnterpriseId,
-    id: PbxUserId,
-) -> Result<(), Failure> {
+) -> Result<Taken, MicrosoftError> {
     match step {
         VoiceStep::AssignNumber { number } => {
-            let operation = match tenant.request_number_assignment(who, number).await? {
-                NumberRequest::Finished(_) => return Ok(()),
-                NumberRequest::Accepted(operation) => operation,
-            };
-            // Accepted: written down before the wait, so a restart follows this operation.
-            journal.running(
-                step,
-                engine.inner.store.clock().now_ms(),
-                &operation.location,
-            );
-            journal
-                .keep(engine, e, id)
-                .await
-                .map_err(|err| Failure::Store(err.into()))?;
-            tenant
-                .finish_number_assignment(who, number, &operation)
-                .await?;
-            Ok(())
+            match tenant.request_number_assignment(who, number).await? {
+                NumberRequest::Finished(_) => Ok(Taken::Done),
+                NumberRequest::Accepted(operation) => Ok(Taken::Running(operation.location)),
+            }
         }
         VoiceStep::UnassignNumber { number } => {
             tenant.unassign_number(who, number).await?;
-            Ok(())
+            Ok(Taken::Done)
         }
         VoiceStep::GrantPolicy { policy_type, name } => {
             ensure_policy_exists(engine, tenant, *policy_type, name.as_deref()).await?;
             tenant
                 .grant_policy(who, convert::policy_type(*policy_type), name.as_deref())
                 .await?;
-            Ok(())
+            Ok(Taken::Done)
         }
     }
 }

@@ -3,6 +3,7 @@
 //! REST surface for types Graph refuses, `policies`) and the read-back of a user's Teams
 //! configuration.
 
+mod coalesce;
 mod numbers;
 mod policies;
 mod types;
@@ -10,6 +11,7 @@ mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -115,18 +117,133 @@ pub trait TeamsVoice: Send + Sync {
     async fn user_voice_configs(&self, users: &[UserRef]) -> Vec<BatchItem<UserVoiceConfig>>;
 }
 
+/// How long a single-user grant or read waits for others of the same tenant to join it
+/// (see `coalesce`): short against a request's round trip, long enough for the pushes that
+/// run at once to meet.
+const GATHER_WINDOW: Duration = Duration::from_millis(10);
+
+/// A policy type and the policy to grant (`None` = Global).
+type GrantKey = (PolicyType, Option<String>);
+
+/// Cheap to clone: a coalesced request runs on its own task with a clone.
+#[derive(Clone)]
 pub(crate) struct GraphTeamsVoice {
     pub core: Arc<TenantCore>,
     /// Policy ids Graph gave so far; only hits are kept, so a policy created later is found.
-    pub(super) policy_ids: Mutex<HashMap<(PolicyType, String), String>>,
+    pub(super) policy_ids: Arc<Mutex<HashMap<(PolicyType, String), String>>>,
+    /// Concurrent grants of one policy, sent as one `userAssignments/assign`.
+    grants: Arc<coalesce::Coalescer<GrantKey, UserRef, Result<(), MicrosoftError>>>,
+    /// Concurrent reads of users' Teams configurations, sent as one `$batch`.
+    reads: Arc<coalesce::Coalescer<(), UserRef, Result<UserVoiceConfig, MicrosoftError>>>,
 }
 
 impl GraphTeamsVoice {
     pub fn new(core: Arc<TenantCore>) -> Self {
         Self {
             core,
-            policy_ids: Mutex::new(HashMap::new()),
+            policy_ids: Arc::new(Mutex::new(HashMap::new())),
+            grants: Arc::new(coalesce::Coalescer::new(
+                policies::USERS_PER_ASSIGNMENT,
+                GATHER_WINDOW,
+            )),
+            reads: Arc::new(coalesce::Coalescer::new(
+                batch::MAX_PER_BATCH,
+                GATHER_WINDOW,
+            )),
         }
+    }
+
+    /// Grants one policy to the users of a coalesced batch. Microsoft's `assign` changes
+    /// nothing when any user of the list is refused, so a refused list is granted again one
+    /// by one and only the refused user gets the error; a throttled or failing service
+    /// answers everyone alike.
+    async fn grant_gathered(
+        &self,
+        (policy_type, name): GrantKey,
+        users: Vec<UserRef>,
+    ) -> Vec<Result<(), MicrosoftError>> {
+        let all = self.grant(&users, policy_type, name.as_deref()).await;
+        match all {
+            Ok(()) => users.iter().map(|_| Ok(())).collect(),
+            Err(err)
+                if users.len() == 1
+                    || err.is_retryable()
+                    || matches!(err, MicrosoftError::Throttled { .. }) =>
+            {
+                users.iter().map(|_| Err(err.clone())).collect()
+            }
+            Err(_) => {
+                let mut answers = Vec::with_capacity(users.len());
+                for user in &users {
+                    answers.push(
+                        self.grant(std::slice::from_ref(user), policy_type, name.as_deref())
+                            .await,
+                    );
+                }
+                answers
+            }
+        }
+    }
+
+    /// Reads the users of a coalesced batch: one GET for one user, `$batch` for more.
+    async fn read_gathered(
+        &self,
+        users: Vec<UserRef>,
+    ) -> Vec<Result<UserVoiceConfig, MicrosoftError>> {
+        if let [one] = users.as_slice() {
+            return vec![self.read_one(one).await];
+        }
+        self.user_voice_configs(&users)
+            .await
+            .into_iter()
+            .zip(&users)
+            .map(|(item, user)| match item.result {
+                Ok(Some(config)) => Ok(config),
+                // Teams has no record of the user yet: usually a licence assigned recently.
+                Ok(None) => Err(MicrosoftError::NotYetInTeams {
+                    user: user.upn.clone(),
+                }),
+                Err(err) => Err(err),
+            })
+            .collect()
+    }
+
+    async fn read_one(&self, user: &UserRef) -> Result<UserVoiceConfig, MicrosoftError> {
+        let what = format!("read the Teams configuration of {}", user.upn);
+        let url = self.core.graph_url(&format!(
+            "/admin/teams/userConfigurations/{}",
+            segment(&user.id)
+        ));
+        let reply = self.core.send(&Req::get(url, &what)).await?;
+        if reply.status == reqwest::StatusCode::NOT_FOUND {
+            // Teams has no record of the user yet: usually a licence assigned recently.
+            return Err(MicrosoftError::NotYetInTeams {
+                user: user.upn.clone(),
+            });
+        }
+        if !reply.status.is_success() {
+            return Err(self.core.error_from(&reply, &what));
+        }
+        let config: UserConfigurationWire =
+            wire::unwrap_value(&reply.body).map_err(|e| MicrosoftError::UnexpectedResponse {
+                what: what.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(config.into())
+    }
+
+    /// The answer a coalesced call got, or why it got none.
+    fn gathered<T>(
+        answer: Option<Result<T, MicrosoftError>>,
+        what: &str,
+    ) -> Result<T, MicrosoftError> {
+        answer.unwrap_or_else(|| {
+            Err(MicrosoftError::UnexpectedResponse {
+                what: what.to_owned(),
+                detail: "the request shared with other users' requests ended without an answer"
+                    .to_owned(),
+            })
+        })
     }
 }
 
@@ -186,8 +303,20 @@ impl TeamsVoice for GraphTeamsVoice {
         policy_type: PolicyType,
         name: Option<&str>,
     ) -> Result<(), MicrosoftError> {
-        self.grant(std::slice::from_ref(user), policy_type, name)
-            .await
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("Global"))
+            .map(str::to_owned);
+        let what = format!("give {} the {policy_type}", user.upn);
+        let me = self.clone();
+        let answer = self
+            .grants
+            .call((policy_type, name), user.clone(), move |key, users| {
+                let me = me.clone();
+                async move { me.grant_gathered(key, users).await }
+            })
+            .await;
+        Self::gathered(answer, &what)
     }
 
     async fn grant_policy_to_users(
@@ -208,26 +337,15 @@ impl TeamsVoice for GraphTeamsVoice {
 
     async fn user_voice_config(&self, user: &UserRef) -> Result<UserVoiceConfig, MicrosoftError> {
         let what = format!("read the Teams configuration of {}", user.upn);
-        let url = self.core.graph_url(&format!(
-            "/admin/teams/userConfigurations/{}",
-            segment(&user.id)
-        ));
-        let reply = self.core.send(&Req::get(url, &what)).await?;
-        if reply.status == reqwest::StatusCode::NOT_FOUND {
-            // Teams has no record of the user yet: usually a licence assigned recently.
-            return Err(MicrosoftError::NotYetInTeams {
-                user: user.upn.clone(),
-            });
-        }
-        if !reply.status.is_success() {
-            return Err(self.core.error_from(&reply, &what));
-        }
-        let config: UserConfigurationWire =
-            wire::unwrap_value(&reply.body).map_err(|e| MicrosoftError::UnexpectedResponse {
-                what: what.clone(),
-                detail: e.to_string(),
-            })?;
-        Ok(config.into())
+        let me = self.clone();
+        let answer = self
+            .reads
+            .call((), user.clone(), move |(), users| {
+                let me = me.clone();
+                async move { me.read_gathered(users).await }
+            })
+            .await;
+        Self::gathered(answer, &what)
     }
 
     async fn user_voice_configs(&self, users: &[UserRef]) -> Vec<BatchItem<UserVoiceConfig>> {

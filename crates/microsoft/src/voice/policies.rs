@@ -27,7 +27,7 @@ const ASSIGNMENT_TYPE: &str = "#microsoft.graph.teamsAdministration.teamsPolicyU
 
 /// Users per `userAssignments/assign` request. The action takes a list; Microsoft documents no
 /// limit, so Teamline stays at the size of a `$batch`.
-const USERS_PER_ASSIGNMENT: usize = 20;
+pub(super) const USERS_PER_ASSIGNMENT: usize = 20;
 
 /// What a Graph policy call answered.
 enum GraphAnswer<T> {

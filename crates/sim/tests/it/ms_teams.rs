@@ -303,6 +303,64 @@ async fn policies_resolve_by_name_and_take_effect_after_propagation() {
     );
 }
 
+/// Graph's `assign` takes a list: one request (one against the throttle budget) changes every
+/// listed user, and a list naming an unknown user changes nobody.
+#[tokio::test]
+async fn one_assign_request_grants_a_policy_to_a_list_of_users() {
+    let sim = start().await;
+    let token = sim.graph_token().await;
+    let (_, v) = sim.get_json(&token, "/v1.0/admin/teams/policy/getPolicyId(type='OnlineVoiceRoutingPolicy',name='US%20East%202')").await;
+    let policy_id = v["value"][0]["policyId"].as_str().unwrap().to_string();
+    let users: Vec<String> = ["Megan Bowen", "Lee Gu", "Lidia Holloway"]
+        .into_iter()
+        .map(demo::contoso_user_id)
+        .collect();
+    let item = |user: &str| json!({"@odata.type": "#microsoft.graph.teamsAdministration.teamsPolicyUserAssignment", "userId": user, "policyType": "OnlineVoiceRoutingPolicy", "policyId": policy_id});
+    let assign = "/v1.0/admin/teams/policy/userAssignments/assign";
+
+    let mut with_stranger: Vec<Value> = users.iter().map(|u| item(u)).collect();
+    with_stranger.push(item("00000000-0000-0000-0000-000000000000"));
+    let resp = sim
+        .post_json(&token, assign, &json!({ "value": with_stranger }))
+        .await;
+    assert_eq!(resp.status(), 404);
+    for user in &users {
+        let cfg = user_config(&sim, &token, user).await;
+        assert!(
+            cfg["effectivePolicyAssignments"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "nobody of a refused list is changed: {cfg}"
+        );
+    }
+    let empty = sim.post_json(&token, assign, &json!({ "value": [] })).await;
+    assert_eq!(empty.status(), 400);
+
+    sim.contoso.reset_request_stats();
+    let writes_before: u64 = sim.contoso.write_counts().values().sum();
+    let list: Vec<Value> = users.iter().map(|u| item(u)).collect();
+    let resp = sim
+        .post_json(&token, assign, &json!({ "value": list }))
+        .await;
+    assert_eq!(resp.status(), 204);
+    let stats = sim.contoso.request_stats();
+    assert_eq!((stats.requests, stats.accepted_writes), (1, 1), "{stats:?}");
+    let writes_after: u64 = sim.contoso.write_counts().values().sum();
+    assert_eq!(
+        writes_after - writes_before,
+        3,
+        "one change per listed user"
+    );
+    for user in &users {
+        let cfg = user_config(&sim, &token, user).await;
+        assert_eq!(
+            cfg["effectivePolicyAssignments"][0]["policyAssignment"]["displayName"],
+            "US East 2"
+        );
+    }
+}
+
 #[tokio::test]
 async fn user_configurations_list_and_missing_users() {
     let sim = start().await;

@@ -66,6 +66,10 @@ pub struct EnableFigures {
     pub failed_users: usize,
     /// Users enabled per minute of the whole run.
     pub users_per_minute: f64,
+    /// Requests Microsoft accepted per user (each item of a `$batch` counts, as Microsoft
+    /// throttles them one by one; a policy granted to a list of users is one request).
+    pub requests_per_user: f64,
+    /// Changes Microsoft made per user (a listed user's grant counts for that user).
     pub writes_per_user: f64,
 }
 
@@ -185,6 +189,7 @@ pub async fn run(args: &BenchEnableArgs) -> anyhow::Result<EnableFigures> {
         failed_users: failed,
         users_per_minute: (in_sync as f64 / elapsed.as_secs_f64().max(0.001) * 60.0 * 10.0).round()
             / 10.0,
+        requests_per_user: (accepted as f64 / args.users.max(1) as f64 * 100.0).round() / 100.0,
         writes_per_user: writes.values().sum::<u64>() as f64 / args.users.max(1) as f64,
     };
     super::validated(&figures, &problems(&figures, &stats))?;

@@ -1,11 +1,12 @@
 //! `teamline bench …`: benchmarks that print their figures, the last line as JSON (tests never
 //! assert on time). `users-page` measures the Users page of the demo stack; `sync` and
-//! `enable` run against the Microsoft simulator as a separate process (`teamline sim`), so
+//! `enable` and `save` run against the Microsoft simulator as a separate process (`teamline sim`), so
 //! the figures (wall time, peak memory) are Teamline's own.
 
 mod enable;
 mod import;
 mod registrations;
+mod save;
 mod sync;
 mod users_page;
 
@@ -19,6 +20,7 @@ use teamline_testkit::testbed::{self, Testbed};
 use teamline_testkit::{TestDatabase, engine_for};
 
 pub use enable::EnableFigures;
+pub use save::SaveFigures;
 pub use sync::SyncFigures;
 
 #[derive(Args, Debug, Clone)]
@@ -39,6 +41,10 @@ pub enum Bench {
     /// prints the achieved rate over whole windows as a fraction of N (target 0.9), reads and
     /// writes apart and users per minute, as JSON last.
     Enable(enable::BenchEnableArgs),
+    /// Time from turning a user's calling on to the read-back showing them configured in
+    /// Teams, at a simulated latency per Microsoft request, against the floor (sequential
+    /// requests × latency; target 1.2×). Prints JSON last.
+    Save(save::BenchSaveArgs),
     /// Register many device handles through the gateway's Kamailio to the stand-in PBX
     /// registrar (targets: all registered in 60 s, reconcile 1 s, 150 MB). Prints JSON.
     Registrations(registrations::BenchRegistrationsArgs),
@@ -53,6 +59,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::UsersPage(a) => users_page::run(a).await,
         Bench::Sync(a) => sync::run(&a).await.map(drop),
         Bench::Enable(a) => enable::run(&a).await.map(drop),
+        Bench::Save(a) => save::run(&a).await.map(drop),
         Bench::Registrations(a) => registrations::run(&a).await,
         Bench::Import(a) => import::run(&a).await.map(drop),
     }

@@ -157,6 +157,13 @@ pub(super) fn user_assignments(t: &mut Tenant, req: &GraphRequest, assign: bool)
                 "The 'value' parameter is required.",
             ));
         };
+        if items.is_empty() {
+            return Err(req.error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "The 'value' parameter must list at least one assignment.",
+            ));
+        }
         // Validate everything first so a bad item changes nothing.
         let mut plan = Vec::new();
         for item in items {

@@ -1,0 +1,277 @@
+//! Coalescing of concurrent single-user calls into one list request.
+//!
+//! Every push job works on one user and asks for that user alone ("give Adele the voice routing
+//! policy US East 2", "read Adele's Teams configuration"). When many pushes of one tenant run
+//! at once (Enable Calling for a whole department), Microsoft takes the same kind of request
+//! for many users at once: `userAssignments/assign` takes a list of users, `$batch` takes 20
+//! reads. A [`Coalescer`] gathers the calls that arrive within a short window under the same
+//! key and sends them as one request, then hands each caller its own answer. A caller alone
+//! waits only that window.
+//!
+//! The request is sent from its own task, so a caller that gives up (a job stepping aside
+//! while the tenant is throttled) never strands the others who joined its batch. The task
+//! carries the first caller's throttling patience ([`crate::throttle::with_max_wait`]).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+/// One batch being gathered: its number (so the timer flushes only its own batch) and the
+/// callers waiting for it.
+struct Gathering<I, R> {
+    number: u64,
+    items: Vec<(I, oneshot::Sender<R>)>,
+}
+
+/// A key's state: the batch being gathered, and whether a batch of the key is on its way
+/// (while one is, the next gathers until it comes back, so batches grow with the load).
+struct Slot<I, R> {
+    gathering: Option<Gathering<I, R>>,
+    in_flight: bool,
+}
+
+struct State<K, I, R> {
+    next: u64,
+    slots: HashMap<K, Slot<I, R>>,
+}
+
+/// Gathers calls under a key, then runs them as one: after `window` when nothing of the key
+/// is on its way, else when that comes back, and at once when `max` callers wait.
+pub(crate) struct Coalescer<K, I, R> {
+    state: Mutex<State<K, I, R>>,
+    max: usize,
+    window: Duration,
+}
+
+/// What a call has to do after adding its item.
+enum Then<I, R> {
+    /// Send this full batch now.
+    Send(Vec<(I, oneshot::Sender<R>)>),
+    /// Start the window of the batch with this number.
+    Time(u64),
+    /// Nothing: a timer or a batch on its way will send it.
+    Wait,
+}
+
+impl<K, I, R> Coalescer<K, I, R>
+where
+    K: Eq + Hash + Clone + Send + 'static,
+    I: Send + 'static,
+    R: Send + 'static,
+{
+    pub(crate) fn new(max: usize, window: Duration) -> Self {
+        Self {
+            state: Mutex::new(State {
+                next: 0,
+                slots: HashMap::new(),
+            }),
+            max: max.max(1),
+            window,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<K, I, R>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds `item` to the batch gathering under `key` and waits for its answer. `run` sends a
+    /// whole batch and answers each item in order (the same `run` serves every caller of a
+    /// key, so any caller's may be the one used). `None` when the batch's task ended without
+    /// an answer for this item.
+    pub(crate) async fn call<F, Fut>(self: &Arc<Self>, key: K, item: I, run: F) -> Option<R>
+    where
+        F: Fn(K, Vec<I>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<R>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let patience = crate::throttle::max_wait();
+        let then = {
+            let mut state = self.lock();
+            let state = &mut *state;
+            let slot = state.slots.entry(key.clone()).or_insert(Slot {
+                gathering: None,
+                in_flight: false,
+            });
+            let batch = slot.gathering.get_or_insert_with(|| {
+                state.next += 1;
+                Gathering {
+                    number: state.next,
+                    items: Vec::new(),
+                }
+            });
+            batch.items.push((item, tx));
+            if batch.items.len() >= self.max {
+                slot.in_flight = true;
+                Then::Send(slot.gathering.take().map(|b| b.items).unwrap_or_default())
+            } else if batch.items.len() == 1 && !slot.in_flight {
+                Then::Time(batch.number)
+            } else {
+                Then::Wait
+            }
+        };
+        let me = Arc::clone(self);
+        match then {
+            Then::Send(items) => {
+                tokio::spawn(me.send_from(key, items, run, patience));
+            }
+            Then::Time(number) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(me.window).await;
+                    let due = {
+                        let mut state = me.lock();
+                        match state.slots.get_mut(&key) {
+                            Some(slot)
+                                if !slot.in_flight
+                                    && slot.gathering.as_ref().map(|b| b.number)
+                                        == Some(number) =>
+                            {
+                                slot.in_flight = true;
+                                slot.gathering.take().map(|b| b.items)
+                            }
+                            _ => None,
+                        }
+                    };
+                    if let Some(items) = due {
+                        me.send_from(key, items, run, patience).await;
+                    }
+                });
+            }
+            Then::Wait => {}
+        }
+        rx.await.ok()
+    }
+
+    /// Sends `items`, then whatever gathered under the key meanwhile, until nothing is left.
+    async fn send_from<F, Fut>(
+        self: Arc<Self>,
+        key: K,
+        mut items: Vec<(I, oneshot::Sender<R>)>,
+        run: F,
+        patience: Option<Duration>,
+    ) where
+        F: Fn(K, Vec<I>) -> Fut,
+        Fut: Future<Output = Vec<R>>,
+    {
+        loop {
+            send(items, key.clone(), &run, patience).await;
+            let mut state = self.lock();
+            let Some(slot) = state.slots.get_mut(&key) else {
+                return;
+            };
+            match slot.gathering.take() {
+                Some(next) => items = next.items,
+                None => {
+                    state.slots.remove(&key);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Runs one batch and answers each caller.
+async fn send<K, I, R, F, Fut>(
+    items: Vec<(I, oneshot::Sender<R>)>,
+    key: K,
+    run: &F,
+    patience: Option<Duration>,
+) where
+    F: Fn(K, Vec<I>) -> Fut,
+    Fut: Future<Output = Vec<R>>,
+{
+    let (inputs, senders): (Vec<I>, Vec<oneshot::Sender<R>>) = items.into_iter().unzip();
+    let answers = match patience {
+        Some(limit) => crate::throttle::with_max_wait(limit, run(key, inputs)).await,
+        None => run(key, inputs).await,
+    };
+    for (tx, answer) in senders.into_iter().zip(answers) {
+        // A caller that gave up no longer listens; the others still get theirs.
+        let _ = tx.send(answer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn concurrent_calls_under_one_key_become_one_run_and_each_gets_its_own_answer() {
+        let coalescer = Arc::new(Coalescer::<&str, u32, u32>::new(
+            3,
+            Duration::from_millis(20),
+        ));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let call = |key: &'static str, n: u32| {
+            let (c, runs) = (coalescer.clone(), runs.clone());
+            async move {
+                c.call(key, n, move |_, items: Vec<u32>| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    async move { items.into_iter().map(|i| i * 10).collect() }
+                })
+                .await
+            }
+        };
+        // Three of "a" fill a batch (sent at once), a fourth starts the next; "b" is its own.
+        let answers = futures::future::join_all([
+            call("a", 1),
+            call("a", 2),
+            call("a", 3),
+            call("a", 4),
+            call("b", 5),
+        ])
+        .await;
+        assert_eq!(
+            answers,
+            vec![Some(10), Some(20), Some(30), Some(40), Some(50)]
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn callers_arriving_while_a_batch_is_on_its_way_go_together_in_the_next() {
+        let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(20, Duration::from_millis(5)));
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let call = |n: u32| {
+            let (c, sizes) = (coalescer.clone(), sizes.clone());
+            async move {
+                c.call((), n, move |_, items: Vec<u32>| {
+                    sizes.lock().unwrap().push(items.len());
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        items
+                    }
+                })
+                .await
+            }
+        };
+        let first = tokio::spawn(call(0));
+        // The first batch (one caller) leaves after the window and takes 50 ms.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let rest = futures::future::join_all((1..=5).map(call)).await;
+        assert_eq!(first.await.unwrap(), Some(0));
+        assert_eq!(rest, (1..=5).map(Some).collect::<Vec<_>>());
+        assert_eq!(*sizes.lock().unwrap(), vec![1, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_gives_up_does_not_strand_the_others() {
+        let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(
+            20,
+            Duration::from_millis(20),
+        ));
+        let run = |_, items: Vec<u32>| async move { items };
+        let quitter = {
+            let c = coalescer.clone();
+            tokio::spawn(async move { c.call((), 1, run).await })
+        };
+        tokio::task::yield_now().await;
+        let stayer = coalescer.call((), 2, run);
+        quitter.abort();
+        assert_eq!(stayer.await, Some(2));
+    }
+}
