@@ -39,6 +39,8 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub dns_zone: super::dns_zone::DnsZoneArgs,
+
+    #[command(flatten)]
     pub smtp: super::mail::SmtpArgs,
 }
 
