@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use teamline_gateway::calls::{CallRecords, Direction, Outcome};
 use teamline_gateway::media::{CallMedia, MediaClient};
 
-use super::stack::{Caller, Ending, SippCall, Stack, assert_media_flows, register_phone};
+use super::stack::{
+    Caller, Ending, SippCall, Stack, assert_media_flows, both_finish, register_phone,
+};
 use crate::harness::{free_port, test_dir};
 
 /// The one call `client` holds, as it is now.
@@ -48,16 +50,7 @@ async fn teams_early_media_reaches_the_pbx_caller_before_teams_says_busy() {
     let alex = Caller::desk_phone(&stack, "1001");
     let mut call = SippCall::dial(dir.path(), &alex, "1000", Ending::Refused);
     let during = wait_srtp_from_microsoft(&stack).await;
-    assert!(
-        call.finished(Duration::from_secs(20)).await,
-        "{}",
-        call.log()
-    );
-    assert!(
-        teams.finished(Duration::from_secs(5)).await,
-        "{}",
-        teams.log()
-    );
+    both_finish(&mut call, &mut teams).await;
     assert_eq!(call.final_failure(), Some(486));
 
     // The desk phone got the 183 with an SDP for plain RTP from the gateway's rtpengine.
@@ -97,16 +90,7 @@ async fn the_pbx_caller_puts_teams_on_hold_and_takes_the_call_back() {
         Ending::HoldsAndResumes { talk_ms: 2000 },
     );
     assert_media_flows(&stack).await;
-    assert!(
-        call.finished(Duration::from_secs(30)).await,
-        "{}",
-        call.log()
-    );
-    assert!(
-        teams.finished(Duration::from_secs(5)).await,
-        "{}",
-        teams.log()
-    );
+    both_finish(&mut call, &mut teams).await;
 
     // Teams got the call, then the hold (a=sendonly), then the resume (a=sendrecv): the
     // direction passes through both rtpengines.
@@ -148,16 +132,7 @@ async fn a_transfer_in_teams_goes_to_the_pbx_as_a_refer_to_the_extension() {
             to: "1002",
         },
     );
-    assert!(
-        call.finished(Duration::from_secs(30)).await,
-        "{}",
-        call.log()
-    );
-    assert!(
-        desk.finished(Duration::from_secs(5)).await,
-        "{}",
-        desk.log()
-    );
+    both_finish(&mut call, &mut desk).await;
 
     // The PBX side got the REFER with the target in the PBX's own domain, so the PBX routes
     // the transfer by its rules; Teams heard it accepted (202) and done (NOTIFY).

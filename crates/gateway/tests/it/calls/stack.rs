@@ -854,6 +854,20 @@ impl Drop for SippCall {
     }
 }
 
+/// Waits for the caller's scenario (up to 30 s), then the callee's (5 s more), to succeed.
+pub async fn both_finish(caller: &mut SippCall, callee: &mut SippCall) {
+    assert!(
+        caller.finished(Duration::from_secs(30)).await,
+        "{}",
+        caller.log()
+    );
+    assert!(
+        callee.finished(Duration::from_secs(5)).await,
+        "{}",
+        callee.log()
+    );
+}
+
 /// Registers a sipp phone's address as `device`'s binding at the stand-in PBX (a desk phone).
 pub async fn register_phone(stack: &Stack, device: &str, phone: &SippCall) {
     let pw = stack.pbx.password(device);
