@@ -177,16 +177,7 @@ impl Progress {
         let line = self.line(job);
         match &self.bar {
             Some(bar) => {
-                if let Some(total) = job.progress_total {
-                    if bar.length() != Some(total) {
-                        bar.set_style(
-                            ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} {msg}")
-                                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                        );
-                        bar.set_length(total);
-                    }
-                    bar.set_position(job.progress_done);
-                }
+                show_count(bar, job.progress_done, job.progress_total);
                 bar.set_message(format!("{}: {line}", self.name));
             }
             None => {
@@ -203,4 +194,17 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// Turns the spinner into a bar once the job knows how much it has to do.
+pub(crate) fn show_count(bar: &ProgressBar, done: u64, total: Option<u64>) {
+    let Some(total) = total else { return };
+    if bar.length() != Some(total) {
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_length(total);
+    }
+    bar.set_position(done);
 }

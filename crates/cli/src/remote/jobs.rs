@@ -3,9 +3,10 @@
 
 use super::client::Client;
 use super::{enterprise, print_json};
+use crate::commands::sync::show_count;
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use std::io::IsTerminal;
 use std::time::Duration;
 use teamline_web::api::v1::jobs::JobOut;
@@ -135,15 +136,8 @@ impl Progress {
             (_, Some(m), _) => m.clone(),
             (state, None, _) => state.to_owned(),
         };
-        if let (Some(bar), Some(total)) = (&self.bar, job.progress_total) {
-            if bar.length() != Some(total) {
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar.set_length(total);
-            }
-            bar.set_position(job.progress_done);
+        if let Some(bar) = &self.bar {
+            show_count(bar, job.progress_done, job.progress_total);
         }
         self.line(line);
     }

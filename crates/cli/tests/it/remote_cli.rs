@@ -52,6 +52,24 @@ fn make_token(data: &Path, extra: &[&str]) -> String {
     ok(&out).trim().to_owned()
 }
 
+/// `users setup` for Adele Vance on extension 1000 with her `1000tm` device.
+fn setup_adele(url: &str, token: &str, number: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "users",
+        "setup",
+        "--teams-user",
+        "AdeleV@contoso.example",
+        "--extension",
+        "1000",
+        "--number",
+        number,
+        "--device",
+        "1000tm",
+    ];
+    args.extend_from_slice(extra);
+    teamline(url, token, &args)
+}
+
 fn adele(users: &Value) -> Option<&Value> {
     users
         .as_array()
@@ -72,66 +90,26 @@ async fn the_remote_cli_sets_up_lists_and_changes_users_through_the_api() {
     assert!(adele(&before).is_none(), "{before}");
 
     // A wrong number: the server's problem names the field and says what to change.
-    let bad = refused(&teamline(
+    let bad = refused(&setup_adele(
         &url,
         &token,
-        &[
-            "users",
-            "setup",
-            "--teams-user",
-            "AdeleV@contoso.example",
-            "--extension",
-            "1000",
-            "--number",
-            "call me",
-            "--device",
-            "1000tm",
-            "--voice-route",
-            "US East 2",
-        ],
+        "call me",
+        &["--voice-route", "US East 2"],
     ));
     assert!(bad.contains("\n  phone_number: "), "{bad}");
     assert!(bad.contains("422"), "{bad}");
     // Several voice routes: the CLI asks which.
-    let which = refused(&teamline(
-        &url,
-        &token,
-        &[
-            "users",
-            "setup",
-            "--teams-user",
-            "AdeleV@contoso.example",
-            "--extension",
-            "1000",
-            "--number",
-            "+11000",
-            "--device",
-            "1000tm",
-        ],
-    ));
+    let which = refused(&setup_adele(&url, &token, "+11000", &[]));
     assert!(
         which.contains("--voice-route") && which.contains("\"US East 2\""),
         "{which}"
     );
 
-    let set_up = json(&teamline(
+    let set_up = json(&setup_adele(
         &url,
         &token,
-        &[
-            "users",
-            "setup",
-            "--teams-user",
-            "AdeleV@contoso.example",
-            "--extension",
-            "1000",
-            "--number",
-            "+11000",
-            "--device",
-            "1000tm",
-            "--voice-route",
-            "us east 2",
-            "--json",
-        ],
+        "+11000",
+        &["--voice-route", "us east 2", "--json"],
     ));
     assert_eq!(set_up["upn"], "AdeleV@contoso.example");
     assert_eq!(set_up["voice_route_name"], "US East 2");
