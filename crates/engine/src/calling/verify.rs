@@ -90,8 +90,8 @@ impl VerifyUser {
         } else if journal.forget_unconfirmed() {
             // A push was killed around a request and Microsoft still does not show the step:
             // it was not applied, so the next push sends it (and only it).
+            // The push is queued after this read is stored (below): it plans from it.
             journal.keep(engine, e, id).await?;
-            engine.enqueue(&PushUser::new(e, id)).await?;
             (PushState::Pending, None)
         } else if round < settings.propagation_rechecks {
             let delay = ms(settings.propagation_recheck).saturating_mul(1_i64 << round.min(6));
@@ -121,6 +121,9 @@ impl VerifyUser {
             observed: Some(observed),
         };
         store.record_push(e, id, &outcome, None).await?;
+        if state == PushState::Pending {
+            engine.enqueue(&PushUser::new(e, id)).await?;
+        }
         Ok(())
     }
 }
