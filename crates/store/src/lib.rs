@@ -153,8 +153,7 @@ pub mod prelude {
     pub use crate::{
         ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
         DynStore, EnterpriseStore, GatewayHealthStore, ImportStore, JobStore, KeyRotation,
-        LeaseStore,
-        PbxLocationStore, PbxUserStore, PlatformStore, PushStore, RegistrationStore, SessionStore,
-        Store, StoreInfo, VoiceRouteStore,
+        LeaseStore, PbxLocationStore, PbxUserStore, PlatformStore, PushStore, RegistrationStore,
+        SessionStore, Store, StoreInfo, VoiceRouteStore,
     };
 }

@@ -20,7 +20,11 @@ const SOUTHRIDGE_PASSWORD: &str = "southridge-password-1";
 
 /// Signs in with the form, as a browser would; the browser then carries the session and the
 /// token of the page it lands on.
-pub(crate) async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<Browser, (u16, String)> {
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> Result<Browser, (u16, String)> {
     sign_in_at(app, "/reseller", "/reseller/enterprises", email, password).await
 }
 
