@@ -52,18 +52,12 @@ impl Admin {
 
     /// Shows `message` on the next page this admin opens.
     pub async fn flash(&self, message: impl Into<String>) -> Result<(), PageError> {
-        self.session
-            .insert(keys::FLASH, message.into())
-            .await
-            .map_err(PageError::session)
+        crate::local_portal::flash(&self.session, message).await
     }
 
     /// The message left by the previous request, once.
     pub async fn take_flash(&self) -> Result<Option<String>, PageError> {
-        self.session
-            .remove(keys::FLASH)
-            .await
-            .map_err(PageError::session)
+        crate::local_portal::take_flash(&self.session).await
     }
 
     pub fn layout(&self, active: Menu) -> Layout {

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod csrf;
 pub mod error;
 pub mod health;
+mod local_portal;
 mod local_sign_in;
 pub mod metrics;
 pub mod operator;

@@ -8,17 +8,20 @@ mod resellers;
 use crate::AppState;
 use crate::csrf;
 use crate::error::PageError;
+use crate::local_portal::{MenuItem, NotSignedIn, menu};
 use crate::routes::Routes;
 use crate::session::{Principal, keys, renew_if_due};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::FieldErrors;
 use teamline_domain::audit::Actor;
 use teamline_domain::reseller::AccountRole;
 use teamline_store::Account;
 use time::OffsetDateTime;
 use tower_sessions::Session;
+
+/// Where a request without an operator's sign-in goes.
+const SIGN_IN: &str = "/operator/sign-in";
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -46,25 +49,15 @@ pub enum OperatorMenu {
     Regions,
 }
 
-pub struct OperatorMenuItem {
-    pub label: &'static str,
-    pub href: &'static str,
-    pub current: bool,
-}
-
 impl OperatorLayout {
-    pub fn menu(&self) -> Vec<OperatorMenuItem> {
-        [
-            ("Resellers", "/operator/resellers", OperatorMenu::Resellers),
-            ("SBC Regions", "/operator/regions", OperatorMenu::Regions),
-        ]
-        .into_iter()
-        .map(|(label, href, menu)| OperatorMenuItem {
-            label,
-            href,
-            current: menu == self.active,
-        })
-        .collect()
+    pub fn menu(&self) -> Vec<MenuItem> {
+        menu(
+            &[
+                ("Resellers", "/operator/resellers", OperatorMenu::Resellers),
+                ("SBC Regions", "/operator/regions", OperatorMenu::Regions),
+            ],
+            self.active,
+        )
     }
 
     pub fn asset_version(&self) -> &'static str {
@@ -86,17 +79,11 @@ impl Operator {
     }
 
     pub async fn flash(&self, message: impl Into<String>) -> Result<(), PageError> {
-        self.session
-            .insert(keys::FLASH, message.into())
-            .await
-            .map_err(PageError::session)
+        crate::local_portal::flash(&self.session, message).await
     }
 
     pub async fn take_flash(&self) -> Result<Option<String>, PageError> {
-        self.session
-            .remove(keys::FLASH)
-            .await
-            .map_err(PageError::session)
+        crate::local_portal::take_flash(&self.session).await
     }
 }
 
@@ -108,38 +95,10 @@ pub(crate) fn field_errors(errors: &FieldErrors) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Why a request did not get an operator.
-pub enum NotOperator {
-    /// Nobody is signed in: to the operator sign-in.
-    SignIn,
-    Page(PageError),
-}
-
-impl IntoResponse for NotOperator {
-    fn into_response(self) -> Response {
-        match self {
-            Self::SignIn => Redirect::to("/operator/sign-in").into_response(),
-            Self::Page(e) => e.into_response(),
-        }
-    }
-}
-
-impl From<PageError> for NotOperator {
-    fn from(e: PageError) -> Self {
-        Self::Page(e)
-    }
-}
-
-impl From<teamline_store::StoreError> for NotOperator {
-    fn from(e: teamline_store::StoreError) -> Self {
-        Self::Page(e.into())
-    }
-}
-
 impl FromRequestParts<AppState> for Operator {
-    type Rejection = NotOperator;
+    type Rejection = NotSignedIn;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, NotOperator> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, NotSignedIn> {
         let session = parts
             .extensions
             .get::<Session>()
@@ -150,7 +109,7 @@ impl FromRequestParts<AppState> for Operator {
             .await
             .map_err(PageError::session)?;
         let (account_id, email) = match principal {
-            None => return Err(NotOperator::SignIn),
+            None => return Err(NotSignedIn::SignIn(SIGN_IN)),
             Some(Principal::PlatformOperator { account_id, email }) => (account_id, email),
             // The operator area does not exist for anyone else.
             Some(Principal::EnterpriseAdmin(_) | Principal::ResellerAdmin { .. }) => {
@@ -163,7 +122,7 @@ impl FromRequestParts<AppState> for Operator {
             Some(a) if a.id == account_id && a.role == AccountRole::PlatformOperator => a,
             _ => {
                 session.flush().await.map_err(PageError::session)?;
-                return Err(NotOperator::SignIn);
+                return Err(NotSignedIn::SignIn(SIGN_IN));
             }
         };
         renew_if_due(&session, OffsetDateTime::now_utc()).await;

@@ -15,16 +15,19 @@ mod outbox;
 use crate::AppState;
 use crate::csrf;
 use crate::error::PageError;
+use crate::local_portal::{MenuItem, NotSignedIn, menu};
 use crate::routes::Routes;
 use crate::session::{Principal, keys, renew_if_due};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::audit::Actor;
 use teamline_domain::reseller::{AccountRole, Reseller};
 use teamline_store::Account;
 use time::OffsetDateTime;
 use tower_sessions::Session;
+
+/// Where a request without a reseller admin's sign-in goes.
+const SIGN_IN: &str = "/reseller/sign-in";
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -58,31 +61,21 @@ pub enum ResellerMenu {
     Admins,
 }
 
-pub struct ResellerMenuItem {
-    pub label: &'static str,
-    pub href: &'static str,
-    pub current: bool,
-}
-
 impl ResellerLayout {
-    pub fn menu(&self) -> Vec<ResellerMenuItem> {
-        [
-            (
-                "Enterprises",
-                "/reseller/enterprises",
-                ResellerMenu::Enterprises,
-            ),
-            ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
-            ("Gateway", "/reseller/gateway", ResellerMenu::Gateway),
-            ("Admins", "/reseller/admins", ResellerMenu::Admins),
-        ]
-        .into_iter()
-        .map(|(label, href, menu)| ResellerMenuItem {
-            label,
-            href,
-            current: menu == self.active,
-        })
-        .collect()
+    pub fn menu(&self) -> Vec<MenuItem> {
+        menu(
+            &[
+                (
+                    "Enterprises",
+                    "/reseller/enterprises",
+                    ResellerMenu::Enterprises,
+                ),
+                ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
+                ("Gateway", "/reseller/gateway", ResellerMenu::Gateway),
+                ("Admins", "/reseller/admins", ResellerMenu::Admins),
+            ],
+            self.active,
+        )
     }
 
     pub fn asset_version(&self) -> &'static str {
@@ -105,55 +98,18 @@ impl ResellerAdmin {
     }
 
     pub async fn flash(&self, message: impl Into<String>) -> Result<(), PageError> {
-        self.session
-            .insert(keys::FLASH, message.into())
-            .await
-            .map_err(PageError::session)
+        crate::local_portal::flash(&self.session, message).await
     }
 
     pub async fn take_flash(&self) -> Result<Option<String>, PageError> {
-        self.session
-            .remove(keys::FLASH)
-            .await
-            .map_err(PageError::session)
-    }
-}
-
-/// Why a request did not get a reseller admin.
-pub enum NotResellerAdmin {
-    /// Nobody is signed in: to the reseller sign-in.
-    SignIn,
-    Page(PageError),
-}
-
-impl IntoResponse for NotResellerAdmin {
-    fn into_response(self) -> Response {
-        match self {
-            Self::SignIn => Redirect::to("/reseller/sign-in").into_response(),
-            Self::Page(e) => e.into_response(),
-        }
-    }
-}
-
-impl From<PageError> for NotResellerAdmin {
-    fn from(e: PageError) -> Self {
-        Self::Page(e)
-    }
-}
-
-impl From<teamline_store::StoreError> for NotResellerAdmin {
-    fn from(e: teamline_store::StoreError) -> Self {
-        Self::Page(e.into())
+        crate::local_portal::take_flash(&self.session).await
     }
 }
 
 impl FromRequestParts<AppState> for ResellerAdmin {
-    type Rejection = NotResellerAdmin;
+    type Rejection = NotSignedIn;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, NotResellerAdmin> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, NotSignedIn> {
         let session = parts
             .extensions
             .get::<Session>()
@@ -164,7 +120,7 @@ impl FromRequestParts<AppState> for ResellerAdmin {
             .await
             .map_err(PageError::session)?;
         let (account_id, email) = match principal {
-            None => return Err(NotResellerAdmin::SignIn),
+            None => return Err(NotSignedIn::SignIn(SIGN_IN)),
             Some(Principal::ResellerAdmin {
                 account_id, email, ..
             }) => (account_id, email),
@@ -179,7 +135,7 @@ impl FromRequestParts<AppState> for ResellerAdmin {
             Some(a) if a.id == account_id && a.role == AccountRole::ResellerAdmin => a,
             _ => {
                 session.flush().await.map_err(PageError::session)?;
-                return Err(NotResellerAdmin::SignIn);
+                return Err(NotSignedIn::SignIn(SIGN_IN));
             }
         };
         let Some(reseller_id) = account.reseller_id else {
@@ -189,7 +145,7 @@ impl FromRequestParts<AppState> for ResellerAdmin {
         // A suspended reseller's sessions end: the sign-in page then says why.
         if reseller.is_suspended() {
             session.flush().await.map_err(PageError::session)?;
-            return Err(NotResellerAdmin::SignIn);
+            return Err(NotSignedIn::SignIn(SIGN_IN));
         }
         renew_if_due(&session, OffsetDateTime::now_utc()).await;
         let csrf = csrf::token(&session).await?;
