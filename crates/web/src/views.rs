@@ -8,6 +8,8 @@ pub enum Menu {
     Users,
     Troubleshoot,
     Calls,
+    /// The Dashboard's Direct Routing section (never the page's own menu entry).
+    DirectRouting,
     Pbx,
     AuditLog,
     ApiTokens,
@@ -47,7 +49,11 @@ impl Layout {
             item("Users", "/users", Menu::Users),
             item("Troubleshoot", "/troubleshoot", Menu::Troubleshoot),
             item("Calls", "/calls", Menu::Calls),
-            later("Direct Routing"),
+            item(
+                "Direct Routing",
+                "/dashboard#direct-routing",
+                Menu::DirectRouting,
+            ),
             item("PBX", "/pbx", Menu::Pbx),
             later("Bulk Upload"),
             item("Audit log", "/audit", Menu::AuditLog),
