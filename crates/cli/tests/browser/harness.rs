@@ -234,12 +234,17 @@ impl Browser {
         }
     }
 
+    /// Clicks the element `css` finds. An element htmx replaced between finding and clicking
+    /// (e.g. the Phone Number list re-rendered when its field got focus) is found again.
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.find(css)
-            .await?
-            .click()
-            .await
-            .with_context(|| format!("clicking {css}"))
+        let mut tries = 0;
+        loop {
+            match self.find(css).await?.click().await {
+                Ok(()) => return Ok(()),
+                Err(e) if tries < 5 && e.to_string().contains("stale element") => tries += 1,
+                Err(e) => return Err(e).with_context(|| format!("clicking {css}")),
+            }
+        }
     }
 
     pub async fn click_xpath(&self, xpath: &str) -> Result<()> {
