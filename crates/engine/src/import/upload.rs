@@ -82,6 +82,19 @@ impl Job for ApplyImport {
     }
 }
 
+/// The audit event of pressing Apply, recorded by whichever of the request and the job starts
+/// the import.
+fn apply_audit(actor: &Actor, import: &StoredImport) -> Audit {
+    Audit::new(
+        actor.clone(),
+        "import.apply",
+        format!(
+            "Applied {} ({} rows) with Bulk Upload",
+            import.file_name, import.row_count
+        ),
+    )
+}
+
 fn problems(errors: &FieldErrors) -> Vec<RowProblem> {
     errors
         .iter()
@@ -181,16 +194,12 @@ impl Engine {
                 actor: actor.clone(),
             })
             .await?;
-        let audit = Audit::new(
-            actor.clone(),
-            "import.apply",
-            format!(
-                "Applied {} ({} rows) with Bulk Upload",
-                import.file_name, import.row_count
-            ),
-        );
-        // Two clicks on Apply queue one job (its idempotency key); only one starts it.
-        if !store.start_import(e, id, job, &audit).await? {
+        // Two clicks on Apply queue one job (its idempotency key); only one starts it. The job
+        // may already have started it: a runner can claim the job before this line runs.
+        if !store
+            .start_import(e, id, job, &apply_audit(actor, &import))
+            .await?
+        {
             let now = store
                 .get_import(e, id)
                 .await?
@@ -242,9 +251,21 @@ impl Engine {
         attempt: Option<&Attempt>,
     ) -> Result<(), EngineError> {
         let store = &self.inner.store;
-        let Some(import) = store.get_import(e, id).await? else {
+        let Some(mut import) = store.get_import(e, id).await? else {
             return Ok(());
         };
+        // Queued before it was marked applying (see `apply_import_later`): a runner that claims
+        // the job in between starts the import itself, or the job would end with nothing done
+        // and the import would stay "applying" for ever.
+        if let (ImportState::Checked, Some(attempt)) = (import.state, attempt) {
+            store
+                .start_import(e, id, attempt.job_id(), &apply_audit(actor, &import))
+                .await?;
+            import = match store.get_import(e, id).await? {
+                Some(now) if now.job_id == Some(attempt.job_id()) => now,
+                _ => return Ok(()),
+            };
+        }
         if import.state != ImportState::Applying {
             return Ok(());
         }

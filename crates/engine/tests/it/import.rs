@@ -4,7 +4,7 @@
 use crate::support::{contoso, eventually, settings, upn};
 use teamline_domain::audit::Actor;
 use teamline_domain::bulk_import::{COLUMNS, template};
-use teamline_engine::import::{ApplyError, ImportError};
+use teamline_engine::import::{ApplyError, ApplyImport, ImportError};
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::netsapiens::CONTOSO_HQ_ADDRESS_ID;
 use teamline_store::{ImportState, RowOutcome};
@@ -354,4 +354,49 @@ async fn an_upload_is_kept_with_its_rows_applied_as_a_job_and_its_result_downloa
             .unwrap()
             .is_none()
     );
+}
+
+/// A runner may claim the apply job before the request that queued it has marked the import
+/// applying (the runner wakes as soon as the job is stored): the job then starts the import
+/// itself instead of ending with nothing done and the import "applying" for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_job_claimed_before_its_import_was_marked_applying_still_applies_it() {
+    let c = contoso(settings(), 4).await;
+    let (engine, e) = (&c.engine, c.contoso.id);
+    engine.sync_directory(e, false).await.unwrap();
+    let admin = Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into());
+    let store = engine.store();
+    let good_file = file(&[row("Adele Vance", "1000"), row("Diego Siciliani", "1002")]);
+    let (good, _) = engine
+        .upload_import(e, &admin, "users.csv", &good_file)
+        .await
+        .unwrap();
+
+    // The job exists and runs while the import is still only checked.
+    let queue = teamline_jobs::Queue::new(store.clone());
+    let job = queue
+        .enqueue(&ApplyImport {
+            enterprise_id: e,
+            import_id: good.id,
+            actor: admin.clone(),
+        })
+        .await
+        .unwrap();
+    let _bg = Workers::new().runner(engine, "import");
+    eventually("the import is applied", || async {
+        store.get_import(e, good.id).await.unwrap().unwrap().state == ImportState::Done
+    })
+    .await;
+    let applied = store.get_import(e, good.id).await.unwrap().unwrap();
+    assert_eq!((applied.applied_rows, applied.job_id), (2, Some(job)));
+
+    // The request that queued it then finds its own job in charge: no error, no second apply.
+    assert_eq!(
+        engine.apply_import_later(e, &admin, good.id).await.ok(),
+        None,
+        "a finished import is not applied again"
+    );
+    let events = store.list_audit(Some(e), 500).await.unwrap();
+    let applies = events.iter().filter(|a| a.action == "import.apply").count();
+    assert_eq!(applies, 1, "one audit event for pressing Apply");
 }
