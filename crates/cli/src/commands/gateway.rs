@@ -1,6 +1,7 @@
 //! `teamline gateway`: the SIP gateway from the command line. `status` lists every device
 //! handle's registration as the gateway last reported it (read from the store, so it works
-//! next to a running server); `config` renders the gateway node's Kamailio configuration for
+//! next to a running server and never asks Kamailio for its records), and how fresh that is
+//! (whether a Teamline instance drives the gateway now, from the gateway lease); `config` renders the gateway node's Kamailio configuration for
 //! systemd to run. [`GatewayArgs`] are also `serve`'s options for reaching the gateway.
 
 use super::direct_routing::DirectRoutingFile;
@@ -20,7 +21,7 @@ use teamline_gateway::dns::{DnsSettings, PbxResolver};
 use teamline_gateway::media::MediaClient;
 use teamline_gateway::rpc::RpcClient;
 use teamline_gateway::service::RegistrationService;
-use teamline_store::RegistrationRecord;
+use teamline_store::{Lease, RegistrationRecord};
 
 #[derive(Args, Debug, Clone)]
 pub struct GatewayCommandArgs {
@@ -37,7 +38,8 @@ pub enum GatewayCommand {
         /// Only this enterprise (its short name, e.g. contoso).
         #[arg(long)]
         enterprise: Option<String>,
-        /// One JSON object per line: device, enterprise, state, since, target, last_error.
+        /// One JSON object per handle and line (JSON Lines): device, enterprise, state,
+        /// since, target, expires_at, last_error, observed_at, as_of, fresh (see the README).
         #[arg(long)]
         json: bool,
     },
@@ -238,11 +240,13 @@ async fn status(
             "no device handle has a registration state yet: the gateway records them once `teamline serve --gateway-rpc …` (or the demo) drives it"
         );
     }
+    let now_ms = store.clock().now_ms();
+    let freshness = Freshness::of(store.lease(teamline_engine::gateway::LEASE).await?, now_ms);
     for r in &records {
         if json {
             println!(
                 "{}",
-                serde_json::to_string(&status_json(r, &slug_of(r.enterprise_id)))?
+                serde_json::to_string(&status_json(r, &slug_of(r.enterprise_id), &freshness))?
             );
         } else {
             println!(
@@ -257,11 +261,69 @@ async fn status(
             );
         }
     }
+    if !json {
+        println!("{}", freshness.describe(now_ms));
+    }
     Ok(())
 }
 
-/// One handle in `teamline gateway status --json`; times in Unix seconds.
-fn status_json(r: &RegistrationRecord, enterprise: &str) -> serde_json::Value {
+/// How fresh the stored states are. The instance that drives the gateway holds its lease and
+/// renews it every tick, recording every change a tick finds: while the lease runs, the states
+/// are current to within a tick. Once it lapsed, they are as of its end at the latest.
+struct Freshness {
+    /// The instance driving the gateway now.
+    driver: Option<String>,
+    /// Until when the states are known to hold (Unix ms): now while driven, else when the
+    /// lease ran out (`None`: never driven).
+    as_of_ms: Option<i64>,
+}
+
+impl Freshness {
+    fn of(lease: Option<Lease>, now_ms: i64) -> Self {
+        match lease {
+            Some(l) if l.until_ms > now_ms => Freshness {
+                driver: Some(l.holder),
+                as_of_ms: Some(now_ms),
+            },
+            Some(l) => Freshness {
+                driver: None,
+                as_of_ms: Some(l.until_ms),
+            },
+            None => Freshness {
+                driver: None,
+                as_of_ms: None,
+            },
+        }
+    }
+
+    fn describe(&self, now_ms: i64) -> String {
+        match (&self.driver, self.as_of_ms) {
+            (Some(holder), _) => format!(
+                "Current: Teamline instance {holder} drives the gateway and records every change within a tick."
+            ),
+            (None, Some(ms)) => format!(
+                "Possibly out of date: no Teamline instance has driven the gateway for {} (start `teamline serve --gateway-rpc …`).",
+                age(now_ms - ms)
+            ),
+            (None, None) => "Possibly out of date: no Teamline instance has driven the gateway yet (start `teamline serve --gateway-rpc …`).".to_owned(),
+        }
+    }
+}
+
+/// "42 s", "17 min", "3 h 05 min", "2 d 4 h".
+fn age(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// One handle in `teamline gateway status --json` (documented in the README; fields are only
+/// ever added). Times in Unix seconds.
+fn status_json(r: &RegistrationRecord, enterprise: &str, fresh: &Freshness) -> serde_json::Value {
     let secs = |ms: Option<i64>| ms.map(|m| m / 1000);
     serde_json::json!({
         "device": r.device.to_string(),
@@ -272,5 +334,76 @@ fn status_json(r: &RegistrationRecord, enterprise: &str) -> serde_json::Value {
         "expires_at": secs(r.expires_ms),
         "last_error": r.last_error,
         "observed_at": r.observed_ms / 1000,
+        // The state held at least until `as_of` (the later of it and `observed_at`);
+        // `fresh`: a Teamline instance drives the gateway now, so it is current to a tick.
+        "as_of": secs(fresh.as_of_ms).map_or(r.observed_ms / 1000, |a| a.max(r.observed_ms / 1000)),
+        "fresh": fresh.driver.is_some(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(until_ms: i64) -> Option<Lease> {
+        Some(Lease {
+            name: teamline_engine::gateway::LEASE.into(),
+            holder: "node-a".into(),
+            until_ms,
+        })
+    }
+
+    #[test]
+    fn states_are_current_while_an_instance_holds_the_gateway_lease() {
+        let f = Freshness::of(lease(10_000), 5_000);
+        assert_eq!(f.driver.as_deref(), Some("node-a"));
+        assert_eq!(f.as_of_ms, Some(5_000));
+        assert!(
+            f.describe(5_000)
+                .starts_with("Current: Teamline instance node-a")
+        );
+    }
+
+    #[test]
+    fn states_are_as_of_the_lapsed_lease_when_nobody_drives_the_gateway() {
+        let f = Freshness::of(lease(10_000), 10_000 + 3 * 3_600_000 + 5 * 60_000);
+        assert_eq!(f.driver, None);
+        assert_eq!(f.as_of_ms, Some(10_000));
+        let text = f.describe(10_000 + 3 * 3_600_000 + 5 * 60_000);
+        assert!(text.contains("for 3 h 05 min"), "{text}");
+        let never = Freshness::of(None, 1);
+        assert_eq!(never.as_of_ms, None);
+        assert!(never.describe(1).contains("yet"));
+    }
+
+    #[test]
+    fn the_json_shape_says_how_fresh_each_state_is() {
+        let r = RegistrationRecord {
+            enterprise_id: teamline_domain::ids::EnterpriseId(1),
+            pbx_user_id: teamline_domain::ids::PbxUserId(7),
+            device: teamline_domain::device::DeviceAuthId::parse("1000tm").unwrap(),
+            registration: "1000tm-abc".into(),
+            state: teamline_domain::registration::RegistrationStatus::Registered,
+            since_ms: Some(1_000_000),
+            target: Some("192.0.2.1:5060".into()),
+            expires_ms: Some(1_600_000),
+            last_error: None,
+            observed_ms: 1_200_000,
+        };
+        let now = 2_000_000;
+        let v = status_json(&r, "contoso", &Freshness::of(lease(now + 10_000), now));
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "device": "1000tm", "enterprise": "contoso", "state": "registered",
+                "since": 1000, "target": "192.0.2.1:5060", "expires_at": 1600,
+                "last_error": null, "observed_at": 1200, "as_of": 2000, "fresh": true,
+            })
+        );
+        let stale = status_json(&r, "contoso", &Freshness::of(lease(1_500_000), now));
+        assert_eq!(
+            (stale["as_of"].clone(), stale["fresh"].clone()),
+            (1500.into(), false.into())
+        );
+    }
 }

@@ -91,6 +91,12 @@ fn bench_users_page_finds_its_users() {
 fn bench_registrations_registers_every_handle() {
     let f = bench(&["registrations", "--handles", "20"]);
     assert_eq!(f["registered"], 20);
+    // The periodic pass audits them all (fewer than a slice), the restart pushes them all
+    // again, and the tracked states say registered.
+    assert_eq!(f["audit_records_per_pass"], 20);
+    assert_eq!(f["restart_pushed_records"], 20);
+    assert_eq!(f["status_registered"], 20);
+    assert!(f["restart_full_pass_seconds"].is_f64(), "{f}");
 }
 
 #[test]

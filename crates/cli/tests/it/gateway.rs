@@ -294,6 +294,12 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
         line["since"].is_i64() && line["target"].is_string(),
         "{line}"
     );
+    // The demo drives the gateway: the state is current, as of now.
+    assert_eq!(line["fresh"], true, "{line}");
+    assert!(
+        line["as_of"].as_i64().unwrap() >= line["observed_at"].as_i64().unwrap(),
+        "{line}"
+    );
 
     // The gateway's Kamailio crashes and its supervisor starts it again, with empty htables:
     // the loop notices the restart and pushes Adele's settings again.

@@ -51,6 +51,13 @@ impl RegistrationId {
     }
 }
 
+/// Lets a map keyed by id be searched by a plain `l_uuid` (the order is the string's).
+impl std::borrow::Borrow<str> for RegistrationId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for RegistrationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

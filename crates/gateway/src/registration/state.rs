@@ -242,8 +242,8 @@ fn from_reply(last: &LastReply, expires: u32, target: &str) -> RegistrationState
 /// A record's state from its last answer alone, without uac_reg's flags: what a quick pass
 /// works out for the few records whose answer changed (reading every record's flags costs a
 /// `uac.reg_dump`). `unanswered_since` is when a REGISTER left that has had no final answer
-/// for longer than the REGISTER timeout; it wins over any earlier answer. The next full pass
-/// reads the flags again.
+/// for longer than the REGISTER timeout; it wins over any earlier answer. The flags are read
+/// again by the next full pass (after a start or restart).
 pub fn observe_answer(
     last: Option<&LastReply>,
     unanswered_since: Option<i64>,

@@ -13,6 +13,7 @@
 //!   table is empty, so it answers 404 for records added over RPC.
 //! - `uac.reg_enable|reg_disable <attr> <value>` clear/set the disabled flag and make the
 //!   record due at the next timer walk: enabling is how to ask for a REGISTER now.
+//! - `cnt.get uac regtotal` (the `counters` module) counts the records; `reg_remove` lowers it.
 //! - `uac.reg_dump` / `uac.reg_info <attr> <value>` return records with `flags` (bit 0
 //!   disabled, 1 ongoing, 2 online, 3 auth sent, 4 initialised), `timer_expires` (Unix time
 //!   the registration runs out, or when the next attempt is due), `diff_expires`, `reg_init`,
@@ -271,6 +272,26 @@ impl RpcClient {
                 method: "uac.reg_dump",
                 detail: e.to_string(),
             }),
+        }
+    }
+
+    /// How many records Kamailio holds (uac's `regtotal` counter, read with the `counters`
+    /// module's `cnt.get`): cheap where `uac.reg_dump` costs seconds. `None` when the
+    /// gateway's configuration does not load `counters` (rendered by an older Teamline).
+    pub async fn uac_reg_count(&self) -> Result<Option<u64>, RpcError> {
+        match self
+            .call_value("cnt.get", vec![json!("uac"), json!("regtotal")])
+            .await
+        {
+            Ok(v) => v.as_u64().map(Some).ok_or_else(|| RpcError::Decode {
+                method: "cnt.get",
+                detail: format!("uac regtotal is not a count: {v}"),
+            }),
+            Err(e @ RpcError::Unreachable { .. }) => Err(e),
+            Err(e) => {
+                tracing::debug!(error = %e, "the gateway cannot count its uac records (no counters module)");
+                Ok(None)
+            }
         }
     }
 

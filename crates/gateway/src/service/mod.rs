@@ -1,11 +1,15 @@
 //! The registration service: holds the set of registrations Teamline wants, keeps one Kamailio
 //! node's uac_reg records equal to it, and reports each handle's live state.
 //!
-//! One pass ([`RegistrationService::reconcile`]) reads Kamailio's records and the last answers
-//! to their REGISTERs, moves a handle whose PBX target does not answer to the next DNS target,
-//! resolves every PBX proxy (from cache while the TTL lasts), and applies the difference.
-//! [`RegistrationService::run`] repeats it; a Kamailio restart needs nothing special (the pass
-//! finds an empty set and adds everything back).
+//! One pass ([`RegistrationService::reconcile`]) applies what changed in the desired set,
+//! moves a handle whose PBX target does not answer to the next DNS target, resolves every PBX
+//! proxy (from cache while the TTL lasts), audits a slice of records (see [`audit`]) and
+//! records the states it learned. Kamailio's whole set is read (`uac.reg_dump`, seconds for
+//! 10 000 records) only when Teamline does not know what it holds: at Teamline's start, after
+//! Kamailio restarted (a new `core.uptime`), after a pass that failed half-way, and when
+//! Kamailio holds more records than Teamline gave it. [`RegistrationService::run`] repeats it.
+
+pub mod audit;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -25,6 +29,8 @@ use crate::registration::{
     observe, observe_answer,
 };
 use crate::rpc::{RpcClient, RpcError, UacFilter, UacRecord, UacRecordState};
+use audit::{AuditCursor, DEFAULT_AUDIT_PER_PASS};
+use futures::StreamExt;
 
 /// The htables the gateway's configuration keeps per record (see `registrations.cfg`).
 pub const STATE_TABLE: &str = "uacstate";
@@ -118,6 +124,12 @@ pub struct ReconcileReport {
     pub dns_failures: Vec<DnsError>,
     /// Kamailio started since the previous pass (a restart, or the first pass).
     pub kamailio_restarted: bool,
+    /// Records read back one by one and compared with the desired ones (a quick pass's
+    /// audit slice; a full pass reads every record instead).
+    pub audited: usize,
+    /// Records the audit found missing, different, disabled or un-registered behind
+    /// Teamline's back (repaired by this pass).
+    pub drift: usize,
     /// The states this pass learned: every wanted handle after a full pass; after a quick
     /// pass, the handles whose state may have changed (added or replaced, a new kind of
     /// answer, a REGISTER that went unanswered or was answered at last, a proxy that does not
@@ -136,7 +148,11 @@ pub struct RegistrationService {
     resolver: PbxResolver,
     desired: RwLock<BTreeMap<RegistrationId, DesiredRegistration>>,
     concurrency: usize,
-    full_pass_every: Duration,
+    /// Records a quick pass audits (`uac.reg_info` each).
+    audit_per_pass: usize,
+    audit: std::sync::Mutex<AuditCursor>,
+    /// Every wanted handle's state as the passes learned it, for [`Self::status`].
+    tracked: std::sync::Mutex<Tracked>,
     /// What Kamailio holds as of the last pass (`None`: look at everything next time).
     known: std::sync::Mutex<Option<Known>>,
     /// Proxies that did not resolve at the last pass.
@@ -145,6 +161,24 @@ pub struct RegistrationService {
     register_timeout: Duration,
     /// What the quick passes have seen, to tell what changed since.
     seen: std::sync::Mutex<Seen>,
+}
+
+/// The states the passes learned, and how fresh they are.
+#[derive(Default)]
+struct Tracked {
+    states: HashMap<RegistrationId, RegistrationState>,
+    /// When the last pass ended, and its error when it failed.
+    as_of: Option<SystemTime>,
+    error: Option<String>,
+}
+
+/// Every wanted handle's state as the last pass left it ([`RegistrationService::status`]).
+#[derive(Debug, Clone)]
+pub struct TrackedStatus {
+    pub handles: Vec<HandleStatus>,
+    /// When the last pass ended (`None`: no pass yet). Each pass updates every state it may
+    /// have changed, so the states are as of this moment.
+    pub as_of: Option<SystemTime>,
 }
 
 /// What the last passes saw of the answers, between passes.
@@ -173,7 +207,6 @@ struct Known {
     records: HashMap<String, UacRecord>,
     /// Records un-registered and not removed yet (a full pass removes them).
     unregistering: HashSet<String>,
-    full_at: Instant,
     /// When this was true: a quick pass after a longer gap than the `uacrecent` window
     /// could miss answers, so it is a full one.
     pass_at: Instant,
@@ -212,7 +245,9 @@ impl RegistrationService {
             resolver,
             desired: RwLock::new(BTreeMap::new()),
             concurrency: 16,
-            full_pass_every: Duration::from_secs(60),
+            audit_per_pass: DEFAULT_AUDIT_PER_PASS,
+            audit: std::sync::Mutex::new(AuditCursor::default()),
+            tracked: std::sync::Mutex::new(Tracked::default()),
             known: std::sync::Mutex::new(None),
             dns_errors: std::sync::Mutex::new(HashMap::new()),
             register_timeout: Duration::from_secs(5),
@@ -297,11 +332,22 @@ impl RegistrationService {
     }
 
     /// One pass. A *full* pass reads every record back from Kamailio and fixes any drift; it
-    /// runs after Kamailio started (or restarted) and at least every `full_pass_every`. In
-    /// between, a *quick* pass applies what changed in the desired set since the last pass,
-    /// and moves handles whose REGISTER went unanswered (read from the small `uacwait` table)
-    /// to their next DNS target: `uac.reg_dump` of 10 000 records costs Kamailio seconds.
+    /// runs when Teamline does not know what Kamailio holds: the first pass, after Kamailio
+    /// restarted, after a pass that failed half-way, after a longer gap between passes than
+    /// the `uacrecent` window (answers could be missed), and when Kamailio counts more
+    /// records than Teamline gave it (someone added some; only a full read finds which).
+    /// Otherwise a *quick* pass applies what changed in the desired set since the last pass,
+    /// moves handles whose REGISTER went unanswered (read from the small `uacwait` table) to
+    /// their next DNS target, and audits a slice of records (`uac.reg_info`, see [`audit`]),
+    /// repairing whatever differs: every record is audited within
+    /// [`Self::audit_lap_passes`] passes.
     pub async fn reconcile(&self) -> Result<ReconcileReport, ServiceError> {
+        let result = self.pass().await;
+        self.track(&result);
+        result
+    }
+
+    async fn pass(&self) -> Result<ReconcileReport, ServiceError> {
         let started = Instant::now();
         let up = self.rpc.core_uptime().await?;
         let known = self.known_lock().take();
@@ -311,24 +357,47 @@ impl RegistrationService {
         }
         // On an error `known` stays empty, so the next pass is a full one.
         let window = Duration::from_secs(u64::from(RECENT_ANSWERS_SECS.saturating_sub(5)));
-        let mut report = match known {
-            Some(k)
-                if !restarted
-                    && k.full_at.elapsed() < self.full_pass_every
-                    && k.pass_at.elapsed() < window =>
-            {
-                self.quick_pass(k, up.up_since).await?
+        let known = match known {
+            Some(k) if !restarted && k.pass_at.elapsed() < window => {
+                let expected = k.records.len() + k.unregistering.len();
+                match self.rpc.uac_reg_count().await? {
+                    Some(held) if held > expected as u64 => {
+                        tracing::warn!(
+                            held,
+                            expected,
+                            "the gateway's Kamailio holds registrations Teamline did not give it: reading them all to remove them"
+                        );
+                        None
+                    }
+                    _ => Some(k),
+                }
             }
-            _ => self.full_pass(up.up_since).await?,
+            _ => None,
+        };
+        let mut report = match known {
+            Some(k) => self.quick_pass(k, up.up_since).await?,
+            None => self.full_pass(up.up_since).await?,
         };
         report.kamailio_restarted = restarted;
         report.took = started.elapsed();
         Ok(report)
     }
 
-    /// How often a full pass runs at the latest (default one minute).
-    pub fn set_full_pass_every(&mut self, every: Duration) {
-        self.full_pass_every = every;
+    /// Records a quick pass audits (default [`DEFAULT_AUDIT_PER_PASS`]); the cost of a pass
+    /// grows with it, the time until a record changed behind Teamline's back is repaired
+    /// shrinks.
+    pub fn set_audit_per_pass(&mut self, records: usize) {
+        self.audit_per_pass = records.max(1);
+    }
+
+    pub fn audit_per_pass(&self) -> usize {
+        self.audit_per_pass
+    }
+
+    /// How many passes audit every wanted record once (with `serve`'s 2-s tick, 40 passes or
+    /// 80 s for 10 000 records).
+    pub fn audit_lap_passes(&self) -> usize {
+        audit::passes_per_lap(self.read().len(), self.audit_per_pass)
     }
 
     /// Makes the next pass a full one (e.g. when someone suspects drift).
@@ -435,8 +504,7 @@ impl RegistrationService {
                 .map(|h| h.id.as_str().to_owned())
                 .collect();
         }
-        let now = Instant::now();
-        self.remember(up_since, records, unregistering, &applied, now);
+        self.remember(up_since, records, unregistering, &applied);
         Ok(ReconcileReport {
             full: true,
             kamailio_records: snap.records.len(),
@@ -445,6 +513,8 @@ impl RegistrationService {
             failed_over,
             dns_failures,
             kamailio_restarted: false,
+            audited: 0,
+            drift: 0,
             observed,
             took: Duration::ZERO,
         })
@@ -580,9 +650,48 @@ impl RegistrationService {
                 known.records.get(id).map(|r| r.auth_proxy.clone())
             })
             .await;
-        let mut plan = reconcile::Plan::default();
+        // The audit: a slice of the records read back; what differs is planned from what
+        // Kamailio really holds rather than from what Teamline believes it holds.
+        let by_uuid: HashMap<&str, &UacRecord> =
+            records.iter().map(|r| (r.l_uuid.as_str(), r)).collect();
+        let slice: Vec<UacRecord> = {
+            let wanted = self.read();
+            let mut cursor = self
+                .audit
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cursor
+                .next_slice(&*wanted, self.audit_per_pass)
+                .into_iter()
+                .filter_map(|id| by_uuid.get(id).map(|r| (*r).clone()))
+                .collect()
+        };
+        let held = self.read_records(&slice).await?;
+        let drift = reconcile::plan(&slice, &held, now);
+        let audited: HashSet<&str> = slice.iter().map(|r| r.l_uuid.as_str()).collect();
+        if !drift.is_empty() {
+            tracing::warn!(
+                missing = drift.add.len(),
+                different = drift.replace.len(),
+                disabled = drift.enable.len(),
+                "the gateway's Kamailio holds registrations other than Teamline gave it: repairing them"
+            );
+        }
+        let drifted = drift.add.len() + drift.replace.len() + drift.enable.len();
+        let mut plan = reconcile::Plan {
+            enable: drift.enable,
+            ..Default::default()
+        };
         let mut moved = 0;
         for r in &records {
+            if audited.contains(r.l_uuid.as_str()) {
+                if drift.add.iter().any(|d| d.l_uuid == r.l_uuid) {
+                    plan.add.push(r.clone());
+                } else if drift.replace.iter().any(|d| d.l_uuid == r.l_uuid) {
+                    plan.replace.push(r.clone());
+                }
+                continue;
+            }
             match known.records.get(&r.l_uuid) {
                 None if known.unregistering.contains(&r.l_uuid) => plan.replace.push(r.clone()),
                 None => plan.add.push(r.clone()),
@@ -633,15 +742,14 @@ impl RegistrationService {
             .chain(&plan.add)
             .map(|r| r.l_uuid.as_str())
             .collect();
-        let by_id: HashMap<&str, &UacRecord> =
-            records.iter().map(|r| (r.l_uuid.as_str(), r)).collect();
         let observed = self
-            .observe_changes(&desired, &by_id, &pushed, &unanswered, &pending)
+            .observe_changes(&desired, &by_uuid, &pushed, &unanswered, &pending)
             .await?;
         let mut unregistering = known.unregistering;
         unregistering.retain(|id| !wanted.contains(id.as_str()) && !plan.remove.contains(id));
         unregistering.extend(plan.unregister.iter().cloned());
-        self.remember(up_since, records, unregistering, &applied, known.full_at);
+        let audited = audited.len();
+        self.remember(up_since, records, unregistering, &applied);
         Ok(ReconcileReport {
             full: false,
             kamailio_records: known.records.len(),
@@ -650,9 +758,25 @@ impl RegistrationService {
             failed_over: moved.min(silent),
             dns_failures,
             kamailio_restarted: false,
+            audited,
+            drift: drifted,
             observed,
             took: Duration::ZERO,
         })
+    }
+
+    /// What Kamailio holds of `records`, read one by one (`uac.reg_info`), a few at a time.
+    async fn read_records(&self, records: &[UacRecord]) -> Result<Vec<UacRecordState>, RpcError> {
+        let reads: Vec<_> = records
+            .iter()
+            .map(|r| self.rpc.uac_reg_info(UacFilter::LUuid, &r.l_uuid))
+            .collect();
+        let mut results = futures::stream::iter(reads).buffer_unordered(self.concurrency);
+        let mut held = Vec::with_capacity(records.len());
+        while let Some(found) = results.next().await {
+            held.extend(found?);
+        }
+        Ok(held)
     }
 
     /// The uac records for the desired handles: each proxy resolved (from cache while its TTL
@@ -705,7 +829,6 @@ impl RegistrationService {
         records: Vec<UacRecord>,
         unregistering: HashSet<String>,
         applied: &Applied,
-        full_at: Instant,
     ) {
         // A refused step means Kamailio may not hold what Teamline thinks: look at everything
         // again next time.
@@ -716,14 +839,76 @@ impl RegistrationService {
             up_since,
             records: records.into_iter().map(|r| (r.l_uuid.clone(), r)).collect(),
             unregistering,
-            full_at,
             pass_at: Instant::now(),
         });
     }
 
-    /// The live state of every wanted handle. When Kamailio does not answer, every handle
-    /// is `GatewayDown` with the reason.
-    pub async fn status(&self) -> Vec<HandleStatus> {
+    /// Every wanted handle's state as the passes learned it, without asking Kamailio: what
+    /// the portal, the store and `teamline gateway status` show. After a pass that failed
+    /// because Kamailio did not answer, every handle is `GatewayDown` with the reason; a
+    /// handle no pass has seen yet is `Registering` (or PBX unreachable when its proxy did
+    /// not resolve).
+    pub fn status(&self) -> TrackedStatus {
+        let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
+        let dns_errors = self.last_dns_errors();
+        let tracked = self.tracked_lock();
+        let handles = desired
+            .iter()
+            .map(|want| {
+                let state = match &tracked.error {
+                    Some(error) => RegistrationState::GatewayDown {
+                        error: error.clone(),
+                    },
+                    None => tracked
+                        .states
+                        .get(&want.id)
+                        .cloned()
+                        .unwrap_or_else(|| unpushed_state(want, &dns_errors)),
+                };
+                HandleStatus::of(want, state)
+            })
+            .collect();
+        TrackedStatus {
+            handles,
+            as_of: tracked.as_of,
+        }
+    }
+
+    fn tracked_lock(&self) -> std::sync::MutexGuard<'_, Tracked> {
+        self.tracked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps what a pass learned for [`Self::status`]: a full pass's states replace all;
+    /// a quick pass's update those it may have changed.
+    fn track(&self, pass: &Result<ReconcileReport, ServiceError>) {
+        let wanted = self.read();
+        let mut tracked = self.tracked_lock();
+        match pass {
+            Ok(report) => {
+                if report.full {
+                    tracked.states.clear();
+                }
+                for h in &report.observed {
+                    tracked.states.insert(h.id.clone(), h.state.clone());
+                }
+                tracked.error = None;
+            }
+            // A Kamailio that does not answer: the gateway is down. A refused call leaves
+            // the states as they were (the next pass is a full one and learns them all).
+            Err(ServiceError(e)) if e.is_unreachable() => tracked.error = Some(e.to_string()),
+            Err(_) => {}
+        }
+        tracked.states.retain(|id, _| wanted.contains_key(id));
+        tracked.as_of = Some(SystemTime::now());
+    }
+
+    /// Every wanted handle's state read from Kamailio itself (`uac.reg_dump` and the answer
+    /// tables): seconds for 10 000 records, so only for diagnostics and tests that compare
+    /// what Teamline tracks with what Kamailio holds. When Kamailio does not answer, every
+    /// handle is `GatewayDown` with the reason.
+    pub async fn status_from_kamailio(&self) -> Vec<HandleStatus> {
         let desired: Vec<DesiredRegistration> = self.read().values().cloned().collect();
         let snap = self.snapshot().await;
         let by_id: HashMap<&str, &UacRecordState> = snap

@@ -288,7 +288,7 @@ pub async fn kind_of(
     svc: &RegistrationService,
     id: &teamline_gateway::registration::RegistrationId,
 ) -> String {
-    svc.status()
+    svc.status_from_kamailio()
         .await
         .into_iter()
         .find(|s| &s.id == id)
@@ -312,7 +312,7 @@ pub async fn wait_kind(
 /// Every wanted handle's state, by kind, e.g. `{"registered": 20}`.
 pub async fn kinds(svc: &RegistrationService) -> std::collections::BTreeMap<String, usize> {
     let mut out = std::collections::BTreeMap::new();
-    for s in svc.status().await {
+    for s in svc.status_from_kamailio().await {
         *out.entry(s.state.kind().to_owned()).or_insert(0) += 1;
     }
     out
@@ -390,7 +390,7 @@ pub async fn wait_state<T>(
     pick: impl Fn(&teamline_gateway::registration::RegistrationState) -> Option<T>,
 ) -> T {
     eventually(svc, what, || async {
-        let s = svc.status().await.remove(0).state;
+        let s = svc.status_from_kamailio().await.remove(0).state;
         pick(&s).ok_or(s)
     })
     .await

@@ -44,7 +44,7 @@ async fn a_killed_gateway_is_reported_down_then_reconcile_restores_every_registr
     let down = eventually(&svc, "gateway down", || async {
         let k = kinds(&svc).await;
         if k.get("gateway_down") == Some(&20) {
-            Ok(svc.status().await)
+            Ok(svc.status_from_kamailio().await)
         } else {
             Err(k)
         }
@@ -52,6 +52,16 @@ async fn a_killed_gateway_is_reported_down_then_reconcile_restores_every_registr
     .await;
     let msg = down[0].state.last_error().unwrap();
     assert!(msg.contains("does not answer"), "{msg}");
+    // What Teamline tracks says so too (the last pass could not reach Kamailio).
+    let tracked = svc.status();
+    assert!(
+        tracked
+            .handles
+            .iter()
+            .all(|h| h.state.kind() == "gateway_down"),
+        "{:?}",
+        tracked.handles
+    );
 
     node.supervisor
         .wait_running(2, Duration::from_secs(30))
@@ -59,8 +69,23 @@ async fn a_killed_gateway_is_reported_down_then_reconcile_restores_every_registr
         .expect("restarted");
     let pass = svc.reconcile().await.unwrap();
     assert!(pass.kamailio_restarted);
+    assert!(pass.full, "a restart is answered with a full read");
     assert_eq!((pass.kamailio_records, pass.applied.added), (0, 20));
     wait_all_registered(&svc).await;
+    eventually(&svc, "every tracked state registered again", || async {
+        let k: Vec<&str> = svc
+            .status()
+            .handles
+            .iter()
+            .map(|h| h.state.kind())
+            .collect();
+        if k.iter().all(|k| *k == "registered") {
+            Ok(())
+        } else {
+            Err(format!("{k:?}"))
+        }
+    })
+    .await;
     node.supervisor.stop().await;
 }
 
@@ -156,43 +181,89 @@ async fn five_hundred_handles_come_and_go_across_two_gateway_restarts_and_the_se
 }
 
 #[tokio::test]
-async fn drift_behind_teamlines_back_is_repaired_by_the_next_full_pass() {
+async fn drift_behind_teamlines_back_is_repaired_by_the_rotating_audit_without_a_full_read() {
     let dir = tempfile::tempdir().unwrap();
     let pbx = Pbx::start(dir.path()).await;
     let node = GatewayNode::start(dir.path()).await;
-    let svc = service(&node, DnsSettings::default());
+    let mut svc = service(&node, DnsSettings::default());
+    // 20 records, 4 audited per pass: every record is read back within 5 passes.
+    svc.set_audit_per_pass(4);
     let handles = pbx.contoso_desk_handles();
-    svc.set_desired(handles.iter().take(3).cloned());
-    assert!(svc.reconcile().await.unwrap().full);
+    svc.set_desired(handles.iter().cloned());
+    assert_eq!(svc.audit_lap_passes(), 5);
+    assert!(
+        svc.reconcile().await.unwrap().full,
+        "Teamline's start reads everything"
+    );
     wait_all_registered(&svc).await;
 
-    // Someone at the gateway's console: one record removed, one disabled, a stranger added.
+    // Someone at the gateway's console: one record removed, one disabled, one replaced by a
+    // record with another password, one un-registered.
     let rpc = &node.rpc;
-    // (uac.reg_refresh reloads from the database table, which Teamline keeps empty.)
-    let refresh = rpc
-        .uac_reg_refresh(handles[0].id.as_str())
-        .await
-        .unwrap_err();
-    assert!(refresh.is_not_found(), "{refresh}");
-    assert!(rpc.uac_reg_remove(handles[0].id.as_str()).await.unwrap());
-    assert!(rpc.uac_reg_disable(handles[1].id.as_str()).await.unwrap());
-    let stranger = handles[5].to_uac(format!("sip:{}", pbx.registrar.sip_addr()));
-    rpc.uac_reg_add(&stranger).await.unwrap();
+    let proxy = format!("sip:{}", pbx.registrar.sip_addr());
+    assert!(rpc.uac_reg_remove(handles[3].id.as_str()).await.unwrap());
+    assert!(rpc.uac_reg_disable(handles[8].id.as_str()).await.unwrap());
+    assert!(rpc.uac_reg_remove(handles[13].id.as_str()).await.unwrap());
+    let mut changed = handles[13].to_uac(proxy.clone());
+    changed.auth_password = secrecy::SecretString::from("not-the-password".to_owned());
+    rpc.uac_reg_add(&changed).await.unwrap();
+    assert!(
+        rpc.uac_reg_unregister(handles[18].id.as_str())
+            .await
+            .unwrap()
+    );
 
-    // Quick passes only apply Teamline's own changes…
-    let quick = svc.reconcile().await.unwrap();
-    assert!(!quick.full);
-    assert_eq!(quick.applied, Default::default());
-    // …a full pass (every minute, or when asked) puts Kamailio back in line.
-    svc.force_full_pass();
+    // One lap of passes, none of them a full read, finds and repairs all four.
+    let mut drift = 0;
+    for _ in 0..svc.audit_lap_passes() {
+        let pass = svc.reconcile().await.unwrap();
+        assert!(!pass.full, "the audit needs no full read");
+        assert_eq!(pass.audited, 4);
+        drift += pass.drift;
+    }
+    assert_eq!(
+        drift, 4,
+        "every record changed behind Teamline's back is found"
+    );
+    let held = rpc.uac_reg_dump().await.unwrap();
+    assert_eq!(held.len(), 20);
+    for want in &handles {
+        let have = held.iter().find(|r| r.l_uuid == want.id.as_str()).unwrap();
+        assert!(have.matches(&want.to_uac(proxy.clone())), "{have:?}");
+        assert!(!have.flags.disabled(), "{have:?}");
+    }
+    wait_all_registered(&svc).await;
+    // What Teamline tracks (what the portal shows) agrees, without reading Kamailio.
+    eventually(&svc, "every tracked state registered", || async {
+        let tracked = svc.status();
+        let registered = tracked
+            .handles
+            .iter()
+            .filter(|h| h.state.kind() == "registered")
+            .count();
+        if registered == 20 && tracked.as_of.is_some() {
+            Ok(())
+        } else {
+            Err(registered)
+        }
+    })
+    .await;
+
+    // A record added at the console makes Kamailio count more than Teamline gave it: only a
+    // full read finds which, and the stranger is un-registered and removed.
+    let stranger = desired_in(
+        "contoso",
+        "1999",
+        "+11999",
+        "whatever",
+        pbx.proxy(),
+        DnsLookup::A,
+    );
+    rpc.uac_reg_add(&stranger.to_uac(proxy.clone()))
+        .await
+        .unwrap();
     let full = svc.reconcile().await.unwrap();
     assert!(full.full);
-    assert_eq!(
-        (full.applied.added, full.applied.enabled),
-        (1, 1),
-        "{:?}",
-        full.applied
-    );
     assert_eq!(full.applied.unregistered + full.applied.removed, 1);
     eventually(&svc, "only the wanted records", || async {
         let held: BTreeSet<String> = rpc
@@ -202,9 +273,19 @@ async fn drift_behind_teamlines_back_is_repaired_by_the_next_full_pass() {
             .into_iter()
             .map(|r| r.l_uuid)
             .collect();
-        let want: BTreeSet<String> = handles.iter().take(3).map(|h| h.id.to_string()).collect();
+        let want: BTreeSet<String> = handles.iter().map(|h| h.id.to_string()).collect();
         if held == want { Ok(()) } else { Err(held) }
     })
     .await;
-    wait_all_registered(&svc).await;
+
+    // Another Teamline starting against this running Kamailio reads it whole once, finds it
+    // in line, and goes on with quick passes.
+    let mut other = service(&node, DnsSettings::default());
+    other.set_audit_per_pass(4);
+    other.set_desired(handles.iter().cloned());
+    let start = other.reconcile().await.unwrap();
+    assert!(start.full);
+    assert_eq!(start.applied, Default::default(), "nothing to repair");
+    assert!(!other.reconcile().await.unwrap().full);
+    node.supervisor.stop().await;
 }
