@@ -144,6 +144,7 @@ impl DirectRoutingFile {
             events: Events {
                 listen: self.events,
             },
+            sip_trace: None,
             session_expires_secs: self.session_expires_secs,
         })
     }
