@@ -284,7 +284,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let mut tasks = vec![tokio::spawn(sync.run(args.gateway.interval(), rx.clone()))];
             if let Some(recorder) = args.gateway.recorder(&engine)? {
                 tracing::info!("recording calls through the SIP gateway");
-                tasks.push(tokio::spawn(recorder.run(rx)));
+                tasks.push(tokio::spawn(recorder.run(rx.clone())));
+            }
+            if let Some(trace) = args.gateway.trace_recorder(&engine)? {
+                tracing::info!("keeping the SIP messages of calls through the SIP gateway");
+                tasks.push(tokio::spawn(async move {
+                    if let Err(e) = trace.run(rx).await {
+                        tracing::error!(error = %e, "no SIP ladders for calls");
+                    }
+                }));
             }
             Some((tx, tasks))
         }
