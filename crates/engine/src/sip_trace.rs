@@ -104,24 +104,50 @@ impl SipTraceRecorder {
         batch.clear();
     }
 
-    /// Receives and stores messages until `shutdown` turns true. Fails only when the listener
-    /// cannot be bound.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), TraceError> {
+    /// Binds the listener (port 0: any free port), so that nothing the gateway sends after
+    /// this is lost.
+    pub async fn listen(self) -> Result<ListeningTraceRecorder, TraceError> {
         let listener = TraceListener::bind(self.listen).await?;
+        Ok(ListeningTraceRecorder {
+            recorder: self,
+            listener,
+        })
+    }
+}
+
+/// A [`SipTraceRecorder`] whose listener is bound.
+#[derive(Debug)]
+pub struct ListeningTraceRecorder {
+    recorder: SipTraceRecorder,
+    listener: TraceListener,
+}
+
+impl ListeningTraceRecorder {
+    /// Where it listens.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Receives and stores messages until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let ListeningTraceRecorder {
+            recorder: mut this,
+            listener,
+        } = self;
         let mut batch: Vec<StoredSipMessage> = Vec::new();
         let mut flush_at = tokio::time::Instant::now() + BATCH_WAIT;
         loop {
-            self.purge_due().await;
+            this.purge_due().await;
             tokio::select! {
                 p = listener.next() => match p {
                     Ok(p) => {
-                        if let Some(m) = capture(&p, &self.sides) {
+                        if let Some(m) = capture(&p, &this.sides) {
                             if batch.is_empty() {
                                 flush_at = tokio::time::Instant::now() + BATCH_WAIT;
                             }
                             batch.push(stored(&m));
                             if batch.len() >= BATCH {
-                                self.flush(&mut batch).await;
+                                this.flush(&mut batch).await;
                             }
                         }
                     }
@@ -131,11 +157,11 @@ impl SipTraceRecorder {
                     }
                 },
                 () = tokio::time::sleep_until(flush_at), if !batch.is_empty() => {
-                    self.flush(&mut batch).await;
+                    this.flush(&mut batch).await;
                 }
                 _ = shutdown.changed() => {
-                    self.flush(&mut batch).await;
-                    return Ok(());
+                    this.flush(&mut batch).await;
+                    return;
                 }
             }
         }

@@ -98,8 +98,11 @@ impl DemoSip {
         }
         if let Some(trace) = args.trace_recorder(&app.engine)? {
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = trace.run(rx).await {
-                    tracing::warn!(error = %e, "the demo keeps no SIP ladders of calls");
+                match trace.listen().await {
+                    Ok(t) => t.run(rx).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the demo keeps no SIP ladders of calls");
+                    }
                 }
             }));
         }

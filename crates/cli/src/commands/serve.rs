@@ -288,11 +288,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
             if let Some(trace) = args.gateway.trace_recorder(&engine)? {
                 tracing::info!("keeping the SIP messages of calls through the SIP gateway");
-                tasks.push(tokio::spawn(async move {
-                    if let Err(e) = trace.run(rx).await {
-                        tracing::error!(error = %e, "no SIP ladders for calls");
-                    }
-                }));
+                tasks.push(tokio::spawn(trace.listen().await?.run(rx)));
             }
             Some((tx, tasks))
         }
