@@ -20,3 +20,4 @@ pub mod registration;
 pub mod rpc;
 pub mod service;
 pub mod supervisor;
+pub mod trace;

@@ -4,7 +4,7 @@ use crate::error::DbResultExt;
 use crate::{SqlStore, like_escape};
 use async_trait::async_trait;
 use teamline_domain::ids::{EnterpriseId, PbxUserId};
-use teamline_store::{CallFilter, CallStore, StoreResult, StoredCall};
+use teamline_store::{CallFilter, CallStore, StoreResult, StoredCall, StoredSipMessage};
 
 const COLUMNS: &str = "call_id, enterprise_id, pbx_user_id, direction, device, from_number, \
      to_number, tenant_fqdn, microsoft_proxy, started_ms, ringing_ms, answered_ms, ended_ms, \
@@ -53,6 +53,40 @@ impl From<CallRow> for StoredCall {
             codec: r.codec,
             srtp: r.srtp.map(|v| v != 0),
             observed_ms: r.observed_ms,
+        }
+    }
+}
+
+const SIP_COLUMNS: &str =
+    "call_id, captured_us, peer, from_gateway, src, dst, transport, label, cseq, message";
+
+#[derive(sqlx::FromRow)]
+struct SipMessageRow {
+    call_id: String,
+    captured_us: i64,
+    peer: String,
+    from_gateway: i64,
+    src: String,
+    dst: String,
+    transport: String,
+    label: String,
+    cseq: String,
+    message: String,
+}
+
+impl From<SipMessageRow> for StoredSipMessage {
+    fn from(r: SipMessageRow) -> Self {
+        StoredSipMessage {
+            call_id: r.call_id,
+            captured_us: r.captured_us,
+            peer: r.peer,
+            from_gateway: r.from_gateway != 0,
+            src: r.src,
+            dst: r.dst,
+            transport: r.transport,
+            label: r.label,
+            cseq: r.cseq,
+            message: r.message,
         }
     }
 }
@@ -162,6 +196,64 @@ impl CallStore for SqlStore {
     async fn delete_calls_before(&self, before_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM call_records WHERE started_ms < $1")
             .bind(before_ms)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(done.rows_affected())
+    }
+
+    async fn record_sip_messages(&self, messages: &[StoredSipMessage]) -> StoreResult<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO sip_messages ({SIP_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        let mut tx = self.begin_write().await?;
+        for m in messages {
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(m.call_id.clone())
+                .bind(m.captured_us)
+                .bind(m.peer.clone())
+                .bind(i64::from(m.from_gateway))
+                .bind(m.src.clone())
+                .bind(m.dst.clone())
+                .bind(m.transport.clone())
+                .bind(m.label.clone())
+                .bind(m.cseq.clone())
+                .bind(m.message.clone())
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
+        tx.commit().await.db()?;
+        Ok(())
+    }
+
+    async fn sip_messages(
+        &self,
+        enterprise: EnterpriseId,
+        call_id: &str,
+    ) -> StoreResult<Vec<StoredSipMessage>> {
+        // Scoped through the call's record: a Call-ID of another enterprise finds nothing.
+        let sql = format!(
+            "SELECT {SIP_COLUMNS} FROM sip_messages WHERE call_id = $2 AND EXISTS \
+             (SELECT 1 FROM call_records c WHERE c.call_id = $2 AND c.enterprise_id = $1) \
+             ORDER BY captured_us, id"
+        );
+        let rows: Vec<SipMessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(enterprise.0)
+            .bind(call_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        Ok(rows.into_iter().map(StoredSipMessage::from).collect())
+    }
+
+    async fn delete_sip_messages_before(&self, before_us: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sip_messages WHERE captured_us < $1")
+            .bind(before_us)
             .execute(&self.pool)
             .await
             .db()?;

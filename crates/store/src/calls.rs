@@ -60,6 +60,32 @@ pub struct CallFilter {
     pub limit: u32,
 }
 
+/// One SIP message of a call as the gateway relayed it (captured by Kamailio's `siptrace`),
+/// with its secrets already redacted. Read only through the call's record, so only the call's
+/// enterprise sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSipMessage {
+    /// The SIP Call-ID (the call record's).
+    pub call_id: String,
+    /// When the gateway received or sent it, Unix microseconds.
+    pub captured_us: i64,
+    /// The gateway's peer for this message: `microsoft` or `pbx`.
+    pub peer: String,
+    /// Whether the gateway sent it (else it received it).
+    pub from_gateway: bool,
+    /// `ip:port` of the sender and the receiver.
+    pub src: String,
+    pub dst: String,
+    /// `udp`, `tcp` or `tls`.
+    pub transport: String,
+    /// The method of a request (`INVITE`) or the status of a reply (`180 Ringing`).
+    pub label: String,
+    /// The CSeq header's value (`1 INVITE`).
+    pub cseq: String,
+    /// The whole message, secrets redacted.
+    pub message: String,
+}
+
 #[async_trait]
 pub trait CallStore: Send + Sync + 'static {
     /// Stores a call leg; a later record of the same Call-ID replaces the earlier one.
@@ -78,4 +104,16 @@ pub trait CallStore: Send + Sync + 'static {
     ) -> StoreResult<Option<StoredCall>>;
     /// Deletes calls that started before `before_ms` (the retention period); returns how many.
     async fn delete_calls_before(&self, before_ms: i64) -> StoreResult<u64>;
+    /// Adds captured SIP messages (of any calls).
+    async fn record_sip_messages(&self, messages: &[StoredSipMessage]) -> StoreResult<()>;
+    /// The SIP messages of one of the enterprise's calls in the order they were captured
+    /// (none for another enterprise's call, or a Call-ID with no call record).
+    async fn sip_messages(
+        &self,
+        enterprise: EnterpriseId,
+        call_id: &str,
+    ) -> StoreResult<Vec<StoredSipMessage>>;
+    /// Deletes SIP messages captured before `before_us` (their retention period); returns how
+    /// many.
+    async fn delete_sip_messages_before(&self, before_us: i64) -> StoreResult<u64>;
 }

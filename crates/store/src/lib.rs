@@ -54,7 +54,7 @@ mod sessions;
 
 pub use api_tokens::{ApiToken, ApiTokenStore, NewApiToken, StoredResponse};
 pub use audit::AuditLog;
-pub use calls::{CallCursor, CallFilter, CallStore, StoredCall};
+pub use calls::{CallCursor, CallFilter, CallStore, StoredCall, StoredSipMessage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{DirectoryStore, DirectorySyncStore};
 pub use enterprises::{EnterpriseStore, PbxLocationStore, VoiceRouteStore};

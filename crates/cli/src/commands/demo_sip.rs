@@ -76,6 +76,7 @@ impl DemoSip {
             gateway_dns: Vec::new(),
             direct_routing: direct_routing.clone(),
             call_retention_days: teamline_engine::calls::DEFAULT_RETENTION_DAYS,
+            sip_trace_days: teamline_engine::sip_trace::DEFAULT_SIP_TRACE_DAYS,
             gateway_interval_secs: 1,
         };
         let mut settings = args.settings(dir.join("gateway"))?;
@@ -93,7 +94,17 @@ impl DemoSip {
         let (stop, rx) = watch::channel(false);
         let mut tasks = vec![tokio::spawn(sync.run(args.interval(), rx.clone()))];
         if let Some(recorder) = args.recorder(&app.engine)? {
-            tasks.push(tokio::spawn(recorder.run(rx)));
+            tasks.push(tokio::spawn(recorder.run(rx.clone())));
+        }
+        if let Some(trace) = args.trace_recorder(&app.engine)? {
+            tasks.push(tokio::spawn(async move {
+                match trace.listen().await {
+                    Ok(t) => t.run(rx).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the demo keeps no SIP ladders of calls");
+                    }
+                }
+            }));
         }
         Ok(DemoSip {
             registrar,
@@ -183,6 +194,7 @@ async fn demo_direct_routing(
     )?;
     // No Microsoft here: OPTIONS go to a closed loopback port, not to the internet.
     let mut file: DirectRoutingFile = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    file.sip_trace = Some(SocketAddr::new(DEMO_ADDR, free_port()?));
     for r in &mut file.regions {
         r.proxies = MICROSOFT_PROXIES
             .iter()

@@ -30,6 +30,11 @@ pub struct DirectRoutingFile {
     pub rtpengine: SocketAddr,
     /// Kamailio's call events listener (evapi), loopback or private.
     pub events: SocketAddr,
+    /// Where Teamline listens for the copies of the calls' SIP messages that Kamailio's
+    /// siptrace sends (HEP3 over UDP; loopback or private), for each call's ladder diagram.
+    /// Absent: no SIP messages are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_trace: Option<SocketAddr>,
     #[serde(default = "default_session_expires")]
     pub session_expires_secs: u32,
     /// Seconds between OPTIONS pings to each Microsoft proxy.
@@ -144,6 +149,7 @@ impl DirectRoutingFile {
             events: Events {
                 listen: self.events,
             },
+            sip_trace: self.sip_trace,
             session_expires_secs: self.session_expires_secs,
         })
     }
@@ -204,6 +210,7 @@ pub fn demo_files(
         verify_peers: true,
         rtpengine,
         events,
+        sip_trace: None,
         session_expires_secs: default_session_expires(),
         options_interval_secs: default_options_interval(),
         regions: files,

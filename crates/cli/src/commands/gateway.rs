@@ -16,6 +16,7 @@ use std::time::Duration;
 use teamline_engine::Engine;
 use teamline_engine::calls::{CallRecorder, DEFAULT_RETENTION_DAYS};
 use teamline_engine::gateway::GatewaySync;
+use teamline_engine::sip_trace::{DEFAULT_SIP_TRACE_DAYS, SipTraceRecorder};
 use teamline_gateway::config::{DirectRouting, GatewaySettings, Listener, RpcListener, Transport};
 use teamline_gateway::dns::{DnsSettings, PbxResolver};
 use teamline_gateway::media::MediaClient;
@@ -90,6 +91,11 @@ pub struct GatewayArgs {
     /// Days call records are kept (with --direct-routing).
     #[arg(long, env = "TEAMLINE_CALL_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
     pub call_retention_days: u32,
+
+    /// Days the SIP messages of calls (their ladder diagrams) are kept (with a `sip_trace`
+    /// listener in the Direct Routing settings); older ones are deleted hourly.
+    #[arg(long, env = "TEAMLINE_SIP_TRACE_DAYS", default_value_t = DEFAULT_SIP_TRACE_DAYS)]
+    pub sip_trace_days: u32,
 
     /// Seconds between two reconcile passes of the gateway.
     #[arg(long, env = "TEAMLINE_GATEWAY_INTERVAL_SECS", default_value_t = 2)]
@@ -181,6 +187,28 @@ impl GatewayArgs {
             CallRecorder::new(engine.clone(), dr.events.listen, self.call_retention_days)
                 .with_media(MediaClient::new(dr.media.ng))
         }))
+    }
+
+    /// The recorder of the calls' SIP messages, when the gateway carries calls and its Direct
+    /// Routing settings name a `sip_trace` listener, and `--gateway-rpc` says Teamline drives
+    /// it.
+    pub fn trace_recorder(&self, engine: &Engine) -> anyhow::Result<Option<SipTraceRecorder>> {
+        if self.gateway_rpc.is_none() {
+            return Ok(None);
+        }
+        let settings = self.settings(PathBuf::new())?;
+        let (Some(listen), Some(sides)) = (
+            settings.direct_routing.as_ref().and_then(|d| d.sip_trace),
+            settings.trace_sides(),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(SipTraceRecorder::new(
+            engine.clone(),
+            listen,
+            sides,
+            self.sip_trace_days,
+        )))
     }
 
     pub fn interval(&self) -> Duration {

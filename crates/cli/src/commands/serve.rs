@@ -284,7 +284,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let mut tasks = vec![tokio::spawn(sync.run(args.gateway.interval(), rx.clone()))];
             if let Some(recorder) = args.gateway.recorder(&engine)? {
                 tracing::info!("recording calls through the SIP gateway");
-                tasks.push(tokio::spawn(recorder.run(rx)));
+                tasks.push(tokio::spawn(recorder.run(rx.clone())));
+            }
+            if let Some(trace) = args.gateway.trace_recorder(&engine)? {
+                tracing::info!("keeping the SIP messages of calls through the SIP gateway");
+                tasks.push(tokio::spawn(trace.listen().await?.run(rx)));
             }
             Some((tx, tasks))
         }

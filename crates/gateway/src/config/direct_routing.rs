@@ -41,6 +41,10 @@ pub struct DirectRouting {
     pub keepalive: Keepalive,
     pub media: Media,
     pub events: Events,
+    /// Where Kamailio's `siptrace` sends a copy of every SIP message of a call (HEP3 over UDP)
+    /// for the calls' ladder diagrams; `None`: no capture. Loopback or private only: the
+    /// messages carry phone numbers.
+    pub sip_trace: Option<SocketAddr>,
     /// Seconds a call may last without a refresh (session timers, RFC 4028) before the
     /// gateway ends it.
     pub session_expires_secs: u32,
@@ -182,7 +186,11 @@ impl DirectRouting {
                 ));
             }
         }
-        for (setting, addr) in [("call events listener", self.events.listen)] {
+        let trace = self.sip_trace.map(|a| ("SIP trace listener", a));
+        for (setting, addr) in [("call events listener", self.events.listen)]
+            .into_iter()
+            .chain(trace)
+        {
             if !super::listen::is_private_or_loopback(addr.ip()) {
                 return Err(invalid(
                     setting,

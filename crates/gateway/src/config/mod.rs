@@ -58,6 +58,19 @@ pub struct GatewaySettings {
     pub module_dir: PathBuf,
 }
 
+impl GatewaySettings {
+    /// The gateway's sockets toward Microsoft and toward the PBX, by which a captured message
+    /// is put on its side of the ladder (`None` without Direct Routing or SIP listener).
+    pub fn trace_sides(&self) -> Option<crate::trace::Sides> {
+        let dr = self.direct_routing.as_ref()?;
+        let sip = self.sip_listeners.first()?;
+        Some(crate::trace::Sides {
+            microsoft: dr.tls.socket(),
+            pbx: std::net::SocketAddr::new(sip.addr, sip.port),
+        })
+    }
+}
+
 /// uac_reg's timers, and how many records the node should be sized for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistrationTimers {

@@ -155,6 +155,7 @@ pub(crate) fn direct_routing(dir: &std::path::Path) -> DirectRouting {
         events: Events {
             listen: "127.0.0.1:5099".parse().unwrap(),
         },
+        sip_trace: None,
         session_expires_secs: 1800,
     }
 }

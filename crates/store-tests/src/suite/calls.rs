@@ -156,6 +156,87 @@ pub async fn calls_are_kept_per_enterprise_filtered_and_expire(h: Arc<Harness>) 
     assert_eq!(left, vec!["c0", "c3", "c2"]);
 }
 
+fn sip(call_id: &str, captured_us: i64, label: &str) -> StoredSipMessage {
+    StoredSipMessage {
+        call_id: call_id.to_owned(),
+        captured_us,
+        peer: "pbx".to_owned(),
+        from_gateway: false,
+        src: "10.0.0.5:5060".to_owned(),
+        dst: "10.0.0.1:5060".to_owned(),
+        transport: "udp".to_owned(),
+        label: label.to_owned(),
+        cseq: format!("1 {label}"),
+        message: format!(
+            "{label} sip:+11000@contoso.example SIP/2.0\r\nCall-ID: {call_id}\r\n\r\n"
+        ),
+    }
+}
+
+pub async fn sip_messages_are_read_through_their_call_and_expire(h: Arc<Harness>) {
+    let s = &h.store;
+    let contoso = tenant(s, "Contoso").await;
+    let fabrikam = tenant(s, "Fabrikam").await;
+    s.record_call(&call(&contoso, "t1", 1_000, "+1001", "answered"))
+        .await
+        .unwrap();
+    // Captured out of order (HEP is UDP): read back in capture order; a message of a Call-ID
+    // with no record yet is kept for when its record comes.
+    let mut ack = sip("t1", 3_000_000, "ACK");
+    ack.peer = "microsoft".to_owned();
+    ack.from_gateway = true;
+    ack.transport = "tls".to_owned();
+    s.record_sip_messages(&[
+        ack.clone(),
+        sip("t1", 1_000_000, "INVITE"),
+        sip("later", 1_500_000, "INVITE"),
+    ])
+    .await
+    .unwrap();
+    let read = s.sip_messages(contoso.enterprise.id, "t1").await.unwrap();
+    assert_eq!(read, vec![sip("t1", 1_000_000, "INVITE"), ack]);
+    // Another enterprise reads nothing of it, nor of a Call-ID without a record.
+    assert!(
+        s.sip_messages(fabrikam.enterprise.id, "t1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.sip_messages(contoso.enterprise.id, "later")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.record_call(&call(&contoso, "later", 1_500, "+1002", "answered"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.sip_messages(contoso.enterprise.id, "later")
+            .await
+            .unwrap(),
+        vec![sip("later", 1_500_000, "INVITE")]
+    );
+
+    // Retention: messages captured before the cut are deleted, the call record stays.
+    assert_eq!(s.delete_sip_messages_before(2_000_000).await.unwrap(), 2);
+    assert_eq!(
+        s.sip_messages(contoso.enterprise.id, "t1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.label.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ACK"]
+    );
+    assert!(
+        s.get_call(contoso.enterprise.id, "t1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 fn proxy(fqdn: &str, state: &str, since_ms: i64) -> ProxyHealthRecord {
     ProxyHealthRecord {
         fqdn: fqdn.to_owned(),

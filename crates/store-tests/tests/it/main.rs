@@ -69,6 +69,7 @@ stories!(
     calls: [
         calls_are_kept_per_enterprise_filtered_and_expire,
         gateway_health_is_replaced_and_keeps_when_a_state_began,
+        sip_messages_are_read_through_their_call_and_expire,
     ],
     imports: [imports_keep_rows_scope_and_apply_once],
     platform: [health_and_accounts],

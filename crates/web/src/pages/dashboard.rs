@@ -173,6 +173,8 @@ pub struct DashboardPage {
     pub notice: Option<String>,
     /// Teamline's Direct Routing set-up, region by region.
     pub direct_routing: Vec<super::direct_routing::RegionSetup>,
+    /// The SIP gateway's health in the enterprise's own regions.
+    pub gateway: Vec<super::gateway_health::RegionHealth>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -211,6 +213,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
         activity,
         notice: admin.take_flash().await?,
         direct_routing: super::direct_routing::region_setups(&state, admin.enterprise.id).await?,
+        gateway: super::gateway_health::of_enterprise(&state, &admin.enterprise).await?,
     }
     .into_response())
 }

@@ -6,6 +6,7 @@ pub mod consent;
 pub mod dashboard;
 pub mod direct_routing;
 pub mod doctor;
+pub mod gateway_health;
 pub mod invitation;
 pub mod pbx;
 pub mod registration;

@@ -9,7 +9,7 @@
 
 mod admins;
 mod enterprises;
-mod gateway;
+pub(crate) mod gateway;
 mod outbox;
 
 use crate::AppState;

@@ -98,3 +98,101 @@ async fn the_reseller_and_metrics_see_each_proxy_and_certificate() {
     assert_eq!(text(admin.get("/reseller/gateway")).await.0, 404);
     app.stop().await;
 }
+
+/// The enterprise admin sees, on the Dashboard, the gateway's health in Contoso's own regions
+/// with what it means and what to do, and nothing of a region Contoso does not use.
+#[tokio::test]
+async fn the_dashboard_shows_the_enterprises_own_regions_with_what_to_do() {
+    use teamline_domain::audit::{Actor, Audit};
+    use teamline_domain::voice_route::NewSbcRegion;
+    let app = TestApp::start().await;
+    let b = app.signed_in().await;
+    let (status, before) = text(b.get("/dashboard")).await;
+    assert_eq!(status, 200, "{before}");
+    assert!(before.contains("Calls gateway"), "{before}");
+    assert!(
+        before.contains("The gateway has not reported this region yet"),
+        "{before}"
+    );
+
+    // A region another enterprise would use; Contoso is not in it.
+    app.store
+        .create_sbc_region(
+            &NewSbcRegion::parse("EU West", "euwest.sbc.example.net").unwrap(),
+            &Audit::new(Actor::System("test".into()), "test", "EU West"),
+        )
+        .await
+        .unwrap();
+    let now = app.store.clock().now_ms();
+    let region = |name: &str, fqdn: &str, proxies, cert_days: i64| RegionHealthRecord {
+        region: name.into(),
+        base_fqdn: fqdn.into(),
+        proxies,
+        certificate_expires_ms: Some(now + cert_days * DAY + 3_600_000),
+        certificate_problem: None,
+        observed_ms: now,
+    };
+    app.store
+        .record_gateway_health(&[
+            // US East 2: one proxy down (calls go through the other), certificate fine.
+            region(
+                "us-east-2",
+                "useast2.sbc.example.net",
+                vec![
+                    proxy("sip.pstnhub.microsoft.com", "up", now - 3 * DAY),
+                    proxy("sip2.pstnhub.microsoft.com", "down", now - 600_000),
+                ],
+                200,
+            ),
+            // US West: no proxy answers, and the certificate runs out soon.
+            region(
+                "us-west",
+                "uswest.sbc.example.net",
+                vec![proxy("sip3.pstnhub.microsoft.com", "down", now - 7_200_000)],
+                12,
+            ),
+            region(
+                "eu-west",
+                "euwest.sbc.example.net",
+                vec![proxy("sip.pstnhub.eu-only.test", "down", now)],
+                3,
+            ),
+        ])
+        .await
+        .unwrap();
+
+    let (status, page) = text(b.get("/dashboard")).await;
+    assert_eq!(status, 200);
+    let section = page
+        .split(r#"id="gateway-health""#)
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .unwrap_or_else(|| panic!("no gateway section: {page}"));
+    let us_east = section.split(r#"data-region="US West""#).next().unwrap();
+    let us_west = section.split(r#"data-region="US West""#).nth(1).unwrap();
+    for shown in [
+        "US East 2",
+        "Calls go through sip.pstnhub.microsoft.com; sip2.pstnhub.microsoft.com does not answer",
+        "200 days left",
+        "10 minutes ago",
+    ] {
+        assert!(us_east.contains(shown), "{shown}: {us_east}");
+    }
+    for shown in [
+        "Calls between Teams and the PBX fail in this region: none of Microsoft&#39;s SIP proxies answers the gateway",
+        "Ask your service provider",
+        "12 days left",
+        "sip3.pstnhub.microsoft.com",
+    ] {
+        let shown_alt = shown.replace("&#39;", "&#x27;");
+        assert!(
+            us_west.contains(shown)
+                || us_west.contains(&shown_alt)
+                || us_west.contains(&shown.replace("&#39;", "'")),
+            "{shown}: {us_west}"
+        );
+    }
+    assert!(!page.contains("EU West"), "{page}");
+    assert!(!page.contains("eu-only"), "{page}");
+    app.stop().await;
+}

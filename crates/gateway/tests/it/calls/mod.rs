@@ -2,6 +2,7 @@
 
 mod basic;
 mod features;
+mod ladder;
 mod microsoft_side;
 mod offers;
 mod policies;

@@ -22,6 +22,7 @@ use teamline_gateway::dns::DnsSettings;
 use teamline_gateway::media::process::{Rtpengine, RtpengineSettings};
 use teamline_gateway::media::{MediaClient, MediaLeg};
 use teamline_gateway::registration::DesiredRegistration;
+use teamline_gateway::trace::TraceListener;
 
 use crate::harness::{
     GatewayNode, LOCALHOST, Pbx, RTPENGINE_PORTS, desired_in, free_media_ports, free_port,
@@ -281,6 +282,8 @@ pub struct Stack {
     pub adele: DesiredRegistration,
     pub media: MediaClient,
     pub events: EventStream,
+    /// Every SIP message the gateway received or sent, as `siptrace` copies it (HEP3).
+    pub trace: TraceListener,
     _rtpengine: Rtpengine,
     _ports: PortBlock,
 }
@@ -337,6 +340,12 @@ impl Stack {
         let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway", &block))
             .await
             .expect("the gateway's rtpengine starts");
+        let trace = TraceListener::bind(SocketAddr::new(LOCALHOST, free_port()))
+            .await
+            .expect("the SIP trace listener binds");
+        let trace_addr = trace
+            .local_addr()
+            .expect("the SIP trace listener's address");
         let mut settings = gateway_settings(dir);
         settings.direct_routing = Some(DirectRouting {
             tls: TlsListener {
@@ -367,6 +376,7 @@ impl Stack {
             events: Events {
                 listen: SocketAddr::new(LOCALHOST, free_port()),
             },
+            sip_trace: Some(trace_addr),
             session_expires_secs: 1800,
         });
         let events_addr = settings
@@ -400,6 +410,7 @@ impl Stack {
             node,
             adele,
             events,
+            trace,
             _rtpengine: rtpe,
             _ports: block,
         };

@@ -1,8 +1,9 @@
 //! Calls: the calls through the SIP gateway of this enterprise, newest first, for enterprises
 //! whose reseller gave them access to SIP data. Search (number, device handle, Teams user),
 //! filters (direction, result, date range), keyset paging, the CSV export of the filtered view,
-//! and each call's own page with its steps, final SIP code and media.
+//! and each call's own page with its steps, final SIP code, media and SIP ladder.
 
+mod ladder;
 mod view;
 
 use crate::AppState;
@@ -313,6 +314,7 @@ pub struct CallPage {
     pub steps: Vec<Step>,
     pub facts: Vec<Fact>,
     pub media: Vec<Fact>,
+    pub ladder: Vec<ladder::LadderRow>,
 }
 
 async fn call_page(
@@ -419,6 +421,7 @@ async fn call_page(
             .into(),
         });
     }
+    let ladder = ladder::rows(&store.sip_messages(e, &c.call_id).await?);
     Ok(CallPage {
         layout: admin.layout(Menu::Calls),
         title: format!("Call {} → {}", c.from_number, c.to_number),
@@ -427,6 +430,7 @@ async fn call_page(
         steps,
         facts,
         media,
+        ladder,
     })
 }
 
