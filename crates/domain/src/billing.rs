@@ -157,8 +157,14 @@ mod tests {
         assert_eq!(Month::containing(nov.end_ms()), nov.next());
         let feb = Month::new(2028, 2).unwrap();
         assert_eq!((feb.end_ms() - feb.start_ms()) / MS_PER_DAY, 29);
-        assert_eq!(Month::new(2026, 12).unwrap().next(), Month::new(2027, 1).unwrap());
-        assert_eq!(Month::new(2027, 1).unwrap().previous().to_string(), "2026-12");
+        assert_eq!(
+            Month::new(2026, 12).unwrap().next(),
+            Month::new(2027, 1).unwrap()
+        );
+        assert_eq!(
+            Month::new(2027, 1).unwrap().previous().to_string(),
+            "2026-12"
+        );
         assert_eq!(Month::containing(0).to_string(), "1970-01");
         assert_eq!(nov.label(), "November 2026");
     }

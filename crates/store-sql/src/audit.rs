@@ -182,7 +182,9 @@ pub(crate) struct AuditSearch {
 impl AuditSearch {
     pub(crate) fn of(scope: AuditScope, q: &AuditQuery) -> Self {
         let (mut args, mut conditions) = match scope {
-            AuditScope::Enterprise(e) => (vec![Arg::Int(e.0)], vec!["enterprise_id = $1".to_owned()]),
+            AuditScope::Enterprise(e) => {
+                (vec![Arg::Int(e.0)], vec!["enterprise_id = $1".to_owned()])
+            }
             AuditScope::Reseller {
                 reseller,
                 enterprise: Some(e),

@@ -85,7 +85,11 @@ pub async fn reseller_audit_log_holds_its_enterprises_and_admins_only(h: Arc<Har
         events.into_iter().map(|e| e.summary).collect::<Vec<_>>()
     };
 
-    let all = summaries(s.search_reseller_audit(northwind, None, &query()).await.unwrap());
+    let all = summaries(
+        s.search_reseller_audit(northwind, None, &query())
+            .await
+            .unwrap(),
+    );
     assert!(all.contains(&"Ann signed in".to_owned()));
     assert!(all.contains(&"Ann set up a user in Contoso".to_owned()));
     // What the store wrote for the enterprises themselves (created with their routes).
@@ -108,7 +112,11 @@ pub async fn reseller_audit_log_holds_its_enterprises_and_admins_only(h: Arc<Har
             .is_empty()
     );
     assert_eq!(
-        summaries(s.search_reseller_audit(other.id, None, &query()).await.unwrap()),
+        summaries(
+            s.search_reseller_audit(other.id, None, &query())
+                .await
+                .unwrap()
+        ),
         vec!["Tom signed in"]
     );
 
@@ -118,7 +126,11 @@ pub async fn reseller_audit_log_holds_its_enterprises_and_admins_only(h: Arc<Har
         ..query()
     };
     assert_eq!(
-        summaries(s.search_reseller_audit(northwind, None, &by_ann).await.unwrap()),
+        summaries(
+            s.search_reseller_audit(northwind, None, &by_ann)
+                .await
+                .unwrap()
+        ),
         vec!["Ann set up a user in Contoso", "Ann signed in"]
     );
     let first = s
@@ -234,5 +246,10 @@ pub async fn billing_counts_users_configured_in_each_utc_month(h: Arc<Harness>) 
         )
         .await
         .unwrap();
-    assert!(s.billing_summary(other.id, jan, now).await.unwrap().is_empty());
+    assert!(
+        s.billing_summary(other.id, jan, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
