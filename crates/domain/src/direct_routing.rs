@@ -9,9 +9,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SetupStep {
+    /// A spare licence of a SKU with Teams Phone, for the activation user.
+    LicenceCheck,
     AddSubdomain,
     PublishTxt,
     VerifyDomain,
+    /// A licensed user in the subdomain, which Microsoft needs before it routes calls for it.
+    ActivationUser,
     PstnGateway,
     PstnUsage,
     VoiceRoute,
@@ -23,10 +27,12 @@ pub enum SetupStep {
 }
 
 impl SetupStep {
-    pub const ALL: [SetupStep; 11] = [
+    pub const ALL: [SetupStep; 13] = [
+        Self::LicenceCheck,
         Self::AddSubdomain,
         Self::PublishTxt,
         Self::VerifyDomain,
+        Self::ActivationUser,
         Self::PstnGateway,
         Self::PstnUsage,
         Self::VoiceRoute,
@@ -39,9 +45,11 @@ impl SetupStep {
 
     pub fn label(self) -> &'static str {
         match self {
+            Self::LicenceCheck => "Licence check (a spare licence for the activation user)",
             Self::AddSubdomain => "Add the tenant's subdomain",
             Self::PublishTxt => "Publish its TXT verification record",
             Self::VerifyDomain => "Verify the subdomain",
+            Self::ActivationUser => "Create and license the activation user",
             Self::PstnGateway => "SBC (online PSTN gateway)",
             Self::PstnUsage => "PSTN usage",
             Self::VoiceRoute => "Voice route",
@@ -115,10 +123,24 @@ impl DirectRoutingSetup {
 
     /// Records how `step` went.
     pub fn record(&mut self, step: SetupStep, state: StepState, detail: Option<String>, now: i64) {
-        if let Some(s) = self.steps.iter_mut().find(|s| s.step == step) {
-            s.state = state;
-            s.detail = detail;
-            s.at_ms = Some(now);
+        let status = StepStatus {
+            step,
+            state,
+            detail,
+            at_ms: Some(now),
+        };
+        match self.steps.iter_mut().find(|s| s.step == step) {
+            Some(s) => *s = status,
+            // A set-up stored before this step existed: it takes its place in the order.
+            None => {
+                let rank = |s: SetupStep| SetupStep::ALL.iter().position(|&x| x == s);
+                let at = self
+                    .steps
+                    .iter()
+                    .position(|s| rank(s.step) > rank(step))
+                    .unwrap_or(self.steps.len());
+                self.steps.insert(at, status);
+            }
         }
         self.updated_ms = now;
     }
@@ -161,5 +183,14 @@ mod tests {
         }
         assert!(s.is_complete());
         assert_eq!(s.updated_ms, 6);
+    }
+
+    #[test]
+    fn a_setup_stored_before_a_step_existed_takes_it_in_order() {
+        let mut s = DirectRoutingSetup::new(SbcRegionId(1));
+        s.steps.retain(|x| x.step != SetupStep::ActivationUser);
+        s.record(SetupStep::ActivationUser, StepState::Done, None, 7);
+        let order: Vec<_> = s.steps.iter().map(|x| x.step).collect();
+        assert_eq!(order, SetupStep::ALL);
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod action_item;
 pub mod audit;
+pub mod billing;
 pub mod bulk_import;
 pub mod call;
 pub mod device;

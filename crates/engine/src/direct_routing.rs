@@ -1,6 +1,7 @@
 //! Teamline's own Direct Routing set-up of an enterprise's tenant, one job per SBC region of
-//! the enterprise: the per-tenant subdomain (added, its TXT verification record published in
-//! the platform's DNS zone by RFC 2136, verified), the SBC, PSTN usage, voice route, voice
+//! the enterprise: a licence check (a spare licence of a SKU with Teams Phone), the per-tenant
+//! subdomain (added, its TXT verification record published in the platform's DNS zone by RFC
+//! 2136, verified), the activation user (a licensed user in the subdomain), the SBC, PSTN usage, voice route, voice
 //! routing policy named after the region, the enterprise dial plan, caller ID and calling
 //! policies, then Sync Voice Routes (the region becomes selectable in SET UP PBX USER and the
 //! enterprise is Direct Routing ready).
@@ -22,10 +23,17 @@ use teamline_domain::ids::{EnterpriseId, JobId, SbcRegionId};
 use teamline_domain::voice_route::{NewVoiceRoute, SbcRegion, VoiceRouteState};
 use teamline_jobs::{Attempt, Job, JobError};
 use teamline_microsoft::direct_routing::{
-    CallerIdPolicySpec, CallerIdSubstitute, CallingPolicySpec, DialPlanSpec, NormalizationRule,
-    PstnGatewaySpec, SetupChange, VoiceRouteSpec, VoiceRoutingPolicySpec, VoicemailMode,
+    CallerIdPolicySpec, CallerIdSubstitute, CallingPolicySpec, DialPlanSpec, LicensedUserSpec,
+    NormalizationRule, PstnGatewaySpec, SetupChange, SubscribedSku, VoiceRouteSpec,
+    VoiceRoutingPolicySpec, VoicemailMode,
 };
+use teamline_microsoft::directory::licences::plans;
 use teamline_microsoft::{MicrosoftError, TenantApi};
+
+/// The activation user's name in each SBC subdomain (`teamline-activation@<subdomain>`).
+pub const ACTIVATION_USER: &str = "teamline-activation";
+/// Its usage location, which Microsoft needs before it assigns a licence.
+const ACTIVATION_USAGE_LOCATION: &str = "US";
 
 /// The caller ID policy the set-up creates: each user's own number.
 pub const CALLER_ID_POLICY: &str = "Teamline Caller ID";
@@ -283,6 +291,8 @@ impl SetupRun {
         let usage = self.route.name.as_str().to_owned();
         let tenant = self.tenant.clone();
 
+        let sku = self.licence_check().await?;
+
         let added = tenant.add_domain(&domain).await;
         self.outcome(SetupStep::AddSubdomain, added, |d| {
             if d.is_verified {
@@ -337,6 +347,23 @@ impl SetupRun {
                     .await?;
             }
         }
+
+        let activation = LicensedUserSpec {
+            upn: format!("{ACTIVATION_USER}@{domain}"),
+            display_name: format!("Teamline Direct Routing activation ({domain}), do not delete"),
+            usage_location: ACTIVATION_USAGE_LOCATION.into(),
+            sku_id: sku.sku_id.clone(),
+        };
+        let r = tenant.ensure_licensed_user(&activation).await;
+        self.outcome(SetupStep::ActivationUser, r, |c| {
+            let what = format!("{} with a {} licence", activation.upn, sku.part_number);
+            match c {
+                SetupChange::Created => format!("{what}: created"),
+                SetupChange::Updated => format!("{what}: licensed"),
+                SetupChange::Unchanged => format!("{what}: already there"),
+            }
+        })
+        .await?;
 
         let gateway = PstnGatewaySpec {
             fqdn: domain.clone(),
@@ -411,6 +438,83 @@ impl SetupRun {
             .await?;
 
         self.sync_voice_route().await
+    }
+
+    /// A SKU with Teams Phone that has a licence left for the activation user — or that the
+    /// activation user already holds, when an earlier run licensed it.
+    async fn licence_check(&mut self) -> Result<SubscribedSku, StepError> {
+        let skus = self.tenant.subscribed_skus().await;
+        let skus = self
+            .outcome(SetupStep::LicenceCheck, skus, |_| String::new())
+            .await?;
+        let capable: Vec<&SubscribedSku> = skus
+            .iter()
+            .filter(|s| s.assignable_with(plans::TEAMS_PHONE))
+            .collect();
+        // The activation user of an earlier run keeps its licence: nothing more is needed.
+        let upn = format!("{ACTIVATION_USER}@{}", self.route.subdomain);
+        let held = self.tenant.user_licences(&upn).await;
+        let held = self
+            .outcome(SetupStep::LicenceCheck, held, |_| String::new())
+            .await?
+            .unwrap_or_default();
+        if let Some(sku) = capable
+            .iter()
+            .find(|s| held.iter().any(|h| h.eq_ignore_ascii_case(&s.sku_id)))
+        {
+            let detail = format!("{upn} already holds a {} licence", sku.part_number);
+            self.record(SetupStep::LicenceCheck, StepState::Done, Some(detail))
+                .await?;
+            return Ok((*sku).clone());
+        }
+        // Prefer a SKU that also brings Teams itself (E5-class), then the most spare.
+        let best = capable
+            .iter()
+            .filter(|s| s.spare() > 0)
+            .max_by_key(|s| (s.service_plans.iter().any(|p| p == plans::TEAMS), s.spare()));
+        if let Some(sku) = best {
+            let detail = format!(
+                "{}: {} of {} assigned, {} spare",
+                sku.part_number,
+                sku.consumed_units,
+                sku.enabled_units,
+                sku.spare().max(0)
+            );
+            self.record(SetupStep::LicenceCheck, StepState::Done, Some(detail))
+                .await?;
+            return Ok((*sku).clone());
+        }
+        let counts = if capable.is_empty() {
+            "Microsoft lists no subscription with Teams Phone in this tenant".to_owned()
+        } else {
+            let each: Vec<String> = capable
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: {} bought, {} assigned ({} spare)",
+                        s.part_number,
+                        s.enabled_units,
+                        s.consumed_units,
+                        s.spare()
+                    )
+                })
+                .collect();
+            format!("Microsoft's subscribedSkus says {}", each.join("; "))
+        };
+        let why = format!(
+            "No spare licence with Teams Phone for the activation user {ACTIVATION_USER}@{}: {counts}. \
+             Fix: in the Microsoft 365 admin center buy one more licence of such a SKU (e.g. Office 365 E5 or Teams Phone Standard), \
+             or remove one from a user who does not need it (an expired trial shows more assigned than bought), \
+             then choose Set up Direct Routing again.",
+            self.route.subdomain
+        );
+        self.record(
+            SetupStep::LicenceCheck,
+            StepState::Failed,
+            Some(why.clone()),
+        )
+        .await?;
+        Err(StepError::Failed(JobError::permanent(why)))
     }
 
     async fn publish_txt(&mut self, domain: &str) -> Result<(), StepError> {

@@ -12,7 +12,8 @@ use teamline_domain::diagnosis::{Check, Outcome};
 use crate::config::MicrosoftConfig;
 use crate::direct_routing::{
     CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DirectRouting, DnsRecord, DomainState,
-    PstnGatewaySpec, SetupChange, TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
+    LicensedUserSpec, PstnGatewaySpec, SetupChange, SubscribedSku, TenantVoiceSetup,
+    VoiceRouteSpec, VoiceRoutingPolicySpec,
 };
 use crate::directory::{
     BatchItem, DeltaStart, DeltaStream, Directory, DirectoryGroup, DirectoryUser, GraphDirectory,
@@ -322,6 +323,18 @@ impl TeamsVoice for TenantClient {
 
 #[async_trait]
 impl TenantVoiceSetup for TenantClient {
+    async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>, MicrosoftError> {
+        self.direct_routing.subscribed_skus().await
+    }
+    async fn ensure_licensed_user(
+        &self,
+        user: &LicensedUserSpec,
+    ) -> Result<SetupChange, MicrosoftError> {
+        self.direct_routing.ensure_licensed_user(user).await
+    }
+    async fn user_licences(&self, upn: &str) -> Result<Option<Vec<String>>, MicrosoftError> {
+        self.direct_routing.user_licences(upn).await
+    }
     async fn ensure_pstn_usage(&self, usage: &str) -> Result<SetupChange, MicrosoftError> {
         self.direct_routing.ensure_pstn_usage(usage).await
     }

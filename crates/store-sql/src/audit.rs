@@ -7,7 +7,7 @@ use crate::{SqlStore, like_escape};
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use teamline_domain::audit::{Actor, Audit, AuditEvent};
-use teamline_domain::ids::EnterpriseId;
+use teamline_domain::ids::{EnterpriseId, ResellerId};
 use teamline_store::{AuditCursor, AuditFacets, AuditLog, AuditQuery, AuditRecord, StoreResult};
 
 /// The object an audit event is about, with its state before and after (JSON, no secrets).
@@ -127,19 +127,9 @@ impl AuditLog for SqlStore {
         enterprise: EnterpriseId,
         q: &AuditQuery,
     ) -> StoreResult<Vec<AuditEvent>> {
-        let search = AuditSearch::of(enterprise, q);
-        let mut query = sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(search.sql));
-        for arg in search.args {
-            query = match arg {
-                Arg::Int(i) => query.bind(i),
-                Arg::Text(t) => query.bind(t),
-            };
-        }
-        let mut rows = query.fetch_all(&self.pool).await.db()?;
-        if search.ascending {
-            rows.reverse();
-        }
-        Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+        AuditSearch::of(AuditScope::Enterprise(enterprise), q)
+            .run(self)
+            .await
     }
 
     async fn audit_facets(&self, enterprise: EnterpriseId) -> StoreResult<AuditFacets> {
@@ -164,6 +154,16 @@ impl AuditLog for SqlStore {
     }
 }
 
+/// Whose log a search reads.
+pub(crate) enum AuditScope {
+    Enterprise(EnterpriseId),
+    /// A reseller's enterprises (or one of them) and, without one, its admins' own events.
+    Reseller {
+        reseller: ResellerId,
+        enterprise: Option<EnterpriseId>,
+    },
+}
+
 enum Arg {
     Int(i64),
     Text(String),
@@ -172,7 +172,7 @@ enum Arg {
 /// The Audit log's statement: only the conditions of the filters given, so each database
 /// picks the index that fits (by actor, by action, by object, or by time) and reads one page
 /// of it in order, however deep the page (keyset paging on time and id, never an OFFSET).
-struct AuditSearch {
+pub(crate) struct AuditSearch {
     sql: String,
     args: Vec<Arg>,
     /// Read oldest first (a page of newer events); the rows are turned round afterwards.
@@ -180,9 +180,30 @@ struct AuditSearch {
 }
 
 impl AuditSearch {
-    fn of(enterprise: EnterpriseId, q: &AuditQuery) -> Self {
-        let mut args = vec![Arg::Int(enterprise.0)];
-        let mut conditions = vec!["enterprise_id = $1".to_owned()];
+    pub(crate) fn of(scope: AuditScope, q: &AuditQuery) -> Self {
+        let (mut args, mut conditions) = match scope {
+            AuditScope::Enterprise(e) => {
+                (vec![Arg::Int(e.0)], vec!["enterprise_id = $1".to_owned()])
+            }
+            AuditScope::Reseller {
+                reseller,
+                enterprise: Some(e),
+            } => (
+                vec![Arg::Int(reseller.0), Arg::Int(e.0)],
+                vec![
+                    "enterprise_id = $2 AND EXISTS (SELECT 1 FROM enterprises r \
+                     WHERE r.id = $2 AND r.reseller_id = $1)"
+                        .to_owned(),
+                ],
+            ),
+            AuditScope::Reseller {
+                reseller,
+                enterprise: None,
+            } => (
+                vec![Arg::Int(reseller.0)],
+                vec![crate::reseller_reports::reseller_log()],
+            ),
+        };
         let push = |args: &mut Vec<Arg>, arg: Arg| {
             args.push(arg);
             format!("${}", args.len())
@@ -258,4 +279,23 @@ impl AuditSearch {
             ascending,
         }
     }
+
+    pub(crate) async fn run(self, store: &SqlStore) -> StoreResult<Vec<AuditEvent>> {
+        let mut query = sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(self.sql));
+        for arg in self.args {
+            query = match arg {
+                Arg::Int(i) => query.bind(i),
+                Arg::Text(t) => query.bind(t),
+            };
+        }
+        let mut rows = query.fetch_all(&store.pool).await.db()?;
+        if self.ascending {
+            rows.reverse();
+        }
+        Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+    }
 }
+
+/// The encoded actors of the reseller `$1`'s admins (as [`Actor::encode`] writes them).
+pub(crate) const RESELLER_ADMIN_ACTORS: &str =
+    "SELECT 'reseller_admin:' || email FROM accounts WHERE reseller_id = $1";

@@ -35,6 +35,7 @@ mod pbx_users;
 mod platform;
 mod push;
 mod registrations;
+mod reseller_reports;
 mod rows;
 mod sessions;
 mod voice_routes;

@@ -18,6 +18,7 @@
 //! | [`LeaseStore`] | named leases: one instance at a time drives the SIP gateway |
 //! | [`JobStore`] | the durable job queue |
 //! | [`AuditLog`] | audit events that belong to no other change; reading the log |
+//! | [`ResellerReports`] | a reseller's audit log over its enterprises, the monthly billing summary |
 //! | [`SessionStore`] | web sessions |
 //! | [`KeyRotation`] | re-encrypting secrets after a key change |
 //! | [`ApiTokenStore`] | API tokens (hashed) and the answers kept for idempotency keys |
@@ -50,6 +51,7 @@ mod pbx_users;
 mod platform;
 pub mod records;
 mod registrations;
+mod reseller_reports;
 mod sessions;
 
 pub use api_tokens::{ApiToken, ApiTokenStore, NewApiToken, StoredResponse};
@@ -70,6 +72,7 @@ pub use records::*;
 pub use registrations::{
     Lease, LeaseStore, RegistrationRecord, RegistrationStore, RegistrationTarget,
 };
+pub use reseller_reports::ResellerReports;
 pub use sessions::SessionStore;
 
 use async_trait::async_trait;
@@ -113,6 +116,7 @@ pub trait Store:
     + LeaseStore
     + JobStore
     + AuditLog
+    + ResellerReports
     + SessionStore
     + KeyRotation
     + ApiTokenStore
@@ -137,6 +141,7 @@ impl<T> Store for T where
         + LeaseStore
         + JobStore
         + AuditLog
+        + ResellerReports
         + SessionStore
         + KeyRotation
         + ApiTokenStore
@@ -154,6 +159,6 @@ pub mod prelude {
         ApiTokenStore, AuditLog, CallStore, DeviceStore, DirectoryStore, DirectorySyncStore,
         DynStore, EnterpriseStore, GatewayHealthStore, ImportStore, JobStore, KeyRotation,
         LeaseStore, PbxLocationStore, PbxUserStore, PlatformStore, PushStore, RegistrationStore,
-        SessionStore, Store, StoreInfo, VoiceRouteStore,
+        ResellerReports, SessionStore, Store, StoreInfo, VoiceRouteStore,
     };
 }

@@ -126,6 +126,28 @@ async fn direct_routing_is_set_up_per_region_with_the_txt_record_published_by_rf
         .find(|s| s.step == SetupStep::VerifyDomain)
         .unwrap();
     assert_eq!(verify.state, StepState::Done);
+    // A spare E5 licence was found and given to the activation user in the subdomain.
+    let detail = |step: SetupStep| {
+        setup
+            .steps
+            .iter()
+            .find(|s| s.step == step)
+            .and_then(|s| s.detail.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        detail(SetupStep::LicenceCheck).starts_with("ENTERPRISEPREMIUM:"),
+        "{setup:?}"
+    );
+    assert_eq!(
+        detail(SetupStep::ActivationUser),
+        "teamline-activation@fabrikam.useast2.sbc.example.net with a ENTERPRISEPREMIUM licence: created"
+    );
+    let sim_tenant = app.microsoft.sim.tenant(ms::FABRIKAM_TENANT_ID).unwrap();
+    for region in ["useast2", "uswest"] {
+        let upn = format!("teamline-activation@fabrikam.{region}.sbc.example.net");
+        assert!(sim_tenant.user_id(&upn).is_some(), "{upn}");
+    }
 
     // Sync Voice Routes: both regions selectable, the enterprise Direct Routing ready.
     let routes = app.store.list_voice_routes(e).await.unwrap();
@@ -259,3 +281,72 @@ async fn a_refused_update_shows_the_dns_servers_answer_and_stops_before_verifyin
     drop(workers);
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_spare_licence_the_licence_check_says_so_with_the_fix_and_a_rerun_completes() {
+    let dns = knot().await;
+    let (app, workers) = registered_fabrikam(&dns, Duration::from_millis(300)).await;
+    let tenant = app.microsoft.sim.tenant(ms::FABRIKAM_TENANT_ID).unwrap();
+    // Every E5 licence is assigned.
+    tenant.set_spare_licences(E5, 0);
+    let e = app.fabrikam.id;
+    let actor = Actor::System("test".into());
+    app.engine.set_up_direct_routing(e, &actor).await.unwrap();
+    eventually("the licence check failed", || async {
+        let setups = app.engine.direct_routing_setups(e).await.unwrap();
+        setups.len() == 2
+            && setups.iter().all(|(_, s)| {
+                s.steps
+                    .iter()
+                    .any(|x| x.step == SetupStep::LicenceCheck && x.state == StepState::Failed)
+            })
+    })
+    .await;
+    let setups = app.engine.direct_routing_setups(e).await.unwrap();
+    let check = setups[0]
+        .1
+        .steps
+        .iter()
+        .find(|s| s.step == SetupStep::LicenceCheck)
+        .unwrap();
+    let detail = check.detail.clone().unwrap();
+    assert!(
+        detail.contains("No spare licence with Teams Phone"),
+        "{detail}"
+    );
+    assert!(detail.contains("ENTERPRISEPREMIUM:"), "{detail}");
+    assert!(detail.contains("(0 spare)"), "{detail}");
+    assert!(
+        detail.contains("Fix: in the Microsoft 365 admin center"),
+        "{detail}"
+    );
+    // Nothing else was touched: the subdomain was not even added.
+    assert!(!tenant.domains().iter().any(|(d, _)| d.ends_with(ZONE)));
+
+    // Two licences bought: the set-up runs through.
+    tenant.set_spare_licences(E5, 2);
+    app.engine.set_up_direct_routing(e, &actor).await.unwrap();
+    eventually("both regions are set up", || all_done(&app)).await;
+
+    // Run again with no licence left: the activation users keep theirs, nothing fails.
+    app.engine.set_up_direct_routing(e, &actor).await.unwrap();
+    eventually("the rerun is done", || all_done(&app)).await;
+    let setups = app.engine.direct_routing_setups(e).await.unwrap();
+    let user = setups[1]
+        .1
+        .steps
+        .iter()
+        .find(|s| s.step == SetupStep::ActivationUser)
+        .unwrap();
+    assert!(
+        user.detail
+            .as_deref()
+            .is_some_and(|d| d.ends_with("already there")),
+        "{user:?}"
+    );
+    drop(workers);
+    app.stop().await.unwrap();
+}
+
+/// Office 365 E5's SKU id (the same in every tenant).
+const E5: &str = "c7df2760-2c81-4ef7-b578-5b5392b571df";

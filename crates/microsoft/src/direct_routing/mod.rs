@@ -14,6 +14,7 @@
 //! `Identity`. Named policies may be reported as `Tag:<name>`: a read tries the plain name and
 //! then the tagged one, and an update uses the identity the service reported.
 
+mod licences;
 mod types;
 
 use std::sync::Arc;
@@ -25,8 +26,8 @@ use serde_json::{Map, Value, json};
 
 pub use self::types::{
     CallerIdPolicySpec, CallerIdSubstitute, CallingPolicySpec, DialPlanSpec, DnsRecord,
-    DomainState, NormalizationRule, PstnGatewaySpec, SetupChange, VoiceRouteSpec,
-    VoiceRoutingPolicySpec, VoicemailMode,
+    DomainState, LicensedUserSpec, NormalizationRule, PstnGatewaySpec, SetupChange, SubscribedSku,
+    VoiceRouteSpec, VoiceRoutingPolicySpec, VoicemailMode,
 };
 use crate::error::MicrosoftError;
 use crate::http::Reply;
@@ -79,6 +80,18 @@ pub trait TenantVoiceSetup: Send + Sync {
     ) -> Result<Vec<DnsRecord>, MicrosoftError>;
     /// Asks Microsoft to verify a domain (does nothing if it is already verified).
     async fn verify_domain(&self, name: &str) -> Result<DomainState, MicrosoftError>;
+
+    /// The tenant's subscriptions (`GET /subscribedSkus`).
+    async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>, MicrosoftError>;
+    /// The SKU ids of the licences a user holds; `None` when there is no such user.
+    async fn user_licences(&self, upn: &str) -> Result<Option<Vec<String>>, MicrosoftError>;
+    /// Makes sure the user exists (`POST /users`, with a random password nobody keeps) and
+    /// holds a licence of the SKU (`POST /users/{id}/assignLicense`); `Unchanged` when it
+    /// already does.
+    async fn ensure_licensed_user(
+        &self,
+        user: &LicensedUserSpec,
+    ) -> Result<SetupChange, MicrosoftError>;
 }
 
 pub(crate) struct DirectRouting {
@@ -563,6 +576,21 @@ impl TenantVoiceSetup for DirectRouting {
             });
         }
         Err(self.core.error_from(&reply, &what))
+    }
+
+    async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>, MicrosoftError> {
+        self.list_subscribed_skus().await
+    }
+
+    async fn user_licences(&self, upn: &str) -> Result<Option<Vec<String>>, MicrosoftError> {
+        self.licences_of(upn).await
+    }
+
+    async fn ensure_licensed_user(
+        &self,
+        user: &LicensedUserSpec,
+    ) -> Result<SetupChange, MicrosoftError> {
+        self.licensed_user(user).await
     }
 }
 

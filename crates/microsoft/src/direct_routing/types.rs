@@ -179,3 +179,49 @@ pub struct DnsRecord {
     /// Time to live in seconds.
     pub ttl: Option<u32>,
 }
+
+/// One of the tenant's subscriptions (`subscribedSkus`), with the service plans it brings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscribedSku {
+    pub sku_id: String,
+    /// e.g. `ENTERPRISEPREMIUM` (Office 365 E5), `MCOEV` (Teams Phone Standard).
+    pub part_number: String,
+    /// `Enabled`, `Warning`, `Suspended`, `Deleted` or `LockedOut`.
+    pub capability_status: String,
+    /// `User` or `Company`: only `User` SKUs can be assigned.
+    pub applies_to: String,
+    /// Licences bought and active (`prepaidUnits.enabled`).
+    pub enabled_units: i64,
+    /// Licences assigned (`consumedUnits`); more than enabled when a trial expired.
+    pub consumed_units: i64,
+    /// Service plan ids of the SKU.
+    pub service_plans: Vec<String>,
+}
+
+impl SubscribedSku {
+    /// Licences left to assign (negative when more are assigned than bought).
+    pub fn spare(&self) -> i64 {
+        self.enabled_units - self.consumed_units
+    }
+
+    /// Whether it brings a plan (e.g. Teams Phone) and can be assigned to a user.
+    pub fn assignable_with(&self, plan_id: &str) -> bool {
+        self.applies_to.eq_ignore_ascii_case("User")
+            && self.capability_status == "Enabled"
+            && self
+                .service_plans
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(plan_id))
+    }
+}
+
+/// A user Teamline keeps in the tenant, licensed with one SKU: the Direct Routing activation
+/// user of an SBC subdomain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LicensedUserSpec {
+    pub upn: String,
+    pub display_name: String,
+    /// Two letters (`US`); Microsoft assigns no licence to a user without one.
+    pub usage_location: String,
+    pub sku_id: String,
+}

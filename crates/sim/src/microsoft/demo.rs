@@ -121,8 +121,10 @@ pub const TEAMLINE_APP_REDIRECT_URIS: [&str; 6] = [
     "https://teamline.example/auth/microsoft/consent",
 ];
 /// Application permissions (app roles on Microsoft Graph) Teamline's registration requests.
-pub const TEAMLINE_GRAPH_APP_ROLES: [&str; 7] = [
+pub const TEAMLINE_GRAPH_APP_ROLES: [&str; 9] = [
     "User.Read.All",
+    "User.ReadWrite.All",
+    "LicenseAssignment.ReadWrite.All",
     "GroupMember.Read.All",
     "Organization.Read.All",
     "Domain.ReadWrite.All",

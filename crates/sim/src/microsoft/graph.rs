@@ -102,6 +102,12 @@ const READ_DOMAINS: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 const WRITE_DOMAINS: &[&str] = &["Domain.ReadWrite.All"];
+const WRITE_USERS: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
+const ASSIGN_LICENCES: &[&str] = &[
+    "LicenseAssignment.ReadWrite.All",
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
 const READ_ORG: &[&str] = &[
     "Organization.Read.All",
     "Organization.ReadWrite.All",
@@ -217,6 +223,22 @@ pub(crate) fn dispatch(state: &SimState, caller: &Caller, req: &GraphRequest) ->
         ["domains", id, "verify"] if post => {
             guard(caller, req, WRITE_DOMAINS, WRITE_DOMAINS, || {
                 directory::verify_domain(&mut t, req, id)
+            })
+        }
+        ["subscribedSkus"] if get => guard(caller, req, READ_ORG, READ_ORG_SCP, || {
+            directory::subscribed_skus(&t, req)
+        }),
+        ["users"] if post => guard(caller, req, WRITE_USERS, WRITE_USERS, || {
+            directory::create_user(&mut t, req)
+        }),
+        ["users", id] if req.method == Method::PATCH => {
+            guard(caller, req, WRITE_USERS, WRITE_USERS, || {
+                directory::update_user(&mut t, req, id)
+            })
+        }
+        ["users", id, "assignLicense"] if post => {
+            guard(caller, req, ASSIGN_LICENCES, ASSIGN_LICENCES, || {
+                directory::assign_license(&mut t, req, id)
             })
         }
         ["admin", "teams", rest @ ..] => teams::dispatch(state, caller, &mut t, req, rest),

@@ -11,5 +11,6 @@ pub mod migrations;
 pub mod pbx_users;
 pub mod platform;
 pub mod registrations;
+pub mod reseller_reports;
 pub mod secrets;
 pub mod sessions;

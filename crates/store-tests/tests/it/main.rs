@@ -73,4 +73,8 @@ stories!(
     ],
     imports: [imports_keep_rows_scope_and_apply_once],
     platform: [health_and_accounts],
+    reseller_reports: [
+        reseller_audit_log_holds_its_enterprises_and_admins_only,
+        billing_counts_users_configured_in_each_utc_month,
+    ],
 );

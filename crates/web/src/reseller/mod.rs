@@ -1,13 +1,16 @@
 //! The Reseller portal under `/reseller`: a service provider's admins sign in with a local
 //! account (e-mail and password, Argon2id, locked after repeated wrong passwords), see their
-//! own enterprises, add one and invite its Global Administrator, see what was e-mailed, and the
-//! SIP gateway's health (Microsoft's proxies, certificates).
+//! own enterprises, add one and invite its Global Administrator, see what was e-mailed, the
+//! SIP gateway's health (Microsoft's proxies, certificates), their audit log and the monthly
+//! billing summary.
 //!
 //! Every page takes [`ResellerAdmin`] and scopes every read and write by its reseller: another
 //! reseller's enterprise answers "not found", as does any reseller page for a session that is
 //! not a reseller admin's.
 
 mod admins;
+mod audit;
+mod billing;
 mod enterprises;
 pub(crate) mod gateway;
 mod outbox;
@@ -35,6 +38,8 @@ pub fn routes() -> Routes {
         .merge(admins::routes())
         .merge(outbox::routes())
         .merge(gateway::routes())
+        .merge(audit::routes())
+        .merge(billing::routes())
 }
 
 /// The signed-in reseller admin of a Reseller portal request, with their reseller.
@@ -59,6 +64,8 @@ pub enum ResellerMenu {
     Outbox,
     Gateway,
     Admins,
+    Audit,
+    Billing,
 }
 
 impl ResellerLayout {
@@ -73,6 +80,8 @@ impl ResellerLayout {
                 ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
                 ("Gateway", "/reseller/gateway", ResellerMenu::Gateway),
                 ("Admins", "/reseller/admins", ResellerMenu::Admins),
+                ("Audit log", "/reseller/audit", ResellerMenu::Audit),
+                ("Billing", "/reseller/billing", ResellerMenu::Billing),
             ],
             self.active,
         )

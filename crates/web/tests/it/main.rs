@@ -23,6 +23,7 @@ mod portal_truth;
 mod readiness;
 mod registrations;
 mod reseller;
+mod reseller_reports;
 mod signin;
 mod sip_ladder;
 mod users;

@@ -100,6 +100,15 @@ impl TenantControl {
         self.with(|t| t.traffic.set_faults(faults));
     }
 
+    /// How many licences of a SKU (by id) the tenant bought beyond those assigned, as
+    /// `subscribedSkus` shows them; 0 makes `assignLicense` of that SKU fail as Microsoft does
+    /// when no licence is left.
+    pub fn set_spare_licences(&self, sku_id: &str, spare: i64) {
+        self.with(|t| {
+            t.spare_licences.insert(sku_id.to_ascii_lowercase(), spare);
+        });
+    }
+
     /// Edits the faults in place.
     pub fn update_faults(&self, f: impl FnOnce(&mut Faults)) {
         self.with(|t| f(&mut t.traffic.faults));

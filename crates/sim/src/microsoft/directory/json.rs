@@ -109,11 +109,9 @@ pub(super) fn sku_of(u: &User) -> Vec<Value> {
         } else {
             vec![Value::from(well_known::PLAN_MCOEV)]
         };
-        out.push(
-            json!({"disabledPlans": disabled, "skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df"}),
-        );
+        out.push(json!({"disabledPlans": disabled, "skuId": well_known::SKU_E5}));
     } else if has(well_known::PLAN_MCOEV) {
-        out.push(json!({"disabledPlans": [], "skuId": "e43b5b99-8dfb-405f-9987-dc307f34bcbd"}));
+        out.push(json!({"disabledPlans": [], "skuId": well_known::SKU_MCOEV}));
     }
     if has(well_known::PLAN_MCOEV_VIRTUALUSER) {
         out.push(json!({"disabledPlans": [], "skuId": "440eaaa8-b3e0-484b-a8be-62870b9ba70a"}));

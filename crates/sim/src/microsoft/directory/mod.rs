@@ -7,6 +7,7 @@
 mod domains;
 mod groups;
 mod json;
+mod licences;
 mod roles;
 mod users;
 
@@ -16,6 +17,7 @@ pub(crate) use self::domains::{
 };
 pub(crate) use self::groups::{get_group, group_members, list_groups};
 pub(crate) use self::json::{GROUP_PROPS, USER_PROPS, group_json, parse_select, user_json};
+pub(crate) use self::licences::{assign_license, create_user, subscribed_skus, update_user};
 pub(crate) use self::roles::{READ_ELIGIBILITY_SCP, eligibilities_of_caller};
 pub(crate) use self::users::{count_users, get_user, list_users, user_member_of};
 

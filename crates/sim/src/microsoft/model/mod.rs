@@ -112,6 +112,9 @@ pub(crate) struct Tenant {
     pub policy_assignment_requests: u64,
     pub created: i64,
     pub op_counter: u64,
+    /// Licences bought beyond those assigned, by SKU id (`subscribedSkus`' prepaid units are
+    /// the assigned ones plus these).
+    pub spare_licences: BTreeMap<String, i64>,
 }
 
 /// Longest change log kept per tenant; older delta tokens expire.
@@ -149,6 +152,7 @@ impl Tenant {
             policy_assignment_requests: 0,
             created: 1_704_618_530,
             op_counter: 0,
+            spare_licences: BTreeMap::from([(well_known::SKU_E5.to_owned(), 5)]),
         };
         for ty in POLICY_TYPES {
             let item = t.default_global(ty);

@@ -12,6 +12,10 @@ pub const PLAN_MCOEV_VIRTUALUSER: &str = "f47330e9-c134-43b3-9993-e7f004506889";
 /// Service plan id of the Microsoft 365 Domestic Calling Plan (`MCOPSTN1`), which conflicts
 /// with Direct Routing.
 pub const PLAN_MCOPSTN1: &str = "4ed3ff63-69d7-4fb7-b984-5aec7f605ca8";
+/// Office 365 E5 (`ENTERPRISEPREMIUM`): Teams and Teams Phone.
+pub const SKU_E5: &str = "c7df2760-2c81-4ef7-b578-5b5392b571df";
+/// Teams Phone Standard (`MCOEV`).
+pub const SKU_MCOEV: &str = "e43b5b99-8dfb-405f-9987-dc307f34bcbd";
 
 /// Directory role template id: Global Administrator.
 pub const ROLE_GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";

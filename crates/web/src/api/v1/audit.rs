@@ -103,6 +103,7 @@ pub async fn list(
         tz: None,
         older: None,
         newer: None,
+        enterprise: None,
     });
     for (field, value) in [("from", &filter.from), ("to", &filter.to)] {
         if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty())

@@ -37,6 +37,9 @@ pub struct AuditParams {
     pub older: Option<String>,
     #[serde(default)]
     pub newer: Option<String>,
+    /// The Reseller portal's log: one of the reseller's enterprises, by id.
+    #[serde(default)]
+    pub enterprise: Option<String>,
 }
 
 /// One view of the Audit log, every filter as its query value ("" when not chosen).
@@ -53,6 +56,10 @@ pub struct View {
     pub cursor: Option<AuditCursor>,
     /// What was typed but cannot be used, for the page to say.
     pub problems: Vec<String>,
+    /// The Reseller portal's enterprise filter (an id, or empty for all).
+    pub enterprise: String,
+    /// The page the links lead to (`/audit`, or the Reseller portal's `/reseller/audit`).
+    pub base: &'static str,
 }
 
 pub(crate) fn trimmed(s: &Option<String>) -> String {
@@ -116,6 +123,8 @@ impl View {
             tz,
             cursor,
             problems,
+            enterprise: trimmed(&p.enterprise),
+            base: "/audit",
         }
     }
 
@@ -131,7 +140,8 @@ impl View {
             && self.actor.is_empty()
             && self.action.is_empty()
             && self.from.is_empty()
-            && self.to.is_empty())
+            && self.to.is_empty()
+            && self.enterprise.is_empty())
     }
 
     /// The store's query for `limit` events; `objects` are the PBX users the User filter
@@ -161,6 +171,7 @@ impl View {
             ("action", &self.action),
             ("from", &self.from),
             ("to", &self.to),
+            ("enterprise", &self.enterprise),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -185,16 +196,16 @@ impl View {
 
     /// The newest events of this view.
     pub fn first_href(&self) -> String {
-        self.link("/audit", None)
+        self.link(self.base, None)
     }
 
     /// The events older than the event at `at_ms`, `id`.
     pub fn older_href(&self, at_ms: i64, id: i64) -> String {
-        self.link("/audit", Some(("older", format!("{at_ms}.{id}"))))
+        self.link(self.base, Some(("older", format!("{at_ms}.{id}"))))
     }
 
     pub fn newer_href(&self, at_ms: i64, id: i64) -> String {
-        self.link("/audit", Some(("newer", format!("{at_ms}.{id}"))))
+        self.link(self.base, Some(("newer", format!("{at_ms}.{id}"))))
     }
 
     /// The CSV export of this view (every event it matches).
