@@ -775,7 +775,8 @@ pub async fn users_page_keyset_paging_survives_inserts(h: Arc<Harness>) {
         cursor,
         ..Default::default()
     };
-    let ids = |page: &Page<PbxUserListItem>| page.items.iter().map(|i| i.user.id).collect::<Vec<_>>();
+    let ids =
+        |page: &Page<PbxUserListItem>| page.items.iter().map(|i| i.user.id).collect::<Vec<_>>();
     // Walking every sort, both ways, 5 rows a page, shows the whole list in its order.
     for sort in [
         UserSort::Name,
@@ -810,7 +811,13 @@ pub async fn users_page_keyset_paging_survives_inserts(h: Arc<Harness>) {
                     let back = s
                         .list_pbx_users(
                             e,
-                            &query(sort, descending, search, 5, Some(UserCursor::Before(w[1][0]))),
+                            &query(
+                                sort,
+                                descending,
+                                search,
+                                5,
+                                Some(UserCursor::Before(w[1][0])),
+                            ),
                         )
                         .await
                         .unwrap();
@@ -854,7 +861,13 @@ pub async fn users_page_keyset_paging_survives_inserts(h: Arc<Harness>) {
     let page = s
         .list_pbx_users(
             other.enterprise.id,
-            &query(UserSort::Name, false, None, 5, Some(UserCursor::After(late.id))),
+            &query(
+                UserSort::Name,
+                false,
+                None,
+                5,
+                Some(UserCursor::After(late.id)),
+            ),
         )
         .await
         .unwrap();
