@@ -17,7 +17,9 @@ use teamline_domain::teams_voice::{ObservedVoice, VoiceStep, plan_voice};
 use teamline_jobs::{Attempt, Job, JobError};
 use teamline_microsoft::voice::UserRef;
 use teamline_pbx::PbxError;
-use teamline_store::{NewDeviceHandle, PbxUserListItem, PbxUserQuery, PushOutcome, UserTab};
+use teamline_store::{
+    NewDeviceHandle, PbxUserListItem, PbxUserQuery, PushOutcome, UserCursor, UserTab,
+};
 
 /// What a drift check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,7 +127,8 @@ impl Engine {
     async fn users_to_check(&self, e: EnterpriseId) -> Result<Vec<PbxUserListItem>, EngineError> {
         let mut out = Vec::new();
         for tab in [UserTab::Licensed, UserTab::Disabled] {
-            let mut offset = 0;
+            // Keyset pages: each starts after the last user of the one before.
+            let mut cursor = None;
             loop {
                 let page = self
                     .inner
@@ -136,12 +139,13 @@ impl Engine {
                             tab,
                             search: None,
                             limit: 500,
-                            offset,
+                            cursor,
                             ..Default::default()
                         },
                     )
                     .await?;
-                let n = page.items.len() as u32;
+                let n = page.items.len();
+                cursor = page.items.last().map(|i| UserCursor::After(i.user.id));
                 out.extend(
                     page.items.into_iter().filter(|i| {
                         matches!(i.user.push_state, PushState::InSync | PushState::Drift)
@@ -150,7 +154,6 @@ impl Engine {
                 if n < 500 {
                     break;
                 }
-                offset += n;
             }
         }
         Ok(out)

@@ -15,7 +15,7 @@ use teamline_domain::phone::PhoneNumber;
 use teamline_domain::sip::Extension;
 use teamline_store::{
     NewPbxUser, Page, PbxUserListItem, PbxUserQuery, PbxUserStore, StoreError, StoreResult,
-    UserCounts, UserFilter, UserSort, pbx_user_states_for,
+    UserCounts, UserCursor, UserFilter, UserSort, pbx_user_states_for,
 };
 
 fn user_json(u: &PbxUser) -> String {
@@ -346,12 +346,27 @@ impl PbxUserStore for SqlStore {
             format!("{filter}{}", route(4)),
             format!("{filter}{}", route(6)),
         );
-        let order = user_order(q.sort, q.descending, pattern.is_some());
+        let searching = pattern.is_some();
+        let order = user_order(q.sort, q.descending, searching);
+        // A page before the cursor is picked walking backwards from it, then put in order.
+        let (inner_order, keyset, cursor) = match q.cursor {
+            None => (order.clone(), " AND $7 IS NULL".to_owned(), None),
+            Some(UserCursor::After(id)) => (
+                order.clone(),
+                cursor_clause(q.sort, searching, !q.descending, 7),
+                Some(id.0),
+            ),
+            Some(UserCursor::Before(id)) => (
+                user_order(q.sort, !q.descending, searching),
+                cursor_clause(q.sort, searching, q.descending, 7),
+                Some(id.0),
+            ),
+        };
         let state = pbx_user_states_for(q.tab).as_str();
         // Without a search the total adds up the kept counts (the filters are conditions on
         // columns that `pbx_user_counts` shares, under the same alias); a search counts its
         // matches.
-        let count_sql = if pattern.is_some() {
+        let count_sql = if searching {
             format!("SELECT COUNT(*) FROM pbx_users p WHERE {count_filter}")
         } else {
             format!(
@@ -371,7 +386,7 @@ impl PbxUserStore for SqlStore {
             // build (and throw away) the full rows before it.
             "{PBX_USER_SELECT} WHERE p.id IN (SELECT p.id FROM pbx_users p \
              LEFT JOIN voice_routes v ON v.id = p.voice_route_id \
-             WHERE {list_filter} ORDER BY {order} LIMIT $4 OFFSET $5) ORDER BY {order}"
+             WHERE {list_filter}{keyset} ORDER BY {inner_order} LIMIT $4 OFFSET $5) ORDER BY {order}"
         ))
         .bind(enterprise.0)
         .bind(state)
@@ -379,6 +394,7 @@ impl PbxUserStore for SqlStore {
         .bind(i64::from(q.limit.max(1)))
         .bind(i64::from(q.offset))
         .bind(q.voice_route.map(|r| r.0))
+        .bind(cursor)
         .fetch_all(&self.pool)
         .await
         .db()?;
@@ -535,28 +551,50 @@ impl PbxUserStore for SqlStore {
     }
 }
 
-/// The Users page's order (fixed SQL, no input); the id breaks ties so paging is stable.
+/// The Users page's sort keys for the user aliased `p` (its voice route `v`), fixed SQL; the
+/// id follows them and breaks ties, so paging is stable.
 ///
 /// While searching, the name is sorted as an expression no index holds: the few matches the
 /// text index finds are then sorted, where walking the name index would visit every user to
 /// find them.
+fn sort_keys(sort: UserSort, searching: bool, p: &str, v: &str) -> Vec<String> {
+    let keys: &[&str] = match sort {
+        UserSort::Name if searching => &["({p}.sort_name || '')"],
+        UserSort::Name => &["{p}.sort_name"],
+        // Numeric extensions in numeric order (1000 before 10000), others after them.
+        UserSort::Extension => &["LENGTH({p}.sip_user)", "{p}.sip_user"],
+        UserSort::Number => &["{p}.phone_number"],
+        UserSort::VoiceRoute => &["LOWER(COALESCE({v}.name, ''))"],
+        UserSort::Calling => &["{p}.push_state", "{p}.calling_enabled"],
+    };
+    keys.iter()
+        .map(|k| k.replace("{p}", p).replace("{v}", v))
+        .chain([format!("{p}.id")])
+        .collect()
+}
+
+/// The Users page's order: every key in one direction (which keyset paging relies on).
 fn user_order(sort: UserSort, descending: bool, searching: bool) -> String {
     let dir = if descending { "DESC" } else { "ASC" };
-    let keys: &[&str] = match sort {
-        UserSort::Name if searching => &["(p.sort_name || '')"],
-        UserSort::Name => &["p.sort_name"],
-        // Numeric extensions in numeric order (1000 before 10000), others after them.
-        UserSort::Extension => &["LENGTH(p.sip_user)", "p.sip_user"],
-        UserSort::Number => &["p.phone_number"],
-        UserSort::VoiceRoute => &["LOWER(COALESCE(v.name, ''))"],
-        UserSort::Calling => &["p.push_state", "p.calling_enabled"],
-    };
-    let key = keys
+    sort_keys(sort, searching, "p", "v")
         .iter()
         .map(|k| format!("{k} {dir}"))
         .collect::<Vec<_>>()
-        .join(", ");
-    format!("{key}, p.id {dir}")
+        .join(", ")
+}
+
+/// The keyset condition of a page next to the cursor row (bound as `$n`): the row value of
+/// the sort keys compared with the cursor row's. A cursor of another enterprise matches no
+/// row, so its page is empty.
+fn cursor_clause(sort: UserSort, searching: bool, forward: bool, n: u8) -> String {
+    let row = |p: &str, v: &str| sort_keys(sort, searching, p, v).join(", ");
+    let op = if forward { ">" } else { "<" };
+    format!(
+        " AND ({}) {op} (SELECT {} FROM pbx_users c LEFT JOIN voice_routes cv \
+         ON cv.id = c.voice_route_id WHERE c.id = ${n} AND c.enterprise_id = $1)",
+        row("p", "v"),
+        row("c", "cv"),
+    )
 }
 
 /// The condition a Users page filter adds (fixed SQL, no input).

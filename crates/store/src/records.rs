@@ -214,7 +214,20 @@ pub struct PbxUserQuery {
     pub sort: UserSort,
     pub descending: bool,
     pub limit: u32,
+    /// Rows skipped before the page (after the cursor when there is one).
     pub offset: u32,
+    /// Keyset paging: the page starts next to a row of the previous page, so a deep page
+    /// costs what the first does and rows added meanwhile neither repeat nor go missing.
+    pub cursor: Option<UserCursor>,
+}
+
+/// Where a keyset page of the Users page starts, in the query's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserCursor {
+    /// The rows after this one (the next page: pass the last row shown).
+    After(PbxUserId),
+    /// The rows before this one (the previous page: pass the first row shown).
+    Before(PbxUserId),
 }
 
 /// A row of the Users page: the pairing joined with its Teams user, route and location.

@@ -43,6 +43,7 @@ stories!(
         pbx_user_move_releases_and_replaces,
         users_page_search_tabs_and_paging,
         users_page_search_follows_changes,
+        users_page_keyset_paging_survives_inserts,
         push_journal_is_kept_per_user,
     ],
     directory: [directory_sync_bookkeeping, directory_delta_bookkeeping],

@@ -76,6 +76,21 @@ pub fn decode_keyset(cursor: &str) -> Option<(i64, i64)> {
     Some((at.parse().ok()?, id.parse().ok()?))
 }
 
+/// A cursor for lists paged by a row (the PBX users): the last item's id, so the next page
+/// starts after it in the list's order wherever it now stands.
+pub fn encode_after(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("a:{id}"))
+}
+
+pub fn decode_after(cursor: &str) -> Option<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("a:")?
+        .parse()
+        .ok()
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Paged<T> {
@@ -137,5 +152,7 @@ mod tests {
         assert!(last.next_cursor.is_none());
         assert_eq!(decode_keyset(&encode_keyset(17, 4)), Some((17, 4)));
         assert_eq!(decode_keyset(&encode(150)), None);
+        assert_eq!(decode_after(&encode_after(-3)), Some(-3));
+        assert_eq!(decode_after(&encode(150)), None);
     }
 }

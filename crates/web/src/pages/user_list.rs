@@ -13,7 +13,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use teamline_domain::ids::{PbxUserId, VoiceRouteId};
-use teamline_store::{PbxUserQuery, UserFilter, UserSort, UserTab};
+use teamline_store::{PbxUserQuery, UserCursor, UserFilter, UserSort, UserTab};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -45,6 +45,12 @@ pub struct ListQuery {
     /// `desc` for descending.
     #[serde(default)]
     pub dir: Option<String>,
+    /// Keyset paging: the page starts after this user (the next-page link)…
+    #[serde(default)]
+    pub after: Option<i64>,
+    /// …or ends before this one (the previous-page link). `page` then only numbers the rows.
+    #[serde(default)]
+    pub before: Option<i64>,
 }
 
 /// The Users page's filters by state: the query value and its label.
@@ -74,6 +80,8 @@ pub struct View {
     pub sort: &'static str,
     pub desc: bool,
     pub page: u32,
+    /// Where the page starts (keyset paging); without it the page is found by its number.
+    pub cursor: Option<UserCursor>,
 }
 
 impl View {
@@ -106,6 +114,11 @@ impl View {
             sort,
             desc: query.dir.as_deref() == Some("desc"),
             page: query.page.unwrap_or(1).max(1),
+            cursor: match (query.after, query.before) {
+                (Some(id), _) => Some(UserCursor::After(PbxUserId(id))),
+                (None, Some(id)) => Some(UserCursor::Before(PbxUserId(id))),
+                (None, None) => None,
+            },
         }
     }
 
@@ -117,7 +130,7 @@ impl View {
         }
     }
 
-    /// The store's query for `limit` rows from `offset`.
+    /// The store's query for `limit` rows from `offset` (counted from the cursor if any).
     pub fn query(&self, limit: u32, offset: u32) -> PbxUserQuery {
         PbxUserQuery {
             tab: self.tab(),
@@ -137,10 +150,11 @@ impl View {
             descending: self.desc,
             limit,
             offset,
+            cursor: self.cursor,
         }
     }
 
-    fn pairs(&self, page: u32) -> Vec<(&'static str, String)> {
+    fn pairs(&self, page: u32, cursor: Option<UserCursor>) -> Vec<(&'static str, String)> {
         let mut pairs = vec![("tab", self.tab.to_owned())];
         if !self.q.is_empty() {
             pairs.push(("q", self.q.clone()));
@@ -159,28 +173,47 @@ impl View {
         }
         if page > 1 {
             pairs.push(("page", page.to_string()));
+            match cursor {
+                Some(UserCursor::After(id)) => pairs.push(("after", id.to_string())),
+                Some(UserCursor::Before(id)) => pairs.push(("before", id.to_string())),
+                None => {}
+            }
         }
         pairs
     }
 
-    /// The link to `page` of this view.
-    pub fn href(&self, page: u32) -> String {
+    fn link(&self, page: u32, cursor: Option<UserCursor>) -> String {
         format!(
             "/users?{}",
-            serde_urlencoded::to_string(self.pairs(page)).unwrap_or_default()
+            serde_urlencoded::to_string(self.pairs(page, cursor)).unwrap_or_default()
         )
+    }
+
+    /// The link to `page` of this view, found by its number.
+    pub fn href(&self, page: u32) -> String {
+        self.link(page, None)
+    }
+
+    /// The next page: the rows after `last`, the last row shown.
+    pub fn next_href(&self, last: PbxUserId) -> String {
+        self.link(self.page + 1, Some(UserCursor::After(last)))
+    }
+
+    /// The previous page: the rows before `first`, the first row shown.
+    pub fn prev_href(&self, first: PbxUserId) -> String {
+        self.link(self.page.saturating_sub(1), Some(UserCursor::Before(first)))
     }
 
     /// The link to this very page.
     pub fn current_href(&self) -> String {
-        self.href(self.page)
+        self.link(self.page, self.cursor)
     }
 
     /// The CSV export of this view (every page).
     pub fn export_href(&self) -> String {
         format!(
             "/users/export.csv?{}",
-            serde_urlencoded::to_string(self.pairs(1)).unwrap_or_default()
+            serde_urlencoded::to_string(self.pairs(1, None)).unwrap_or_default()
         )
     }
 
@@ -188,6 +221,7 @@ impl View {
         Self {
             tab,
             page: 1,
+            cursor: None,
             ..self.clone()
         }
     }
@@ -196,6 +230,7 @@ impl View {
         Self {
             state,
             page: 1,
+            cursor: None,
             ..self.clone()
         }
     }
@@ -206,6 +241,7 @@ impl View {
             sort,
             desc: self.sort == sort && !self.desc,
             page: 1,
+            cursor: None,
             ..self.clone()
         }
     }
@@ -354,12 +390,19 @@ mod tests {
             sort: Some("extension".into()),
             dir: Some("desc".into()),
             page: Some(3),
+            after: Some(41),
+            before: None,
         };
         let v = View::of(&q);
         assert_eq!(
             v.href(3),
             "/users?tab=licensed&q=Adele+V&state=failed&route=2&sort=extension&dir=desc&page=3"
         );
+        // Paging links carry the keyset cursor; the first page needs none.
+        assert!(v.current_href().ends_with("&page=3&after=41"));
+        assert!(v.next_href(PbxUserId(90)).ends_with("&page=4&after=90"));
+        assert!(v.prev_href(PbxUserId(50)).ends_with("&page=2&before=50"));
+        assert!(!v.sorted_by("number").href(1).contains("after"));
         assert_eq!(
             View::of(&ListQuery::default()).href(1),
             "/users?tab=licensed"

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{PbxUserState, PushState};
 use teamline_domain::teams_voice::PolicyType;
-use teamline_store::PbxUserListItem;
+use teamline_store::{PbxUserListItem, UserCursor};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -264,8 +264,13 @@ pub async fn table(
     query: &ListQuery,
 ) -> Result<UsersTable, PageError> {
     let mut view = View::of(query);
-    let fetch = |page: u32| {
-        let query = view.query(PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE));
+    let fetch = |view: &View, page: u32| {
+        // With a cursor the page starts at it; an old link without one counts rows instead.
+        let offset = match view.cursor {
+            Some(_) => 0,
+            None => (page - 1).saturating_mul(PAGE_SIZE),
+        };
+        let query = view.query(PAGE_SIZE, offset);
         async move {
             state
                 .store
@@ -274,22 +279,33 @@ pub async fn table(
         }
     };
     let mut page = view.page;
-    let mut result = fetch(page).await?;
-    // A page past the end (an old link, users removed since) shows the last page instead.
+    let mut result = fetch(&view, page).await?;
+    // A page past the end (an old link, users removed since) shows the last page instead;
+    // a cursor whose neighbours are gone starts again from the first page.
     let last_page = u32::try_from(result.total.div_ceil(u64::from(PAGE_SIZE)))
         .unwrap_or(u32::MAX)
         .max(1);
-    if result.items.is_empty() && page > last_page {
-        page = last_page;
-        result = fetch(page).await?;
+    if result.items.is_empty() && (page > last_page || view.cursor.is_some()) {
+        page = if view.cursor.is_some() { 1 } else { last_page };
+        view.cursor = None;
+        result = fetch(&view, page).await?;
     }
+    // A previous page that reached the top is the first page, whatever its number said.
+    if matches!(view.cursor, Some(UserCursor::Before(_)))
+        && (result.items.len() as u64) < u64::from(PAGE_SIZE)
+    {
+        page = 1;
+        view.cursor = None;
+        result = fetch(&view, page).await?;
+    }
+    page = page.min(last_page);
     view.page = page;
     let offset = u64::from(page - 1) * u64::from(PAGE_SIZE);
     let shown = result.items.len() as u64;
     let (first, last) = if shown == 0 {
         (0, 0)
     } else {
-        (offset + 1, offset + shown)
+        (offset + 1, (offset + shown).min(result.total))
     };
     let ids: Vec<PbxUserId> = result.items.iter().map(|i| i.user.id).collect();
     let mut registrations =
@@ -307,8 +323,16 @@ pub async fn table(
         total: result.total,
         first,
         last,
-        prev_href: (page > 1).then(|| view.href(page - 1)),
-        next_href: (last < result.total).then(|| view.href(page + 1)),
+        prev_href: match (page, result.items.first()) {
+            (1, _) | (_, None) => None,
+            (2, _) => Some(view.href(1)),
+            (_, Some(i)) => Some(view.prev_href(i.user.id)),
+        },
+        next_href: result
+            .items
+            .last()
+            .filter(|_| last < result.total)
+            .map(|i| view.next_href(i.user.id)),
         view,
         csrf: admin.csrf.clone(),
     })

@@ -6,7 +6,7 @@
 use super::{ApiJson, ApiPath, ApiQuery, check_version, etag, if_match, rfc3339};
 use crate::AppState;
 use crate::api::auth::Caller;
-use crate::api::paging::{PageParams, Paged};
+use crate::api::paging::{self, PageParams, Paged};
 use crate::api::problem::Problem;
 use axum::Json;
 use axum::extract::State;
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::{CallerNamePolicy, PbxUserForm};
-use teamline_store::{PbxUserListItem, PbxUserQuery, UserSort, UserTab};
+use teamline_store::{PbxUserListItem, PbxUserQuery, UserCursor, UserSort, UserTab};
 use utoipa::{IntoParams, ToSchema};
 
 /// What Microsoft Teams held when Teamline last read it back.
@@ -241,8 +241,17 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Paged<PbxUserOut>>, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
-    let window = page.window()?;
-    let result = state
+    // Pages follow the last user shown (keyset); an offset cursor of an older page still works.
+    let after = page.cursor.as_deref().and_then(paging::decode_after);
+    let window = match after {
+        Some(_) => PageParams {
+            cursor: None,
+            limit: page.limit,
+        }
+        .window()?,
+        None => page.window()?,
+    };
+    let mut result = state
         .store
         .list_pbx_users(
             e.id,
@@ -253,13 +262,26 @@ pub async fn list(
                 voice_route: None,
                 sort: UserSort::default(),
                 descending: false,
-                limit: window.limit,
+                // One more than asked tells whether a next page exists.
+                limit: window.limit + 1,
                 offset: window.offset,
+                cursor: after.map(|id| UserCursor::After(PbxUserId(id))),
             },
         )
         .await?;
+    let more = result.items.len() > window.limit as usize;
+    result.items.truncate(window.limit as usize);
+    let next_cursor = result
+        .items
+        .last()
+        .filter(|_| more)
+        .map(|last| paging::encode_after(last.user.id.0));
     let items = result.items.iter().map(PbxUserOut::from).collect();
-    Ok(Json(Paged::new(items, result.total, &window)))
+    Ok(Json(Paged {
+        items,
+        total: result.total,
+        next_cursor,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{enterprise}/pbx-users/{id}", tag = "pbx users",
