@@ -28,6 +28,7 @@ pub mod registration;
 pub mod registration_check;
 pub mod scheduler;
 pub mod setup;
+pub mod test_call;
 pub mod troubleshoot;
 mod user_lifecycle;
 

@@ -11,6 +11,7 @@ pub mod pbx;
 pub mod registration;
 pub mod setup;
 pub mod sync_groups;
+pub mod test_call;
 pub mod troubleshoot;
 pub mod user_detail;
 pub mod user_list;
@@ -31,6 +32,7 @@ pub fn routes() -> Routes {
         .merge(users::routes())
         .merge(user_list::routes())
         .merge(user_detail::routes())
+        .merge(test_call::routes())
         .merge(user_move::routes())
         .merge(setup::routes())
         .merge(troubleshoot::routes())
