@@ -115,6 +115,13 @@ pub fn pbx_leg(c: &StoredCall) -> String {
     }
     if c.ended_ms.is_some() {
         return match c.sip_code {
+            // The PBX rings the extension's registered devices; the user's own Teams device
+            // is among them and refuses a test call, so 480 means no other phone was there.
+            Some(480) => format!(
+                "Failed: the PBX answered 480 — {}. No phone of the extension is registered at \
+                 the PBX other than the user's Teams device, which a test call does not ring.",
+                call::sip_code_meaning(480)
+            ),
             Some(code) => format!(
                 "Failed: the PBX answered {code} — {}.",
                 call::sip_code_meaning(code)
