@@ -82,6 +82,8 @@ pub(crate) struct Inner {
     pub invitations: std::sync::OnceLock<Arc<crate::onboarding::Invitations>>,
     /// The DNS zone of Direct Routing verification records, once configured.
     pub dns: std::sync::OnceLock<Arc<dyn teamline_dns::ZonePublisher>>,
+    /// What places test calls through the SIP gateway, once configured.
+    pub test_caller: std::sync::OnceLock<Arc<crate::test_call::TestCaller>>,
 }
 
 /// Cheap to clone: everything is shared.
@@ -107,6 +109,7 @@ impl Engine {
                 settings,
                 invitations: std::sync::OnceLock::new(),
                 dns: std::sync::OnceLock::new(),
+                test_caller: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -29,6 +29,7 @@ pub mod registration_check;
 pub mod scheduler;
 pub mod setup;
 pub mod sip_trace;
+pub mod test_call;
 pub mod troubleshoot;
 mod user_lifecycle;
 

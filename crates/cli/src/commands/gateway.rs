@@ -17,6 +17,7 @@ use teamline_engine::Engine;
 use teamline_engine::calls::{CallRecorder, DEFAULT_RETENTION_DAYS};
 use teamline_engine::gateway::GatewaySync;
 use teamline_engine::sip_trace::{DEFAULT_SIP_TRACE_DAYS, SipTraceRecorder};
+use teamline_engine::test_call::TestCaller;
 use teamline_gateway::config::{DirectRouting, GatewaySettings, Listener, RpcListener, Transport};
 use teamline_gateway::dns::{DnsSettings, PbxResolver};
 use teamline_gateway::media::MediaClient;
@@ -173,6 +174,11 @@ impl GatewayArgs {
         if let Some(dr) = self.direct_routing()? {
             sync.set_push_call_settings(true);
             sync.set_direct_routing(dr);
+            // A node that carries calls can place test calls (the user's page).
+            engine.set_test_caller(TestCaller::new(
+                RpcClient::new(&self.rpc_listener()?)?,
+                self.sip_listener()?,
+            ));
         }
         Ok(Some(Arc::new(sync)))
     }

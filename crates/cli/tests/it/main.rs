@@ -19,3 +19,4 @@ mod secrets_in_logs;
 mod serve_smtp;
 mod setup_user;
 mod sync_cmd;
+mod test_call;

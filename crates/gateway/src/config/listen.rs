@@ -92,7 +92,7 @@ impl RpcListener {
     }
 }
 
-fn host_port(addr: IpAddr, port: u16) -> String {
+pub(crate) fn host_port(addr: IpAddr, port: u16) -> String {
     match addr {
         IpAddr::V4(a) => format!("{a}:{port}"),
         IpAddr::V6(a) => format!("[{a}]:{port}"),

@@ -8,7 +8,7 @@
 //! `Listener` kinds; nothing here needs to change shape for that.
 
 mod direct_routing;
-mod listen;
+pub(crate) mod listen;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -336,6 +336,8 @@ impl GatewaySettings {
             s: self,
             sbc_product: SBC_PRODUCT,
             allow: ALLOW,
+            test_call_user: crate::calls::test_call::CALLER_USER,
+            test_call_proxy: crate::calls::test_call::PROXY_LABEL,
             media: MediaFlags::default(),
         }
         .render()?;
@@ -423,6 +425,8 @@ struct KamailioCfg<'a> {
     s: &'a GatewaySettings,
     sbc_product: &'static str,
     allow: &'static str,
+    test_call_user: &'static str,
+    test_call_proxy: &'static str,
     media: MediaFlags,
 }
 

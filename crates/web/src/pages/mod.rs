@@ -12,6 +12,7 @@ pub mod pbx;
 pub mod registration;
 pub mod setup;
 pub mod sync_groups;
+pub mod test_call;
 pub mod troubleshoot;
 pub mod user_detail;
 pub mod user_list;
@@ -32,6 +33,7 @@ pub fn routes() -> Routes {
         .merge(users::routes())
         .merge(user_list::routes())
         .merge(user_detail::routes())
+        .merge(test_call::routes())
         .merge(user_move::routes())
         .merge(setup::routes())
         .merge(troubleshoot::routes())

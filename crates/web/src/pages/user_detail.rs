@@ -11,7 +11,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::routes::{Routes, get, post};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::pbx_user::PushState;
 use teamline_domain::registration::RegistrationStatus;
@@ -54,12 +54,20 @@ pub struct DetailPage {
     pub history: Vec<HistoryRow>,
     pub can_repair: bool,
     pub notice: Option<String>,
+    pub test_call: super::test_call::TestCallPanel,
+}
+
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    /// The test call whose result the page shows.
+    test_call: Option<String>,
 }
 
 async fn detail(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
 ) -> Result<DetailPage, PageError> {
     let e = admin.enterprise.id;
     let id = user_id(&id)?;
@@ -207,6 +215,13 @@ async fn detail(
             })
             .collect(),
         can_repair: !r.is_deleted() && !matches!(u.push_state, PushState::Failed),
+        test_call: super::test_call::TestCallPanel::load(
+            &state,
+            &admin,
+            id,
+            q.test_call.as_deref(),
+        )
+        .await?,
         r,
         notice: admin.take_flash().await?,
     })

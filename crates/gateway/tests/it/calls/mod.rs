@@ -7,4 +7,5 @@ mod microsoft_side;
 mod offers;
 mod policies;
 pub mod stack;
+mod test_call;
 mod unanswered;

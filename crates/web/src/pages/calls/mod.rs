@@ -42,7 +42,7 @@ const NO_ACCESS: &str = "Call records and SIP messages are shown only to enterpr
     provider (the reseller that invited you to Teamline) to turn it on in the Reseller portal \
     if you need to see your calls here.";
 
-fn allowed(enterprise: &Enterprise) -> Result<(), PageError> {
+pub(crate) fn allowed(enterprise: &Enterprise) -> Result<(), PageError> {
     if enterprise.access_sip_data {
         Ok(())
     } else {
