@@ -29,6 +29,7 @@ pub mod registration_check;
 pub mod scheduler;
 pub mod setup;
 pub mod troubleshoot;
+pub mod two_factor;
 mod user_lifecycle;
 
 pub use calling::BulkGrants;
