@@ -65,6 +65,11 @@ pub fn new_enrolment(issuer: &str, account: &str) -> Result<Enrolment, TwoFactor
     Ok(Enrolment { secret, url })
 }
 
+/// The `otpauth://` URL of an enrolment secret (what its QR code holds).
+pub fn enrolment_url(secret: &str, issuer: &str, account: &str) -> Result<String, TwoFactorError> {
+    Ok(totp(secret, issuer, account)?.get_url())
+}
+
 /// The code the app shows at `unix_seconds` (tests and the CLI's checks use it).
 pub fn code_at(secret: &str, unix_seconds: u64) -> Result<String, TwoFactorError> {
     Ok(totp(secret, "Teamline", "account")?.generate(unix_seconds))

@@ -59,6 +59,7 @@ pub enum ResellerMenu {
     Outbox,
     Gateway,
     Admins,
+    TwoFactor,
 }
 
 impl ResellerLayout {
@@ -73,6 +74,7 @@ impl ResellerLayout {
                 ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
                 ("Gateway", "/reseller/gateway", ResellerMenu::Gateway),
                 ("Admins", "/reseller/admins", ResellerMenu::Admins),
+                ("Two-factor", "/reseller/two-factor", ResellerMenu::TwoFactor),
             ],
             self.active,
         )
@@ -146,6 +148,13 @@ impl FromRequestParts<AppState> for ResellerAdmin {
         if reseller.is_suspended() {
             session.flush().await.map_err(PageError::session)?;
             return Err(NotSignedIn::SignIn(SIGN_IN));
+        }
+        // The reseller requires two-factor and this account has none yet: it enrols first.
+        if !account.two_factor
+            && parts.uri.path() != crate::two_factor::RESELLER_PAGE
+            && state.store.reseller_requires_two_factor(reseller.id).await?
+        {
+            return Err(NotSignedIn::SignIn(crate::two_factor::RESELLER_PAGE));
         }
         renew_if_due(&session, OffsetDateTime::now_utc()).await;
         let csrf = csrf::token(&session).await?;
