@@ -91,7 +91,11 @@ impl crate::Engine {
             return Err(locked(policy, until).into());
         }
         if verify_password(password, &account.password_hash) {
-            store.record_sign_in(account.id).await?;
+            // With two-factor the count starts again only after the code: otherwise a right
+            // password before each guess would keep wrong codes from ever locking the account.
+            if !account.two_factor {
+                store.record_sign_in(account.id).await?;
+            }
             // Only someone who knows the password learns that the reseller is suspended.
             if let Some(reseller_id) = account.reseller_id {
                 let reseller = store.get_reseller(reseller_id).await?;

@@ -140,7 +140,10 @@ impl crate::Engine {
         let audit = Audit::new(
             actor,
             "account.two_factor_on",
-            format!("Two-factor sign-in switched on for {}", account.email.as_str()),
+            format!(
+                "Two-factor sign-in switched on for {}",
+                account.email.as_str()
+            ),
         );
         store
             .enable_two_factor(account.id, secret, &hashes, &audit)
@@ -174,12 +177,16 @@ impl crate::Engine {
             return Ok(());
         };
         let refusal = match code_step(&secret, code, self.unix_seconds()) {
-            Some(step) if store.record_totp_step(account.id, step).await? => return Ok(()),
+            Some(step) if store.record_totp_step(account.id, step).await? => {
+                store.record_sign_in(account.id).await?;
+                return Ok(());
+            }
             Some(_) => SignInRefusal::ReplayedCode,
             None if store
                 .use_recovery_code(account.id, &hash_recovery_code(code))
                 .await? =>
             {
+                store.record_sign_in(account.id).await?;
                 return Ok(());
             }
             None => SignInRefusal::WrongCode,
@@ -189,26 +196,6 @@ impl crate::Engine {
             Some(until) => Err(locked(policy, until).into()),
             None => Err(refusal.into()),
         }
-    }
-
-    /// Switches two-factor off for the account with this e-mail (an admin lost their phone and
-    /// their recovery codes). `false` if it was not on.
-    pub async fn reset_two_factor(&self, email: &str, actor: Actor) -> Result<bool, TwoFactorError> {
-        let store = &self.inner.store;
-        let account = store
-            .account_by_email(email)
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("account {email}")))?;
-        if !account.two_factor {
-            return Ok(false);
-        }
-        let audit = Audit::new(
-            actor,
-            "account.two_factor_reset",
-            format!("Two-factor sign-in reset for {}", account.email.as_str()),
-        );
-        store.disable_two_factor(account.id, &audit).await?;
-        Ok(true)
     }
 }
 

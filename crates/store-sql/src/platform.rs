@@ -15,9 +15,8 @@ use teamline_store::{Account, LockoutPolicy, NewAccount, PlatformStore, StoreErr
 
 const RESELLER_COLUMNS: &str =
     "id, name, contact_email, services, billing_reference, suspended_reason";
-const ACCOUNT_COLUMNS: &str =
-    "id, email, role, reseller_id, password_hash, failed_sign_ins, locked_until_ms, \
-     totp_secret IS NOT NULL AS two_factor";
+const ACCOUNT_COLUMNS: &str = "id, email, role, reseller_id, password_hash, failed_sign_ins, locked_until_ms, \
+     CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS two_factor";
 /// The platform key's slot of the TOTP secrets.
 const TOTP_SECRET: &str = "accounts.totp_secret";
 

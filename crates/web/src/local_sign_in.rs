@@ -26,20 +26,14 @@ pub fn routes() -> Routes {
             "/reseller/sign-in",
             get(reseller_page).post(reseller_submit),
         )
-        .route(
-            "/reseller/sign-in/code",
-            post(reseller_code),
-        )
+        .route("/reseller/sign-in/code", post(reseller_code))
         .route("/reseller/sign-out", post(reseller_sign_out))
         .route("/operator", get(operator_home))
         .route(
             "/operator/sign-in",
             get(operator_page).post(operator_submit),
         )
-        .route(
-            "/operator/sign-in/code",
-            post(operator_code),
-        )
+        .route("/operator/sign-in/code", post(operator_code))
         .route("/operator/sign-out", post(operator_sign_out))
 }
 

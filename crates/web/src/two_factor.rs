@@ -28,10 +28,7 @@ pub const RESELLER_PAGE: &str = "/reseller/two-factor";
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route(
-            RESELLER_PAGE,
-            get(reseller_page).post(reseller_confirm),
-        )
+        .route(RESELLER_PAGE, get(reseller_page).post(reseller_confirm))
         .route("/reseller/two-factor/require", post(reseller_require))
         .route(
             "/operator/two-factor",
@@ -268,7 +265,9 @@ async fn reseller_require(
     // enrol by their own next click anyway.
     if required && !admin.account.two_factor {
         admin
-            .flash("Switch on two-factor for your own account first, then require it of all accounts.")
+            .flash(
+                "Switch on two-factor for your own account first, then require it of all accounts.",
+            )
             .await?;
         return Ok(Redirect::to(RESELLER_PAGE).into_response());
     }

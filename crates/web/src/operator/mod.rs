@@ -56,7 +56,11 @@ impl OperatorLayout {
             &[
                 ("Resellers", "/operator/resellers", OperatorMenu::Resellers),
                 ("SBC Regions", "/operator/regions", OperatorMenu::Regions),
-                ("Two-factor", "/operator/two-factor", OperatorMenu::TwoFactor),
+                (
+                    "Two-factor",
+                    "/operator/two-factor",
+                    OperatorMenu::TwoFactor,
+                ),
             ],
             self.active,
         )

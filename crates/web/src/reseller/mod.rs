@@ -74,7 +74,11 @@ impl ResellerLayout {
                 ("Outbox", "/reseller/outbox", ResellerMenu::Outbox),
                 ("Gateway", "/reseller/gateway", ResellerMenu::Gateway),
                 ("Admins", "/reseller/admins", ResellerMenu::Admins),
-                ("Two-factor", "/reseller/two-factor", ResellerMenu::TwoFactor),
+                (
+                    "Two-factor",
+                    "/reseller/two-factor",
+                    ResellerMenu::TwoFactor,
+                ),
             ],
             self.active,
         )
@@ -152,7 +156,10 @@ impl FromRequestParts<AppState> for ResellerAdmin {
         // The reseller requires two-factor and this account has none yet: it enrols first.
         if !account.two_factor
             && parts.uri.path() != crate::two_factor::RESELLER_PAGE
-            && state.store.reseller_requires_two_factor(reseller.id).await?
+            && state
+                .store
+                .reseller_requires_two_factor(reseller.id)
+                .await?
         {
             return Err(NotSignedIn::SignIn(crate::two_factor::RESELLER_PAGE));
         }

@@ -24,5 +24,6 @@ mod readiness;
 mod registrations;
 mod reseller;
 mod signin;
+mod two_factor;
 mod users;
 mod users_list;
