@@ -53,6 +53,14 @@ pub enum SignInRefusal {
         "{reseller} is suspended by the platform operator: {reason} Its admins cannot sign in until the operator reinstates it."
     )]
     Suspended { reseller: String, reason: String },
+    #[error(
+        "The two-factor code is wrong. Enter the code your authenticator app shows now, or one of your recovery codes."
+    )]
+    WrongCode,
+    #[error(
+        "This two-factor code was already used. Wait for the next code in your authenticator app and enter that one."
+    )]
+    ReplayedCode,
 }
 
 /// A hash that no password matches quickly: checking against it when the e-mail is unknown
@@ -83,7 +91,11 @@ impl crate::Engine {
             return Err(locked(policy, until).into());
         }
         if verify_password(password, &account.password_hash) {
-            store.record_sign_in(account.id).await?;
+            // With two-factor the count starts again only after the code: otherwise a right
+            // password before each guess would keep wrong codes from ever locking the account.
+            if !account.two_factor {
+                store.record_sign_in(account.id).await?;
+            }
             // Only someone who knows the password learns that the reseller is suspended.
             if let Some(reseller_id) = account.reseller_id {
                 let reseller = store.get_reseller(reseller_id).await?;
@@ -113,7 +125,7 @@ fn with_full_stop(text: &str) -> String {
     }
 }
 
-fn locked(policy: LockoutPolicy, until_ms: i64) -> SignInRefusal {
+pub(crate) fn locked(policy: LockoutPolicy, until_ms: i64) -> SignInRefusal {
     let until = time::OffsetDateTime::from_unix_timestamp(until_ms / 1000)
         .ok()
         .and_then(|t| {

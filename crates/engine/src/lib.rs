@@ -31,6 +31,7 @@ pub mod setup;
 pub mod sip_trace;
 pub mod test_call;
 pub mod troubleshoot;
+pub mod two_factor;
 mod user_lifecycle;
 
 pub use calling::BulkGrants;

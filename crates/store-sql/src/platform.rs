@@ -10,12 +10,15 @@ use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::ids::{AccountId, ResellerId};
 use teamline_domain::reseller::{NewReseller, Reseller};
 use teamline_domain::voice_route::{NewSbcRegion, SbcRegion};
+use teamline_store::crypto::SecretSlot;
 use teamline_store::{Account, LockoutPolicy, NewAccount, PlatformStore, StoreError, StoreResult};
 
 const RESELLER_COLUMNS: &str =
     "id, name, contact_email, services, billing_reference, suspended_reason";
-const ACCOUNT_COLUMNS: &str =
-    "id, email, role, reseller_id, password_hash, failed_sign_ins, locked_until_ms";
+const ACCOUNT_COLUMNS: &str = "id, email, role, reseller_id, password_hash, failed_sign_ins, locked_until_ms, \
+     CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS two_factor";
+/// The platform key's slot of the TOTP secrets.
+const TOTP_SECRET: &str = "accounts.totp_secret";
 
 #[async_trait]
 impl PlatformStore for SqlStore {
@@ -252,6 +255,159 @@ impl PlatformStore for SqlStore {
         audit::write(&mut tx, now, None, audit, Subject::new("account", id)).await?;
         tx.commit().await.db()?;
         Ok(account)
+    }
+
+    async fn enable_two_factor(
+        &self,
+        id: AccountId,
+        secret: &str,
+        recovery_code_hashes: &[String],
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        let now = self.now();
+        let sealed = self
+            .keyring
+            .encrypt(secret, &SecretSlot::platform(TOTP_SECRET))?;
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE accounts SET totp_secret = $2, totp_last_step = NULL WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(sealed)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("account {id}")));
+        }
+        sqlx::query("DELETE FROM account_recovery_codes WHERE account_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        for hash in recovery_code_hashes {
+            sqlx::query(
+                "INSERT INTO account_recovery_codes (account_id, code_hash) VALUES ($1, $2)",
+            )
+            .bind(id.0)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        }
+        audit::write(&mut tx, now, None, audit, Subject::new("account", id)).await?;
+        tx.commit().await.db()?;
+        Ok(())
+    }
+
+    async fn disable_two_factor(&self, id: AccountId, audit: &Audit) -> StoreResult<()> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE accounts SET totp_secret = NULL, totp_last_step = NULL WHERE id = $1",
+        )
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("account {id}")));
+        }
+        sqlx::query("DELETE FROM account_recovery_codes WHERE account_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        audit::write(&mut tx, now, None, audit, Subject::new("account", id)).await?;
+        tx.commit().await.db()?;
+        Ok(())
+    }
+
+    async fn two_factor_secret(&self, id: AccountId) -> StoreResult<Option<String>> {
+        let sealed: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT totp_secret FROM accounts WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .db()?;
+        match sealed.flatten() {
+            Some(blob) => Ok(Some(
+                self.keyring
+                    .decrypt(&blob, &SecretSlot::platform(TOTP_SECRET))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_totp_step(&self, id: AccountId, step: i64) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        // One conditional statement, so two requests racing with the same code cannot both win.
+        let r = sqlx::query(
+            "UPDATE accounts SET totp_last_step = $2 \
+             WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        )
+        .bind(id.0)
+        .bind(step)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        tx.commit().await.db()?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn use_recovery_code(&self, id: AccountId, code_hash: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "DELETE FROM account_recovery_codes WHERE account_id = $1 AND code_hash = $2",
+        )
+        .bind(id.0)
+        .bind(code_hash)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        tx.commit().await.db()?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn reseller_requires_two_factor(&self, id: ResellerId) -> StoreResult<bool> {
+        let required: Option<i64> =
+            sqlx::query_scalar("SELECT require_two_factor FROM resellers WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .db()?;
+        required
+            .map(|r| r == 1)
+            .ok_or_else(|| StoreError::not_found(format!("reseller {id}")))
+    }
+
+    async fn set_reseller_requires_two_factor(
+        &self,
+        id: ResellerId,
+        required: bool,
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query("UPDATE resellers SET require_two_factor = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(i64::from(required))
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("reseller {id}")));
+        }
+        audit::write(
+            &mut tx,
+            now,
+            None,
+            audit,
+            Subject::new("reseller", id).after(json!({"require_two_factor": required}).to_string()),
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(())
     }
 
     async fn create_sbc_region(&self, new: &NewSbcRegion, audit: &Audit) -> StoreResult<SbcRegion> {

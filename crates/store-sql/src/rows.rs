@@ -89,6 +89,8 @@ pub struct AccountRow {
     pub password_hash: String,
     pub failed_sign_ins: i64,
     pub locked_until_ms: Option<i64>,
+    /// 1 while two-factor is on (an integer: SQLite has no boolean to decode).
+    pub two_factor: i64,
 }
 
 impl AccountRow {
@@ -101,6 +103,7 @@ impl AccountRow {
             password_hash: self.password_hash,
             failed_sign_ins: u32::try_from(self.failed_sign_ins).unwrap_or(u32::MAX),
             locked_until_ms: self.locked_until_ms,
+            two_factor: self.two_factor == 1,
         })
     }
 }

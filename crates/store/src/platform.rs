@@ -44,6 +44,34 @@ pub trait PlatformStore: Send + Sync + 'static {
         audit: &Audit,
     ) -> StoreResult<Account>;
 
+    /// Switches TOTP two-factor on: the shared secret (stored encrypted) and the SHA-256
+    /// hashes of the one-time recovery codes, replacing any earlier ones.
+    async fn enable_two_factor(
+        &self,
+        id: AccountId,
+        secret: &str,
+        recovery_code_hashes: &[String],
+        audit: &Audit,
+    ) -> StoreResult<()>;
+    /// Switches two-factor off and forgets the secret and recovery codes (a reset: the account
+    /// enrols again at its next sign-in if its reseller requires two-factor).
+    async fn disable_two_factor(&self, id: AccountId, audit: &Audit) -> StoreResult<()>;
+    /// The account's TOTP secret, or `None` while two-factor is off.
+    async fn two_factor_secret(&self, id: AccountId) -> StoreResult<Option<String>>;
+    /// Records that a code of time step `step` was accepted. `false` if a code of this or a
+    /// later step was accepted before: the code is a replay. Atomic.
+    async fn record_totp_step(&self, id: AccountId, step: i64) -> StoreResult<bool>;
+    /// Uses up the recovery code with this hash; `false` if the account has no such unused code.
+    async fn use_recovery_code(&self, id: AccountId, code_hash: &str) -> StoreResult<bool>;
+    /// Whether the reseller requires two-factor for all its admin accounts.
+    async fn reseller_requires_two_factor(&self, id: ResellerId) -> StoreResult<bool>;
+    async fn set_reseller_requires_two_factor(
+        &self,
+        id: ResellerId,
+        required: bool,
+        audit: &Audit,
+    ) -> StoreResult<()>;
+
     async fn create_sbc_region(&self, new: &NewSbcRegion, audit: &Audit) -> StoreResult<SbcRegion>;
     async fn list_sbc_regions(&self) -> StoreResult<Vec<SbcRegion>>;
 }

@@ -25,6 +25,8 @@ pub struct Account {
     pub failed_sign_ins: u32,
     /// Sign-ins are refused until then (Unix ms).
     pub locked_until_ms: Option<i64>,
+    /// Whether TOTP two-factor is on (the secret itself is read separately).
+    pub two_factor: bool,
 }
 
 /// How many wrong passwords lock an account, and for how long.

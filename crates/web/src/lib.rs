@@ -20,6 +20,7 @@ pub mod reseller;
 pub mod routes;
 mod server;
 pub mod session;
+mod two_factor;
 pub mod views;
 
 pub use server::WebOptions;
@@ -112,6 +113,7 @@ fn portal_routes() -> Routes {
         .merge(local_sign_in::routes())
         .merge(reseller::routes())
         .merge(operator::routes())
+        .merge(two_factor::routes())
         .merge(api::portal::routes())
 }
 

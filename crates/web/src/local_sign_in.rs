@@ -16,7 +16,7 @@ use serde::Deserialize;
 use teamline_domain::audit::Actor;
 use teamline_domain::reseller::AccountRole;
 use teamline_engine::accounts::SignInError;
-use teamline_store::{AuditRecord, LockoutPolicy};
+use teamline_store::{Account, AuditRecord, LockoutPolicy};
 use tower_sessions::Session;
 
 pub fn routes() -> Routes {
@@ -26,12 +26,14 @@ pub fn routes() -> Routes {
             "/reseller/sign-in",
             get(reseller_page).post(reseller_submit),
         )
+        .route("/reseller/sign-in/code", post(reseller_code))
         .route("/reseller/sign-out", post(reseller_sign_out))
         .route("/operator", get(operator_home))
         .route(
             "/operator/sign-in",
             get(operator_page).post(operator_submit),
         )
+        .route("/operator/sign-in/code", post(operator_code))
         .route("/operator/sign-out", post(operator_sign_out))
 }
 
@@ -188,6 +190,34 @@ async fn submit(
             ));
         }
     };
+    if account.two_factor {
+        // The password was right; the session is signed in only once the code is too.
+        session
+            .insert(PENDING_SECOND_FACTOR, &principal)
+            .await
+            .map_err(PageError::session)?;
+        let csrf = crate::csrf::token(session).await?;
+        return Ok(CodePage {
+            portal,
+            csrf,
+            error: None,
+        }
+        .into_response());
+    }
+    finish(portal, state, session, principal, actor, &account).await
+}
+
+/// The password (and the code, if the account has two-factor) were right: the session is
+/// signed in.
+async fn finish(
+    portal: Portal,
+    state: &AppState,
+    session: &Session,
+    principal: Principal,
+    actor: Actor,
+    account: &Account,
+) -> Result<Response, PageError> {
+    let email = account.email.as_str().to_owned();
     crate::session::begin(session, principal).await?;
     let (action, summary) = match portal {
         Portal::Reseller => (
@@ -213,6 +243,94 @@ async fn submit(
         })
         .await?;
     Ok(Redirect::to(portal.home()).into_response())
+}
+
+/// The session key of a sign-in whose password was right and whose code is awaited.
+const PENDING_SECOND_FACTOR: &str = "pending_second_factor";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "local_sign_in_code.html")]
+struct CodePage {
+    portal: Portal,
+    csrf: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn reseller_code(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    code(Portal::Reseller, &state, &session, form).await
+}
+
+async fn operator_code(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    code(Portal::Operator, &state, &session, form).await
+}
+
+/// The second step of a sign-in: the code from the authenticator app (or a recovery code).
+async fn code(
+    portal: Portal,
+    state: &AppState,
+    session: &Session,
+    form: CodeForm,
+) -> Result<Response, PageError> {
+    let pending: Option<Principal> = session
+        .get(PENDING_SECOND_FACTOR)
+        .await
+        .map_err(PageError::session)?;
+    let Some(principal) = pending else {
+        // No password was entered in this session.
+        return Ok(Redirect::to(&format!("{}/sign-in", portal.base())).into_response());
+    };
+    let (email, actor) = match &principal {
+        Principal::ResellerAdmin { email, .. } if portal == Portal::Reseller => {
+            (email.clone(), Actor::ResellerAdmin(email.clone()))
+        }
+        Principal::PlatformOperator { email, .. } if portal == Portal::Operator => {
+            (email.clone(), Actor::PlatformOperator(email.clone()))
+        }
+        _ => return Ok(Redirect::to(&format!("{}/sign-in", portal.base())).into_response()),
+    };
+    let Some(account) = state.store.account_by_email(&email).await? else {
+        return Ok(Redirect::to(&format!("{}/sign-in", portal.base())).into_response());
+    };
+    match state
+        .engine
+        .verify_second_factor(&account, &form.code, LockoutPolicy::default())
+        .await
+    {
+        Ok(()) => {
+            session
+                .remove::<Principal>(PENDING_SECOND_FACTOR)
+                .await
+                .map_err(PageError::session)?;
+            finish(portal, state, session, principal, actor, &account).await
+        }
+        Err(SignInError::Refused(r)) => {
+            let csrf = crate::csrf::token(session).await?;
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                CodePage {
+                    portal,
+                    csrf,
+                    error: Some(r.to_string()),
+                },
+            )
+                .into_response())
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+    }
 }
 
 async fn reseller_sign_out(session: Session) -> Result<Redirect, PageError> {

@@ -1,7 +1,7 @@
 //! Local accounts from the command line: `teamline operator create` (the first platform
 //! operator of an installation), `teamline account create` (a reseller admin) and `teamline
-//! account reset-password` (also unlocks an account locked by wrong passwords). Work next to a
-//! running server.
+//! account reset-password` (also unlocks an account locked by wrong passwords), `teamline account
+//! reset-two-factor` (a lost phone). Work next to a running server.
 //!
 //! The password is read from standard input with `--password-stdin` (one line), or generated
 //! and printed once.
@@ -50,6 +50,13 @@ pub enum AccountCommand {
     },
     /// Set a new password for an account; also unlocks it.
     ResetPassword(NewPassword),
+    /// Switch off an account's two-factor sign-in (it lost its phone and its recovery codes);
+    /// it enrols again at its next sign-in if its reseller requires two-factor.
+    ResetTwoFactor {
+        /// The account's e-mail address (its sign-in name).
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +169,39 @@ pub async fn run_account(args: AccountArgs) -> anyhow::Result<()> {
                 Some(reseller),
             )
             .await
+        }
+        AccountCommand::ResetTwoFactor { email } => {
+            let (opened, _) = open_store_alongside_server(&args.store).await?;
+            let store = opened.store.clone();
+            let account = store
+                .account_by_email(email)
+                .await?
+                .with_context(|| format!("no account {email}"))?;
+            if !account.two_factor {
+                println!(
+                    "{} has no two-factor sign-in; nothing to reset",
+                    account.email.as_str()
+                );
+                return Ok(());
+            }
+            store
+                .disable_two_factor(
+                    account.id,
+                    &Audit::new(
+                        Actor::System("account".into()),
+                        "account.two_factor_reset",
+                        format!(
+                            "Reset the two-factor sign-in of {} from the command line",
+                            account.email.as_str()
+                        ),
+                    ),
+                )
+                .await?;
+            println!(
+                "two-factor sign-in is off for {}; its recovery codes no longer work",
+                account.email.as_str()
+            );
+            Ok(())
         }
         AccountCommand::ResetPassword(new) => {
             let (opened, _) = open_store_alongside_server(&args.store).await?;

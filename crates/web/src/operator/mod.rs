@@ -47,6 +47,7 @@ pub struct OperatorLayout {
 pub enum OperatorMenu {
     Resellers,
     Regions,
+    TwoFactor,
 }
 
 impl OperatorLayout {
@@ -55,6 +56,11 @@ impl OperatorLayout {
             &[
                 ("Resellers", "/operator/resellers", OperatorMenu::Resellers),
                 ("SBC Regions", "/operator/regions", OperatorMenu::Regions),
+                (
+                    "Two-factor",
+                    "/operator/two-factor",
+                    OperatorMenu::TwoFactor,
+                ),
             ],
             self.active,
         )

@@ -66,6 +66,7 @@ pub enum ResellerMenu {
     Admins,
     Audit,
     Billing,
+    TwoFactor,
 }
 
 impl ResellerLayout {
@@ -82,6 +83,11 @@ impl ResellerLayout {
                 ("Admins", "/reseller/admins", ResellerMenu::Admins),
                 ("Audit log", "/reseller/audit", ResellerMenu::Audit),
                 ("Billing", "/reseller/billing", ResellerMenu::Billing),
+                (
+                    "Two-factor",
+                    "/reseller/two-factor",
+                    ResellerMenu::TwoFactor,
+                ),
             ],
             self.active,
         )
@@ -155,6 +161,16 @@ impl FromRequestParts<AppState> for ResellerAdmin {
         if reseller.is_suspended() {
             session.flush().await.map_err(PageError::session)?;
             return Err(NotSignedIn::SignIn(SIGN_IN));
+        }
+        // The reseller requires two-factor and this account has none yet: it enrols first.
+        if !account.two_factor
+            && parts.uri.path() != crate::two_factor::RESELLER_PAGE
+            && state
+                .store
+                .reseller_requires_two_factor(reseller.id)
+                .await?
+        {
+            return Err(NotSignedIn::SignIn(crate::two_factor::RESELLER_PAGE));
         }
         renew_if_due(&session, OffsetDateTime::now_utc()).await;
         let csrf = csrf::token(&session).await?;

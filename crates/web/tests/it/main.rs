@@ -26,5 +26,6 @@ mod reseller;
 mod reseller_reports;
 mod signin;
 mod sip_ladder;
+mod two_factor;
 mod users;
 mod users_list;
