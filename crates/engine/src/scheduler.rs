@@ -87,6 +87,7 @@ impl Scheduler {
                         kind: Some(Reconcile::KIND.into()),
                         unfinished_only: false,
                         limit: 1,
+                        before: None,
                     })
                     .await?
                     .into_iter()

@@ -224,12 +224,14 @@ impl JobStore for SqlStore {
     async fn list_jobs(&self, q: &JobQuery) -> StoreResult<Vec<Job>> {
         let rows: Vec<JobRow> = sqlx::query_as(sql!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR enterprise_id = $1) AND ($2 IS NULL OR kind = $2) \
-             AND ($3 = 0 OR state IN ('queued', 'running')) ORDER BY id DESC LIMIT $4"
+             AND ($3 = 0 OR state IN ('queued', 'running')) AND ($5 IS NULL OR id < $5) \
+             ORDER BY id DESC LIMIT $4"
         ))
         .bind(q.enterprise_id.map(|e| e.0))
         .bind(q.kind.clone())
         .bind(i64::from(q.unfinished_only))
         .bind(i64::from(q.limit.max(1)))
+        .bind(q.before.map(|j| j.0))
         .fetch_all(&self.pool)
         .await
         .db()?;

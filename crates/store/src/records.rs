@@ -404,6 +404,9 @@ pub struct JobQuery {
     /// Only queued or running.
     pub unfinished_only: bool,
     pub limit: u32,
+    /// Only jobs older than this one (the list is newest first: the next page starts after
+    /// the last job of the previous one, however many jobs were queued meanwhile).
+    pub before: Option<JobId>,
 }
 
 /// An audit event to record in the same transaction as a change.

@@ -11,6 +11,7 @@ pub enum Menu {
     /// The Dashboard's Direct Routing section (never the page's own menu entry).
     DirectRouting,
     Pbx,
+    BulkUpload,
     AuditLog,
     ApiTokens,
 }
@@ -39,11 +40,6 @@ impl Layout {
             href: Some(href),
             current: self.active == menu,
         };
-        let later = |label| MenuItem {
-            label,
-            href: None,
-            current: false,
-        };
         vec![
             item("Dashboard", "/dashboard", Menu::Dashboard),
             item("Users", "/users", Menu::Users),
@@ -55,7 +51,7 @@ impl Layout {
                 Menu::DirectRouting,
             ),
             item("PBX", "/pbx", Menu::Pbx),
-            later("Bulk Upload"),
+            item("Bulk Upload", "/bulk-upload", Menu::BulkUpload),
             item("Audit log", "/audit", Menu::AuditLog),
             item("API tokens", "/api-tokens", Menu::ApiTokens),
         ]

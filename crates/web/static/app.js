@@ -179,3 +179,24 @@ document.addEventListener('click', (event) => {
   select.dispatchEvent(new Event('change', { bubbles: true }));
   select.focus();
 });
+
+// Bulk Upload: a file dropped anywhere on the drop zone goes into its file field (the field
+// itself takes drops natively; the zone around it is the bigger target).
+document.addEventListener('dragover', (event) => {
+  const zone = event.target.closest && event.target.closest('.drop-zone');
+  if (!zone) return;
+  event.preventDefault();
+  zone.classList.add('dragging');
+});
+document.addEventListener('dragleave', (event) => {
+  const zone = event.target.closest && event.target.closest('.drop-zone');
+  if (zone) zone.classList.remove('dragging');
+});
+document.addEventListener('drop', (event) => {
+  const zone = event.target.closest && event.target.closest('.drop-zone');
+  if (!zone || !event.dataTransfer || !event.dataTransfer.files.length) return;
+  event.preventDefault();
+  zone.classList.remove('dragging');
+  const input = zone.querySelector('input[type="file"]');
+  if (input) input.files = event.dataTransfer.files;
+});

@@ -31,9 +31,10 @@ pub struct ImportArgs {
     /// The CSV file (the Bulk Upload template's columns; `-` reads standard input).
     pub file: PathBuf,
 
-    /// The enterprise: its short name (e.g. contoso) or its name.
+    /// The enterprise: its short name (e.g. contoso) or its name (through --server also its
+    /// id; there it may be left out when the token reaches one enterprise).
     #[arg(long)]
-    pub enterprise: String,
+    pub enterprise: Option<String>,
 
     /// Check every row and report; write nothing.
     #[arg(long)]
@@ -348,7 +349,10 @@ impl ImportTarget for LocalTarget {
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let (opened, run_here) = open_store_alongside_server(&args.store).await?;
     let store = opened.store.clone();
-    let enterprise = find_enterprise(&store, &args.enterprise).await?;
+    let key = args.enterprise.as_deref().context(
+        "--enterprise is required: name the enterprise whose users the file sets up (its short name, e.g. contoso)",
+    )?;
+    let enterprise = find_enterprise(&store, key).await?;
     let engine = args
         .microsoft
         .engine_beside_server(store.clone(), args.pbx_network.connector())?;

@@ -105,7 +105,7 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, ClientError> {
-        self.send::<(), T>(Method::GET, path, query, None).await
+        self.send(Method::GET, path, query, |r| r).await
     }
 
     /// A POST with a fresh idempotency key (kept across the retries of this call).
@@ -114,15 +114,34 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        self.send(Method::POST, path, &[], body).await
+        self.send(Method::POST, path, &[], |r| match body {
+            Some(body) => r.json(body),
+            None => r,
+        })
+        .await
     }
 
-    async fn send<B: Serialize, T: DeserializeOwned>(
+    /// A POST of a CSV file as the body (`text/csv`), with a fresh idempotency key.
+    pub async fn post_csv<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        csv: &str,
+    ) -> Result<T, ClientError> {
+        self.send(Method::POST, path, query, |r| {
+            r.header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+                .body(csv.to_owned())
+        })
+        .await
+    }
+
+    /// Sends the request `body` completes (it adds the body, if any, to each attempt).
+    async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
-        body: Option<&B>,
+        body: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
         let mut url = self.base.clone();
         url.set_path(path);
@@ -144,16 +163,14 @@ impl Client {
             if let Some(key) = &idempotency_key {
                 request = request.header("idempotency-key", key);
             }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|source| ClientError::Unreachable {
-                    url: self.base.to_string(),
-                    source,
-                })?;
+            let response =
+                body(request)
+                    .send()
+                    .await
+                    .map_err(|source| ClientError::Unreachable {
+                        url: self.base.to_string(),
+                        source,
+                    })?;
             let status = response.status();
             if status == StatusCode::TOO_MANY_REQUESTS && attempt < RATE_LIMIT_RETRIES {
                 attempt += 1;

@@ -2,13 +2,13 @@
 //! a Teamline server's JSON API instead of opening the database, so it runs anywhere the
 //! server is reachable, with the rights of the API token (scope, read-only, rate limit).
 //!
-//! Commands: `users list|setup|enable-calling|disable-calling`, `sync`, `jobs wait`. Each
+//! Commands: `users list|setup|enable-calling|disable-calling`, `sync`, `jobs wait`, `import`. Each
 //! prints a table or, with `--json`, the API's own objects; long work is followed with a
 //! progress bar (on a terminal; plain lines on stderr otherwise). A new remote command is one
-//! more arm in [`run`] over [`client::Client`] (Bulk Upload's `import` will be one: post the
-//! file, then follow its job with [`jobs::follow`]).
+//! more arm in [`run`] over [`client::Client`].
 
 pub mod client;
+pub mod import;
 pub mod jobs;
 pub mod users;
 
@@ -23,7 +23,7 @@ use teamline_web::api::v1::enterprises::{EnterpriseList, EnterpriseOut};
 #[derive(Args, Debug, Clone, Default)]
 pub struct RemoteArgs {
     /// A Teamline server's address (e.g. https://teamline.example.net): run the command
-    /// through its JSON API. Works for `users`, `sync` and `jobs`.
+    /// through its JSON API. Works for `users`, `sync`, `jobs` and `import`.
     #[arg(
         long,
         global = true,
@@ -56,6 +56,7 @@ pub async fn run(server: &str, token: Option<String>, command: Command) -> anyho
     match command {
         Command::Users(args) => users::run(&client, args).await,
         Command::Jobs(args) => jobs::run(&client, args).await,
+        Command::Import(args) => import::run(&client, args).await,
         Command::Sync(args) => {
             if args.full {
                 bail!(
@@ -65,7 +66,7 @@ pub async fn run(server: &str, token: Option<String>, command: Command) -> anyho
             jobs::sync(&client, Some(&args.enterprise), args.json).await
         }
         _ => bail!(
-            "this command works on the server's own machine, not through --server; through --server: users, sync, jobs"
+            "this command works on the server's own machine, not through --server; through --server: users, sync, jobs, import"
         ),
     }
 }

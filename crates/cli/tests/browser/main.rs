@@ -10,6 +10,7 @@ mod pages;
 
 mod accessibility;
 mod audit_log;
+mod bulk_upload;
 mod calls;
 mod failures;
 mod pbx_form;

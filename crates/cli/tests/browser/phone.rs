@@ -31,13 +31,14 @@ pub async fn every_page(ctx: &Ctx) -> Result<Vec<String>> {
         "/troubleshoot?q=Cline".to_owned(),
         "/pbx".to_owned(),
         "/audit".to_owned(),
+        "/bulk-upload".to_owned(),
     ]
     .to_vec())
 }
 
 /// How far the page reaches beyond the window sideways, and whether the top bar overlaps the
 /// page below it.
-async fn layout_problems(b: &Browser) -> Result<Option<String>> {
+pub async fn layout_problems(b: &Browser) -> Result<Option<String>> {
     let v = b
         .client
         .execute(

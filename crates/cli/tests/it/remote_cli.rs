@@ -1,5 +1,5 @@
 //! The remote CLI (`teamline --server URL --token …`) against a running demo: SET UP PBX USER,
-//! the Users list, Disable/Enable Calling, Sync and `jobs wait`, with the server's refusals
+//! the Users list, Disable/Enable Calling, Sync, `jobs wait` and Bulk Upload's `import`, with the server's refusals
 //! shown with the field at fault and the fix.
 
 use crate::demo::start_demo;
@@ -199,4 +199,80 @@ fn remote_commands_need_a_server_and_local_ones_refuse_it() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs an API token"));
+}
+
+/// A Bulk Upload row for a Contoso user on `ext` with `number`.
+fn import_row(name: &str, ext: &str, number: &str) -> String {
+    format!(
+        "{},{ext},{number},US East 2,{}",
+        teamline_sim::microsoft::demo::upn_for(name, teamline_sim::microsoft::demo::CONTOSO_DOMAIN),
+        teamline_sim::netsapiens::CONTOSO_HQ_ADDRESS_ID
+    )
+}
+
+fn has_extension(users: &Value, ext: &str) -> bool {
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["sip_user"] == ext)
+}
+
+#[tokio::test]
+async fn the_remote_cli_imports_a_file_and_follows_its_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (_demo, url) = start_demo(&data);
+    let token = make_token(&data, &["--name", "importer", "--read-write"]);
+    let reader = make_token(&data, &["--name", "reader"]);
+    let file = dir.path().join("users.csv");
+    let file_arg = file.to_str().unwrap();
+    let header = "Teams User,SIP User,Phone Number,Available Voice Routes,Emergency Address";
+
+    std::fs::write(
+        &file,
+        format!(
+            "{header}\n{}\n{}\n",
+            import_row("Megan Bowen", "1011", "+14255551011"),
+            import_row("Lee Gu", "1008", "12ab")
+        ),
+    )
+    .unwrap();
+    let bad = teamline(&url, &token, &["import", file_arg, "--json"]);
+    assert!(!bad.status.success());
+    let report: Value =
+        serde_json::from_str(String::from_utf8_lossy(&bad.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(report["bad_rows"], 1, "{report}");
+    assert_eq!(report["rows"][0]["row"], 3, "{report}");
+    assert_eq!(report["rows"][0]["problems"][0]["field"], "Phone Number");
+    let users = json(&teamline(&url, &token, &["users", "list", "--json"]));
+    assert!(!has_extension(&users, "1011"), "nothing written: {users}");
+
+    std::fs::write(
+        &file,
+        format!(
+            "{header}\n{}\n{}\n",
+            import_row("Megan Bowen", "1011", "+14255551011"),
+            import_row("Lee Gu", "1008", "+14255551008")
+        ),
+    )
+    .unwrap();
+    // A read-only token cannot upload a file.
+    let refusal = refused(&teamline(&url, &reader, &["import", file_arg]));
+    assert!(refusal.contains("read-only"), "{refusal}");
+
+    let dry = ok(&teamline(&url, &token, &["import", file_arg, "--dry-run"]));
+    assert!(dry.contains("2 rows, 0 to fix"), "{dry}");
+    let applied = ok(&teamline(
+        &url,
+        &token,
+        &["import", file_arg, "--enterprise", "contoso"],
+    ));
+    assert!(applied.contains("applied 2 of 2 rows"), "{applied}");
+    assert!(applied.contains("2 set up: applied"), "{applied}");
+    let users = json(&teamline(&url, &token, &["users", "list", "--json"]));
+    assert!(
+        has_extension(&users, "1011") && has_extension(&users, "1008"),
+        "{users}"
+    );
 }

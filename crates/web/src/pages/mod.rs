@@ -1,6 +1,7 @@
 //! The Enterprise portal's pages. Each module owns its routes and templates.
 
 pub mod audit;
+pub mod bulk_upload;
 pub mod calls;
 pub mod consent;
 pub mod dashboard;
@@ -25,6 +26,7 @@ use axum::http::HeaderMap;
 pub fn routes() -> Routes {
     Routes::new()
         .merge(audit::routes())
+        .merge(bulk_upload::routes())
         .merge(calls::routes())
         .merge(consent::routes())
         .merge(pbx::routes())

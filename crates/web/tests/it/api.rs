@@ -848,6 +848,47 @@ async fn lists_are_cursor_paged() {
     app.stop().await;
 }
 
+/// The jobs list pages from the newest job to the oldest by cursor: every job once.
+#[tokio::test]
+async fn jobs_are_cursor_paged_newest_first() {
+    let app = TestApp::start().await;
+    set_up(&app, "Adele Vance", "1000").await;
+    set_up(&app, "Alex Wilber", "1001").await;
+    let t = token(&app, &app.contoso, "reader", true, 10_000, None).await;
+    let base = format!("/api/v1/enterprises/{}/jobs", app.contoso.id);
+    let get = |path: String| {
+        let r = call(&app, Method::GET, &path, &t);
+        async move { json_of(r.send().await.unwrap()).await }
+    };
+    let all: Vec<i64> = get(format!("{base}?limit=200")).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
+    assert!(all.len() >= 3, "the set-ups queued jobs: {all:?}");
+    let mut paged = Vec::new();
+    let mut next = format!("{base}?limit=2");
+    loop {
+        let page = get(next.clone()).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        paged.extend(items.iter().map(|j| j["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => next = format!("{base}?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all, "every job once, newest first");
+    let forged = call(&app, Method::GET, &format!("{base}?cursor=7"), &t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(forged).await["errors"][0]["field"], "cursor");
+    app.stop().await;
+}
+
 /// The audit list answers the Audit log page's filters (the same search) and pages from the
 /// newest event to the oldest by cursor.
 #[tokio::test]

@@ -7,6 +7,7 @@
 mod api;
 mod app;
 mod audit_log;
+mod bulk_upload;
 mod calls;
 mod consent;
 mod device_on_save;

@@ -20,7 +20,7 @@ use teamline_store::{ImportRowRecord, StoredImport};
 use utoipa::{IntoParams, ToSchema};
 
 /// One problem with a row, against its column.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RowProblemOut {
     /// The column (the form's field label), e.g. `Phone Number`.
     pub field: String,
@@ -29,7 +29,7 @@ pub struct RowProblemOut {
 }
 
 /// One row of an import.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImportRowOut {
     /// The row number a spreadsheet shows (the header is row 1).
     pub row: u64,
@@ -63,7 +63,7 @@ impl From<&ImportRowRecord> for ImportRowOut {
 }
 
 /// An import: the uploaded file's check and, once applied, its progress.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImportOut {
     /// `null` for a dry run (nothing was kept).
     pub id: Option<i64>,

@@ -4,6 +4,7 @@
 use super::{ApiPath, ApiQuery, rfc3339};
 use crate::AppState;
 use crate::api::auth::Caller;
+use crate::api::paging::{decode_keyset, encode_keyset};
 use crate::api::problem::Problem;
 use axum::Json;
 use axum::extract::State;
@@ -57,6 +58,9 @@ impl From<&Job> for JobOut {
 pub struct JobList {
     /// Newest first.
     pub items: Vec<JobOut>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -69,6 +73,8 @@ pub struct JobFilter {
     /// How many, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{enterprise}/jobs", tag = "jobs",
@@ -85,17 +91,34 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(Problem::field("limit", "must be between 1 and 200"));
     }
-    let jobs = state
+    // The cursor is the last job of the previous page: pages stay put while jobs are queued.
+    let before = match &filter.cursor {
+        None => None,
+        Some(c) => Some(decode_keyset(c).map(|(_, id)| JobId(id)).ok_or_else(|| {
+            Problem::field(
+                "cursor",
+                "is not a cursor this API gave out: pass the `next_cursor` of the previous page unchanged",
+            )
+        })?),
+    };
+    let mut jobs = state
         .store
         .list_jobs(&JobQuery {
             enterprise_id: Some(e.id),
             kind: filter.kind.filter(|k| !k.trim().is_empty()),
             unfinished_only: filter.unfinished.unwrap_or(false),
-            limit,
+            limit: limit + 1,
+            before,
         })
         .await?;
+    let more = jobs.len() > limit as usize;
+    jobs.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| jobs.last().map(|j| encode_keyset(j.created_ms, j.id.0)))
+        .flatten();
     Ok(Json(JobList {
         items: jobs.iter().map(JobOut::from).collect(),
+        next_cursor,
     }))
 }
 
