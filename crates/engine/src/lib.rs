@@ -31,7 +31,7 @@ pub mod setup;
 pub mod troubleshoot;
 mod user_lifecycle;
 
-pub use calling::BulkGrants;
+pub use calling::{BulkGrants, ChangePreview, RowPreview};
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx::{ApiConnector, DeviceOption, PbxConnector, PbxService};
