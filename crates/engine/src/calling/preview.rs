@@ -9,7 +9,6 @@ use super::journal::Journal;
 use super::read_observed;
 use crate::import::ApplyError;
 use crate::{Engine, EngineError, SaveError};
-use futures::StreamExt;
 use teamline_domain::FieldErrors;
 use teamline_domain::enterprise::{ConsentKind, Enterprise};
 use teamline_domain::ids::{EnterpriseId, ImportId, PbxUserId};
@@ -19,9 +18,6 @@ use teamline_domain::teams_voice::{ObservedVoice, VoiceStep};
 use teamline_microsoft::voice::UserRef;
 use teamline_pbx::PbxError;
 use teamline_store::ImportState;
-
-/// How many rows of a Bulk Upload ask the PBX about their device at once.
-const PBX_CONCURRENCY: usize = 8;
 
 /// What one operation will change, and what the preview could not check or what waits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -188,12 +184,12 @@ impl Engine {
             .read_many(&enterprise, &refs, &mut shared_notes)
             .await
             .into_iter();
-        let mut devices =
-            futures::stream::iter(specs.iter().map(|s| self.device_facts(e, s, false)))
-                .buffered(PBX_CONCURRENCY)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter();
+        // Only rows whose device Teamline creates read the store and ask the PBX.
+        let mut devices = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            devices.push(self.device_facts(e, spec, false).await);
+        }
+        let mut devices = devices.into_iter();
         let routes = store.list_voice_routes(e).await?;
         let mut out = Vec::with_capacity(check.rows.len());
         for row in &check.rows {
@@ -323,6 +319,20 @@ impl Engine {
         spec: &PbxUserSpec,
         recreates: bool,
     ) -> Result<DeviceCheck, EngineError> {
+        let mut facts = DeviceFacts {
+            extension: spec.sip_user.to_string(),
+            device: spec.device.to_string(),
+            teamline_creates: false,
+            on_pbx: None,
+        };
+        // Nothing to create unless the form asked for it or the operation re-creates: no
+        // look-up (a Bulk Upload of many rows reads only for the devices it creates).
+        if spec.device_creation.is_none() && !recreates {
+            return Ok(DeviceCheck {
+                facts,
+                failed: None,
+            });
+        }
         let stored = self
             .inner
             .store
@@ -332,12 +342,7 @@ impl Engine {
             None => spec.device_creation.is_some(),
             Some(handle) => recreates && handle.created_by_teamline,
         };
-        let mut facts = DeviceFacts {
-            extension: spec.sip_user.to_string(),
-            device: spec.device.to_string(),
-            teamline_creates: creates,
-            on_pbx: None,
-        };
+        facts.teamline_creates = creates;
         if !creates {
             return Ok(DeviceCheck {
                 facts,
