@@ -409,9 +409,12 @@ macro_rules! action {
             State(state): State<AppState>,
             caller: Caller,
             ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
+            ApiQuery(dry_run): ApiQuery<DryRun>,
             headers: HeaderMap,
         ) -> Result<Response, Problem> {
-            act(state, caller, enterprise, id, headers, Action::$action, false).await
+            // Not offered here, but never ignored: a client asking for a dry run must not
+            // have the change made.
+            act(state, caller, enterprise, id, headers, Action::$action, dry_run.is_set()).await
         }
     };
     ($name:ident, $action:ident, $segment:literal, $doc:literal, dry_run) => {
