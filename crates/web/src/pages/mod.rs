@@ -8,6 +8,7 @@ pub mod direct_routing;
 pub mod doctor;
 pub mod invitation;
 pub mod pbx;
+pub mod preview;
 pub mod registration;
 pub mod setup;
 pub mod sync_groups;

@@ -10,7 +10,7 @@ use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::routes::{Routes, get, post};
+use crate::routes::{Routes, get};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::pbx_user::PushState;
@@ -18,9 +18,10 @@ use teamline_domain::registration::RegistrationStatus;
 use teamline_store::RegistrationRecord;
 
 pub fn routes() -> Routes {
-    Routes::new()
-        .route("/users/{id}", get(detail))
-        .route("/users/{id}/repair", post(repair))
+    Routes::new().route("/users/{id}", get(detail)).route(
+        "/users/{id}/repair",
+        get(super::preview::confirm_repair).post(repair),
+    )
 }
 
 /// How many of the user's audit events the page lists.
