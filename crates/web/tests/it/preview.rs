@@ -3,7 +3,7 @@
 //! asking — not the database, not the Microsoft simulator, not the PBX simulator.
 
 use crate::api::{call, json_of, token};
-use crate::app::{TestApp, eventually};
+use crate::app::{TestApp, eventually, text};
 use crate::isolation::State;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -295,5 +295,139 @@ async fn an_imports_dry_run_apply_lists_each_rows_changes_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(json_of(r).await["state"], "checked");
+    app.stop().await;
+}
+
+/// The list items of the preview's `side` list (`preview-teams` or `preview-pbx`).
+fn items(html: &str, side: &str) -> Vec<String> {
+    let Some(at) = html.find(&format!("preview-list {side}")) else {
+        return Vec::new();
+    };
+    let list = &html[at..html[at..].find("</ul>").map_or(html.len(), |end| at + end)];
+    list.split("<li>")
+        .skip(1)
+        .map(|li| li.split("</li>").next().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_previews_save_and_confirms_calling_and_repair_with_the_changes() {
+    let app = TestApp::start_with_jobs().await;
+    let e = app.contoso.id;
+    let b = app.signed_in().await;
+    let (location, route) = ids(&app).await;
+    let (location, route) = (location.to_string(), route.to_string());
+    let address = app
+        .engine
+        .emergency_addresses(
+            e,
+            teamline_domain::ids::PbxLocationId(location.parse().unwrap()),
+            &teamline_domain::sip::Extension::parse("1003").unwrap(),
+        )
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let grady = teamline_sim::microsoft::demo::contoso_user_id("Grady Archie");
+    let form = [
+        ("pbx_location", location.as_str()),
+        ("voice_route", route.as_str()),
+        ("teams_user", grady.as_str()),
+        ("sip_user", "1003"),
+        ("phone_number", "11003"),
+        ("caller_name_policy", "transparent"),
+        ("forwarded_caller_id", "user_caller_id"),
+        ("assign_dial_plan", "true"),
+        ("device", "1003tm"),
+        ("create_device", "true"),
+        ("emergency_address", address.as_str()),
+    ];
+
+    // The form's page offers the preview; asking for it writes nothing.
+    let (status, page) = text(b.get("/users/new")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"id="preview-changes""#), "{page}");
+    let before = State::take(&app).await;
+    let (status, fragment) = text(
+        b.post_form("/users/form/preview", &form)
+            .header("hx-request", "true"),
+    )
+    .await;
+    assert_eq!(status, 200, "{fragment}");
+    let teams = items(&fragment, "preview-teams");
+    assert_eq!(
+        teams[0], "Assign +11003 and turn on Enterprise Voice",
+        "{fragment}"
+    );
+    assert_eq!(
+        items(&fragment, "preview-pbx"),
+        vec!["Create device 1003tm on extension 1003"],
+        "{fragment}"
+    );
+    let after = State::take(&app).await;
+    assert!(
+        before.differences(&after).is_empty(),
+        "the preview changed {:#?}",
+        before.differences(&after)
+    );
+
+    // A form with a problem says what to fix instead.
+    let mut bad = form.to_vec();
+    bad[4] = ("phone_number", "12ab");
+    let (_, fragment) = text(
+        b.post_form("/users/form/preview", &bad)
+            .header("hx-request", "true"),
+    )
+    .await;
+    assert!(fragment.contains("Fix these first"), "{fragment}");
+
+    // Save User makes exactly the previewed changes.
+    let r = b.post_form("/users/new", &form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let id = crate::edit_and_move::user_on(&app, "1003", teamline_store::UserTab::Licensed).await;
+    crate::edit_and_move::settled(&app, id).await;
+    assert_eq!(pushed(&app, "Grady Archie").await, teams);
+
+    // Disable Calling's confirmation lists the changes; opening it changes nothing; its
+    // button makes them.
+    let (_, row) = text(b.get(&format!("/users/{}/row", id.0))).await;
+    assert!(
+        row.contains(&format!(r#"href="/users/{}/disable-calling""#, id.0)),
+        "{row}"
+    );
+    let before = State::take(&app).await;
+    let (status, page) = text(b.get(&format!("/users/{}/disable-calling", id.0))).await;
+    assert_eq!(status, 200, "{page}");
+    let disabling = items(&page, "preview-teams");
+    assert_eq!(disabling[0], "Remove +11003", "{page}");
+    assert!(page.contains(r#"id="confirm-action""#), "{page}");
+    assert!(items(&page, "preview-pbx").is_empty(), "{page}");
+
+    // Enable Calling and Repair of a user in sync: nothing to change.
+    for action in ["enable-calling", "repair"] {
+        let (status, page) = text(b.get(&format!("/users/{}/{action}", id.0))).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Nothing to change"), "{action}: {page}");
+    }
+    let after = State::take(&app).await;
+    assert!(
+        before.differences(&after).is_empty(),
+        "a confirmation page changed {:#?}",
+        before.differences(&after)
+    );
+    let r = b
+        .post_form(&format!("/users/{}/disable-calling", id.0), &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    eventually("Grady's calling is off in Teams", || async {
+        in_sync(&app, id).await && pushed(&app, "Grady Archie").await == disabling
+    })
+    .await;
+
+    // Another enterprise's user is not found.
+    let (status, _) = text(b.get("/users/999999/enable-calling")).await;
+    assert_eq!(status, 404);
     app.stop().await;
 }
