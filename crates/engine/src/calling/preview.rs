@@ -17,7 +17,6 @@ use teamline_domain::preview::{ChangePlan, DeviceFacts, plan_change};
 use teamline_domain::teams_voice::{ObservedVoice, VoiceStep};
 use teamline_microsoft::voice::UserRef;
 use teamline_pbx::PbxError;
-use teamline_store::ImportState;
 
 /// What one operation will change, and what the preview could not check or what waits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,22 +139,7 @@ impl Engine {
         id: ImportId,
     ) -> Result<Vec<RowPreview>, ApplyError> {
         let store = &self.inner.store;
-        let import = store
-            .get_import(e, id)
-            .await?
-            .ok_or(ApplyError::NotFound(id))?;
-        if import.state != ImportState::Checked {
-            return Err(ApplyError::NotCheckedState {
-                id,
-                state: import.state.as_str(),
-            });
-        }
-        if import.bad_rows > 0 {
-            return Err(ApplyError::BadRows {
-                id,
-                bad: import.bad_rows,
-            });
-        }
+        let import = self.applicable_import(e, id).await?;
         let check = self
             .check_import(e, &import.content)
             .await
