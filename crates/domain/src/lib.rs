@@ -21,6 +21,7 @@ pub mod job;
 pub mod pbx_location;
 pub mod pbx_user;
 pub mod phone;
+pub mod preview;
 pub mod registration;
 pub mod reseller;
 pub mod sip;

@@ -34,7 +34,7 @@ pub mod troubleshoot;
 pub mod two_factor;
 mod user_lifecycle;
 
-pub use calling::BulkGrants;
+pub use calling::{BulkGrants, ChangePreview, RowPreview};
 pub use engine::{Engine, EngineSettings};
 pub use error::{EngineError, SaveError};
 pub use pbx::{ApiConnector, DeviceOption, PbxConnector, PbxService};

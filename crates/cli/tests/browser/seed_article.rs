@@ -121,6 +121,16 @@ async fn seed_article_for_adele(ctx: &Ctx) -> Result<()> {
         let error = b.text(&format!("#error-{field}")).await?;
         ensure!(error.is_empty(), "{field}: {error}");
     }
+    // Preview changes: what Save User will change in Teams and on the PBX, before anything
+    // does (1000tm is on the PBX already: nothing to create there).
+    b.click("#preview-changes").await?;
+    b.wait_text("#change-preview h2", "What Save User will change")
+        .await?;
+    let preview = b.text("#change-preview").await?;
+    ensure!(
+        preview.contains("+11000") && !preview.contains("Create device"),
+        "preview: {preview}"
+    );
     // 11. Click Save User.
     save_user(b).await?;
     b.wait_path("/users").await?;
@@ -140,22 +150,25 @@ async fn seed_article_for_adele(ctx: &Ctx) -> Result<()> {
         .await?;
     }
 
-    // 14. Users → ⋮ next to Adele → Enable Calling if offered (Disable Calling means done).
+    // 14. Users → ⋮ next to Adele → Enable Calling if offered (Disable Calling means done):
+    // its page previews the changes, and its button makes them.
     menu(b, "Users").await?;
     let state = settled_calling_state(b, "Adele Vance").await?;
     open_row_menu(b, "Adele Vance").await?;
     let enable = format!(
-        "{}//button[normalize-space()='Enable Calling']",
+        "{}//a[normalize-space()='Enable Calling']",
         row("Adele Vance")
     );
     if b.exists_xpath(&enable).await? {
         b.click_xpath(&enable).await?;
+        b.find("#change-preview").await?;
+        b.click("#confirm-action").await?;
         let state = settled_calling_state(b, "Adele Vance").await?;
         ensure!(state == "Enabled", "calling is {state}");
     } else {
         ensure!(state == "Enabled", "calling is {state}");
         b.find_xpath(&format!(
-            "{}//button[normalize-space()='Disable Calling']",
+            "{}//a[normalize-space()='Disable Calling']",
             row("Adele Vance")
         ))
         .await?;

@@ -61,6 +61,11 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Every step held: sent recently or under way (the push does not send them again).
+    pub(super) fn steps(&self) -> Vec<VoiceStep> {
+        self.sent.iter().map(|s| s.step.clone()).collect()
+    }
+
     pub(super) fn holds(&self, step: &VoiceStep) -> bool {
         self.sent.iter().any(|s| &s.step == step)
     }

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod journal;
+mod preview;
 mod push;
 mod verify;
 
@@ -12,17 +13,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::enterprise::{ConsentKind, Enterprise};
-use teamline_domain::ids::{EnterpriseId, PbxUserId};
-use teamline_domain::pbx_user::{CallerNamePolicy, PbxUser, PbxUserState, PushState};
-use teamline_domain::teams_voice::{
-    DesiredVoice, ObservedVoice, PolicyType, VoiceStep, plan_voice,
-};
+use teamline_domain::ids::{EnterpriseId, PbxUserId, VoiceRouteId};
+use teamline_domain::pbx_user::{CallerNamePolicy, PbxUser, PbxUserSpec, PbxUserState, PushState};
+use teamline_domain::teams_voice::{DesiredVoice, ObservedVoice, PolicyType, VoiceStep};
 use teamline_domain::voice_route::VoiceRoute;
 use teamline_microsoft::voice::UserRef;
 use teamline_microsoft::{MicrosoftError, TenantApi};
 use teamline_store::{PbxUserListItem, PushOutcome};
 
 pub use bulk::BulkGrants;
+pub use preview::{ChangePreview, RowPreview};
 pub(crate) use push::PushUser;
 pub(crate) use verify::VerifyUser;
 
@@ -38,15 +38,25 @@ pub(crate) fn user_lane(id: PbxUserId) -> String {
 impl Engine {
     /// What Microsoft should hold for this user now.
     pub fn desired_voice(&self, user: &PbxUser, route: Option<&VoiceRoute>) -> DesiredVoice {
-        let s = &self.inner.settings;
         let on = user.state == PbxUserState::Active && user.calling_enabled;
+        self.desired_voice_of(&user.spec, on, route)
+    }
+
+    /// What Microsoft should hold for a user configured as `spec`, with calling on or off (a
+    /// configuration not stored yet: the preview of Save).
+    pub(crate) fn desired_voice_of(
+        &self,
+        spec: &PbxUserSpec,
+        on: bool,
+        route: Option<&VoiceRoute>,
+    ) -> DesiredVoice {
+        let s = &self.inner.settings;
         if !on {
             return DesiredVoice {
                 number: None,
                 policies: PolicyType::ALL.into_iter().map(|p| (p, None)).collect(),
             };
         }
-        let spec = &user.spec;
         let policies = BTreeMap::from([
             (
                 PolicyType::OnlineVoiceRoutingPolicy,
@@ -76,29 +86,15 @@ impl Engine {
         }
     }
 
-    /// The steps Enable Calling (or a Repair) would send now, read fresh from Microsoft: the
-    /// preview an admin sees before confirming.
+    /// The Teams steps a Repair would send now, read fresh from Microsoft, in words (see
+    /// [`Engine::preview_repair`] for the whole preview).
     pub async fn preview_push(
         &self,
         e: EnterpriseId,
         id: PbxUserId,
     ) -> Result<Vec<String>, EngineError> {
-        let item = self.inner.store.get_pbx_user(e, id).await?;
-        let enterprise = self.inner.store.get_enterprise(e).await?;
-        let tenant = self.tenant_api(&enterprise)?;
-        let route = self.route_of(e, &item.user).await?;
-        let observed = read_observed(
-            tenant.as_ref(),
-            &user_ref(&item),
-            self.inner.store.clock().now_ms(),
-        )
-        .await?;
-        Ok(
-            plan_voice(&self.desired_voice(&item.user, route.as_ref()), &observed)
-                .iter()
-                .map(VoiceStep::describe)
-                .collect(),
-        )
+        let preview = self.preview_repair(e, id).await?;
+        Ok(preview.plan.teams.iter().map(VoiceStep::describe).collect())
     }
 
     pub(crate) fn tenant_api(
@@ -116,13 +112,21 @@ impl Engine {
         e: EnterpriseId,
         user: &PbxUser,
     ) -> Result<Option<VoiceRoute>, EngineError> {
+        self.voice_route(e, user.spec.voice_route_id).await
+    }
+
+    async fn voice_route(
+        &self,
+        e: EnterpriseId,
+        id: VoiceRouteId,
+    ) -> Result<Option<VoiceRoute>, EngineError> {
         Ok(self
             .inner
             .store
             .list_voice_routes(e)
             .await?
             .into_iter()
-            .find(|r| r.id == user.spec.voice_route_id))
+            .find(|r| r.id == id))
     }
 
     /// Queues a push when the enterprise's consent allows Teamline to change Microsoft;

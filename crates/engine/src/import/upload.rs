@@ -163,15 +163,16 @@ impl Engine {
         Ok((stored, check))
     }
 
-    /// Queues the apply of a checked import without bad rows; returns its job.
-    pub async fn apply_import_later(
+    /// The import, when it can be applied: checked, and no bad row (also what the apply's
+    /// preview requires).
+    pub(crate) async fn applicable_import(
         &self,
         e: EnterpriseId,
-        actor: &Actor,
         id: ImportId,
-    ) -> Result<JobId, ApplyError> {
-        let store = &self.inner.store;
-        let import = store
+    ) -> Result<StoredImport, ApplyError> {
+        let import = self
+            .inner
+            .store
             .get_import(e, id)
             .await?
             .ok_or(ApplyError::NotFound(id))?;
@@ -187,6 +188,18 @@ impl Engine {
                 bad: import.bad_rows,
             });
         }
+        Ok(import)
+    }
+
+    /// Queues the apply of a checked import without bad rows; returns its job.
+    pub async fn apply_import_later(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+        id: ImportId,
+    ) -> Result<JobId, ApplyError> {
+        let store = &self.inner.store;
+        let import = self.applicable_import(e, id).await?;
         let job = self
             .enqueue(&ApplyImport {
                 enterprise_id: e,

@@ -128,7 +128,17 @@ async fn drift_in_teams_and_on_the_pbx_is_found_and_repair_changes_only_that() {
 
     // The preview shows exactly the difference; Repair writes only that.
     let preview = engine.preview_push(e, adele).await.unwrap();
-    assert_eq!(preview.len(), 1, "{preview:?}");
+    assert_eq!(preview, vec!["Set Voice routing policy to US East 2"]);
+    // Diego's Repair creates his device again on the PBX, and changes nothing in Teams.
+    let diego_preview = engine.preview_repair(e, diego).await.unwrap();
+    let pbx_steps: Vec<String> = diego_preview
+        .plan
+        .pbx
+        .iter()
+        .map(|s| s.describe())
+        .collect();
+    assert_eq!(pbx_steps, vec!["Create device 1002tm on extension 1002"]);
+    assert!(diego_preview.plan.teams.is_empty(), "{diego_preview:?}");
     let before = c.contoso_tenant.write_counts();
     engine.repair_user(e, &admin, adele).await.unwrap();
     engine.repair_user(e, &admin, diego).await.unwrap();

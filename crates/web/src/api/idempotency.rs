@@ -24,7 +24,8 @@ pub async fn replay_or_keep(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::POST {
+    // A dry run changes nothing: it neither uses up the key nor replays the real answer.
+    if request.method() != Method::POST || super::v1::preview::is_dry_run(request.uri()) {
         return next.run(request).await;
     }
     let Some(key) = request

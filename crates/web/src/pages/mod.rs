@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod gateway_health;
 pub mod invitation;
 pub mod pbx;
+pub mod preview;
 pub mod registration;
 pub mod setup;
 pub mod sync_groups;

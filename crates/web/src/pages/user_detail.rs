@@ -18,9 +18,10 @@ use teamline_domain::registration::RegistrationStatus;
 use teamline_store::RegistrationRecord;
 
 pub fn routes() -> Routes {
-    Routes::new()
-        .route("/users/{id}", get(detail))
-        .route("/users/{id}/repair", post(repair))
+    Routes::new().route("/users/{id}", get(detail)).route(
+        "/users/{id}/repair",
+        get(super::preview::confirm_repair).post(repair),
+    )
 }
 
 /// How many of the user's audit events the page lists.

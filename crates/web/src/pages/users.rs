@@ -25,8 +25,14 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/users", get(list))
         .route("/users/{id}/row", get(row))
-        .route("/users/{id}/enable-calling", post(enable_calling))
-        .route("/users/{id}/disable-calling", post(disable_calling))
+        .route(
+            "/users/{id}/enable-calling",
+            get(super::preview::confirm_enable_calling).post(enable_calling),
+        )
+        .route(
+            "/users/{id}/disable-calling",
+            get(super::preview::confirm_disable_calling).post(disable_calling),
+        )
         .route("/users/{id}/retry", post(retry))
         .route("/users/{id}/disable", post(disable_user))
         .route("/users/{id}/enable", post(enable_user))

@@ -14,7 +14,7 @@ use teamline_web::api::auth::mint;
 use teamline_web::api::route_table;
 
 /// A token made as the portal makes them, straight in the store.
-async fn token(
+pub(crate) async fn token(
     app: &TestApp,
     enterprise: &Enterprise,
     name: &str,
@@ -46,13 +46,18 @@ async fn token(
     minted.token
 }
 
-fn call(app: &TestApp, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+pub(crate) fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
     app.http
         .request(method, format!("{}{path}", app.url))
         .bearer_auth(token)
 }
 
-async fn json_of(r: reqwest::Response) -> Value {
+pub(crate) async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.unwrap()
 }
 

@@ -829,14 +829,14 @@ fn excerpt(body: &str, at: usize) -> String {
 /// sign in with), what the Microsoft simulator's tenants hold and were asked to write, and the
 /// PBX's devices and writes.
 #[derive(Debug, PartialEq)]
-struct State {
+pub(crate) struct State {
     rows: Rows,
     microsoft: Vec<String>,
     pbx: Vec<String>,
 }
 
 impl State {
-    async fn take(app: &TestApp) -> Self {
+    pub(crate) async fn take(app: &TestApp) -> Self {
         let skip = ["sessions"];
         let rows = match app.database().expect("a fresh database").location() {
             DatabaseLocation::Sqlite(path) => rows::sqlite(&path, &skip).await,
@@ -872,7 +872,7 @@ impl State {
         }
     }
 
-    fn differences(&self, after: &Self) -> Vec<String> {
+    pub(crate) fn differences(&self, after: &Self) -> Vec<String> {
         let mut out = differences(&self.rows, &after.rows);
         for (b, a) in self.microsoft.iter().zip(&after.microsoft) {
             if b != a {

@@ -21,6 +21,7 @@ mod operator;
 mod pages;
 mod pbx_audit;
 mod portal_truth;
+mod preview;
 mod readiness;
 mod registrations;
 mod reseller;

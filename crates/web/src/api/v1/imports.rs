@@ -4,6 +4,7 @@
 //! (`POST …/imports/{id}/apply`, 202); poll the import for its progress, then download the
 //! result file (every row with its outcome).
 
+use super::preview::{DryRun, ImportPreviewOut};
 use super::{ApiPath, ApiQuery, rfc3339};
 use crate::AppState;
 use crate::api::auth::Caller;
@@ -373,17 +374,29 @@ pub async fn result_csv(
         .into_response())
 }
 
+/// With `dry_run=true`: answers 200 with what applying would change for each row in Teams and
+/// on the PBX (each row checked again against what holds now), changing nothing.
 #[utoipa::path(post, path = "/api/v1/enterprises/{enterprise}/imports/{id}/apply", tag = "bulk upload",
-    params(("enterprise" = i64, Path, description = "Enterprise id"), ("id" = i64, Path, description = "Import id"),
+    params(("enterprise" = i64, Path, description = "Enterprise id"), ("id" = i64, Path, description = "Import id"), DryRun,
         ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the first answer is kept for a day")),
-    responses((status = 202, body = ImportOut, description = "Applying: poll the import", headers(("Location" = String))),
+    responses((status = 200, body = ImportPreviewOut, description = "dry_run=true: the changes applying would make; nothing was changed"),
+        (status = 202, body = ImportOut, description = "Applying: poll the import", headers(("Location" = String))),
         (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn apply(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
+    ApiQuery(dry_run): ApiQuery<DryRun>,
 ) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
+    if dry_run.is_set() {
+        let rows = state
+            .engine
+            .preview_import(e.id, ImportId(id))
+            .await
+            .map_err(apply_problem)?;
+        return Ok(Json(ImportPreviewOut::new(&rows)).into_response());
+    }
     state
         .engine
         .apply_import_later(e.id, &caller.actor(), ImportId(id))

@@ -6,6 +6,7 @@ pub mod enterprises;
 pub mod imports;
 pub mod jobs;
 pub mod pbx_users;
+pub mod preview;
 pub mod reseller;
 pub mod teams_users;
 pub mod troubleshoot;

@@ -3,6 +3,7 @@
 //! engine exactly as the Users and SET UP PBX USER pages do; the work on Microsoft and the PBX
 //! runs as jobs, so changes answer 202 with the user, whose `push_state` tells how far it is.
 
+use super::preview::{DryRun, PreviewOut};
 use super::{ApiJson, ApiPath, ApiQuery, check_version, etag, if_match, rfc3339};
 use crate::AppState;
 use crate::api::auth::Caller;
@@ -298,20 +299,28 @@ pub async fn get(
 
 /// SET UP PBX USER: validates against the stored data, the PBX and the tenant, saves the
 /// pairing and queues the device and Microsoft work. Send an `Idempotency-Key` to retry safely.
+/// With `dry_run=true`: validates the same way and answers 200 with what Save would change in
+/// Teams and on the PBX, storing nothing.
 #[utoipa::path(post, path = "/api/v1/enterprises/{enterprise}/pbx-users", tag = "pbx users",
-    params(("enterprise" = i64, Path, description = "Enterprise id"),
+    params(("enterprise" = i64, Path, description = "Enterprise id"), DryRun,
         ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the first answer is kept for a day")),
     request_body = PbxUserIn,
-    responses((status = 201, body = PbxUserOut, headers(("ETag" = String), ("Location" = String))),
+    responses((status = 200, body = PreviewOut, description = "dry_run=true: the changes Save would make; nothing was changed"),
+        (status = 201, body = PbxUserOut, headers(("ETag" = String), ("Location" = String))),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(enterprise): ApiPath<i64>,
+    ApiQuery(dry_run): ApiQuery<DryRun>,
     ApiJson(body): ApiJson<PbxUserIn>,
 ) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let form = body.form(&state, &e).await?;
+    if dry_run.is_set() {
+        let preview = state.engine.preview_save(e.id, &form, None).await?;
+        return Ok(Json(PreviewOut::from(&preview)).into_response());
+    }
     let user = state
         .engine
         .save_pbx_user(e.id, &caller.actor(), &form, None)
@@ -321,16 +330,19 @@ pub async fn create(
 
 /// Edit: the whole configuration, as the SET UP PBX USER form edits it. `If-Match` with the
 /// ETag the user was read at is required, so a concurrent change is never overwritten.
+/// With `dry_run=true`: answers 200 with what the edit would change, storing nothing.
 #[utoipa::path(put, path = "/api/v1/enterprises/{enterprise}/pbx-users/{id}", tag = "pbx users",
-    params(("enterprise" = i64, Path, description = "Enterprise id"), ("id" = i64, Path, description = "PBX user id"),
+    params(("enterprise" = i64, Path, description = "Enterprise id"), ("id" = i64, Path, description = "PBX user id"), DryRun,
         ("If-Match" = String, Header, description = "The ETag the user was read at")),
     request_body = PbxUserIn,
-    responses((status = 202, body = PbxUserOut, headers(("ETag" = String))), (status = 404, body = Problem),
+    responses((status = 200, body = PreviewOut, description = "dry_run=true: the changes the edit would make; nothing was changed"),
+        (status = 202, body = PbxUserOut, headers(("ETag" = String))), (status = 404, body = Problem),
         (status = 412, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
+    ApiQuery(dry_run): ApiQuery<DryRun>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PbxUserIn>,
 ) -> Result<Response, Problem> {
@@ -346,6 +358,10 @@ pub async fn update(
     };
     check_version(Some(version), current.user.version)?;
     let form = body.form(&state, &e).await?;
+    if dry_run.is_set() {
+        let preview = state.engine.preview_save(e.id, &form, Some(id)).await?;
+        return Ok(Json(PreviewOut::from(&preview)).into_response());
+    }
     state
         .engine
         .save_pbx_user(e.id, &caller.actor(), &form, Some((id, version)))
@@ -370,6 +386,7 @@ async fn act(
     id: i64,
     headers: HeaderMap,
     action: Action,
+    dry_run: bool,
 ) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
     let id = PbxUserId(id);
@@ -377,6 +394,20 @@ async fn act(
     check_version(if_match(&headers)?, current.user.version)?;
     let actor = caller.actor();
     let engine = &state.engine;
+    if dry_run {
+        let preview = match action {
+            Action::EnableCalling => engine.preview_set_calling(e.id, id, true).await?,
+            Action::DisableCalling => engine.preview_set_calling(e.id, id, false).await?,
+            Action::Repair => engine.preview_repair(e.id, id).await?,
+            Action::Disable | Action::Enable => {
+                return Err(Problem::field(
+                    "dry_run",
+                    "dry_run is offered for Save, Enable Calling, Disable Calling and Repair",
+                ));
+            }
+        };
+        return Ok(Json(PreviewOut::from(&preview)).into_response());
+    }
     match action {
         Action::EnableCalling => drop(engine.set_calling(e.id, &actor, id, true).await?),
         Action::DisableCalling => drop(engine.set_calling(e.id, &actor, id, false).await?),
@@ -400,9 +431,33 @@ macro_rules! action {
             State(state): State<AppState>,
             caller: Caller,
             ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
+            ApiQuery(dry_run): ApiQuery<DryRun>,
             headers: HeaderMap,
         ) -> Result<Response, Problem> {
-            act(state, caller, enterprise, id, headers, Action::$action).await
+            // Not offered here, but never ignored: a client asking for a dry run must not
+            // have the change made.
+            act(state, caller, enterprise, id, headers, Action::$action, dry_run.is_set()).await
+        }
+    };
+    ($name:ident, $action:ident, $segment:literal, $doc:literal, dry_run) => {
+        #[doc = $doc]
+        #[doc = ""]
+        #[doc = "With `dry_run=true`: answers 200 with what it would change in Teams and on the PBX, changing nothing."]
+        #[utoipa::path(post, path = concat!("/api/v1/enterprises/{enterprise}/pbx-users/{id}/", $segment), tag = "pbx users",
+            params(("enterprise" = i64, Path, description = "Enterprise id"), ("id" = i64, Path, description = "PBX user id"), DryRun,
+                ("If-Match" = Option<String>, Header, description = "Only if the user is still at this ETag"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the first answer is kept for a day")),
+            responses((status = 200, body = PreviewOut, description = "dry_run=true: the changes it would make; nothing was changed"),
+                (status = 202, body = PbxUserOut, headers(("ETag" = String), ("Location" = String))),
+                (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            ApiPath((enterprise, id)): ApiPath<(i64, i64)>,
+            ApiQuery(dry_run): ApiQuery<DryRun>,
+            headers: HeaderMap,
+        ) -> Result<Response, Problem> {
+            act(state, caller, enterprise, id, headers, Action::$action, dry_run.is_set()).await
         }
     };
 }
@@ -411,13 +466,15 @@ action!(
     enable_calling,
     EnableCalling,
     "enable-calling",
-    "Enable Calling: assigns the number and policies in Teams (as a job)."
+    "Enable Calling: assigns the number and policies in Teams (as a job).",
+    dry_run
 );
 action!(
     disable_calling,
     DisableCalling,
     "disable-calling",
-    "Disable Calling: removes the number and policies in Teams (as a job)."
+    "Disable Calling: removes the number and policies in Teams (as a job).",
+    dry_run
 );
 action!(
     disable,
@@ -430,7 +487,8 @@ action!(
     repair,
     Repair,
     "repair",
-    "Repair (drift) and Retry (failed): re-applies only what differs in Teams and makes sure the PBX device exists."
+    "Repair (drift) and Retry (failed): re-applies only what differs in Teams and makes sure the PBX device exists.",
+    dry_run
 );
 
 /// Delete User (only a disabled user): frees the extension and number; removes the PBX device

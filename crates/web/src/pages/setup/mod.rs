@@ -43,6 +43,7 @@ pub fn routes() -> Routes {
         )
         .route("/users/form/refresh", post(form::refresh))
         .route("/users/form/validate", post(validate::validate))
+        .route("/users/form/preview", post(super::preview::save_preview))
         .route("/users/form/teams-user", post(suggest::teams_user_changed))
         .route("/users/form/sip-user", post(phone::sip_user_changed))
         .route("/users/form/phone-options", post(phone::phone_options))
@@ -121,7 +122,7 @@ pub struct Opt {
 }
 
 /// The user being edited, from the page the request came from (`/users/{id}/edit`).
-pub(super) fn edit_target(headers: &HeaderMap) -> Option<PbxUserId> {
+pub(crate) fn edit_target(headers: &HeaderMap) -> Option<PbxUserId> {
     let url = headers.get("hx-current-url")?.to_str().ok()?;
     let path = url.split("/users/").nth(1)?;
     let (id, rest) = path.split_once('/')?;
