@@ -10,7 +10,7 @@ use crate::views::{Layout, Menu, ago, iso, timestamp};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::routes::{Routes, get, post};
+use crate::routes::{Routes, get};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::pbx_user::PushState;
