@@ -37,6 +37,16 @@ async fn a_test_call_rings_the_extensions_phone_as_the_users_device_and_is_hung_
             break;
         }
     }
+    // The gateway's own ACK reached the phone (as Teamline hangs up only after a moment).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while desk.received_requests("ACK").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the phone got no ACK: {}",
+            desk.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         stack
             .node
