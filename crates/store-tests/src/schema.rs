@@ -190,12 +190,15 @@ async fn sqlite(conn: &mut sqlx::SqliteConnection) -> Schema {
         .await
         .unwrap();
         for (name, unique, partial) in indexes {
-            let columns: Vec<(String,)> =
-                sqlx::query_as("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
-                    .bind(&name)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .unwrap();
+            // An expression (e.g. `LENGTH(sip_user)`) has no column name on either backend:
+            // both readers name it "(expression)", so its position still has to agree.
+            let columns: Vec<(String,)> = sqlx::query_as(
+                "SELECT COALESCE(name, '(expression)') FROM pragma_index_info($1) ORDER BY seqno",
+            )
+            .bind(&name)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
             schema.indexes.insert(
                 name,
                 Index {
@@ -283,14 +286,14 @@ async fn postgres(conn: &mut sqlx::PgConnection) -> Schema {
     // FTS5 is SQLite's; each backend's search hook uses its own.
     let index_columns: Vec<(String, String, bool, bool, String)> = sqlx::query_as(
         "SELECT i.relname::text, t.relname::text, x.indisunique, x.indpred IS NOT NULL, \
-                a.attname::text \
+                COALESCE(a.attname::text, '(expression)') \
          FROM pg_index x \
          JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          JOIN pg_am am ON am.oid = i.relam \
          CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
-         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+         LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
          WHERE n.nspname = 'public' AND NOT x.indisprimary AND am.amname = 'btree' \
            AND t.relname <> $1 \
          ORDER BY i.relname, k.ord",
