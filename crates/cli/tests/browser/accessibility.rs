@@ -74,7 +74,20 @@ async fn axe_on_every_page(ctx: &Ctx) -> Result<()> {
 
 /// Where the keyboard focus is: the focused element's id (or tag) and whether it is inside
 /// the element `within`.
+/// Where the focus is and whether it is inside `within`, waiting up to 5 s for it to get
+/// there: the page moves it once htmx has settled, a moment after the new content shows.
 async fn focus(b: &Browser, within: &str) -> Result<(String, bool)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (id, inside) = focus_now(b, within).await?;
+        if inside || std::time::Instant::now() > deadline {
+            return Ok((id, inside));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn focus_now(b: &Browser, within: &str) -> Result<(String, bool)> {
     let v = b
         .client
         .execute(
