@@ -5,6 +5,7 @@ use crate::SqlStore;
 use crate::devices::SIP_PASSWORD;
 use crate::error::DbResultExt;
 use crate::pbx_locations::{API_KEY, OAUTH_CLIENT_SECRET, OAUTH_PASSWORD};
+use crate::platform::TOTP_SECRET;
 use async_trait::async_trait;
 use teamline_store::crypto::SecretSlot;
 use teamline_store::{KeyRotation, StoreResult};
@@ -46,6 +47,29 @@ impl KeyRotation for SqlStore {
                     .db()?;
                 rewritten += 1;
             }
+        }
+        // The platform's own secrets: reseller admins' and operators' two-factor secrets. Left
+        // under a retired key they would lock every enrolled admin out once that key is gone.
+        let accounts: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT id, totp_secret FROM accounts WHERE totp_secret IS NOT NULL")
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
+        let slot = SecretSlot::platform(TOTP_SECRET);
+        for (id, blob) in accounts {
+            if !self.keyring.is_stale(&blob) {
+                continue;
+            }
+            let fresh = self
+                .keyring
+                .encrypt(&self.keyring.decrypt(&blob, &slot)?, &slot)?;
+            sqlx::query("UPDATE accounts SET totp_secret = $1 WHERE id = $2")
+                .bind(fresh)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            rewritten += 1;
         }
         tx.commit().await.db()?;
         Ok(rewritten)

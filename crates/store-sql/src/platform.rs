@@ -18,7 +18,7 @@ const RESELLER_COLUMNS: &str =
 const ACCOUNT_COLUMNS: &str = "id, email, role, reseller_id, password_hash, failed_sign_ins, locked_until_ms, \
      CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS two_factor";
 /// The platform key's slot of the TOTP secrets.
-const TOTP_SECRET: &str = "accounts.totp_secret";
+pub(crate) const TOTP_SECRET: &str = "accounts.totp_secret";
 
 #[async_trait]
 impl PlatformStore for SqlStore {

@@ -238,10 +238,29 @@ pub async fn a_sip_domain_belongs_to_one_enterprise(h: Arc<Harness>) {
     );
 }
 
+/// A base32 TOTP secret as an authenticator app would be given it.
+const TOTP: &str = "JBSWY3DPEHPK3PXP";
+
 pub async fn key_rotation_reencrypts_secrets(h: Arc<Harness>) {
     // Write with key 1, then rotate to key 2 keeping 1 as previous.
     let old = h.reopen(keyring(1, &[])).await;
     let t = tenant(&old, "Contoso").await;
+    // An operator enrolled in two-factor: the platform's own secret, not an enterprise's.
+    let operator = old
+        .create_account(
+            &NewAccount {
+                email: teamline_domain::text::Email::parse("e", "ops@teamline.example").unwrap(),
+                role: teamline_domain::reseller::AccountRole::PlatformOperator,
+                reseller_id: None,
+                password_hash: "$argon2id$v=19$x".into(),
+            },
+            &audit("account.create"),
+        )
+        .await
+        .unwrap();
+    old.enable_two_factor(operator.id, TOTP, &[], &audit("account.two_factor_on"))
+        .await
+        .unwrap();
     let rotated = h.reopen(keyring(2, &[1])).await;
     assert_eq!(
         api_key_of(
@@ -252,7 +271,7 @@ pub async fn key_rotation_reencrypts_secrets(h: Arc<Harness>) {
         ),
         API_KEY
     );
-    assert_eq!(rotated.reencrypt_secrets().await.unwrap(), 1);
+    assert_eq!(rotated.reencrypt_secrets().await.unwrap(), 2);
     assert_eq!(
         rotated.reencrypt_secrets().await.unwrap(),
         0,
@@ -267,6 +286,15 @@ pub async fn key_rotation_reencrypts_secrets(h: Arc<Harness>) {
                 .unwrap()
         ),
         API_KEY
+    );
+    assert_eq!(
+        new_only
+            .two_factor_secret(operator.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(TOTP),
+        "the operator's two-factor secret survives the old key's retirement"
     );
     // Without the right key the error says what to do.
     let wrong = h.reopen(keyring(3, &[])).await;
