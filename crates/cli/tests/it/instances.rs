@@ -148,10 +148,23 @@ async fn two_instances_share_the_work_and_one_takes_over_from_the_other() {
         completed_by.0,
         completed_by.1
     );
+    // A job A finished in the instant before the kill is succeeded in the database while its
+    // log line died with A (the lines are written after the commit): at most the jobs A was
+    // running then, never one that B also started.
+    let started_on_b: std::collections::BTreeSet<&String> = events_b
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Started))
+        .map(|(id, _)| id)
+        .collect();
+    let mut finished_as_a_died = 0;
     let mut wrong = Vec::new();
     for job in &jobs {
         let id = job.id.to_string();
         let (starts, successes) = runs.get(&id).copied().unwrap_or_default();
+        if successes == 0 && starts <= 1 && !started_on_b.contains(&id) {
+            finished_as_a_died += 1;
+            continue;
+        }
         // A job A was running when it died starts once more on B; any other job runs once.
         let allowed_starts = if held_by_a.contains(&id) { 2 } else { 1 };
         if successes != 1 || starts == 0 || starts > allowed_starts {
@@ -161,6 +174,10 @@ async fn two_instances_share_the_work_and_one_takes_over_from_the_other() {
             ));
         }
     }
+    assert!(
+        finished_as_a_died <= 8,
+        "{finished_as_a_died} jobs succeeded with no log line: more than A runs at once"
+    );
     assert!(
         wrong.is_empty(),
         "every job runs to completion exactly once ({} jobs A held when it died):\n{}",
