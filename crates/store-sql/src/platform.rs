@@ -264,63 +264,15 @@ impl PlatformStore for SqlStore {
         recovery_code_hashes: &[String],
         audit: &Audit,
     ) -> StoreResult<()> {
-        let now = self.now();
         let sealed = self
             .keyring
             .encrypt(secret, &SecretSlot::platform(TOTP_SECRET))?;
-        let mut tx = self.begin_write().await?;
-        let r = sqlx::query(
-            "UPDATE accounts SET totp_secret = $2, totp_last_step = NULL WHERE id = $1",
-        )
-        .bind(id.0)
-        .bind(sealed)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::not_found(format!("account {id}")));
-        }
-        sqlx::query("DELETE FROM account_recovery_codes WHERE account_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
+        self.replace_two_factor(id, Some(sealed), recovery_code_hashes, audit)
             .await
-            .db()?;
-        for hash in recovery_code_hashes {
-            sqlx::query(
-                "INSERT INTO account_recovery_codes (account_id, code_hash) VALUES ($1, $2)",
-            )
-            .bind(id.0)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        }
-        audit::write(&mut tx, now, None, audit, Subject::new("account", id)).await?;
-        tx.commit().await.db()?;
-        Ok(())
     }
 
     async fn disable_two_factor(&self, id: AccountId, audit: &Audit) -> StoreResult<()> {
-        let now = self.now();
-        let mut tx = self.begin_write().await?;
-        let r = sqlx::query(
-            "UPDATE accounts SET totp_secret = NULL, totp_last_step = NULL WHERE id = $1",
-        )
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::not_found(format!("account {id}")));
-        }
-        sqlx::query("DELETE FROM account_recovery_codes WHERE account_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        audit::write(&mut tx, now, None, audit, Subject::new("account", id)).await?;
-        tx.commit().await.db()?;
-        Ok(())
+        self.replace_two_factor(id, None, &[], audit).await
     }
 
     async fn two_factor_secret(&self, id: AccountId) -> StoreResult<Option<String>> {
@@ -445,5 +397,49 @@ impl PlatformStore for SqlStore {
                 .await
                 .db()?;
         rows.into_iter().map(SbcRegionRow::into_domain).collect()
+    }
+}
+
+impl SqlStore {
+    /// Sets (or with `None` clears) an account's sealed TOTP secret and replaces its recovery
+    /// codes, with the audit event, in one transaction.
+    async fn replace_two_factor(
+        &self,
+        id: AccountId,
+        sealed: Option<Vec<u8>>,
+        recovery_code_hashes: &[String],
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE accounts SET totp_secret = $2, totp_last_step = NULL WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(sealed)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("account {id}")));
+        }
+        sqlx::query("DELETE FROM account_recovery_codes WHERE account_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        for hash in recovery_code_hashes {
+            sqlx::query(
+                "INSERT INTO account_recovery_codes (account_id, code_hash) VALUES ($1, $2)",
+            )
+            .bind(id.0)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        }
+        audit::write(&mut tx, now, None, audit, Subject::new("account", id)).await?;
+        tx.commit().await.db()?;
+        Ok(())
     }
 }
