@@ -6,8 +6,9 @@
 //! random Call-ID in Kamailio's `tcall` htable, then asks Kamailio (`tm.t_uac_start`) to send
 //! an INVITE with that Call-ID to its own SIP listener. Kamailio's routing sees a request from
 //! itself whose Call-ID is in `tcall` and treats it as a Teams call (`route[TEST_CALL]`), so
-//! the call's steps reach Teamline as call events like any other. Teamline hangs up with the
-//! dialog module (`dlg.end_dlg`: BYE to both sides).
+//! the call's steps reach Teamline as call events like any other. Teamline hangs up through
+//! the RPC listener (`/test-call/hangup`), where Kamailio's dialog module sends the PBX side a
+//! BYE.
 //!
 //! The INVITE's offer is plain RTP toward a port nobody listens on (discard, 9): the media of
 //! a test call is not listened to, only set up.
@@ -16,8 +17,8 @@ use crate::config::Listener;
 use crate::rpc::{RpcClient, RpcError};
 use serde_json::{Value, json};
 
-/// The user part of the calling side's Contact: the BYE Kamailio sends it when Teamline hangs
-/// up comes back to Kamailio, which answers it itself.
+/// The user part of the calling side's Contact: a BYE from the PBX side comes back to
+/// Kamailio, which answers it itself.
 pub const CALLER_USER: &str = "teamline-test-call";
 /// What a test call's record names as its Microsoft proxy.
 pub const PROXY_LABEL: &str = "Teamline test call";
@@ -118,8 +119,9 @@ impl RpcClient {
         Ok(())
     }
 
-    /// Hangs up the test call `call_id` (BYE to both sides) if it is an established dialog;
-    /// false when there is none (not answered, or already over).
+    /// Hangs up the test call `call_id` if it is an established dialog: Kamailio sends the
+    /// PBX side a BYE (the calling side is Kamailio itself and needs none). False when there
+    /// is nothing to hang up (not answered yet, or already over).
     pub async fn hang_up_test_call(&self, call_id: &str) -> Result<bool, RpcError> {
         let dialogs = self.call_value("dlg.list", vec![]).await?;
         let Some(d) = dialogs.as_array().and_then(|ds| {
@@ -128,15 +130,34 @@ impl RpcClient {
         }) else {
             return Ok(false);
         };
-        let (Some(entry), Some(id)) = (
-            d.get("h_entry").and_then(Value::as_u64),
-            d.get("h_id").and_then(Value::as_u64),
-        ) else {
-            return Ok(false);
+        let tag = |side: &str| {
+            d.get(side)
+                .and_then(|s| s.get("tag"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
         };
-        self.call_value("dlg.end_dlg", vec![json!(entry), json!(id)])
+        let (from_tag, to_tag) = (tag("caller"), tag("callee"));
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        };
+        // Not answered (no To tag yet), or not a Call-ID Teamline made: nothing to hang up.
+        if !call_id.starts_with(CALL_ID_PREFIX)
+            || !plain(call_id)
+            || !plain(&from_tag)
+            || !plain(&to_tag)
+        {
+            return Ok(false);
+        }
+        let status = self
+            .post_path(
+                "the test call's hang-up",
+                &format!("/test-call/hangup?cid={call_id}&ft={from_tag}&tt={to_tag}"),
+            )
             .await?;
-        Ok(true)
+        Ok(status == 200)
     }
 }
 

@@ -338,6 +338,7 @@ impl GatewaySettings {
             allow: ALLOW,
             test_call_user: crate::calls::test_call::CALLER_USER,
             test_call_proxy: crate::calls::test_call::PROXY_LABEL,
+            test_call_prefix: crate::calls::test_call::CALL_ID_PREFIX,
             media: MediaFlags::default(),
         }
         .render()?;
@@ -427,6 +428,7 @@ struct KamailioCfg<'a> {
     allow: &'static str,
     test_call_user: &'static str,
     test_call_proxy: &'static str,
+    test_call_prefix: &'static str,
     media: MediaFlags,
 }
 

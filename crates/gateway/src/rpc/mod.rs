@@ -184,13 +184,7 @@ impl RpcClient {
                 url: self.url.clone(),
                 method,
                 status: status.as_u16(),
-                hint: match status.as_u16() {
-                    401 => {
-                        ": the RPC token Teamline sends is not the one in the gateway's configuration"
-                    }
-                    403 => ": this address is not the gateway's RPC listener",
-                    _ => "",
-                },
+                hint: http_hint(status.as_u16()),
             });
         }
         let env = env.map_err(|e| RpcError::Decode {
@@ -198,6 +192,36 @@ impl RpcClient {
             detail: format!("not a JSON-RPC answer: {e}"),
         })?;
         Ok(env.result.unwrap_or(Value::Null))
+    }
+
+    /// POSTs to `path_and_query` on the RPC listener, for what Kamailio's own routing serves
+    /// there rather than a JSON-RPC command; `what` names it in errors. Returns the HTTP status
+    /// (401 and 403 are errors: Teamline is not allowed there).
+    pub(crate) async fn post_path(
+        &self,
+        what: &'static str,
+        path_and_query: &str,
+    ) -> Result<u16, RpcError> {
+        let base = self.url.strip_suffix("/RPC").unwrap_or(&self.url);
+        let url = format!("{base}{path_and_query}");
+        let mut req = self.http.post(&url);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token.expose_secret());
+        }
+        let resp = req.send().await.map_err(|e| RpcError::Unreachable {
+            url: self.url.clone(),
+            detail: describe_transport_error(&e),
+        })?;
+        let status = resp.status().as_u16();
+        if matches!(status, 401 | 403) {
+            return Err(RpcError::Http {
+                url: self.url.clone(),
+                method: what,
+                status,
+                hint: http_hint(status),
+            });
+        }
+        Ok(status)
     }
 
     /// Kamailio's version line (`kamailio 5.6.3 (x86_64/linux)`); the health check.
@@ -270,6 +294,15 @@ impl RpcClient {
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// What an HTTP refusal of the RPC listener means for the operator.
+fn http_hint(status: u16) -> &'static str {
+    match status {
+        401 => ": the RPC token Teamline sends is not the one in the gateway's configuration",
+        403 => ": this address is not the gateway's RPC listener",
+        _ => "",
     }
 }
 
