@@ -160,9 +160,15 @@ log "Store conformance suite: $sqlite_ok stories passed on SQLite, $postgres_ok 
 [ "$status" -eq 0 ] || die "some tests failed (see above)"
 
 # The benchmarks at a small size: each checks its own results and fails when they are wrong.
+# They run the binary the test build above made (the integration tests run it too): `cargo run
+# -p teamline` would resolve the dependencies' features for that one package, differently from
+# the workspace's test build, and compile the whole workspace a second time.
 log "benchmarks, smoke run"
-cargo run -q --locked -p teamline -- bench users-page --users 300 --requests 3 --backend sqlite >/dev/null
-cargo run -q --locked -p teamline -- bench users-page --users 300 --requests 3 --backend postgres >/dev/null
-cargo run -q --locked -p teamline -- bench sync --users 2000 --members 500 --latency-ms 10 >/dev/null
+teamline="${CARGO_TARGET_DIR:-target}/debug/teamline"
+[ -x "$teamline" ] || die "$teamline is missing: the test build did not make it"
+bench() { "$teamline" bench "$@" >/dev/null || die "teamline bench $* failed"; }
+bench users-page --users 300 --requests 3 --backend sqlite
+bench users-page --users 300 --requests 3 --backend postgres
+bench sync --users 2000 --members 500 --latency-ms 10
 [ "$postgres_ok" -gt 0 ] || die "the PostgreSQL conformance suite did not run"
 log "All checks passed"

@@ -141,12 +141,14 @@ pub async fn wait_for_writes(
     at: u64,
     servers: &mut [(&str, &mut tokio::process::Child)],
 ) -> bool {
-    for _ in 0..6000 {
+    // Each look reads every user's counter from the simulator: often enough to stop near
+    // `at`, seldom enough to leave the cores to the servers and the simulator.
+    for _ in 0..2400 {
         if total_writes(sim, tenant).await >= at {
             return true;
         }
         still_running(servers);
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     false
 }
@@ -170,8 +172,16 @@ pub async fn wait_until_done(
     e: EnterpriseId,
     servers: &mut [(&str, &mut tokio::process::Child)],
 ) -> bool {
+    // One unfinished job is enough to know the work goes on: listing them all ten times a
+    // second would take the cores the servers need to finish.
+    let any_unfinished = JobQuery {
+        enterprise_id: Some(e),
+        unfinished_only: true,
+        limit: 1,
+        ..Default::default()
+    };
     for _ in 0..1800 {
-        if jobs(store, e, true).await.is_empty() {
+        if store.list_jobs(&any_unfinished).await.unwrap().is_empty() {
             return true;
         }
         still_running(servers);

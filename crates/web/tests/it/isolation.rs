@@ -27,7 +27,7 @@ use teamline_sim::microsoft::demo as ms;
 use teamline_store::{
     JobQuery, NewPbxUser, PbxUserQuery, StoredCall, TeamsUserQuery, TeamsUserUpsert,
 };
-use teamline_store_tests::rows::{self, Rows, differences};
+use teamline_store_tests::rows::{RowReader, Rows, differences};
 use teamline_testkit::DatabaseLocation;
 use teamline_web::routes::RouteInfo;
 
@@ -90,7 +90,8 @@ async fn no_route_lets_one_enterprise_reach_anothers_objects() {
         );
     }
 
-    let before = State::take(&app).await;
+    let mut reader = State::reader(&app).await;
+    let before = State::take_with(&app, &mut reader).await;
     let mut attacks = 0;
     let mut problems = Vec::new();
     for route in table.iter().filter(|r| r.inputs.any()) {
@@ -126,7 +127,7 @@ async fn no_route_lets_one_enterprise_reach_anothers_objects() {
                 if let Some(problem) = judge(route, &attack, &answer, &victim) {
                     problems.push(format!("{what}: {problem}"));
                 }
-                let after = State::take(&app).await;
+                let after = State::take_with(&app, &mut reader).await;
                 let changed = before.differences(&after);
                 if !changed.is_empty() {
                     problems.push(format!("{what}: changed {}", changed.join("; ")));
@@ -837,12 +838,22 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) async fn take(app: &TestApp) -> Self {
+        Self::take_with(app, &mut Self::reader(app).await).await
+    }
+
+    /// A reader of the app's database for `take_with`, which the isolation test calls after
+    /// each of its requests.
+    pub(crate) async fn reader(app: &TestApp) -> RowReader {
         let skip = ["sessions"];
-        let rows = match app.database().expect("a fresh database").location() {
-            DatabaseLocation::Sqlite(path) => rows::sqlite(&path, &skip).await,
-            DatabaseLocation::Postgres(url) => rows::postgres(&url, &skip).await,
+        match app.database().expect("a fresh database").location() {
+            DatabaseLocation::Sqlite(path) => RowReader::sqlite(&path, &skip).await,
+            DatabaseLocation::Postgres(url) => RowReader::postgres(&url, &skip).await,
         }
-        .unwrap();
+        .unwrap()
+    }
+
+    pub(crate) async fn take_with(app: &TestApp, reader: &mut RowReader) -> Self {
+        let rows = reader.read().await.unwrap();
         let mut microsoft = Vec::new();
         for tenant in app.microsoft.sim.tenants() {
             microsoft.push(format!(
