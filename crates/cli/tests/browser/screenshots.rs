@@ -134,7 +134,7 @@ async fn take_reseller_screenshots(ctx: &Ctx) -> Result<()> {
     use teamline_dns::testing::{KnotConfig, TestTsigKey};
     use teamline_dns::{Rfc2136Publisher, Rfc2136Settings, TsigKey};
     use teamline_domain::direct_routing::StepState;
-    use teamline_testkit::demo::{RESELLER_ADMIN, RESELLER_PASSWORD};
+    use teamline_testkit::demo::RESELLER_ADMIN;
 
     let dir = tempfile::tempdir()?;
     let key = TestTsigKey::generate("teamline.");
@@ -162,11 +162,7 @@ async fn take_reseller_screenshots(ctx: &Ctx) -> Result<()> {
         .await?;
 
     let b = &ctx.b;
-    b.goto(&ctx.url("/reseller/sign-in")).await?;
-    b.fill("#email", RESELLER_ADMIN).await?;
-    b.fill("#password", RESELLER_PASSWORD).await?;
-    b.click("button[type=submit]").await?;
-    b.wait_path("/reseller/enterprises").await?;
+    reseller_sign_in(ctx).await?;
     b.wait_page_text("Fabrikam").await?;
     let out = out_dir();
     b.save_screenshot(&out.join("reseller-enterprises.png"))
