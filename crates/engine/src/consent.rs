@@ -59,6 +59,26 @@ impl Engine {
         self.grant(e, ConsentKind::Management, by, &audit).await
     }
 
+    /// Withdraws the management consent: the reseller's admins can no longer act inside the
+    /// enterprise (a reseller admin acting there is refused from their next request on).
+    pub async fn revoke_management_consent(
+        &self,
+        e: EnterpriseId,
+        actor: &Actor,
+    ) -> Result<Enterprise, EngineError> {
+        let audit = Audit::new(
+            actor.clone(),
+            "consent.revoke",
+            "Revoked the reseller's management consent",
+        );
+        let change = ConsentChange {
+            kind: ConsentKind::Management,
+            granted: false,
+            by: None,
+        };
+        Ok(self.inner.store.set_consent(e, &change, &audit).await?)
+    }
+
     async fn grant(
         &self,
         e: EnterpriseId,

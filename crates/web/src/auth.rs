@@ -43,11 +43,17 @@ pub struct Admin {
     pub enterprise: Enterprise,
     pub session: Session,
     pub csrf: String,
+    /// A reseller admin acting for the enterprise through its management consent (then
+    /// `principal` names them, and every change is recorded as theirs).
+    pub acting: Option<crate::reseller::Acting>,
 }
 
 impl Admin {
     pub fn actor(&self) -> Actor {
-        Actor::EnterpriseAdmin(self.principal.username.clone())
+        match &self.acting {
+            Some(a) => a.actor(),
+            None => Actor::EnterpriseAdmin(self.principal.username.clone()),
+        }
     }
 
     /// Shows `message` on the next page this admin opens.
@@ -68,6 +74,12 @@ impl Admin {
             role: self.principal.role.clone(),
             csrf: self.csrf.clone(),
             active,
+            acting: self.acting.as_ref().map(|a| {
+                format!(
+                    "You are acting for {} as reseller admin {} ({}), through the management consent {} granted. Everything you do here is recorded as done by you for {}.",
+                    self.enterprise.name, a.email, a.reseller, self.enterprise.name, self.enterprise.name
+                )
+            }),
         }
     }
 }
@@ -94,10 +106,27 @@ impl FromRequestParts<AppState> for Admin {
                     detail: "You are signed in as a platform operator: the operator area is at /operator.".into(),
                 });
             }
-            Some(Principal::ResellerAdmin { .. }) => {
-                return Err(PageError::Forbidden {
-                    title: "This is the Enterprise portal".into(),
-                    detail: "You are signed in as a reseller admin. Enterprise pages open from the reseller portal once the enterprise has granted management consent.".into(),
+            Some(Principal::ResellerAdmin { account_id, .. }) => {
+                let (enterprise, acting) =
+                    crate::reseller::acting_admin(parts, state, &session).await?;
+                let csrf = csrf::token(&session).await?;
+                return Ok(Self {
+                    principal: EnterpriseAdmin {
+                        enterprise_id: enterprise.id,
+                        tenant_id: enterprise
+                            .tenant_id
+                            .as_ref()
+                            .map(|t| t.as_str().to_owned())
+                            .unwrap_or_default(),
+                        object_id: format!("reseller-account:{}", account_id.0),
+                        username: acting.email.clone(),
+                        display_name: acting.email.clone(),
+                        role: format!("Reseller admin, {}", acting.reseller),
+                    },
+                    enterprise,
+                    session,
+                    csrf,
+                    acting: Some(acting),
                 });
             }
         };
@@ -123,6 +152,7 @@ impl FromRequestParts<AppState> for Admin {
             enterprise,
             session,
             csrf,
+            acting: None,
         })
     }
 }

@@ -29,6 +29,8 @@ pub(crate) mod keys {
     pub const RENEWED_AT: &str = "renewed_at";
     /// A one-time message for the next page ("Debra Berger was deleted").
     pub const FLASH: &str = "flash";
+    /// The enterprise a reseller admin acts for through its management consent.
+    pub const ACTING_FOR: &str = "acting_for";
 }
 
 /// Who is signed in. Kept general: enterprise admins sign in with Microsoft, reseller admins

@@ -31,6 +31,8 @@ pub struct Layout {
     pub role: String,
     pub csrf: String,
     pub active: Menu,
+    /// The banner while a reseller admin acts for the enterprise (management consent).
+    pub acting: Option<String>,
 }
 
 impl Layout {

@@ -9,6 +9,7 @@ mod harness;
 mod pages;
 
 mod accessibility;
+mod acting;
 mod audit_log;
 mod bulk_upload;
 mod calls;

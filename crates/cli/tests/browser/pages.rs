@@ -205,3 +205,14 @@ pub async fn set_up_directly(ctx: &Ctx, name: &str, ext: &str, device: &str) -> 
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
+
+/// Signs in to the reseller portal as the demo's Northwind Voice admin, with the form.
+pub async fn reseller_sign_in(ctx: &Ctx) -> Result<()> {
+    use teamline_testkit::demo::{RESELLER_ADMIN, RESELLER_PASSWORD};
+    let b = &ctx.b;
+    b.goto(&ctx.url("/reseller/sign-in")).await?;
+    b.fill("#email", RESELLER_ADMIN).await?;
+    b.fill("#password", RESELLER_PASSWORD).await?;
+    b.click("button[type=submit]").await?;
+    b.wait_path("/reseller/enterprises").await
+}

@@ -120,3 +120,62 @@ async fn save_full_page(b: &crate::harness::Browser, path: &std::path::Path) -> 
     b.set_viewport(1280, 800).await?;
     Ok(())
 }
+
+browser_test!(
+    screenshots_of_the_reseller_portal,
+    take_reseller_screenshots
+);
+
+/// The reseller portal's Enterprises list, and Contoso's page with Teamline's Direct Routing
+/// set-up done step by step (its TXT record published in a real Knot DNS zone).
+async fn take_reseller_screenshots(ctx: &Ctx) -> Result<()> {
+    use secrecy::SecretString;
+    use std::sync::Arc;
+    use teamline_dns::testing::{KnotConfig, TestTsigKey};
+    use teamline_dns::{Rfc2136Publisher, Rfc2136Settings, TsigKey};
+    use teamline_domain::direct_routing::StepState;
+    use teamline_testkit::demo::RESELLER_ADMIN;
+
+    let dir = tempfile::tempdir()?;
+    let key = TestTsigKey::generate("teamline.");
+    let knot = KnotConfig::new("sbc.example.net")
+        .update_key(key.clone())
+        .start(dir.path())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let publisher = Rfc2136Publisher::new(&Rfc2136Settings::new(
+        knot.server(),
+        "sbc.example.net",
+        TsigKey::hmac_sha256(&key.name, SecretString::from(key.secret_base64.clone())),
+    ))?;
+    let engine = &ctx.stack.engine;
+    anyhow::ensure!(
+        engine.set_dns_publisher(Arc::new(publisher)),
+        "the demo already has a DNS publisher"
+    );
+    let contoso = ctx.stack.contoso.id;
+    engine
+        .set_up_direct_routing(
+            contoso,
+            &teamline_domain::audit::Actor::ResellerAdmin(RESELLER_ADMIN.to_owned()),
+        )
+        .await?;
+
+    let b = &ctx.b;
+    reseller_sign_in(ctx).await?;
+    b.wait_page_text("Fabrikam").await?;
+    let out = out_dir();
+    b.save_screenshot(&out.join("reseller-enterprises.png"))
+        .await?;
+
+    b.until("Contoso's Direct Routing set-up is done", || async {
+        let setups = engine.direct_routing_setups(contoso).await?;
+        Ok(!setups.is_empty() && setups.iter().all(|(_, s)| s.summary() == StepState::Done))
+    })
+    .await?;
+    b.goto(&ctx.url(&format!("/reseller/enterprises/{}", contoso.0)))
+        .await?;
+    b.wait_page_text("Direct Routing: US East 2").await?;
+    save_full_page(b, &out.join("reseller-direct-routing.png")).await?;
+    Ok(())
+}

@@ -19,6 +19,7 @@ pub fn routes() -> Routes {
         .route("/consent/user-sync", post(start_user_sync))
         .route("/auth/microsoft/consent", get(user_sync_callback))
         .route("/consent/management", post(grant_management))
+        .route("/consent/management/revoke", post(revoke_management))
 }
 
 /// Sends the admin to Microsoft's admin-consent page for their own tenant.
@@ -126,6 +127,33 @@ async fn grant_management(
         .await?;
     admin
         .flash("Management consent granted: your reseller can now manage this enterprise.")
+        .await?;
+    Ok(Redirect::to("/dashboard"))
+}
+
+/// Withdraws the management consent: a reseller admin acting here is refused from their next
+/// request on. Only the enterprise's own admins may do this.
+async fn revoke_management(
+    State(state): State<AppState>,
+    admin: Admin,
+) -> Result<Redirect, PageError> {
+    if admin.acting.is_some() {
+        return Err(PageError::Forbidden {
+            title: "Only the enterprise's administrators revoke management consent".into(),
+            detail: format!(
+                "You act for {} through its management consent; {}'s own administrators decide whether to revoke it.",
+                admin.enterprise.name, admin.enterprise.name
+            ),
+        });
+    }
+    state
+        .engine
+        .revoke_management_consent(admin.enterprise.id, &admin.actor())
+        .await?;
+    admin
+        .flash(
+            "Management consent revoked: your reseller's admins can no longer act in this portal.",
+        )
         .await?;
     Ok(Redirect::to("/dashboard"))
 }

@@ -175,6 +175,8 @@ pub struct DashboardPage {
     pub direct_routing: Vec<super::direct_routing::RegionSetup>,
     /// The SIP gateway's health in the enterprise's own regions.
     pub gateway: Vec<super::gateway_health::RegionHealth>,
+    /// The reseller may act here and the admin (not the reseller) may end that.
+    pub can_revoke_management: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -203,7 +205,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
             when: ago(now, e.at_ms),
             at: timestamp(e.at_ms),
             iso: iso(e.at_ms),
-            who: e.actor.to_string(),
+            who: crate::reseller::acted_for(&e.actor, Some(admin.enterprise.name.as_str())),
             summary: e.summary.clone(),
         })
         .collect();
@@ -214,6 +216,8 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
         notice: admin.take_flash().await?,
         direct_routing: super::direct_routing::region_setups(&state, admin.enterprise.id).await?,
         gateway: super::gateway_health::of_enterprise(&state, &admin.enterprise).await?,
+        can_revoke_management: admin.acting.is_none()
+            && admin.enterprise.consent(ConsentKind::Management),
     }
     .into_response())
 }

@@ -230,7 +230,7 @@ async fn add(
 }
 
 /// One of the signed-in reseller's enterprises; another's is "not found".
-async fn own_enterprise(
+pub(super) async fn own_enterprise(
     state: &AppState,
     admin: &ResellerAdmin,
     id: &str,
@@ -254,6 +254,8 @@ struct DetailPage {
     tenant_id: Option<String>,
     regions: Vec<String>,
     can_invite: bool,
+    /// The enterprise grants management consent: "Manage as reseller" opens its portal.
+    can_manage: bool,
     /// Teamline's Direct Routing set-up, region by region.
     direct_routing: Vec<crate::pages::direct_routing::RegionSetup>,
 }
@@ -278,6 +280,7 @@ async fn detail(
             .map(|r| r.name.as_str().to_owned())
             .collect(),
         can_invite: e.state == EnterpriseState::Invited,
+        can_manage: e.consent(teamline_domain::enterprise::ConsentKind::Management),
         direct_routing: crate::pages::direct_routing::region_setups(&state, e.id).await?,
     })
 }

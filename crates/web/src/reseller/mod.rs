@@ -8,12 +8,16 @@
 //! reseller's enterprise answers "not found", as does any reseller page for a session that is
 //! not a reseller admin's.
 
+mod acting;
 mod admins;
 mod audit;
 mod billing;
 mod enterprises;
 pub(crate) mod gateway;
 mod outbox;
+
+pub(crate) use acting::{Acting, acting_admin};
+pub(crate) use audit::acted_for;
 
 use crate::AppState;
 use crate::csrf;
@@ -40,6 +44,7 @@ pub fn routes() -> Routes {
         .merge(gateway::routes())
         .merge(audit::routes())
         .merge(billing::routes())
+        .merge(acting::routes())
 }
 
 /// The signed-in reseller admin of a Reseller portal request, with their reseller.

@@ -4,6 +4,7 @@
 // Test code asserts by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod acting;
 mod api;
 mod app;
 mod audit_log;

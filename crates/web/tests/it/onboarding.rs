@@ -4,7 +4,8 @@
 //! forced before the Dashboard ("All Company" refused with the fix), then the Dashboard with
 //! Teamline's Direct Routing set-up (its TXT record published in a real Knot DNS zone that the
 //! simulated Microsoft checks), the reseller's page showing the same steps, and the region
-//! selectable in SET UP PBX USER.
+//! selectable in SET UP PBX USER; then management consent, under which the reseller acts in
+//! Fabrikam's portal and the audit logs say "reseller admin … for Fabrikam".
 
 use crate::app::{Browser, TestApp, location, text};
 use crate::reseller::{invitation_link, sign_in as reseller_sign_in};
@@ -298,5 +299,32 @@ async fn the_invited_global_admin_registers_consents_chooses_sync_groups_and_get
         select.contains("US East 2") && select.contains("US West"),
         "{select}"
     );
+
+    // Fabrikam lets its reseller manage it; the reseller acts there and both logs say for whom.
+    let r = browser
+        .post_form("/consent/management", &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/dashboard");
+    let r = northwind
+        .post_form(
+            &format!("/reseller/enterprises/{}/manage", fabrikam.id.0),
+            &[],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/dashboard");
+    let (status, page) = text(northwind.get("/dashboard")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are acting for Fabrikam"), "{page}");
+    let (status, _) = text(northwind.post_form("/dashboard/sync-teams-users", &[])).await;
+    assert!(status < 400, "{status}");
+    let who = format!("reseller admin {RESELLER_ADMIN} for Fabrikam");
+    let (_, page) = text(browser.get("/audit")).await;
+    assert!(page.contains(&who), "{page}");
+    let (_, page) = text(northwind.get("/reseller/audit")).await;
+    assert!(page.contains(&who), "{page}");
     app.stop().await;
 }

@@ -65,6 +65,7 @@ pub fn action_label(action: &str) -> String {
         "api_token.revoke" => "API token revoked",
         "consent.grant" => "Consent granted",
         "consent.revoke" => "Consent revoked",
+        "reseller.act" => "Reseller began acting",
         "admin.sign_in" => "Signed in",
         "directory.sync" => "Teams users synced",
         "sync.request" => "Sync Teams Users requested",
@@ -167,7 +168,7 @@ async fn names_for(
     })
 }
 
-fn row(now: i64, e: &AuditEvent, names: &Names) -> EventRow {
+fn row(now: i64, e: &AuditEvent, names: &Names, enterprise: &str) -> EventRow {
     let fields = diff::diff(
         &e.object_type,
         e.before.as_deref(),
@@ -178,7 +179,7 @@ fn row(now: i64, e: &AuditEvent, names: &Names) -> EventRow {
         when: ago(now, e.at_ms),
         at: timestamp(e.at_ms),
         iso: iso(e.at_ms),
-        who: e.actor.to_string(),
+        who: crate::reseller::acted_for(&e.actor, Some(enterprise)),
         action: action_label(&e.action),
         summary: e.summary.clone(),
         changed: fields
@@ -250,7 +251,10 @@ async fn page(
     Ok(AuditPage {
         layout: admin.layout(Menu::AuditLog),
         first: view.cursor.is_some().then(|| view.first_href()),
-        events: events.iter().map(|ev| row(now, ev, &names)).collect(),
+        events: events
+            .iter()
+            .map(|ev| row(now, ev, &names, admin.enterprise.name.as_str()))
+            .collect(),
         view,
         actors,
         actions,
@@ -285,7 +289,7 @@ async fn export_csv(
         });
         let names = names_for(store, e, &events).await?;
         for ev in &events {
-            let r = row(0, ev, &names);
+            let r = row(0, ev, &names, admin.enterprise.name.as_str());
             let changes = r
                 .fields
                 .iter()
