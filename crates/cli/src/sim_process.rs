@@ -21,6 +21,11 @@ pub struct SimProcess {
 impl SimProcess {
     /// Starts `exe sim --tenants <tenants>` on a random port and waits until it listens.
     pub async fn start(exe: &Path, tenants: &str) -> anyhow::Result<Self> {
+        Self::start_with(exe, tenants, &[]).await
+    }
+
+    /// Like [`SimProcess::start`], with more `teamline sim` options (e.g. `--latency-ms 50`).
+    pub async fn start_with(exe: &Path, tenants: &str, options: &[&str]) -> anyhow::Result<Self> {
         let mut child = tokio::process::Command::new(exe)
             .args([
                 "sim",
@@ -31,6 +36,7 @@ impl SimProcess {
                 "--bind",
                 "127.0.0.1",
             ])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
