@@ -66,6 +66,22 @@ impl SimProcess {
         })
     }
 
+    /// CPU seconds (user + system) the simulator has used so far (`/proc/<pid>/stat`; 0 when
+    /// unreadable): a bench tells the simulator's share of a run from Teamline's.
+    pub fn cpu_secs(&self) -> f64 {
+        let Some(pid) = self.child.id() else {
+            return 0.0;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        // After ")": state(0) … utime(11) stime(12), in clock ticks of 10 ms.
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        (ticks(11) + ticks(12)) as f64 / 100.0
+    }
+
     fn url(&self, tenant: &str, path: &str) -> String {
         format!("{}/_sim/tenants/{}{path}", self.base_url, percent(tenant))
     }
