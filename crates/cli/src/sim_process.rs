@@ -78,7 +78,12 @@ impl SimProcess {
             .map(|(_, r)| r.split_whitespace().collect())
             .unwrap_or_default();
         // After ")": state(0) … utime(11) stime(12), in clock ticks of 10 ms.
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         (ticks(11) + ticks(12)) as f64 / 100.0
     }
 

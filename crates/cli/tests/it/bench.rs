@@ -127,5 +127,8 @@ fn bench_fleet_syncs_every_tenant_and_stores_every_change() {
     assert_eq!(f["changed_users_per_tenant"], 1, "{f}");
     assert_eq!(f["changed"]["changes_applied"], 20, "{f}");
     assert_eq!(f["changed_users_stored"], 20, "{f}");
-    assert!(f["idle"]["requests_per_tenant"].as_f64().unwrap() > 0.0, "{f}");
+    assert!(
+        f["idle"]["requests_per_tenant"].as_f64().unwrap() > 0.0,
+        "{f}"
+    );
 }

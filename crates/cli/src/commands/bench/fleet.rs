@@ -158,7 +158,12 @@ async fn measure(
     let m = args.users_per_enterprise.max(1);
     let runner_concurrency = settings.runner_concurrency;
     let tenant_concurrency = EngineArgs::default().microsoft_tenant_concurrency;
-    let engine = engine_for(db.open().await?, &sim.base_url, settings, tenant_concurrency)?;
+    let engine = engine_for(
+        db.open().await?,
+        &sim.base_url,
+        settings,
+        tenant_concurrency,
+    )?;
 
     let started = Instant::now();
     let enterprises = seed(&engine, names).await?;
@@ -204,7 +209,8 @@ async fn measure(
         changed.cpu_ms_per_tenant,
         changed.changes_applied
     );
-    let tenants_synced = synced.min(check_synced(&engine, &enterprises, false, &mut problems).await?);
+    let tenants_synced =
+        synced.min(check_synced(&engine, &enterprises, false, &mut problems).await?);
     let stored = check_renamed(&engine, &enterprises, names, &renamed, &mut problems).await?;
     workers.stop().await;
     Ok(FleetFigures {
@@ -235,9 +241,7 @@ async fn seed(engine: &Engine, names: &[String]) -> anyhow::Result<Vec<Enterpris
     };
     let mut ids = vec![testbed_for(engine, first).await?.enterprise.id];
     let more: Vec<EnterpriseId> = futures::stream::iter(rest)
-        .map(|name| async move {
-            anyhow::Ok(testbed_for(engine, name).await?.enterprise.id)
-        })
+        .map(|name| async move { anyhow::Ok(testbed_for(engine, name).await?.enterprise.id) })
         .buffered(64)
         .try_collect()
         .await?;
@@ -258,7 +262,11 @@ fn own_cpu_secs() -> f64 {
 
 /// One cycle as the scheduler's loop runs it: every due enterprise's sync queued, the
 /// runner working them off within its concurrency; ends when no job is left.
-async fn cycle(engine: &Engine, sim: &SimProcess, names: &[String]) -> anyhow::Result<CycleFigures> {
+async fn cycle(
+    engine: &Engine,
+    sim: &SimProcess,
+    names: &[String],
+) -> anyhow::Result<CycleFigures> {
     for_each_tenant(names, |t| sim.reset_stats(t)).await?;
     let store = engine.store();
     let cpu = own_cpu_secs();
@@ -289,12 +297,10 @@ async fn cycle(engine: &Engine, sim: &SimProcess, names: &[String]) -> anyhow::R
             names.len()
         );
     }
-    let requests: u64 = for_each_tenant(names, |t| async move {
-        Ok(sim.stats(t).await?.requests)
-    })
-    .await?
-    .into_iter()
-    .sum();
+    let requests: u64 = for_each_tenant(names, |t| async move { Ok(sim.stats(t).await?.requests) })
+        .await?
+        .into_iter()
+        .sum();
     let changes_applied = applied(engine).await?;
     let n = names.len().max(1) as f64;
     Ok(CycleFigures {
@@ -436,13 +442,13 @@ async fn check_renamed(
     let mut wrong = Vec::new();
     for (t, u, new) in renamed {
         let upn = ms::generated_user_upn(&names[*t], *u);
-        let user = engine.store().teams_user_by_upn(enterprises[*t], &upn).await?;
+        let user = engine
+            .store()
+            .teams_user_by_upn(enterprises[*t], &upn)
+            .await?;
         match user {
             Some(user) if &user.display_name == new => stored += 1,
-            other => wrong.push(format!(
-                "{upn}: {:?}",
-                other.map(|u| u.display_name)
-            )),
+            other => wrong.push(format!("{upn}: {:?}", other.map(|u| u.display_name))),
         }
     }
     if !wrong.is_empty() {
