@@ -21,6 +21,11 @@ pub struct SimProcess {
 impl SimProcess {
     /// Starts `exe sim --tenants <tenants>` on a random port and waits until it listens.
     pub async fn start(exe: &Path, tenants: &str) -> anyhow::Result<Self> {
+        Self::start_with(exe, tenants, &[]).await
+    }
+
+    /// Like [`SimProcess::start`], with more `teamline sim` options (e.g. `--latency-ms 50`).
+    pub async fn start_with(exe: &Path, tenants: &str, options: &[&str]) -> anyhow::Result<Self> {
         let mut child = tokio::process::Command::new(exe)
             .args([
                 "sim",
@@ -31,6 +36,7 @@ impl SimProcess {
                 "--bind",
                 "127.0.0.1",
             ])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -58,6 +64,27 @@ impl SimProcess {
             base_url,
             http: reqwest::Client::new(),
         })
+    }
+
+    /// CPU seconds (user + system) the simulator has used so far (`/proc/<pid>/stat`; 0 when
+    /// unreadable): a bench tells the simulator's share of a run from Teamline's.
+    pub fn cpu_secs(&self) -> f64 {
+        let Some(pid) = self.child.id() else {
+            return 0.0;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        // After ")": state(0) … utime(11) stime(12), in clock ticks of 10 ms.
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        (ticks(11) + ticks(12)) as f64 / 100.0
     }
 
     fn url(&self, tenant: &str, path: &str) -> String {

@@ -9,8 +9,9 @@ use teamline_sim::microsoft::{MicrosoftSim, SimConfig, TenantControl, demo};
 /// Options of `teamline sim`.
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
-    /// Tenants to seed, comma-separated: `contoso`, `fabrikam`, or `NAME:USERS[:SYNC_MEMBERS]`
-    /// for a generated tenant (e.g. `bigco:100000:20000`).
+    /// Tenants to seed, comma-separated: `contoso`, `fabrikam`, `NAME:USERS[:SYNC_MEMBERS]`
+    /// for a generated tenant (e.g. `bigco:100000:20000`), or `NAME*COUNT:USERS[:SYNC_MEMBERS]`
+    /// for a fleet of COUNT generated tenants named NAME-1 … NAME-COUNT (e.g. `fleet*2000:50`).
     #[arg(
         long,
         value_delimiter = ',',
@@ -35,21 +36,40 @@ pub struct SimArgs {
     /// API's publish (or nothing, by default).
     #[arg(long, env = "TEAMLINE_SIM_DNS_NAMESERVER")]
     pub dns_nameserver: Option<std::net::SocketAddr>,
+    /// Latency added to every Graph and Teams admin request of every tenant, in milliseconds,
+    /// as over a real network (the control API's faults can change it per tenant).
+    #[arg(long, default_value_t = 0, env = "TEAMLINE_SIM_LATENCY_MS")]
+    pub latency_ms: u64,
 }
 
-fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<TenantControl> {
+/// At most this many tenants are listed one by one when the simulator starts.
+const LISTED_TENANTS: usize = 20;
+
+fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<Vec<TenantControl>> {
     let spec = spec.trim();
     match spec.to_ascii_lowercase().as_str() {
-        "contoso" => Ok(sim.seed_contoso()),
-        "fabrikam" => Ok(sim.seed_fabrikam()),
+        "contoso" => Ok(vec![sim.seed_contoso()]),
+        "fabrikam" => Ok(vec![sim.seed_fabrikam()]),
         _ => {
+            let usage = || {
+                format!(
+                    "tenant '{spec}': use contoso, fabrikam, NAME:USERS[:SYNC_MEMBERS] or NAME*COUNT:USERS[:SYNC_MEMBERS]"
+                )
+            };
             let mut parts = spec.split(':');
             let name = parts.next().unwrap_or_default();
+            let (name, count) = match name.split_once('*') {
+                Some((name, count)) => (
+                    name,
+                    Some(count.parse::<usize>().with_context(|| {
+                        format!("tenant '{spec}': COUNT (after *) must be a number")
+                    })?),
+                ),
+                None => (name, None),
+            };
             let users: usize = parts
                 .next()
-                .with_context(|| {
-                    format!("tenant '{spec}': use contoso, fabrikam or NAME:USERS[:SYNC_MEMBERS]")
-                })?
+                .with_context(usage)?
                 .parse()
                 .with_context(|| format!("tenant '{spec}': USERS must be a number"))?;
             let members: usize = match parts.next() {
@@ -61,7 +81,12 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<TenantControl> {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 bail!("tenant '{spec}': the name must be letters, digits and hyphens");
             }
-            Ok(sim.seed_generated(name, users, members))
+            Ok(match count {
+                None => vec![sim.seed_generated(name, users, members)],
+                Some(count) => (1..=count)
+                    .map(|i| sim.seed_generated(&format!("{name}-{i}"), users, members))
+                    .collect(),
+            })
         }
     }
 }
@@ -75,7 +100,12 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     .context("could not start the Microsoft simulator")?;
     let mut seeded = Vec::new();
     for spec in &args.tenants {
-        seeded.push(seed(&sim, spec)?);
+        seeded.extend(seed(&sim, spec)?);
+    }
+    if args.latency_ms > 0 {
+        for t in &seeded {
+            t.set_latency(std::time::Duration::from_millis(args.latency_ms));
+        }
     }
     let http = sim
         .spawn_http(SocketAddr::new(args.bind, args.http_port))
@@ -115,7 +145,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     );
     println!();
     println!("Tenants:");
-    for t in &seeded {
+    for t in seeded.iter().take(LISTED_TENANTS) {
         let domains: Vec<String> = t.domains().into_iter().map(|(d, _)| d).collect();
         println!(
             "  {:<10} {}  {} users  consent {}  domains {}",
@@ -128,6 +158,15 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
                 "not granted"
             },
             domains.join(", ")
+        );
+    }
+    if seeded.len() > LISTED_TENANTS {
+        println!("  … and {} more", seeded.len() - LISTED_TENANTS);
+    }
+    if args.latency_ms > 0 {
+        println!(
+            "  every Graph and Teams admin request waits {} ms",
+            args.latency_ms
         );
     }
     println!();

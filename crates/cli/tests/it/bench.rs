@@ -108,3 +108,27 @@ fn bench_import_checks_and_applies_every_row_with_progress() {
     assert!(f["validate_ms"].is_u64(), "{f}");
     assert!(f["progress_reports"].as_u64().unwrap() >= 1, "{f}");
 }
+
+#[test]
+fn bench_fleet_syncs_every_tenant_and_stores_every_change() {
+    let f = bench(&[
+        "fleet",
+        "--enterprises",
+        "20",
+        "--users-per-enterprise",
+        "5",
+        "--latency-ms",
+        "5",
+    ]);
+    assert_eq!(f["tenants_synced"], 20, "{f}");
+    assert_eq!(f["full"]["changes_applied"], 100, "every user read: {f}");
+    // Nothing changed: the delta rounds apply nothing; then one user per tenant was renamed.
+    assert_eq!(f["idle"]["changes_applied"], 0, "{f}");
+    assert_eq!(f["changed_users_per_tenant"], 1, "{f}");
+    assert_eq!(f["changed"]["changes_applied"], 20, "{f}");
+    assert_eq!(f["changed_users_stored"], 20, "{f}");
+    assert!(
+        f["idle"]["requests_per_tenant"].as_f64().unwrap() > 0.0,
+        "{f}"
+    );
+}
