@@ -97,9 +97,10 @@ pub struct EngineArgs {
     /// Jobs this instance works on at once, across all enterprises: the fleet-wide
     /// concurrency. A scheduled sync cycle waits on the network, so with N enterprises and a
     /// round trip of L per sequential request it cannot end sooner than N × requests × L /
-    /// this (2 000 idle tenants at 50 ms: 6 s at 32, 25 s at 8). Each tenant still gets at most
-    /// `--microsoft-tenant-concurrency` requests at once and one sync at a time.
-    #[arg(long, env = "TEAMLINE_RUNNER_CONCURRENCY", default_value_t = 32)]
+    /// this (2 000 idle tenants at 50 ms: 25 s at 8, 6 s at 32): raise it for a large fleet.
+    /// Each tenant still gets at most `--microsoft-tenant-concurrency` requests at once and one
+    /// sync at a time.
+    #[arg(long, env = "TEAMLINE_RUNNER_CONCURRENCY", default_value_t = 8)]
     pub runner_concurrency: usize,
 
     /// Seconds a job stays claimed by this instance without news before another instance (or
