@@ -18,11 +18,11 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use diff::{FieldChange, Names};
+pub use listing::{Choice, Filters, Pager, Scope, page_of};
 use std::collections::HashMap;
 use teamline_domain::audit::AuditEvent;
 use teamline_domain::ids::EnterpriseId;
 use teamline_store::{AuditCursor, PbxUserQuery, Store, UserTab};
-pub use listing::{Choice, Filters, Pager, Scope, page_of};
 pub use view::{AuditParams, View};
 
 pub fn routes() -> Routes {
