@@ -32,8 +32,6 @@ use teamline_microsoft::{MicrosoftError, TenantApi};
 
 /// The activation user's name in each SBC subdomain (`teamline-activation@<subdomain>`).
 pub const ACTIVATION_USER: &str = "teamline-activation";
-/// Its usage location, which Microsoft needs before it assigns a licence.
-const ACTIVATION_USAGE_LOCATION: &str = "US";
 
 /// The caller ID policy the set-up creates: each user's own number.
 pub const CALLER_ID_POLICY: &str = "Teamline Caller ID";
@@ -274,16 +272,23 @@ impl SetupRun {
                     .await?;
                 Ok(value)
             }
-            Err(e) => {
-                self.record(step, StepState::Failed, Some(e.to_string()))
-                    .await?;
-                Err(StepError::Failed(if e.is_retryable() {
-                    JobError::retry(e.to_string())
-                } else {
-                    JobError::permanent(e.to_string())
-                }))
-            }
+            Err(e) => Err(self.failed(step, e).await),
         }
+    }
+
+    /// Records a step as failed with Microsoft's words; the error ends the run.
+    async fn failed(&mut self, step: SetupStep, e: MicrosoftError) -> StepError {
+        if let Err(stored) = self
+            .record(step, StepState::Failed, Some(e.to_string()))
+            .await
+        {
+            return stored.into();
+        }
+        StepError::Failed(if e.is_retryable() {
+            JobError::retry(e.to_string())
+        } else {
+            JobError::permanent(e.to_string())
+        })
     }
 
     async fn steps(&mut self) -> Result<(), StepError> {
@@ -348,10 +353,11 @@ impl SetupRun {
             }
         }
 
+        let usage_location = self.usage_location().await?;
         let activation = LicensedUserSpec {
             upn: format!("{ACTIVATION_USER}@{domain}"),
             display_name: format!("Teamline Direct Routing activation ({domain}), do not delete"),
-            usage_location: ACTIVATION_USAGE_LOCATION.into(),
+            usage_location,
             sku_id: sku.sku_id.clone(),
         };
         let r = tenant.ensure_licensed_user(&activation).await;
@@ -510,6 +516,38 @@ impl SetupRun {
         );
         self.record(
             SetupStep::LicenceCheck,
+            StepState::Failed,
+            Some(why.clone()),
+        )
+        .await?;
+        Err(StepError::Failed(JobError::permanent(why)))
+    }
+
+    /// The activation user's usage location, which Microsoft needs before it assigns a
+    /// licence: the tenant's own (its default usage location, else its country), since a
+    /// licence used outside the country it was bought for can break the tenant's terms.
+    async fn usage_location(&mut self) -> Result<String, StepError> {
+        let org = match self.tenant.organization().await {
+            Ok(org) => org,
+            Err(e) => return Err(self.failed(SetupStep::ActivationUser, e).await),
+        };
+        if let Some(country) = org.usage_location() {
+            return Ok(country);
+        }
+        let why = format!(
+            "The tenant's organization {} has no country (Microsoft's /organization shows neither a default usage location nor a country letter code), \
+             and Microsoft licenses no user without a usage location, so the activation user {ACTIVATION_USER}@{} cannot be created. \
+             Fix: in the Microsoft 365 admin center, Settings, Org settings, Organization profile, set the organization's country, \
+             then choose Set up Direct Routing again.",
+            if org.display_name.is_empty() {
+                self.enterprise.name.to_string()
+            } else {
+                format!("\"{}\"", org.display_name)
+            },
+            self.route.subdomain
+        );
+        self.record(
+            SetupStep::ActivationUser,
             StepState::Failed,
             Some(why.clone()),
         )

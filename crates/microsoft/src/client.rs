@@ -12,8 +12,8 @@ use teamline_domain::diagnosis::{Check, Outcome};
 use crate::config::MicrosoftConfig;
 use crate::direct_routing::{
     CallerIdPolicySpec, CallingPolicySpec, DialPlanSpec, DirectRouting, DnsRecord, DomainState,
-    LicensedUserSpec, PstnGatewaySpec, SetupChange, SubscribedSku, TenantVoiceSetup,
-    VoiceRouteSpec, VoiceRoutingPolicySpec,
+    LicensedUserSpec, OrganizationInfo, PstnGatewaySpec, SetupChange, SubscribedSku,
+    TenantVoiceSetup, VoiceRouteSpec, VoiceRoutingPolicySpec,
 };
 use crate::directory::{
     BatchItem, DeltaStart, DeltaStream, Directory, DirectoryGroup, DirectoryUser, GraphDirectory,
@@ -323,6 +323,9 @@ impl TeamsVoice for TenantClient {
 
 #[async_trait]
 impl TenantVoiceSetup for TenantClient {
+    async fn organization(&self) -> Result<OrganizationInfo, MicrosoftError> {
+        self.direct_routing.organization().await
+    }
     async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>, MicrosoftError> {
         self.direct_routing.subscribed_skus().await
     }

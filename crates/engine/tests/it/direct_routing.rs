@@ -147,6 +147,12 @@ async fn direct_routing_is_set_up_per_region_with_the_txt_record_published_by_rf
     for region in ["useast2", "uswest"] {
         let upn = format!("teamline-activation@fabrikam.{region}.sbc.example.net");
         assert!(sim_tenant.user_id(&upn).is_some(), "{upn}");
+        // Fabrikam's organization is in Great Britain: so is its activation users' licence.
+        assert_eq!(
+            sim_tenant.user_usage_location(&upn).as_deref(),
+            Some(ms::FABRIKAM_COUNTRY),
+            "{upn}"
+        );
     }
 
     // Sync Voice Routes: both regions selectable, the enterprise Direct Routing ready.
@@ -343,6 +349,70 @@ async fn without_a_spare_licence_the_licence_check_says_so_with_the_fix_and_a_re
             .as_deref()
             .is_some_and(|d| d.ends_with("already there")),
         "{user:?}"
+    );
+    drop(workers);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_without_a_country_fails_the_activation_user_with_the_fix() {
+    let dns = knot().await;
+    let (app, workers) = registered_fabrikam(&dns, Duration::from_millis(300)).await;
+    let tenant = app.microsoft.sim.tenant(ms::FABRIKAM_TENANT_ID).unwrap();
+    tenant.set_organization_country(None, None);
+    let e = app.fabrikam.id;
+    let actor = Actor::System("test".into());
+    app.engine.set_up_direct_routing(e, &actor).await.unwrap();
+    let failed = |setups: &[(_, teamline_domain::direct_routing::DirectRoutingSetup)]| {
+        setups.len() == 2
+            && setups.iter().all(|(_, s)| {
+                s.steps
+                    .iter()
+                    .any(|x| x.step == SetupStep::ActivationUser && x.state == StepState::Failed)
+            })
+    };
+    eventually("the activation user step failed", || async {
+        failed(&app.engine.direct_routing_setups(e).await.unwrap())
+    })
+    .await;
+    let setups = app.engine.direct_routing_setups(e).await.unwrap();
+    let step = setups[0]
+        .1
+        .steps
+        .iter()
+        .find(|s| s.step == SetupStep::ActivationUser)
+        .unwrap();
+    let detail = step.detail.clone().unwrap();
+    assert!(detail.contains("\"Fabrikam\" has no country"), "{detail}");
+    assert!(
+        detail.contains(
+            "Fix: in the Microsoft 365 admin center, Settings, Org settings, Organization profile"
+        ),
+        "{detail}"
+    );
+    // No user was created without a usage location, and nothing after the step ran.
+    assert!(
+        tenant
+            .user_id("teamline-activation@fabrikam.useast2.sbc.example.net")
+            .is_none()
+    );
+    assert!(
+        setups[0]
+            .1
+            .steps
+            .iter()
+            .any(|s| s.step == SetupStep::PstnGateway && s.state == StepState::Pending)
+    );
+
+    // The admin sets the country: the next run goes through with it.
+    tenant.set_organization_country(Some("DE"), None);
+    app.engine.set_up_direct_routing(e, &actor).await.unwrap();
+    eventually("both regions are set up", || all_done(&app)).await;
+    assert_eq!(
+        tenant
+            .user_usage_location("teamline-activation@fabrikam.useast2.sbc.example.net")
+            .as_deref(),
+        Some("DE")
     );
     drop(workers);
     app.stop().await.unwrap();

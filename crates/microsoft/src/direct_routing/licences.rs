@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::DirectRouting;
-use super::types::{LicensedUserSpec, SetupChange, SubscribedSku};
+use super::types::{LicensedUserSpec, OrganizationInfo, SetupChange, SubscribedSku};
 use crate::error::MicrosoftError;
 use crate::odata::segment;
 use crate::tenant::Req;
@@ -46,6 +46,23 @@ struct UnitsWire {
 #[serde(rename_all = "camelCase")]
 struct PlanWire {
     service_plan_id: String,
+}
+
+#[derive(Deserialize)]
+struct OrganizationsWire {
+    #[serde(default)]
+    value: Vec<OrganizationWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrganizationWire {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    default_usage_location: Option<String>,
+    #[serde(default)]
+    country_letter_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +125,30 @@ impl DirectRouting {
                     .collect(),
             })
             .collect())
+    }
+
+    /// The tenant's one organization object (a collection of one); an empty collection reads
+    /// as an organization with no country.
+    pub(super) async fn read_organization(&self) -> Result<OrganizationInfo, MicrosoftError> {
+        let what = "read the tenant's organization (its country)";
+        let url = self.core.graph_url(
+            "/organization?$select=id,displayName,countryLetterCode,defaultUsageLocation",
+        );
+        let reply = self.core.send(&Req::get(url, what)).await?;
+        if !reply.status.is_success() {
+            return Err(self.core.error_from(&reply, what));
+        }
+        let wire: OrganizationsWire = self.core.json(&reply, what)?;
+        Ok(wire
+            .value
+            .into_iter()
+            .next()
+            .map(|o| OrganizationInfo {
+                display_name: o.display_name.unwrap_or_default(),
+                default_usage_location: o.default_usage_location,
+                country_letter_code: o.country_letter_code,
+            })
+            .unwrap_or_default())
     }
 
     async fn read_user(&self, upn: &str, what: &str) -> Result<Option<UserWire>, MicrosoftError> {

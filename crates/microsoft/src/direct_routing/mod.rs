@@ -26,8 +26,8 @@ use serde_json::{Map, Value, json};
 
 pub use self::types::{
     CallerIdPolicySpec, CallerIdSubstitute, CallingPolicySpec, DialPlanSpec, DnsRecord,
-    DomainState, LicensedUserSpec, NormalizationRule, PstnGatewaySpec, SetupChange, SubscribedSku,
-    VoiceRouteSpec, VoiceRoutingPolicySpec, VoicemailMode,
+    DomainState, LicensedUserSpec, NormalizationRule, OrganizationInfo, PstnGatewaySpec,
+    SetupChange, SubscribedSku, VoiceRouteSpec, VoiceRoutingPolicySpec, VoicemailMode,
 };
 use crate::error::MicrosoftError;
 use crate::http::Reply;
@@ -81,6 +81,8 @@ pub trait TenantVoiceSetup: Send + Sync {
     /// Asks Microsoft to verify a domain (does nothing if it is already verified).
     async fn verify_domain(&self, name: &str) -> Result<DomainState, MicrosoftError>;
 
+    /// The tenant's organization: its name and country (`GET /organization`).
+    async fn organization(&self) -> Result<OrganizationInfo, MicrosoftError>;
     /// The tenant's subscriptions (`GET /subscribedSkus`).
     async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>, MicrosoftError>;
     /// The SKU ids of the licences a user holds; `None` when there is no such user.
@@ -576,6 +578,10 @@ impl TenantVoiceSetup for DirectRouting {
             });
         }
         Err(self.core.error_from(&reply, &what))
+    }
+
+    async fn organization(&self) -> Result<OrganizationInfo, MicrosoftError> {
+        self.read_organization().await
     }
 
     async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>, MicrosoftError> {

@@ -215,13 +215,68 @@ impl SubscribedSku {
     }
 }
 
+/// Where the tenant's organization says it is (`GET /organization`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrganizationInfo {
+    pub display_name: String,
+    /// `defaultUsageLocation`: the country the tenant gives new users' licences, if set.
+    pub default_usage_location: Option<String>,
+    /// `countryLetterCode`: the country of the organization's address.
+    pub country_letter_code: Option<String>,
+}
+
+impl OrganizationInfo {
+    /// The usage location for a user Teamline creates: the tenant's default usage location,
+    /// else the organization's country; `None` when neither holds a two-letter code.
+    pub fn usage_location(&self) -> Option<String> {
+        [&self.default_usage_location, &self.country_letter_code]
+            .into_iter()
+            .flatten()
+            .map(|c| c.trim())
+            .find(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()))
+            .map(str::to_ascii_uppercase)
+    }
+}
+
 /// A user Teamline keeps in the tenant, licensed with one SKU: the Direct Routing activation
 /// user of an SBC subdomain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LicensedUserSpec {
     pub upn: String,
     pub display_name: String,
-    /// Two letters (`US`); Microsoft assigns no licence to a user without one.
+    /// Two letters (`US`, the tenant's own: `OrganizationInfo::usage_location`); Microsoft
+    /// assigns no licence to a user without one.
     pub usage_location: String,
     pub sku_id: String,
+}
+
+#[cfg(test)]
+mod organization_tests {
+    use super::OrganizationInfo;
+
+    fn org(default: Option<&str>, country: Option<&str>) -> OrganizationInfo {
+        OrganizationInfo {
+            display_name: "Fabrikam".into(),
+            default_usage_location: default.map(str::to_owned),
+            country_letter_code: country.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_default_usage_location_wins_over_the_address_country() {
+        assert_eq!(
+            org(Some("de"), Some("GB")).usage_location().as_deref(),
+            Some("DE")
+        );
+        assert_eq!(
+            org(None, Some("GB")).usage_location().as_deref(),
+            Some("GB")
+        );
+        assert_eq!(
+            org(Some(""), Some(" gb ")).usage_location().as_deref(),
+            Some("GB")
+        );
+        assert_eq!(org(None, Some("United Kingdom")).usage_location(), None);
+        assert_eq!(org(None, None).usage_location(), None);
+    }
 }

@@ -40,8 +40,21 @@ pub(super) async fn graph_get(
     path_and_query: &str,
     what: &str,
 ) -> Result<Answer, MicrosoftError> {
-    let req = Req::get(core.graph_url(path_and_query), what);
-    let reply = core.send(&req).await?;
+    graph_send(core, &Req::get(core.graph_url(path_and_query), what)).await
+}
+
+/// A POST on Graph (`path` after `/v1.0`) with the app token, sent once.
+pub(super) async fn graph_post(
+    core: &TenantCore,
+    path: &str,
+    body: &serde_json::Value,
+    what: &str,
+) -> Result<Answer, MicrosoftError> {
+    graph_send(core, &Req::post(core.graph_url(path), body, what)).await
+}
+
+async fn graph_send(core: &TenantCore, req: &Req<'_>) -> Result<Answer, MicrosoftError> {
+    let reply = core.send(req).await?;
     let error = (!reply.status.is_success()).then(|| {
         let e = graph::read_error(&reply);
         text(&e.code, &e.message)

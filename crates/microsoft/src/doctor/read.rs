@@ -65,6 +65,15 @@ async fn token_checks(core: &TenantCore) -> Vec<Check> {
     out
 }
 
+/// The fix for one missing Graph application permission.
+fn permission_fix(permission: &str) -> String {
+    format!(
+        "Teamline's app needs the Microsoft Graph application permission {permission}: make sure its app registration requests it \
+         (Microsoft Entra admin center, App registrations, API permissions), then a Global Administrator of the tenant grants admin consent \
+         to Teamline again (Enterprise portal, Dashboard, Grant consent)"
+    )
+}
+
 /// One Graph application permission, proven with a harmless read.
 async fn permission_check(core: &TenantCore, permission: &str, path: &str, reads: &str) -> Check {
     let id = format!("graph.permission.{permission}");
@@ -81,7 +90,7 @@ async fn permission_check(core: &TenantCore, permission: &str, path: &str, reads
             ),
         )
         .with_error(a.error.unwrap_or_default())
-        .with_fix(CONSENT_FIX),
+        .with_fix(permission_fix(permission)),
         Ok(a) => Check::new(
             id,
             title,
@@ -105,7 +114,7 @@ async fn permission_checks(core: &TenantCore) -> Vec<Check> {
             &[("type", "TeamsMeetingPolicy"), ("name", "Global")]
         )
     );
-    let list: [(&str, &str, &str); 7] = [
+    let list: [(&str, &str, &str); 6] = [
         (
             "User.Read.All",
             "/users?$top=1&$select=id",
@@ -118,13 +127,8 @@ async fn permission_checks(core: &TenantCore) -> Vec<Check> {
         ),
         (
             "Organization.Read.All",
-            "/organization?$select=id,verifiedDomains",
-            "read the organization",
-        ),
-        (
-            "Domain.ReadWrite.All",
-            "/domains?$select=id,isVerified",
-            "read the tenant's domains",
+            "/organization?$select=id,verifiedDomains,countryLetterCode,defaultUsageLocation",
+            "read the organization and its country (the activation user's usage location)",
         ),
         (
             "TeamsTelephoneNumber.ReadWrite.All",
@@ -146,7 +150,116 @@ async fn permission_checks(core: &TenantCore) -> Vec<Check> {
     for (permission, path, reads) in list {
         out.push(permission_check(core, permission, path, reads).await);
     }
+    out.push(licences_check(core).await);
+    for probe in SETUP_WRITES {
+        out.push(write_permission_check(core, &probe).await);
+    }
     out
+}
+
+/// The licence check of the Direct Routing set-up reads `subscribedSkus`.
+async fn licences_check(core: &TenantCore) -> Check {
+    let id = "graph.subscribed_skus";
+    let title = "Graph: the tenant's licences (subscribedSkus)";
+    let reads = "read the tenant's licences (the Direct Routing set-up's licence check)";
+    match probe::graph_get(core, "/subscribedSkus?$select=skuId,skuPartNumber", reads).await {
+        Ok(a) if a.ok() => Check::new(id, title, Outcome::Pass, format!("Teamline can {reads}")),
+        Ok(a) if a.status == 403 || a.status == 401 => Check::new(
+            id,
+            title,
+            Outcome::Fail,
+            format!(
+                "Microsoft refused to let Teamline {reads} (HTTP {})",
+                a.status
+            ),
+        )
+        .with_error(a.error.unwrap_or_default())
+        .with_fix(permission_fix("Organization.Read.All")),
+        Ok(a) => Check::new(
+            id,
+            title,
+            Outcome::Fail,
+            format!(
+                "Microsoft answered HTTP {} when Teamline tried to {reads}",
+                a.status
+            ),
+        )
+        .with_error(a.error.unwrap_or_default()),
+        Err(e) => unreachable(id, title, &e),
+    }
+}
+
+/// A permission the Direct Routing set-up writes with, proven by a request Microsoft refuses
+/// for its content (nothing to create, a user that does not exist): Graph checks the
+/// permission first, so 401/403 means it is missing and 400/404 that it is there, and the
+/// tenant does not change either way.
+struct WriteProbe {
+    permission: &'static str,
+    path: &'static str,
+    body: fn() -> Value,
+    does: &'static str,
+}
+
+const SETUP_WRITES: [WriteProbe; 3] = [
+    WriteProbe {
+        permission: "User.ReadWrite.All",
+        path: "/users",
+        body: || serde_json::json!({}),
+        does: "create users (the Direct Routing activation user of each SBC subdomain)",
+    },
+    WriteProbe {
+        permission: "LicenseAssignment.ReadWrite.All",
+        // No user has the nil id: an `assignLicense` on it can change nothing.
+        path: "/users/00000000-0000-0000-0000-000000000000/assignLicense",
+        body: || serde_json::json!({"addLicenses": [], "removeLicenses": []}),
+        does: "assign licences (the activation user's Teams Phone licence)",
+    },
+    WriteProbe {
+        permission: "Domain.ReadWrite.All",
+        path: "/domains",
+        body: || serde_json::json!({}),
+        does: "add and verify domains (each SBC region's subdomain)",
+    },
+];
+
+async fn write_permission_check(core: &TenantCore, probe: &WriteProbe) -> Check {
+    let permission = probe.permission;
+    let id = format!("graph.permission.{permission}");
+    let title = format!("Graph permission {permission}");
+    let does = probe.does;
+    match probe::graph_post(core, probe.path, &(probe.body)(), does).await {
+        Ok(a) if a.status == 403 || a.status == 401 => Check::new(
+            id,
+            title,
+            Outcome::Fail,
+            format!(
+                "Microsoft refused to let Teamline {does} (HTTP {})",
+                a.status
+            ),
+        )
+        .with_error(a.error.unwrap_or_default())
+        .with_fix(permission_fix(permission)),
+        Ok(a) if a.ok() || a.status == 400 || a.status == 404 => Check::new(
+            id,
+            title,
+            Outcome::Pass,
+            format!(
+                "Teamline may {does} (tried with a request that changes nothing, which Microsoft refused for its content: HTTP {})",
+                a.status
+            ),
+        ),
+        Ok(a) => Check::new(
+            id,
+            title,
+            Outcome::Fail,
+            format!(
+                "Microsoft answered HTTP {} when Teamline checked that it may {does}",
+                a.status
+            ),
+        )
+        .with_error(a.error.unwrap_or_default()),
+        Err(e) => unreachable(&id, &title, &e),
+    }
 }
 
 /// Whether the Teams admin REST surface has the policy, with the identity it reports.

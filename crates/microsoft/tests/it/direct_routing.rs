@@ -378,3 +378,42 @@ async fn the_direct_routing_subdomain_is_added_and_verified() {
         "already verified: no new request"
     );
 }
+
+/// The activation user's usage location comes from the tenant's organization: its default
+/// usage location, else its country, read from the simulator.
+#[tokio::test]
+async fn the_organizations_country_gives_the_usage_location() {
+    use teamline_sim::microsoft::{ConsentState, demo};
+    let env = crate::sim::start().await;
+    env.fabrikam.set_consent(ConsentState {
+        granted: true,
+        ..ConsentState::default()
+    });
+    let fabrikam = env.ms.tenant(demo::FABRIKAM_TENANT_ID);
+    let org = fabrikam.organization().await.unwrap();
+    assert_eq!(org.display_name, "Fabrikam");
+    assert_eq!(org.country_letter_code.as_deref(), Some("GB"));
+    assert_eq!(org.usage_location().as_deref(), Some("GB"));
+    let contoso = env.ms.tenant(demo::CONTOSO_TENANT_ID);
+    assert_eq!(
+        contoso
+            .organization()
+            .await
+            .unwrap()
+            .usage_location()
+            .as_deref(),
+        Some("US")
+    );
+
+    // A default usage location set in the tenant wins over the address's country.
+    env.fabrikam
+        .set_organization_country(Some("GB"), Some("IE"));
+    let org = fabrikam.organization().await.unwrap();
+    assert_eq!(org.default_usage_location.as_deref(), Some("IE"));
+    assert_eq!(org.usage_location().as_deref(), Some("IE"));
+
+    // Neither set: no usage location to give.
+    env.fabrikam.set_organization_country(None, None);
+    let org = fabrikam.organization().await.unwrap();
+    assert_eq!(org.usage_location(), None);
+}

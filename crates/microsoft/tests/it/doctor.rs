@@ -219,3 +219,79 @@ async fn the_sign_in_check_names_where_the_roles_came_from() {
     assert_eq!(c.outcome, Outcome::Pass);
     assert!(c.found.contains("no wids claim"), "{}", c.found);
 }
+
+#[tokio::test]
+async fn the_direct_routing_set_ups_permissions_are_probed_without_changing_the_tenant() {
+    let env = start().await;
+    let missing = [
+        "User.ReadWrite.All",
+        "LicenseAssignment.ReadWrite.All",
+        "Organization.Read.All",
+    ];
+    let granted: Vec<String> = demo::TEAMLINE_GRAPH_APP_ROLES
+        .iter()
+        .filter(|r| !missing.contains(r))
+        .map(|r| (*r).to_owned())
+        .collect();
+    env.contoso.set_consent(ConsentState {
+        granted: true,
+        graph_roles: Some(granted),
+        ..ConsentState::default()
+    });
+    let users_before = env.contoso.user_count();
+    let domains_before = env.contoso.domains();
+    let checks = run(&env, false).await;
+
+    for (id, permission, what) in [
+        (
+            "graph.permission.User.ReadWrite.All",
+            "User.ReadWrite.All",
+            "create users",
+        ),
+        (
+            "graph.permission.LicenseAssignment.ReadWrite.All",
+            "LicenseAssignment.ReadWrite.All",
+            "assign licences",
+        ),
+        (
+            "graph.subscribed_skus",
+            "Organization.Read.All",
+            "read the tenant's licences",
+        ),
+    ] {
+        let c = check(&checks, id);
+        assert_eq!(c.outcome, Outcome::Fail, "{c:?}");
+        assert!(c.found.contains(what), "{c:?}");
+        assert!(
+            c.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("Authorization_RequestDenied")),
+            "Microsoft's own words: {c:?}"
+        );
+        let fix = c.fix.as_deref().unwrap_or_default();
+        assert!(fix.contains(permission), "{fix}");
+        assert!(fix.contains("grants admin consent"), "{fix}");
+    }
+    let domains = check(&checks, "graph.permission.Domain.ReadWrite.All");
+    assert_eq!(domains.outcome, Outcome::Pass, "{domains:?}");
+    assert!(domains.found.contains("add and verify domains"));
+
+    // The probes changed nothing in the tenant.
+    assert_eq!(env.contoso.user_count(), users_before);
+    assert_eq!(env.contoso.domains(), domains_before);
+
+    // With every permission of the app the same probes pass (and still change nothing).
+    let env = start().await;
+    let checks = run(&env, false).await;
+    for id in [
+        "graph.permission.User.ReadWrite.All",
+        "graph.permission.LicenseAssignment.ReadWrite.All",
+        "graph.permission.Domain.ReadWrite.All",
+        "graph.subscribed_skus",
+    ] {
+        let c = check(&checks, id);
+        assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+    }
+    assert_eq!(env.contoso.user_count(), users_before);
+    assert_eq!(env.contoso.domains(), domains_before);
+}

@@ -97,6 +97,8 @@ pub const NO_VOICEMAIL_CALLING_POLICY: &str = "Teamline No Voicemail";
 pub const FABRIKAM_TENANT_ID: &str = "3f53ac83-f2b0-4427-8456-631ac512eed8";
 /// Fabrikam's display name.
 pub const FABRIKAM_NAME: &str = "Fabrikam";
+/// Fabrikam's country (the organization's `countryLetterCode`); Contoso's is `US`.
+pub const FABRIKAM_COUNTRY: &str = "GB";
 /// Fabrikam's default verified domain.
 pub const FABRIKAM_DOMAIN: &str = "fabrikam.example";
 /// Fabrikam's Global Administrator (password [`ADMIN_PASSWORD`]).

@@ -312,6 +312,7 @@ pub(crate) fn contoso() -> Tenant {
 pub(crate) fn fabrikam() -> Tenant {
     let tid = FABRIKAM_TENANT_ID;
     let mut t = Tenant::new(tid, FABRIKAM_NAME);
+    t.country_letter_code = Some(FABRIKAM_COUNTRY.into());
     t.domains = vec![
         domain(FABRIKAM_DOMAIN, true, false),
         domain("fabrikam.onmicrosoft.com", false, true),

@@ -6,7 +6,9 @@
 use super::{ResellerAdmin, ResellerLayout, ResellerMenu};
 use crate::AppState;
 use crate::error::PageError;
-use crate::pages::audit::{AuditParams, Choice, PAGE, View, action_label};
+use crate::pages::audit::{
+    AuditParams, Choice, Filters, PAGE, Pager, Scope, View, action_label, page_of,
+};
 use crate::routes::{Routes, get};
 use crate::views::{ago, iso, timestamp};
 use askama::Template;
@@ -15,7 +17,6 @@ use axum::extract::{Query, State};
 use std::collections::HashMap;
 use teamline_domain::audit::{Actor, AuditEvent};
 use teamline_domain::ids::EnterpriseId;
-use teamline_store::AuditCursor;
 
 pub fn routes() -> Routes {
     Routes::new().route("/reseller/audit", get(page))
@@ -37,12 +38,8 @@ struct ResellerAuditPage {
     layout: ResellerLayout,
     view: View,
     events: Vec<ResellerEventRow>,
-    enterprises: Vec<Choice>,
-    actors: Vec<Choice>,
-    actions: Vec<Choice>,
-    newer: Option<String>,
-    older: Option<String>,
-    first: Option<String>,
+    filters: Filters,
+    pager: Pager,
 }
 
 /// Who acted, as the reseller reads it: a reseller admin's change inside an enterprise was made
@@ -94,44 +91,10 @@ async fn page(
         None if view.enterprise.is_empty() => None,
         None => Some(EnterpriseId(0)),
     };
-    let mut events = store
+    let fetched = store
         .search_reseller_audit(reseller, enterprise, &view.query(PAGE + 1, None))
         .await?;
-    let more = events.len() > PAGE as usize;
-    let (mut has_newer, mut has_older) = (false, more);
-    match view.cursor {
-        Some(AuditCursor::Newer { .. }) => {
-            if more {
-                events.remove(0);
-            }
-            (has_newer, has_older) = (more, true);
-        }
-        Some(AuditCursor::Older { .. }) => {
-            events.truncate(PAGE as usize);
-            has_newer = true;
-        }
-        None => events.truncate(PAGE as usize),
-    }
-    let facets = store.reseller_audit_facets(reseller).await?;
-    let actors = facets
-        .actors
-        .iter()
-        .map(|a| Choice {
-            value: a.encode(),
-            label: a.to_string(),
-            selected: a.encode() == view.actor,
-        })
-        .collect();
-    let mut actions: Vec<Choice> = facets
-        .actions
-        .iter()
-        .map(|a| Choice {
-            value: a.clone(),
-            label: action_label(a),
-            selected: *a == view.action,
-        })
-        .collect();
-    actions.sort_by(|a, b| a.label.cmp(&b.label));
+    let (events, pager) = page_of(&view, fetched);
     let mut enterprises: Vec<Choice> = own
         .iter()
         .map(|e| Choice {
@@ -141,24 +104,14 @@ async fn page(
         })
         .collect();
     enterprises.sort_by(|a, b| a.label.cmp(&b.label));
-    let newer = events
-        .first()
-        .filter(|_| has_newer)
-        .map(|ev| view.newer_href(ev.at_ms, ev.id.0));
-    let older = events
-        .last()
-        .filter(|_| has_older)
-        .map(|ev| view.older_href(ev.at_ms, ev.id.0));
+    let facets = store.reseller_audit_facets(reseller).await?;
+    let filters = Filters::new(&view, &facets, Scope::Enterprise(enterprises));
     Ok(ResellerAuditPage {
         layout: admin.layout(ResellerMenu::Audit),
-        first: view.cursor.is_some().then(|| view.first_href()),
         events: events.iter().map(|ev| row(now, ev, &names)).collect(),
         view,
-        enterprises,
-        actors,
-        actions,
-        newer,
-        older,
+        filters,
+        pager,
     })
 }
 

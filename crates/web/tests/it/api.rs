@@ -65,19 +65,26 @@ fn method(m: &str) -> Method {
     Method::from_bytes(m.to_uppercase().as_bytes()).unwrap()
 }
 
-/// A body every write route accepts the shape of (only setup and edit read one).
-fn adele(location: i64, route: i64) -> Value {
+/// SET UP PBX USER's API body for a Contoso user: its extension, number `+1<extension>` and
+/// the extension's own device.
+pub(crate) fn setup_body(location: i64, route: i64, teams_user: &str, extension: &str) -> Value {
     json!({
         "pbx_location_id": location,
         "voice_route_id": route,
-        "teams_user": "AdeleV@contoso.example",
-        "sip_user": "1000",
-        "phone_number": "+11000",
-        "device": "1000",
+        "teams_user": teams_user,
+        "sip_user": extension,
+        "phone_number": format!("+1{extension}"),
+        "device": extension,
     })
 }
 
-async fn ids(app: &TestApp) -> (i64, i64) {
+/// A body every write route accepts the shape of (only setup and edit read one).
+fn adele(location: i64, route: i64) -> Value {
+    setup_body(location, route, "AdeleV@contoso.example", "1000")
+}
+
+/// Contoso's PBX location and its voice route "US East 2".
+pub(crate) async fn ids(app: &TestApp) -> (i64, i64) {
     let e = app.contoso.id;
     let location = app.store.list_pbx_locations(e).await.unwrap()[0].id.0;
     let route = app

@@ -2,7 +2,7 @@
 //! will make in Teams and on the PBX, exactly those the jobs then make, and nothing written by
 //! asking — not the database, not the Microsoft simulator, not the PBX simulator.
 
-use crate::api::{call, json_of, token};
+use crate::api::{call, ids, json_of, setup_body, token};
 use crate::app::{TestApp, eventually, text};
 use crate::isolation::State;
 use reqwest::{Method, StatusCode};
@@ -39,22 +39,6 @@ async fn in_sync(app: &TestApp, id: PbxUserId) -> bool {
     item.user.push_state == PushState::InSync
 }
 
-async fn ids(app: &TestApp) -> (i64, i64) {
-    let e = app.contoso.id;
-    let location = app.store.list_pbx_locations(e).await.unwrap()[0].id.0;
-    let route = app
-        .store
-        .list_voice_routes(e)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.name.as_str() == "US East 2")
-        .unwrap()
-        .id
-        .0;
-    (location, route)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_runs_list_what_the_jobs_then_change_and_write_nothing() {
     let app = TestApp::start_with_jobs().await;
@@ -65,14 +49,7 @@ async fn dry_runs_list_what_the_jobs_then_change_and_write_nothing() {
     // The token's first use is recorded; the snapshots come after it.
     let r = call(&app, Method::GET, &users, &t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let megan = json!({
-        "pbx_location_id": location,
-        "voice_route_id": route,
-        "teams_user": "MeganB@contoso.example",
-        "sip_user": "1011",
-        "phone_number": "+11011",
-        "device": "1011",
-    });
+    let megan = setup_body(location, route, "MeganB@contoso.example", "1011");
 
     // Save's preview: the number with enterprise voice, the named policies; the Global ones
     // already hold; no device to create (the API names an existing one).

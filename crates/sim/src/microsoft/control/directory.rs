@@ -191,6 +191,14 @@ impl TenantControl {
         self.with(|t| t.user_idx(user).map(|i| t.user(i).id.clone()))
     }
 
+    /// A user's usage location (by id or UPN); `None` for no such user or none set.
+    pub fn user_usage_location(&self, user: &str) -> Option<String> {
+        self.with(|t| {
+            t.user_idx(user)
+                .and_then(|i| t.user(i).usage_location.clone())
+        })
+    }
+
     /// Object id of a group (by id or display name).
     pub fn group_id(&self, group: &str) -> Option<String> {
         self.with(|t| {

@@ -109,6 +109,19 @@ impl TenantControl {
         });
     }
 
+    /// The organization's country (`countryLetterCode`) and default usage location
+    /// (`defaultUsageLocation`) as `GET /organization` shows them; `None` = not set.
+    pub fn set_organization_country(
+        &self,
+        country_letter_code: Option<&str>,
+        default_usage_location: Option<&str>,
+    ) {
+        self.with(|t| {
+            t.country_letter_code = country_letter_code.map(str::to_owned);
+            t.default_usage_location = default_usage_location.map(str::to_owned);
+        });
+    }
+
     /// Edits the faults in place.
     pub fn update_faults(&self, f: impl FnOnce(&mut Faults)) {
         self.with(|t| f(&mut t.traffic.faults));

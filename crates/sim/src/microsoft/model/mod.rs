@@ -115,6 +115,10 @@ pub(crate) struct Tenant {
     /// Licences bought beyond those assigned, by SKU id (`subscribedSkus`' prepaid units are
     /// the assigned ones plus these).
     pub spare_licences: BTreeMap<String, i64>,
+    /// The organization's `countryLetterCode` (the country of its address); `None` = not set.
+    pub country_letter_code: Option<String>,
+    /// The organization's `defaultUsageLocation` (what new users' licences default to).
+    pub default_usage_location: Option<String>,
 }
 
 /// Longest change log kept per tenant; older delta tokens expire.
@@ -153,6 +157,8 @@ impl Tenant {
             created: 1_704_618_530,
             op_counter: 0,
             spare_licences: BTreeMap::from([(well_known::SKU_E5.to_owned(), 5)]),
+            country_letter_code: Some("US".into()),
+            default_usage_location: None,
         };
         for ty in POLICY_TYPES {
             let item = t.default_global(ty);

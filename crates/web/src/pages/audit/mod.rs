@@ -3,6 +3,7 @@
 //! the whole log, and the CSV export of the filtered view.
 
 mod diff;
+mod listing;
 pub(crate) mod view;
 
 use crate::AppState;
@@ -17,6 +18,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use diff::{FieldChange, Names};
+pub use listing::{Choice, Filters, Pager, Scope, page_of};
 use std::collections::HashMap;
 use teamline_domain::audit::AuditEvent;
 use teamline_domain::ids::EnterpriseId;
@@ -86,23 +88,14 @@ pub struct EventRow {
     pub changed: Vec<String>,
 }
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "audit.html")]
 pub struct AuditPage {
     pub layout: Layout,
     pub view: View,
     pub events: Vec<EventRow>,
-    pub actors: Vec<Choice>,
-    pub actions: Vec<Choice>,
-    pub newer: Option<String>,
-    pub older: Option<String>,
-    pub first: Option<String>,
+    pub filters: Filters,
+    pub pager: Pager,
     /// The User filter matched no PBX user.
     pub no_user: bool,
 }
@@ -202,64 +195,19 @@ async fn page(
     let view = View::of(&params);
     let users = matching_users(store, e, &view).await?;
     let no_user = users.as_ref().is_some_and(Vec::is_empty);
-    // One more than shown, to know whether there is a page beyond.
-    let mut events = store.search_audit(e, &view.query(PAGE + 1, users)).await?;
-    let more = events.len() > PAGE as usize;
-    let (mut has_newer, mut has_older) = (false, more);
-    match view.cursor {
-        Some(AuditCursor::Newer { .. }) => {
-            if more {
-                events.remove(0);
-            }
-            (has_newer, has_older) = (more, true);
-        }
-        Some(AuditCursor::Older { .. }) => {
-            events.truncate(PAGE as usize);
-            has_newer = true;
-        }
-        None => events.truncate(PAGE as usize),
-    }
+    let fetched = store.search_audit(e, &view.query(PAGE + 1, users)).await?;
+    let (events, pager) = page_of(&view, fetched);
     let names = names_for(store, e, &events).await?;
-    let facets = store.audit_facets(e).await?;
-    let actors = facets
-        .actors
-        .iter()
-        .map(|a| Choice {
-            value: a.encode(),
-            label: a.to_string(),
-            selected: a.encode() == view.actor,
-        })
-        .collect();
-    let mut actions: Vec<Choice> = facets
-        .actions
-        .iter()
-        .map(|a| Choice {
-            value: a.clone(),
-            label: action_label(a),
-            selected: *a == view.action,
-        })
-        .collect();
-    actions.sort_by(|a, b| a.label.cmp(&b.label));
-    let newer = events
-        .first()
-        .filter(|_| has_newer)
-        .map(|ev| view.newer_href(ev.at_ms, ev.id.0));
-    let older = events
-        .last()
-        .filter(|_| has_older)
-        .map(|ev| view.older_href(ev.at_ms, ev.id.0));
+    let filters = Filters::new(&view, &store.audit_facets(e).await?, Scope::User);
     Ok(AuditPage {
         layout: admin.layout(Menu::AuditLog),
-        first: view.cursor.is_some().then(|| view.first_href()),
         events: events
             .iter()
             .map(|ev| row(now, ev, &names, admin.enterprise.name.as_str()))
             .collect(),
         view,
-        actors,
-        actions,
-        newer,
-        older,
+        filters,
+        pager,
         no_user,
     })
 }
