@@ -102,7 +102,11 @@ pub fn device(domain: &Domain, d: &DeviceRec, now: SystemTime) -> Value {
 }
 
 /// A device as listed, serialized straight into the answer (see [`user_row`]).
-pub fn device_row<'a>(domain: &'a Domain, d: &'a DeviceRec, now: SystemTime) -> impl Serialize + 'a {
+pub fn device_row<'a>(
+    domain: &'a Domain,
+    d: &'a DeviceRec,
+    now: SystemTime,
+) -> impl Serialize + 'a {
     let registration = d
         .registration
         .as_ref()

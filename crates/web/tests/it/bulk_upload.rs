@@ -160,7 +160,10 @@ async fn a_clean_files_page_previews_each_users_changes_and_apply_makes_them() {
         megan_teams[0], "Assign +11011 and turn on Enterprise Voice",
         "{megan}"
     );
-    assert_eq!(lee_teams[0], "Assign +11008 and turn on Enterprise Voice", "{lee}");
+    assert_eq!(
+        lee_teams[0], "Assign +11008 and turn on Enterprise Voice",
+        "{lee}"
+    );
     // Both devices exist on the PBX: nothing is created there.
     assert!(items(&megan, "preview-pbx").is_empty(), "{megan}");
 

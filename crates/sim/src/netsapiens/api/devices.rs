@@ -39,7 +39,10 @@ pub(super) async fn list_domain_devices(
     if items.is_empty() && d.empty_device_list_404 {
         return Err(no_devices());
     }
-    let rows: Vec<_> = items.into_iter().map(|x| json::device_row(d, x, now)).collect();
+    let rows: Vec<_> = items
+        .into_iter()
+        .map(|x| json::device_row(d, x, now))
+        .collect();
     // Serialized while the state is borrowed: no copy of each device as a `Value`.
     Ok(Json(rows).into_response())
 }

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::response::{IntoResponse, Response};
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::auth::Principal;
@@ -68,7 +68,10 @@ pub(super) async fn list_users(
         return Err(ApiError::not_found(format!("Domain {name} does not exist")));
     };
     let items = page(d.users.values(), p.start, p.limit);
-    let rows: Vec<_> = items.into_iter().map(|u| json::user_row(&name, u)).collect();
+    let rows: Vec<_> = items
+        .into_iter()
+        .map(|u| json::user_row(&name, u))
+        .collect();
     // Serialized while the state is borrowed: no copy of each user as a `Value`.
     Ok(Json(rows).into_response())
 }
