@@ -114,7 +114,17 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        self.send(Method::POST, path, &[], |r| match body {
+        self.post_query(path, &[], body).await
+    }
+
+    /// A POST with query parameters (e.g. `dry_run=true`) and a fresh idempotency key.
+    pub async fn post_query<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        self.send(Method::POST, path, query, |r| match body {
             Some(body) => r.json(body),
             None => r,
         })

@@ -1,6 +1,7 @@
 //! `teamline --server … users list|setup|enable-calling|disable-calling`: the Users page and
 //! SET UP PBX USER through the API. Changes wait (with a spinner) until the server has pushed
-//! them to Microsoft Teams and the PBX, unless `--no-wait`.
+//! them to Microsoft Teams and the PBX, unless `--no-wait`. `--dry-run` prints what the
+//! change would make in Teams and on the PBX (the API's `?dry_run=true`) and changes nothing.
 
 use super::client::{Client, ClientError};
 use super::jobs::Progress;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use teamline_web::api::paging::Paged;
 use teamline_web::api::v1::enterprises::{EnterpriseOut, PbxLocationList, VoiceRouteList};
 use teamline_web::api::v1::pbx_users::{PbxUserIn, PbxUserOut};
+use teamline_web::api::v1::preview::PreviewOut;
 
 #[derive(Args, Debug, Clone)]
 pub struct UsersArgs {
@@ -94,9 +96,12 @@ pub struct ChangeOutput {
     /// Answer as soon as the server accepted the change, without waiting for the push.
     #[arg(long)]
     pub no_wait: bool,
-    /// Print the user as JSON.
+    /// Print the user (with `--dry-run`: the changes) as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Show what the change would make in Microsoft Teams and on the PBX; change nothing.
+    #[arg(long, conflicts_with = "no_wait")]
+    pub dry_run: bool,
 }
 
 pub async fn run(client: &Client, args: UsersArgs) -> anyhow::Result<()> {
@@ -109,6 +114,13 @@ pub async fn run(client: &Client, args: UsersArgs) -> anyhow::Result<()> {
         } => list(client, &e, state, search, json).await,
         UsersCommand::Setup(setup) => {
             let body = setup_body(client, &e, &setup).await?;
+            if setup.output.dry_run {
+                let preview: PreviewOut = client
+                    .post_query(&users_path(&e), &dry_run(), Some(&body))
+                    .await?;
+                let who = format!("{} ({})", setup.teams_user, setup.extension);
+                return print_preview(&preview, "users setup", &who, setup.output.json);
+            }
             let user: PbxUserOut = client.post(&users_path(&e), Some(&body)).await?;
             settle(client, &e, user, &setup.output, "set up").await
         }
@@ -284,6 +296,17 @@ async fn calling(
     done: &str,
 ) -> anyhow::Result<()> {
     let user = find(client, e, &change.user).await?;
+    if change.output.dry_run {
+        let preview: PreviewOut = client
+            .post_query::<(), _>(
+                &format!("{}/{}/{action}", users_path(e), user.id),
+                &dry_run(),
+                None,
+            )
+            .await?;
+        let who = format!("{} ({})", user.display_name, user.sip_user);
+        return print_preview(&preview, action, &who, change.output.json);
+    }
     let user: PbxUserOut = client
         .post::<(), _>(&format!("{}/{}/{action}", users_path(e), user.id), None)
         .await?;
@@ -333,6 +356,43 @@ async fn settle(
                 .as_deref()
                 .unwrap_or("no reason was recorded")
         );
+    }
+    Ok(())
+}
+
+fn dry_run() -> [(&'static str, String); 1] {
+    [("dry_run", "true".to_owned())]
+}
+
+/// The API's preview of a change, as JSON or in words, Teams first as Teamline makes them.
+fn print_preview(preview: &PreviewOut, command: &str, who: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(preview);
+    }
+    println!("Dry run of {command} for {who}: nothing was changed.");
+    if preview.teams.is_empty() && preview.pbx.is_empty() {
+        println!("Nothing to change: Microsoft Teams and the PBX already hold this.");
+    } else {
+        let side = |title: &str, changes: Vec<&str>| {
+            println!("{title}:");
+            if changes.is_empty() {
+                println!("  no change");
+            }
+            for c in changes {
+                println!("  - {c}");
+            }
+        };
+        side(
+            "In Microsoft Teams",
+            preview.teams.iter().map(|c| c.summary.as_str()).collect(),
+        );
+        side(
+            "On the PBX",
+            preview.pbx.iter().map(|c| c.summary.as_str()).collect(),
+        );
+    }
+    for note in &preview.notes {
+        println!("Note: {note}");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The remote CLI (`teamline --server URL --token …`) against a running demo: SET UP PBX USER,
-//! the Users list, Disable/Enable Calling, Sync, `jobs wait` and Bulk Upload's `import`, with the server's refusals
+//! the Users list, Disable/Enable Calling (each also as a `--dry-run` that changes nothing), Sync,
+//! `jobs wait` and Bulk Upload's `import`, with the server's refusals
 //! shown with the field at fault and the fix.
 
 use crate::demo::start_demo;
@@ -105,6 +106,32 @@ async fn the_remote_cli_sets_up_lists_and_changes_users_through_the_api() {
         "{which}"
     );
 
+    // --dry-run: the changes the server would make, and nothing is set up.
+    let preview = json(&setup_adele(
+        &url,
+        &token,
+        "+11000",
+        &["--voice-route", "US East 2", "--dry-run", "--json"],
+    ));
+    assert_eq!(preview["dry_run"], true, "{preview}");
+    assert_eq!(
+        preview["teams"][0]["summary"], "Assign +11000 and turn on Enterprise Voice",
+        "{preview}"
+    );
+    let said = ok(&setup_adele(
+        &url,
+        &token,
+        "+11000",
+        &["--voice-route", "US East 2", "--dry-run"],
+    ));
+    assert!(said.contains("nothing was changed"), "{said}");
+    assert!(
+        said.contains("In Microsoft Teams:\n  - Assign +11000 and turn on Enterprise Voice"),
+        "{said}"
+    );
+    let still = json(&teamline(&url, &token, &["users", "list", "--json"]));
+    assert!(adele(&still).is_none(), "a dry run set Adele up: {still}");
+
     let set_up = json(&setup_adele(
         &url,
         &token,
@@ -124,6 +151,25 @@ async fn the_remote_cli_sets_up_lists_and_changes_users_through_the_api() {
     assert!(
         row.contains("AdeleV@contoso.example") && row.contains(" on "),
         "{listed}"
+    );
+
+    let dry = ok(&teamline(
+        &url,
+        &token,
+        &["users", "disable-calling", "1000", "--dry-run"],
+    ));
+    assert!(dry.contains("  - Remove +11000"), "{dry}");
+    let dry = json(&teamline(
+        &url,
+        &token,
+        &["users", "disable-calling", "1000", "--dry-run", "--json"],
+    ));
+    assert_eq!(dry["teams"][0]["action"], "unassign_number", "{dry}");
+    let listed = json(&teamline(&url, &token, &["users", "list", "--json"]));
+    assert_eq!(
+        adele(&listed).unwrap()["calling_enabled"],
+        true,
+        "a dry run disabled calling"
     );
 
     let off = json(&teamline(

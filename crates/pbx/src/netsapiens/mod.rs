@@ -574,8 +574,10 @@ impl Pbx for NetSapiensClient {
     }
 
     async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError> {
-        let users = self.users().await?;
-        let mut devices = match self.devices_by_extension().await? {
+        // The two listings are independent: asked at once, a large domain's pages of users
+        // and of devices come back side by side instead of one after the other.
+        let (users, devices) = futures::try_join!(self.users(), self.devices_by_extension())?;
+        let mut devices = match devices {
             Some(map) => map,
             None => {
                 let extensions: Vec<String> = users.iter().map(|u| u.extension.clone()).collect();

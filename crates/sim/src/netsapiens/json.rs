@@ -49,7 +49,13 @@ struct UserJson<'a> {
 }
 
 pub fn user(domain: &str, u: &User) -> Value {
-    let j = UserJson {
+    serde_json::to_value(user_row(domain, u)).unwrap_or(Value::Null)
+}
+
+/// A user as listed: serialized straight into the answer (a listing of thousands of users
+/// skips building each one as a `Value` first).
+pub fn user_row<'a>(domain: &'a str, u: &'a User) -> impl Serialize + 'a {
+    UserJson {
         domain,
         user: &u.user,
         name_first_name: &u.first_name,
@@ -63,8 +69,7 @@ pub fn user(domain: &str, u: &User) -> Value {
         voicemail_enabled: "yes",
         emergency_address_id: u.emergency_address_id.as_deref(),
         account_status: "standard",
-    };
-    serde_json::to_value(j).unwrap_or(Value::Null)
+    }
 }
 
 #[derive(Serialize)]
@@ -93,6 +98,15 @@ struct DeviceJson<'a> {
 }
 
 pub fn device(domain: &Domain, d: &DeviceRec, now: SystemTime) -> Value {
+    serde_json::to_value(device_row(domain, d, now)).unwrap_or(Value::Null)
+}
+
+/// A device as listed, serialized straight into the answer (see [`user_row`]).
+pub fn device_row<'a>(
+    domain: &'a Domain,
+    d: &'a DeviceRec,
+    now: SystemTime,
+) -> impl Serialize + 'a {
     let registration = d
         .registration
         .as_ref()
@@ -106,7 +120,7 @@ pub fn device(domain: &Domain, d: &DeviceRec, now: SystemTime) -> Value {
         .get(&d.user)
         .map(|u| format!("{} {}", u.first_name, u.last_name))
         .unwrap_or_default();
-    let j = DeviceJson {
+    DeviceJson {
         device: &d.device,
         user: &d.user,
         domain: &domain.name,
@@ -131,8 +145,7 @@ pub fn device(domain: &Domain, d: &DeviceRec, now: SystemTime) -> Value {
         emergency_address_id: d.emergency_address_id.as_deref(),
         login_username: format!("{}@{}", d.user, domain.name),
         name_full_name: full_name,
-    };
-    serde_json::to_value(j).unwrap_or(Value::Null)
+    }
 }
 
 /// The validate endpoint's answer: the address as the carrier standardised it and the id to

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::PageError;
 use crate::pages::is_htmx;
+use crate::pages::preview::ImportPreview;
 use crate::routes::{Routes, get, post};
 use crate::views::{Layout, Menu, ago, timestamp};
 use askama::Template;
@@ -36,6 +37,7 @@ pub fn routes() -> Routes {
         .route("/bulk-upload/template.csv", get(template))
         .route("/bulk-upload/{id}", get(import_page))
         .route("/bulk-upload/{id}/status", get(status))
+        .route("/bulk-upload/{id}/preview", get(preview))
         .route("/bulk-upload/{id}/apply", post(apply))
         .route("/bulk-upload/{id}/result.csv", get(result_csv))
 }
@@ -132,6 +134,16 @@ pub struct ImportPage {
     pub more_rows: usize,
     /// The upload form's message (none on this page: a failed upload shows on its own).
     pub problem: Option<String>,
+}
+
+/// The apply preview as a page of its own (without JavaScript), with the Apply button.
+#[derive(Template, WebTemplate)]
+#[template(path = "bulk_upload_preview.html")]
+pub struct PreviewPage {
+    pub layout: Layout,
+    pub file_name: String,
+    pub progress: Progress,
+    pub preview: ImportPreview,
 }
 
 #[derive(Template, WebTemplate)]
@@ -336,11 +348,7 @@ async fn apply(
         .engine
         .apply_import_later(admin.enterprise.id, &admin.actor(), ImportId(id))
         .await
-        .map_err(|e| match e {
-            ApplyError::NotFound(_) => PageError::NotFound,
-            ApplyError::Engine(e) => e.into(),
-            refused => PageError::Conflict(refused.to_string()),
-        })?;
+        .map_err(apply_refused)?;
     if !is_htmx(&headers) {
         return Ok(Redirect::to(&format!("/bulk-upload/{id}")).into_response());
     }
@@ -349,6 +357,44 @@ async fn apply(
         progress: Progress::of(&import, &admin.csrf),
     }
     .into_response())
+}
+
+/// What applying a clean import will change for each user in Microsoft Teams and on the PBX,
+/// planned as the apply will run it (`Engine::preview_import`); writes nothing. With htmx the
+/// preview replaces its placeholder on the import's page; without, it is a page with Apply.
+async fn preview(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let import = stored(&state, &admin, id).await?;
+    let rows = state
+        .engine
+        .preview_import(admin.enterprise.id, import.id)
+        .await
+        .map_err(apply_refused)?;
+    let preview = ImportPreview::first(&rows, ROWS_SHOWN);
+    if is_htmx(&headers) {
+        return Ok(preview.into_response());
+    }
+    Ok(PreviewPage {
+        layout: admin.layout(Menu::BulkUpload),
+        file_name: import.file_name.clone(),
+        progress: Progress::of(&import, &admin.csrf),
+        preview,
+    }
+    .into_response())
+}
+
+/// An apply (or its preview) the import's state refuses: another enterprise's import is not
+/// found; one with bad rows or already applied says why.
+fn apply_refused(e: ApplyError) -> PageError {
+    match e {
+        ApplyError::NotFound(_) => PageError::NotFound,
+        ApplyError::Engine(e) => e.into(),
+        refused => PageError::Conflict(refused.to_string()),
+    }
 }
 
 async fn result_csv(

@@ -204,18 +204,28 @@ pub struct RowView {
     pub changes: ChangesView,
 }
 
-/// A Bulk Upload's apply preview, row by row: render it with the rows of
-/// `Engine::preview_import` (e.g. as the answer to a "Preview" button of the Bulk Upload page).
+/// A Bulk Upload's apply preview, row by row: the rows of `Engine::preview_import`, shown on
+/// the import's page ("Preview the changes") before Apply.
 #[derive(Template, WebTemplate)]
 #[template(path = "import_preview.html")]
 pub struct ImportPreview {
     pub rows: Vec<RowView>,
+    /// Rows previewed but not shown (a page of ten thousand rows is not read row by row).
+    pub more_rows: usize,
+    /// Over all rows, shown or not: users whose Teams settings change, devices created.
+    pub users_changed_in_teams: usize,
+    pub devices_created: usize,
 }
 
 impl ImportPreview {
-    pub fn new(rows: &[RowPreview]) -> Self {
+    /// The first `shown` rows in detail, with totals over all of them.
+    pub fn first(rows: &[RowPreview], shown: usize) -> Self {
+        let plans = || rows.iter().filter_map(|r| r.outcome.as_ref().ok());
         Self {
-            rows: rows.iter().map(row_view).collect(),
+            rows: rows.iter().take(shown).map(row_view).collect(),
+            more_rows: rows.len().saturating_sub(shown),
+            users_changed_in_teams: plans().filter(|p| !p.plan.teams.is_empty()).count(),
+            devices_created: plans().map(|p| p.plan.pbx.len()).sum(),
         }
     }
 }

@@ -20,7 +20,7 @@ fn summaries(preview: &Value, side: &str) -> Vec<String> {
 }
 
 /// What the last push of `name` changed in Teams, as its audit event says.
-async fn pushed(app: &TestApp, name: &str) -> Vec<String> {
+pub(crate) async fn pushed(app: &TestApp, name: &str) -> Vec<String> {
     let events = app
         .store
         .list_audit(Some(app.contoso.id), 200)
@@ -276,7 +276,7 @@ async fn an_imports_dry_run_apply_lists_each_rows_changes_and_writes_nothing() {
 }
 
 /// The list items of the preview's `side` list (`preview-teams` or `preview-pbx`).
-fn items(html: &str, side: &str) -> Vec<String> {
+pub(crate) fn items(html: &str, side: &str) -> Vec<String> {
     let Some(at) = html.find(&format!("preview-list {side}")) else {
         return Vec::new();
     };

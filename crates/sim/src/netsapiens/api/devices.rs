@@ -27,7 +27,7 @@ pub(super) async fn list_domain_devices(
     who: Principal,
     Path(domain): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let p = paging(&q)?;
     let st = sim.lock();
     let name = resolve_domain(&st, &who, &domain)?;
@@ -39,9 +39,12 @@ pub(super) async fn list_domain_devices(
     if items.is_empty() && d.empty_device_list_404 {
         return Err(no_devices());
     }
-    Ok(Json(Value::Array(
-        items.into_iter().map(|x| json::device(d, x, now)).collect(),
-    )))
+    let rows: Vec<_> = items
+        .into_iter()
+        .map(|x| json::device_row(d, x, now))
+        .collect();
+    // Serialized while the state is borrowed: no copy of each device as a `Value`.
+    Ok(Json(rows).into_response())
 }
 
 pub(super) async fn count_domain_devices(

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::auth::Principal;
@@ -59,7 +60,7 @@ pub(super) async fn list_users(
     who: Principal,
     Path(domain): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let p = paging(&q)?;
     let st = sim.lock();
     let name = resolve_domain(&st, &who, &domain)?;
@@ -67,9 +68,12 @@ pub(super) async fn list_users(
         return Err(ApiError::not_found(format!("Domain {name} does not exist")));
     };
     let items = page(d.users.values(), p.start, p.limit);
-    Ok(Json(Value::Array(
-        items.into_iter().map(|u| json::user(&name, u)).collect(),
-    )))
+    let rows: Vec<_> = items
+        .into_iter()
+        .map(|u| json::user_row(&name, u))
+        .collect();
+    // Serialized while the state is borrowed: no copy of each user as a `Value`.
+    Ok(Json(rows).into_response())
 }
 
 pub(super) async fn count_users(
