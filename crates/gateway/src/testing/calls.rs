@@ -501,3 +501,45 @@ fn linear_to_ulaw(sample: i16) -> u8 {
     let mantissa = (s >> (exponent + 3)) & 0x0f;
     !(sign | (exponent << 4) | mantissa) as u8
 }
+
+/// sipp scenarios for the call path, as files the tests and `teamline bench calls` give sipp.
+pub mod scenarios {
+    /// A caller: INVITE `[service]` (digest on a challenge), audio for `-d` ms, then BYE.
+    pub const CALL: &str = include_str!("../../tests/it/sipp/calls/call.xml");
+    /// A callee that rings, answers with PCMU, plays audio and hangs up when the caller does.
+    pub const ANSWER: &str = include_str!("../../tests/it/sipp/calls/answer.xml");
+    /// A desk phone registering `[device]@contoso` with its Contact on `[contact_port]`.
+    pub const REGISTER: &str = include_str!("../../tests/it/sipp/calls/register.xml");
+}
+
+impl Stack {
+    /// The gateway's rtpengine process (its own process group).
+    pub fn rtpengine_pid(&self) -> u32 {
+        self._rtpengine.pid()
+    }
+
+    /// Registers `contact_port` on this host as `device`'s binding at the stand-in PBX (a desk
+    /// phone whose answering sipp listens there); false when the registrar refused it.
+    pub fn register_binding(&self, device: &str, contact_port: u16) -> bool {
+        let scenario = self.dir.join("register.xml");
+        if std::fs::write(&scenario, scenarios::REGISTER).is_err() {
+            return false;
+        }
+        let pw = self.pbx.password(device);
+        Command::new("sipp")
+            .arg(self.pbx.registrar.sip_addr().to_string())
+            .arg("-sf")
+            .arg(&scenario)
+            .args(["-i", "127.0.0.1", "-p"])
+            .arg(free_port().to_string())
+            .args(["-key", "device", device, "-key", "contact_port"])
+            .arg(contact_port.to_string())
+            .args(["-au", device, "-ap", &pw, "-m", "1", "-nostdin"])
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
