@@ -508,6 +508,8 @@ pub mod scenarios {
     pub const CALL: &str = include_str!("../../tests/it/sipp/calls/call.xml");
     /// A callee that rings, answers with PCMU, plays audio and hangs up when the caller does.
     pub const ANSWER: &str = include_str!("../../tests/it/sipp/calls/answer.xml");
+    /// A caller whose call the other side refuses (any final error ends it cleanly).
+    pub const REFUSED: &str = include_str!("../../tests/it/sipp/calls/refused.xml");
     /// A desk phone registering `[device]@contoso` with its Contact on `[contact_port]`.
     pub const REGISTER: &str = include_str!("../../tests/it/sipp/calls/register.xml");
 }

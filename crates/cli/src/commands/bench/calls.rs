@@ -76,28 +76,29 @@ async fn bench(args: &BenchCallsArgs, dir: &Path) -> anyhow::Result<()> {
     let rtpe_pid = stack.rtpengine_pid();
     let gw_cpu0 = group_cpu_secs(gw_pid);
     let rtpe_cpu0 = group_cpu_secs(rtpe_pid);
-    let sides = stack
-        .node
-        .settings
-        .trace_sides()
-        .ok_or_else(|| anyhow::anyhow!("the gateway's Direct Routing side is not configured"))?;
+    let sides =
+        stack.node.settings.trace_sides().ok_or_else(|| {
+            anyhow::anyhow!("the gateway's Direct Routing side is not configured")
+        })?;
 
     std::fs::write(dir.join("call.xml"), scenarios::CALL)?;
     std::fs::write(dir.join("answer.xml"), scenarios::ANSWER)?;
     let n = each_way.to_string();
-    let teams = Sipp::start(dir, "teams", stack.microsoft.teams_uas.port(), None, &[
-        "-sf",
-        "answer.xml",
-        "-m",
-        &n,
-    ])?;
+    let teams = Sipp::start(
+        dir,
+        "teams",
+        stack.microsoft.teams_uas.port(),
+        None,
+        &["-sf", "answer.xml", "-m", &n],
+    )?;
     let desk_port = free_port();
-    let desk = Sipp::start(dir, "desk-1001", desk_port, None, &[
-        "-sf",
-        "answer.xml",
-        "-m",
-        &n,
-    ])?;
+    let desk = Sipp::start(
+        dir,
+        "desk-1001",
+        desk_port,
+        None,
+        &["-sf", "answer.xml", "-m", &n],
+    )?;
     if !stack.register_binding("1001", desk_port) {
         anyhow::bail!("the desk phone 1001 could not register at the stand-in PBX");
     }
@@ -162,7 +163,12 @@ async fn bench(args: &BenchCallsArgs, dir: &Path) -> anyhow::Result<()> {
     // While the calls run: the SIP trace read here, the call events as Teamline reads them
     // (a connection of its own) and the gateway's media and memory in tasks of their own.
     let records = Arc::new(Mutex::new(Vec::new()));
-    let events_addr = stack.node.settings.direct_routing.as_ref().map(|d| d.events.listen);
+    let events_addr = stack
+        .node
+        .settings
+        .direct_routing
+        .as_ref()
+        .map(|d| d.events.listen);
     let events = events_addr.map(|addr| tokio::spawn(read_records(addr, Arc::clone(&records))));
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample_media(
@@ -218,10 +224,7 @@ async fn bench(args: &BenchCallsArgs, dir: &Path) -> anyhow::Result<()> {
         percentile(&latency, 99),
         latency.last().copied().unwrap_or(0.0),
     );
-    let answered_records = records
-        .iter()
-        .filter(|o| **o == Outcome::Answered)
-        .count();
+    let answered_records = records.iter().filter(|o| **o == Outcome::Answered).count();
     let rate = invites.setup_rate();
     let want = u64::from(args.calls);
     let targets_met = args.calls >= CONCURRENT_CALLS
@@ -342,7 +345,10 @@ impl Invites {
         let (Some(first), Some(last)) = (ins.iter().min(), ins.iter().max()) else {
             return 0.0;
         };
-        let span = last.duration_since(*first).unwrap_or_default().as_secs_f64();
+        let span = last
+            .duration_since(*first)
+            .unwrap_or_default()
+            .as_secs_f64();
         if span > 0.0 {
             (ins.len() - 1) as f64 / span
         } else {

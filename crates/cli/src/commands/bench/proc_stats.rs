@@ -31,8 +31,8 @@ pub fn group_pss_mb(pgid: u32) -> f64 {
     group_pids(pgid)
         .iter()
         .map(|pid| {
-            let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-                .unwrap_or_default();
+            let rollup =
+                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
             rollup
                 .lines()
                 .find_map(|l| l.strip_prefix("Pss:"))
