@@ -112,15 +112,18 @@ async fn ladder(ctx: &Ctx) -> Result<()> {
         anyhow::bail!("the call's page at 390 px: {p}");
     }
     // Each label: inside the window, not cut off (its text fits its box, wrapped if need be),
-    // at least 12 px.
+    // at least 12 px (below that, phone text counts as illegible); the times too.
     let labels = b
         .client
         .execute(
             "return [...document.querySelectorAll('#call-ladder .ladder-arrow')].map(a => {
                const r = a.getBoundingClientRect();
+               const text = document.createRange();
+               text.selectNodeContents(a);
+               const t = text.getBoundingClientRect();
                const size = parseFloat(getComputedStyle(a).fontSize);
-               return [a.textContent.trim(), r.left >= 0 && r.right <= window.innerWidth,
-                       a.scrollWidth <= a.clientWidth + 1, size];
+               return [a.textContent.trim(), t.left >= 0 && t.right <= window.innerWidth,
+                       t.left >= r.left - 0.5 && t.right <= r.right + 0.5, size];
              });",
             vec![],
         )
@@ -142,6 +145,17 @@ async fn ladder(ctx: &Ctx) -> Result<()> {
             "a ladder label is too small to read: {l}"
         );
     }
+    let time_px = b
+        .client
+        .execute(
+            "return parseFloat(getComputedStyle(document.querySelector('#call-ladder .ladder-time')).fontSize)",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        time_px.as_f64().unwrap_or(0.0) >= 12.0,
+        "the ladder's times are too small to read: {time_px}px"
+    );
     // Open the Microsoft proxy's 503: the whole message, wrapped inside the window.
     b.click_xpath("//details[contains(@class,'ladder-msg')][5]/summary")
         .await?;
