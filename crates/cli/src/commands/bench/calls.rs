@@ -51,7 +51,7 @@ pub struct BenchCallsArgs {
 }
 
 pub async fn run(args: &BenchCallsArgs) -> anyhow::Result<()> {
-    if args.calls < 2 || args.calls % 2 != 0 || args.rate < 2 {
+    if args.calls < 2 || !args.calls.is_multiple_of(2) || args.rate < 2 {
         anyhow::bail!(
             "--calls must be an even number of at least 2 (half go each way) and --rate at least 2 (got {} and {})",
             args.calls,
@@ -402,7 +402,7 @@ async fn sample_media(
         seen.kamailio_pss_peak = seen.kamailio_pss_peak.max(group_pss_mb(gw_pid));
         let Ok(up) = media.list().await else { continue };
         seen.peak_concurrent = seen.peak_concurrent.max(up.len());
-        if up.len() < calls || seen.with_media >= calls || round % 4 != 0 {
+        if up.len() < calls || seen.with_media >= calls || !round.is_multiple_of(4) {
             continue;
         }
         let (mut flowing, mut errors) = (0, 0);
