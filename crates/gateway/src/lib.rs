@@ -21,3 +21,6 @@ pub mod rpc;
 pub mod service;
 pub mod supervisor;
 pub mod trace;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -14,6 +14,7 @@ mod audit_log;
 mod bulk_upload;
 mod calls;
 mod failures;
+mod ladder;
 mod pbx_form;
 mod phone;
 mod readiness;

@@ -132,3 +132,35 @@ fn bench_fleet_syncs_every_tenant_and_stores_every_change() {
         "{f}"
     );
 }
+
+#[test]
+fn bench_calls_answers_every_call_both_ways_with_media_and_a_call_record() {
+    let f = bench(&["calls", "--calls", "4", "--rate", "4"]);
+    assert_eq!(f["calls_attempted"], 4, "{f}");
+    assert_eq!(f["calls_answered"], 4, "{f}");
+    assert_eq!(f["calls_failed"], 0, "{f}");
+    assert_eq!(f["pbx_to_teams"]["answered"], 2, "{f}");
+    assert_eq!(f["teams_to_pbx"]["answered"], 2, "{f}");
+    assert_eq!(f["calls_with_media_both_ways"], 4, "{f}");
+    assert_eq!(f["call_records_answered"], 4, "{f}");
+    assert_eq!(f["added_setup_latency_ms"]["measured_calls"], 4, "{f}");
+    assert!(
+        f["added_setup_latency_ms"]["p99"].as_f64().unwrap() > 0.0,
+        "{f}"
+    );
+}
+
+#[test]
+fn bench_calls_refuses_an_odd_number_of_calls() {
+    let out = Command::new(env!("CARGO_BIN_EXE_teamline"))
+        .args(["bench", "calls", "--calls", "3"])
+        .env("TEAMLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--calls must be an even number"),
+        "{stderr}"
+    );
+}

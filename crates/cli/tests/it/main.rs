@@ -5,6 +5,7 @@
 
 mod api_token_cmd;
 mod bench;
+mod call_ladder;
 mod crash;
 mod demo;
 mod doctor;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use teamline::commands::demo::{DemoArgs, DemoStack};
 use teamline::commands::demo_sip::DemoSip;
 use teamline_domain::audit::Actor;
+use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::PbxUserForm;
 use teamline_domain::registration::RegistrationStatus;
 use teamline_sim::microsoft::demo as ms;
@@ -18,7 +19,7 @@ use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 
 /// A signed-in Contoso admin's browser, as a Teamline page sends its requests.
-struct Browser {
+pub(crate) struct Browser {
     base: String,
     cookie: String,
     csrf: String,
@@ -26,7 +27,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn contoso_admin(stack: &DemoStack) -> Browser {
+    pub(crate) async fn contoso_admin(stack: &DemoStack) -> Browser {
         let principal = Principal::EnterpriseAdmin(EnterpriseAdmin {
             enterprise_id: stack.contoso.id,
             tenant_id: ms::CONTOSO_TENANT_ID.to_owned(),
@@ -62,7 +63,7 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -107,46 +108,7 @@ async fn a_test_call_reaches_the_pbx_side_and_shows_on_the_users_page_and_the_ca
         sip.direct_routing.is_some(),
         "the demo's gateway has no calls"
     );
-    let e = stack.contoso.id;
-    let store = stack.engine.store();
-    let form = PbxUserForm {
-        pbx_location: store.list_pbx_locations(e).await.unwrap()[0].id.to_string(),
-        voice_route: store.list_voice_routes(e).await.unwrap()[0].id.to_string(),
-        teams_user: ms::contoso_user_id("Adele Vance"),
-        sip_user: "1000".into(),
-        phone_number: "11000".into(),
-        device: "1000tm".into(),
-        ..PbxUserForm::new_with_defaults()
-    };
-    let adele = stack
-        .engine
-        .save_pbx_user(
-            e,
-            &Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into()),
-            &form,
-            None,
-        )
-        .await
-        .unwrap()
-        .id;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let regs = store
-            .list_registrations(Some(e), Some(&[adele]))
-            .await
-            .unwrap();
-        if regs
-            .iter()
-            .any(|r| r.state == RegistrationStatus::Registered)
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "1000tm never registered: {regs:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let adele = set_up_adele(&stack).await;
 
     let b = Browser::contoso_admin(&stack).await;
     let (status, page) = b.get(&format!("/users/{adele}")).await;
@@ -226,4 +188,50 @@ async fn a_test_call_reaches_the_pbx_side_and_shows_on_the_users_page_and_the_ca
 
     sip.stop().await;
     stack.stop().await.unwrap();
+}
+
+/// Sets Adele up (extension 1000, device 1000tm, +11000) in the demo and waits until the
+/// gateway has 1000tm registered at the PBX.
+pub(crate) async fn set_up_adele(stack: &DemoStack) -> PbxUserId {
+    let e = stack.contoso.id;
+    let store = stack.engine.store();
+    let form = PbxUserForm {
+        pbx_location: store.list_pbx_locations(e).await.unwrap()[0].id.to_string(),
+        voice_route: store.list_voice_routes(e).await.unwrap()[0].id.to_string(),
+        teams_user: ms::contoso_user_id("Adele Vance"),
+        sip_user: "1000".into(),
+        phone_number: "11000".into(),
+        device: "1000tm".into(),
+        ..PbxUserForm::new_with_defaults()
+    };
+    let adele = stack
+        .engine
+        .save_pbx_user(
+            e,
+            &Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into()),
+            &form,
+            None,
+        )
+        .await
+        .unwrap()
+        .id;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let regs = store
+            .list_registrations(Some(e), Some(&[adele]))
+            .await
+            .unwrap();
+        if regs
+            .iter()
+            .any(|r| r.state == RegistrationStatus::Registered)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "1000tm never registered: {regs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    adele
 }

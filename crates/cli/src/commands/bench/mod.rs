@@ -3,9 +3,11 @@
 //! `enable` and `save` run against the Microsoft simulator as a separate process (`teamline sim`), so
 //! the figures (wall time, peak memory) are Teamline's own.
 
+mod calls;
 mod enable;
 mod fleet;
 mod import;
+mod proc_stats;
 mod registrations;
 mod save;
 mod sync;
@@ -59,6 +61,10 @@ pub enum Bench {
     /// Teams data (target 2 s), keeping the upload, and the apply with its progress. Prints
     /// JSON last.
     Import(import::BenchImportArgs),
+    /// Concurrent calls with media both ways (Teams → PBX and PBX → Teams) through the
+    /// gateway's Kamailio and rtpengine, sipp on every side (targets: 200 concurrent calls,
+    /// 0 failed, setup latency the gateway adds p99 20 ms). Prints JSON last.
+    Calls(calls::BenchCallsArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -70,6 +76,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Save(a) => save::run(&a).await.map(drop),
         Bench::Registrations(a) => registrations::run(&a).await,
         Bench::Import(a) => import::run(&a).await.map(drop),
+        Bench::Calls(a) => calls::run(&a).await,
     }
 }
 /// Checks a benchmark's result before its figures are printed: any problem fails the command

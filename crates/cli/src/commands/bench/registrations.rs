@@ -33,6 +33,8 @@ use teamline_gateway::supervisor::{Supervisor, SupervisorSettings};
 use teamline_sim::netsapiens::NetSapiensSim;
 use teamline_sim::netsapiens::registrar::Registrar;
 
+use super::proc_stats::{group_cpu_secs, own_cpu_secs, status_mb};
+
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 fn free_port() -> u16 {
@@ -45,37 +47,6 @@ fn free_port() -> u16 {
             return addr.port();
         }
     }
-}
-
-/// CPU seconds (user + system) of every process in the process group `pgid`.
-fn group_cpu_secs(pgid: u32) -> f64 {
-    let ticks = 100.0; // USER_HZ on Linux
-    let mut total = 0u64;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        // After ")": state ppid pgrp … utime(12) stime(13), counted from state = 0.
-        if f.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
-            total += f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            total += f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        }
-    }
-    total as f64 / ticks
-}
-
-/// A memory line of `/proc/self/status` (`VmHWM`: peak RSS, `VmRSS`: now) in MB.
-fn status_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Targets on a 2-core machine.
@@ -91,17 +62,6 @@ pub struct BenchRegistrationsArgs {
     /// Device handles of the generated PBX domain to register.
     #[arg(long, default_value_t = 10_000)]
     pub handles: u32,
-}
-
-/// CPU seconds (user + system) of this process.
-fn own_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let f: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 pub async fn run(args: &BenchRegistrationsArgs) -> anyhow::Result<()> {
