@@ -9,8 +9,9 @@ use teamline_sim::microsoft::{MicrosoftSim, SimConfig, TenantControl, demo};
 /// Options of `teamline sim`.
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
-    /// Tenants to seed, comma-separated: `contoso`, `fabrikam`, or `NAME:USERS[:SYNC_MEMBERS]`
-    /// for a generated tenant (e.g. `bigco:100000:20000`).
+    /// Tenants to seed, comma-separated: `contoso`, `fabrikam`, or
+    /// `NAME:USERS[:SYNC_MEMBERS[:SYNC_GROUPS]]` for a generated tenant (e.g. `bigco:100000:20000`,
+    /// or `bigco:100000:20000:10` for ten overlapping sync groups of 20 000 each).
     #[arg(
         long,
         value_delimiter = ',',
@@ -48,7 +49,7 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<TenantControl> {
             let users: usize = parts
                 .next()
                 .with_context(|| {
-                    format!("tenant '{spec}': use contoso, fabrikam or NAME:USERS[:SYNC_MEMBERS]")
+                    format!("tenant '{spec}': use contoso, fabrikam or NAME:USERS[:SYNC_MEMBERS[:SYNC_GROUPS]]")
                 })?
                 .parse()
                 .with_context(|| format!("tenant '{spec}': USERS must be a number"))?;
@@ -58,10 +59,18 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<TenantControl> {
                     .with_context(|| format!("tenant '{spec}': SYNC_MEMBERS must be a number"))?,
                 None => users,
             };
+            let groups: usize = match parts.next() {
+                Some(g) => g
+                    .parse()
+                    .ok()
+                    .filter(|g| *g >= 1)
+                    .with_context(|| format!("tenant '{spec}': SYNC_GROUPS must be a number of at least 1"))?,
+                None => 1,
+            };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 bail!("tenant '{spec}': the name must be letters, digits and hyphens");
             }
-            Ok(sim.seed_generated(name, users, members))
+            Ok(sim.seed_generated_groups(name, users, members, groups))
         }
     }
 }

@@ -194,6 +194,40 @@ pub fn generated_user_upn(name: &str, index: usize) -> String {
     format!("user{index:06}@{}", generated_domain(name))
 }
 
+/// Display name of the `k`-th (0-based) sync group of a generated tenant: [`SYNC_GROUP`], then
+/// "Teammate Sync 2", "Teammate Sync 3", ...
+pub fn generated_sync_group_name(k: usize) -> String {
+    if k == 0 {
+        SYNC_GROUP.to_owned()
+    } else {
+        format!("{SYNC_GROUP} {}", k + 1)
+    }
+}
+
+/// Object id of a group of a generated tenant named `name`, from its display name.
+pub fn generated_group_id(name: &str, display_name: &str) -> String {
+    group_id(&generated_tenant_id(name), display_name)
+}
+
+/// The users (0-based indexes) of the `k`-th of `groups` sync groups of `members` each in a
+/// generated tenant of `users`: consecutive runs, each starting a stride after the last, so
+/// neighbouring groups overlap and together they cover at most every user.
+pub fn generated_sync_group_range(
+    users: usize,
+    members: usize,
+    groups: usize,
+    k: usize,
+) -> std::ops::Range<usize> {
+    let members = members.min(users);
+    let stride = if groups > 1 {
+        ((users - members) / (groups - 1)).min(members)
+    } else {
+        0
+    };
+    let start = k * stride;
+    start..start + members
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
