@@ -254,6 +254,11 @@ impl DirectorySyncStore for SqlStore {
                 _ => out.push(row.into_upsert()?),
             }
         }
+        // Sorted here, not by the database's collation: the same order a delta round writes,
+        // so an unchanged user compares equal.
+        for u in &mut out {
+            u.sync_groups.sort();
+        }
         Ok(out)
     }
 

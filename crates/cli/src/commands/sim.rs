@@ -60,11 +60,9 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<TenantControl> {
                 None => users,
             };
             let groups: usize = match parts.next() {
-                Some(g) => g
-                    .parse()
-                    .ok()
-                    .filter(|g| *g >= 1)
-                    .with_context(|| format!("tenant '{spec}': SYNC_GROUPS must be a number of at least 1"))?,
+                Some(g) => g.parse().ok().filter(|g| *g >= 1).with_context(|| {
+                    format!("tenant '{spec}': SYNC_GROUPS must be a number of at least 1")
+                })?,
                 None => 1,
             };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {

@@ -210,8 +210,9 @@ pub fn generated_group_id(name: &str, display_name: &str) -> String {
 }
 
 /// The users (0-based indexes) of the `k`-th of `groups` sync groups of `members` each in a
-/// generated tenant of `users`: consecutive runs, each starting a stride after the last, so
-/// neighbouring groups overlap and together they cover at most every user.
+/// generated tenant of `users`: consecutive runs, each starting a stride after the last (at
+/// most half a group, so neighbouring groups overlap by at least half), together covering at
+/// most every user.
 pub fn generated_sync_group_range(
     users: usize,
     members: usize,
@@ -220,7 +221,7 @@ pub fn generated_sync_group_range(
 ) -> std::ops::Range<usize> {
     let members = members.min(users);
     let stride = if groups > 1 {
-        ((users - members) / (groups - 1)).min(members)
+        ((users - members) / (groups - 1)).min(members / 2)
     } else {
         0
     };

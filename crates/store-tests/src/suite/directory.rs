@@ -267,7 +267,10 @@ pub async fn directory_staging_merges_overlapping_groups(h: Arc<Harness>) {
     assert_eq!(groups_of("obj-s120"), ["group-a", "group-b"]);
     assert_eq!(groups_of("obj-s249"), ["group-b"]);
     let s100 = all.iter().find(|u| u.object_id == "obj-s100").unwrap();
-    assert_eq!(s100.display_name, "Staged 100", "the first attributes staged");
+    assert_eq!(
+        s100.display_name, "Staged 100",
+        "the first attributes staged"
+    );
     assert!(all.iter().all(|u| u.in_scope));
 
     assert_eq!(s.clear_staged_sync_members(e).await.unwrap(), 250);
