@@ -234,6 +234,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generated_sync_groups_overlap_and_stay_within_the_tenant() {
+        // Ten groups of 20 000 in 100 000 users: each starts 8 000 after the last.
+        assert_eq!(
+            generated_sync_group_range(100_000, 20_000, 10, 0),
+            0..20_000
+        );
+        assert_eq!(
+            generated_sync_group_range(100_000, 20_000, 10, 1),
+            8_000..28_000
+        );
+        assert_eq!(
+            generated_sync_group_range(100_000, 20_000, 10, 9),
+            72_000..92_000
+        );
+        // Few groups in a large tenant: neighbours still overlap by half.
+        assert_eq!(generated_sync_group_range(2_000, 400, 3, 2), 400..800);
+        assert_eq!(generated_sync_group_range(2_000, 400, 1, 0), 0..400);
+        assert_eq!(generated_sync_group_name(0), SYNC_GROUP);
+        assert_eq!(generated_sync_group_name(2), "Teammate Sync 3");
+    }
+
+    #[test]
     fn upns_follow_first_name_and_last_initial() {
         assert_eq!(
             upn_for("Adele Vance", CONTOSO_DOMAIN),

@@ -225,9 +225,7 @@ async fn check_in_scope(
         ..TeamsUserQuery::default()
     };
     let in_scope = engine.store().list_teams_users(e, &query).await?.total;
-    println!(
-        "after the {after}: {in_scope} users in scope and eligible, expected {expected}"
-    );
+    println!("after the {after}: {in_scope} users in scope and eligible, expected {expected}");
     if in_scope != expected {
         problems.push(format!(
             "after the {after} {in_scope} users are in scope and eligible, but the sync groups have {expected} such members"
