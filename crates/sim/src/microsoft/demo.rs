@@ -235,18 +235,18 @@ mod tests {
 
     #[test]
     fn generated_sync_groups_overlap_and_stay_within_the_tenant() {
-        // Ten groups of 20 000 in 100 000 users: each starts 8 000 after the last.
+        // Ten groups of 20 000 in 100 000 users: each starts 8 888 after the last.
         assert_eq!(
             generated_sync_group_range(100_000, 20_000, 10, 0),
             0..20_000
         );
         assert_eq!(
             generated_sync_group_range(100_000, 20_000, 10, 1),
-            8_000..28_000
+            8_888..28_888
         );
         assert_eq!(
             generated_sync_group_range(100_000, 20_000, 10, 9),
-            72_000..92_000
+            79_992..99_992
         );
         // Few groups in a large tenant: neighbours still overlap by half.
         assert_eq!(generated_sync_group_range(2_000, 400, 3, 2), 400..800);

@@ -453,8 +453,8 @@ mod tests {
 
     #[test]
     fn generated_tenants_are_deterministic() {
-        let a = generated("bench", 50, 20);
-        let b = generated("bench", 50, 20);
+        let a = generated("bench", 50, 20, 1);
+        let b = generated("bench", 50, 20, 1);
         assert_eq!(a.id, b.id);
         assert_eq!(a.users[10].id, b.users[10].id);
         assert_eq!(a.users.len(), 51);
