@@ -188,6 +188,20 @@ impl SimProcess {
             .map(drop)
     }
 
+    /// Distinct users in any of these groups (ids or names), as the simulator counts them.
+    pub async fn group_union(&self, tenant: &str, groups: &[String]) -> anyhow::Result<u64> {
+        let url = self.url(tenant, "/group-union");
+        let v = self
+            .send(
+                self.http.get(url).query(&[("groups", groups.join(","))]),
+                "count the sync groups' members",
+            )
+            .await?;
+        v.get("users")
+            .and_then(Value::as_u64)
+            .context("the simulator did not count the groups' members")
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }

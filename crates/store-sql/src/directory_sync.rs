@@ -1,16 +1,21 @@
 //! What the directory sync reads and where it stands: the sync groups, the delta links and the
-//! last result (`sync_state`), and the history of runs (`sync_runs`).
+//! last result (`sync_state`), the history of runs (`sync_runs`), and the members a full sync
+//! of several groups stages before it merges them (`directory_sync_staged_*`).
 
-use crate::SqlStore;
 use crate::audit::{self, Subject};
 use crate::error::DbResultExt;
-use crate::rows::SyncGroupRow;
+use crate::rows::{SyncGroupRow, plan_state, plan_state_str, some};
+use crate::{SqlStore, b};
 use async_trait::async_trait;
 use serde_json::json;
+use sqlx::AssertSqlSafe;
 use teamline_domain::audit::Audit;
 use teamline_domain::ids::EnterpriseId;
 use teamline_domain::sync_group::SyncGroupChoice;
-use teamline_store::{DirectorySyncStore, StoreResult, SyncGroup, SyncRunRecord, SyncState};
+use teamline_domain::teams_user::{Licences, UserType};
+use teamline_store::{
+    DirectorySyncStore, StoreResult, SyncGroup, SyncRunRecord, SyncState, TeamsUserUpsert,
+};
 
 #[async_trait]
 impl DirectorySyncStore for SqlStore {
@@ -156,6 +161,158 @@ impl DirectorySyncStore for SqlStore {
                 report,
             })
             .collect())
+    }
+
+    async fn stage_sync_members(
+        &self,
+        enterprise: EnterpriseId,
+        group_object_id: &str,
+        users: &[TeamsUserUpsert],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in users.chunks(STAGE_CHUNK) {
+            const COLUMNS: usize = 10;
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let cols: Vec<String> = (1..=COLUMNS)
+                        .map(|c| format!("${}", i * COLUMNS + c))
+                        .collect();
+                    format!("({})", cols.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO directory_sync_staged_users (enterprise_id, object_id, upn, display_name, \
+                 account_enabled, user_type, teams_plan, teams_phone_plan, calling_plan, \
+                 teams_phone_assigned_ms) VALUES {} ON CONFLICT (enterprise_id, object_id) DO NOTHING",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
+            for u in chunk {
+                q = q
+                    .bind(enterprise.0)
+                    .bind(u.object_id.clone())
+                    .bind(u.upn.clone())
+                    .bind(u.display_name.clone())
+                    .bind(b(u.account_enabled))
+                    .bind(u.user_type.as_str())
+                    .bind(plan_state_str(u.licences.teams))
+                    .bind(plan_state_str(u.licences.teams_phone))
+                    .bind(b(u.licences.calling_plan))
+                    .bind(u.licences.teams_phone_assigned_at_ms);
+            }
+            q.execute(&mut *tx).await.db()?;
+
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, $2, ${})", i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO directory_sync_staged_memberships (enterprise_id, group_object_id, object_id) \
+                 VALUES {} ON CONFLICT (enterprise_id, object_id, group_object_id) DO NOTHING",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(enterprise.0)
+                .bind(group_object_id.to_owned());
+            for u in chunk {
+                q = q.bind(u.object_id.clone());
+            }
+            q.execute(&mut *tx).await.db()?;
+        }
+        tx.commit().await.db()
+    }
+
+    async fn staged_sync_members(
+        &self,
+        enterprise: EnterpriseId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<TeamsUserUpsert>> {
+        // One row per (user, group), users in object-id order: the page of users is chosen
+        // first, so a user's groups never straddle two pages.
+        let rows: Vec<StagedMemberRow> = sqlx::query_as(
+            "SELECT u.object_id, u.upn, u.display_name, u.account_enabled, u.user_type, \
+             u.teams_plan, u.teams_phone_plan, u.calling_plan, u.teams_phone_assigned_ms, \
+             m.group_object_id \
+             FROM (SELECT * FROM directory_sync_staged_users WHERE enterprise_id = $1 AND object_id > $2 \
+                   ORDER BY object_id LIMIT $3) u \
+             JOIN directory_sync_staged_memberships m \
+               ON m.enterprise_id = $1 AND m.object_id = u.object_id \
+             ORDER BY u.object_id, m.group_object_id",
+        )
+        .bind(enterprise.0)
+        .bind(after.unwrap_or_default().to_owned())
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        let mut out: Vec<TeamsUserUpsert> = Vec::new();
+        for row in rows {
+            match out.last_mut() {
+                Some(last) if last.object_id == row.object_id => {
+                    last.sync_groups.push(row.group_object_id);
+                }
+                _ => out.push(row.into_upsert()?),
+            }
+        }
+        // Sorted here, not by the database's collation: the same order a delta round writes,
+        // so an unchanged user compares equal.
+        for u in &mut out {
+            u.sync_groups.sort();
+        }
+        Ok(out)
+    }
+
+    async fn clear_staged_sync_members(&self, enterprise: EnterpriseId) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM directory_sync_staged_memberships WHERE enterprise_id = $1")
+            .bind(enterprise.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let r = sqlx::query("DELETE FROM directory_sync_staged_users WHERE enterprise_id = $1")
+            .bind(enterprise.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(r.rows_affected())
+    }
+}
+
+/// Users per staging statement (10 parameters each, well below both databases' limits).
+const STAGE_CHUNK: usize = 200;
+
+#[derive(sqlx::FromRow)]
+struct StagedMemberRow {
+    object_id: String,
+    upn: String,
+    display_name: String,
+    account_enabled: i64,
+    user_type: String,
+    teams_plan: String,
+    teams_phone_plan: String,
+    calling_plan: i64,
+    teams_phone_assigned_ms: Option<i64>,
+    group_object_id: String,
+}
+
+impl StagedMemberRow {
+    fn into_upsert(self) -> StoreResult<TeamsUserUpsert> {
+        Ok(TeamsUserUpsert {
+            object_id: self.object_id,
+            upn: self.upn,
+            display_name: self.display_name,
+            account_enabled: self.account_enabled != 0,
+            user_type: some("user type", UserType::parse(&self.user_type))?,
+            licences: Licences {
+                teams: plan_state(&self.teams_plan),
+                teams_phone: plan_state(&self.teams_phone_plan),
+                calling_plan: self.calling_plan != 0,
+                teams_phone_assigned_at_ms: self.teams_phone_assigned_ms,
+            },
+            sync_groups: vec![self.group_object_id],
+            in_scope: true,
+        })
     }
 }
 

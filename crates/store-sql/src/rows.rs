@@ -32,7 +32,7 @@ fn parse<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> StoreResult<T>
     r.map_err(|e| corrupt(what, e))
 }
 
-fn some<T>(what: &str, v: Option<T>) -> StoreResult<T> {
+pub(crate) fn some<T>(what: &str, v: Option<T>) -> StoreResult<T> {
     v.ok_or_else(|| corrupt(what, "unknown value"))
 }
 

@@ -88,4 +88,23 @@ pub trait DirectorySyncStore: Send + Sync + 'static {
         enterprise: EnterpriseId,
         limit: u32,
     ) -> StoreResult<Vec<SyncRunRecord>>;
+    /// A full sync of several groups: keeps one page of a group's members aside (a user
+    /// already staged keeps the first attributes seen and gains the group; `sync_groups` and
+    /// `in_scope` of `users` are ignored). Nothing in `teams_users` changes.
+    async fn stage_sync_members(
+        &self,
+        enterprise: EnterpriseId,
+        group_object_id: &str,
+        users: &[TeamsUserUpsert],
+    ) -> StoreResult<()>;
+    /// The staged users after `after` (by object id), at most `limit`, each once with every
+    /// group it was staged in (sorted) and in scope.
+    async fn staged_sync_members(
+        &self,
+        enterprise: EnterpriseId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<TeamsUserUpsert>>;
+    /// Empties the enterprise's staged members; returns how many users were staged.
+    async fn clear_staged_sync_members(&self, enterprise: EnterpriseId) -> StoreResult<u64>;
 }

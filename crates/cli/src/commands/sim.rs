@@ -9,9 +9,11 @@ use teamline_sim::microsoft::{MicrosoftSim, SimConfig, TenantControl, demo};
 /// Options of `teamline sim`.
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
-    /// Tenants to seed, comma-separated: `contoso`, `fabrikam`, `NAME:USERS[:SYNC_MEMBERS]`
-    /// for a generated tenant (e.g. `bigco:100000:20000`), or `NAME*COUNT:USERS[:SYNC_MEMBERS]`
-    /// for a fleet of COUNT generated tenants named NAME-1 … NAME-COUNT (e.g. `fleet*2000:50`).
+    /// Tenants to seed, comma-separated: `contoso`, `fabrikam`,
+    /// `NAME:USERS[:SYNC_MEMBERS[:SYNC_GROUPS]]` for a generated tenant (e.g. `bigco:100000:20000`,
+    /// or `bigco:100000:20000:10` for ten overlapping sync groups of 20 000 each), or
+    /// `NAME*COUNT:USERS[:SYNC_MEMBERS[:SYNC_GROUPS]]` for a fleet of COUNT generated tenants
+    /// named NAME-1 … NAME-COUNT (e.g. `fleet*2000:50`).
     #[arg(
         long,
         value_delimiter = ',',
@@ -53,7 +55,7 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<Vec<TenantControl>> {
         _ => {
             let usage = || {
                 format!(
-                    "tenant '{spec}': use contoso, fabrikam, NAME:USERS[:SYNC_MEMBERS] or NAME*COUNT:USERS[:SYNC_MEMBERS]"
+                    "tenant '{spec}': use contoso, fabrikam, NAME:USERS[:SYNC_MEMBERS[:SYNC_GROUPS]] or NAME*COUNT:USERS[:SYNC_MEMBERS[:SYNC_GROUPS]]"
                 )
             };
             let mut parts = spec.split(':');
@@ -78,13 +80,19 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<Vec<TenantControl>> {
                     .with_context(|| format!("tenant '{spec}': SYNC_MEMBERS must be a number"))?,
                 None => users,
             };
+            let groups: usize = match parts.next() {
+                Some(g) => g.parse().ok().filter(|g| *g >= 1).with_context(|| {
+                    format!("tenant '{spec}': SYNC_GROUPS must be a number of at least 1")
+                })?,
+                None => 1,
+            };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 bail!("tenant '{spec}': the name must be letters, digits and hyphens");
             }
             Ok(match count {
-                None => vec![sim.seed_generated(name, users, members)],
+                None => vec![sim.seed_generated_groups(name, users, members, groups)],
                 Some(count) => (1..=count)
-                    .map(|i| sim.seed_generated(&format!("{name}-{i}"), users, members))
+                    .map(|i| sim.seed_generated_groups(&format!("{name}-{i}"), users, members, groups))
                     .collect(),
             })
         }

@@ -82,6 +82,28 @@ fn bench_sync_reads_every_member_and_sees_every_change() {
 }
 
 #[test]
+fn bench_sync_of_overlapping_groups_ends_with_their_union_in_scope() {
+    // Three groups of 400 in 2 000 users, each starting 200 after the last: 800 members.
+    // The delta round takes 20 out of the first group (the 10 also in the second stay in
+    // scope) and adds 20 outsiders to the third.
+    let f = bench(&[
+        "sync",
+        "--users",
+        "2000",
+        "--members",
+        "400",
+        "--groups",
+        "3",
+        "--delta-percent",
+        "10",
+    ]);
+    assert_eq!(f["groups"], 3);
+    assert_eq!(f["union_members"], 800);
+    assert_eq!(f["full_sync_users"], 800);
+    assert_eq!(f["union_members_after_delta"], 810);
+}
+
+#[test]
 fn bench_users_page_finds_its_users() {
     let f = bench(&["users-page", "--users", "200", "--requests", "5"]);
     assert_eq!(f["users"], 200);

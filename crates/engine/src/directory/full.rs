@@ -97,35 +97,69 @@ async fn stream(
     Ok(())
 }
 
-/// Several sync groups: a user in two of them must be stored with both, so memberships are
-/// gathered before writing (parsed users only, not Graph JSON).
+/// Several sync groups: a user in two of them must be stored once with both. Each group's
+/// pages are staged in the database as they arrive (the next page is fetched while the last is
+/// staged), then the staged users, deduplicated there with all their groups, are merged into
+/// the directory a batch at a time: memory stays at a page or a batch however many members.
 async fn gather(run: &mut SyncRun<'_>) -> Result<(), EngineError> {
-    let mut members: HashMap<String, (DirectoryUser, Vec<String>)> = HashMap::new();
+    let (store, e) = (run.store, run.e);
+    // Left over from a sync that stopped half-way (one sync per enterprise runs at a time).
+    store.clear_staged_sync_members(e).await?;
+    let staged = stage_groups(run).await;
+    let merged = match staged {
+        Ok(()) => merge_staged(run).await,
+        Err(err) => Err(err),
+    };
+    let cleared = store.clear_staged_sync_members(e).await;
+    merged?;
+    cleared?;
+    Ok(())
+}
+
+async fn stage_groups(run: &mut SyncRun<'_>) -> Result<(), EngineError> {
+    let (store, e) = (run.store, run.e);
+    let mut read = 0u64;
     for g in run.groups {
         let mut pages = run.tenant.group_members(&g.group_object_id);
-        while let Some(page) = pages.try_next().await? {
-            for u in page {
-                members
-                    .entry(u.id.clone())
-                    .or_insert_with(|| (u, Vec::new()))
-                    .1
-                    .push(g.group_object_id.clone());
-            }
+        let mut next = pages.try_next().await?;
+        while let Some(page) = next {
+            let users: Vec<TeamsUserUpsert> = page
+                .iter()
+                .map(|u| convert::teams_user(u, Vec::new(), true))
+                .collect();
+            read += users.len() as u64;
+            let (stored, fetched) = futures::join!(
+                store.stage_sync_members(e, &g.group_object_id, &users),
+                pages.try_next()
+            );
+            stored?;
+            next = fetched?;
             run.progress(
-                members.len() as u64,
+                read,
                 None,
-                &format!("{} members read from {}", members.len(), g.display_name),
+                &format!("{read} memberships read (now from {})", g.display_name),
             )
             .await;
         }
     }
-    run.report.seen = members.len() as u64;
-    let mut batch = Vec::with_capacity(super::BATCH);
-    for (u, in_groups) in members.into_values() {
-        batch.push(convert::teams_user(&u, in_groups, true));
-        if batch.len() == super::BATCH {
-            run.upsert(std::mem::take(&mut batch)).await?;
-        }
+    Ok(())
+}
+
+async fn merge_staged(run: &mut SyncRun<'_>) -> Result<(), EngineError> {
+    let mut after: Option<String> = None;
+    loop {
+        let batch = run
+            .store
+            .staged_sync_members(run.e, after.as_deref(), super::BATCH as u32)
+            .await?;
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        after = Some(last.object_id.clone());
+        run.report.seen += batch.len() as u64;
+        run.upsert(batch).await?;
+        let seen = run.report.seen;
+        run.progress(seen, None, &format!("{seen} members stored"))
+            .await;
     }
-    run.upsert(batch).await
 }

@@ -3,6 +3,7 @@
 use crate::support::{contoso, settings, upn};
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::ids::EnterpriseId;
+use teamline_domain::sync_group::SyncGroupChoice;
 use teamline_domain::teams_user::{PlanState, TeamsUser};
 use teamline_engine::Engine;
 use teamline_sim::microsoft::{
@@ -253,4 +254,72 @@ async fn without_sync_groups_every_enabled_member_is_in_scope() {
             .in_scope
     );
     assert!(!user(engine, e, ms::IRVIN_SAYERS).await.unwrap().in_scope);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_in_two_sync_groups_stays_while_in_either() {
+    let c = contoso(settings(), 4).await;
+    let (engine, e, t) = (&c.engine, c.contoso.id, &c.contoso_tenant);
+    let sync_group = ms::contoso_group_id(ms::SYNC_GROUP);
+    let pilot = t.add_group("Pilot").unwrap().to_ascii_lowercase();
+    t.add_group_member("Pilot", &upn("Adele Vance")).unwrap();
+    t.add_group_member("Pilot", &upn(ms::IRVIN_SAYERS)).unwrap();
+    let choices = [
+        SyncGroupChoice::parse(&sync_group, ms::SYNC_GROUP).unwrap(),
+        SyncGroupChoice::parse(&pilot, "Pilot").unwrap(),
+    ];
+    let audit = Audit::new(Actor::System("test".into()), "sync_groups.set", "two");
+    engine
+        .store()
+        .set_sync_groups(e, &choices, &audit)
+        .await
+        .unwrap();
+
+    let first = engine.sync_directory(e, false).await.unwrap();
+    assert!(first.full, "{first:?}");
+    let mut both = vec![sync_group.clone(), pilot.clone()];
+    both.sort();
+    let adele = user(engine, e, "Adele Vance").await.unwrap();
+    assert!(adele.in_scope);
+    assert_eq!(adele.sync_groups, both, "stored once, with both groups");
+    let irvin = user(engine, e, ms::IRVIN_SAYERS).await.unwrap();
+    assert!(irvin.in_scope);
+    assert_eq!(irvin.sync_groups, vec![pilot.clone()]);
+
+    // Reading everything again with nothing changed changes nothing.
+    let again = engine.sync_directory(e, true).await.unwrap();
+    assert_eq!(again.seen, first.seen);
+    assert_eq!(
+        (again.added, again.changed, again.flagged),
+        (0, 0, 0),
+        "{again:?}"
+    );
+
+    // Adele leaves Pilot (still in the sync group), Irvin leaves Pilot (in no group now).
+    t.remove_group_member("Pilot", &upn("Adele Vance")).unwrap();
+    t.remove_group_member("Pilot", &upn(ms::IRVIN_SAYERS))
+        .unwrap();
+    let full = engine.sync_directory(e, true).await.unwrap();
+    assert_eq!(full.seen, first.seen - 1, "{full:?}");
+    assert_eq!((full.changed, full.flagged), (1, 1), "{full:?}");
+    let adele = user(engine, e, "Adele Vance").await.unwrap();
+    assert!(adele.in_scope, "still in the sync group");
+    assert_eq!(adele.sync_groups, vec![sync_group.clone()]);
+    assert!(
+        !user(engine, e, ms::IRVIN_SAYERS).await.unwrap().in_scope,
+        "left every sync group: flagged, kept"
+    );
+
+    // The same through a delta round: Irvin joins Pilot again, Adele leaves the sync group
+    // for Pilot.
+    t.add_group_member("Pilot", &upn(ms::IRVIN_SAYERS)).unwrap();
+    t.add_group_member("Pilot", &upn("Adele Vance")).unwrap();
+    t.remove_group_member(ms::SYNC_GROUP, &upn("Adele Vance"))
+        .unwrap();
+    let delta = engine.sync_directory(e, false).await.unwrap();
+    assert!(!delta.full, "{delta:?}");
+    assert!(user(engine, e, ms::IRVIN_SAYERS).await.unwrap().in_scope);
+    let adele = user(engine, e, "Adele Vance").await.unwrap();
+    assert!(adele.in_scope, "in Pilot now");
+    assert_eq!(adele.sync_groups, vec![pilot.clone()]);
 }

@@ -196,9 +196,66 @@ pub fn generated_user_upn(name: &str, index: usize) -> String {
     format!("user{index:06}@{}", generated_domain(name))
 }
 
+/// Display name of the `k`-th (0-based) sync group of a generated tenant: [`SYNC_GROUP`], then
+/// "Teammate Sync 2", "Teammate Sync 3", ...
+pub fn generated_sync_group_name(k: usize) -> String {
+    if k == 0 {
+        SYNC_GROUP.to_owned()
+    } else {
+        format!("{SYNC_GROUP} {}", k + 1)
+    }
+}
+
+/// Object id of a group of a generated tenant named `name`, from its display name.
+pub fn generated_group_id(name: &str, display_name: &str) -> String {
+    group_id(&generated_tenant_id(name), display_name)
+}
+
+/// The users (0-based indexes) of the `k`-th of `groups` sync groups of `members` each in a
+/// generated tenant of `users`: consecutive runs, each starting a stride after the last (at
+/// most half a group, so neighbouring groups overlap by at least half), together covering at
+/// most every user.
+pub fn generated_sync_group_range(
+    users: usize,
+    members: usize,
+    groups: usize,
+    k: usize,
+) -> std::ops::Range<usize> {
+    let members = members.min(users);
+    let stride = if groups > 1 {
+        ((users - members) / (groups - 1)).min(members / 2)
+    } else {
+        0
+    };
+    let start = k * stride;
+    start..start + members
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_sync_groups_overlap_and_stay_within_the_tenant() {
+        // Ten groups of 20 000 in 100 000 users: each starts 8 888 after the last.
+        assert_eq!(
+            generated_sync_group_range(100_000, 20_000, 10, 0),
+            0..20_000
+        );
+        assert_eq!(
+            generated_sync_group_range(100_000, 20_000, 10, 1),
+            8_888..28_888
+        );
+        assert_eq!(
+            generated_sync_group_range(100_000, 20_000, 10, 9),
+            79_992..99_992
+        );
+        // Few groups in a large tenant: neighbours still overlap by half.
+        assert_eq!(generated_sync_group_range(2_000, 400, 3, 2), 400..800);
+        assert_eq!(generated_sync_group_range(2_000, 400, 1, 0), 0..400);
+        assert_eq!(generated_sync_group_name(0), SYNC_GROUP);
+        assert_eq!(generated_sync_group_name(2), "Teammate Sync 3");
+    }
 
     #[test]
     fn upns_follow_first_name_and_last_initial() {

@@ -156,10 +156,23 @@ impl MicrosoftSim {
     /// Adds a generated tenant `name` (`{name}.example`) with `users` licensed users, the first
     /// `group_members` of them in "Teammate Sync", and consent granted. Deterministic.
     pub fn seed_generated(&self, name: &str, users: usize, group_members: usize) -> TenantControl {
+        self.seed_generated_groups(name, users, group_members, 1)
+    }
+
+    /// A generated tenant with `sync_groups` overlapping sync groups of `group_members` each
+    /// (see [`demo::generated_sync_group_range`]).
+    pub fn seed_generated_groups(
+        &self,
+        name: &str,
+        users: usize,
+        group_members: usize,
+        sync_groups: usize,
+    ) -> TenantControl {
         self.control(self.state.insert_tenant(seed::generated(
             name,
             users,
             group_members.min(users),
+            sync_groups,
         )))
     }
 

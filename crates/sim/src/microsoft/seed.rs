@@ -358,9 +358,15 @@ pub(crate) fn fabrikam() -> Tenant {
 }
 
 /// A generated tenant `name` with `users` licensed users (`user000000@{name}.example`, ...),
-/// the first `group_members` of them directly in "Teammate Sync", everyone in "All Company",
-/// an admin `admin@{name}.example` and consent granted.
-pub(crate) fn generated(name: &str, users: usize, group_members: usize) -> Tenant {
+/// `sync_groups` groups ("Teammate Sync", "Teammate Sync 2", ...) of `group_members` users
+/// each, overlapping (see [`demo::generated_sync_group_range`]), everyone in "All Company", an
+/// admin `admin@{name}.example` and consent granted.
+pub(crate) fn generated(
+    name: &str,
+    users: usize,
+    group_members: usize,
+    sync_groups: usize,
+) -> Tenant {
     let tid = demo::generated_tenant_id(name);
     let domain_name = demo::generated_domain(name);
     let mut t = Tenant::new(&tid, name);
@@ -389,13 +395,19 @@ pub(crate) fn generated(name: &str, users: usize, group_members: usize) -> Tenan
         u.plans = plans.clone();
         first.push(t.add_user(u));
     }
-    let sync = t.add_group(new_group(
-        &tid,
-        SYNC_GROUP,
-        false,
-        "Users whose Teams calling Teamline manages",
-        &domain_name,
-    ));
+    for k in 0..sync_groups.max(1) {
+        let sync = t.add_group(new_group(
+            &tid,
+            &demo::generated_sync_group_name(k),
+            false,
+            "Users whose Teams calling Teamline manages",
+            &domain_name,
+        ));
+        let range = demo::generated_sync_group_range(users, group_members, sync_groups, k);
+        for idx in &first[range] {
+            t.add_member(sync, Member::User(*idx));
+        }
+    }
     let all = t.add_group(new_group(
         &tid,
         ALL_COMPANY_GROUP,
@@ -403,9 +415,6 @@ pub(crate) fn generated(name: &str, users: usize, group_members: usize) -> Tenan
         "Everyone",
         &domain_name,
     ));
-    for idx in first.iter().take(group_members) {
-        t.add_member(sync, Member::User(*idx));
-    }
     for idx in 0..t.users.len() as u32 {
         t.add_member(all, Member::User(idx));
     }
@@ -445,8 +454,8 @@ mod tests {
 
     #[test]
     fn generated_tenants_are_deterministic() {
-        let a = generated("bench", 50, 20);
-        let b = generated("bench", 50, 20);
+        let a = generated("bench", 50, 20, 1);
+        let b = generated("bench", 50, 20, 1);
         assert_eq!(a.id, b.id);
         assert_eq!(a.users[10].id, b.users[10].id);
         assert_eq!(a.users.len(), 51);

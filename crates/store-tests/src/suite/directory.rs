@@ -208,3 +208,73 @@ pub async fn directory_delta_bookkeeping(h: Arc<Harness>) {
     assert_eq!(runs[0].report, "{\"run\":4}");
     assert!(s.list_sync_runs(other, 10).await.unwrap().is_empty());
 }
+
+/// A full sync of several groups stages each group's members: a user in two groups comes back
+/// once with both, in object-id pages that never split a user's groups, attributes as first
+/// staged; nothing reaches the directory until merged, and clearing leaves the other
+/// enterprise's staged members alone.
+pub async fn directory_staging_merges_overlapping_groups(h: Arc<Harness>) {
+    let s = &h.store;
+    let e = tenant(s, "Contoso").await.enterprise.id;
+    let other = tenant(s, "Fabrikam").await.enterprise.id;
+    let users: Vec<_> = (0..250)
+        .map(|i| teams_user(&format!("s{i:03}"), &format!("Staged {i}")))
+        .collect();
+    // Group A: s000..s149, group B: s100..s249 (50 in both), staged a page at a time.
+    for page in users[..150].chunks(60) {
+        s.stage_sync_members(e, "group-a", page).await.unwrap();
+    }
+    let mut renamed = users[100..250].to_vec();
+    renamed[0].display_name = "Renamed later".into();
+    s.stage_sync_members(e, "group-b", &renamed).await.unwrap();
+    // The same page twice (a retried request) changes nothing.
+    s.stage_sync_members(e, "group-b", &renamed[..10])
+        .await
+        .unwrap();
+    s.stage_sync_members(other, "group-z", &users[..5])
+        .await
+        .unwrap();
+    assert!(
+        s.get_teams_user(e, "obj-s000").await.unwrap().is_none(),
+        "staging leaves the directory alone"
+    );
+
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .staged_sync_members(e, after.as_deref(), 70)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        assert!(page.len() <= 70);
+        after = Some(last.object_id.clone());
+        all.extend(page);
+    }
+    assert_eq!(all.len(), 250, "each user once");
+    let ids: Vec<&str> = all.iter().map(|u| u.object_id.as_str()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "in object-id order, no repeats");
+    let groups_of = |id: &str| {
+        all.iter()
+            .find(|u| u.object_id == id)
+            .map(|u| u.sync_groups.clone())
+            .unwrap()
+    };
+    assert_eq!(groups_of("obj-s000"), ["group-a"]);
+    assert_eq!(groups_of("obj-s120"), ["group-a", "group-b"]);
+    assert_eq!(groups_of("obj-s249"), ["group-b"]);
+    let s100 = all.iter().find(|u| u.object_id == "obj-s100").unwrap();
+    assert_eq!(
+        s100.display_name, "Staged 100",
+        "the first attributes staged"
+    );
+    assert!(all.iter().all(|u| u.in_scope));
+
+    assert_eq!(s.clear_staged_sync_members(e).await.unwrap(), 250);
+    assert!(s.staged_sync_members(e, None, 70).await.unwrap().is_empty());
+    let theirs = s.staged_sync_members(other, None, 70).await.unwrap();
+    assert_eq!(theirs.len(), 5, "another enterprise's staging is its own");
+}

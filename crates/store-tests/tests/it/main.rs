@@ -46,7 +46,11 @@ stories!(
         users_page_keyset_paging_survives_inserts,
         push_journal_is_kept_per_user,
     ],
-    directory: [directory_sync_bookkeeping, directory_delta_bookkeeping],
+    directory: [
+        directory_sync_bookkeeping,
+        directory_delta_bookkeeping,
+        directory_staging_merges_overlapping_groups,
+    ],
     jobs: [
         jobs_deferred_and_pulled_forward,
         jobs_claim_complete_and_deduplicate,

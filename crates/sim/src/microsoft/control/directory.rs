@@ -186,6 +186,26 @@ impl TenantControl {
         })
     }
 
+    /// How many distinct users are members (directly or through nesting) of any of these
+    /// groups (ids or names): the scope a sync of exactly these groups must end with.
+    pub fn union_user_count(&self, groups: &[String]) -> Result<usize, ControlError> {
+        self.with(|t| {
+            let mut seen = std::collections::HashSet::new();
+            for group in groups {
+                let g = t
+                    .group_idx(group)
+                    .or_else(|| t.group_by_name(group))
+                    .ok_or_else(|| ControlError::UnknownGroup(group.to_string()))?;
+                for m in t.transitive_members(g).iter() {
+                    if let Member::User(u) = m {
+                        seen.insert(*u);
+                    }
+                }
+            }
+            Ok(seen.len())
+        })
+    }
+
     /// Object id of a user (by id or UPN).
     pub fn user_id(&self, user: &str) -> Option<String> {
         self.with(|t| t.user_idx(user).map(|i| t.user(i).id.clone()))

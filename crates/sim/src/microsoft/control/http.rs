@@ -46,6 +46,7 @@ pub(crate) fn routes() -> axum::Router<Arc<SimState>> {
         )
         .route("/_sim/tenants/{t}/users/{u}/teams", get(teams_state))
         .route("/_sim/tenants/{t}/groups", post(add_group))
+        .route("/_sim/tenants/{t}/group-union", get(group_union))
         .route("/_sim/tenants/{t}/groups/{g}/members", post(add_member))
         .route(
             "/_sim/tenants/{t}/groups/{g}/members/{m}",
@@ -128,6 +129,29 @@ struct GeneratedTenant {
     users: usize,
     #[serde(default)]
     group_members: usize,
+    /// Sync groups of `group_members` each, overlapping (default one).
+    #[serde(default)]
+    sync_groups: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct GroupUnion {
+    /// Group ids or names, comma-separated.
+    groups: String,
+}
+
+/// `{"users": N}`: distinct users in any of the groups.
+async fn group_union(PathTenant(c): PathTenant, Query(q): Query<GroupUnion>) -> Response {
+    let groups: Vec<String> = q
+        .groups
+        .split(',')
+        .map(|g| g.trim().to_owned())
+        .filter(|g| !g.is_empty())
+        .collect();
+    match c.union_user_count(&groups) {
+        Ok(n) => Json(json!({ "users": n })).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn create_tenant(
@@ -145,7 +169,12 @@ async fn create_tenant(
             "name must be letters, digits and hyphens",
         );
     }
-    let t = seed::generated(&body.name, body.users, body.group_members.min(body.users));
+    let t = seed::generated(
+        &body.name,
+        body.users,
+        body.group_members.min(body.users),
+        body.sync_groups.unwrap_or(1),
+    );
     let c = TenantControl::new(state.insert_tenant(t), state.clone());
     (StatusCode::CREATED, Json(c.summary())).into_response()
 }
