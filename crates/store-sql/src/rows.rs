@@ -138,6 +138,8 @@ pub struct EnterpriseRow {
     pub access_sip_data: i64,
     pub request_management_consent: i64,
     pub state: String,
+    pub billing_reference: Option<String>,
+    pub version: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -184,6 +186,8 @@ impl EnterpriseRow {
             state: some("enterprise state", EnterpriseState::parse(&self.state))?,
             consents,
             sbc_regions: regions.into_iter().map(SbcRegionId).collect(),
+            billing_reference: self.billing_reference,
+            version: self.version,
         })
     }
 }
