@@ -231,6 +231,7 @@ pub struct PbxLocationRow {
     pub api_auth_kind: String,
     pub oauth_client_id: Option<String>,
     pub oauth_username: Option<String>,
+    pub locked_fields: String,
 }
 
 impl PbxLocationRow {
@@ -250,6 +251,7 @@ impl PbxLocationRow {
                 oauth_client_id: self.oauth_client_id,
                 oauth_username: self.oauth_username,
             },
+            locked: teamline_domain::pbx_lock::LockedFields::decode(&self.locked_fields),
         })
     }
 }
