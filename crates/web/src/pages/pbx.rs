@@ -61,7 +61,7 @@ pub struct LocationRow {
 }
 
 impl LocationRow {
-    fn of(l: &PbxLocation) -> Self {
+    pub fn of(l: &PbxLocation) -> Self {
         let s = &l.settings;
         let api_auth = match s.api_auth_kind {
             ApiAuthKind::ApiKey => "API key (stored encrypted, not shown)".to_owned(),

@@ -362,7 +362,7 @@ async fn edit(
 }
 
 /// One of the signed-in reseller's enterprises; another's is "not found".
-async fn own_enterprise(
+pub(super) async fn own_enterprise(
     state: &AppState,
     admin: &ResellerAdmin,
     id: &str,

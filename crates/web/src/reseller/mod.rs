@@ -14,6 +14,7 @@ mod billing;
 mod enterprises;
 pub(crate) mod gateway;
 mod outbox;
+mod pbx;
 
 use crate::AppState;
 use crate::csrf;
@@ -40,6 +41,7 @@ pub fn routes() -> Routes {
         .merge(gateway::routes())
         .merge(audit::routes())
         .merge(billing::routes())
+        .merge(pbx::routes())
 }
 
 /// The signed-in reseller admin of a Reseller portal request, with their reseller.
