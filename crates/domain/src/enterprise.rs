@@ -212,6 +212,20 @@ pub struct NewEnterprise {
 pub const BILLING_REFERENCE_MAX: usize = 100;
 
 impl EnterpriseForm {
+    /// The form of an enterprise as stored (Edit Enterprise starts from it).
+    pub fn of(e: &Enterprise) -> Self {
+        Self {
+            name: e.name.as_str().to_owned(),
+            global_admin_email: e.global_admin_email.as_str().to_owned(),
+            user_limit: e.user_limit.map(|n| n.to_string()).unwrap_or_default(),
+            pbx_music_on_hold: e.pbx_music_on_hold,
+            access_sip_data: e.access_sip_data,
+            request_management_consent: e.request_management_consent,
+            sbc_regions: e.sbc_regions.clone(),
+            billing_reference: e.billing_reference.clone().unwrap_or_default(),
+        }
+    }
+
     /// `known_regions` are the SBC regions the platform offers.
     pub fn validate(&self, known_regions: &[SbcRegionId]) -> Result<NewEnterprise, FieldErrors> {
         let mut errors = FieldErrors::new();

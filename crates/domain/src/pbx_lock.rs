@@ -128,11 +128,7 @@ impl LockedFields {
     }
 
     pub fn encode(&self) -> String {
-        self.0
-            .iter()
-            .map(|f| f.key())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.0.iter().map(|f| f.key()).collect::<Vec<_>>().join(",")
     }
 
     pub fn is_empty(&self) -> bool {

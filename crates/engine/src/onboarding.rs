@@ -141,10 +141,12 @@ impl Engine {
         let store = &self.inner.store;
         let current = store.get_enterprise(id).await.map_err(EngineError::from)?;
         if current.reseller_id != reseller.id {
-            return Err(EngineError::from(teamline_store::StoreError::not_found(format!(
-                "enterprise {id}"
-            )))
-            .into());
+            return Err(
+                EngineError::from(teamline_store::StoreError::not_found(format!(
+                    "enterprise {id}"
+                )))
+                .into(),
+            );
         }
         let regions: Vec<_> = store
             .list_sbc_regions()

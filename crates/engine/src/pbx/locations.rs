@@ -10,8 +10,8 @@ use crate::{Engine, EngineError, SaveError};
 use teamline_domain::FieldError;
 use teamline_domain::audit::{Actor, Audit};
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
-use teamline_domain::pbx_lock::LockedFields;
 use teamline_domain::pbx_location::{PbxLocation, PbxLocationForm};
+use teamline_domain::pbx_lock::LockedFields;
 use teamline_domain::reseller::Reseller;
 
 impl Engine {
@@ -64,7 +64,11 @@ impl Engine {
             .map_err(SaveError::Fields)?;
         if !stored.locked.is_empty() {
             let enterprise = self.inner.store.get_enterprise(e).await?;
-            let reseller = self.inner.store.get_reseller(enterprise.reseller_id).await?;
+            let reseller = self
+                .inner
+                .store
+                .get_reseller(enterprise.reseller_id)
+                .await?;
             stored
                 .locked
                 .check_edit(&stored.settings, &cmd, reseller.name.as_str())
@@ -87,10 +91,12 @@ impl Engine {
     ) -> Result<PbxLocation, SaveError> {
         let enterprise = self.inner.store.get_enterprise(e).await?;
         if enterprise.reseller_id != reseller.id {
-            return Err(EngineError::from(teamline_store::StoreError::not_found(format!(
-                "enterprise {e}"
-            )))
-            .into());
+            return Err(
+                EngineError::from(teamline_store::StoreError::not_found(format!(
+                    "enterprise {e}"
+                )))
+                .into(),
+            );
         }
         match id {
             None => self.store_new_location(e, actor, form, Some(locked)).await,

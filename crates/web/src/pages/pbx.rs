@@ -16,8 +16,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use teamline_domain::ids::PbxLocationId;
-use teamline_domain::pbx_lock::LockedFields;
 use teamline_domain::pbx_location::{ApiAuthKind, PbxLocation, PbxLocationForm};
+use teamline_domain::pbx_lock::LockedFields;
 use teamline_engine::PbxCheckStatus as CheckStatus;
 use teamline_engine::SaveError;
 
@@ -356,9 +356,11 @@ async fn create(
             Ok(Redirect::to("/pbx").into_response())
         }
         Err(SaveError::Fields(errors)) => {
-            Ok(with_errors(&state, &admin, None, form, field_errors(&errors))
-                .await?
-                .into_response())
+            Ok(
+                with_errors(&state, &admin, None, form, field_errors(&errors))
+                    .await?
+                    .into_response(),
+            )
         }
         Err(SaveError::Engine(e)) => Err(e.into()),
     }
@@ -466,9 +468,11 @@ async fn test_typed_settings(
             Ok(page.into_response())
         }
         Err(SaveError::Fields(errors)) => {
-            Ok(with_errors(state, admin, raw_id, form, field_errors(&errors))
-                .await?
-                .into_response())
+            Ok(
+                with_errors(state, admin, raw_id, form, field_errors(&errors))
+                    .await?
+                    .into_response(),
+            )
         }
         Err(SaveError::Engine(e)) => Err(e.into()),
     }

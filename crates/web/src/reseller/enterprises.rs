@@ -241,20 +241,6 @@ fn read_form(fields: &[(String, String)]) -> EnterpriseForm {
     }
 }
 
-/// The form of an enterprise as stored.
-pub fn form_of(e: &Enterprise) -> EnterpriseForm {
-    EnterpriseForm {
-        name: e.name.as_str().to_owned(),
-        global_admin_email: e.global_admin_email.as_str().to_owned(),
-        user_limit: e.user_limit.map(|n| n.to_string()).unwrap_or_default(),
-        pbx_music_on_hold: e.pbx_music_on_hold,
-        access_sip_data: e.access_sip_data,
-        request_management_consent: e.request_management_consent,
-        sbc_regions: e.sbc_regions.clone(),
-        billing_reference: e.billing_reference.clone().unwrap_or_default(),
-    }
-}
-
 fn field_errors(errors: &FieldErrors) -> Vec<(String, String)> {
     errors
         .iter()
@@ -302,7 +288,15 @@ async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<FormPage, PageError> {
     let e = own_enterprise(&state, &admin, &id).await?;
-    FormPage::edit(&state, &admin, &e, e.version, form_of(&e), vec![]).await
+    FormPage::edit(
+        &state,
+        &admin,
+        &e,
+        e.version,
+        EnterpriseForm::of(&e),
+        vec![],
+    )
+    .await
 }
 
 async fn edit(

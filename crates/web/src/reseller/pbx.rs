@@ -16,8 +16,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::ids::PbxLocationId;
-use teamline_domain::pbx_lock::{LockableField, LockedFields};
 use teamline_domain::pbx_location::PbxLocationForm;
+use teamline_domain::pbx_lock::{LockableField, LockedFields};
 use teamline_engine::SaveError;
 
 pub fn routes() -> Routes {
@@ -237,7 +237,14 @@ async fn edit_form(
         oauth_username: s.oauth_username.clone().unwrap_or_default(),
         ..Default::default()
     };
-    Ok(FormPage::new(&admin, &e, Some(l.id.0), form, l.locked, vec![]))
+    Ok(FormPage::new(
+        &admin,
+        &e,
+        Some(l.id.0),
+        form,
+        l.locked,
+        vec![],
+    ))
 }
 
 async fn save(
