@@ -332,16 +332,16 @@ fn check_edit(
     {
         errors.push(email_locked(current));
     }
-    if let Some(limit) = edit.user_limit {
-        if u64::from(limit) < configured_users {
-            errors.push(FieldError::new(
+    if let Some(limit) = edit.user_limit
+        && u64::from(limit) < configured_users
+    {
+        errors.push(FieldError::new(
                 "User Limit",
                 format!(
                     "{} already has {configured_users} configured users, more than a limit of {limit}: set the limit to {configured_users} or more, or delete users first",
                     current.name
                 ),
             ));
-        }
     }
 }
 
