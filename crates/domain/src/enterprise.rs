@@ -168,6 +168,10 @@ pub struct Enterprise {
     pub state: EnterpriseState,
     pub consents: Vec<Consent>,
     pub sbc_regions: Vec<SbcRegionId>,
+    /// The reseller's own reference for billing (a contract or customer number).
+    pub billing_reference: Option<String>,
+    /// Raised by every change: the API's ETag.
+    pub version: i64,
 }
 
 impl Enterprise {
@@ -188,6 +192,7 @@ pub struct EnterpriseForm {
     pub access_sip_data: bool,
     pub request_management_consent: bool,
     pub sbc_regions: Vec<SbcRegionId>,
+    pub billing_reference: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,9 +205,27 @@ pub struct NewEnterprise {
     pub access_sip_data: bool,
     pub request_management_consent: bool,
     pub sbc_regions: Vec<SbcRegionId>,
+    pub billing_reference: Option<String>,
 }
 
+/// The longest billing reference kept: room for any contract or customer number.
+pub const BILLING_REFERENCE_MAX: usize = 100;
+
 impl EnterpriseForm {
+    /// The form of an enterprise as stored (Edit Enterprise starts from it).
+    pub fn of(e: &Enterprise) -> Self {
+        Self {
+            name: e.name.as_str().to_owned(),
+            global_admin_email: e.global_admin_email.as_str().to_owned(),
+            user_limit: e.user_limit.map(|n| n.to_string()).unwrap_or_default(),
+            pbx_music_on_hold: e.pbx_music_on_hold,
+            access_sip_data: e.access_sip_data,
+            request_management_consent: e.request_management_consent,
+            sbc_regions: e.sbc_regions.clone(),
+            billing_reference: e.billing_reference.clone().unwrap_or_default(),
+        }
+    }
+
     /// `known_regions` are the SBC regions the platform offers.
     pub fn validate(&self, known_regions: &[SbcRegionId]) -> Result<NewEnterprise, FieldErrors> {
         let mut errors = FieldErrors::new();
@@ -212,14 +235,17 @@ impl EnterpriseForm {
             &self.global_admin_email,
         ));
         let user_limit = errors.check(parse_user_limit(&self.user_limit));
+        let billing_reference = errors.check(parse_billing_reference(&self.billing_reference));
         if let Some(unknown) = self.sbc_regions.iter().find(|r| !known_regions.contains(r)) {
             errors.push(FieldError::new(
                 "SBC Regions",
                 format!("region {unknown} does not exist: choose from the listed regions"),
             ));
         }
-        match (name, email, user_limit) {
-            (Some(name), Some(global_admin_email), Some(user_limit)) if errors.is_empty() => {
+        match (name, email, user_limit, billing_reference) {
+            (Some(name), Some(global_admin_email), Some(user_limit), Some(billing_reference))
+                if errors.is_empty() =>
+            {
                 Ok(NewEnterprise {
                     slug: Slug::from_name(&name),
                     name,
@@ -228,11 +254,110 @@ impl EnterpriseForm {
                     pbx_music_on_hold: self.pbx_music_on_hold,
                     access_sip_data: self.access_sip_data,
                     request_management_consent: self.request_management_consent,
-                    sbc_regions: self.sbc_regions.clone(),
+                    sbc_regions: {
+                        let mut r = self.sbc_regions.clone();
+                        r.sort();
+                        r.dedup();
+                        r
+                    },
+                    billing_reference,
                 })
             }
             _ => Err(errors),
         }
+    }
+
+    /// Edit Enterprise: the form's own rules, and against the enterprise as it is: the Global
+    /// Admin e-mail changes only while the invitation is open (afterwards the tenant is bound
+    /// to the admin who registered it), and the user limit never drops below the users already
+    /// configured (`configured_users`: active and disabled PBX users). The slug, and with it
+    /// the Direct Routing subdomain, stays what it was.
+    pub fn validate_edit(
+        &self,
+        known_regions: &[SbcRegionId],
+        current: &Enterprise,
+        configured_users: u64,
+    ) -> Result<NewEnterprise, FieldErrors> {
+        let mut errors = match self.validate(known_regions) {
+            Ok(edit) => {
+                let mut errors = FieldErrors::new();
+                check_edit(&edit, current, configured_users, &mut errors);
+                if errors.is_empty() {
+                    return Ok(NewEnterprise {
+                        slug: current.slug.clone(),
+                        ..edit
+                    });
+                }
+                errors
+            }
+            Err(errors) => errors,
+        };
+        // Report the e-mail rule even when another field is wrong, so every problem comes at once.
+        if current.state != EnterpriseState::Invited
+            && !self
+                .global_admin_email
+                .trim()
+                .eq_ignore_ascii_case(current.global_admin_email.as_str())
+            && !errors.iter().any(|e| e.field == "Global Admin E-mail")
+        {
+            errors.push(email_locked(current));
+        }
+        Err(errors)
+    }
+}
+
+fn email_locked(current: &Enterprise) -> FieldError {
+    FieldError::new(
+        "Global Admin E-mail",
+        format!(
+            "{} is {} and bound to the Microsoft tenant its Global Administrator registered: the e-mail can change only while the enterprise is invited; keep {}",
+            current.name,
+            current.state.label().to_lowercase(),
+            current.global_admin_email.as_str()
+        ),
+    )
+}
+
+fn check_edit(
+    edit: &NewEnterprise,
+    current: &Enterprise,
+    configured_users: u64,
+    errors: &mut FieldErrors,
+) {
+    if current.state != EnterpriseState::Invited
+        && !edit
+            .global_admin_email
+            .as_str()
+            .eq_ignore_ascii_case(current.global_admin_email.as_str())
+    {
+        errors.push(email_locked(current));
+    }
+    if let Some(limit) = edit.user_limit
+        && u64::from(limit) < configured_users
+    {
+        errors.push(FieldError::new(
+                "User Limit",
+                format!(
+                    "{} already has {configured_users} configured users, more than a limit of {limit}: set the limit to {configured_users} or more, or delete users first",
+                    current.name
+                ),
+            ));
+    }
+}
+
+fn parse_billing_reference(input: &str) -> Result<Option<String>, FieldError> {
+    let s = input.trim();
+    if s.is_empty() {
+        Ok(None)
+    } else if s.chars().count() > BILLING_REFERENCE_MAX || s.chars().any(char::is_control) {
+        Err(FieldError::new(
+            "Billing Reference",
+            format!(
+                "use at most {BILLING_REFERENCE_MAX} characters on one line (a contract or customer number), or leave it blank"
+            ),
+        ))
+    } else {
+        Ok(Some(s.to_owned()))
     }
 }
 

@@ -19,6 +19,7 @@ pub mod error;
 pub mod ids;
 pub mod job;
 pub mod pbx_location;
+pub mod pbx_lock;
 pub mod pbx_user;
 pub mod phone;
 pub mod preview;

@@ -181,6 +181,8 @@ pub struct PbxLocation {
     pub id: PbxLocationId,
     pub enterprise_id: EnterpriseId,
     pub settings: PbxLocationSettings,
+    /// The fields the reseller locked: read-only for the enterprise's admins.
+    pub locked: crate::pbx_lock::LockedFields,
 }
 
 /// Everything about a PBX location except its secrets.
@@ -268,6 +270,8 @@ pub struct PbxLocationForm {
 pub struct PbxLocationCommand {
     pub settings: PbxLocationSettings,
     pub auth: Option<PbxApiAuth>,
+    /// The reseller's locks to store; `None` keeps the stored ones (an enterprise admin's save).
+    pub locked: Option<crate::pbx_lock::LockedFields>,
 }
 
 /// Which stored secrets a submission may keep.
@@ -427,6 +431,7 @@ impl PbxLocationForm {
                     oauth_username: username,
                 },
                 auth,
+                locked: None,
             }),
             _ => Err(e),
         }

@@ -70,6 +70,13 @@ pub struct AddedEnterprise {
     pub invitation: Result<InvitationRecord, EngineError>,
 }
 
+/// What Edit Enterprise did: the enterprise as stored, and the new invitation when the Global
+/// Admin e-mail changed.
+pub struct EditedEnterprise {
+    pub enterprise: Enterprise,
+    pub invitation: Option<Result<InvitationRecord, EngineError>>,
+}
+
 impl Engine {
     /// Configures invitation e-mail (once; later calls are ignored and answer `false`).
     pub fn set_invitations(&self, invitations: Invitations) -> bool {
@@ -114,6 +121,67 @@ impl Engine {
         };
         let invitation = self.send_invitation(reseller, enterprise.id, actor).await;
         Ok(AddedEnterprise {
+            enterprise,
+            invitation,
+        })
+    }
+
+    /// Edit Enterprise for one of `reseller`'s enterprises (another's is "not found"), if it is
+    /// still at `expected_version`. The user limit may not drop below the users configured now;
+    /// the Global Admin e-mail changes only while the enterprise is invited, and a changed one
+    /// gets a new invitation (the links sent to the old address stop working).
+    pub async fn edit_enterprise(
+        &self,
+        reseller: &Reseller,
+        id: EnterpriseId,
+        expected_version: i64,
+        form: &EnterpriseForm,
+        actor: Actor,
+    ) -> Result<EditedEnterprise, AddEnterpriseError> {
+        let store = &self.inner.store;
+        let current = store.get_enterprise(id).await.map_err(EngineError::from)?;
+        if current.reseller_id != reseller.id {
+            return Err(
+                EngineError::from(teamline_store::StoreError::not_found(format!(
+                    "enterprise {id}"
+                )))
+                .into(),
+            );
+        }
+        let regions: Vec<_> = store
+            .list_sbc_regions()
+            .await
+            .map_err(EngineError::from)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let counts = store.user_counts(id).await.map_err(EngineError::from)?;
+        let edit = form
+            .validate_edit(&regions, &current, counts.active + counts.disabled)
+            .map_err(AddEnterpriseError::Fields)?;
+        let audit = Audit::new(
+            actor.clone(),
+            "enterprise.update",
+            format!("Changed enterprise {}", edit.name.as_str()),
+        );
+        let enterprise = match store
+            .update_enterprise(id, expected_version, &edit, &audit)
+            .await
+        {
+            Ok(e) => e,
+            Err(teamline_store::StoreError::Conflict { field, message }) => {
+                return Err(AddEnterpriseError::Fields(
+                    teamline_domain::FieldError::new(field, message).into(),
+                ));
+            }
+            Err(e) => return Err(EngineError::from(e).into()),
+        };
+        let invitation = if enterprise.global_admin_email != current.global_admin_email {
+            Some(self.send_invitation(reseller, id, actor).await)
+        } else {
+            None
+        };
+        Ok(EditedEnterprise {
             enterprise,
             invitation,
         })

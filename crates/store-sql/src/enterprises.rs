@@ -16,7 +16,8 @@ use teamline_store::{
 };
 
 const ENTERPRISE_COLUMNS: &str = "id, reseller_id, name, slug, tenant_id, global_admin_email, \
-    user_limit, pbx_music_on_hold, access_sip_data, request_management_consent, state";
+    user_limit, pbx_music_on_hold, access_sip_data, request_management_consent, state, \
+    billing_reference, version";
 
 fn enterprise_json(e: &Enterprise) -> String {
     json!({
@@ -29,6 +30,8 @@ fn enterprise_json(e: &Enterprise) -> String {
         "access_sip_data": e.access_sip_data,
         "request_management_consent": e.request_management_consent,
         "state": e.state.as_str(),
+        "sbc_regions": e.sbc_regions.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "billing_reference": e.billing_reference,
         "consents": e.consents.iter().filter(|c| c.is_granted()).map(|c| c.kind.as_str()).collect::<Vec<_>>(),
     })
     .to_string()
@@ -101,7 +104,7 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .db()?;
-        sqlx::query("UPDATE enterprises SET updated_ms = $1 WHERE id = $2")
+        sqlx::query("UPDATE enterprises SET updated_ms = $1, version = version + 1 WHERE id = $2")
             .bind(now)
             .bind(id.0)
             .execute(&mut *tx)
@@ -140,8 +143,9 @@ impl EnterpriseStore for SqlStore {
         let mut tx = self.begin_write().await?;
         let row: EnterpriseRow = sqlx::query_as(sql!(
             "INSERT INTO enterprises (reseller_id, name, slug, tenant_id, global_admin_email, user_limit, \
-             pbx_music_on_hold, access_sip_data, request_management_consent, state, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, 'invited', $9, $9) RETURNING {ENTERPRISE_COLUMNS}"
+             pbx_music_on_hold, access_sip_data, request_management_consent, state, created_ms, updated_ms, \
+             billing_reference) \
+             VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, 'invited', $9, $9, $10) RETURNING {ENTERPRISE_COLUMNS}"
         ))
         .bind(reseller.0)
         .bind(new.name.as_str())
@@ -152,6 +156,7 @@ impl EnterpriseStore for SqlStore {
         .bind(b(new.access_sip_data))
         .bind(b(new.request_management_consent))
         .bind(now)
+        .bind(new.billing_reference.clone())
         .fetch_one(&mut *tx)
         .await
         .db()?;
@@ -252,6 +257,80 @@ impl EnterpriseStore for SqlStore {
             "INSERT INTO consents (enterprise_id, kind, granted_ms, granted_by) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (enterprise_id, kind) DO UPDATE SET granted_ms = excluded.granted_ms, granted_by = excluded.granted_by",
             |q| q.bind(id.0).bind(change.kind.as_str()).bind(granted_ms).bind(by)).await
+    }
+
+    async fn update_enterprise(
+        &self,
+        id: EnterpriseId,
+        expected_version: i64,
+        edit: &NewEnterprise,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let before_row: Option<EnterpriseRow> = sqlx::query_as(sql!(
+            "SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let before_row =
+            before_row.ok_or_else(|| StoreError::not_found(format!("enterprise {id}")))?;
+        if before_row.version != expected_version {
+            return Err(StoreError::Stale {
+                what: format!("enterprise {}", before_row.name),
+            });
+        }
+        let before = Self::load_enterprise(&mut tx, before_row).await?;
+        let row: EnterpriseRow = sqlx::query_as(sql!(
+            "UPDATE enterprises SET name = $1, global_admin_email = $2, user_limit = $3, \
+             pbx_music_on_hold = $4, access_sip_data = $5, request_management_consent = $6, \
+             billing_reference = $7, updated_ms = $8, version = version + 1 \
+             WHERE id = $9 RETURNING {ENTERPRISE_COLUMNS}"
+        ))
+        .bind(edit.name.as_str())
+        .bind(edit.global_admin_email.as_str())
+        .bind(edit.user_limit.map(i64::from))
+        .bind(b(edit.pbx_music_on_hold))
+        .bind(b(edit.access_sip_data))
+        .bind(b(edit.request_management_consent))
+        .bind(edit.billing_reference.clone())
+        .bind(now)
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        if before.sbc_regions != edit.sbc_regions {
+            sqlx::query("DELETE FROM enterprise_sbc_regions WHERE enterprise_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            for region in &edit.sbc_regions {
+                sqlx::query(
+                    "INSERT INTO enterprise_sbc_regions (enterprise_id, region_id) VALUES ($1, $2)",
+                )
+                .bind(id.0)
+                .bind(region.0)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            }
+        }
+        let after = Self::load_enterprise(&mut tx, row).await?;
+        audit::write(
+            &mut tx,
+            now,
+            Some(id),
+            audit,
+            Subject::new("enterprise", id)
+                .before(enterprise_json(&before))
+                .after(enterprise_json(&after)),
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(after)
     }
 
     async fn record_invitation(

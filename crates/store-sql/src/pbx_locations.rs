@@ -21,20 +21,21 @@ use teamline_domain::audit::Audit;
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
 use teamline_domain::pbx_location::{
     BoundPbxAuth, CredentialBinding, PbxApiAuth, PbxLocation, PbxLocationCommand,
-    PbxLocationSettings, secrets_needed_again,
+    secrets_needed_again,
 };
 use teamline_domain::sip::SipDomain;
 use teamline_store::crypto::SecretSlot;
 use teamline_store::{PbxLocationStore, StoreError, StoreResult};
 
 const PBX_LOCATION_COLUMNS: &str = "id, enterprise_id, name, pbx_type, dns_lookup, sip_domain, \
-    proxy, voicemail_code, api_base_url, api_auth_kind, oauth_client_id, oauth_username";
+    proxy, voicemail_code, api_base_url, api_auth_kind, oauth_client_id, oauth_username, locked_fields";
 
 pub(crate) const API_KEY: &str = "pbx_locations.api_key";
 pub(crate) const OAUTH_CLIENT_SECRET: &str = "pbx_locations.oauth_client_secret";
 pub(crate) const OAUTH_PASSWORD: &str = "pbx_locations.oauth_password";
 
-fn location_json(s: &PbxLocationSettings) -> String {
+fn location_json(l: &PbxLocation) -> String {
+    let s = &l.settings;
     json!({
         "name": s.name.as_str(),
         "pbx_type": s.pbx_type.as_str(),
@@ -46,6 +47,7 @@ fn location_json(s: &PbxLocationSettings) -> String {
         "api_auth": s.api_auth_kind.as_str(),
         "oauth_client_id": s.oauth_client_id,
         "oauth_username": s.oauth_username,
+        "locked": l.locked.iter().map(|f| f.key()).collect::<Vec<_>>(),
     })
     .to_string()
 }
@@ -147,8 +149,8 @@ impl PbxLocationStore for SqlStore {
         let row: PbxLocationRow = sqlx::query_as(sql!(
             "INSERT INTO pbx_locations (enterprise_id, name, pbx_type, dns_lookup, sip_domain, proxy, \
              voicemail_code, api_base_url, api_auth_kind, oauth_client_id, oauth_username, api_key_enc, \
-             oauth_client_secret_enc, oauth_password_enc, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+             oauth_client_secret_enc, oauth_password_enc, created_ms, updated_ms, locked_fields) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
              RETURNING {PBX_LOCATION_COLUMNS}"
         ))
         .bind(enterprise.0)
@@ -166,6 +168,7 @@ impl PbxLocationStore for SqlStore {
         .bind(client_secret)
         .bind(password)
         .bind(now)
+        .bind(cmd.locked.as_ref().map(|l| l.encode()).unwrap_or_default())
         .fetch_one(&mut *tx)
         .await
         .db()?;
@@ -175,7 +178,7 @@ impl PbxLocationStore for SqlStore {
             now,
             Some(enterprise),
             audit,
-            Subject::new("pbx_location", location.id).after(location_json(&location.settings)),
+            Subject::new("pbx_location", location.id).after(location_json(&location)),
         )
         .await?;
         tx.commit().await.db()?;
@@ -246,6 +249,14 @@ impl PbxLocationStore for SqlStore {
                 .bind(api_key).bind(client_secret).bind(password).bind(id.0)
                 .execute(&mut *tx).await.db()?;
         }
+        if let Some(locked) = &cmd.locked {
+            sqlx::query("UPDATE pbx_locations SET locked_fields = $1 WHERE id = $2")
+                .bind(locked.encode())
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
         let row: PbxLocationRow = sqlx::query_as(sql!(
             "SELECT {PBX_LOCATION_COLUMNS} FROM pbx_locations WHERE id = $1"
         ))
@@ -254,7 +265,7 @@ impl PbxLocationStore for SqlStore {
         .await
         .db()?;
         let after = row.into_domain()?;
-        let mut after_json = location_json(&after.settings);
+        let mut after_json = location_json(&after);
         if cmd.auth.is_some() {
             // Say that credentials changed without recording them.
             after_json = after_json.replacen('{', "{\"credentials\":\"changed\",", 1);
@@ -265,7 +276,7 @@ impl PbxLocationStore for SqlStore {
             Some(enterprise),
             audit,
             Subject::new("pbx_location", id)
-                .before(location_json(&before.settings))
+                .before(location_json(&before))
                 .after(after_json),
         )
         .await?;

@@ -138,6 +138,8 @@ pub struct EnterpriseRow {
     pub access_sip_data: i64,
     pub request_management_consent: i64,
     pub state: String,
+    pub billing_reference: Option<String>,
+    pub version: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -184,6 +186,8 @@ impl EnterpriseRow {
             state: some("enterprise state", EnterpriseState::parse(&self.state))?,
             consents,
             sbc_regions: regions.into_iter().map(SbcRegionId).collect(),
+            billing_reference: self.billing_reference,
+            version: self.version,
         })
     }
 }
@@ -227,6 +231,7 @@ pub struct PbxLocationRow {
     pub api_auth_kind: String,
     pub oauth_client_id: Option<String>,
     pub oauth_username: Option<String>,
+    pub locked_fields: String,
 }
 
 impl PbxLocationRow {
@@ -246,6 +251,7 @@ impl PbxLocationRow {
                 oauth_client_id: self.oauth_client_id,
                 oauth_username: self.oauth_username,
             },
+            locked: teamline_domain::pbx_lock::LockedFields::decode(&self.locked_fields),
         })
     }
 }

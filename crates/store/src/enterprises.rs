@@ -41,6 +41,15 @@ pub trait EnterpriseStore: Send + Sync + 'static {
         change: &ConsentChange,
         audit: &Audit,
     ) -> StoreResult<Enterprise>;
+    /// Edit Enterprise: every field of the form (the slug stays); the SBC regions are replaced.
+    /// `Stale` when the enterprise is no longer at `expected_version`.
+    async fn update_enterprise(
+        &self,
+        id: EnterpriseId,
+        expected_version: i64,
+        edit: &NewEnterprise,
+        audit: &Audit,
+    ) -> StoreResult<Enterprise>;
     /// Records an invitation that was sent; earlier unused ones of the enterprise are
     /// superseded (their links stop working).
     async fn record_invitation(

@@ -623,6 +623,8 @@ mod tests {
                 granted_by: None,
             }],
             sbc_regions: vec![],
+            billing_reference: None,
+            version: 1,
         }
     }
 

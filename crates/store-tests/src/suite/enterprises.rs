@@ -117,3 +117,67 @@ pub async fn enterprises_register_and_consent(h: Arc<Harness>) {
     );
     assert!(consent.after.as_deref().unwrap().contains("user_sync"));
 }
+
+/// Edit Enterprise: every field changes in one audited step, the version rises, the regions
+/// are replaced, and an edit from a version read before another change is refused as stale.
+pub async fn enterprises_edit(h: Arc<Harness>) {
+    use teamline_domain::enterprise::EnterpriseForm;
+    let s = &h.store;
+    let t = tenant(s, "Contoso").await;
+    let e = &t.enterprise;
+    assert_eq!(e.billing_reference, None);
+    let east = e.sbc_regions[0];
+    let form = EnterpriseForm {
+        name: "Contoso Ltd".into(),
+        global_admin_email: "it@contoso.example".into(),
+        user_limit: "5".into(),
+        pbx_music_on_hold: true,
+        access_sip_data: true,
+        request_management_consent: false,
+        sbc_regions: vec![east],
+        billing_reference: " C-1042 ".into(),
+    };
+    let edit = form.validate_edit(&e.sbc_regions, e, 0).unwrap();
+    let edited = s
+        .update_enterprise(e.id, e.version, &edit, &audit("enterprise.update"))
+        .await
+        .unwrap();
+    assert_eq!(edited.name.as_str(), "Contoso Ltd");
+    assert_eq!(edited.slug.as_str(), "contoso", "the slug never changes");
+    assert_eq!(edited.global_admin_email.as_str(), "it@contoso.example");
+    assert_eq!(edited.user_limit, Some(5));
+    assert!(edited.pbx_music_on_hold && edited.access_sip_data);
+    assert!(!edited.request_management_consent);
+    assert_eq!(edited.sbc_regions, vec![east]);
+    assert_eq!(edited.billing_reference.as_deref(), Some("C-1042"));
+    assert!(edited.version > e.version);
+    assert_eq!(s.get_enterprise(e.id).await.unwrap(), edited);
+
+    let history = s
+        .audit_of(e.id, "enterprise", &e.id.to_string(), 10)
+        .await
+        .unwrap();
+    let event = &history[0];
+    assert_eq!(event.action, "enterprise.update");
+    assert!(event.before.as_deref().unwrap().contains("\"Contoso\""));
+    assert!(event.after.as_deref().unwrap().contains("C-1042"));
+
+    // A second edit made from the version read before the first is stale: nothing changes.
+    let err = s
+        .update_enterprise(e.id, e.version, &edit, &audit("enterprise.update"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Stale { .. }), "{err:?}");
+    assert_eq!(s.get_enterprise(e.id).await.unwrap(), edited);
+
+    // Any other change of the enterprise raises the version too.
+    let registered = s
+        .register_enterprise(
+            e.id,
+            &TenantId::parse(CONTOSO_TENANT).unwrap(),
+            &audit("enterprise.register"),
+        )
+        .await
+        .unwrap();
+    assert!(registered.version > edited.version);
+}

@@ -30,7 +30,7 @@ macro_rules! stories {
 }
 
 stories!(
-    enterprises: [enterprises_register_and_consent],
+    enterprises: [enterprises_register_and_consent, enterprises_edit],
     secrets: [
         pbx_location_secrets_are_encrypted_and_write_only,
         stored_secrets_stay_bound_to_their_endpoint,

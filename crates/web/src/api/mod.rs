@@ -79,6 +79,7 @@ fn resources() -> Routes {
             reseller::resend_invitation,
         )
         .get("/api/v1/enterprises/{enterprise}", enterprises::get)
+        .put("/api/v1/enterprises/{enterprise}", reseller::update)
         .get(
             "/api/v1/enterprises/{enterprise}/voice-routes",
             enterprises::voice_routes,

@@ -46,6 +46,7 @@ pub const PATH: &str = "/api/v1/openapi.json";
         imports::apply,
         troubleshoot::troubleshoot,
         reseller::create,
+        reseller::update,
         reseller::resend_invitation,
         reseller::sbc_regions,
         document,

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use teamline_domain::ids::PbxLocationId;
 use teamline_domain::pbx_location::{ApiAuthKind, PbxLocation, PbxLocationForm};
+use teamline_domain::pbx_lock::LockedFields;
 use teamline_engine::PbxCheckStatus as CheckStatus;
 use teamline_engine::SaveError;
 
@@ -31,7 +32,7 @@ pub fn routes() -> Routes {
 }
 
 /// The form's inputs, by the label the domain names in its errors.
-const FIELDS: [(&str, &str); 13] = [
+pub const FIELDS: [(&str, &str); 13] = [
     ("Location Name", "name"),
     ("PBX Type", "pbx_type"),
     ("DNS Lookup Type", "dns_lookup"),
@@ -60,7 +61,7 @@ pub struct LocationRow {
 }
 
 impl LocationRow {
-    fn of(l: &PbxLocation) -> Self {
+    pub fn of(l: &PbxLocation) -> Self {
         let s = &l.settings;
         let api_auth = match s.api_auth_kind {
             ApiAuthKind::ApiKey => "API key (stored encrypted, not shown)".to_owned(),
@@ -149,9 +150,23 @@ pub struct PbxFormPage {
     pub errors: Vec<(&'static str, String)>,
     /// Test connection of the settings as typed, when the admin asked for it.
     pub report: Option<TestReport>,
+    /// The fields the reseller locked, shown read-only, and the reseller's name.
+    pub locks: LockedFields,
+    pub reseller_name: String,
+    /// Only the reseller's form has lock check boxes.
+    pub lockable: bool,
 }
 
 impl PbxFormPage {
+    pub fn locked(&self, name: &str) -> bool {
+        self.locks.contains_key(name)
+    }
+
+    /// Read-only for this admin: locked by the reseller.
+    pub fn ro(&self, name: &str) -> bool {
+        self.locked(name)
+    }
+
     pub fn error(&self, name: &str) -> &str {
         self.errors
             .iter()
@@ -203,6 +218,9 @@ async fn new_form(admin: Admin) -> PbxFormPage {
         form,
         errors: Vec::new(),
         report: None,
+        locks: LockedFields::default(),
+        reseller_name: String::new(),
+        lockable: false,
     }
 }
 
@@ -236,7 +254,41 @@ async fn edit_form(
         form,
         errors: Vec::new(),
         report: None,
+        reseller_name: reseller_name(&state, &admin).await?,
+        locks: l.locked,
+        lockable: false,
     })
+}
+
+/// The name of the enterprise's reseller, for "locked by your reseller …".
+async fn reseller_name(state: &AppState, admin: &Admin) -> Result<String, PageError> {
+    Ok(state
+        .store
+        .get_reseller(admin.enterprise.reseller_id)
+        .await?
+        .name
+        .to_string())
+}
+
+/// A location's locks (none for a new one, or one of another enterprise).
+async fn locks_of(
+    state: &AppState,
+    admin: &Admin,
+    id: Option<i64>,
+) -> Result<(LockedFields, String), PageError> {
+    let Some(id) = id else {
+        return Ok((LockedFields::default(), String::new()));
+    };
+    let locks = match state
+        .store
+        .get_pbx_location(admin.enterprise.id, PbxLocationId(id))
+        .await
+    {
+        Ok(l) => l.locked,
+        Err(teamline_store::StoreError::NotFound { .. }) => LockedFields::default(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((locks, reseller_name(state, admin).await?))
 }
 
 /// The form as posted: secrets included, the CSRF token ignored here.
@@ -247,25 +299,30 @@ struct Posted {
 }
 
 /// Re-shows the form with every problem next to its field; secrets are never echoed back.
-fn with_errors(
+async fn with_errors(
+    state: &AppState,
     admin: &Admin,
     id: Option<i64>,
     mut form: PbxLocationForm,
     errors: Vec<(&'static str, String)>,
-) -> PbxFormPage {
+) -> Result<PbxFormPage, PageError> {
     form.api_key.clear();
     form.oauth_client_secret.clear();
     form.oauth_password.clear();
-    PbxFormPage {
+    let (locks, reseller_name) = locks_of(state, admin, id).await?;
+    Ok(PbxFormPage {
         layout: admin.layout(Menu::Pbx),
         id,
         form,
         errors,
         report: None,
-    }
+        locks,
+        reseller_name,
+        lockable: false,
+    })
 }
 
-fn field_errors(errors: &teamline_domain::FieldErrors) -> Vec<(&'static str, String)> {
+pub fn field_errors(errors: &teamline_domain::FieldErrors) -> Vec<(&'static str, String)> {
     errors
         .iter()
         .map(|e| {
@@ -299,7 +356,11 @@ async fn create(
             Ok(Redirect::to("/pbx").into_response())
         }
         Err(SaveError::Fields(errors)) => {
-            Ok(with_errors(&admin, None, form, field_errors(&errors)).into_response())
+            Ok(
+                with_errors(&state, &admin, None, form, field_errors(&errors))
+                    .await?
+                    .into_response(),
+            )
         }
         Err(SaveError::Engine(e)) => Err(e.into()),
     }
@@ -325,7 +386,11 @@ async fn update(
             Ok(Redirect::to("/pbx").into_response())
         }
         Err(SaveError::Fields(errors)) => {
-            Ok(with_errors(&admin, Some(id.0), form, field_errors(&errors)).into_response())
+            Ok(
+                with_errors(&state, &admin, Some(id.0), form, field_errors(&errors))
+                    .await?
+                    .into_response(),
+            )
         }
         Err(SaveError::Engine(e)) => Err(e.into()),
     }
@@ -398,12 +463,16 @@ async fn test_typed_settings(
         .await
     {
         Ok(report) => {
-            let mut page = with_errors(admin, raw_id, form, Vec::new());
+            let mut page = with_errors(state, admin, raw_id, form, Vec::new()).await?;
             page.report = Some(TestReport::of(&report));
             Ok(page.into_response())
         }
         Err(SaveError::Fields(errors)) => {
-            Ok(with_errors(admin, raw_id, form, field_errors(&errors)).into_response())
+            Ok(
+                with_errors(state, admin, raw_id, form, field_errors(&errors))
+                    .await?
+                    .into_response(),
+            )
         }
         Err(SaveError::Engine(e)) => Err(e.into()),
     }

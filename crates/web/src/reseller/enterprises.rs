@@ -22,6 +22,7 @@ pub fn routes() -> Routes {
         .route("/reseller/enterprises", get(list))
         .route("/reseller/enterprises/new", get(new_form).post(add))
         .route("/reseller/enterprises/{id}", get(detail))
+        .route("/reseller/enterprises/{id}/edit", get(edit_form).post(edit))
         .route("/reseller/enterprises/{id}/invitation", post(resend))
 }
 
@@ -117,13 +118,74 @@ pub struct RegionOption {
     pub checked: bool,
 }
 
+/// Add Enterprise and Edit Enterprise: one form.
 #[derive(Template, WebTemplate)]
-#[template(path = "reseller/enterprise_new.html")]
-struct NewPage {
+#[template(path = "reseller/enterprise_form.html")]
+struct FormPage {
     layout: ResellerLayout,
+    heading: String,
+    intro: &'static str,
+    action: String,
+    submit: &'static str,
+    cancel: String,
+    /// The version edited (Edit Enterprise): a change made meanwhile is not overwritten.
+    version: Option<i64>,
+    /// Registered: the Global Admin e-mail no longer changes.
+    email_locked: bool,
+    /// Edit Enterprise: the users configured now, below which the limit cannot go.
+    configured: Option<u64>,
     form: EnterpriseForm,
     regions: Vec<RegionOption>,
     errors: Vec<(String, String)>,
+}
+
+impl FormPage {
+    async fn add(
+        state: &AppState,
+        admin: &ResellerAdmin,
+        form: EnterpriseForm,
+        errors: Vec<(String, String)>,
+    ) -> Result<Self, PageError> {
+        Ok(Self {
+            layout: admin.layout(ResellerMenu::Enterprises),
+            heading: "Add Enterprise".to_owned(),
+            intro: "Teamline e-mails the Global Administrator a link to register the enterprise's Microsoft 365 tenant.",
+            action: "/reseller/enterprises/new".to_owned(),
+            submit: "Add Enterprise and send invitation",
+            cancel: "/reseller/enterprises".to_owned(),
+            version: None,
+            email_locked: false,
+            configured: None,
+            regions: regions(state, &form.sbc_regions).await?,
+            form,
+            errors,
+        })
+    }
+
+    async fn edit(
+        state: &AppState,
+        admin: &ResellerAdmin,
+        e: &Enterprise,
+        version: i64,
+        form: EnterpriseForm,
+        errors: Vec<(String, String)>,
+    ) -> Result<Self, PageError> {
+        let counts = state.store.user_counts(e.id).await?;
+        Ok(Self {
+            layout: admin.layout(ResellerMenu::Enterprises),
+            heading: format!("Edit {}", e.name.as_str()),
+            intro: "A changed Global Admin e-mail gets a new invitation; the links sent before stop working.",
+            action: format!("/reseller/enterprises/{}/edit", e.id.0),
+            submit: "Save",
+            cancel: format!("/reseller/enterprises/{}", e.id.0),
+            version: Some(version),
+            email_locked: e.state != EnterpriseState::Invited,
+            configured: Some(counts.active + counts.disabled),
+            regions: regions(state, &form.sbc_regions).await?,
+            form,
+            errors,
+        })
+    }
 }
 
 async fn regions(state: &AppState, chosen: &[SbcRegionId]) -> Result<Vec<RegionOption>, PageError> {
@@ -143,17 +205,12 @@ async fn regions(state: &AppState, chosen: &[SbcRegionId]) -> Result<Vec<RegionO
 async fn new_form(
     State(state): State<AppState>,
     admin: ResellerAdmin,
-) -> Result<NewPage, PageError> {
+) -> Result<FormPage, PageError> {
     let form = EnterpriseForm {
         request_management_consent: true,
         ..Default::default()
     };
-    Ok(NewPage {
-        regions: regions(&state, &form.sbc_regions).await?,
-        layout: admin.layout(ResellerMenu::Enterprises),
-        form,
-        errors: vec![],
-    })
+    FormPage::add(&state, &admin, form, vec![]).await
 }
 
 /// The form as posted: check boxes are present only when checked, regions repeat.
@@ -180,6 +237,7 @@ fn read_form(fields: &[(String, String)]) -> EnterpriseForm {
             .filter(|(k, _)| k == "sbc_region")
             .map(|(_, v)| SbcRegionId(v.trim().parse().unwrap_or(-1)))
             .collect(),
+        billing_reference: text("billing_reference"),
     }
 }
 
@@ -217,16 +275,84 @@ async fn add(
         }
         Err(AddEnterpriseError::Fields(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            NewPage {
-                regions: regions(&state, &form.sbc_regions).await?,
-                layout: admin.layout(ResellerMenu::Enterprises),
-                errors: field_errors(&errors),
-                form,
-            },
+            FormPage::add(&state, &admin, form, field_errors(&errors)).await?,
         )
             .into_response()),
         Err(AddEnterpriseError::Engine(e)) => Err(e.into()),
     }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    admin: ResellerAdmin,
+    Path(id): Path<String>,
+) -> Result<FormPage, PageError> {
+    let e = own_enterprise(&state, &admin, &id).await?;
+    FormPage::edit(
+        &state,
+        &admin,
+        &e,
+        e.version,
+        EnterpriseForm::of(&e),
+        vec![],
+    )
+    .await
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    admin: ResellerAdmin,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let e = own_enterprise(&state, &admin, &id).await?;
+    let form = read_form(&fields);
+    // The version the form was read at; without one (a hand-made POST) the current one.
+    let version = fields
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(e.version);
+    let errors = match state
+        .engine
+        .edit_enterprise(&admin.reseller, e.id, version, &form, admin.actor())
+        .await
+    {
+        Ok(edited) => {
+            let name = edited.enterprise.name.as_str();
+            let message = match edited.invitation {
+                None => format!("Saved {name}."),
+                Some(Ok(_)) => format!(
+                    "Saved {name} and sent a new invitation to {}; the links sent before no longer work.",
+                    edited.enterprise.global_admin_email.as_str()
+                ),
+                Some(Err(err)) => format!(
+                    "Saved {name}, but the new invitation was not sent: {err}. Use Resend Invitation Email once that is fixed."
+                ),
+            };
+            admin.flash(message).await?;
+            return Ok(Redirect::to(&format!("/reseller/enterprises/{}", e.id.0)).into_response());
+        }
+        Err(AddEnterpriseError::Fields(errors)) => field_errors(&errors),
+        Err(AddEnterpriseError::Engine(err)) if err.is_not_found() => {
+            return Err(PageError::NotFound);
+        }
+        Err(AddEnterpriseError::Engine(teamline_engine::EngineError::Store(
+            teamline_store::StoreError::Stale { .. },
+        ))) => vec![(
+            "Enterprise".to_owned(),
+            format!(
+                "{} was changed by someone else while you edited it: check the values below (they are your changes) and save again",
+                e.name.as_str()
+            ),
+        )],
+        Err(AddEnterpriseError::Engine(err)) => return Err(err.into()),
+    };
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        FormPage::edit(&state, &admin, &e, e.version, form, errors).await?,
+    )
+        .into_response())
 }
 
 /// One of the signed-in reseller's enterprises; another's is "not found".
@@ -256,6 +382,9 @@ struct DetailPage {
     can_invite: bool,
     /// The enterprise grants management consent: "Manage as reseller" opens its portal.
     can_manage: bool,
+    /// PBX Music on Hold, Access SIP Data, Request Management Consent: those chosen.
+    options: String,
+    billing_reference: Option<String>,
     /// Teamline's Direct Routing set-up, region by region.
     direct_routing: Vec<crate::pages::direct_routing::RegionSetup>,
 }
@@ -281,8 +410,26 @@ async fn detail(
             .collect(),
         can_invite: e.state == EnterpriseState::Invited,
         can_manage: e.consent(teamline_domain::enterprise::ConsentKind::Management),
+        options: options_text(&e),
+        billing_reference: e.billing_reference.clone(),
         direct_routing: crate::pages::direct_routing::region_setups(&state, e.id).await?,
     })
+}
+
+fn options_text(e: &Enterprise) -> String {
+    let chosen: Vec<&str> = [
+        (e.pbx_music_on_hold, "PBX Music on Hold"),
+        (e.access_sip_data, "Access SIP Data"),
+        (e.request_management_consent, "Request Management Consent"),
+    ]
+    .into_iter()
+    .filter_map(|(on, label)| on.then_some(label))
+    .collect();
+    if chosen.is_empty() {
+        "none".to_owned()
+    } else {
+        chosen.join(", ")
+    }
 }
 
 async fn resend(

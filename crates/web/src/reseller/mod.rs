@@ -15,6 +15,7 @@ mod billing;
 mod enterprises;
 pub(crate) mod gateway;
 mod outbox;
+mod pbx;
 
 pub(crate) use acting::{Acting, acting_admin};
 pub(crate) use audit::acted_for;
@@ -45,6 +46,7 @@ pub fn routes() -> Routes {
         .merge(audit::routes())
         .merge(billing::routes())
         .merge(acting::routes())
+        .merge(pbx::routes())
 }
 
 /// The signed-in reseller admin of a Reseller portal request, with their reseller.

@@ -29,7 +29,7 @@ fn csv() -> String {
 }
 
 /// The upload form as htmx sends it: multipart, with the page's token in its header.
-async fn upload(b: &Browser, file: &str) -> reqwest::Response {
+pub(crate) async fn upload(b: &Browser, file: &str) -> reqwest::Response {
     let body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n\
          --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"users.csv\"\r\n\

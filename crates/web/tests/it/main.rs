@@ -13,6 +13,7 @@ mod calls;
 mod consent;
 mod device_on_save;
 mod edit_and_move;
+mod enterprise_edit;
 mod foundations;
 mod gateway_health;
 mod hardening;

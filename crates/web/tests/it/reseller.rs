@@ -346,9 +346,16 @@ async fn no_reseller_route_reaches_another_resellers_enterprise() {
         .collect();
     assert!(routes.len() >= 2, "{routes:?}");
     let before = rows_of(&app).await;
+    let location = app.store.list_pbx_locations(app.contoso.id).await.unwrap()[0]
+        .id
+        .0
+        .to_string();
     for victim in [app.contoso.id, app.fabrikam.id] {
         for r in &routes {
-            let path = r.path.replace("{id}", &victim.0.to_string());
+            let path = r
+                .path
+                .replace("{id}", &victim.0.to_string())
+                .replace("{location}", &location);
             let request = if r.method == axum::http::Method::GET {
                 attacker.get(&path)
             } else {

@@ -7,6 +7,8 @@ use crate::api::auth::Caller;
 use crate::api::problem::Problem;
 use axum::Json;
 use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use teamline_domain::enterprise::{ConsentKind, Enterprise};
 use utoipa::ToSchema;
@@ -26,6 +28,18 @@ pub struct EnterpriseOut {
     pub user_sync_consent: bool,
     /// The reseller may manage the enterprise.
     pub management_consent: bool,
+    /// The Global Administrator invited (who registers the tenant).
+    pub global_admin_email: String,
+    pub pbx_music_on_hold: bool,
+    pub access_sip_data: bool,
+    /// The tenant is asked for consent to let the reseller manage it.
+    pub request_management_consent: bool,
+    /// Ids of the enterprise's SBC regions.
+    pub sbc_region_ids: Vec<i64>,
+    /// The reseller's own contract or customer number.
+    pub billing_reference: Option<String>,
+    /// Also the ETag; send it in If-Match to change the enterprise.
+    pub version: i64,
 }
 
 impl From<&Enterprise> for EnterpriseOut {
@@ -39,6 +53,13 @@ impl From<&Enterprise> for EnterpriseOut {
             user_limit: e.user_limit,
             user_sync_consent: e.consent(ConsentKind::UserSync),
             management_consent: e.consent(ConsentKind::Management),
+            global_admin_email: e.global_admin_email.as_str().to_owned(),
+            pbx_music_on_hold: e.pbx_music_on_hold,
+            access_sip_data: e.access_sip_data,
+            request_management_consent: e.request_management_consent,
+            sbc_region_ids: e.sbc_regions.iter().map(|r| r.0).collect(),
+            billing_reference: e.billing_reference.clone(),
+            version: e.version,
         }
     }
 }
@@ -71,14 +92,23 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{enterprise}", tag = "enterprises",
     params(("enterprise" = i64, Path, description = "Enterprise id")),
-    responses((status = 200, body = EnterpriseOut), (status = 404, body = Problem)))]
+    responses((status = 200, body = EnterpriseOut, headers(("ETag" = String))), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(enterprise): ApiPath<i64>,
-) -> Result<Json<EnterpriseOut>, Problem> {
+) -> Result<Response, Problem> {
     let e = caller.enterprise(&state, enterprise).await?;
-    Ok(Json(EnterpriseOut::from(&e)))
+    Ok(with_etag(&e, StatusCode::OK))
+}
+
+/// The enterprise as JSON with its version as the ETag.
+pub fn with_etag(e: &Enterprise, status: StatusCode) -> Response {
+    let mut response = (status, Json(EnterpriseOut::from(e))).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, super::etag(e.version));
+    response
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -1,16 +1,16 @@
 //! What the Reseller portal does, for a reseller-wide token: Add Enterprise (which sends the
-//! invitation e-mail to its Global Administrator), Resend Invitation Email, and the SBC regions
+//! invitation e-mail to its Global Administrator), Edit Enterprise, Resend Invitation Email, and the SBC regions
 //! an enterprise can be given. An enterprise-scoped token is refused: it reaches one
 //! enterprise, not the reseller's.
 
-use super::enterprises::EnterpriseOut;
-use super::{ApiJson, ApiPath};
+use super::enterprises::{EnterpriseOut, with_etag};
+use super::{ApiJson, ApiPath, check_version, if_match};
 use crate::AppState;
 use crate::api::auth::Caller;
 use crate::api::problem::Problem;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use teamline_domain::enterprise::EnterpriseForm;
@@ -53,6 +53,24 @@ pub struct EnterpriseIn {
     /// Ids of the SBC regions (see `/api/v1/sbc-regions`).
     #[serde(default)]
     pub sbc_region_ids: Vec<i64>,
+    /// Your own contract or customer number (at most 100 characters).
+    #[serde(default)]
+    pub billing_reference: Option<String>,
+}
+
+impl EnterpriseIn {
+    fn into_form(self) -> EnterpriseForm {
+        EnterpriseForm {
+            name: self.name,
+            global_admin_email: self.global_admin_email,
+            user_limit: self.user_limit.map(|n| n.to_string()).unwrap_or_default(),
+            pbx_music_on_hold: self.pbx_music_on_hold,
+            access_sip_data: self.access_sip_data,
+            request_management_consent: self.request_management_consent.unwrap_or(true),
+            sbc_regions: self.sbc_region_ids.into_iter().map(SbcRegionId).collect(),
+            billing_reference: self.billing_reference.unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -122,15 +140,7 @@ pub async fn create(
     // Who may add enterprises is decided before what the body says.
     let reseller = reseller(&state, &caller).await?;
     let ApiJson(body) = body?;
-    let form = EnterpriseForm {
-        name: body.name,
-        global_admin_email: body.global_admin_email,
-        user_limit: body.user_limit.map(|n| n.to_string()).unwrap_or_default(),
-        pbx_music_on_hold: body.pbx_music_on_hold,
-        access_sip_data: body.access_sip_data,
-        request_management_consent: body.request_management_consent.unwrap_or(true),
-        sbc_regions: body.sbc_region_ids.into_iter().map(SbcRegionId).collect(),
-    };
+    let form = body.into_form();
     let added = match state
         .engine
         .add_enterprise(&reseller, &form, caller.actor())
@@ -151,6 +161,48 @@ pub async fn create(
         response.headers_mut().insert(header::LOCATION, l);
     }
     Ok(response)
+}
+
+/// Edit Enterprise: every field of Add Enterprise (what is left out goes back to its default,
+/// as in a form). `If-Match` with the ETag the enterprise was read at is required, so a
+/// concurrent change is never overwritten. The user limit cannot drop below the users
+/// configured; the Global Admin e-mail changes only while the enterprise is invited (a changed
+/// one gets a new invitation). Reseller-wide tokens only.
+#[utoipa::path(put, path = "/api/v1/enterprises/{enterprise}", tag = "reseller",
+    params(("enterprise" = i64, Path, description = "Enterprise id"),
+        ("If-Match" = String, Header, description = "The ETag the enterprise was read at")),
+    request_body = EnterpriseIn,
+    responses((status = 200, body = EnterpriseOut, headers(("ETag" = String))),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem), (status = 428, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(enterprise): ApiPath<i64>,
+    headers: HeaderMap,
+    body: Result<ApiJson<EnterpriseIn>, Problem>,
+) -> Result<Response, Problem> {
+    let e = caller.enterprise(&state, enterprise).await?;
+    let reseller = reseller(&state, &caller).await?;
+    let Some(version) = if_match(&headers)? else {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "If-Match required",
+            "Send the ETag of the enterprise as you read it in If-Match, so a change made meanwhile is not overwritten.",
+        ));
+    };
+    check_version(Some(version), e.version)?;
+    let ApiJson(body) = body?;
+    let form = body.into_form();
+    match state
+        .engine
+        .edit_enterprise(&reseller, e.id, version, &form, caller.actor())
+        .await
+    {
+        Ok(edited) => Ok(with_etag(&edited.enterprise, StatusCode::OK)),
+        Err(AddEnterpriseError::Fields(errors)) => Err(errors.into()),
+        Err(AddEnterpriseError::Engine(e)) => Err(e.into()),
+    }
 }
 
 /// Resend Invitation Email: a new link for an enterprise still invited (the links sent before
