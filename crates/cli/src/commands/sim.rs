@@ -92,7 +92,9 @@ fn seed(sim: &MicrosoftSim, spec: &str) -> anyhow::Result<Vec<TenantControl>> {
             Ok(match count {
                 None => vec![sim.seed_generated_groups(name, users, members, groups)],
                 Some(count) => (1..=count)
-                    .map(|i| sim.seed_generated_groups(&format!("{name}-{i}"), users, members, groups))
+                    .map(|i| {
+                        sim.seed_generated_groups(&format!("{name}-{i}"), users, members, groups)
+                    })
                     .collect(),
             })
         }
