@@ -285,6 +285,24 @@ enum Stored<'a> {
 }
 
 impl PbxLocationForm {
+    /// The form of a stored location, to edit it: its settings as typed, every secret blank
+    /// (secrets are write-only; blank keeps them).
+    pub fn of(s: &PbxLocationSettings) -> Self {
+        PbxLocationForm {
+            name: s.name.to_string(),
+            pbx_type: s.pbx_type.as_str().into(),
+            dns_lookup: s.dns_lookup.as_str().into(),
+            sip_domain: s.sip_domain.to_string(),
+            proxy: s.proxy.to_string(),
+            voicemail_code: s.voicemail_code.to_string(),
+            api_base_url: s.api_base_url.as_str().into(),
+            api_auth: s.api_auth_kind.as_str().into(),
+            oauth_client_id: s.oauth_client_id.clone().unwrap_or_default(),
+            oauth_username: s.oauth_username.clone().unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
     /// `editing` is true when the location already exists (its secrets are stored). Prefer
     /// [`Self::validate_edit`] for edits: it also says, by field, which secrets must be typed
     /// again because a setting they are bound to changed.

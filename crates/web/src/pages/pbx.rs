@@ -234,20 +234,7 @@ async fn edit_form(
         .store
         .get_pbx_location(admin.enterprise.id, id)
         .await?;
-    let s = &l.settings;
-    let form = PbxLocationForm {
-        name: s.name.to_string(),
-        pbx_type: s.pbx_type.as_str().into(),
-        dns_lookup: s.dns_lookup.as_str().into(),
-        sip_domain: s.sip_domain.to_string(),
-        proxy: s.proxy.to_string(),
-        voicemail_code: s.voicemail_code.to_string(),
-        api_base_url: s.api_base_url.as_str().into(),
-        api_auth: s.api_auth_kind.as_str().into(),
-        oauth_client_id: s.oauth_client_id.clone().unwrap_or_default(),
-        oauth_username: s.oauth_username.clone().unwrap_or_default(),
-        ..Default::default()
-    };
+    let form = PbxLocationForm::of(&l.settings);
     Ok(PbxFormPage {
         layout: admin.layout(Menu::Pbx),
         id: Some(id.0),

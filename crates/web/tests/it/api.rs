@@ -302,11 +302,8 @@ async fn troubleshoot_answers_the_checklist_of_the_page() {
     app.stop().await;
 }
 
-/// A reseller-wide token adds an enterprise (invited, with its invitation sent) and resends
-/// the invitation; an enterprise token may do neither.
-#[tokio::test]
-async fn a_reseller_token_adds_enterprises_and_resends_invitations() {
-    let app = TestApp::start().await;
+/// A read-write reseller-wide token of Contoso's reseller.
+pub(crate) async fn reseller_token(app: &TestApp) -> String {
     let minted = mint();
     app.store
         .create_api_token(
@@ -324,7 +321,15 @@ async fn a_reseller_token_adds_enterprises_and_resends_invitations() {
         )
         .await
         .unwrap();
-    let wide = minted.token;
+    minted.token
+}
+
+/// A reseller-wide token adds an enterprise (invited, with its invitation sent) and resends
+/// the invitation; an enterprise token may do neither.
+#[tokio::test]
+async fn a_reseller_token_adds_enterprises_and_resends_invitations() {
+    let app = TestApp::start().await;
+    let wide = reseller_token(&app).await;
     let regions = json_of(
         call(&app, Method::GET, "/api/v1/sbc-regions", &wide)
             .send()

@@ -2,38 +2,14 @@
 //! credential templates with locked fields, and the user limit on every add (SET UP PBX USER,
 //! the API, Bulk Upload) — each on SQLite and on PostgreSQL.
 
-use crate::api::{call, json_of, token};
+use crate::api::{call, json_of, reseller_token, token};
 use crate::app::{TestApp, text};
 use crate::reseller::{rows_of, sign_in};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use teamline_domain::audit::{Actor, Audit};
+use teamline_domain::audit::Actor;
 use teamline_domain::enterprise::EnterpriseForm;
-use teamline_store::NewApiToken;
 use teamline_testkit::demo::{RESELLER_ADMIN, RESELLER_PASSWORD};
-use teamline_web::api::auth::mint;
-
-/// A read-write reseller-wide token of Contoso's reseller.
-async fn reseller_token(app: &TestApp) -> String {
-    let minted = mint();
-    app.store
-        .create_api_token(
-            &NewApiToken {
-                reseller_id: app.contoso.reseller_id,
-                enterprise_id: None,
-                name: "provisioning".into(),
-                prefix: minted.prefix,
-                secret_sha256: minted.secret_sha256,
-                read_only: false,
-                rate_per_minute: 10_000,
-                expires_ms: None,
-            },
-            &Audit::new(Actor::System("test".into()), "api_token.create", "test"),
-        )
-        .await
-        .unwrap();
-    minted.token
-}
 
 /// Two more configured users than the demo's, so a limit one below them is still a limit.
 async fn more_users(app: &TestApp) {
