@@ -42,7 +42,10 @@ fn the_api_holds_to_its_openapi_document_under_schemathesis() {
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--checks", CHECKS])
         .args(["--max-examples", MAX_EXAMPLES, "--seed", "16"])
-        .args(["--request-timeout", "30", "--workers", "2"])
+        // One worker: with two, its threads parse lambdas' source at once, which this
+        // machine's CPython 3.11.7 sometimes refuses ("AST constructor recursion depth
+        // mismatch", a CPython bug) — an error of the tool, not of the API.
+        .args(["--request-timeout", "30", "--workers", "1"])
         .args(["--generation-database", "none", "--no-color"])
         .current_dir(dir.path())
         .output()
