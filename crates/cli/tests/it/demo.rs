@@ -6,9 +6,27 @@ pub(crate) struct Demo(Child);
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        terminate(&mut self.0);
     }
+}
+
+/// Stops a `teamline demo` or `serve` the way systemd does: SIGTERM, so it stops the Kamailio
+/// and rtpengine it supervises (a SIGKILL would leave them running for the rest of the test
+/// run), then SIGKILL if it has not exited within 10 s.
+pub(crate) fn terminate(child: &mut Child) {
+    let asked = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while asked && std::time::Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Starts `teamline demo` on a free port and returns it with the URL it printed.

@@ -21,8 +21,7 @@ struct Running {
 impl Running {
     /// Stops the process and returns everything it printed.
     fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::demo::terminate(&mut self.child);
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
@@ -32,8 +31,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::demo::terminate(&mut self.child);
     }
 }
 

@@ -17,8 +17,7 @@ struct Serve(Child);
 
 impl Drop for Serve {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        crate::demo::terminate(&mut self.0);
     }
 }
 
