@@ -61,7 +61,10 @@ pub async fn run(args: &BenchCallsArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("teamline-bench-calls-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = bench(args, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    // A failed run keeps sipp's logs: its error names their directory.
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
