@@ -8,8 +8,6 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use teamline::commands::demo::{DemoArgs, DemoStack};
-use teamline::commands::demo_sip::DemoSip;
 use teamline_gateway::testing::calls::scenarios;
 use teamline_gateway::testing::node::free_port;
 use teamline_store::CallFilter;
@@ -18,17 +16,8 @@ use crate::test_call::{Browser, set_up_adele};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_desk_phones_call_through_the_gateway_is_drawn_as_a_ladder_on_its_page() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        data_dir: dir.path().join("demo"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        fresh: false,
-    };
-    let stack = DemoStack::start(&args).await.unwrap();
-    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
-        .await
-        .unwrap();
+    let (stack, sip) = crate::gateway::demo_with_sip(dir.path()).await;
     assert!(
         sip.direct_routing.is_some(),
         "the demo's gateway has no calls"

@@ -28,6 +28,20 @@ fn admin() -> Actor {
     Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into())
 }
 
+/// The demo (in this process) with its SIP side: the gateway's Kamailio and rtpengine and the
+/// stand-in PBX registrar, under `dir`.
+pub(crate) async fn demo_with_sip(dir: &std::path::Path) -> (DemoStack, DemoSip) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = DemoArgs {
+        data_dir: dir.join("demo"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        fresh: false,
+    };
+    let stack = DemoStack::start(&args).await.unwrap();
+    let sip = DemoSip::start(&stack, &dir.join("sip")).await.unwrap();
+    (stack, sip)
+}
+
 async fn adele_form(stack: &DemoStack) -> PbxUserForm {
     let e = stack.contoso.id;
     let store = stack.engine.store();
@@ -147,17 +161,8 @@ async fn wait_call_settings(rpc: &RpcClient, id: &RegistrationId, want: CallSett
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        data_dir: dir.path().join("demo"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        fresh: false,
-    };
-    let stack = DemoStack::start(&args).await.unwrap();
-    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
-        .await
-        .unwrap();
+    let (stack, sip) = crate::gateway::demo_with_sip(dir.path()).await;
     let e = stack.contoso.id;
 
     // SET UP PBX USER for Adele: 1000tm registers to the PBX.
@@ -277,7 +282,7 @@ async fn handles_register_fail_on_a_wrong_password_recover_and_unregister() {
             "contoso",
             "--data-dir",
         ])
-        .arg(&args.data_dir)
+        .arg(dir.path().join("demo"))
         .output()
         .unwrap();
     assert!(
@@ -451,17 +456,8 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pbx_location_moved_to_another_proxy_re_registers_its_handles_there() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        data_dir: dir.path().join("demo"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        fresh: false,
-    };
-    let stack = DemoStack::start(&args).await.unwrap();
-    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
-        .await
-        .unwrap();
+    let (stack, sip) = crate::gateway::demo_with_sip(dir.path()).await;
     let e = stack.contoso.id;
     let user = stack
         .engine
@@ -535,17 +531,8 @@ async fn registrar_holds(registrar: &Registrar, aor: &str, want: bool) -> bool {
 async fn a_pbx_location_moved_to_another_sip_domain_re_registers_its_handles_there() {
     use teamline_domain::pbx_location::PbxLocationForm;
     use teamline_sim::netsapiens as ns;
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        data_dir: dir.path().join("demo"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        fresh: false,
-    };
-    let stack = DemoStack::start(&args).await.unwrap();
-    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
-        .await
-        .unwrap();
+    let (stack, sip) = crate::gateway::demo_with_sip(dir.path()).await;
     let e = stack.contoso.id;
     let user = stack
         .engine

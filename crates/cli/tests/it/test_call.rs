@@ -7,8 +7,7 @@
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use teamline::commands::demo::{DemoArgs, DemoStack};
-use teamline::commands::demo_sip::DemoSip;
+use teamline::commands::demo::DemoStack;
 use teamline_domain::audit::Actor;
 use teamline_domain::ids::PbxUserId;
 use teamline_domain::pbx_user::PbxUserForm;
@@ -93,17 +92,8 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_call_reaches_the_pbx_side_and_shows_on_the_users_page_and_the_calls_page() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        data_dir: dir.path().join("demo"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        fresh: false,
-    };
-    let stack = DemoStack::start(&args).await.unwrap();
-    let sip = DemoSip::start(&stack, &dir.path().join("sip"))
-        .await
-        .unwrap();
+    let (stack, sip) = crate::gateway::demo_with_sip(dir.path()).await;
     assert!(
         sip.direct_routing.is_some(),
         "the demo's gateway has no calls"
