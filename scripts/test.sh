@@ -21,7 +21,7 @@ die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 
 ci=target/ci
 mkdir -p "$ci"
-rm -f "$ci"/*.seconds "$ci"/*.log "$ci"/python-path "$ci"/mold.ready
+rm -f "$ci"/*.seconds "$ci"/*.log "$ci"/python-path
 
 # Where the time goes: each phase's seconds, printed at the end (also when a phase failed).
 phases=()
@@ -144,24 +144,9 @@ ensure_axe() {
   axe_lock_sha > scripts/axe/node_modules/.teamline-lock.sha256
 }
 
-# mold links the test binaries several times faster than the default linker (each is a few
-# hundred megabytes with line tables). It is optional: `with_fast_linker` uses it when this
-# installed it before the build got to linking, and the build links as usual otherwise.
-install_fast_linker() {
-  if ! command -v mold >/dev/null; then
-    command -v apt-get >/dev/null || return 0
-    log "Installing mold from Debian's packages (a faster linker for the test build)"
-    apt_update mold
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mold ||
-      { log "mold could not be installed: the tests link with the default linker"; return 0; }
-  fi
-  touch "$ci/mold.ready"
-}
-
 # Debian packages, then what needs them: PostgreSQL's cluster and npm's axe-core.
 install_system() {
   local missing
-  install_fast_linker
   missing="$(missing_packages)"
   if [ -n "$missing" ]; then
     # shellcheck disable=SC2086 # one word per package
@@ -228,17 +213,6 @@ fi
 
 # ---- Formatting, lints and the test build, beside the installation ----
 
-# Runs a cargo command with mold as the linker when install_fast_linker has installed it.
-# `mold -run` swaps the linker under the unchanged command, so cargo's fingerprints do not
-# change (a linker or RUSTFLAGS setting would rebuild everything another cargo command built).
-with_fast_linker() {
-  if [ -f "$ci/mold.ready" ]; then
-    mold -run "$@"
-  else
-    "$@"
-  fi
-}
-
 log "cargo fmt --check"
 timed "fmt" cargo fmt --all -- --check
 
@@ -256,10 +230,10 @@ if [ -n "$clippy_driver" ] && [ -x "$clippy_driver" ]; then
   log "cargo nextest: building the tests, with clippy's lints (warnings are errors)"
 else
   log "cargo clippy (warnings are errors)"
-  timed "clippy" with_fast_linker cargo clippy --workspace --all-targets --locked -- -D warnings
+  timed "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
   log "cargo nextest: building the tests"
 fi
-timed "build tests" with_fast_linker cargo nextest run --workspace --locked --no-run
+timed "build tests" cargo nextest run --workspace --locked --no-run
 
 log "Waiting for the installation to finish"
 wait_start=$SECONDS
