@@ -46,7 +46,7 @@ print_times() {
 }
 trap print_times EXIT
 
-# ---- Installation (runs in the background; see install_in_background below) ----
+# ---- Installation (runs in the background: see in_background below) ----
 
 apt_updated=""
 apt_update() {
