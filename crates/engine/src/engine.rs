@@ -153,6 +153,11 @@ impl Engine {
         Ok(self.inner.jobs.enqueue(job).await?)
     }
 
+    /// Queues several jobs of one kind in one transaction.
+    pub(crate) async fn enqueue_all<J: Job>(&self, jobs: &[J]) -> Result<Vec<JobId>, EngineError> {
+        Ok(self.inner.jobs.enqueue_all(jobs).await?)
+    }
+
     /// Queues a job to run not before `at_ms`.
     pub(crate) async fn enqueue_at<J: Job>(
         &self,

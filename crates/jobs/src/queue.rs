@@ -31,6 +31,20 @@ impl Queue {
         self.put(new_job(job)?.run_after_ms(at_ms)).await
     }
 
+    /// Queues several jobs in one transaction (see [`Queue::enqueue`]); their ids, in order.
+    pub async fn enqueue_all<J: Job>(&self, jobs: &[J]) -> Result<Vec<JobId>, EnqueueError> {
+        let rows = jobs.iter().map(new_job).collect::<Result<Vec<_>, _>>()?;
+        let ids = self
+            .store
+            .enqueue_all(&rows)
+            .await?
+            .into_iter()
+            .map(|e| e.id())
+            .collect();
+        self.wake.notify_one();
+        Ok(ids)
+    }
+
     async fn put(&self, job: NewJob) -> Result<JobId, EnqueueError> {
         let id = self.store.enqueue(&job).await?.id();
         self.wake.notify_one();

@@ -87,6 +87,19 @@ impl DirectorySyncStore for SqlStore {
             .unwrap_or_default())
     }
 
+    async fn last_sync_times(&self) -> StoreResult<Vec<(EnterpriseId, i64)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT enterprise_id, last_sync_ms FROM sync_state WHERE last_sync_ms IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        Ok(rows
+            .into_iter()
+            .map(|(e, t)| (EnterpriseId(e), t))
+            .collect())
+    }
+
     async fn put_sync_state(&self, enterprise: EnterpriseId, s: &SyncState) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(

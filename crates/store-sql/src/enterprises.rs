@@ -8,6 +8,7 @@ use crate::{SqlStore, b};
 use async_trait::async_trait;
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
+use std::collections::HashMap;
 use teamline_domain::audit::Audit;
 use teamline_domain::enterprise::{Enterprise, EnterpriseState, NewEnterprise, TenantId};
 use teamline_domain::ids::{EnterpriseId, ResellerId};
@@ -208,11 +209,46 @@ impl EnterpriseStore for SqlStore {
         .fetch_all(&mut *conn)
         .await
         .db()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(Self::load_enterprise(&mut conn, row).await?);
+        // Consents and SBC regions of all of them in two reads, not two per enterprise (the
+        // scheduler lists the whole fleet every tick).
+        let consent_rows: Vec<(i64, String, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT c.enterprise_id, c.kind, c.granted_ms, c.granted_by FROM consents c \
+             JOIN enterprises e ON e.id = c.enterprise_id WHERE ($1 IS NULL OR e.reseller_id = $1)",
+        )
+        .bind(reseller.map(|r| r.0))
+        .fetch_all(&mut *conn)
+        .await
+        .db()?;
+        let region_rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT r.enterprise_id, r.region_id FROM enterprise_sbc_regions r \
+             JOIN enterprises e ON e.id = r.enterprise_id WHERE ($1 IS NULL OR e.reseller_id = $1) \
+             ORDER BY r.enterprise_id, r.region_id",
+        )
+        .bind(reseller.map(|r| r.0))
+        .fetch_all(&mut *conn)
+        .await
+        .db()?;
+        let mut consents: HashMap<i64, Vec<ConsentRow>> = HashMap::new();
+        for (e, kind, granted_ms, granted_by) in consent_rows {
+            consents.entry(e).or_default().push(ConsentRow {
+                kind,
+                granted_ms,
+                granted_by,
+            });
         }
-        Ok(out)
+        let mut regions: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (e, region) in region_rows {
+            regions.entry(e).or_default().push(region);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let id = row.id;
+                row.into_domain(
+                    consents.remove(&id).unwrap_or_default(),
+                    regions.remove(&id).unwrap_or_default(),
+                )
+            })
+            .collect()
     }
 
     async fn register_enterprise(

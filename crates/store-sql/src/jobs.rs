@@ -25,50 +25,56 @@ impl JobStore for SqlStore {
     async fn enqueue(&self, job: &NewJob) -> StoreResult<Enqueued> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let inserted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO jobs (enterprise_id, kind, payload, lane, idempotency_key, state, priority, attempts, \
-             max_attempts, run_after_ms, progress_done, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, 0, $9, $9) \
-             ON CONFLICT (idempotency_key) WHERE state = 'queued' DO NOTHING RETURNING id",
-        )
-        .bind(job.enterprise_id.map(|e| e.0))
-        .bind(&job.kind)
-        .bind(&job.payload)
-        .bind(job.effective_lane())
-        .bind(job.idempotency_key.clone())
-        .bind(i64::from(job.priority))
-        .bind(i64::from(job.max_attempts.max(1)))
-        .bind(job.run_after_ms.unwrap_or(now))
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .db()?;
-        let result = match inserted {
-            Some((id,)) => Enqueued::New(JobId(id)),
-            None => {
-                let (id,): (i64,) = sqlx::query_as(
-                    "SELECT id FROM jobs WHERE idempotency_key = $1 AND state = 'queued'",
-                )
-                .bind(job.idempotency_key.clone())
-                .fetch_one(&mut *tx)
-                .await
-                .db()?;
-                // The waiting job now also carries this request: it must not run later than
-                // this request asked (e.g. "sync now" while the next scheduled sync waits).
-                sqlx::query(
-                    "UPDATE jobs SET run_after_ms = $1, updated_ms = $2 WHERE id = $3 AND run_after_ms > $1",
-                )
-                .bind(job.run_after_ms.unwrap_or(now))
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-                Enqueued::Existing(JobId(id))
-            }
-        };
+        let result = enqueue_in(&mut tx, job, now).await?;
         tx.commit().await.db()?;
         Ok(result)
+    }
+
+    async fn enqueue_all(&self, jobs: &[NewJob]) -> StoreResult<Vec<Enqueued>> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            out.push(enqueue_in(&mut tx, job, now).await?);
+        }
+        tx.commit().await.db()?;
+        Ok(out)
+    }
+
+    async fn enterprises_with_unfinished_jobs(
+        &self,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<EnterpriseId>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=kinds.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT enterprise_id FROM jobs WHERE state IN ('queued', 'running') \
+             AND enterprise_id IS NOT NULL AND kind IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        for kind in kinds {
+            q = q.bind(*kind);
+        }
+        let rows = q.fetch_all(&self.pool).await.db()?;
+        Ok(rows.into_iter().map(|(e,)| EnterpriseId(e)).collect())
+    }
+
+    async fn latest_job_per_enterprise(&self, kind: &str) -> StoreResult<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(sql!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id IN (SELECT MAX(id) FROM jobs \
+             WHERE kind = $1 AND enterprise_id IS NOT NULL GROUP BY enterprise_id)"
+        ))
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.into_iter().map(JobRow::into_domain).collect()
     }
 
     async fn claim_job(&self, worker: &str, lease_ms: i64) -> StoreResult<Option<Job>> {
@@ -285,4 +291,56 @@ impl JobStore for SqlStore {
         tx.commit().await.db()?;
         Ok(r.rows_affected())
     }
+}
+
+/// Queues `job` inside `tx`: a new row, or the waiting job with the same idempotency key
+/// (moved earlier if this request wants it sooner).
+async fn enqueue_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    job: &NewJob,
+    now: i64,
+) -> StoreResult<Enqueued> {
+    let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO jobs (enterprise_id, kind, payload, lane, idempotency_key, state, priority, attempts, \
+             max_attempts, run_after_ms, progress_done, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, 0, $9, $9) \
+             ON CONFLICT (idempotency_key) WHERE state = 'queued' DO NOTHING RETURNING id",
+        )
+        .bind(job.enterprise_id.map(|e| e.0))
+        .bind(&job.kind)
+        .bind(&job.payload)
+        .bind(job.effective_lane())
+        .bind(job.idempotency_key.clone())
+        .bind(i64::from(job.priority))
+        .bind(i64::from(job.max_attempts.max(1)))
+        .bind(job.run_after_ms.unwrap_or(now))
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await
+        .db()?;
+    let result = match inserted {
+        Some((id,)) => Enqueued::New(JobId(id)),
+        None => {
+            let (id,): (i64,) = sqlx::query_as(
+                "SELECT id FROM jobs WHERE idempotency_key = $1 AND state = 'queued'",
+            )
+            .bind(job.idempotency_key.clone())
+            .fetch_one(&mut **tx)
+            .await
+            .db()?;
+            // The waiting job now also carries this request: it must not run later than
+            // this request asked (e.g. "sync now" while the next scheduled sync waits).
+            sqlx::query(
+                    "UPDATE jobs SET run_after_ms = $1, updated_ms = $2 WHERE id = $3 AND run_after_ms > $1",
+                )
+                .bind(job.run_after_ms.unwrap_or(now))
+                .bind(now)
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .db()?;
+            Enqueued::Existing(JobId(id))
+        }
+    };
+    Ok(result)
 }

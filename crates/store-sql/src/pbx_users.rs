@@ -348,20 +348,6 @@ impl PbxUserStore for SqlStore {
         );
         let searching = pattern.is_some();
         let order = user_order(q.sort, q.descending, searching);
-        // A page before the cursor is picked walking backwards from it, then put in order.
-        let (inner_order, keyset, cursor) = match q.cursor {
-            None => (order.clone(), " AND $7 IS NULL".to_owned(), None),
-            Some(UserCursor::After(id)) => (
-                order.clone(),
-                cursor_clause(q.sort, searching, !q.descending, 7),
-                Some(id.0),
-            ),
-            Some(UserCursor::Before(id)) => (
-                user_order(q.sort, !q.descending, searching),
-                cursor_clause(q.sort, searching, q.descending, 7),
-                Some(id.0),
-            ),
-        };
         let state = pbx_user_states_for(q.tab).as_str();
         // Without a search the total adds up the kept counts (the filters are conditions on
         // columns that `pbx_user_counts` shares, under the same alias); a search counts its
@@ -381,6 +367,37 @@ impl PbxUserStore for SqlStore {
             .fetch_one(&self.pool)
             .await
             .db()?;
+        let total = total.0;
+        let mut limit = i64::from(q.limit.max(1));
+        let mut offset = i64::from(q.offset);
+        // A page in the back half (an old page link, the last page) is counted from the end in
+        // the opposite order, so the database skips the fewer rows: walking an index backwards
+        // from the end instead of sorting (or stepping over) every row before it.
+        let from_end = q.cursor.is_none() && offset > 0 && offset.saturating_mul(2) > total;
+        if from_end {
+            let rest = (total - offset).max(0);
+            limit = limit.min(rest);
+            offset = (total - offset - limit).max(0);
+        }
+        // A page before the cursor is picked walking backwards from it, then put in order.
+        let (inner_order, keyset, cursor) = match q.cursor {
+            None if from_end => (
+                user_order(q.sort, !q.descending, searching),
+                " AND $7 IS NULL".to_owned(),
+                None,
+            ),
+            None => (order.clone(), " AND $7 IS NULL".to_owned(), None),
+            Some(UserCursor::After(id)) => (
+                order.clone(),
+                cursor_clause(q.sort, searching, !q.descending, 7),
+                Some(id.0),
+            ),
+            Some(UserCursor::Before(id)) => (
+                user_order(q.sort, !q.descending, searching),
+                cursor_clause(q.sort, searching, q.descending, 7),
+                Some(id.0),
+            ),
+        };
         let rows: Vec<PbxUserRow> = sqlx::query_as(sql!(
             // The page's ids are picked from narrow rows first, so a deep page does not
             // build (and throw away) the full rows before it.
@@ -391,8 +408,8 @@ impl PbxUserStore for SqlStore {
         .bind(enterprise.0)
         .bind(state)
         .bind(pattern)
-        .bind(i64::from(q.limit.max(1)))
-        .bind(i64::from(q.offset))
+        .bind(limit)
+        .bind(offset)
         .bind(q.voice_route.map(|r| r.0))
         .bind(cursor)
         .fetch_all(&self.pool)
@@ -403,7 +420,7 @@ impl PbxUserStore for SqlStore {
                 .into_iter()
                 .map(PbxUserRow::into_item)
                 .collect::<StoreResult<_>>()?,
-            total: u64::try_from(total.0).unwrap_or(0),
+            total: u64::try_from(total).unwrap_or(0),
         })
     }
 

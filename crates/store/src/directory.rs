@@ -74,6 +74,9 @@ pub trait DirectorySyncStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<SyncGroup>>;
     async fn list_sync_groups(&self, enterprise: EnterpriseId) -> StoreResult<Vec<SyncGroup>>;
     async fn sync_state(&self, enterprise: EnterpriseId) -> StoreResult<SyncState>;
+    /// When each enterprise that was ever synced was last synced (Unix ms), for the whole
+    /// fleet in one read.
+    async fn last_sync_times(&self) -> StoreResult<Vec<(EnterpriseId, i64)>>;
     async fn put_sync_state(&self, enterprise: EnterpriseId, state: &SyncState) -> StoreResult<()>;
     /// Adds a run to the enterprise's sync history, keeping only the newest `keep` runs.
     async fn record_sync_run(

@@ -10,6 +10,16 @@ pub trait JobStore: StoreInfo {
     /// Queues a job. When a job with the same idempotency key is already waiting, returns it
     /// instead, moved earlier if this request wants it sooner.
     async fn enqueue(&self, job: &NewJob) -> StoreResult<Enqueued>;
+    /// Queues several jobs in one transaction, each as [`JobStore::enqueue`] would, and returns
+    /// what became of each, in order (the scheduler queues a whole fleet's syncs at once).
+    async fn enqueue_all(&self, jobs: &[NewJob]) -> StoreResult<Vec<Enqueued>>;
+    /// The enterprises with a job of one of these kinds queued or running.
+    async fn enterprises_with_unfinished_jobs(
+        &self,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<EnterpriseId>>;
+    /// The newest job of `kind` of every enterprise that has one.
+    async fn latest_job_per_enterprise(&self, kind: &str) -> StoreResult<Vec<Job>>;
     /// Claims the most urgent due job whose lane is free (or whose runner's lease expired),
     /// for `lease_ms`. On PostgreSQL several instances can claim at once without running a job
     /// twice.

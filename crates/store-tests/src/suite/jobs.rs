@@ -180,6 +180,66 @@ pub async fn jobs_claim_complete_and_deduplicate(h: Arc<Harness>) {
     assert_eq!(unfinished[0].id, next.id());
 }
 
+/// The scheduler's fleet-wide reads and its one write: several jobs queued in one transaction
+/// (deduplicated as one by one), who has a sync waiting or running, each enterprise's newest
+/// job of a kind, and when each enterprise was last synced.
+pub async fn jobs_queued_and_read_for_the_whole_fleet(h: Arc<Harness>) {
+    let s = &h.store;
+    let a = tenant(s, "Contoso").await.enterprise.id;
+    let b = tenant(s, "Fabrikam").await.enterprise.id;
+    let c = tenant(s, "Northwind").await.enterprise.id;
+    let sync = |e: EnterpriseId| {
+        NewJob::new(Some(e), "sync_directory", "{}").idempotency_key(format!("sync:{e}"))
+    };
+    let waiting = s.enqueue(&sync(a)).await.unwrap().id();
+    let queued = s.enqueue_all(&[sync(a), sync(b)]).await.unwrap();
+    assert_eq!(
+        queued[0],
+        Enqueued::Existing(waiting),
+        "the waiting sync covers it"
+    );
+    assert!(matches!(queued[1], Enqueued::New(_)));
+    assert_eq!(s.enqueue_all(&[]).await.unwrap(), Vec::new());
+    let mut syncing = s
+        .enterprises_with_unfinished_jobs(&["sync_directory", "sync_teams_users"])
+        .await
+        .unwrap();
+    syncing.sort();
+    assert_eq!(syncing, vec![a, b]);
+    assert!(
+        s.enterprises_with_unfinished_jobs(&["reconcile"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The newest drift check of each enterprise, finished or not.
+    let check = |e: EnterpriseId| NewJob::new(Some(e), "reconcile", "{}").lane(format!("r:{e}"));
+    s.enqueue(&check(a)).await.unwrap();
+    let newest_a = s.enqueue(&check(a)).await.unwrap().id();
+    let newest_c = s.enqueue(&check(c)).await.unwrap().id();
+    let mut latest: Vec<_> = s
+        .latest_job_per_enterprise("reconcile")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| (j.enterprise_id, j.id))
+        .collect();
+    latest.sort();
+    let mut expect = vec![(Some(a), newest_a), (Some(c), newest_c)];
+    expect.sort();
+    assert_eq!(latest, expect);
+
+    assert!(s.last_sync_times().await.unwrap().is_empty());
+    let state = SyncState {
+        last_sync_ms: Some(1_000),
+        ..Default::default()
+    };
+    s.put_sync_state(b, &state).await.unwrap();
+    s.put_sync_state(c, &SyncState::default()).await.unwrap();
+    assert_eq!(s.last_sync_times().await.unwrap(), vec![(b, 1_000)]);
+}
+
 pub async fn jobs_retry_with_backoff_and_retry_after(h: Arc<Harness>) {
     let s = &h.store;
     let id = s

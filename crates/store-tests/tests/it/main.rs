@@ -54,6 +54,7 @@ stories!(
     jobs: [
         jobs_deferred_and_pulled_forward,
         jobs_claim_complete_and_deduplicate,
+        jobs_queued_and_read_for_the_whole_fleet,
         jobs_retry_with_backoff_and_retry_after,
         jobs_one_at_a_time_per_lane,
         jobs_expired_lease_is_reclaimed,
