@@ -572,7 +572,26 @@ async fn user_limit(story: &Story, b: &Browser, e: EnterpriseId) -> Result<()> {
     Ok(())
 }
 
-/// The reseller's onboarding pages at 390 px: nothing scrolls sideways.
+/// The elements whose content scrolls sideways (e.g. a table wider than its panel), which the
+/// page-wide check lets pass.
+async fn sideways_scrollers(b: &Browser) -> Result<String> {
+    let found = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('body *')]
+               .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                         && e.scrollWidth > e.clientWidth + 1)
+               .slice(0, 3).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className
+                                     + ' (' + e.scrollWidth + 'px in ' + e.clientWidth + 'px)')
+               .join(', ');",
+            vec![],
+        )
+        .await?;
+    Ok(found.as_str().unwrap_or_default().to_owned())
+}
+
+/// The reseller's onboarding pages at 390 px: nothing scrolls sideways, not even a table in
+/// its panel (the Enterprises list and the Direct Routing steps become one card per row).
 async fn phone_width(story: &Story, e: EnterpriseId) -> Result<()> {
     let b = story.browser(Screen::Phone).await?;
     let outcome = async {
@@ -588,6 +607,10 @@ async fn phone_width(story: &Story, e: EnterpriseId) -> Result<()> {
             b.find("h1").await?;
             if let Some(p) = layout_problems(&b).await? {
                 problems.push(format!("{page}: {p}"));
+            }
+            let scrollers = sideways_scrollers(&b).await?;
+            if !scrollers.is_empty() {
+                problems.push(format!("{page}: scrolls sideways inside {scrollers}"));
             }
         }
         ensure!(problems.is_empty(), "at 390×844:\n{}", problems.join("\n"));
