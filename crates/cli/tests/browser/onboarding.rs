@@ -5,7 +5,8 @@
 //! Manage User Groups, then sees Teamline's Direct Routing set-up on the Dashboard (its TXT
 //! record published in a real Knot DNS zone the simulated Microsoft checks), fixes the refused
 //! step and runs it again until both regions are ready; the PBX page shows the locked fields
-//! read-only; the regions are offered in SET UP PBX USER; with five users set up a sixth is
+//! read-only; the regions are offered in SET UP PBX USER; with five users set up (the first
+//! read back from Teams with calling on) a sixth is
 //! refused naming the limit; the reseller's Enterprises list says "Direct Routing ready" and
 //! "5 / 5". The reseller's onboarding pages are then walked at phone width.
 //!
@@ -13,6 +14,7 @@
 //! (`DemoSeed::WithoutFabrikam`), so Fabrikam starts from nothing.
 
 use crate::harness::{Browser, Chromedriver, PATIENCE, Screen, catch, screenshot_dir};
+use crate::pages::settled_calling_state;
 use crate::phone::layout_problems;
 use anyhow::{Context, Result, bail, ensure};
 use secrecy::SecretString;
@@ -569,6 +571,9 @@ async fn user_limit(story: &Story, b: &Browser, e: EnterpriseId) -> Result<()> {
             "{name} is not on the Users page: {page}"
         );
     }
+    // Pushed to Microsoft Teams and read back: calling is on.
+    let state = settled_calling_state(b, SEEDED[0]).await?;
+    ensure!(state == "Enabled", "{}: {state}", SEEDED[0]);
     Ok(())
 }
 
