@@ -6,9 +6,9 @@
 //! record published in a real Knot DNS zone the simulated Microsoft checks), fixes the refused
 //! step and runs it again until both regions are ready; the PBX page shows the locked fields
 //! read-only; the regions are offered in SET UP PBX USER; with five users set up (the first
-//! read back from Teams with calling on) a sixth is
-//! refused naming the limit; the reseller's Enterprises list says "Direct Routing ready" and
-//! "5 / 5". The reseller's onboarding pages are then walked at phone width.
+//! read back from Teams with calling on) a sixth is refused naming the limit; the reseller's
+//! Enterprises list says "Direct Routing ready" and "5 / 5". The reseller's onboarding pages
+//! are then walked at phone width.
 //!
 //! The app is the testkit's, seeded without the demo's invited Fabrikam
 //! (`DemoSeed::WithoutFabrikam`), so Fabrikam starts from nothing.
