@@ -14,7 +14,7 @@
 //! (`DemoSeed::WithoutFabrikam`), so Fabrikam starts from nothing.
 
 use crate::harness::{Browser, Chromedriver, PATIENCE, Screen, catch, screenshot_dir};
-use crate::pages::settled_calling_state;
+use crate::pages::{Pairing, set_up_in, settled_calling_state};
 use crate::phone::layout_problems;
 use anyhow::{Context, Result, bail, ensure};
 use secrecy::SecretString;
@@ -24,7 +24,6 @@ use teamline_dns::testing::{Knot, KnotConfig, TestTsigKey};
 use teamline_dns::{Rfc2136Publisher, Rfc2136Settings, TsigKey};
 use teamline_domain::audit::Actor;
 use teamline_domain::ids::EnterpriseId;
-use teamline_domain::pbx_user::PbxUserForm;
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::microsoft::{ConsentState, NewUser, SimConfig};
 use teamline_sim::netsapiens::{DEMO_API_KEY, FABRIKAM_DOMAIN};
@@ -476,14 +475,6 @@ async fn user_limit(story: &Story, b: &Browser, e: EnterpriseId) -> Result<()> {
         "{routes:?}"
     );
 
-    let store = story.app.engine.store();
-    let location = store.list_pbx_locations(e).await?[0].id;
-    let route = store
-        .list_voice_routes(e)
-        .await?
-        .into_iter()
-        .find(|r| r.name.as_str() == "US East 2")
-        .context("no US East 2 route")?;
     let tenant = story
         .app
         .microsoft
@@ -515,29 +506,16 @@ async fn user_limit(story: &Story, b: &Browser, e: EnterpriseId) -> Result<()> {
         }))
     })
     .await?;
+    let admin = Actor::EnterpriseAdmin(ms::FABRIKAM_ADMIN_UPN.into());
     for (i, name) in people.iter().take(LIMIT).enumerate() {
         let ext = format!("200{i}");
         let upn = ms::upn_for(name, ms::FABRIKAM_DOMAIN);
-        let form = PbxUserForm {
-            pbx_location: location.to_string(),
-            voice_route: route.id.to_string(),
+        let who = Pairing {
             teams_user: tenant.user_id(&upn).context("a Fabrikam user")?,
-            sip_user: ext.clone(),
-            phone_number: format!("1{ext}"),
-            device: format!("{ext}tm"),
-            ..PbxUserForm::new_with_defaults()
+            ext: &ext,
+            device: &format!("{ext}tm"),
         };
-        story
-            .app
-            .engine
-            .save_pbx_user(
-                e,
-                &Actor::EnterpriseAdmin(ms::FABRIKAM_ADMIN_UPN.into()),
-                &form,
-                None,
-            )
-            .await
-            .map_err(|err| anyhow::anyhow!("setting up {name}: {err}"))?;
+        set_up_in(&story.app.engine, e, &admin, who).await?;
     }
 
     // The sixth, in the form.
