@@ -1,4 +1,4 @@
-use crate::demo::{DemoFacts, seed};
+use crate::demo::{DemoFacts, DemoSeed, seed_with};
 use crate::{MicrosoftSimulator, TestDatabase, TestkitError, Workers, microsoft_client};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,9 +48,16 @@ pub struct TestAppBuilder {
     web: teamline_web::WebOptions,
     mailer: Option<std::sync::Arc<dyn teamline_mail::Mailer>>,
     microsoft: teamline_sim::microsoft::SimConfig,
+    seed: DemoSeed,
 }
 
 impl TestAppBuilder {
+    /// Which demo enterprises to seed (default: Contoso and the invited Fabrikam).
+    pub fn seed(mut self, seed: DemoSeed) -> Self {
+        self.seed = seed;
+        self
+    }
+
     pub fn database(mut self, database: DatabaseChoice) -> Self {
         self.database = database;
         self
@@ -142,7 +149,7 @@ impl TestAppBuilder {
         let engine = Engine::new(store.clone(), client, crate::pbx_connector(), self.settings);
         let outbox = invitations(&engine, &public_url, self.mailer)?;
 
-        let demo = seed(&store, &DemoFacts::of_simulators(&pbx.base_url)?).await?;
+        let demo = seed_with(&store, &DemoFacts::of_simulators(&pbx.base_url)?, self.seed).await?;
         // Before the scheduler starts: it would queue a first sync of its own.
         let synced = match self.first_sync {
             FirstSync::Skipped => Ok(()),
@@ -238,7 +245,9 @@ pub struct TestApp {
     pub engine: Engine,
     pub reseller: Reseller,
     pub contoso: Enterprise,
-    pub fabrikam: Enterprise,
+    /// The invited Fabrikam, unless seeded [`DemoSeed::WithoutFabrikam`]: see
+    /// [`TestApp::fabrikam`].
+    fabrikam: Option<Enterprise>,
     /// False when the demo data was already in the database.
     pub seeded: bool,
     /// Contoso's simulated tenant (faults, Teams state, write counts).
@@ -268,7 +277,20 @@ impl TestApp {
             mailer: None,
             microsoft: Default::default(),
             web: teamline_web::WebOptions::default(),
+            seed: DemoSeed::default(),
         }
+    }
+
+    /// The invited Fabrikam of the default seed.
+    ///
+    /// # Panics
+    /// When the app was seeded [`DemoSeed::WithoutFabrikam`]: a test asking for it then is
+    /// wrong, not its input.
+    #[allow(clippy::expect_used)]
+    pub fn fabrikam(&self) -> &Enterprise {
+        self.fabrikam
+            .as_ref()
+            .expect("this TestApp was seeded without Fabrikam")
     }
 
     /// With the defaults of [`TestAppBuilder`].

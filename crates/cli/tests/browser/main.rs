@@ -15,6 +15,7 @@ mod bulk_upload;
 mod calls;
 mod failures;
 mod ladder;
+mod onboarding;
 mod pbx_form;
 mod phone;
 mod readiness;

@@ -175,8 +175,31 @@ pub async fn pbx_devices(ctx: &Ctx, ext: &str) -> Result<Vec<String>> {
 
 /// Sets a user up through the engine (what Save User does), to prepare a scenario quickly.
 pub async fn set_up_directly(ctx: &Ctx, name: &str, ext: &str, device: &str) -> Result<()> {
-    let e = ctx.stack.contoso.id;
-    let store = ctx.stack.engine.store();
+    let admin = Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into());
+    let who = Pairing {
+        teams_user: ms::contoso_user_id(name),
+        ext,
+        device,
+    };
+    set_up_in(&ctx.stack.engine, ctx.stack.contoso.id, &admin, who).await
+}
+
+/// A Teams user (object id) and the extension and device to pair them with.
+pub struct Pairing<'a> {
+    pub teams_user: String,
+    pub ext: &'a str,
+    pub device: &'a str,
+}
+
+/// Save User through the engine in enterprise `e`: its first PBX location, "US East 2", the
+/// number `+1<ext>`.
+pub async fn set_up_in(
+    engine: &teamline_engine::Engine,
+    e: teamline_domain::ids::EnterpriseId,
+    admin: &Actor,
+    who: Pairing<'_>,
+) -> Result<()> {
+    let store = engine.store();
     let location = store.list_pbx_locations(e).await?[0].id;
     let route = store
         .list_voice_routes(e)
@@ -187,22 +210,16 @@ pub async fn set_up_directly(ctx: &Ctx, name: &str, ext: &str, device: &str) -> 
     let form = PbxUserForm {
         pbx_location: location.to_string(),
         voice_route: route.id.to_string(),
-        teams_user: ms::contoso_user_id(name),
-        sip_user: ext.into(),
-        phone_number: format!("1{ext}"),
-        device: device.into(),
+        teams_user: who.teams_user,
+        sip_user: who.ext.into(),
+        phone_number: format!("1{}", who.ext),
+        device: who.device.into(),
         ..PbxUserForm::new_with_defaults()
     };
-    ctx.stack
-        .engine
-        .save_pbx_user(
-            e,
-            &Actor::EnterpriseAdmin(ms::CONTOSO_ADMIN_UPN.into()),
-            &form,
-            None,
-        )
+    engine
+        .save_pbx_user(e, admin, &form, None)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|err| anyhow::anyhow!("setting up {}: {err}", who.ext))?;
     Ok(())
 }
 

@@ -35,6 +35,7 @@ pub use choices::{CallerNamePolicy, ForwardedCallerId};
 pub use context::{Holder, PbxLookup, SetupContext};
 pub use form::{LookupKeys, PbxUserForm};
 pub use record::{DeviceCreation, PbxUser, PbxUserSpec, PbxUserState, PushState};
+pub use validate::{OverUserLimit, is_over_user_limit};
 
 /// The form's field labels, exactly as on the page (and in the seed article).
 pub mod fields {

@@ -297,10 +297,41 @@ fn room_for_a_new_user(ctx: &SetupContext) -> Result<(), FieldError> {
         (None, Some(limit)) if ctx.configured_users >= u64::from(limit) => Err(FieldError::new(
             TEAMS_USER,
             format!(
-                "this enterprise has reached its limit of {limit} users: ask your reseller to raise it, or delete a user"
+                "{LIMIT_REACHED} {limit} users: ask your reseller to raise it, or delete a user"
             ),
         )),
         _ => Ok(()),
+    }
+}
+
+const LIMIT_REACHED: &str = "this enterprise has reached its limit of";
+
+/// Whether a problem (as a form or a kept Bulk Upload row reports it) is the user limit's.
+pub fn is_over_user_limit(field: &str, message: &str) -> bool {
+    field == TEAMS_USER && message.starts_with(LIMIT_REACHED)
+}
+
+/// The rows of a Bulk Upload file that do not fit in the enterprise's user limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverUserLimit {
+    pub rows: u64,
+    pub limit: u32,
+    /// Users configured (active or disabled) now.
+    pub in_use: u64,
+}
+
+impl std::fmt::Display for OverUserLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            rows,
+            limit,
+            in_use,
+        } = self;
+        let noun = if *rows == 1 { "row" } else { "rows" };
+        write!(
+            f,
+            "{rows} {noun} would exceed your user limit of {limit} ({in_use} in use): remove {rows} {noun} or ask your reseller to raise the limit"
+        )
     }
 }
 
@@ -553,11 +584,33 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_counts_the_rows_over_the_limit() {
+        let over = OverUserLimit {
+            rows: 7,
+            limit: 5,
+            in_use: 3,
+        };
+        assert_eq!(
+            over.to_string(),
+            "7 rows would exceed your user limit of 5 (3 in use): remove 7 rows or ask your reseller to raise the limit"
+        );
+        let one = OverUserLimit { rows: 1, ..over };
+        assert!(one.to_string().starts_with("1 row would exceed"), "{one}");
+        assert!(one.to_string().contains("remove 1 row or"), "{one}");
+    }
+
+    #[test]
     fn user_limit_applies_to_new_users_only() {
         let mut c = ctx();
         c.user_limit = Some(2);
         c.configured_users = 2;
-        assert!(seed_form().validate(&c).is_err());
+        let errors = seed_form().validate(&c).unwrap_err();
+        let problem = errors.iter().next().unwrap();
+        assert!(
+            is_over_user_limit(problem.field, &problem.message),
+            "{problem:?}"
+        );
+        assert!(problem.message.contains("limit of 2 users"), "{problem:?}");
         c.editing = Some(PbxUserId(1));
         assert!(seed_form().validate(&c).is_ok());
     }

@@ -19,7 +19,8 @@ use teamline_domain::bulk_import::{self, Column, FileError, Names};
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
 use teamline_domain::pbx_user::{
-    Holder, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext,
+    Holder, OverUserLimit, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext,
+    is_over_user_limit,
 };
 use teamline_domain::sip::Extension;
 use teamline_domain::teams_user::TeamsUser;
@@ -54,6 +55,30 @@ impl ImportCheck {
     pub fn is_clean(&self) -> bool {
         self.bad_rows().next().is_none()
     }
+
+    /// Rows refused because they do not fit in the enterprise's user limit.
+    pub fn rows_over_user_limit(&self) -> u64 {
+        self.bad_rows()
+            .filter(|r| {
+                r.outcome.as_ref().err().is_some_and(|errors| {
+                    errors
+                        .iter()
+                        .any(|e| is_over_user_limit(e.field, &e.message))
+                })
+            })
+            .count() as u64
+    }
+}
+
+/// How many of a kept import's rows were refused for the user limit.
+pub fn stored_rows_over_user_limit(rows: &[teamline_store::ImportRowRecord]) -> u64 {
+    rows.iter()
+        .filter(|r| {
+            r.problems
+                .iter()
+                .any(|p| is_over_user_limit(&p.field, &p.message))
+        })
+        .count() as u64
 }
 
 /// Why a file cannot be checked or applied.
@@ -184,6 +209,28 @@ impl Engine {
             }
         }
         Ok((check, created))
+    }
+
+    /// The summary of `rows` rows over the enterprise's user limit, against its limit and
+    /// the users configured now (`None` when no row is over or there is no limit).
+    pub async fn over_user_limit(
+        &self,
+        e: EnterpriseId,
+        rows: u64,
+    ) -> Result<Option<OverUserLimit>, EngineError> {
+        if rows == 0 {
+            return Ok(None);
+        }
+        let store = &self.inner.store;
+        let Some(limit) = store.get_enterprise(e).await?.user_limit else {
+            return Ok(None);
+        };
+        let counts = store.user_counts(e).await?;
+        Ok(Some(OverUserLimit {
+            rows,
+            limit,
+            in_use: counts.active + counts.disabled,
+        }))
     }
 
     async fn import_snapshot(&self, e: EnterpriseId) -> Result<Snapshot, ImportError> {

@@ -78,7 +78,7 @@ async fn registered_fabrikam(dns: &Dns, recheck: Duration) -> (TestApp, Workers)
     let audit = Audit::new(Actor::System("test".into()), "enterprise.register", "test");
     app.store
         .register_enterprise(
-            app.fabrikam.id,
+            app.fabrikam().id,
             &TenantId::parse(ms::FABRIKAM_TENANT_ID).unwrap(),
             &audit,
         )
@@ -91,7 +91,7 @@ async fn registered_fabrikam(dns: &Dns, recheck: Duration) -> (TestApp, Workers)
 async fn all_done(app: &TestApp) -> bool {
     let setups = app
         .engine
-        .direct_routing_setups(app.fabrikam.id)
+        .direct_routing_setups(app.fabrikam().id)
         .await
         .unwrap();
     setups.len() == 2 && setups.iter().all(|(_, s)| s.is_complete())
@@ -101,7 +101,7 @@ async fn all_done(app: &TestApp) -> bool {
 async fn direct_routing_is_set_up_per_region_with_the_txt_record_published_by_rfc_2136() {
     let dns = knot().await;
     let (app, workers) = registered_fabrikam(&dns, Duration::from_millis(300)).await;
-    let e = app.fabrikam.id;
+    let e = app.fabrikam().id;
     let actor = Actor::System("test".into());
     let started = std::time::Instant::now();
     app.engine.set_up_direct_routing(e, &actor).await.unwrap();
@@ -209,7 +209,7 @@ async fn verification_waits_for_microsoft_and_resumes_by_itself() {
         .tenant(ms::FABRIKAM_TENANT_ID)
         .unwrap()
         .update_faults(|f| f.domain_verification_delay_ms = 2_000);
-    let e = app.fabrikam.id;
+    let e = app.fabrikam().id;
     app.engine
         .set_up_direct_routing(e, &Actor::System("test".into()))
         .await
@@ -253,7 +253,7 @@ async fn a_refused_update_shows_the_dns_servers_answer_and_stops_before_verifyin
     app_engine.set_dns_publisher(Arc::new(publisher));
     drop(workers);
     let workers = Workers::new().runner(&app_engine, "dr-wrong-key");
-    let e = app.fabrikam.id;
+    let e = app.fabrikam().id;
     app_engine
         .set_up_direct_routing(e, &Actor::System("test".into()))
         .await
@@ -295,7 +295,7 @@ async fn without_a_spare_licence_the_licence_check_says_so_with_the_fix_and_a_re
     let tenant = app.microsoft.sim.tenant(ms::FABRIKAM_TENANT_ID).unwrap();
     // Every E5 licence is assigned.
     tenant.set_spare_licences(E5, 0);
-    let e = app.fabrikam.id;
+    let e = app.fabrikam().id;
     let actor = Actor::System("test".into());
     app.engine.set_up_direct_routing(e, &actor).await.unwrap();
     eventually("the licence check failed", || async {
@@ -360,7 +360,7 @@ async fn a_tenant_without_a_country_fails_the_activation_user_with_the_fix() {
     let (app, workers) = registered_fabrikam(&dns, Duration::from_millis(300)).await;
     let tenant = app.microsoft.sim.tenant(ms::FABRIKAM_TENANT_ID).unwrap();
     tenant.set_organization_country(None, None);
-    let e = app.fabrikam.id;
+    let e = app.fabrikam().id;
     let actor = Actor::System("test".into());
     app.engine.set_up_direct_routing(e, &actor).await.unwrap();
     let failed = |setups: &[(_, teamline_domain::direct_routing::DirectRoutingSetup)]| {

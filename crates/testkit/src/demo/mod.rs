@@ -70,12 +70,24 @@ impl DemoFacts {
     }
 }
 
+/// Which enterprises the demo seeds besides Contoso.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DemoSeed {
+    /// Contoso and the invited Fabrikam (the demo, and most tests).
+    #[default]
+    WithInvitedFabrikam,
+    /// Contoso only: Fabrikam is left for a test to add from nothing, as a reseller would
+    /// (its simulated Microsoft tenant and NetSapiens domain are there all the same).
+    WithoutFabrikam,
+}
+
 /// What the demo holds after seeding.
 #[derive(Debug, Clone)]
 pub struct DemoSummary {
     pub reseller: Reseller,
     pub contoso: Enterprise,
-    pub fabrikam: Enterprise,
+    /// `None` when seeded [`DemoSeed::WithoutFabrikam`] (and Fabrikam was not there already).
+    pub fabrikam: Option<Enterprise>,
     /// False when the data was already there.
     pub created: bool,
 }
@@ -97,12 +109,23 @@ fn invalid(e: impl std::fmt::Display) -> DemoError {
 }
 
 pub async fn seed(store: &DynStore, facts: &DemoFacts) -> Result<DemoSummary, DemoError> {
+    seed_with(store, facts, DemoSeed::default()).await
+}
+
+pub async fn seed_with(
+    store: &DynStore,
+    facts: &DemoFacts,
+    which: DemoSeed,
+) -> Result<DemoSummary, DemoError> {
     let created = store.reseller_by_name(RESELLER_NAME).await?.is_none();
     let reseller = ensure_reseller(store, facts).await?;
     ensure_account(store, OPERATOR_EMAIL, OPERATOR_PASSWORD, None).await?;
     let regions = ensure_regions(store).await?;
     let contoso = contoso::ensure(store, &reseller, &regions, facts).await?;
-    let fabrikam = ensure_fabrikam(store, &reseller, &regions).await?;
+    let fabrikam = match which {
+        DemoSeed::WithInvitedFabrikam => Some(ensure_fabrikam(store, &reseller, &regions).await?),
+        DemoSeed::WithoutFabrikam => store.enterprise_by_slug("fabrikam").await?,
+    };
     Ok(DemoSummary {
         reseller,
         contoso,
@@ -277,6 +300,6 @@ mod tests {
             "http://127.0.0.1:10/ns-api/v2"
         );
         assert!(second.contoso.consent(ConsentKind::UserSync));
-        assert_eq!(second.fabrikam.state, EnterpriseState::Invited);
+        assert_eq!(second.fabrikam.unwrap().state, EnterpriseState::Invited);
     }
 }

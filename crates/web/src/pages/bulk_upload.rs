@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use teamline_domain::bulk_import;
 use teamline_domain::ids::ImportId;
-use teamline_engine::import::{ApplyError, ImportError};
+use teamline_engine::import::{ApplyError, ImportError, stored_rows_over_user_limit};
 use teamline_store::{ImportRowRecord, ImportState, StoredImport};
 
 /// Rows with problems shown on the page; the result file holds them all.
@@ -129,6 +129,8 @@ pub struct ImportPage {
     pub uploaded_by: String,
     pub uploaded_at: String,
     pub progress: Progress,
+    /// How many rows do not fit in the enterprise's user limit, and what to do.
+    pub over_user_limit: Option<String>,
     pub rows: Vec<ProblemRow>,
     /// Rows with problems beyond those shown.
     pub more_rows: usize,
@@ -312,6 +314,11 @@ async fn import_page(
         .store
         .import_rows(admin.enterprise.id, import.id)
         .await?;
+    let over_user_limit = state
+        .engine
+        .over_user_limit(admin.enterprise.id, stored_rows_over_user_limit(&rows))
+        .await?
+        .map(|o| o.to_string());
     let mut rows = problem_rows(&rows);
     let more_rows = rows.len().saturating_sub(ROWS_SHOWN);
     rows.truncate(ROWS_SHOWN);
@@ -321,6 +328,7 @@ async fn import_page(
         uploaded_by: import.created_by.to_string(),
         uploaded_at: timestamp(import.created_ms),
         progress: Progress::of(&import, &admin.csrf),
+        over_user_limit,
         rows,
         more_rows,
         problem: None,

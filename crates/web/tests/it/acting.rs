@@ -136,8 +136,8 @@ async fn a_reseller_acts_through_management_consent_postgres() {
 
 /// Fabrikam never granted management consent: no button, and the route says why.
 async fn without_consent_there_is_no_acting(app: TestApp) {
-    let fabrikam = app.fabrikam.id.0;
-    assert!(!app.fabrikam.consent(ConsentKind::Management));
+    let fabrikam = app.fabrikam().id.0;
+    assert!(!app.fabrikam().consent(ConsentKind::Management));
     let reseller = sign_in(&app, RESELLER_ADMIN, RESELLER_PASSWORD)
         .await
         .unwrap();

@@ -525,7 +525,7 @@ async fn token_scope_and_read_only_hold_on_every_route() {
         .id
         .0;
     let reader = token(&app, &app.contoso, "reader", true, 10_000, None).await;
-    let foreign = token(&app, &app.fabrikam, "fabrikam", false, 10_000, None).await;
+    let foreign = token(&app, app.fabrikam(), "fabrikam", false, 10_000, None).await;
     let other_reseller = southridge_token(&app).await;
     let audit_before = app
         .store
@@ -561,7 +561,7 @@ async fn token_scope_and_read_only_hold_on_every_route() {
             .unwrap();
         if path == "/api/v1/enterprises" && m == "get" {
             let list = json_of(r).await;
-            assert_eq!(list["items"][0]["id"], json!(app.fabrikam.id.0));
+            assert_eq!(list["items"][0]["id"], json!(app.fabrikam().id.0));
             assert_eq!(list["items"].as_array().unwrap().len(), 1);
         } else if path == "/api/v1/enterprises" {
             // Adding an enterprise is the reseller's: an enterprise token cannot.
@@ -579,7 +579,7 @@ async fn token_scope_and_read_only_hold_on_every_route() {
         }
         // Contoso's objects under Fabrikam's own enterprise id: still not found.
         if path.contains("{id}") {
-            let own = concrete(path, app.fabrikam.id.0, user.id.0, job, import);
+            let own = concrete(path, app.fabrikam().id.0, user.id.0, job, import);
             let r = call(&app, method(m), &own, &foreign)
                 .json(&body)
                 .send()

@@ -87,7 +87,7 @@ async fn an_upload_shows_each_bad_row_by_column_and_only_to_its_enterprise() {
     assert!(said.contains("notice-error"), "{said}");
 
     // Fabrikam's admin: Contoso's import is not found, and Apply changes nothing.
-    let e = app.fabrikam.id;
+    let e = app.fabrikam().id;
     app.store
         .register_enterprise(
             e,

@@ -507,3 +507,88 @@ async fn the_user_limit_holds_on_every_add_sqlite() {
 async fn the_user_limit_holds_on_every_add_postgres() {
     the_user_limit_holds_on_every_add(TestApp::start_on_postgres().await).await;
 }
+
+/// A Bulk Upload file with more new users than the limit leaves room for: the check's summary
+/// (the import's page, the API's dry run and its kept import) says how many rows are over,
+/// names the limit and the users in use; nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_file_over_the_user_limit_says_how_many_rows_to_remove() {
+    use teamline_sim::microsoft::demo as ms;
+    let app = TestApp::start().await;
+    let users = configured(&app).await;
+    limit_contoso(&app, users + 2).await;
+    let before = rows_of(&app).await;
+    let rows: String = [
+        ("Megan Bowen", "1011"),
+        ("Lee Gu", "1008"),
+        ("Miriam Graham", "1012"),
+        ("Patti Fernandez", "1014"),
+        ("Joni Sherman", "1007"),
+    ]
+    .iter()
+    .map(|(name, ext)| {
+        format!(
+            "{},{ext},+1425555{ext},US East 2,{}\n",
+            ms::upn_for(name, ms::CONTOSO_DOMAIN),
+            teamline_sim::netsapiens::CONTOSO_HQ_ADDRESS_ID
+        )
+    })
+    .collect();
+    let file = format!(
+        "Teams User,SIP User,Phone Number,Available Voice Routes,Emergency Address\n{rows}"
+    );
+    let summary = format!(
+        "3 rows would exceed your user limit of {} ({users} in use): remove 3 rows or ask your reseller to raise the limit",
+        users + 2
+    );
+
+    // The page of the checked file.
+    let b = app.signed_in().await;
+    let r = crate::bulk_upload::upload(&b, &file).await;
+    let page = r.headers()["hx-redirect"].to_str().unwrap().to_owned();
+    let (_, html) = text(b.get(&page)).await;
+    assert!(html.contains(&summary), "{html}");
+    assert!(html.contains("3 of 5 rows cannot be set up"), "{html}");
+    assert!(!html.contains("id=\"apply-import\""), "{html}");
+
+    // The API: the dry run and the kept import carry the same count.
+    let t = token(&app, &app.contoso, "bulk", false, 10_000, None).await;
+    let imports = format!("/api/v1/enterprises/{}/imports", app.contoso.id.0);
+    for (query, status) in [("?dry_run=true", StatusCode::OK), ("", StatusCode::CREATED)] {
+        let r = call(&app, Method::POST, &format!("{imports}{query}"), &t)
+            .header("content-type", "text/csv")
+            .body(file.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{query}");
+        let out = json_of(r).await;
+        assert_eq!(out["bad_rows"], 3, "{out}");
+        assert_eq!(out["user_limit"]["rows_over"], 3, "{out}");
+        assert_eq!(out["user_limit"]["limit"], users + 2, "{out}");
+        assert_eq!(out["user_limit"]["in_use"], users, "{out}");
+        assert_eq!(out["user_limit"]["summary"], summary.as_str(), "{out}");
+    }
+
+    // Within the limit, no summary.
+    let r = call(&app, Method::POST, &format!("{imports}?dry_run=true"), &t)
+        .header("content-type", "text/csv")
+        .body(file.lines().take(3).collect::<Vec<_>>().join("\n"))
+        .send()
+        .await
+        .unwrap();
+    let out = json_of(r).await;
+    assert_eq!(out["bad_rows"], 0, "{out}");
+    assert!(out["user_limit"].is_null(), "{out}");
+
+    let after = rows_of(&app).await;
+    let changed: Vec<_> = teamline_store_tests::rows::differences(&before, &after)
+        .into_iter()
+        .filter(|d| d.contains("pbx_users") || d.contains("devices"))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "a refused file wrote users: {changed:?}"
+    );
+    app.stop().await;
+}

@@ -205,7 +205,7 @@ async fn static_files_are_served_from_the_binary() {
 async fn a_session_for_an_enterprise_without_a_tenant_grants_nothing() {
     let app = TestApp::start().await;
     let browser = app
-        .session_for(app.fabrikam.id, crate::app::CONTOSO_TENANT)
+        .session_for(app.fabrikam().id, crate::app::CONTOSO_TENANT)
         .await;
     let r = browser.get("/dashboard").send().await.unwrap();
     assert!(location(&r).starts_with("/sign-in"), "{}", location(&r));

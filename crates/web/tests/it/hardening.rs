@@ -125,7 +125,7 @@ async fn another_enterprises_sip_domain_is_refused_naming_the_field() {
     let fabrikam = location_form("fabrikam", &url, DEMO_API_KEY);
     app.engine
         .create_pbx_location(
-            app.fabrikam.id,
+            app.fabrikam().id,
             &Actor::PlatformOperator("test".into()),
             &fabrikam,
         )

@@ -357,7 +357,7 @@ async fn contoso(app: &TestApp, attacker: &Attacker) -> Victim {
 /// Fabrikam, registered, with a voice route, a PBX location and a configured user of its
 /// own (made through the store: Fabrikam's tenant has not consented to Teamline).
 async fn fabrikam(app: &TestApp) -> Attacker {
-    let e = app.fabrikam.id;
+    let e = app.fabrikam().id;
     let store = &app.store;
     let audit = || Audit::new(Actor::System("test".into()), "test", "Fabrikam set up");
     store

@@ -42,7 +42,7 @@ async fn another_enterprises_users_answer_not_found() {
     let fabrikam_tenant = TenantId::parse(ms::FABRIKAM_TENANT_ID).unwrap();
     app.store
         .register_enterprise(
-            app.fabrikam.id,
+            app.fabrikam().id,
             &fabrikam_tenant,
             &Audit::new(Actor::System("test".into()), "test", "Fabrikam registered"),
         )
@@ -50,7 +50,7 @@ async fn another_enterprises_users_answer_not_found() {
         .unwrap();
     let contoso = app.signed_in().await;
     let fabrikam = app
-        .session_for(app.fabrikam.id, ms::FABRIKAM_TENANT_ID)
+        .session_for(app.fabrikam().id, ms::FABRIKAM_TENANT_ID)
         .await;
 
     let (status, page) = text(contoso.get(&format!("/users/{debra}/edit"))).await;

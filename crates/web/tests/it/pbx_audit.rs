@@ -137,11 +137,11 @@ async fn pbx_settings_are_shown_without_secrets_and_tested() {
     let fabrikam_tenant = TenantId::parse(ms::FABRIKAM_TENANT_ID).unwrap();
     let audit = Audit::new(Actor::System("test".into()), "test", "Fabrikam registered");
     app.store
-        .register_enterprise(app.fabrikam.id, &fabrikam_tenant, &audit)
+        .register_enterprise(app.fabrikam().id, &fabrikam_tenant, &audit)
         .await
         .unwrap();
     let fabrikam = app
-        .session_for(app.fabrikam.id, ms::FABRIKAM_TENANT_ID)
+        .session_for(app.fabrikam().id, ms::FABRIKAM_TENANT_ID)
         .await;
     let (status, _) = text(fabrikam.get(&format!("/pbx/{id}/edit"))).await;
     assert_eq!(status, 404);

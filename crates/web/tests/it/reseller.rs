@@ -350,7 +350,7 @@ async fn no_reseller_route_reaches_another_resellers_enterprise() {
         .id
         .0
         .to_string();
-    for victim in [app.contoso.id, app.fabrikam.id] {
+    for victim in [app.contoso.id, app.fabrikam().id] {
         for r in &routes {
             let path = r
                 .path

@@ -51,7 +51,7 @@ async fn the_reseller_audit_log_shows_its_enterprises_and_filters_by_enterprise(
     tailspin(&app).await;
     app.store
         .record_audit(&AuditRecord {
-            enterprise_id: Some(app.fabrikam.id),
+            enterprise_id: Some(app.fabrikam().id),
             actor: Actor::ResellerAdmin(RESELLER_ADMIN.into()),
             action: "pbx_user.update".into(),
             summary: "Edited Megan Bowen's caller ID".into(),
@@ -87,7 +87,7 @@ async fn the_reseller_audit_log_shows_its_enterprises_and_filters_by_enterprise(
         .unwrap();
     for path in [
         "/reseller/audit".to_owned(),
-        format!("/reseller/audit?enterprise={}", app.fabrikam.id.0),
+        format!("/reseller/audit?enterprise={}", app.fabrikam().id.0),
     ] {
         let (status, page) = text(other.get(&path)).await;
         assert_eq!(status, 200, "{page}");

@@ -204,7 +204,7 @@ async fn a_failed_calls_ladder_shows_redacted_and_expires(app: TestApp) {
     assert!(!page.contains("OPTIONS sip:"), "{page}");
 
     // Another enterprise: the call and its ladder are not found.
-    let fabrikam = app.fabrikam.id;
+    let fabrikam = app.fabrikam().id;
     assert!(
         app.store
             .sip_messages(fabrikam, CALL_ID)

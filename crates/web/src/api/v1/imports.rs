@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use teamline_domain::enterprise::Enterprise;
 use teamline_domain::ids::ImportId;
-use teamline_engine::import::{ApplyError, ImportCheck, ImportError};
+use teamline_domain::pbx_user::OverUserLimit;
+use teamline_engine::import::{ApplyError, ImportCheck, ImportError, stored_rows_over_user_limit};
 use teamline_store::{ImportRowRecord, StoredImport};
 use utoipa::{IntoParams, ToSchema};
 
@@ -63,6 +64,30 @@ impl From<&ImportRowRecord> for ImportRowOut {
     }
 }
 
+/// Rows of a file that do not fit in the enterprise's user limit.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OverUserLimitOut {
+    /// Rows refused for the limit: remove this many (or have the limit raised).
+    pub rows_over: u64,
+    pub limit: u32,
+    /// Users configured (active or disabled) now.
+    pub in_use: u64,
+    /// E.g. "7 rows would exceed your user limit of 5 (3 in use): remove 7 rows or ask your
+    /// reseller to raise the limit".
+    pub summary: String,
+}
+
+impl From<OverUserLimit> for OverUserLimitOut {
+    fn from(o: OverUserLimit) -> Self {
+        Self {
+            rows_over: o.rows,
+            limit: o.limit,
+            in_use: o.in_use,
+            summary: o.to_string(),
+        }
+    }
+}
+
 /// An import: the uploaded file's check and, once applied, its progress.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImportOut {
@@ -76,6 +101,8 @@ pub struct ImportOut {
     pub bad_rows: u64,
     /// Rows set up so far.
     pub applied_rows: u64,
+    /// Present when rows do not fit in the enterprise's user limit.
+    pub user_limit: Option<OverUserLimitOut>,
     /// Why the apply failed.
     pub error: Option<String>,
     /// The rows with problems (all rows: `GET …/rows`).
@@ -88,7 +115,7 @@ pub struct ImportOut {
 }
 
 impl ImportOut {
-    fn stored(i: &StoredImport, rows: &[ImportRowRecord]) -> Self {
+    fn stored(i: &StoredImport, rows: &[ImportRowRecord], over: Option<OverUserLimit>) -> Self {
         Self {
             id: Some(i.id.0),
             file_name: i.file_name.clone(),
@@ -96,6 +123,7 @@ impl ImportOut {
             row_count: i.row_count,
             bad_rows: i.bad_rows,
             applied_rows: i.applied_rows,
+            user_limit: over.map(Into::into),
             error: i.error.clone(),
             rows: rows
                 .iter()
@@ -109,7 +137,7 @@ impl ImportOut {
         }
     }
 
-    fn dry_run(file_name: &str, check: &ImportCheck) -> Self {
+    fn dry_run(file_name: &str, check: &ImportCheck, over: Option<OverUserLimit>) -> Self {
         let rows: Vec<ImportRowOut> = check
             .rows
             .iter()
@@ -138,6 +166,7 @@ impl ImportOut {
             row_count: check.rows.len() as u64,
             bad_rows: rows.len() as u64,
             applied_rows: 0,
+            user_limit: over.map(Into::into),
             error: None,
             rows,
             created_by: None,
@@ -241,7 +270,11 @@ async fn stored(state: &AppState, e: &Enterprise, id: ImportId) -> Result<Import
         .await?
         .ok_or_else(Problem::not_found)?;
     let rows = state.store.import_rows(e.id, id).await?;
-    Ok(ImportOut::stored(&import, &rows))
+    let over = state
+        .engine
+        .over_user_limit(e.id, stored_rows_over_user_limit(&rows))
+        .await?;
+    Ok(ImportOut::stored(&import, &rows, over))
 }
 
 fn location(e: &Enterprise, id: i64) -> HeaderValue {
@@ -274,7 +307,11 @@ pub async fn upload(
             .check_import(e.id, &file.text)
             .await
             .map_err(import_problem)?;
-        return Ok(Json(ImportOut::dry_run(&name, &check)).into_response());
+        let over = state
+            .engine
+            .over_user_limit(e.id, check.rows_over_user_limit())
+            .await?;
+        return Ok(Json(ImportOut::dry_run(&name, &check, over)).into_response());
     }
     let (import, _) = state
         .engine
@@ -303,7 +340,7 @@ pub async fn list(
         .list_imports(e.id, 50)
         .await?
         .iter()
-        .map(|i| ImportOut::stored(i, &[]))
+        .map(|i| ImportOut::stored(i, &[], None))
         .collect();
     Ok(Json(ImportList { items }))
 }
