@@ -77,9 +77,11 @@ pub async fn run(args: &BenchCallsArgs) -> anyhow::Result<()> {
 
 async fn bench(args: &BenchCallsArgs, dir: &Path) -> anyhow::Result<()> {
     let each_way = args.calls / 2;
-    // Every call is still up when the last one is set up: the ramp, and 5 s of all of them.
+    // Every call is still up when the last one is set up: the ramp, then all of them together
+    // for 5 s or half the ramp (whichever is longer: a loaded machine sets calls up late), so
+    // that media both ways is checked while every call is up.
     let ramp_ms = args.calls * 1000 / args.rate;
-    let hold_ms = ramp_ms + 5000;
+    let hold_ms = ramp_ms + (ramp_ms / 2).max(5000);
     let teamline_cpu0 = own_cpu_secs();
     // Media ports for every call at once on both rtpengines (too few: "Ran out of ports" and
     // calls refused with 503).
