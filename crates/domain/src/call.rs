@@ -11,7 +11,7 @@ pub fn direction_label(direction: &str) -> &'static str {
 }
 
 /// The results call records store, with their labels, in the order a filter offers them.
-pub const RESULTS: [(&str, &str); 7] = [
+pub const RESULTS: [(&str, &str); 8] = [
     ("answered", "Answered"),
     ("in_progress", "In progress"),
     ("busy", "Busy"),
@@ -19,6 +19,7 @@ pub const RESULTS: [(&str, &str); 7] = [
     ("cancelled", "Cancelled"),
     ("rejected", "Rejected"),
     ("failed", "Failed"),
+    ("media_unavailable", "Failed: media relay unavailable"),
 ];
 
 pub fn result_label(result: &str) -> &'static str {
@@ -31,7 +32,7 @@ pub fn result_label(result: &str) -> &'static str {
 /// Whether a call with this result never connected for a reason worth looking into (busy,
 /// unanswered and cancelled calls are the callers' doing).
 pub fn is_failure(result: &str) -> bool {
-    matches!(result, "failed" | "rejected")
+    matches!(result, "failed" | "rejected" | "media_unavailable")
 }
 
 /// What a final SIP response code means for a call, in a few words.
@@ -119,6 +120,17 @@ pub fn diagnose(direction: &str, result: &str, sip_code: Option<u16>) -> Diagnos
                  gateway's events for it were lost (e.g. while Teamline restarted).",
                 "If the call is long over, place a new test call; repeated gaps mean Teamline \
                  lost its connection to the gateway's event stream (see Teamline's log).",
+            );
+        }
+        "media_unavailable" => {
+            return Diagnosis::problem(
+                "The gateway's media relay (rtpengine) was unavailable — not running, not \
+                 answering on its control port, or out of media ports — so the gateway refused \
+                 the call (503) rather than send it on without encrypted media through the \
+                 gateway.",
+                "Ask your service provider to check the gateway's rtpengine: that it runs, that \
+                 Kamailio reaches its control socket, and that its media port range is large \
+                 enough for the calls at once (rtpengine's log says \"Ran out of ports\").",
             );
         }
         _ => {}
@@ -229,5 +241,12 @@ mod tests {
         assert!(diagnose("to_pbx", "busy", Some(486)).fine);
         assert!(diagnose("to_teams", "rejected", Some(603)).fine);
         assert!(!diagnose("to_teams", "in_progress", None).fine);
+        let media = diagnose("to_pbx", "media_unavailable", Some(503));
+        assert!(!media.fine && media.cause.contains("media relay"));
+        assert_eq!(
+            result_label("media_unavailable"),
+            "Failed: media relay unavailable"
+        );
+        assert!(is_failure("media_unavailable"));
     }
 }

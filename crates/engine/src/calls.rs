@@ -59,6 +59,7 @@ fn outcome_str(o: Outcome) -> &'static str {
         Outcome::Cancelled => "cancelled",
         Outcome::Rejected => "rejected",
         Outcome::Failed => "failed",
+        Outcome::MediaUnavailable => "media_unavailable",
     }
 }
 

@@ -77,7 +77,14 @@ pub struct CallEvent {
     /// host that sent it (absent when none was reached).
     #[serde(default)]
     pub microsoft_proxy: Option<String>,
+    /// Why the gateway itself failed the call, when it did (`media_relay_unavailable`:
+    /// rtpengine did not take the call's media).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
+
+/// The `reason` of a call the gateway refused because rtpengine did not take its media.
+pub const MEDIA_RELAY_UNAVAILABLE: &str = "media_relay_unavailable";
 
 fn unix_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
     let s = String::deserialize(d)?;
@@ -186,6 +193,9 @@ pub enum Outcome {
     Cancelled,
     Rejected,
     Failed,
+    /// The gateway refused or ended the call because its media relay (rtpengine) did not take
+    /// the call's media: down, unreachable or out of ports.
+    MediaUnavailable,
 }
 
 impl Outcome {
@@ -284,7 +294,11 @@ impl CallRecords {
             EventKind::Failed => {
                 rec.ended_at = Some(ev.at);
                 rec.final_code = ev.code;
-                rec.outcome = Outcome::of_failure(ev.code.unwrap_or(500));
+                rec.outcome = if ev.reason.as_deref() == Some(MEDIA_RELAY_UNAVAILABLE) {
+                    Outcome::MediaUnavailable
+                } else {
+                    Outcome::of_failure(ev.code.unwrap_or(500))
+                };
             }
         }
         if matches!(ev.event, EventKind::End | EventKind::Failed) {
@@ -352,5 +366,19 @@ mod tests {
                 .unwrap();
             assert_eq!((done.final_code, done.outcome), (Some(code), outcome));
         }
+    }
+
+    #[test]
+    fn a_call_the_gateway_refused_for_want_of_media_says_so() {
+        let mut r = CallRecords::default();
+        let done = r
+            .apply(&ev(
+                r#"{"event":"failed","call_id":"x","direction":"to_teams","at":"1.0","code":503,"reason":"media_relay_unavailable"}"#,
+            ))
+            .unwrap();
+        assert_eq!(
+            (done.final_code, done.outcome),
+            (Some(503), Outcome::MediaUnavailable)
+        );
     }
 }

@@ -6,7 +6,10 @@ pub mod health;
 pub mod settings;
 pub mod test_call;
 
-pub use events::{CallEvent, CallRecord, CallRecords, Direction, EventKind, EventStream, Outcome};
+pub use events::{
+    CallEvent, CallRecord, CallRecords, Direction, EventKind, EventStream, MEDIA_RELAY_UNAVAILABLE,
+    Outcome,
+};
 pub use health::{ProxyHealth, ProxyState, RegionHealth};
 pub use settings::{CallSettings, CallerName, ForwardedCallerId, SettingsError};
 pub use test_call::{TestCall, TestCallError};

@@ -340,6 +340,7 @@ impl GatewaySettings {
             test_call_proxy: crate::calls::test_call::PROXY_LABEL,
             test_call_prefix: crate::calls::test_call::CALL_ID_PREFIX,
             media: MediaFlags::default(),
+            tls_socket_name: TLS_SOCKET_NAME,
         }
         .render()?;
         let mut files = vec![
@@ -430,7 +431,12 @@ struct KamailioCfg<'a> {
     test_call_proxy: &'static str,
     test_call_prefix: &'static str,
     media: MediaFlags,
+    tls_socket_name: &'static str,
 }
+
+/// The name of the TLS listener toward Microsoft, which the Record-Route toward Microsoft
+/// carries (`sn`) so that requests within a call leave from it.
+const TLS_SOCKET_NAME: &str = "microsoft";
 
 #[derive(Template)]
 #[template(path = "kamailio/tls.cfg", escape = "none")]

@@ -76,31 +76,68 @@ impl Pki {
     }
 }
 
-/// A block of 100 media ports held for one rtpengine of this machine's tests: a lock file per
-/// block, held (flock) while the rtpengine runs and let go when the process ends, however it
-/// ends. rtpengine binds its media sockets so that a second rtpengine on the same ports gets
+/// A block of media ports held for one rtpengine of this machine's tests: one lock file per
+/// 100 ports, held (flock) while the rtpengine runs and let go when the process ends, however
+/// it ends. rtpengine binds its media sockets so that a second rtpengine on the same ports gets
 /// them too and the kernel hands each packet to one of the two: two rtpengines sharing a block
 /// made SRTP fail to decrypt and media vanish. The OS cannot be asked for a free block.
 pub struct PortBlock {
     pub ports: (u16, u16),
-    _lock: std::fs::File,
+    _locks: Vec<std::fs::File>,
 }
 
+/// Media ports an rtpengine needs per call: RTP and RTCP on each of its two sides, twice over
+/// (a re-INVITE may move a side to new ports while the old ones are still held).
+pub const MEDIA_PORTS_PER_CALL: u32 = 8;
+
 impl PortBlock {
+    /// One block of 100 ports: enough for the tests' few calls at a time.
     pub fn take() -> PortBlock {
+        Self::take_blocks(1)
+    }
+
+    /// Ports for `calls` calls at once ([`MEDIA_PORTS_PER_CALL`] each) and 100 more; `None`
+    /// when the tests' range cannot hold that many.
+    pub fn for_calls(calls: u32) -> Option<PortBlock> {
+        let blocks = (calls * MEDIA_PORTS_PER_CALL + 100).div_ceil(100);
+        // Half the range at most: a test stack runs two rtpengines (the gateway's, Microsoft's).
+        (blocks <= u32::from(Self::blocks_in_range() / 2))
+            .then(|| Self::take_blocks(u16::try_from(blocks).unwrap_or(1)))
+    }
+
+    /// The most calls at once `for_calls` has ports for.
+    pub fn max_calls() -> u32 {
+        (u32::from(Self::blocks_in_range() / 2) * 100 - 100) / MEDIA_PORTS_PER_CALL
+    }
+
+    fn blocks_in_range() -> u16 {
+        (RTPENGINE_PORTS.end - RTPENGINE_PORTS.start) / 100
+    }
+
+    /// `n` consecutive blocks of 100, each locked.
+    fn take_blocks(n: u16) -> PortBlock {
         let dir = std::env::temp_dir().join("teamline-test-rtpengine-blocks");
         std::fs::create_dir_all(&dir).unwrap();
-        let blocks = (RTPENGINE_PORTS.end - RTPENGINE_PORTS.start) / 100;
+        let starts = Self::blocks_in_range() - n + 1;
         loop {
-            let block = u16::try_from(random_u64() % u64::from(blocks)).unwrap();
-            let file = std::fs::File::create(dir.join(format!("{block}.lock"))).unwrap();
-            if file.try_lock().is_ok() {
-                let base = RTPENGINE_PORTS.start + block * 100;
+            let first = u16::try_from(random_u64() % u64::from(starts)).unwrap();
+            let mut locks = Vec::new();
+            for block in first..first + n {
+                let file = std::fs::File::create(dir.join(format!("{block}.lock"))).unwrap();
+                if file.try_lock().is_err() {
+                    break;
+                }
+                locks.push(file);
+            }
+            if locks.len() == usize::from(n) {
+                let base = RTPENGINE_PORTS.start + first * 100;
                 return PortBlock {
-                    ports: (base, base + 99),
-                    _lock: file,
+                    ports: (base, base + n * 100 - 1),
+                    _locks: locks,
                 };
             }
+            // A block of another test is in the way: let go of ours and try elsewhere.
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
@@ -170,10 +207,15 @@ pub struct Microsoft {
 }
 
 impl Microsoft {
-    pub async fn start(dir: &Path, cert: &CertificateFiles, ca: &Path, sbc_tls: u16) -> Microsoft {
+    pub async fn start(
+        dir: &Path,
+        cert: &CertificateFiles,
+        ca: &Path,
+        sbc_tls: u16,
+        block: PortBlock,
+    ) -> Microsoft {
         let dir = dir.join("microsoft");
         std::fs::create_dir_all(&dir).unwrap();
-        let block = PortBlock::take();
         let rtpe = Rtpengine::start(&rtpengine_settings(&dir, "microsoft", &block))
             .await
             .expect("Microsoft's stand-in rtpengine starts");
@@ -284,7 +326,7 @@ pub struct Stack {
     pub events: EventStream,
     /// Every SIP message the gateway received or sent, as `siptrace` copies it (HEP3).
     pub trace: TraceListener,
-    _rtpengine: Rtpengine,
+    rtpengine: Option<Rtpengine>,
     _ports: PortBlock,
 }
 
@@ -294,6 +336,9 @@ pub struct StackOptions {
     /// The gateway presents a certificate from a CA Microsoft's stand-in does not trust.
     pub untrusted_sbc: bool,
     pub keepalive: Keepalive,
+    /// Media ports for this many calls at once on each rtpengine (`PortBlock::for_calls`);
+    /// `None`: one block of 100.
+    pub media_calls: Option<u32>,
 }
 
 impl Default for StackOptions {
@@ -308,6 +353,7 @@ impl Default for StackOptions {
                 failures_before_down: 2,
                 successes_before_up: 1,
             },
+            media_calls: None,
         }
     }
 }
@@ -333,10 +379,16 @@ impl Stack {
         } else {
             pki.issue("microsoft", &["sip.pstnhub.test", "sip2.pstnhub.test"])
         };
+        let block = || match opts.media_calls {
+            Some(calls) => PortBlock::for_calls(calls).unwrap_or_else(|| {
+                panic!("media ports for {calls} calls at once do not fit the tests' port range")
+            }),
+            None => PortBlock::take(),
+        };
         let pbx = Pbx::start(dir).await;
         let sbc_tls = free_port();
-        let microsoft = Microsoft::start(dir, &ms_cert, &pki.ca_pem, sbc_tls).await;
-        let block = PortBlock::take();
+        let microsoft = Microsoft::start(dir, &ms_cert, &pki.ca_pem, sbc_tls, block()).await;
+        let block = block();
         let rtpe = Rtpengine::start(&rtpengine_settings(dir, "gateway", &block))
             .await
             .expect("the gateway's rtpengine starts");
@@ -411,7 +463,7 @@ impl Stack {
             adele,
             events,
             trace,
-            _rtpengine: rtpe,
+            rtpengine: Some(rtpe),
             _ports: block,
         };
         if trusted {
@@ -517,7 +569,14 @@ pub mod scenarios {
 impl Stack {
     /// The gateway's rtpengine process (its own process group).
     pub fn rtpengine_pid(&self) -> u32 {
-        self._rtpengine.pid()
+        self.rtpengine.as_ref().map_or(0, Rtpengine::pid)
+    }
+
+    /// Stops the gateway's rtpengine (killed, as a crash would): its control socket is gone.
+    pub async fn stop_rtpengine(&mut self) {
+        if let Some(r) = self.rtpengine.take() {
+            r.stop().await;
+        }
     }
 
     /// Registers `contact_port` on this host as `device`'s binding at the stand-in PBX (a desk

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use teamline_gateway::calls::{CallRecords, EventStream, Outcome};
 use teamline_gateway::media::MediaClient;
-use teamline_gateway::testing::calls::{Stack, scenarios};
+use teamline_gateway::testing::calls::{PortBlock, Stack, StackOptions, scenarios};
 use teamline_gateway::testing::node::{free_media_ports, free_port};
 use teamline_gateway::trace::hep::HepPacket;
 use teamline_gateway::trace::{Sides, capture};
@@ -58,6 +58,13 @@ pub async fn run(args: &BenchCallsArgs) -> anyhow::Result<()> {
             args.rate
         );
     }
+    if args.calls > PortBlock::max_calls() {
+        anyhow::bail!(
+            "--calls {} is more than the {} calls at once whose media ports fit the range the tests' rtpengines share",
+            args.calls,
+            PortBlock::max_calls()
+        );
+    }
     let dir = std::env::temp_dir().join(format!("teamline-bench-calls-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = bench(args, &dir).await;
@@ -70,11 +77,19 @@ pub async fn run(args: &BenchCallsArgs) -> anyhow::Result<()> {
 
 async fn bench(args: &BenchCallsArgs, dir: &Path) -> anyhow::Result<()> {
     let each_way = args.calls / 2;
-    // Every call is still up when the last one is set up: the ramp, and 5 s of all of them.
+    // Every call is still up when the last one is set up: the ramp, then all of them together
+    // for 5 s or half the ramp (whichever is longer: a loaded machine sets calls up late), so
+    // that media both ways is checked while every call is up.
     let ramp_ms = args.calls * 1000 / args.rate;
-    let hold_ms = ramp_ms + 5000;
+    let hold_ms = ramp_ms + (ramp_ms / 2).max(5000);
     let teamline_cpu0 = own_cpu_secs();
-    let stack = Stack::start(dir).await;
+    // Media ports for every call at once on both rtpengines (too few: "Ran out of ports" and
+    // calls refused with 503).
+    let opts = StackOptions {
+        media_calls: Some(args.calls),
+        ..StackOptions::default()
+    };
+    let stack = Stack::start_with(dir, opts).await;
     let gw_pid = stack.node.supervisor.pid().unwrap_or(0);
     let rtpe_pid = stack.rtpengine_pid();
     let gw_cpu0 = group_cpu_secs(gw_pid);

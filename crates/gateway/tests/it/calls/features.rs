@@ -104,6 +104,16 @@ async fn the_pbx_caller_puts_teams_on_hold_and_takes_the_call_back() {
         oks.iter().any(|m| m.contains("a=recvonly")),
         "the hold's answer: {oks:?}"
     );
+    // Kamailio sent each request within the call (the re-INVITEs and their ACKs, the BYE) from
+    // the socket our Record-Route names: the tenant FQDN in it is no socket's address, its
+    // `sn` parameter names the TLS listener.
+    assert!(invites[0].contains(";sn=microsoft;"), "{}", invites[0]);
+    let log = std::fs::read_to_string(stack.node.supervisor.log_file()).unwrap_or_default();
+    assert!(
+        !log.contains("no socket found to match second RR"),
+        "Kamailio could not tell the socket of an in-dialog request: {}",
+        stack.node.supervisor.log_file().display()
+    );
 
     // Still one call, answered, in the records.
     let rec = stack.next_record(&mut CallRecords::default()).await;

@@ -3,6 +3,7 @@
 mod basic;
 mod features;
 mod ladder;
+mod media_relay;
 mod microsoft_side;
 mod offers;
 mod policies;
