@@ -13,11 +13,13 @@ pub use upload::{ApplyError, ApplyImport};
 use crate::{Engine, EngineError, SaveError};
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use teamline_domain::FieldErrors;
 use teamline_domain::audit::Actor;
 use teamline_domain::bulk_import::{self, Column, FileError, Names};
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
+use teamline_domain::pbx_location::PbxLocation;
 use teamline_domain::pbx_user::{
     Holder, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext,
 };
@@ -43,6 +45,24 @@ pub struct RowCheck {
 #[derive(Debug, Clone, Default)]
 pub struct ImportCheck {
     pub rows: Vec<RowCheck>,
+    /// Where the check's time went (for `teamline bench import`).
+    pub phases: CheckPhases,
+}
+
+/// How long each part of a check took. The store and the PBX are read at the same time, so
+/// the whole check takes about parse + the longer of the two + addresses + rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckPhases {
+    /// Reading the CSV into rows.
+    pub parse: Duration,
+    /// Reading the enterprise's Teams users, PBX users and settings from the store.
+    pub store: Duration,
+    /// Listing the extensions and devices of the PBX locations the rows use.
+    pub pbx_listing: Duration,
+    /// Asking the PBX for the emergency addresses of devices Teamline is to create.
+    pub emergency_addresses: Duration,
+    /// Checking every row with the form's rules against what was read.
+    pub rows: Duration,
 }
 
 impl ImportCheck {
@@ -93,11 +113,34 @@ impl Engine {
         e: EnterpriseId,
         text: &str,
     ) -> Result<ImportCheck, ImportError> {
+        let started = Instant::now();
         let rows = bulk_import::parse(text)?;
-        let snapshot = self.import_snapshot(e).await?;
+        let mut phases = CheckPhases {
+            parse: started.elapsed(),
+            ..CheckPhases::default()
+        };
+        let locations = self.inner.store.list_pbx_locations(e).await?;
+        // The PBX is read while the store is: the locations the rows name are known from the
+        // file alone. The rows' forms decide below which listings are used.
+        let named = named_locations(&rows, &locations);
+        let (snapshot, mut pbx) = futures::join!(
+            async {
+                let t = Instant::now();
+                let s = self.import_snapshot(e, &locations).await;
+                (s, t.elapsed())
+            },
+            async {
+                let t = Instant::now();
+                let listings = self.pbx_listings(e, &named).await;
+                (listings, t.elapsed())
+            }
+        );
+        let (mut snapshot, store_time) = (snapshot.0?, snapshot.1);
+        phases.store = store_time;
+        phases.pbx_listing = pbx.1;
         let forms: Vec<(PbxUserForm, FieldErrors)> =
             rows.iter().map(|r| r.to_form(&snapshot.names)).collect();
-        let locations: Vec<PbxLocationId> = {
+        let used: Vec<PbxLocationId> = {
             let mut used: Vec<PbxLocationId> = forms
                 .iter()
                 .filter_map(|(f, _)| location_of(f, &snapshot.locations))
@@ -106,12 +149,22 @@ impl Engine {
             used.dedup();
             used
         };
-        let mut snapshot = snapshot;
-        for l in locations {
-            let devices = self.devices_by_extension(e, l).await;
-            snapshot.pbx.insert(l, devices);
+        let missed: Vec<PbxLocationId> = used
+            .iter()
+            .copied()
+            .filter(|l| !pbx.0.contains_key(l))
+            .collect();
+        if !missed.is_empty() {
+            let t = Instant::now();
+            pbx.0.extend(self.pbx_listings(e, &missed).await);
+            phases.pbx_listing += t.elapsed();
         }
+        pbx.0.retain(|l, _| used.contains(l));
+        snapshot.pbx = pbx.0;
+        let t = Instant::now();
         let addresses = self.emergency_addresses_needed(e, &forms, &snapshot).await;
+        phases.emergency_addresses = t.elapsed();
+        let t = Instant::now();
         let keyed: Vec<(usize, &PbxUserForm)> = rows
             .iter()
             .zip(&forms)
@@ -150,7 +203,8 @@ impl Engine {
                 outcome,
             });
         }
-        Ok(ImportCheck { rows: out })
+        phases.rows = t.elapsed();
+        Ok(ImportCheck { rows: out, phases })
     }
 
     /// Checks the file and, when every row can be set up, sets each up as Save User does
@@ -186,10 +240,13 @@ impl Engine {
         Ok((check, created))
     }
 
-    async fn import_snapshot(&self, e: EnterpriseId) -> Result<Snapshot, ImportError> {
+    async fn import_snapshot(
+        &self,
+        e: EnterpriseId,
+        locations: &[PbxLocation],
+    ) -> Result<Snapshot, ImportError> {
         let store = &self.inner.store;
         let enterprise = store.get_enterprise(e).await?;
-        let locations = store.list_pbx_locations(e).await?;
         let routes: Vec<_> = store
             .list_voice_routes(e)
             .await?
@@ -268,6 +325,19 @@ impl Engine {
         })
     }
 
+    /// Each location's extensions with their devices, the locations read at once.
+    async fn pbx_listings(
+        &self,
+        e: EnterpriseId,
+        locations: &[PbxLocationId],
+    ) -> HashMap<PbxLocationId, Result<HashMap<String, Vec<DeviceAuthId>>, String>> {
+        futures::stream::iter(locations.iter().copied())
+            .map(|l| async move { (l, self.devices_by_extension(e, l).await) })
+            .buffer_unordered(PBX_CONCURRENCY)
+            .collect()
+            .await
+    }
+
     /// One read of the PBX location's extensions, with each one's devices.
     async fn devices_by_extension(
         &self,
@@ -331,6 +401,33 @@ impl Engine {
             .collect()
             .await
     }
+}
+
+/// The PBX locations the rows name (an empty cell: the only one there is), as the form will
+/// resolve them; a row's form decides in the end (see [`location_of`]).
+fn named_locations(rows: &[bulk_import::ImportRow], locations: &[PbxLocation]) -> Vec<PbxLocationId> {
+    let names: Vec<(String, PbxLocationId)> = locations
+        .iter()
+        .map(|l| (l.settings.name.to_string(), l.id))
+        .collect();
+    let mut named: Vec<PbxLocationId> = Vec::new();
+    for row in rows {
+        let name = row.get(Column::PbxLocation);
+        let found = if name.is_empty() {
+            (locations.len() == 1).then(|| locations[0].id)
+        } else {
+            names
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, id)| *id)
+        };
+        if let Some(id) = found
+            && !named.contains(&id)
+        {
+            named.push(id);
+        }
+    }
+    named
 }
 
 /// The row's PBX location: the one named, or the only one there is.
