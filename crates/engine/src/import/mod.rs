@@ -405,7 +405,10 @@ impl Engine {
 
 /// The PBX locations the rows name (an empty cell: the only one there is), as the form will
 /// resolve them; a row's form decides in the end (see [`location_of`]).
-fn named_locations(rows: &[bulk_import::ImportRow], locations: &[PbxLocation]) -> Vec<PbxLocationId> {
+fn named_locations(
+    rows: &[bulk_import::ImportRow],
+    locations: &[PbxLocation],
+) -> Vec<PbxLocationId> {
     let names: Vec<(String, PbxLocationId)> = locations
         .iter()
         .map(|l| (l.settings.name.to_string(), l.id))
