@@ -246,22 +246,30 @@ impl Engine {
         locations: &[PbxLocation],
     ) -> Result<Snapshot, ImportError> {
         let store = &self.inner.store;
-        let enterprise = store.get_enterprise(e).await?;
-        let routes: Vec<_> = store
-            .list_voice_routes(e)
-            .await?
+        let all = |tab| PbxUserQuery {
+            tab,
+            limit: u32::MAX,
+            ..Default::default()
+        };
+        let (licensed, disabled) = (all(UserTab::Licensed), all(UserTab::Disabled));
+        let every_teams_user = TeamsUserQuery {
+            limit: u32::MAX,
+            ..Default::default()
+        };
+        // Independent reads, asked at once: the check waits for the longest, not their sum.
+        let (enterprise, routes, teams_users, licensed, disabled, counts) = futures::try_join!(
+            store.get_enterprise(e),
+            store.list_voice_routes(e),
+            store.list_teams_users(e, &every_teams_user),
+            store.list_pbx_users(e, &licensed),
+            store.list_pbx_users(e, &disabled),
+            store.user_counts(e),
+        )?;
+        let routes: Vec<_> = routes
             .into_iter()
             .filter(|r| r.state == VoiceRouteState::Provisioned)
             .collect();
-        let teams_users: HashMap<String, TeamsUser> = store
-            .list_teams_users(
-                e,
-                &TeamsUserQuery {
-                    limit: u32::MAX,
-                    ..Default::default()
-                },
-            )
-            .await?
+        let teams_users: HashMap<String, TeamsUser> = teams_users
             .items
             .into_iter()
             .map(|t| (t.upn.to_lowercase(), t))
@@ -269,35 +277,21 @@ impl Engine {
         let mut by_extension = HashMap::new();
         let mut by_number = HashMap::new();
         let mut by_teams_user = HashMap::new();
-        for tab in [UserTab::Licensed, UserTab::Disabled] {
-            let users = store
-                .list_pbx_users(
-                    e,
-                    &PbxUserQuery {
-                        tab,
-                        limit: u32::MAX,
-                        ..Default::default()
-                    },
-                )
-                .await?
-                .items;
-            for item in users {
-                let spec = &item.user.spec;
-                let holder = Holder {
-                    id: item.user.id,
-                    display_name: item.display_name.clone(),
-                    upn: item.upn.clone(),
-                    state: item.user.state,
-                };
-                by_extension.insert(
-                    (spec.pbx_location_id, spec.sip_user.to_string()),
-                    holder.clone(),
-                );
-                by_number.insert(spec.phone_number.to_string(), holder.clone());
-                by_teams_user.insert(spec.teams_user_object_id.clone(), holder);
-            }
+        for item in licensed.items.into_iter().chain(disabled.items) {
+            let spec = &item.user.spec;
+            let holder = Holder {
+                id: item.user.id,
+                display_name: item.display_name.clone(),
+                upn: item.upn.clone(),
+                state: item.user.state,
+            };
+            by_extension.insert(
+                (spec.pbx_location_id, spec.sip_user.to_string()),
+                holder.clone(),
+            );
+            by_number.insert(spec.phone_number.to_string(), holder.clone());
+            by_teams_user.insert(spec.teams_user_object_id.clone(), holder);
         }
-        let counts = store.user_counts(e).await?;
         Ok(Snapshot {
             names: Names {
                 locations: locations
