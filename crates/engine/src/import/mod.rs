@@ -4,7 +4,8 @@
 //! The look-ups a form makes one at a time (holders, the Teams user, the PBX's extensions and
 //! their devices) are read once for the whole file here, so a file of ten thousand rows costs
 //! one PBX call per PBX location plus one per device Teamline is to create (its emergency
-//! addresses), not one per row and field.
+//! addresses), not one per row and field. The store and the PBX are read at the same time,
+//! and each row is then checked against hash maps (by extension, number, Teams user).
 
 mod upload;
 
