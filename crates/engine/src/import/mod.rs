@@ -4,7 +4,8 @@
 //! The look-ups a form makes one at a time (holders, the Teams user, the PBX's extensions and
 //! their devices) are read once for the whole file here, so a file of ten thousand rows costs
 //! one PBX call per PBX location plus one per device Teamline is to create (its emergency
-//! addresses), not one per row and field.
+//! addresses), not one per row and field. The store and the PBX are read at the same time,
+//! and each row is then checked against hash maps (by extension, number, Teams user).
 
 mod upload;
 
@@ -13,11 +14,13 @@ pub use upload::{ApplyError, ApplyImport};
 use crate::{Engine, EngineError, SaveError};
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use teamline_domain::FieldErrors;
 use teamline_domain::audit::Actor;
 use teamline_domain::bulk_import::{self, Column, FileError, Names};
 use teamline_domain::device::DeviceAuthId;
 use teamline_domain::ids::{EnterpriseId, PbxLocationId};
+use teamline_domain::pbx_location::PbxLocation;
 use teamline_domain::pbx_user::{
     Holder, OverUserLimit, PbxLookup, PbxUser, PbxUserForm, PbxUserSpec, SetupContext,
     is_over_user_limit,
@@ -44,6 +47,24 @@ pub struct RowCheck {
 #[derive(Debug, Clone, Default)]
 pub struct ImportCheck {
     pub rows: Vec<RowCheck>,
+    /// Where the check's time went (for `teamline bench import`).
+    pub phases: CheckPhases,
+}
+
+/// How long each part of a check took. The store and the PBX are read at the same time, so
+/// the whole check takes about parse + the longer of the two + addresses + rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckPhases {
+    /// Reading the CSV into rows.
+    pub parse: Duration,
+    /// Reading the enterprise's Teams users, PBX users and settings from the store.
+    pub store: Duration,
+    /// Listing the extensions and devices of the PBX locations the rows use.
+    pub pbx_listing: Duration,
+    /// Asking the PBX for the emergency addresses of devices Teamline is to create.
+    pub emergency_addresses: Duration,
+    /// Checking every row with the form's rules against what was read.
+    pub rows: Duration,
 }
 
 impl ImportCheck {
@@ -118,11 +139,34 @@ impl Engine {
         e: EnterpriseId,
         text: &str,
     ) -> Result<ImportCheck, ImportError> {
+        let started = Instant::now();
         let rows = bulk_import::parse(text)?;
-        let snapshot = self.import_snapshot(e).await?;
+        let mut phases = CheckPhases {
+            parse: started.elapsed(),
+            ..CheckPhases::default()
+        };
+        let locations = self.inner.store.list_pbx_locations(e).await?;
+        // The PBX is read while the store is: the locations the rows name are known from the
+        // file alone. The rows' forms decide below which listings are used.
+        let named = named_locations(&rows, &locations);
+        let (snapshot, mut pbx) = futures::join!(
+            async {
+                let t = Instant::now();
+                let s = self.import_snapshot(e, &locations).await;
+                (s, t.elapsed())
+            },
+            async {
+                let t = Instant::now();
+                let listings = self.pbx_listings(e, &named).await;
+                (listings, t.elapsed())
+            }
+        );
+        let (mut snapshot, store_time) = (snapshot.0?, snapshot.1);
+        phases.store = store_time;
+        phases.pbx_listing = pbx.1;
         let forms: Vec<(PbxUserForm, FieldErrors)> =
             rows.iter().map(|r| r.to_form(&snapshot.names)).collect();
-        let locations: Vec<PbxLocationId> = {
+        let used: Vec<PbxLocationId> = {
             let mut used: Vec<PbxLocationId> = forms
                 .iter()
                 .filter_map(|(f, _)| location_of(f, &snapshot.locations))
@@ -131,12 +175,22 @@ impl Engine {
             used.dedup();
             used
         };
-        let mut snapshot = snapshot;
-        for l in locations {
-            let devices = self.devices_by_extension(e, l).await;
-            snapshot.pbx.insert(l, devices);
+        let missed: Vec<PbxLocationId> = used
+            .iter()
+            .copied()
+            .filter(|l| !pbx.0.contains_key(l))
+            .collect();
+        if !missed.is_empty() {
+            let t = Instant::now();
+            pbx.0.extend(self.pbx_listings(e, &missed).await);
+            phases.pbx_listing += t.elapsed();
         }
+        pbx.0.retain(|l, _| used.contains(l));
+        snapshot.pbx = pbx.0;
+        let t = Instant::now();
         let addresses = self.emergency_addresses_needed(e, &forms, &snapshot).await;
+        phases.emergency_addresses = t.elapsed();
+        let t = Instant::now();
         let keyed: Vec<(usize, &PbxUserForm)> = rows
             .iter()
             .zip(&forms)
@@ -175,7 +229,8 @@ impl Engine {
                 outcome,
             });
         }
-        Ok(ImportCheck { rows: out })
+        phases.rows = t.elapsed();
+        Ok(ImportCheck { rows: out, phases })
     }
 
     /// Checks the file and, when every row can be set up, sets each up as Save User does
@@ -233,25 +288,36 @@ impl Engine {
         }))
     }
 
-    async fn import_snapshot(&self, e: EnterpriseId) -> Result<Snapshot, ImportError> {
+    async fn import_snapshot(
+        &self,
+        e: EnterpriseId,
+        locations: &[PbxLocation],
+    ) -> Result<Snapshot, ImportError> {
         let store = &self.inner.store;
-        let enterprise = store.get_enterprise(e).await?;
-        let locations = store.list_pbx_locations(e).await?;
-        let routes: Vec<_> = store
-            .list_voice_routes(e)
-            .await?
+        let all = |tab| PbxUserQuery {
+            tab,
+            limit: u32::MAX,
+            ..Default::default()
+        };
+        let (licensed, disabled) = (all(UserTab::Licensed), all(UserTab::Disabled));
+        let every_teams_user = TeamsUserQuery {
+            limit: u32::MAX,
+            ..Default::default()
+        };
+        // Independent reads, asked at once: the check waits for the longest, not their sum.
+        let (enterprise, routes, teams_users, licensed, disabled, counts) = futures::try_join!(
+            store.get_enterprise(e),
+            store.list_voice_routes(e),
+            store.list_teams_users(e, &every_teams_user),
+            store.list_pbx_users(e, &licensed),
+            store.list_pbx_users(e, &disabled),
+            store.user_counts(e),
+        )?;
+        let routes: Vec<_> = routes
             .into_iter()
             .filter(|r| r.state == VoiceRouteState::Provisioned)
             .collect();
-        let teams_users: HashMap<String, TeamsUser> = store
-            .list_teams_users(
-                e,
-                &TeamsUserQuery {
-                    limit: u32::MAX,
-                    ..Default::default()
-                },
-            )
-            .await?
+        let teams_users: HashMap<String, TeamsUser> = teams_users
             .items
             .into_iter()
             .map(|t| (t.upn.to_lowercase(), t))
@@ -259,35 +325,21 @@ impl Engine {
         let mut by_extension = HashMap::new();
         let mut by_number = HashMap::new();
         let mut by_teams_user = HashMap::new();
-        for tab in [UserTab::Licensed, UserTab::Disabled] {
-            let users = store
-                .list_pbx_users(
-                    e,
-                    &PbxUserQuery {
-                        tab,
-                        limit: u32::MAX,
-                        ..Default::default()
-                    },
-                )
-                .await?
-                .items;
-            for item in users {
-                let spec = &item.user.spec;
-                let holder = Holder {
-                    id: item.user.id,
-                    display_name: item.display_name.clone(),
-                    upn: item.upn.clone(),
-                    state: item.user.state,
-                };
-                by_extension.insert(
-                    (spec.pbx_location_id, spec.sip_user.to_string()),
-                    holder.clone(),
-                );
-                by_number.insert(spec.phone_number.to_string(), holder.clone());
-                by_teams_user.insert(spec.teams_user_object_id.clone(), holder);
-            }
+        for item in licensed.items.into_iter().chain(disabled.items) {
+            let spec = &item.user.spec;
+            let holder = Holder {
+                id: item.user.id,
+                display_name: item.display_name.clone(),
+                upn: item.upn.clone(),
+                state: item.user.state,
+            };
+            by_extension.insert(
+                (spec.pbx_location_id, spec.sip_user.to_string()),
+                holder.clone(),
+            );
+            by_number.insert(spec.phone_number.to_string(), holder.clone());
+            by_teams_user.insert(spec.teams_user_object_id.clone(), holder);
         }
-        let counts = store.user_counts(e).await?;
         Ok(Snapshot {
             names: Names {
                 locations: locations
@@ -313,6 +365,19 @@ impl Engine {
             user_limit: enterprise.user_limit,
             configured_users: counts.active + counts.disabled,
         })
+    }
+
+    /// Each location's extensions with their devices, the locations read at once.
+    async fn pbx_listings(
+        &self,
+        e: EnterpriseId,
+        locations: &[PbxLocationId],
+    ) -> HashMap<PbxLocationId, Result<HashMap<String, Vec<DeviceAuthId>>, String>> {
+        futures::stream::iter(locations.iter().copied())
+            .map(|l| async move { (l, self.devices_by_extension(e, l).await) })
+            .buffer_unordered(PBX_CONCURRENCY)
+            .collect()
+            .await
     }
 
     /// One read of the PBX location's extensions, with each one's devices.
@@ -378,6 +443,36 @@ impl Engine {
             .collect()
             .await
     }
+}
+
+/// The PBX locations the rows name (an empty cell: the only one there is), as the form will
+/// resolve them; a row's form decides in the end (see [`location_of`]).
+fn named_locations(
+    rows: &[bulk_import::ImportRow],
+    locations: &[PbxLocation],
+) -> Vec<PbxLocationId> {
+    let names: Vec<(String, PbxLocationId)> = locations
+        .iter()
+        .map(|l| (l.settings.name.to_string(), l.id))
+        .collect();
+    let mut named: Vec<PbxLocationId> = Vec::new();
+    for row in rows {
+        let name = row.get(Column::PbxLocation);
+        let found = if name.is_empty() {
+            (locations.len() == 1).then(|| locations[0].id)
+        } else {
+            names
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, id)| *id)
+        };
+        if let Some(id) = found
+            && !named.contains(&id)
+        {
+            named.push(id);
+        }
+    }
+    named
 }
 
 /// The row's PBX location: the one named, or the only one there is.

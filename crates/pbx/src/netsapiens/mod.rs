@@ -203,15 +203,17 @@ impl NetSapiensClient {
         }
     }
 
-    /// GETs a list, page by page (`limit`/`start`), until an empty page.
-    async fn list_all(
+    /// GETs a list, page by page (`limit`/`start`), until an empty page. `read` turns one
+    /// page's body into its rows (one per object listed, in order), straight from the bytes.
+    async fn list_all<T: PartialEq>(
         &self,
         path: Vec<String>,
         action: &str,
         target: Target<'_>,
-    ) -> Result<Vec<Value>, PbxError> {
-        let mut out: Vec<Value> = Vec::new();
-        let mut previous_first: Option<Value> = None;
+        read: impl Fn(&[u8]) -> Result<Vec<T>, PbxError>,
+    ) -> Result<Vec<T>, PbxError> {
+        let mut out: Vec<T> = Vec::new();
+        let mut previous_first: Option<usize> = None;
         for _ in 0..MAX_PAGES {
             let mut call = Call::get(path.clone(), action.to_owned());
             call.query = vec![
@@ -226,21 +228,15 @@ impl NetSapiensClient {
             if !answer.status.is_success() {
                 return Err(self.failure(&answer, action, target));
             }
-            let items = match answer.json() {
-                Some(Value::Array(items)) => items,
-                // Some versions answer an empty list with an empty body or `{}`.
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Object(o)) if o.is_empty() => Vec::new(),
-                Some(_) => return Err(Self::unexpected(action, "expected a JSON list")),
-            };
-            let Some(first) = items.first().cloned() else {
+            let items = read(&answer.body)?;
+            let Some(first) = items.first() else {
                 break;
             };
             // A server that ignores `start` sends the same page again: stop instead of looping.
-            if previous_first.as_ref() == Some(&first) {
+            if previous_first.is_some_and(|i| out.get(i) == Some(first)) {
                 break;
             }
-            previous_first = Some(first);
+            previous_first = Some(out.len());
             out.extend(items);
         }
         Ok(out)
@@ -249,12 +245,14 @@ impl NetSapiensClient {
     async fn users(&self) -> Result<Vec<wire::UserRow>, PbxError> {
         let action = format!("list the extensions of domain {}", self.d());
         let rows = self
-            .list_all(self.path(&["users"]), &action, Target::Domain)
+            .list_all(self.path(&["users"]), &action, Target::Domain, |body| {
+                wire::listing_page(body, &action, wire::UserListing::into_row, wire::user_row)
+            })
             .await?;
         let mut seen = HashSet::new();
         Ok(rows
-            .iter()
-            .filter_map(wire::user_row)
+            .into_iter()
+            .flatten()
             .filter(|u| !u.is_system && seen.insert(u.extension.clone()))
             .collect())
     }
@@ -265,15 +263,21 @@ impl NetSapiensClient {
         &self,
     ) -> Result<Option<BTreeMap<String, Vec<String>>>, PbxError> {
         let action = format!("list the devices of domain {}", self.d());
-        match self
-            .list_all(self.path(&["devices"]), &action, Target::Domain)
-            .await
-        {
+        let listed = self
+            .list_all(self.path(&["devices"]), &action, Target::Domain, |body| {
+                wire::listing_page(
+                    body,
+                    &action,
+                    wire::DeviceListing::into_owner,
+                    wire::device_owner_row,
+                )
+            })
+            .await;
+        match listed {
             Ok(rows) => {
                 let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                for row in &rows {
-                    if let (Some(owner), Some(id)) = (wire::device_owner(row), wire::device_id(row))
-                    {
+                for row in rows {
+                    if let (Some(owner), Some(id)) = (row.extension, row.device) {
                         map.entry(owner).or_default().push(id);
                     }
                 }
@@ -750,7 +754,12 @@ impl Pbx for NetSapiensClient {
         // destination user is the extension it rings); there is no per-user listing.
         let action = format!("list the phone numbers of domain {}", self.d());
         let rows = self
-            .list_all(self.path(&["phonenumbers"]), &action, Target::Domain)
+            .list_all(
+                self.path(&["phonenumbers"]),
+                &action,
+                Target::Domain,
+                |body| wire::value_page(body, &action),
+            )
             .await?;
         let mut numbers: Vec<String> = rows
             .iter()
@@ -777,6 +786,7 @@ impl Pbx for NetSapiensClient {
                 self.path(&["users", extension, "addresses"]),
                 &action,
                 Target::Extension(extension),
+                |body| wire::value_page(body, &action),
             )
             .await?;
         let mut seen = HashSet::new();

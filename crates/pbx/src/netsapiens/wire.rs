@@ -4,11 +4,15 @@
 //! Reading is lenient on purpose: NetSapiens versions differ in which fields they send, send
 //! numbers where strings are documented (and the reverse), and use `""` or `null` for "none".
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
+use crate::error::PbxError;
 use crate::model::{
     AddressScope, Device, EmergencyAddress, Extension, NewDevice, NewEmergencyAddress,
     Registration, RegistrationState, bare_device_id,
@@ -42,16 +46,234 @@ pub struct UserRow {
     pub is_system: bool,
 }
 
+/// A text field read straight from a listing, as [`text`] reads it from a `Value`: strings
+/// (trimmed, `""` is none) and numbers; anything else is none. Borrowed from the answer when
+/// it holds no escapes.
+#[derive(Debug, Default)]
+pub struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'a> Text<'a> {
+    fn of(s: Cow<'a, str>) -> Self {
+        let trimmed = s.trim();
+        if trimmed.is_empty() {
+            return Self(None);
+        }
+        Self(Some(match s {
+            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+            Cow::Owned(o) if o.len() == trimmed.len() => Cow::Owned(o),
+            Cow::Owned(o) => Cow::Owned(o.trim().to_owned()),
+        }))
+    }
+
+    fn or(self, other: Self) -> Self {
+        if self.0.is_some() { self } else { other }
+    }
+
+    fn into_string(self) -> Option<String> {
+        self.0.map(Cow::into_owned)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a text, a number or null")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Text::of(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Text::of(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Text::of(Cow::Owned(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // Written as serde_json writes the number, as `text` does.
+        Ok(Text(
+            serde_json::Number::from_f64(v).map(|n| Cow::Owned(n.to_string())),
+        ))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+}
+
+/// A row of `GET /domains/{d}/users` with only the fields Teamline reads; the rest of each
+/// row is skipped unread.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct UserListing<'a> {
+    #[serde(borrow)]
+    user: Text<'a>,
+    #[serde(borrow, rename = "name-first-name")]
+    name_first_name: Text<'a>,
+    #[serde(borrow, rename = "first-name")]
+    first_name: Text<'a>,
+    #[serde(borrow, rename = "name-last-name")]
+    name_last_name: Text<'a>,
+    #[serde(borrow, rename = "last-name")]
+    last_name: Text<'a>,
+    #[serde(borrow)]
+    email: Text<'a>,
+    #[serde(borrow, rename = "email-address")]
+    email_address: Text<'a>,
+    #[serde(borrow, rename = "service-code")]
+    service_code: Text<'a>,
+}
+
+impl UserListing<'_> {
+    /// The user, or none when the row names no extension.
+    pub fn into_row(self) -> Option<UserRow> {
+        let extension = self.user.into_string()?;
+        Some(UserRow {
+            extension,
+            first_name: self
+                .name_first_name
+                .or(self.first_name)
+                .into_string()
+                .unwrap_or_default(),
+            last_name: self
+                .name_last_name
+                .or(self.last_name)
+                .into_string()
+                .unwrap_or_default(),
+            email: self
+                .email
+                .or(self.email_address)
+                .0
+                .map(|e| e.split(';').next().unwrap_or_default().trim().to_owned()),
+            is_system: self
+                .service_code
+                .0
+                .is_some_and(|c| c.starts_with("system-")),
+        })
+    }
+}
+
 pub fn user_row(v: &Value) -> Option<UserRow> {
-    let extension = text(v, "user")?;
-    Some(UserRow {
-        extension,
-        first_name: first_text(v, &["name-first-name", "first-name"]).unwrap_or_default(),
-        last_name: first_text(v, &["name-last-name", "last-name"]).unwrap_or_default(),
-        email: first_text(v, &["email", "email-address"])
-            .map(|e| e.split(';').next().unwrap_or_default().trim().to_owned()),
-        is_system: text(v, "service-code").is_some_and(|c| c.starts_with("system-")),
-    })
+    UserListing::deserialize(v).ok()?.into_row()
+}
+
+/// A row of `GET /domains/{d}/devices` with only the fields Teamline reads for a listing.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DeviceListing<'a> {
+    #[serde(borrow)]
+    user: Text<'a>,
+    #[serde(borrow)]
+    device: Text<'a>,
+    #[serde(borrow, rename = "device-sip-registration-uri")]
+    uri: Text<'a>,
+    #[serde(borrow)]
+    aor: Text<'a>,
+}
+
+/// Which extension a listed device belongs to (`user`) and its bare id (`device`, or the
+/// user part of its SIP URI), each if the PBX says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceOwner {
+    pub extension: Option<String>,
+    pub device: Option<String>,
+}
+
+impl DeviceListing<'_> {
+    pub fn into_owner(self) -> DeviceOwner {
+        DeviceOwner {
+            extension: self.user.into_string(),
+            device: self
+                .device
+                .or(self.uri)
+                .or(self.aor)
+                .0
+                .map(|raw| bare_device_id(&raw).to_owned()),
+        }
+    }
+}
+
+/// [`DeviceListing::into_owner`] for a row already read as a `Value`.
+pub fn device_owner_row(v: &Value) -> DeviceOwner {
+    DeviceOwner {
+        extension: device_owner(v),
+        device: device_id(v),
+    }
+}
+
+/// One page of a listing read into rows: the body's objects read straight into `R` (only the
+/// fields it names, borrowing the text), each turned into a `T` by `into`. A list holding
+/// something other than objects is read through `Value` and `of_value`, row by row, as is a
+/// body that is no JSON at all (an empty list, as `null`, `{}` and an empty body are).
+pub fn listing_page<'a, R, T>(
+    body: &'a [u8],
+    action: &str,
+    into: impl Fn(R) -> T,
+    of_value: impl Fn(&Value) -> T,
+) -> Result<Vec<T>, PbxError>
+where
+    R: Deserialize<'a>,
+{
+    let starts_list = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if starts_list && let Ok(rows) = serde_json::from_slice::<Vec<R>>(body) {
+        return Ok(rows.into_iter().map(into).collect());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(rows)) => Ok(rows.iter().map(of_value).collect()),
+        Ok(Value::Null) | Err(_) => Ok(Vec::new()),
+        Ok(Value::Object(o)) if o.is_empty() => Ok(Vec::new()),
+        Ok(_) => Err(PbxError::UnexpectedResponse {
+            action: action.to_owned(),
+            detail: "expected a JSON list".to_owned(),
+        }),
+    }
+}
+
+/// One page of a listing as `Value`s, for the small listings read whole.
+pub fn value_page(body: &[u8], action: &str) -> Result<Vec<Value>, PbxError> {
+    listing_page(body, action, |v: Value| v, Value::clone)
 }
 
 /// The extension a device row belongs to (`user`), if the PBX says.
@@ -385,6 +607,51 @@ mod tests {
                 .unwrap();
         assert!(!u.is_system);
         assert_eq!(u.email.as_deref(), Some("a@x"));
+    }
+
+    #[test]
+    fn listings_read_straight_from_the_body_as_from_values() {
+        let body = br#"[
+            {"user": 1000, "name-first-name": " Adele\u0020", "first-name": "x", "email": "", "email-address": "a@x", "domain": "d", "devices": [1, {"a": 2}]},
+            {"user": "8000", "service-code": "system-aa", "name-last-name": null, "last-name": true},
+            {"name-first-name": "No extension"},
+            {"device": "", "device-sip-registration-uri": "sip:1000tm@d", "user": "1000"}
+        ]"#;
+        let rows = listing_page(body, "list", UserListing::into_row, user_row).unwrap();
+        let values: Vec<Value> = serde_json::from_slice(body).unwrap();
+        let expected: Vec<_> = values.iter().map(user_row).collect();
+        assert_eq!(rows, expected);
+        assert_eq!(rows[0].as_ref().unwrap().extension, "1000");
+        assert_eq!(rows[0].as_ref().unwrap().first_name, "Adele");
+        assert_eq!(rows[0].as_ref().unwrap().email.as_deref(), Some("a@x"));
+        assert!(rows[1].as_ref().unwrap().is_system);
+        assert_eq!(rows[2], None);
+
+        let devices =
+            listing_page(body, "list", DeviceListing::into_owner, device_owner_row).unwrap();
+        let expected: Vec<_> = values.iter().map(device_owner_row).collect();
+        assert_eq!(devices, expected);
+        assert_eq!(devices[3].device.as_deref(), Some("1000tm"));
+    }
+
+    #[test]
+    fn listing_pages_that_are_empty_or_hold_other_things() {
+        for empty in [&b""[..], b"  ", b"null", b"{}", b"not json"] {
+            let rows = listing_page(empty, "list", UserListing::into_row, user_row).unwrap();
+            assert!(rows.is_empty());
+        }
+        // A list of something other than objects is read row by row, as before.
+        let rows = listing_page(
+            br#"["x", {"user": "1001"}]"#,
+            "list",
+            UserListing::into_row,
+            user_row,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], None);
+        assert_eq!(rows[1].as_ref().unwrap().extension, "1001");
+        assert!(listing_page(br#"{"code": 1}"#, "list", UserListing::into_row, user_row).is_err());
     }
 
     #[test]
