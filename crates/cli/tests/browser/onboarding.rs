@@ -1,20 +1,26 @@
-//! A new customer's onboarding as its admins see it, in Chromium: Northwind Voice's admin adds
-//! Fabrikam (user limit 5, both SBC regions) and its PBX location with locked fields; the
-//! invitation is followed from the Outbox; a Global Administrator of another tenant is refused
-//! with the reason; Fabrikam's Global Administrator registers, consents at Microsoft, is sent to
-//! Manage User Groups, then sees Teamline's Direct Routing set-up on the Dashboard (its TXT
-//! record published in a real Knot DNS zone the simulated Microsoft checks), fixes the refused
-//! step and runs it again until both regions are ready; the PBX page shows the locked fields
-//! read-only; the regions are offered in SET UP PBX USER; with five users set up (the first
-//! read back from Teams with calling on) a sixth is refused naming the limit; the reseller's
-//! Enterprises list says "Direct Routing ready" and "5 / 5". The reseller's onboarding pages
-//! are then walked at phone width.
+//! A new customer's onboarding as its admins see it, in Chromium: the platform operator signs
+//! in, adds the reseller Litware Voice and its first admin (whose first password the page shows
+//! once); that admin signs in, sees no enterprise of another reseller, adds Fabrikam (user
+//! limit 5, both platform-wide SBC regions) and its PBX location with locked fields; the
+//! invitation arrives at a real SMTP server (aiosmtpd) and its link is followed from the
+//! received message; a Global Administrator of another tenant is refused with the reason;
+//! Fabrikam's Global Administrator registers, consents at Microsoft, is sent to Manage User
+//! Groups, then sees Teamline's Direct Routing set-up on the Dashboard (its TXT record
+//! published in a real Knot DNS zone the simulated Microsoft checks), fixes the refused step
+//! and runs it again until both regions are ready; the PBX page shows the locked fields
+//! read-only, locked by Litware Voice; the first user is set up with the SET UP PBX USER form
+//! and read back from Teams with calling on; with four more set up a sixth is refused by the
+//! form naming the limit; the reseller's Enterprises list says "Direct Routing ready" and
+//! "5 / 5". The reseller's onboarding pages are then walked at phone width.
 //!
 //! The app is the testkit's, seeded without the demo's invited Fabrikam
-//! (`DemoSeed::WithoutFabrikam`), so Fabrikam starts from nothing.
+//! (`DemoSeed::WithoutFabrikam`), so Fabrikam starts from nothing; the demo's reseller is there
+//! but the story's reseller is created by the operator.
 
 use crate::harness::{Browser, Chromedriver, PATIENCE, Screen, catch, screenshot_dir};
-use crate::pages::{Pairing, set_up_in, settled_calling_state};
+use crate::pages::{
+    Pairing, add_and_select_device, choose_sip_user, save_user, set_up_in, settled_calling_state,
+};
 use crate::phone::layout_problems;
 use anyhow::{Context, Result, bail, ensure};
 use secrecy::SecretString;
@@ -24,14 +30,20 @@ use teamline_dns::testing::{Knot, KnotConfig, TestTsigKey};
 use teamline_dns::{Rfc2136Publisher, Rfc2136Settings, TsigKey};
 use teamline_domain::audit::Actor;
 use teamline_domain::ids::EnterpriseId;
+use teamline_mail::testing::SmtpServer;
+use teamline_mail::{MailAddress, SmtpMailer, SmtpSecurity};
 use teamline_sim::microsoft::demo as ms;
 use teamline_sim::microsoft::{ConsentState, NewUser, SimConfig};
 use teamline_sim::netsapiens::{DEMO_API_KEY, FABRIKAM_DOMAIN};
 use teamline_testkit::TestApp;
-use teamline_testkit::demo::{DemoSeed, RESELLER_ADMIN, RESELLER_PASSWORD};
+use teamline_testkit::demo::{DemoSeed, OPERATOR_EMAIL, OPERATOR_PASSWORD};
 
 const ZONE: &str = "sbc.example.net";
 const LIMIT: usize = 5;
+
+/// The reseller the operator creates, and its first admin.
+const RESELLER: &str = "Litware Voice";
+const RESELLER_ADMIN: &str = "first@litware.example";
 
 /// Fabrikam's Teams Phone users: the simulator's three, and three a test adds so a sixth user
 /// exists to be refused.
@@ -41,6 +53,7 @@ const ADDED: [&str; 3] = ["Nadia Rahman", "Piotr Nowak", "Sofia Costa"];
 struct Story {
     app: TestApp,
     driver: Chromedriver,
+    smtp: SmtpServer,
     _knot: Knot,
     _dir: tempfile::TempDir,
 }
@@ -55,8 +68,13 @@ impl Story {
             .start(dir.path())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Invitations go over SMTP to a real mail server.
+        let smtp = SmtpServer::start(dir.path(), SmtpSecurity::None, None).await?;
+        let from = MailAddress::parse(teamline_testkit::INVITATION_FROM)?;
+        let mailer = SmtpMailer::new(smtp.settings(from, None))?;
         let app = TestApp::builder()
             .seed(DemoSeed::WithoutFabrikam)
+            .mailer(Arc::new(mailer))
             .settings(teamline_engine::EngineSettings {
                 directory_sync_every: None,
                 reconcile_every: None,
@@ -102,6 +120,7 @@ impl Story {
         Ok(Self {
             app,
             driver,
+            smtp,
             _knot: knot,
             _dir: dir,
         })
@@ -151,14 +170,19 @@ async fn a_reseller_onboards_fabrikam_up_to_its_user_limit() {
     }
 }
 
+/// A reseller admin's e-mail and password.
+struct Admin {
+    email: String,
+    password: String,
+}
+
 async fn onboarding(story: &Story, reseller: &Browser, customer: &Browser) -> Result<()> {
-    reseller_signs_in(story, reseller).await?;
+    let admin = operator_adds_reseller(story).await?;
+    reseller_signs_in(story, reseller, &admin).await?;
+    let list = reseller.wait_page_text("No enterprises yet").await?;
     ensure!(
-        !reseller
-            .wait_page_text("Contoso")
-            .await?
-            .contains("Fabrikam"),
-        "Fabrikam is there before the reseller adds it"
+        !list.contains("Contoso") && !list.contains("Fabrikam"),
+        "the new reseller sees enterprises it does not have: {list}"
     );
     add_enterprise(reseller).await?;
     let fabrikam = story.fabrikam().await?;
@@ -180,13 +204,60 @@ async fn onboarding(story: &Story, reseller: &Browser, customer: &Browser) -> Re
         "Fabrikam's row: {text}"
     );
 
-    phone_width(story, fabrikam).await
+    phone_width(story, fabrikam, &admin).await
 }
 
-async fn reseller_signs_in(story: &Story, b: &Browser) -> Result<()> {
+/// The platform operator (the account `teamline operator create` makes; the testkit seeds it)
+/// signs in, in a browser of their own, adds Litware Voice and its first admin: the admin's
+/// first password is shown once.
+async fn operator_adds_reseller(story: &Story) -> Result<Admin> {
+    let b = story.browser(Screen::Desktop).await?;
+    let outcome = async {
+        b.goto(&story.url("/operator/sign-in")).await?;
+        b.fill("#email", OPERATOR_EMAIL).await?;
+        b.fill("#password", OPERATOR_PASSWORD).await?;
+        b.click("button[type=submit]").await?;
+        b.wait_path("/operator/resellers").await?;
+        b.wait_text("h1", "Resellers").await?;
+        b.fill("#name", RESELLER).await?;
+        b.fill("#contact_email", "ops@litware.example").await?;
+        b.fill("#billing_reference", "LV-1").await?;
+        b.click_xpath("//button[normalize-space()='Add reseller']")
+            .await?;
+        b.wait_page_text(&format!("Added {RESELLER}.")).await?;
+        b.wait_text("h1", RESELLER).await?;
+        b.fill("#email", RESELLER_ADMIN).await?;
+        b.click_xpath("//button[normalize-space()='Add admin']")
+            .await?;
+        b.wait_page_text("shown only now").await?;
+        let password = b
+            .find_xpath("//div[contains(@class, 'notice-ok')]//code")
+            .await?
+            .text()
+            .await?;
+        ensure!(!password.trim().is_empty(), "no first password shown");
+        // The operator's list of resellers has the new one, active.
+        b.goto(&story.url("/operator/resellers")).await?;
+        let row = b
+            .find_xpath(&format!("//tr[.//a[normalize-space()='{RESELLER}']]"))
+            .await?
+            .text()
+            .await?;
+        ensure!(row.contains("Active"), "the new reseller's row: {row}");
+        Ok(Admin {
+            email: RESELLER_ADMIN.to_owned(),
+            password: password.trim().to_owned(),
+        })
+    }
+    .await;
+    let _ = b.client.clone().close().await;
+    outcome
+}
+
+async fn reseller_signs_in(story: &Story, b: &Browser, admin: &Admin) -> Result<()> {
     b.goto(&story.url("/reseller/sign-in")).await?;
-    b.fill("#email", RESELLER_ADMIN).await?;
-    b.fill("#password", RESELLER_PASSWORD).await?;
+    b.fill("#email", &admin.email).await?;
+    b.fill("#password", &admin.password).await?;
     b.click("button[type=submit]").await?;
     b.wait_path("/reseller/enterprises").await
 }
@@ -254,16 +325,30 @@ async fn lock_pbx_settings(story: &Story, b: &Browser, e: EnterpriseId) -> Resul
     Ok(())
 }
 
-/// The invitation as the Outbox shows it; its link.
+/// The invitation as the SMTP server received it; its link. The Outbox says the mail was sent,
+/// not kept.
 async fn invitation_link(story: &Story, b: &Browser) -> Result<String> {
-    b.goto(&story.url("/reseller/outbox")).await?;
-    let mail = b.wait_text("pre.mail", "/register?invitation=").await?;
-    let start = mail.find("http").context("no link in the invitation")?;
-    let link: String = mail[start..]
+    let mail = story.smtp.wait_for_mail(1).await?.remove(0);
+    ensure!(
+        mail.rcpt_to == vec![ms::FABRIKAM_ADMIN_UPN.to_owned()],
+        "the invitation went to {:?}",
+        mail.rcpt_to
+    );
+    let text = mail.text.context("the invitation has no text part")?;
+    ensure!(
+        text.contains("Fabrikam") && text.contains(RESELLER),
+        "the invitation: {text}"
+    );
+    let start = text
+        .find(&format!("{}/register?invitation=", story.app.url))
+        .with_context(|| format!("no link in the invitation: {text}"))?;
+    let link: String = text[start..]
         .chars()
         .take_while(|c| !c.is_whitespace())
         .collect();
-    ensure!(link.starts_with(&story.app.url), "{link}");
+    b.goto(&story.url("/reseller/outbox")).await?;
+    b.wait_page_text("This Teamline sends e-mail over SMTP")
+        .await?;
     Ok(link)
 }
 
@@ -458,13 +543,16 @@ async fn locked_fields_read_only(b: &Browser) -> Result<()> {
         b.find("#api_key").await?.attr("disabled").await?.is_some(),
         "the API key can be typed"
     );
-    b.wait_page_text("Locked by your reseller Northwind Voice: only they can change it")
-        .await
-        .map(drop)
+    b.wait_page_text(&format!(
+        "Locked by your reseller {RESELLER}: only they can change it"
+    ))
+    .await
+    .map(drop)
 }
 
-/// Both regions offered in SET UP PBX USER; five users set up (through the engine, as Save User
-/// does); the sixth refused by the form, naming the limit.
+/// Both regions offered in SET UP PBX USER; the first user set up with the form, four more
+/// through the engine (as Save User does); the sixth refused by the form, naming the limit; the
+/// first read back from Teams with calling on.
 async fn user_limit(story: &Story, b: &Browser, e: EnterpriseId) -> Result<()> {
     let url = b.client.current_url().await?;
     b.goto(url.join("/users/new")?.as_str()).await?;
@@ -506,8 +594,37 @@ async fn user_limit(story: &Story, b: &Browser, e: EnterpriseId) -> Result<()> {
         }))
     })
     .await?;
+    // The first, in the form, as the seed article does.
+    let first = SEEDED[0];
+    b.goto(url.join("/users/new")?.as_str()).await?;
+    b.wait_text("h1", "SET UP PBX USER").await?;
+    if b.value("#pbx_location").await?.is_empty() {
+        b.select_label("#pbx_location", "PBX").await?;
+        b.find("#setup-form").await?;
+    }
+    b.select_label("#voice_route", "US East 2").await?;
+    b.select_label(
+        "#teams_user",
+        &format!("{first} ({})", ms::upn_for(first, ms::FABRIKAM_DOMAIN)),
+    )
+    .await?;
+    choose_sip_user(b, "2000").await?;
+    if b.value("#phone_number").await?.is_empty() {
+        b.fill("#phone_number", "+12000").await?;
+    }
+    add_and_select_device(b, "2000tm").await?;
+    save_user(b).await?;
+    if b.exists("#form-errors").await? {
+        bail!(
+            "Save User refused {first}: {}",
+            b.text("#form-errors").await?
+        );
+    }
+    b.wait_page_text(&format!("{first} is set up on extension 2000"))
+        .await?;
+
     let admin = Actor::EnterpriseAdmin(ms::FABRIKAM_ADMIN_UPN.into());
-    for (i, name) in people.iter().take(LIMIT).enumerate() {
+    for (i, name) in people.iter().enumerate().take(LIMIT).skip(1) {
         let ext = format!("200{i}");
         let upn = ms::upn_for(name, ms::FABRIKAM_DOMAIN);
         let who = Pairing {
@@ -575,10 +692,10 @@ async fn sideways_scrollers(b: &Browser) -> Result<String> {
 
 /// The reseller's onboarding pages at 390 px: nothing scrolls sideways, not even a table in
 /// its panel (the Enterprises list and the Direct Routing steps become one card per row).
-async fn phone_width(story: &Story, e: EnterpriseId) -> Result<()> {
+async fn phone_width(story: &Story, e: EnterpriseId, admin: &Admin) -> Result<()> {
     let b = story.browser(Screen::Phone).await?;
     let outcome = async {
-        reseller_signs_in(story, &b).await?;
+        reseller_signs_in(story, &b, admin).await?;
         let mut problems = Vec::new();
         for page in [
             "/reseller/enterprises".to_owned(),
