@@ -19,7 +19,8 @@
 
 use crate::harness::{Browser, Chromedriver, PATIENCE, Screen, catch, screenshot_dir};
 use crate::pages::{
-    Pairing, add_and_select_device, choose_sip_user, save_user, set_up_in, settled_calling_state,
+    Pairing, add_and_select_device, choose_sip_user, row, save_user, set_up_in,
+    settled_calling_state,
 };
 use crate::phone::layout_problems;
 use anyhow::{Context, Result, bail, ensure};
@@ -666,9 +667,31 @@ async fn user_limit(story: &Story, b: &Browser, e: EnterpriseId) -> Result<()> {
             "{name} is not on the Users page: {page}"
         );
     }
-    // Pushed to Microsoft Teams and read back: calling is on.
-    let state = settled_calling_state(b, SEEDED[0]).await?;
-    ensure!(state == "Enabled", "{}: {state}", SEEDED[0]);
+    // The one set up with the form, pushed to Microsoft Teams and read back: calling is on,
+    // and Microsoft holds its number with enterprise voice.
+    let state = settled_calling_state(b, first).await?;
+    ensure!(state == "Enabled", "{first}: {state}");
+    let cells = b.find_xpath(&row(first)).await?.text().await?;
+    ensure!(
+        cells.contains("2000") && cells.contains("+12000") && cells.contains("US East 2"),
+        "{first}'s row: {cells}"
+    );
+    let read_back = format!("{}/td[@data-label='Microsoft (read back)']", row(first));
+    let started = std::time::Instant::now();
+    loop {
+        let seen = match b.find_xpath(&read_back).await {
+            Ok(cell) => cell.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if seen.contains("Enterprise voice on") && seen.contains("+12000") {
+            break;
+        }
+        if started.elapsed() > PATIENCE {
+            bail!("{first} was never read back from Microsoft as configured; last: {seen:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        b.client.refresh().await?;
+    }
     Ok(())
 }
 
