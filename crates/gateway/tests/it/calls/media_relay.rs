@@ -8,17 +8,14 @@ use std::time::Duration;
 use teamline_gateway::calls::{CallRecords, Direction, Outcome};
 use teamline_gateway::trace::{CapturedMessage, Peer, capture};
 
-use super::stack::{Caller, Ending, SippCall, Stack, register_phone};
-use crate::harness::{free_port, test_dir};
+use super::stack::{Caller, Ending, SippCall, Stack, register_desk_phone};
+use crate::harness::test_dir;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_rtpengine_down_calls_both_ways_are_refused_and_their_records_say_why() {
     let dir = test_dir();
     let mut stack = Stack::start(dir.path()).await;
-    let desk_port = free_port();
-    let registration = SippCall::answer(dir.path(), desk_port, "desk-registration");
-    register_phone(&stack, "1001", &registration).await;
-    drop(registration);
+    let desk_port = register_desk_phone(&stack, "1001").await;
     stack.stop_rtpengine().await;
     let mut records = CallRecords::default();
 

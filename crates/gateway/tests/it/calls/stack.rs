@@ -392,6 +392,16 @@ pub async fn both_finish(caller: &mut SippCall, callee: &mut SippCall) {
 }
 
 /// Registers a sipp phone's address as `device`'s binding at the stand-in PBX (a desk phone).
+/// Registers desk phone `device` at the PBX with a contact on a free port and returns the
+/// port: the sipp that stood there for the registration is gone, so the test starts whatever
+/// phone it needs on it.
+pub async fn register_desk_phone(stack: &Stack, device: &str) -> u16 {
+    let port = free_port();
+    let registration = SippCall::answer(&stack.dir, port, "desk-registration");
+    register_phone(stack, device, &registration).await;
+    port
+}
+
 pub async fn register_phone(stack: &Stack, device: &str, phone: &SippCall) {
     let pw = stack.pbx.password(device);
     let reg = Command::new("sipp")

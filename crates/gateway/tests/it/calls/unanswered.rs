@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use teamline_gateway::calls::{CallRecords, Direction, Outcome};
 
-use super::stack::{Caller, Ending, SippCall, Stack, register_phone};
-use crate::harness::{free_port, test_dir};
+use super::stack::{Caller, Ending, SippCall, Stack, register_desk_phone};
+use crate::harness::test_dir;
 
 /// How the callee's side ends a call, what the caller hears and what the record says.
 const CASES: [(Case, u16, Outcome); 4] = [
@@ -80,10 +80,7 @@ async fn pbx_calls_teams_does_not_answer_end_as_teams_said() {
 async fn teams_calls_the_pbx_does_not_answer_end_as_the_pbx_said() {
     let dir = test_dir();
     let mut stack = Stack::start(dir.path()).await;
-    let desk_port = free_port();
-    let registration = SippCall::answer(dir.path(), desk_port, "desk-registration");
-    register_phone(&stack, "1001", &registration).await;
-    drop(registration);
+    let desk_port = register_desk_phone(&stack, "1001").await;
     let mut records = CallRecords::default();
     for (case, heard, outcome) in CASES {
         let mut desk = case.callee(dir.path(), desk_port, "desk-1001");
