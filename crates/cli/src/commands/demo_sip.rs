@@ -218,17 +218,9 @@ pub async fn point_pbx_at(app: &TestApp, registrar: SocketAddr) -> anyhow::Resul
         return Ok(());
     }
     let form = PbxLocationForm {
-        name: s.name.to_string(),
-        pbx_type: s.pbx_type.as_str().into(),
         dns_lookup: "a".into(),
-        sip_domain: s.sip_domain.to_string(),
         proxy: registrar.to_string(),
-        voicemail_code: s.voicemail_code.to_string(),
-        api_base_url: s.api_base_url.as_str().into(),
-        api_auth: s.api_auth_kind.as_str().into(),
-        oauth_client_id: s.oauth_client_id.clone().unwrap_or_default(),
-        oauth_username: s.oauth_username.clone().unwrap_or_default(),
-        ..Default::default()
+        ..PbxLocationForm::of(s)
     };
     app.engine
         .update_pbx_location(e, &Actor::System("teamline demo".into()), l.id, &form)
