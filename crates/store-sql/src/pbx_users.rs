@@ -359,62 +359,90 @@ impl PbxUserStore for SqlStore {
                 "SELECT CAST(COALESCE(SUM(p.n), 0) AS BIGINT) FROM pbx_user_counts p WHERE {count_filter}"
             )
         };
-        let total: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
-            .bind(enterprise.0)
-            .bind(state)
-            .bind(pattern.clone())
-            .bind(q.voice_route.map(|r| r.0))
-            .fetch_one(&self.pool)
-            .await
-            .db()?;
-        let total = total.0;
+        let count = || async {
+            let total: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql.clone()))
+                .bind(enterprise.0)
+                .bind(state)
+                .bind(pattern.clone())
+                .bind(q.voice_route.map(|r| r.0))
+                .fetch_one(&self.pool)
+                .await
+                .db()?;
+            StoreResult::Ok(total.0)
+        };
+        let page = |limit: i64, offset: i64, inner_order: String, keyset: String, cursor| {
+            let sql = format!(
+                // The page's ids are picked from narrow rows first, so a deep page does not
+                // build (and throw away) the full rows before it.
+                "{PBX_USER_SELECT} WHERE p.id IN (SELECT p.id FROM pbx_users p \
+                 LEFT JOIN voice_routes v ON v.id = p.voice_route_id \
+                 WHERE {list_filter}{keyset} ORDER BY {inner_order} LIMIT $4 OFFSET $5) ORDER BY {order}"
+            );
+            let pattern = pattern.clone();
+            async move {
+                let rows: Vec<PbxUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(enterprise.0)
+                    .bind(state)
+                    .bind(pattern)
+                    .bind(limit)
+                    .bind(offset)
+                    .bind(q.voice_route.map(|r| r.0))
+                    .bind(cursor)
+                    .fetch_all(&self.pool)
+                    .await
+                    .db()?;
+                StoreResult::Ok(rows)
+            }
+        };
         let mut limit = i64::from(q.limit.max(1));
         let mut offset = i64::from(q.offset);
-        // A page in the back half (an old page link, the last page) is counted from the end in
-        // the opposite order, so the database skips the fewer rows: walking an index backwards
-        // from the end instead of sorting (or stepping over) every row before it.
-        let from_end = q.cursor.is_none() && offset > 0 && offset.saturating_mul(2) > total;
-        if from_end {
-            let rest = (total - offset).max(0);
-            limit = limit.min(rest);
-            offset = (total - offset - limit).max(0);
-        }
-        // A page before the cursor is picked walking backwards from it, then put in order.
-        let (inner_order, keyset, cursor) = match q.cursor {
-            None if from_end => (
-                user_order(q.sort, !q.descending, searching),
-                " AND $7 IS NULL".to_owned(),
-                None,
-            ),
-            None => (order.clone(), " AND $7 IS NULL".to_owned(), None),
-            Some(UserCursor::After(id)) => (
-                order.clone(),
-                cursor_clause(q.sort, searching, !q.descending, 7),
-                Some(id.0),
-            ),
-            Some(UserCursor::Before(id)) => (
-                user_order(q.sort, !q.descending, searching),
-                cursor_clause(q.sort, searching, q.descending, 7),
-                Some(id.0),
-            ),
+        let no_keyset = || " AND $7 IS NULL".to_owned();
+        // The first page of a list shorter than a page is the whole list: its length is the
+        // total, and the count (a second search through the index) is not needed. That is
+        // the usual search, for one user or a handful.
+        let (rows, total) = if q.cursor.is_none() && offset == 0 {
+            let rows = page(limit, 0, order.clone(), no_keyset(), None).await?;
+            let total = match i64::try_from(rows.len()) {
+                Ok(n) if n < limit => n,
+                _ => count().await?,
+            };
+            (rows, total)
+        } else {
+            let total = count().await?;
+            // A page in the back half (an old page link, the last page) is counted from the
+            // end in the opposite order, so the database skips the fewer rows: walking an
+            // index backwards from the end instead of sorting (or stepping over) every row
+            // before it.
+            let from_end = q.cursor.is_none() && offset.saturating_mul(2) > total;
+            if from_end {
+                let rest = (total - offset).max(0);
+                limit = limit.min(rest);
+                offset = (total - offset - limit).max(0);
+            }
+            // A page before the cursor is picked walking backwards from it, then put in order.
+            let (inner_order, keyset, cursor) = match q.cursor {
+                None if from_end => (
+                    user_order(q.sort, !q.descending, searching),
+                    no_keyset(),
+                    None,
+                ),
+                None => (order.clone(), no_keyset(), None),
+                Some(UserCursor::After(id)) => (
+                    order.clone(),
+                    cursor_clause(q.sort, searching, !q.descending, 7),
+                    Some(id.0),
+                ),
+                Some(UserCursor::Before(id)) => (
+                    user_order(q.sort, !q.descending, searching),
+                    cursor_clause(q.sort, searching, q.descending, 7),
+                    Some(id.0),
+                ),
+            };
+            (
+                page(limit, offset, inner_order, keyset, cursor).await?,
+                total,
+            )
         };
-        let rows: Vec<PbxUserRow> = sqlx::query_as(sql!(
-            // The page's ids are picked from narrow rows first, so a deep page does not
-            // build (and throw away) the full rows before it.
-            "{PBX_USER_SELECT} WHERE p.id IN (SELECT p.id FROM pbx_users p \
-             LEFT JOIN voice_routes v ON v.id = p.voice_route_id \
-             WHERE {list_filter}{keyset} ORDER BY {inner_order} LIMIT $4 OFFSET $5) ORDER BY {order}"
-        ))
-        .bind(enterprise.0)
-        .bind(state)
-        .bind(pattern)
-        .bind(limit)
-        .bind(offset)
-        .bind(q.voice_route.map(|r| r.0))
-        .bind(cursor)
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
         Ok(Page {
             items: rows
                 .into_iter()

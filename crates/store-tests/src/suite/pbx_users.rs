@@ -364,6 +364,30 @@ pub async fn users_page_search_tabs_and_paging(h: Arc<Harness>) {
             .unwrap();
         assert_eq!(page.total, expect, "search {search:?}");
     }
+    // A first page that is not full is the whole result; a full one is counted: a search
+    // matching exactly a page, and one matching more.
+    for (search, limit, expect) in [
+        ("person 1", 10, 10),
+        ("person 1", 9, 10),
+        ("person", 10, 30),
+    ] {
+        let page = s
+            .list_pbx_users(
+                e,
+                &PbxUserQuery {
+                    search: Some(search.into()),
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (page.total, page.items.len()),
+            (expect, expect.min(u64::from(limit)) as usize),
+            "search {search:?} with {limit} a page"
+        );
+    }
     // Filters by where calling stands: all are pending; one fails, one has calling off.
     let failing = page.items[1].user.id;
     let off = page.items[2].user.id;
