@@ -10,7 +10,7 @@ use std::sync::Arc;
 use teamline_store::crypto::Keyring;
 use teamline_store::{Clock, StoreError, StoreResult};
 use teamline_store_sql::migrations::{EditedMigration, migrate};
-use teamline_store_sql::{AnyPool, Backend, DbResultExt, SqlStore};
+use teamline_store_sql::{AnyPool, Backend, DbResultExt, JOB_COLUMNS, JobRow, SqlStore};
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -49,7 +49,7 @@ impl Backend for PostgresBackend {
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Option<JobRow>> {
         let mut tx = pool.begin().await.db()?;
         let candidates: Vec<(i64, String)> = sqlx::query_as(
             "SELECT j.id, j.lane FROM jobs j \
@@ -77,13 +77,13 @@ impl Backend for PostgresBackend {
             if !locked {
                 continue;
             }
-            let claimed: Option<(i64,)> = sqlx::query_as(
+            let claimed: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE jobs SET state = 'running', locked_by = $1, locked_until_ms = $2, \
                  attempts = attempts + 1, updated_ms = $3 \
                  WHERE id = $4 AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.lane = $5 AND r.id <> $4 \
                                                AND r.state = 'running' AND r.locked_until_ms >= $3) \
-                 RETURNING id",
-            )
+                 RETURNING {JOB_COLUMNS}"
+            )))
             .bind(worker)
             .bind(now_ms + lease_ms)
             .bind(now_ms)
@@ -92,9 +92,9 @@ impl Backend for PostgresBackend {
             .fetch_optional(&mut *tx)
             .await
             .db()?;
-            if let Some((id,)) = claimed {
+            if claimed.is_some() {
                 tx.commit().await.db()?;
-                return Ok(Some(id));
+                return Ok(claimed);
             }
         }
         tx.commit().await.db()?;

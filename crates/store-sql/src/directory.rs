@@ -25,6 +25,10 @@ impl SqlStore {
         set: &str,
         only_where: &str,
     ) -> StoreResult<u64> {
+        // Most delta rounds flag nobody: no transaction to open and close for that.
+        if object_ids.is_empty() {
+            return Ok(0);
+        }
         let now = self.now();
         let mut affected = 0;
         let mut tx = self.begin_write().await?;

@@ -102,33 +102,19 @@ impl DirectorySyncStore for SqlStore {
 
     async fn put_sync_state(&self, enterprise: EnterpriseId, s: &SyncState) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO sync_state (enterprise_id, users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result, scope) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (enterprise_id) DO UPDATE SET \
-             users_delta_link = excluded.users_delta_link, groups_delta_link = excluded.groups_delta_link, \
-             last_full_sync_ms = excluded.last_full_sync_ms, last_sync_ms = excluded.last_sync_ms, \
-             last_result = excluded.last_result, scope = excluded.scope",
-        )
-        .bind(enterprise.0)
-        .bind(s.users_delta_link.clone())
-        .bind(s.groups_delta_link.clone())
-        .bind(s.last_full_sync_ms)
-        .bind(s.last_sync_ms)
-        .bind(s.last_result.clone())
-        .bind(s.scope.clone())
-        .execute(&mut *tx)
-        .await
-        .db()?;
+        put_sync_state_in(&mut tx, enterprise, s).await?;
         tx.commit().await.db()
     }
 
     async fn record_sync_run(
         &self,
         enterprise: EnterpriseId,
+        state: &SyncState,
         run: &SyncRunRecord,
         keep: u32,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        put_sync_state_in(&mut tx, enterprise, state).await?;
         sqlx::query(
             "INSERT INTO sync_runs (enterprise_id, started_ms, finished_ms, report) VALUES ($1, $2, $3, $4)",
         )
@@ -337,4 +323,29 @@ struct SyncStateRow {
     last_sync_ms: Option<i64>,
     last_result: Option<String>,
     scope: Option<String>,
+}
+
+async fn put_sync_state_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    enterprise: EnterpriseId,
+    s: &SyncState,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sync_state (enterprise_id, users_delta_link, groups_delta_link, last_full_sync_ms, last_sync_ms, last_result, scope) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (enterprise_id) DO UPDATE SET \
+         users_delta_link = excluded.users_delta_link, groups_delta_link = excluded.groups_delta_link, \
+         last_full_sync_ms = excluded.last_full_sync_ms, last_sync_ms = excluded.last_sync_ms, \
+         last_result = excluded.last_result, scope = excluded.scope",
+    )
+    .bind(enterprise.0)
+    .bind(s.users_delta_link.clone())
+    .bind(s.groups_delta_link.clone())
+    .bind(s.last_full_sync_ms)
+    .bind(s.last_sync_ms)
+    .bind(s.last_result.clone())
+    .bind(s.scope.clone())
+    .execute(&mut **tx)
+    .await
+    .db()?;
+    Ok(())
 }

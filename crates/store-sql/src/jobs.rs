@@ -1,5 +1,9 @@
 //! The durable job queue. Claiming is backend-specific (see [`crate::Backend::claim_job`]);
 //! everything else is shared.
+//!
+//! A change made by one statement runs without BEGIN/COMMIT: a single statement is atomic on
+//! both backends (SQLite takes its write lock before the statement reads), and each job
+//! makes several of these changes, so the two round trips each would add up across a fleet.
 
 use crate::SqlStore;
 use crate::error::DbResultExt;
@@ -78,19 +82,15 @@ impl JobStore for SqlStore {
     }
 
     async fn claim_job(&self, worker: &str, lease_ms: i64) -> StoreResult<Option<Job>> {
-        let claimed = self
-            .backend
+        self.backend
             .claim_job(&self.pool, worker, self.now(), lease_ms)
-            .await?;
-        match claimed {
-            Some(id) => self.get_job(JobId(id)).await.map(Some),
-            None => Ok(None),
-        }
+            .await?
+            .map(JobRow::into_domain)
+            .transpose()
     }
 
     async fn extend_lease(&self, id: JobId, worker: &str, lease_ms: i64) -> StoreResult<bool> {
         let now = self.now();
-        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE jobs SET locked_until_ms = $1, updated_ms = $2 WHERE id = $3 AND locked_by = $4 AND state = 'running'",
         )
@@ -98,10 +98,9 @@ impl JobStore for SqlStore {
         .bind(now)
         .bind(id.0)
         .bind(worker)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .db()?;
-        tx.commit().await.db()?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -113,7 +112,6 @@ impl JobStore for SqlStore {
         total: Option<u64>,
         message: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE jobs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_ms = $4 \
              WHERE id = $5 AND locked_by = $6 AND state = 'running'",
@@ -124,10 +122,9 @@ impl JobStore for SqlStore {
         .bind(self.now())
         .bind(id.0)
         .bind(worker)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .db()?;
-        tx.commit().await.db()?;
         if r.rows_affected() == 1 {
             Ok(())
         } else {
@@ -139,7 +136,6 @@ impl JobStore for SqlStore {
 
     async fn complete_job(&self, id: JobId, worker: &str) -> StoreResult<()> {
         let now = self.now();
-        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE jobs SET state = 'succeeded', finished_ms = $1, updated_ms = $1, locked_by = NULL, \
              locked_until_ms = NULL, last_error = NULL WHERE id = $2 AND locked_by = $3 AND state = 'running'",
@@ -147,10 +143,9 @@ impl JobStore for SqlStore {
         .bind(now)
         .bind(id.0)
         .bind(worker)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .db()?;
-        tx.commit().await.db()?;
         if r.rows_affected() == 1 {
             Ok(())
         } else {
@@ -245,23 +240,20 @@ impl JobStore for SqlStore {
     }
 
     async fn next_job_due_ms(&self) -> StoreResult<Option<i64>> {
-        let queued: Option<(i64,)> = sqlx::query_as(
-            "SELECT run_after_ms FROM jobs WHERE state = 'queued' ORDER BY run_after_ms LIMIT 1",
+        // The earliest queued job and the earliest lease to run out, in one round trip (each
+        // part reads an index from its start).
+        let (due,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(t) FROM (\
+             SELECT (SELECT run_after_ms FROM jobs WHERE state = 'queued' \
+                     ORDER BY run_after_ms LIMIT 1) AS t \
+             UNION ALL \
+             SELECT (SELECT locked_until_ms FROM jobs WHERE state = 'running' \
+                     AND locked_until_ms IS NOT NULL ORDER BY locked_until_ms LIMIT 1)) AS due",
         )
-        .fetch_optional(&self.pool)
+        .fetch_one(&self.pool)
         .await
         .db()?;
-        let leased: Option<(i64,)> = sqlx::query_as(
-            "SELECT locked_until_ms FROM jobs WHERE state = 'running' AND locked_until_ms IS NOT NULL \
-             ORDER BY locked_until_ms LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        Ok(match (queued, leased) {
-            (Some((a,)), Some((b,))) => Some(a.min(b)),
-            (a, b) => a.or(b).map(|(t,)| t),
-        })
+        Ok(due)
     }
 
     async fn defer_queued_jobs(

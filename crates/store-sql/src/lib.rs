@@ -41,6 +41,8 @@ mod sessions;
 mod voice_routes;
 
 pub use error::DbResultExt;
+pub use jobs::JOB_COLUMNS;
+pub use rows::JobRow;
 
 /// A pool on whichever database the backend opened.
 pub type AnyPool = sqlx::Pool<sqlx::Any>;
@@ -61,15 +63,17 @@ pub trait Backend: Send + Sync + 'static {
     fn begin_write(&self) -> &'static str;
 
     /// Claims the most urgent due job whose lane is free, or whose lease expired, for `worker`
-    /// until `now_ms + lease_ms`, and returns its id. The update must set `state = 'running'`,
-    /// `locked_by`, `locked_until_ms`, `attempts = attempts + 1` and `updated_ms`.
+    /// until `now_ms + lease_ms`, and returns the claimed row as updated (`RETURNING
+    /// {JOB_COLUMNS}`, so the runner needs no second read). The update must set
+    /// `state = 'running'`, `locked_by`, `locked_until_ms`, `attempts = attempts + 1` and
+    /// `updated_ms`.
     async fn claim_job(
         &self,
         pool: &AnyPool,
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> StoreResult<Option<i64>>;
+    ) -> StoreResult<Option<JobRow>>;
 
     /// The Users page's search: a condition on the PBX users `p` that keeps those whose
     /// `search_text` contains `term` (lowercased, not empty) through the backend's text index,

@@ -78,10 +78,13 @@ pub trait DirectorySyncStore: Send + Sync + 'static {
     /// fleet in one read.
     async fn last_sync_times(&self) -> StoreResult<Vec<(EnterpriseId, i64)>>;
     async fn put_sync_state(&self, enterprise: EnterpriseId, state: &SyncState) -> StoreResult<()>;
-    /// Adds a run to the enterprise's sync history, keeping only the newest `keep` runs.
+    /// Ends a sync run: stores the state it left (as [`Self::put_sync_state`]) and adds the run
+    /// to the enterprise's sync history, keeping only the newest `keep` runs, in one
+    /// transaction.
     async fn record_sync_run(
         &self,
         enterprise: EnterpriseId,
+        state: &SyncState,
         run: &SyncRunRecord,
         keep: u32,
     ) -> StoreResult<()>;

@@ -234,9 +234,12 @@ async fn membership(
     run.report.seen += now_in.len() as u64;
     run.upsert(upserts).await?;
     run.report.flagged += run.store.mark_out_of_scope(run.e, &out_of_scope).await?;
-    let seen = run.report.seen;
-    run.progress(seen, None, &format!("{seen} membership changes applied"))
-        .await;
+    // An idle round (most of a fleet's, most of the time) has nothing to show.
+    if !now_in.is_empty() {
+        let seen = run.report.seen;
+        run.progress(seen, None, &format!("{seen} membership changes applied"))
+            .await;
+    }
     Ok(next)
 }
 
@@ -313,12 +316,15 @@ async fn user_changes(
                 Err(err) => run.warn(format!("user {}: {err}", item.id)),
             }
         }
-        run.report.seen += (upserts.len() + deleted.len()) as u64;
+        let applied = (upserts.len() + deleted.len()) as u64;
+        run.report.seen += applied;
         run.upsert(upserts.into_values().collect()).await?;
         run.report.flagged += store.mark_deleted_in_tenant(run.e, &deleted).await?;
-        let seen = run.report.seen;
-        run.progress(seen, None, &format!("{seen} changes applied"))
-            .await;
+        if applied > 0 {
+            let seen = run.report.seen;
+            run.progress(seen, None, &format!("{seen} changes applied"))
+                .await;
+        }
         if let Some(l) = page.delta_link {
             next = Some(l.0);
         }

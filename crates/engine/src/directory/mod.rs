@@ -107,11 +107,13 @@ impl Engine {
             started_ms: started,
             ..SyncReport::default()
         };
-        let outcome = self.run_sync(e, full, attempt, &mut report).await;
+        // Only a sync writes the sync state, and syncs of one enterprise run one at a time:
+        // the state read here is still the stored one when the run ends.
+        let mut state = store.sync_state(e).await?;
+        let outcome = self.run_sync(e, full, &state, attempt, &mut report).await;
         let finished = store.clock().now_ms();
         report.finished_ms = finished;
         report.duration_ms = finished - started;
-        let mut state = store.sync_state(e).await?;
         state.last_sync_ms = Some(finished);
         let outcome = match outcome {
             Ok(bookmark) => {
@@ -129,10 +131,10 @@ impl Engine {
             }
         };
         state.last_result = serde_json::to_string(&report).ok();
-        store.put_sync_state(e, &state).await?;
         store
             .record_sync_run(
                 e,
+                &state,
                 &SyncRunRecord {
                     started_ms: started,
                     finished_ms: finished,
@@ -165,6 +167,7 @@ impl Engine {
         &self,
         e: EnterpriseId,
         full: bool,
+        state: &SyncState,
         attempt: Option<&Attempt>,
         report: &mut SyncReport,
     ) -> Result<Bookmark, EngineError> {
@@ -172,7 +175,6 @@ impl Engine {
         let enterprise = store.get_enterprise(e).await?;
         let tenant = self.tenant_api(&enterprise)?;
         let groups = store.list_sync_groups(e).await?;
-        let state = store.sync_state(e).await?;
         let scope = SyncScope::parse(state.scope.as_deref());
         let why_full = if full {
             Some("a full sync was asked for")
@@ -197,7 +199,7 @@ impl Engine {
         let reason = match (why_full, scope) {
             (Some(why), _) => why.to_owned(),
             (None, None) => "first sync".to_owned(),
-            (None, Some(scope)) => match delta::round(&mut run, &scope, &state).await {
+            (None, Some(scope)) => match delta::round(&mut run, &scope, state).await {
                 Ok(links) => {
                     return Ok(Bookmark {
                         users: links.users,

@@ -200,7 +200,17 @@ pub async fn directory_delta_bookkeeping(h: Arc<Harness>) {
             finished_ms: i * 1000 + 10,
             report: format!("{{\"run\":{i}}}"),
         };
-        s.record_sync_run(e, &run, 3).await.unwrap();
+        let after = SyncState {
+            last_sync_ms: Some(i * 1000 + 10),
+            last_result: Some(run.report.clone()),
+            ..state.clone()
+        };
+        s.record_sync_run(e, &after, &run, 3).await.unwrap();
+        assert_eq!(
+            s.sync_state(e).await.unwrap(),
+            after,
+            "the state the run left"
+        );
     }
     let runs = s.list_sync_runs(e, 10).await.unwrap();
     let starts: Vec<i64> = runs.iter().map(|r| r.started_ms).collect();
