@@ -43,21 +43,34 @@ impl SqlStore {
         conn: &mut AnyConnection,
         row: EnterpriseRow,
     ) -> StoreResult<Enterprise> {
-        let consents: Vec<ConsentRow> = sqlx::query_as(
-            "SELECT kind, granted_ms, granted_by FROM consents WHERE enterprise_id = $1",
-        )
-        .bind(row.id)
-        .fetch_all(&mut *conn)
-        .await
-        .db()?;
-        let regions: Vec<(i64,)> = sqlx::query_as(
-            "SELECT region_id FROM enterprise_sbc_regions WHERE enterprise_id = $1 ORDER BY region_id",
-        )
-        .bind(row.id)
-        .fetch_all(&mut *conn)
-        .await
-        .db()?;
-        row.into_domain(consents, regions.into_iter().map(|r| r.0).collect())
+        // Consents and SBC regions in one read: every job of an enterprise loads it, so each
+        // statement saved counts across a fleet.
+        let parts: Vec<(Option<String>, Option<i64>, Option<String>, Option<i64>)> =
+            sqlx::query_as(
+                "SELECT kind, granted_ms, granted_by, NULL AS region_id FROM consents \
+                 WHERE enterprise_id = $1 \
+                 UNION ALL SELECT NULL, NULL, NULL, region_id FROM enterprise_sbc_regions \
+                 WHERE enterprise_id = $1",
+            )
+            .bind(row.id)
+            .fetch_all(&mut *conn)
+            .await
+            .db()?;
+        let mut consents = Vec::new();
+        let mut regions = Vec::new();
+        for (kind, granted_ms, granted_by, region) in parts {
+            match (kind, region) {
+                (Some(kind), _) => consents.push(ConsentRow {
+                    kind,
+                    granted_ms,
+                    granted_by,
+                }),
+                (None, Some(region)) => regions.push(region),
+                (None, None) => {}
+            }
+        }
+        regions.sort_unstable();
+        row.into_domain(consents, regions)
     }
 
     async fn enterprise_where(

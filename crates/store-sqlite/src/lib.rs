@@ -55,15 +55,28 @@ impl Backend for SqliteBackend {
         // One statement outside a transaction: a writing statement takes SQLite's write lock
         // before it reads (waiting up to the busy timeout), so no other connection can claim
         // between the lane check and the update, without BEGIN/COMMIT round trips.
+        //
+        // The most urgent queued job and the most urgent job whose lease ran out are each
+        // found by walking `jobs_claim` in claiming order and stopping at the first whose lane
+        // is free; the more urgent of the two is claimed. (One search over both states would
+        // check the lane of every due job, then sort them: with a fleet's 2 000 syncs queued
+        // at once, milliseconds per claim.)
+        let pick = |state: &str, due: &str| {
+            format!(
+                "SELECT * FROM (SELECT j.id, j.priority FROM jobs j INDEXED BY jobs_claim \
+                 WHERE j.state = '{state}' AND {due} \
+                   AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.lane = j.lane AND r.id <> j.id \
+                                   AND r.state = 'running' AND r.locked_until_ms >= $3) \
+                 ORDER BY j.priority DESC, j.id LIMIT 1)"
+            )
+        };
+        let queued = pick("queued", "j.run_after_ms <= $3");
+        let expired = pick("running", "j.locked_until_ms < $3");
         sqlx::query_as(AssertSqlSafe(format!(
             "UPDATE jobs SET state = 'running', locked_by = $1, locked_until_ms = $2, \
              attempts = attempts + 1, updated_ms = $3 \
-             WHERE id = (SELECT j.id FROM jobs j \
-               WHERE ((j.state = 'queued' AND j.run_after_ms <= $3) \
-                      OR (j.state = 'running' AND j.locked_until_ms < $3)) \
-                 AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.lane = j.lane AND r.id <> j.id \
-                                 AND r.state = 'running' AND r.locked_until_ms >= $3) \
-               ORDER BY j.priority DESC, j.id LIMIT 1) \
+             WHERE id = (SELECT id FROM ({queued} UNION ALL {expired}) \
+               ORDER BY priority DESC, id LIMIT 1) \
              RETURNING {JOB_COLUMNS}"
         )))
         .bind(worker)

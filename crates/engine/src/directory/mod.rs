@@ -157,9 +157,15 @@ impl Engine {
                 })
                 .await?;
         }
-        tracing::info!(enterprise = %e, full = report.full, seen = report.seen, added = report.added,
-            changed = report.changed, flagged = report.flagged, duration_ms = report.duration_ms,
-            error = report.error.as_deref().unwrap_or(""), "directory sync finished");
+        // A fleet's scheduled rounds mostly find nothing: those are not worth a line each in
+        // the log at the default level.
+        if report.seen == 0 && report.error.is_none() && !report.full {
+            tracing::debug!(enterprise = %e, duration_ms = report.duration_ms, "directory sync found no changes");
+        } else {
+            tracing::info!(enterprise = %e, full = report.full, seen = report.seen, added = report.added,
+                changed = report.changed, flagged = report.flagged, duration_ms = report.duration_ms,
+                error = report.error.as_deref().unwrap_or(""), "directory sync finished");
+        }
         outcome.map(|()| report)
     }
 

@@ -387,6 +387,27 @@ pub async fn jobs_expired_lease_is_reclaimed(h: Arc<Harness>) {
     );
     assert!(s.complete_job(id, "crashed").await.is_err());
     s.complete_job(id, "w2").await.unwrap();
+
+    // A job whose lease ran out and a queued one are claimed by urgency, whichever is which.
+    let job = |lane: &str, priority: i32| {
+        NewJob::new(None, "push_user", "{}")
+            .lane(lane)
+            .priority(priority)
+    };
+    let urgent = s.enqueue(&job("user:1", 10)).await.unwrap().id();
+    s.claim_job("crashed", 10_000).await.unwrap().unwrap();
+    let low = s.enqueue(&job("user:2", 0)).await.unwrap().id();
+    h.clock.advance_ms(10_001);
+    let high = s.enqueue(&job("user:3", 20)).await.unwrap().id();
+    let order: Vec<_> = [
+        s.claim_job("w3", 10_000).await.unwrap(),
+        s.claim_job("w3", 10_000).await.unwrap(),
+        s.claim_job("w3", 10_000).await.unwrap(),
+    ]
+    .into_iter()
+    .map(|j| j.map(|j| j.id))
+    .collect();
+    assert_eq!(order, vec![Some(high), Some(urgent), Some(low)]);
 }
 
 /// Two runners (two store instances, as two Teamline processes would have) drain one queue
