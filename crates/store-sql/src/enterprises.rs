@@ -38,6 +38,9 @@ fn enterprise_json(e: &Enterprise) -> String {
     .to_string()
 }
 
+/// A row of an enterprise's consents (kind, granted, by whom) or of its SBC regions.
+type ConsentOrRegion = (Option<String>, Option<i64>, Option<String>, Option<i64>);
+
 impl SqlStore {
     async fn load_enterprise(
         conn: &mut AnyConnection,
@@ -45,17 +48,16 @@ impl SqlStore {
     ) -> StoreResult<Enterprise> {
         // Consents and SBC regions in one read: every job of an enterprise loads it, so each
         // statement saved counts across a fleet.
-        let parts: Vec<(Option<String>, Option<i64>, Option<String>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT kind, granted_ms, granted_by, NULL AS region_id FROM consents \
-                 WHERE enterprise_id = $1 \
-                 UNION ALL SELECT NULL, NULL, NULL, region_id FROM enterprise_sbc_regions \
-                 WHERE enterprise_id = $1",
-            )
-            .bind(row.id)
-            .fetch_all(&mut *conn)
-            .await
-            .db()?;
+        let parts: Vec<ConsentOrRegion> = sqlx::query_as(
+            "SELECT kind, granted_ms, granted_by, NULL AS region_id FROM consents \
+             WHERE enterprise_id = $1 \
+             UNION ALL SELECT NULL, NULL, NULL, region_id FROM enterprise_sbc_regions \
+             WHERE enterprise_id = $1",
+        )
+        .bind(row.id)
+        .fetch_all(&mut *conn)
+        .await
+        .db()?;
         let mut consents = Vec::new();
         let mut regions = Vec::new();
         for (kind, granted_ms, granted_by, region) in parts {
