@@ -240,8 +240,9 @@ impl Traffic {
         };
         match refusal {
             None => of_kind.accepted += 1,
-            Some(Refusal::Throttled { .. })
-            | Some(Refusal::Injected { status: 429, .. }) => of_kind.throttled += 1,
+            Some(Refusal::Throttled { .. }) | Some(Refusal::Injected { status: 429, .. }) => {
+                of_kind.throttled += 1
+            }
             Some(Refusal::Injected { .. }) => {}
         }
         if self.faults.throttle_budget.is_some()
@@ -396,7 +397,10 @@ mod tests {
     #[test]
     fn requests_are_counted_by_kind_without_their_ids() {
         assert_eq!(
-            request_kind("GET", &["admin", "teams", "userConfigurations", "5f1c0d2e-4a7b"]),
+            request_kind(
+                "GET",
+                &["admin", "teams", "userConfigurations", "5f1c0d2e-4a7b"]
+            ),
             "GET /admin/teams/userConfigurations/{id}"
         );
         assert_eq!(
@@ -425,7 +429,10 @@ mod tests {
             (kinds["POST /a"].accepted, kinds["POST /a"].throttled),
             (2, 1)
         );
-        assert_eq!((kinds["GET /b"].accepted, kinds["GET /b"].throttled), (0, 1));
+        assert_eq!(
+            (kinds["GET /b"].accepted, kinds["GET /b"].throttled),
+            (0, 1)
+        );
     }
 
     #[test]
