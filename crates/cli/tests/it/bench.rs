@@ -42,12 +42,14 @@ fn bench_enable_measures_whole_windows_and_every_user_ends_in_sync() {
     // The requests by kind say where the budget went: one number assignment per user.
     let kinds = &f["accepted_per_user_by_kind"];
     assert_eq!(
-        kinds["POST /admin/teams/telephoneNumberManagement/numberAssignments/assignNumber"],
-        1.0,
+        kinds["POST /admin/teams/telephoneNumberManagement/numberAssignments/assignNumber"], 1.0,
         "{f}"
     );
     assert!(
-        kinds["GET /admin/teams/userConfigurations/{id}"].as_f64().unwrap() >= 1.0,
+        kinds["GET /admin/teams/userConfigurations/{id}"]
+            .as_f64()
+            .unwrap()
+            >= 1.0,
         "every user is read back: {f}"
     );
 }

@@ -329,38 +329,37 @@ mod tests {
         assert_eq!(*sizes.lock().unwrap(), vec![1, 5]);
     }
 
-    /// A coalescer whose `run` records the size of each batch.
+    /// A caller's answer, boxed so the test's callers share one type.
+    type Answer = std::pin::Pin<Box<dyn Future<Output = Option<u32>> + Send>>;
+
+    /// A coalescer whose `run` records the size of each batch, and a way to call it.
     fn recording(
         window_ms: u64,
         busy_window_ms: u64,
-    ) -> (
-        Arc<Coalescer<(), u32, u32>>,
-        Arc<Mutex<Vec<usize>>>,
-        impl Fn(u32) -> std::pin::Pin<Box<dyn Future<Output = Option<u32>> + Send>>,
-    ) {
+    ) -> (Arc<Mutex<Vec<usize>>>, impl Fn(u32) -> Answer) {
         let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(
             20,
             Duration::from_millis(window_ms),
             Duration::from_millis(busy_window_ms),
         ));
         let sizes = Arc::new(Mutex::new(Vec::new()));
-        let (c, s) = (coalescer.clone(), sizes.clone());
+        let recorded = sizes.clone();
         let call = move |n: u32| {
-            let (c, s) = (c.clone(), s.clone());
+            let (c, s) = (coalescer.clone(), recorded.clone());
             Box::pin(async move {
                 c.call((), n, move |_, items: Vec<u32>| {
                     s.lock().unwrap().push(items.len());
                     async move { items }
                 })
                 .await
-            }) as std::pin::Pin<Box<dyn Future<Output = Option<u32>> + Send>>
+            }) as Answer
         };
-        (coalescer, sizes, call)
+        (sizes, call)
     }
 
     #[tokio::test]
     async fn once_batches_are_shared_callers_arriving_apart_still_go_together() {
-        let (_c, sizes, call) = recording(5, 2_000);
+        let (sizes, call) = recording(5, 2_000);
         // Two pushes at once share a batch: the key is busy from then on.
         let first = futures::future::join_all([call(1), call(2)]).await;
         assert_eq!(first, vec![Some(1), Some(2)]);
@@ -379,7 +378,7 @@ mod tests {
     #[tokio::test]
     async fn a_lone_caller_does_not_wait_for_the_busy_window() {
         // A busy window of a minute: a lone caller waiting for it would time out below.
-        let (_c, sizes, call) = recording(5, 60_000);
+        let (sizes, call) = recording(5, 60_000);
         for n in 1..=3 {
             let answer = tokio::time::timeout(Duration::from_secs(10), call(n)).await;
             assert_eq!(answer.ok().flatten(), Some(n));
