@@ -39,6 +39,19 @@ fn bench_enable_measures_whole_windows_and_every_user_ends_in_sync() {
     let fraction = f["rate_fraction"].as_f64().unwrap();
     assert!(fraction > 0.0 && fraction <= 1.0, "{f}");
     assert!(f["measured_writes"].as_u64().unwrap() > 0, "{f}");
+    // The requests by kind say where the budget went: one number assignment per user.
+    let kinds = &f["accepted_per_user_by_kind"];
+    assert_eq!(
+        kinds["POST /admin/teams/telephoneNumberManagement/numberAssignments/assignNumber"], 1.0,
+        "{f}"
+    );
+    assert!(
+        kinds["GET /admin/teams/userConfigurations/{id}"]
+            .as_f64()
+            .unwrap()
+            >= 1.0,
+        "every user is read back: {f}"
+    );
 }
 
 #[test]

@@ -8,6 +8,12 @@
 //! key and sends them as one request, then hands each caller its own answer. A caller alone
 //! waits only that window.
 //!
+//! While a key's batches are shared (the last one held more than one caller, so pushes of the
+//! tenant run side by side, as in a bulk Enable Calling), a new batch gathers for a longer
+//! `busy_window`: the pushes are bound by Microsoft's request budget, not by their latency,
+//! and a fuller list spends fewer requests of that budget. A single push (an admin saving one
+//! user) finds the last batch unshared and waits only the short `window`.
+//!
 //! The request is sent from its own task, so a caller that gives up (a job stepping aside
 //! while the tenant is throttled) never strands the others who joined its batch. The task
 //! carries the first caller's throttling patience ([`crate::throttle::with_max_wait`]).
@@ -19,19 +25,34 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
-/// One batch being gathered: its number (so the timer flushes only its own batch) and the
-/// callers waiting for it.
+/// How long after a shared batch a key still counts as busy: long enough to span the pause
+/// of a throttled tenant (Microsoft's window is 10 s), so the batches after it gather again.
+const BUSY_MEMORY: Duration = Duration::from_secs(15);
+
+/// One batch being gathered: its number (so the timer flushes only its own batch), when it is
+/// due, and the callers waiting for it.
 struct Gathering<I, R> {
     number: u64,
+    due: Instant,
     items: Vec<(I, oneshot::Sender<R>)>,
 }
 
-/// A key's state: the batch being gathered, and whether a batch of the key is on its way
-/// (while one is, the next gathers until it comes back, so batches grow with the load).
+/// A key's state: the batch being gathered, how many batches of the key are on their way
+/// (while one is, the next gathers until it comes back and is due), and when the last shared
+/// batch came back.
 struct Slot<I, R> {
     gathering: Option<Gathering<I, R>>,
-    in_flight: bool,
+    in_flight: usize,
+    last_shared: Option<Instant>,
+}
+
+impl<I, R> Slot<I, R> {
+    fn busy(&self, now: Instant) -> bool {
+        self.last_shared
+            .is_some_and(|at| now.saturating_duration_since(at) < BUSY_MEMORY)
+    }
 }
 
 struct State<K, I, R> {
@@ -39,22 +60,31 @@ struct State<K, I, R> {
     slots: HashMap<K, Slot<I, R>>,
 }
 
-/// Gathers calls under a key, then runs them as one: after `window` when nothing of the key
-/// is on its way, else when that comes back, and at once when `max` callers wait.
+/// Gathers calls under a key, then runs them as one: when the batch is due (`window` after
+/// its first caller, `busy_window` while the key is busy) and nothing of the key is on its
+/// way, else when that comes back and the batch is due, and at once when `max` callers wait.
 pub(crate) struct Coalescer<K, I, R> {
     state: Mutex<State<K, I, R>>,
     max: usize,
     window: Duration,
+    busy_window: Duration,
 }
 
 /// What a call has to do after adding its item.
 enum Then<I, R> {
     /// Send this full batch now.
     Send(Vec<(I, oneshot::Sender<R>)>),
-    /// Start the window of the batch with this number.
-    Time(u64),
+    /// Start the timer of the batch with this number.
+    Time(u64, Instant),
     /// Nothing: a timer or a batch on its way will send it.
     Wait,
+}
+
+/// What a batch on its way does when it comes back.
+enum Next<I, R> {
+    Send(Vec<(I, oneshot::Sender<R>)>),
+    SleepUntil(Instant),
+    Done,
 }
 
 impl<K, I, R> Coalescer<K, I, R>
@@ -63,7 +93,7 @@ where
     I: Send + 'static,
     R: Send + 'static,
 {
-    pub(crate) fn new(max: usize, window: Duration) -> Self {
+    pub(crate) fn new(max: usize, window: Duration, busy_window: Duration) -> Self {
         Self {
             state: Mutex::new(State {
                 next: 0,
@@ -71,6 +101,7 @@ where
             }),
             max: max.max(1),
             window,
+            busy_window: busy_window.max(window),
         }
     }
 
@@ -89,26 +120,34 @@ where
     {
         let (tx, rx) = oneshot::channel();
         let patience = crate::throttle::max_wait();
+        let now = Instant::now();
         let then = {
             let mut state = self.lock();
             let state = &mut *state;
             let slot = state.slots.entry(key.clone()).or_insert(Slot {
                 gathering: None,
-                in_flight: false,
+                in_flight: 0,
+                last_shared: None,
             });
+            let window = if slot.busy(now) {
+                self.busy_window
+            } else {
+                self.window
+            };
             let batch = slot.gathering.get_or_insert_with(|| {
                 state.next += 1;
                 Gathering {
                     number: state.next,
+                    due: now + window,
                     items: Vec::new(),
                 }
             });
             batch.items.push((item, tx));
             if batch.items.len() >= self.max {
-                slot.in_flight = true;
+                slot.in_flight += 1;
                 Then::Send(slot.gathering.take().map(|b| b.items).unwrap_or_default())
-            } else if batch.items.len() == 1 && !slot.in_flight {
-                Then::Time(batch.number)
+            } else if batch.items.len() == 1 && slot.in_flight == 0 {
+                Then::Time(batch.number, batch.due)
             } else {
                 Then::Wait
             }
@@ -118,24 +157,24 @@ where
             Then::Send(items) => {
                 tokio::spawn(me.send_from(key, items, run, patience));
             }
-            Then::Time(number) => {
+            Then::Time(number, due) => {
                 tokio::spawn(async move {
-                    tokio::time::sleep(me.window).await;
-                    let due = {
+                    tokio::time::sleep_until(due).await;
+                    let items = {
                         let mut state = me.lock();
                         match state.slots.get_mut(&key) {
                             Some(slot)
-                                if !slot.in_flight
+                                if slot.in_flight == 0
                                     && slot.gathering.as_ref().map(|b| b.number)
                                         == Some(number) =>
                             {
-                                slot.in_flight = true;
+                                slot.in_flight += 1;
                                 slot.gathering.take().map(|b| b.items)
                             }
                             _ => None,
                         }
                     };
-                    if let Some(items) = due {
+                    if let Some(items) = items {
                         me.send_from(key, items, run, patience).await;
                     }
                 });
@@ -145,7 +184,8 @@ where
         rx.await.ok()
     }
 
-    /// Sends `items`, then whatever gathered under the key meanwhile, until nothing is left.
+    /// Sends `items`, then whatever gathered under the key meanwhile once it is due, until
+    /// nothing is left.
     async fn send_from<F, Fut>(
         self: Arc<Self>,
         key: K,
@@ -156,18 +196,44 @@ where
         F: Fn(K, Vec<I>) -> Fut,
         Fut: Future<Output = Vec<R>>,
     {
+        let mut shared = items.len() > 1;
+        send(items, key.clone(), &run, patience).await;
         loop {
-            send(items, key.clone(), &run, patience).await;
-            let mut state = self.lock();
-            let Some(slot) = state.slots.get_mut(&key) else {
-                return;
-            };
-            match slot.gathering.take() {
-                Some(next) => items = next.items,
-                None => {
-                    state.slots.remove(&key);
+            let next = {
+                let mut state = self.lock();
+                let Some(slot) = state.slots.get_mut(&key) else {
                     return;
+                };
+                let now = Instant::now();
+                if shared {
+                    slot.last_shared = Some(now);
                 }
+                match &slot.gathering {
+                    Some(batch) if batch.due <= now => {
+                        Next::Send(slot.gathering.take().map(|b| b.items).unwrap_or_default())
+                    }
+                    Some(batch) => Next::SleepUntil(batch.due),
+                    None => {
+                        slot.in_flight = slot.in_flight.saturating_sub(1);
+                        // An idle key's slot is kept only while it still counts as busy.
+                        if slot.in_flight == 0 && !slot.busy(now) {
+                            state.slots.remove(&key);
+                        }
+                        Next::Done
+                    }
+                }
+            };
+            match next {
+                Next::Send(next) => {
+                    items = next;
+                    shared = items.len() > 1;
+                    send(items, key.clone(), &run, patience).await;
+                }
+                Next::SleepUntil(due) => {
+                    shared = false;
+                    tokio::time::sleep_until(due).await;
+                }
+                Next::Done => return,
             }
         }
     }
@@ -204,6 +270,7 @@ mod tests {
         let coalescer = Arc::new(Coalescer::<&str, u32, u32>::new(
             3,
             Duration::from_millis(20),
+            Duration::from_millis(20),
         ));
         let runs = Arc::new(AtomicUsize::new(0));
         let call = |key: &'static str, n: u32| {
@@ -234,7 +301,11 @@ mod tests {
 
     #[tokio::test]
     async fn callers_arriving_while_a_batch_is_on_its_way_go_together_in_the_next() {
-        let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(20, Duration::from_millis(5)));
+        let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(
+            20,
+            Duration::from_millis(5),
+            Duration::from_millis(5),
+        ));
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let call = |n: u32| {
             let (c, sizes) = (coalescer.clone(), sizes.clone());
@@ -258,10 +329,68 @@ mod tests {
         assert_eq!(*sizes.lock().unwrap(), vec![1, 5]);
     }
 
+    /// A caller's answer, boxed so the test's callers share one type.
+    type Answer = std::pin::Pin<Box<dyn Future<Output = Option<u32>> + Send>>;
+
+    /// A coalescer whose `run` records the size of each batch, and a way to call it.
+    fn recording(
+        window_ms: u64,
+        busy_window_ms: u64,
+    ) -> (Arc<Mutex<Vec<usize>>>, impl Fn(u32) -> Answer) {
+        let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(
+            20,
+            Duration::from_millis(window_ms),
+            Duration::from_millis(busy_window_ms),
+        ));
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let recorded = sizes.clone();
+        let call = move |n: u32| {
+            let (c, s) = (coalescer.clone(), recorded.clone());
+            Box::pin(async move {
+                c.call((), n, move |_, items: Vec<u32>| {
+                    s.lock().unwrap().push(items.len());
+                    async move { items }
+                })
+                .await
+            }) as Answer
+        };
+        (sizes, call)
+    }
+
+    #[tokio::test]
+    async fn once_batches_are_shared_callers_arriving_apart_still_go_together() {
+        let (sizes, call) = recording(5, 2_000);
+        // Two pushes at once share a batch: the key is busy from then on.
+        let first = futures::future::join_all([call(1), call(2)]).await;
+        assert_eq!(first, vec![Some(1), Some(2)]);
+        // Four more arrive 30 ms apart, each far outside the short window.
+        let mut later = Vec::new();
+        for n in 3..=6 {
+            later.push(tokio::spawn(call(n)));
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        for (n, answer) in (3..=6).zip(later) {
+            assert_eq!(answer.await.unwrap(), Some(n));
+        }
+        assert_eq!(*sizes.lock().unwrap(), vec![2, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_lone_caller_does_not_wait_for_the_busy_window() {
+        // A busy window of a minute: a lone caller waiting for it would time out below.
+        let (sizes, call) = recording(5, 60_000);
+        for n in 1..=3 {
+            let answer = tokio::time::timeout(Duration::from_secs(10), call(n)).await;
+            assert_eq!(answer.ok().flatten(), Some(n));
+        }
+        assert_eq!(*sizes.lock().unwrap(), vec![1, 1, 1]);
+    }
+
     #[tokio::test]
     async fn a_caller_that_gives_up_does_not_strand_the_others() {
         let coalescer = Arc::new(Coalescer::<(), u32, u32>::new(
             20,
+            Duration::from_millis(20),
             Duration::from_millis(20),
         ));
         let run = |_, items: Vec<u32>| async move { items };

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::errors::{ApiResponse, RequestIds};
-use super::faults::{Access, Refusal};
+use super::faults::{Access, Refusal, request_kind};
 use super::model::{Tenant, well_known};
 use super::request::GraphRequest;
 use super::state::{SimState, lock};
@@ -142,18 +142,22 @@ pub(crate) fn authenticate(
     })
 }
 
-/// Applies the tenant's throttling budget, latency and injected errors. Returns the response
-/// to send instead of handling the request, if any.
-pub(crate) async fn apply_faults(
+/// Applies the tenant's throttling budget, latency and injected errors to a request of
+/// `method` on the path of `segments`. Returns the response to send instead of handling the
+/// request, if any.
+pub(crate) async fn apply_faults<S: AsRef<str>>(
     caller: &Caller,
     ids: &RequestIds,
-    access: Access,
+    method: &axum::http::Method,
+    segments: &[S],
 ) -> Option<ApiResponse> {
+    let access = Access::of(method);
+    let kind = request_kind(method.as_str(), segments);
     let (latency, refusal) = {
         let mut t = lock(&caller.tenant);
         super::teams::settle_due_operations(&mut t, Instant::now());
         let latency = t.traffic.faults.latency_ms;
-        (latency, t.traffic.admit(Instant::now(), access))
+        (latency, t.traffic.admit(Instant::now(), access, &kind))
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

@@ -28,7 +28,6 @@ use serde_json::{Map, Value, json};
 use super::admission::{Audience, Caller, apply_faults, authenticate};
 use super::behaviour::ConfigCreate;
 use super::errors::{ApiResponse, RequestIds};
-use super::faults::Access;
 use super::model::well_known;
 use super::model::{Tenant, canonical_type, is_policy_type};
 use super::request::segments_of;
@@ -104,10 +103,10 @@ async fn serve(
             );
         }
     }
-    if let Some(r) = apply_faults(&caller, ids, Access::of(method)).await {
+    let segs = segments_of(path);
+    if let Some(r) = apply_faults(&caller, ids, method, &segs).await {
         return r;
     }
-    let segs = segments_of(path);
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let mut t = lock(&caller.tenant);
     let parsed = || -> Result<Value, ApiResponse> {

@@ -7,6 +7,7 @@
 //! refusal into their own error body; tests switch faults through `TenantControl` or the
 //! control API under `/_sim/tenants/{tenant}/faults`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,47 @@ pub struct RequestStats {
     /// The throttling windows these stats saw, oldest first (only while a throttle budget is
     /// set), so a benchmark can measure the achieved rate over whole windows.
     pub windows: Vec<WindowStats>,
+    /// The requests by kind ([`request_kind`]: the method and the path with its ids left
+    /// out), so a benchmark can say which requests its budget went to.
+    pub by_kind: BTreeMap<String, KindStats>,
+}
+
+/// The requests of one kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindStats {
+    /// Requests let through.
+    pub accepted: u64,
+    /// Requests answered 429 (throttle budget or injected).
+    pub throttled: u64,
+}
+
+/// A request's kind: its method and its path with every id (a user, a number, an operation,
+/// a function's arguments) left out, e.g. `GET /admin/teams/userConfigurations/{id}` or
+/// `GET /admin/teams/policy/getPolicyId(…)`.
+pub fn request_kind<S: AsRef<str>>(method: &str, segments: &[S]) -> String {
+    let mut kind = String::from(method);
+    kind.push(' ');
+    if segments.is_empty() {
+        kind.push('/');
+    }
+    for segment in segments {
+        let segment = segment.as_ref();
+        kind.push('/');
+        match segment.split_once('(') {
+            Some((function, _)) => {
+                kind.push_str(function);
+                kind.push_str("(…)");
+            }
+            // Names of Microsoft's collections and actions hold no digit, '@' or '+';
+            // ids (GUIDs, UPNs, phone numbers, operation ids) do.
+            None if segment.contains(|c: char| c.is_ascii_digit() || c == '@' || c == '+') => {
+                kind.push_str("{id}");
+            }
+            None => kind.push_str(segment),
+        }
+    }
+    kind
 }
 
 /// One throttling window: it starts at the first request after the previous one ended.
@@ -183,13 +225,25 @@ impl Traffic {
 
     /// Counts an arriving request and decides whether it is throttled or gets an injected
     /// error. The request is in flight until [`Traffic::finish`].
-    pub(crate) fn admit(&mut self, now: Instant, access: Access) -> Option<Refusal> {
+    /// `kind` is the request's [`request_kind`].
+    pub(crate) fn admit(&mut self, now: Instant, access: Access, kind: &str) -> Option<Refusal> {
         let refusal = self.check(now);
         if refusal.is_none() {
             match access {
                 Access::Read => self.stats.accepted_reads += 1,
                 Access::Write => self.stats.accepted_writes += 1,
             }
+        }
+        let of_kind = match self.stats.by_kind.get_mut(kind) {
+            Some(k) => k,
+            None => self.stats.by_kind.entry(kind.to_owned()).or_default(),
+        };
+        match refusal {
+            None => of_kind.accepted += 1,
+            Some(Refusal::Throttled { .. }) | Some(Refusal::Injected { status: 429, .. }) => {
+                of_kind.throttled += 1
+            }
+            Some(Refusal::Injected { .. }) => {}
         }
         if self.faults.throttle_budget.is_some()
             && let Some(w) = self.stats.windows.last_mut()
@@ -296,16 +350,16 @@ mod tests {
             ..Faults::default()
         });
         let now = Instant::now();
-        assert_eq!(traffic.admit(now, Access::Read), None);
-        assert_eq!(traffic.admit(now, Access::Read), None);
+        assert_eq!(traffic.admit(now, Access::Read, "GET /users"), None);
+        assert_eq!(traffic.admit(now, Access::Read, "GET /users"), None);
         assert_eq!(
-            traffic.admit(now, Access::Read),
+            traffic.admit(now, Access::Read, "GET /users"),
             Some(Refusal::Throttled {
                 retry_after_secs: 10
             })
         );
         // Sent while the Retry-After still runs: counted as early.
-        assert!(traffic.admit(now, Access::Read).is_some());
+        assert!(traffic.admit(now, Access::Read, "GET /users").is_some());
         assert_eq!(traffic.stats.requests, 4);
         assert_eq!(traffic.stats.throttled, 2);
         assert_eq!(traffic.stats.early, 1);
@@ -321,12 +375,12 @@ mod tests {
             ..Faults::default()
         });
         let t0 = Instant::now();
-        assert_eq!(traffic.admit(t0, Access::Read), None);
-        assert_eq!(traffic.admit(t0, Access::Write), None);
-        assert!(traffic.admit(t0, Access::Write).is_some());
+        assert_eq!(traffic.admit(t0, Access::Read, "GET /users"), None);
+        assert_eq!(traffic.admit(t0, Access::Write, "POST /users"), None);
+        assert!(traffic.admit(t0, Access::Write, "POST /users").is_some());
         // The next window starts at the first request after the first one ended.
         let t1 = t0 + Duration::from_millis(1_500);
-        assert_eq!(traffic.admit(t1, Access::Write), None);
+        assert_eq!(traffic.admit(t1, Access::Write, "POST /users"), None);
         let stats = traffic.stats_at(t1 + Duration::from_millis(100));
         assert_eq!((stats.accepted_reads, stats.accepted_writes), (1, 2));
         let w = &stats.windows;
@@ -341,6 +395,47 @@ mod tests {
     }
 
     #[test]
+    fn requests_are_counted_by_kind_without_their_ids() {
+        assert_eq!(
+            request_kind(
+                "GET",
+                &["admin", "teams", "userConfigurations", "5f1c0d2e-4a7b"]
+            ),
+            "GET /admin/teams/userConfigurations/{id}"
+        );
+        assert_eq!(
+            request_kind(
+                "GET",
+                &["admin", "teams", "policy", "getPolicyId(type='x',name='y')"]
+            ),
+            "GET /admin/teams/policy/getPolicyId(…)"
+        );
+        assert_eq!(
+            request_kind("PUT", &["Skype.Policy", "users", "adele@contoso.com"]),
+            "PUT /Skype.Policy/users/{id}"
+        );
+        let mut traffic = Traffic::default();
+        traffic.set_faults(Faults {
+            throttle_budget: Some(2),
+            ..Faults::default()
+        });
+        let now = Instant::now();
+        for _ in 0..3 {
+            traffic.admit(now, Access::Write, "POST /a");
+        }
+        traffic.admit(now, Access::Read, "GET /b");
+        let kinds = &traffic.stats.by_kind;
+        assert_eq!(
+            (kinds["POST /a"].accepted, kinds["POST /a"].throttled),
+            (2, 1)
+        );
+        assert_eq!(
+            (kinds["GET /b"].accepted, kinds["GET /b"].throttled),
+            (0, 1)
+        );
+    }
+
+    #[test]
     fn injected_errors_run_out() {
         let mut traffic = Traffic::default();
         traffic.faults.inject_errors = Some(InjectedErrors {
@@ -350,14 +445,14 @@ mod tests {
         });
         let now = Instant::now();
         assert_eq!(
-            traffic.admit(now, Access::Read),
+            traffic.admit(now, Access::Read, "GET /users"),
             Some(Refusal::Injected {
                 status: 503,
                 retry_after_secs: None
             })
         );
         traffic.finish();
-        assert_eq!(traffic.admit(now, Access::Read), None);
+        assert_eq!(traffic.admit(now, Access::Read, "GET /users"), None);
         assert_eq!(traffic.faults.inject_errors, None);
         assert_eq!(traffic.stats.throttled, 0);
         assert_eq!(traffic.stats.max_in_flight, 1);

@@ -10,7 +10,6 @@ use axum::response::Response;
 
 use super::admission::{Audience, Caller, apply_faults, authenticate, forbidden, guard};
 use super::errors::{ApiResponse, RequestIds};
-use super::faults::Access;
 use super::model::Tenant;
 use super::odata::Query;
 use super::request::{GraphRequest, segments_of};
@@ -52,7 +51,7 @@ pub(crate) async fn serve(state: &Arc<SimState>, req: GraphRequest) -> ApiRespon
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    if let Some(resp) = apply_faults(&caller, &req.ids, Access::of(&req.method)).await {
+    if let Some(resp) = apply_faults(&caller, &req.ids, &req.method, &req.segments).await {
         return resp;
     }
     if let (Some(server), true, [domains, id, verify]) = (

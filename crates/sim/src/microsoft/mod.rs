@@ -54,7 +54,7 @@ pub use behaviour::{Behaviour, ConfigCreate, PolicyIdLookup, ReassignHeldNumber}
 pub use control::{
     ConsentState, ControlError, NewUser, PlanState, TeamsState, TenantControl, UserPatch, UserRoles,
 };
-pub use faults::{Faults, InjectedErrors, RequestStats, WindowStats};
+pub use faults::{Faults, InjectedErrors, KindStats, RequestStats, WindowStats, request_kind};
 pub use model::CapabilityStatus;
 pub use state::{EntityShape, SimConfig};
 pub use teams::normalize_number;

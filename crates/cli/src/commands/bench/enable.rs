@@ -11,6 +11,7 @@ use crate::sim_process::SimProcess;
 use clap::Args;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use teamline_domain::pbx_user::PushState;
@@ -71,6 +72,8 @@ pub struct EnableFigures {
     pub requests_per_user: f64,
     /// Changes Microsoft made per user (a listed user's grant counts for that user).
     pub writes_per_user: f64,
+    /// Requests Microsoft accepted by kind (method and path without ids), per user.
+    pub accepted_per_user_by_kind: BTreeMap<String, f64>,
 }
 
 /// The achieved rate over the whole windows of the simulator's stats.
@@ -191,6 +194,15 @@ pub async fn run(args: &BenchEnableArgs) -> anyhow::Result<EnableFigures> {
             / 10.0,
         requests_per_user: (accepted as f64 / args.users.max(1) as f64 * 100.0).round() / 100.0,
         writes_per_user: writes.values().sum::<u64>() as f64 / args.users.max(1) as f64,
+        accepted_per_user_by_kind: stats
+            .by_kind
+            .iter()
+            .filter(|(_, k)| k.accepted > 0)
+            .map(|(kind, k)| {
+                let per_user = k.accepted as f64 / args.users.max(1) as f64;
+                (kind.clone(), (per_user * 1000.0).round() / 1000.0)
+            })
+            .collect(),
     };
     super::validated(&figures, &problems(&figures, &stats))?;
     println!(
@@ -207,6 +219,15 @@ pub async fn run(args: &BenchEnableArgs) -> anyhow::Result<EnableFigures> {
         measured.writes,
         figures.rate_fraction,
     );
+    println!("requests by kind: accepted (per user), answered 429");
+    for (kind, k) in &stats.by_kind {
+        println!(
+            "  {kind}: {} ({:.3}), {}",
+            k.accepted,
+            k.accepted as f64 / args.users.max(1) as f64,
+            k.throttled
+        );
+    }
     println!("{}", serde_json::to_string(&figures)?);
     Ok(figures)
 }
@@ -230,6 +251,13 @@ fn problems(f: &EnableFigures, stats: &RequestStats) -> Vec<String> {
         problems.push(format!(
             "the simulator counted {} reads and {} writes but {} accepted requests",
             stats.accepted_reads, stats.accepted_writes, f.requests_accepted
+        ));
+    }
+    let by_kind: u64 = stats.by_kind.values().map(|k| k.accepted).sum();
+    if by_kind != f.requests_accepted {
+        problems.push(format!(
+            "the simulator's requests by kind add up to {by_kind}, not the {} accepted requests",
+            f.requests_accepted
         ));
     }
     // More than the budget per window is impossible: the measurement would be wrong.

@@ -26,7 +26,7 @@
 //! - `GET  /_sim/tenants/{t}/counters/number-assignments` — `assignNumber` requests per user id
 //! - `GET  /_sim/tenants/{t}/stats` — [`RequestStats`](crate::microsoft::RequestStats)
 //!   (requests, 429s, early requests, peak concurrency, accepted reads and writes, the
-//!   throttling windows); `POST /_sim/tenants/{t}/stats/reset`
+//!   throttling windows, the requests by kind); `POST /_sim/tenants/{t}/stats/reset`
 //!   starts counting afresh
 //! - `GET  /_sim/tenants/{t}/numbers` — number inventory
 //! - `GET  /_sim/tenants/{t}/voice-config` — tenant voice configuration
