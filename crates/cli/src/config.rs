@@ -10,10 +10,27 @@ use teamline_engine::{ApiConnector, PbxNetworkPolicy};
 use teamline_store::crypto::{EncryptionKey, Keyring};
 use teamline_store::{DynStore, SystemClock};
 
+/// A data directory as given, made absolute against the current directory. The gateway's
+/// Kamailio processes run in their own working directory (under the data directory), so a
+/// relative path handed to them (their configuration, pid file, RPC socket) would point
+/// somewhere else.
+pub fn absolute_dir(arg: &str) -> Result<PathBuf, String> {
+    if arg.trim().is_empty() {
+        return Err("the data directory is empty: give a directory, e.g. --data-dir data".into());
+    }
+    std::path::absolute(arg).map_err(|e| format!("cannot resolve the data directory {arg:?}: {e}"))
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
     /// Directory for the SQLite database, the encryption key file and the lock file.
-    #[arg(long, env = "TEAMLINE_DATA_DIR", default_value = "data", global = true)]
+    #[arg(
+        long,
+        env = "TEAMLINE_DATA_DIR",
+        default_value = "data",
+        global = true,
+        value_parser = absolute_dir
+    )]
     pub data_dir: PathBuf,
 
     /// Use PostgreSQL instead of SQLite (needed to run several instances), e.g.
@@ -283,4 +300,22 @@ pub fn worker_id() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "teamline".to_owned());
     format!("{host}:{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::absolute_dir;
+
+    #[test]
+    fn a_relative_data_directory_is_made_absolute_and_an_empty_one_is_refused() {
+        let dir = absolute_dir("data/demo").unwrap();
+        assert!(dir.is_absolute(), "{}", dir.display());
+        assert!(dir.ends_with("data/demo"));
+        assert_eq!(
+            absolute_dir("/var/lib/teamline").unwrap(),
+            std::path::PathBuf::from("/var/lib/teamline")
+        );
+        let refused = absolute_dir(" ").unwrap_err();
+        assert!(refused.contains("--data-dir"), "{refused}");
+    }
 }

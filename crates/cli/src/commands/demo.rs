@@ -17,7 +17,7 @@ use teamline_testkit::{DatabaseChoice, FirstSync, TestApp};
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
     /// Where the demo keeps its database and key (created if missing; reused if present).
-    #[arg(long, default_value = "data/demo")]
+    #[arg(long, default_value = "data/demo", value_parser = crate::config::absolute_dir)]
     pub data_dir: PathBuf,
 
     /// Address of the portal.

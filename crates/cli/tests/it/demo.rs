@@ -58,7 +58,9 @@ fn start_demo_logging(data_dir: &std::path::Path, level: &str, stderr: Stdio) ->
 }
 
 /// `--help` and the demo's banner describe what this release has: the Enterprise portal, the
-/// Reseller portal and the JSON API; the reseller sign-in the banner prints works.
+/// Reseller portal and the JSON API; the reseller sign-in the banner prints works. The demo is
+/// started as the README says, with its default (relative) data directory, and its SIP
+/// gateway runs.
 #[test]
 fn help_and_the_demo_banner_promise_only_what_exists() {
     let help = |args: &[&str]| {
@@ -75,8 +77,8 @@ fn help_and_the_demo_banner_promise_only_what_exists() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_teamline"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("demo"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
         .env("TEAMLINE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -91,6 +93,15 @@ fn help_and_the_demo_banner_promise_only_what_exists() {
         .collect();
     let banner = banner.join("\n");
     assert!(banner.contains("Enterprise portal (Contoso)"), "{banner}");
+    let data = dir.path().join("data/demo");
+    assert!(
+        banner.contains(&format!("data directory : {}", data.display())),
+        "the data directory is shown absolute: {banner}"
+    );
+    assert!(
+        banner.contains("SIP gateway: Kamailio RPC") && !banner.contains("is not running"),
+        "the SIP gateway runs with a relative data directory: {banner}"
+    );
     // "  Reseller portal (Northwind Voice): <url>/reseller as <e-mail> / <password> (…" and
     // "  operator area (…): <url>/operator as <e-mail> / <password>"
     let sign_ins = [

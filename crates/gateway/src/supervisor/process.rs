@@ -22,31 +22,42 @@ impl KamailioProcess {
         settings: &SupervisorSettings,
         config: &Path,
     ) -> Result<KamailioProcess, SupervisorError> {
-        let log_path = settings.run_dir.join("kamailio.log");
+        // Kamailio changes into its working directory (`-w`), where a relative path given here
+        // would no longer lead anywhere.
+        let run_dir =
+            std::path::absolute(&settings.run_dir).map_err(|source| SupervisorError::RunDir {
+                dir: settings.run_dir.display().to_string(),
+                source,
+            })?;
+        let config = std::path::absolute(config).map_err(|source| SupervisorError::RunDir {
+            dir: settings.run_dir.display().to_string(),
+            source,
+        })?;
+        let log_path = run_dir.join("kamailio.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .map_err(|source| SupervisorError::RunDir {
-                dir: settings.run_dir.display().to_string(),
+                dir: run_dir.display().to_string(),
                 source,
             })?;
         let log_err = log.try_clone().map_err(|source| SupervisorError::RunDir {
-            dir: settings.run_dir.display().to_string(),
+            dir: run_dir.display().to_string(),
             source,
         })?;
         let child = Command::new(&settings.kamailio_bin)
             .arg("-f")
-            .arg(config)
+            .arg(&config)
             // Foreground: the main process stays our child and forks the workers.
             .arg("-DD")
             .arg("-E")
             .arg("-P")
-            .arg(settings.run_dir.join("kamailio.pid"))
+            .arg(run_dir.join("kamailio.pid"))
             .arg("-Y")
-            .arg(&settings.run_dir)
+            .arg(&run_dir)
             .arg("-w")
-            .arg(&settings.run_dir)
+            .arg(&run_dir)
             .arg("-m")
             .arg(settings.shm_mb.to_string())
             .arg("-M")
